@@ -1,0 +1,35 @@
+# The two commands a new machine needs:
+#   make run    install everything into .venv and start the gateway on examples/default.yaml
+#   make test   install everything into .venv, start PostgreSQL/Redis if they are down, run all tests
+PYTHON ?= python3
+VENV   ?= .venv
+PORT   ?= 4000
+CONFIG ?= examples/default.yaml
+PIP     = $(VENV)/bin/pip
+MEMBERS = core $(sort $(dir $(wildcard plugins/*/*/pyproject.toml)))
+STAMP   = $(VENV)/.installed
+
+.PHONY: install run test bench services clean
+
+install: $(STAMP)
+
+$(STAMP): constraints.txt requirements-dev.txt $(wildcard core/pyproject.toml plugins/*/*/pyproject.toml)
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -c constraints.txt -r requirements-dev.txt $(foreach m,$(MEMBERS),-e ./$(m))
+	touch $(STAMP)
+
+run: install
+	$(VENV)/bin/gateway --config $(CONFIG) --port $(PORT)
+
+services:
+	bash scripts/services.sh
+
+test: install services
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: install
+	bash bench/run.sh
+
+clean:
+	rm -rf $(VENV)

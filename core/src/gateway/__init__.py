@@ -1,0 +1,70 @@
+"""gateway: a plugin-based, OpenAI-compatible LLM gateway.
+
+The public API for plugin authors is what this module exports; everything else may change.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .errors import (
+    AuthenticationError,
+    BadRequestError,
+    BudgetExceededError,
+    ConfigError,
+    GatewayError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    PluginError,
+    RateLimitError,
+    ServiceUnavailableError,
+    UpstreamError,
+    UpstreamTimeoutError,
+)
+from .gateway import Gateway
+from .hookspecs import hookimpl
+from .providers import GATEWAY_ONLY_FIELDS, Provider, request_body_for_upstream
+from .types import (
+    Deployment,
+    JSONResponseBody,
+    LogEvent,
+    Principal,
+    RequestContext,
+    ResponseBody,
+    StreamResponseBody,
+    Usage,
+)
+
+try:
+    __version__ = version("gateway")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = [
+    "Gateway",
+    "hookimpl",
+    "Provider",
+    "request_body_for_upstream",
+    "GATEWAY_ONLY_FIELDS",
+    "Deployment",
+    "Principal",
+    "RequestContext",
+    "JSONResponseBody",
+    "StreamResponseBody",
+    "ResponseBody",
+    "LogEvent",
+    "Usage",
+    "GatewayError",
+    "BadRequestError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "RateLimitError",
+    "BudgetExceededError",
+    "UpstreamError",
+    "UpstreamTimeoutError",
+    "ServiceUnavailableError",
+    "ConfigError",
+    "PluginError",
+    "__version__",
+]

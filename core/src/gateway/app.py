@@ -1,0 +1,132 @@
+"""The Starlette application: core routes, plugin routes, request ids, errors, lifespan."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import GatewayError, NotFoundError, PluginError
+from .gateway import Gateway
+from .hooks import PluginFailure, call_startup_hook
+from .http.health import health_routes
+from .http.openai_routes import openai_routes
+from .http.requests import request_id_from_headers
+from .http.responses import error_response, internal_error
+from .logs import configure_logging, get_logger
+
+log = get_logger("gateway.app")
+
+
+class RequestIdMiddleware:
+    """Give every request an id (the client's ``x-request-id`` if sane) and echo it on the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
+        request_id = request_id_from_headers(incoming)
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        header = (b"x-request-id", request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], header]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def _route_keys(route: BaseRoute) -> list[tuple[str, str]]:
+    if isinstance(route, Route):
+        return [(route.path, method) for method in sorted(route.methods or {"GET"})]
+    if isinstance(route, Mount):
+        return [(route.path + "/*", "*")]
+    return []
+
+
+def collect_routes(gateway: Gateway) -> list[BaseRoute]:
+    core: list[BaseRoute] = [*openai_routes(gateway), *health_routes(gateway)]
+    owners: dict[tuple[str, str], str] = {key: "core" for route in core for key in _route_keys(route)}
+    plugin_routes: list[BaseRoute] = []
+    for plugin, routes in call_startup_hook(gateway.pm, "gateway_register_routes", gateway=gateway):
+        for route in routes or []:
+            for key in _route_keys(route):
+                if key in owners:
+                    raise PluginError(
+                        f"plugin {plugin!r} registers {key[1]} {key[0]}, which {owners[key]!r} already serves; "
+                        "routes cannot be taken over"
+                    )
+                owners[key] = plugin
+            plugin_routes.append(route)
+    return core + plugin_routes
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        error = NotFoundError(f"no route {request.method} {request.url.path}; model routes live under /v1/", code="404")
+    elif exc.status_code == 405:
+        error = GatewayError(f"{request.method} is not allowed on {request.url.path}", status=405, type="invalid_request_error")
+    else:
+        error = GatewayError(str(exc.detail), status=exc.status_code, type="invalid_request_error")
+    return error_response(error)
+
+
+async def _gateway_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GatewayError)
+    if isinstance(exc, PluginFailure):
+        log.error("plugin_failed", plugin=exc.plugin, hook=exc.hook, error=exc.message)
+    return error_response(exc)
+
+
+async def _unhandled(request: Request, exc: Exception) -> Response:
+    return error_response(internal_error(exc, request.scope.get("state", {}).get("request_id", "?")))
+
+
+def create_app(gateway: Gateway) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        async with gateway.running():
+            log.info("gateway_ready", models=len(gateway.deployments), plugins=gateway.plugin_names(), pid=os.getpid())
+            yield {}
+        log.info("gateway_stopped", pid=os.getpid())
+
+    app = Starlette(
+        routes=collect_routes(gateway),
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_exception, GatewayError: _gateway_error, Exception: _unhandled},
+    )
+    app.state.gateway = gateway
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+def app_from_environment() -> Starlette:
+    """The app factory used by worker processes: the config path comes from ``GATEWAY_CONFIG``."""
+    configure_logging()
+    gateway = Gateway(
+        os.environ.get("GATEWAY_CONFIG") or None,
+        host=os.environ.get("GATEWAY_HOST", "127.0.0.1"),
+        allow_unauthenticated=os.environ.get("GATEWAY_ALLOW_UNAUTHENTICATED") == "1" or None,
+    )
+    return create_app(gateway)

@@ -1,0 +1,1 @@
+"""The kernel's own behaviour, written as ordinary plugins so third parties can override it."""

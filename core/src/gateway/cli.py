@@ -1,0 +1,138 @@
+"""The ``gateway`` command.
+
+    gateway --config config.yaml --port 4000      serve (also: --host, --workers, --server)
+    gateway check-config config.yaml              validate a config file and exit
+    gateway plugins [--check]                     list installed plugins and their hooks
+    gateway new-plugin NAME --kind guardrail      start a plugin from the template (plugin-template kit)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from .errors import ConfigError, PluginError
+
+SUBCOMMANDS = ("serve", "check-config", "plugins")
+
+
+def _serve_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", "-c", default=os.environ.get("GATEWAY_CONFIG") or os.environ.get("CONFIG_FILE_PATH"),
+                        help="the YAML config file (LiteLLM format)")
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"), help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "4000")), help="port (default 4000)")
+    parser.add_argument("--workers", "--num_workers", type=int, default=int(os.environ.get("NUM_WORKERS", "1")),
+                        help="worker processes (shared state needs REDIS_URL)")
+    parser.add_argument("--server", choices=("uvicorn", "hypercorn"), default="uvicorn")
+    parser.add_argument("--allow-unauthenticated", action="store_true",
+                        help="serve without a master key or auth plugin on a non-loopback address")
+    parser.add_argument("--log-format", choices=("json", "console"), default=None)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gateway", description="An OpenAI-compatible LLM gateway.")
+    sub = parser.add_subparsers(dest="command")
+    _serve_parser(sub.add_parser("serve", help="serve the gateway (the default command)"))
+    check = sub.add_parser("check-config", help="validate a config file and exit")
+    check.add_argument("file")
+    plugins = sub.add_parser("plugins", help="list installed plugins and the hooks they implement")
+    plugins.add_argument("--check", action="store_true", help="import every plugin and report its start-up cost")
+    plugins.add_argument("--json", action="store_true")
+    db = sub.add_parser("db", help="database migrations (needs a storage plugin)")
+    db.add_argument("action", choices=("upgrade", "current"))
+    db.add_argument("--config", "-c", default=os.environ.get("GATEWAY_CONFIG"))
+    db.add_argument("--allow-destructive", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list or args_list[0].startswith("-") and args_list[0] not in ("-h", "--help"):
+        args_list = ["serve", *args_list]
+    # subcommands contributed by plugins (new-plugin, db ...) are looked up lazily
+    if args_list and args_list[0] == "new-plugin":
+        from .scaffold import main as new_plugin_main
+
+        return new_plugin_main(args_list[1:])
+    args = build_parser().parse_args(args_list)
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "check-config":
+            return _check_config(args.file)
+        if args.command == "plugins":
+            return _plugins(args.check, args.json)
+        if args.command == "db":
+            return _db(args)
+    except (ConfigError, PluginError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    build_parser().print_help()
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .server import serve
+
+    return serve(
+        config=args.config,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        server=args.server,
+        allow_unauthenticated=args.allow_unauthenticated,
+        log_format=args.log_format,
+    )
+
+
+def _check_config(path: str) -> int:
+    from .gateway import Gateway
+
+    gateway = Gateway(path)
+    groups = gateway.router.groups
+    print(f"{path}: OK — {len(gateway.deployments)} deployments in {len(groups)} model groups: {', '.join(groups)}")
+    for key in gateway.config.inert:
+        print(f"  note: {key} is accepted for LiteLLM compatibility but has no effect here")
+    return 0
+
+
+def _plugins(check: bool, as_json: bool) -> int:
+    from .plugins import PluginManager
+
+    pm = PluginManager()
+    pm.load_builtins()
+    pm.load_entrypoints(strict=False)
+    records = sorted(pm.records.values(), key=lambda r: (r.builtin, r.name))
+    if as_json:
+        import orjson
+
+        print(orjson.dumps([r.__dict__ for r in records], option=orjson.OPT_INDENT_2).decode())
+        return 0 if not pm.failed() else 1
+    for r in records:
+        origin = "built in" if r.builtin else f"{r.distribution} {r.version or ''}".strip()
+        line = f"{r.name:<22} {r.status:<9} {origin}"
+        if check and r.status == "loaded" and not r.builtin:
+            line += f"  import {r.import_seconds * 1000:.1f} ms"
+        print(line)
+        if r.hooks:
+            print(f"{'':<22} hooks: {', '.join(r.hooks)}")
+        if r.error:
+            print(f"{'':<22} error: {r.error.splitlines()[0]}")
+    return 1 if check and pm.failed() else 0
+
+
+def _db(args: argparse.Namespace) -> int:
+    from .gateway import Gateway
+
+    gateway = Gateway(args.config)
+    command = gateway.state.get("cli:db")
+    if command is None:
+        print("error: no installed plugin provides database migrations (install gateway-virtual-keys)", file=sys.stderr)
+        return 2
+    return int(command(args.action, allow_destructive=args.allow_destructive) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,257 @@
+"""The typed shape of the config file.
+
+It reads LiteLLM-format files unchanged.  Keys LiteLLM users commonly have in their files but
+that this gateway does not act on are accepted and reported as inert (``INERT_*``) so a migrated
+file still starts; a key that is neither known nor inert is an error, because a typo that silently
+changes nothing is worse than a refusal to start.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class LitellmParams(BaseModel):
+    """``litellm_params`` of one deployment.  Provider-specific keys are checked by the provider."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str
+    api_key: str | None = None
+    api_base: str | None = None
+    api_version: str | None = None
+    organization: str | None = None
+    rpm: int | None = Field(default=None, ge=0)
+    tpm: int | None = Field(default=None, ge=0)
+    weight: float | None = Field(default=None, gt=0)
+    timeout: float | None = Field(default=None, gt=0)
+    stream_timeout: float | None = Field(default=None, gt=0)
+    max_retries: int | None = Field(default=None, ge=0)
+    input_cost_per_token: float | None = Field(default=None, ge=0)
+    output_cost_per_token: float | None = Field(default=None, ge=0)
+    extra_headers: dict[str, str] | None = None
+    headers: dict[str, str] | None = None
+    mock_response: Any = None
+    drop_params: bool | None = None
+    max_tokens: int | None = Field(default=None, gt=0)
+    region_name: str | None = None
+    tags: list[str] | None = None
+
+    @field_validator("model")
+    @classmethod
+    def _has_provider(cls, value: str) -> str:
+        if "/" not in value:
+            raise ValueError(
+                f"must be '<provider>/<model>' (for example 'openai/{value}'), so the gateway knows which "
+                "provider plugin serves it"
+            )
+        return value
+
+
+class ModelInfo(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str | None = None
+    mode: str | None = None
+    base_model: str | None = None
+    max_input_tokens: int | None = None
+    max_output_tokens: int | None = None
+    input_cost_per_token: float | None = Field(default=None, ge=0)
+    output_cost_per_token: float | None = Field(default=None, ge=0)
+    access_groups: list[str] | None = None
+
+
+class ModelEntry(Strict):
+    model_name: str = Field(min_length=1)
+    litellm_params: LitellmParams
+    model_info: ModelInfo = Field(default_factory=ModelInfo)
+
+
+class GeneralSettings(Strict):
+    master_key: str | None = None
+    database_url: str | None = None
+    #: refuse bodies bigger than this (HTTP 413)
+    max_request_size_mb: float = Field(default=32, gt=0)
+    max_response_size_mb: float | None = None
+    #: serve without any credential (only ever on loopback unless this is set)
+    allow_unauthenticated: bool = False
+    #: seconds a ``gateway_log`` implementation may take before it is cancelled
+    log_hook_timeout: float = Field(default=10, gt=0)
+    #: events waiting for ``gateway_log``; beyond it events are dropped and counted
+    log_queue_size: int = Field(default=10000, gt=0)
+    #: seconds in-flight requests get to finish at shutdown
+    graceful_shutdown_timeout: float = Field(default=30, ge=0)
+    #: fail start-up when a plugin fails to import
+    strict_plugins: bool = False
+    litellm_key_header_name: str | None = None
+    json_logs: bool | None = None
+    # LiteLLM keys whose meaning the gateway plugins implement (read by those plugins)
+    alerting: list[str] | None = None
+    alerting_threshold: float | None = None
+    alert_to_webhook_url: dict[str, Any] | None = None
+    proxy_batch_write_at: float | None = None
+    disable_spend_logs: bool | None = None
+    store_model_in_db: bool | None = None
+    background_health_checks: bool | None = None
+    health_check_interval: float | None = None
+    user_api_key_cache_ttl: float | None = None
+    enforce_user_param: bool | None = None
+    global_max_parallel_requests: int | None = None
+    max_parallel_requests: int | None = None
+    token_rate_limit_type: Literal["total", "input", "output"] | None = None
+    fail_closed_rate_limit_enforcement: bool | None = None
+    fail_closed_budget_enforcement: bool | None = None
+    disable_budget_reservation: bool | None = None
+    allowed_routes: list[str] | None = None
+    allowed_ips: list[str] | None = None
+    maximum_spend_logs_retention_period: str | None = None
+    use_redis_transaction_buffer: bool | None = None
+    allow_requests_on_db_unavailable: bool | None = None
+    database_connection_pool_limit: int | None = None
+    database_connection_timeout: float | None = None
+    disable_reset_budget: bool | None = None
+    ui_access_mode: str | None = None
+
+
+#: LiteLLM ``general_settings`` keys accepted so migrated files start, with no effect here
+INERT_GENERAL_SETTINGS = {
+    "proxy_budget_rescheduler_min_time",
+    "proxy_budget_rescheduler_max_time",
+    "custom_auth",
+    "custom_key_generate",
+    "pass_through_endpoints",
+    "user_header_name",
+    "health_check_details",
+    "coordination_redis",
+    "apply_user_budget_to_team_keys",
+    "encryption_algorithm",
+    "infer_model_from_keys",
+    "allow_public_health_readiness_details",
+}
+
+
+class LitellmSettings(Strict):
+    success_callback: list[str] = Field(default_factory=list)
+    failure_callback: list[str] = Field(default_factory=list)
+    callbacks: list[str] = Field(default_factory=list)
+    drop_params: bool = False
+    num_retries: int | None = Field(default=None, ge=0)
+    request_timeout: float | None = Field(default=None, gt=0)
+    fallbacks: list[dict[str, list[str]]] | None = None
+    context_window_fallbacks: list[dict[str, list[str]]] | None = None
+    content_policy_fallbacks: list[dict[str, list[str]]] | None = None
+    cache: bool | None = None
+    cache_params: dict[str, Any] | None = None
+    max_budget: float | None = Field(default=None, ge=0)
+    budget_duration: str | None = None
+    max_internal_user_budget: float | None = Field(default=None, ge=0)
+    max_end_user_budget: float | None = Field(default=None, ge=0)
+    default_internal_user_params: dict[str, Any] | None = None
+    default_team_settings: list[dict[str, Any]] | None = None
+    upperbound_key_generate_params: dict[str, Any] | None = None
+    default_key_generate_params: dict[str, Any] | None = None
+    budget_exceeded_status_code: int = Field(default=422, ge=400, le=599)
+    timezone: str | None = None
+    json_logs: bool | None = None
+    turn_off_message_logging: bool | None = None
+    redact_user_api_key_info: bool | None = None
+    langfuse_default_tags: list[str] | None = None
+    guardrails: list[Any] | None = None
+
+
+INERT_LITELLM_SETTINGS = {
+    "set_verbose",
+    "telemetry",
+    "modify_params",
+    "enable_preview_features",
+    "request_timeout_seconds",
+    "s3_callback_params",
+    "service_callback",
+    "cache_responses",
+    "disable_end_user_cost_tracking",
+    "enable_json_schema_validation",
+    "return_response_headers",
+    "suppress_debug_info",
+    "callback_settings",
+    "budget_reset_time",
+}
+
+RoutingStrategyName = Literal[
+    "simple-shuffle",
+    "least-busy",
+    "usage-based-routing",
+    "usage-based-routing-v2",
+    "latency-based-routing",
+    "cost-based-routing",
+]
+
+
+class RouterSettings(Strict):
+    routing_strategy: str = "simple-shuffle"
+    routing_strategy_args: dict[str, Any] = Field(default_factory=dict)
+    num_retries: int | None = Field(default=None, ge=0)
+    retry_policy: dict[str, int] | None = None
+    model_group_retry_policy: dict[str, dict[str, int]] | None = None
+    retry_after: float = Field(default=0, ge=0)
+    allowed_fails: int = Field(default=3, ge=0)
+    allowed_fails_policy: dict[str, int] | None = None
+    cooldown_time: float = Field(default=5, ge=0)
+    disable_cooldowns: bool = False
+    fallbacks: list[dict[str, list[str]]] = Field(default_factory=list)
+    context_window_fallbacks: list[dict[str, list[str]]] = Field(default_factory=list)
+    content_policy_fallbacks: list[dict[str, list[str]]] = Field(default_factory=list)
+    default_fallbacks: list[str] | None = None
+    max_fallbacks: int = Field(default=5, ge=0)
+    timeout: float | None = Field(default=None, gt=0)
+    stream_timeout: float | None = Field(default=None, gt=0)
+    redis_host: str | None = None
+    redis_port: int | None = None
+    redis_password: str | None = None
+    redis_url: str | None = None
+    enable_pre_call_checks: bool = False
+    enable_tag_filtering: bool = False
+    model_group_alias: dict[str, str] = Field(default_factory=dict)
+    provider_budget_config: dict[str, Any] | None = None
+    enable_health_check_routing: bool = False
+
+
+class GuardrailParams(BaseModel):
+    """``guardrails[].litellm_params``; the guardrail plugin checks its own extra keys."""
+
+    model_config = ConfigDict(extra="allow")
+
+    guardrail: str
+    mode: str | list[str] | dict[str, Any] = "pre_call"
+    default_on: bool = False
+    api_key: str | None = None
+    api_base: str | None = None
+
+
+class GuardrailEntry(Strict):
+    guardrail_name: str = Field(min_length=1)
+    litellm_params: GuardrailParams
+    guardrail_info: dict[str, Any] | None = None
+
+
+class ConfigFile(Strict):
+    model_list: list[ModelEntry] = Field(default_factory=list)
+    general_settings: GeneralSettings = Field(default_factory=GeneralSettings)
+    litellm_settings: LitellmSettings = Field(default_factory=LitellmSettings)
+    router_settings: RouterSettings = Field(default_factory=RouterSettings)
+    guardrails: list[GuardrailEntry] = Field(default_factory=list)
+    environment_variables: dict[str, str] = Field(default_factory=dict)
+    plugins: dict[str, Any] = Field(default_factory=dict)
+    callback_settings: dict[str, Any] = Field(default_factory=dict)
+
+
+#: where each section's inert keys are listed
+INERT_KEYS = {
+    "general_settings": INERT_GENERAL_SETTINGS,
+    "litellm_settings": INERT_LITELLM_SETTINGS,
+}

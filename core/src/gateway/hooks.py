@@ -1,0 +1,151 @@
+"""The typed async facade over the request hooks.
+
+pluggy calls implementations synchronously, so ``firstresult`` with ``async def`` implementations
+would treat the coroutine object as the result.  This module takes pluggy's ordered list of
+implementations once, when the gateway is built, and drives them itself: await each result,
+stop at the first non-None one where the hook says so, and name the plugin when one fails.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from .errors import GatewayError
+
+if TYPE_CHECKING:
+    from .gateway import Gateway
+    from .types import Deployment, LogEvent, Principal, RequestContext, ResponseBody
+
+
+class PluginFailure(GatewayError):
+    """A plugin raised something other than a ``GatewayError`` inside a request hook."""
+
+    status = 500
+    type = "plugin_error"
+
+    def __init__(self, plugin: str, hook: str, exc: BaseException) -> None:
+        super().__init__(
+            f"plugin {plugin!r} failed in {hook}: {type(exc).__name__}: {exc}",
+            extra={"plugin": plugin, "hook": hook},
+        )
+        self.plugin = plugin
+        self.hook = hook
+
+
+class Impl:
+    """One hook implementation, prepared once: its function, its argument names, its plugin."""
+
+    __slots__ = ("function", "argnames", "plugin", "is_async")
+
+    def __init__(self, function: Callable[..., Any], argnames: tuple[str, ...], plugin: str) -> None:
+        self.function = function
+        self.argnames = argnames
+        self.plugin = plugin
+        self.is_async = inspect.iscoroutinefunction(function)
+
+    def __repr__(self) -> str:
+        return f"<Impl {self.plugin}.{getattr(self.function, '__name__', '?')}>"
+
+
+def ordered_impls(pm: pluggy.PluginManager, hook_name: str) -> list[Impl]:
+    """pluggy's call order: last registered first, ``tryfirst`` before, ``trylast`` after."""
+    caller = getattr(pm.hook, hook_name)
+    return [
+        Impl(impl.function, tuple(impl.argnames), impl.plugin_name) for impl in reversed(caller.get_hookimpls())
+    ]
+
+
+async def _invoke(impl: Impl, hook: str, kwargs: dict[str, Any]) -> Any:
+    try:
+        result = impl.function(*[kwargs[name] for name in impl.argnames])
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+    except GatewayError:
+        raise
+    except Exception as exc:
+        raise PluginFailure(impl.plugin, hook, exc) from exc
+
+
+class RequestHooks:
+    """One async method per request hook; built once per gateway."""
+
+    def __init__(self, pm: pluggy.PluginManager, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.auth_impls = ordered_impls(pm, "gateway_auth")
+        self.pre_call_impls = ordered_impls(pm, "gateway_pre_call")
+        self.route_impls = ordered_impls(pm, "gateway_route")
+        self.call_impls = ordered_impls(pm, "gateway_call")
+        self.post_call_impls = ordered_impls(pm, "gateway_post_call")
+        self.log_impls = ordered_impls(pm, "gateway_log")
+
+    async def auth(self, ctx: RequestContext, api_key: str | None) -> Principal | None:
+        kwargs = {"ctx": ctx, "api_key": api_key, "gateway": self.gateway}
+        for impl in self.auth_impls:
+            result = await _invoke(impl, "gateway_auth", kwargs)
+            if result is not None:
+                return result
+        return None
+
+    async def pre_call(self, ctx: RequestContext) -> None:
+        if not self.pre_call_impls:
+            return
+        kwargs = {"ctx": ctx, "gateway": self.gateway}
+        for impl in self.pre_call_impls:
+            await _invoke(impl, "gateway_pre_call", kwargs)
+
+    async def route(self, ctx: RequestContext) -> list[Deployment] | None:
+        kwargs = {"ctx": ctx, "gateway": self.gateway}
+        for impl in self.route_impls:
+            result = await _invoke(impl, "gateway_route", kwargs)
+            if result is not None:
+                return result
+        return None
+
+    async def call(self, ctx: RequestContext, deployment: Deployment) -> ResponseBody | None:
+        kwargs = {"ctx": ctx, "deployment": deployment, "gateway": self.gateway}
+        for impl in self.call_impls:
+            # provider errors (UpstreamError) pass through _invoke untouched: they are GatewayErrors
+            result = await _invoke(impl, "gateway_call", kwargs)
+            if result is not None:
+                return result
+        return None
+
+    async def post_call(self, ctx: RequestContext, response: ResponseBody) -> None:
+        if not self.post_call_impls:
+            return
+        kwargs = {"ctx": ctx, "response": response, "gateway": self.gateway}
+        for impl in self.post_call_impls:
+            await _invoke(impl, "gateway_post_call", kwargs)
+
+    def log_kwargs(self, event: LogEvent) -> dict[str, Any]:
+        return {"event": event, "gateway": self.gateway}
+
+
+def call_startup_hook(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+    """Call a start-up hook on every plugin in order; return ``(plugin, result)`` pairs.
+
+    ``kwargs`` may hold per-plugin factories: a value that is a ``PerPlugin`` is called with the
+    plugin's name (so ``register`` callbacks know who registers).
+    """
+    results = []
+    for impl in ordered_impls(pm, hook_name):
+        args = {k: (v(impl.plugin) if isinstance(v, PerPlugin) else v) for k, v in kwargs.items()}
+        results.append((impl.plugin, impl.function(*[args[a] for a in impl.argnames])))
+    return results
+
+
+class PerPlugin:
+    """Wraps ``factory(plugin_name)`` for :func:`call_startup_hook`."""
+
+    __slots__ = ("factory",)
+
+    def __init__(self, factory: Callable[[str], Any]) -> None:
+        self.factory = factory
+
+    def __call__(self, plugin: str) -> Any:
+        return self.factory(plugin)

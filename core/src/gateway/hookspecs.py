@@ -1,0 +1,200 @@
+"""Hook specifications: the whole plugin contract of the gateway.
+
+Every hook name starts with ``gateway_`` so tracebacks and ``grep`` are unambiguous.  An
+implementation may accept any subset of a hook's arguments (pluggy's opt-in arguments) and must
+not give its parameters default values.
+
+Request-path hooks (``auth``, ``pre_call``, ``route``, ``call``, ``post_call``) may be ``async
+def`` or plain functions.  The kernel calls them itself, in pluggy's order (last registered first;
+``tryfirst``/``trylast`` move an implementation to the front or back), awaiting each result, so
+"first result wins" works with ``async def``.  Wrappers (``wrapper=True``/``hookwrapper=True``)
+are refused on these hooks because they cannot see asynchronous work.
+
+A plain function runs on the event loop: do I/O only in ``async def`` implementations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .gateway import Gateway
+    from .types import Deployment, LogEvent, Principal, RequestContext, ResponseBody
+
+PROJECT = "gateway"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+#: hooks on the request path; the kernel drives them (see module docstring)
+REQUEST_HOOKS = (
+    "gateway_auth",
+    "gateway_pre_call",
+    "gateway_route",
+    "gateway_call",
+    "gateway_post_call",
+    "gateway_log",
+)
+
+
+# --------------------------------------------------------------------------- start-up hooks
+
+
+@hookspec
+def gateway_register_providers(register: Callable[..., None], gateway: Gateway) -> None:
+    """Register provider implementations, once, at start-up.
+
+    Call ``register(prefix, provider)`` for every ``litellm_params.model`` prefix the plugin
+    serves (``openai`` serves ``openai/gpt-4o``).  ``provider`` is an object implementing
+    :class:`gateway.providers.Provider`.  Dispatch is a dictionary lookup by prefix; two plugins
+    registering the same prefix is a start-up error naming both.
+
+    :param register: ``register(prefix: str, provider: Provider) -> None``
+    :param gateway: the gateway being built (config is loaded, nothing is running yet)
+
+    Called for every plugin; return values are ignored.
+    """
+
+
+@hookspec
+def gateway_register_config(register: Callable[..., None]) -> None:
+    """Declare the plugin's config section under ``plugins:`` in the YAML file.
+
+    Call ``register(name, model)`` with the plugin's entry-point name and a pydantic model
+    (``extra="forbid"`` recommended).  The section ``plugins.<name>`` is validated against the
+    model at start-up; a mistake there is reported with the key, its line and the fix.  The
+    validated object is then available as ``gateway.plugin_config(name)``.
+
+    Called for every plugin, before the config file is validated.
+    """
+
+
+@hookspec
+def gateway_configure(gateway: Gateway) -> None:
+    """Set the plugin up for this gateway, once, after the config was validated.
+
+    Read ``gateway.plugin_config(name)`` and ``gateway.config``, build objects and keep them in
+    ``gateway.state[<plugin name>]`` (never in module globals: one process may hold several
+    gateways, as tests do).  No I/O here: open connections in ``gateway_lifespan``.  A plugin whose
+    state lives in process memory calls ``gateway.require_single_worker(name, reason)`` so that
+    ``--workers N`` is refused instead of silently multiplying limits.  Raise
+    :class:`gateway.errors.ConfigError` for a mistake the config check could not see.
+
+    Called for every plugin, in plugin order.
+    """
+
+
+@hookspec
+def gateway_register_routes(gateway: Gateway) -> list[Any] | None:
+    """Return Starlette routes (``starlette.routing.Route`` / ``Mount``) to add to the app.
+
+    Used for admin APIs (``/key/generate``) and extra endpoints (``/metrics``).  A route whose path
+    and method collide with a core route or another plugin's route is a start-up error: plugins
+    never silently take over ``/v1/chat/completions``.
+
+    Called for every plugin once, when the app is built; the lists are concatenated.
+    """
+
+
+@hookspec
+def gateway_lifespan(gateway: Gateway) -> AbstractAsyncContextManager[None] | None:
+    """Return an async context manager that opens the plugin's resources and closes them.
+
+    Entered in plugin order when a worker starts (before the first request is served) and exited
+    in reverse order at shutdown, after in-flight requests finished and the log queue drained.
+    Open pools, engines and background tasks here, not at import time.
+
+    Called for every plugin; ``None`` results are skipped.
+    """
+
+
+# --------------------------------------------------------------------------- request hooks
+
+
+@hookspec(firstresult=True)
+def gateway_auth(ctx: RequestContext, api_key: str | None, gateway: Gateway) -> Principal | None:
+    """Decide who is calling.
+
+    ``api_key`` is the credential from ``Authorization: Bearer``, ``x-api-key``,
+    ``x-litellm-api-key``, ``api-key`` or ``x-goog-api-key`` (``None`` when absent).
+
+    **First non-None result wins.**  Return ``None`` when the credential is not yours to judge.
+    When you recognise a credential but refuse it (expired, blocked, unknown key of your format),
+    raise :class:`gateway.errors.AuthenticationError`: the request fails at once (fail closed),
+    even if a later plugin would have accepted it.  No principal from any plugin means 401.
+
+    Also called for admin routes (``ctx.endpoint`` is then the route path).
+    """
+
+
+@hookspec
+def gateway_pre_call(ctx: RequestContext, gateway: Gateway) -> None:
+    """Inspect or rewrite the request before routing.
+
+    **Every implementation is called, in order**, each seeing the changes of the ones before
+    (``ctx.body`` is mutable).  Raise a :class:`gateway.errors.GatewayError` to stop the request
+    with that status and body (a budget check raises ``BudgetExceededError``, a guardrail
+    ``BadRequestError``).  ``ctx.principal`` is set; ``ctx.deployment`` is not yet.
+
+    Return values are ignored.
+    """
+
+
+@hookspec(firstresult=True)
+def gateway_route(ctx: RequestContext, gateway: Gateway) -> list[Deployment] | None:
+    """Choose the deployments that may serve this request, in order of preference.
+
+    **First non-None result wins.**  The kernel's default router (``trylast``) maps
+    ``ctx.model_group`` to its deployments (weighted shuffle, cooldowns) followed by the
+    ``fallbacks`` groups.  A router plugin (the complexity router) may first set
+    ``ctx.model_group`` and return ``None`` to let the default router pick within that group, or
+    return its own list.  The kernel tries the list in order, retrying on connection errors, 429
+    and 5xx.
+    """
+
+
+@hookspec(firstresult=True)
+def gateway_call(ctx: RequestContext, deployment: Deployment, gateway: Gateway) -> ResponseBody | None:
+    """Make the upstream call for one attempt on ``deployment``.
+
+    **First non-None result wins.**  The kernel's own implementation (``trylast``) dispatches to
+    the provider registered for ``deployment.provider``.  A cache can answer first by returning a
+    response.  Raise :class:`gateway.errors.UpstreamError` for a failed attempt: the kernel then
+    retries the next deployment when the error is retryable.
+
+    Return a :class:`gateway.types.JSONResponseBody` or, when ``ctx.stream`` is true, a
+    :class:`gateway.types.StreamResponseBody`.
+    """
+
+
+@hookspec
+def gateway_post_call(ctx: RequestContext, response: ResponseBody, gateway: Gateway) -> None:
+    """See or change the response before the client gets it.
+
+    **Every implementation is called, in order.**
+
+    * Non-streaming: ``response.data`` is the OpenAI-format body; change it in place and call
+      ``response.changed()``, or assign ``response.data``.  Raise a ``GatewayError`` to answer with
+      an error instead.
+    * Streaming: called once before the first chunk is sent.  To see each chunk, replace
+      ``response.chunks`` with an async generator that iterates the old one; code after its loop
+      runs at the end of the stream.  An exception raised there ends the stream with an error event.
+
+    ``ctx.usage`` is filled for non-streaming responses (for streams, at the end).
+    """
+
+
+@hookspec
+def gateway_log(event: LogEvent, gateway: Gateway) -> None:
+    """Receive the finished request, after the client has its answer.
+
+    **Every implementation is called**, off the request path, from a bounded background queue:
+    an implementation can never fail, delay or change a request.  Exceptions are logged with the
+    plugin's name; an implementation that takes longer than ``log_hook_timeout`` seconds is
+    cancelled.  Both plain and ``async def`` implementations are accepted; do not block.
+
+    Keep the work small; a sink with remote I/O should queue and batch on its own.
+    """

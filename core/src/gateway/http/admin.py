@@ -1,0 +1,48 @@
+"""Helpers for plugin routes (admin APIs): authenticate the caller, require admin rights.
+
+Plugins import these from ``gateway.http``; they run the same ``gateway_auth`` hook as model
+routes, so a virtual key is recognised everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+
+from .. import pipeline
+from ..errors import PermissionDeniedError
+from ..types import Principal, RequestContext
+from .requests import extract_api_key
+
+if TYPE_CHECKING:
+    from ..gateway import Gateway
+
+
+async def authenticate_request(request: Request, gateway: Gateway) -> Principal:
+    """Run ``gateway_auth`` for a non-model route; raises ``AuthenticationError`` (401)."""
+    ctx = RequestContext(
+        request_id=request.scope.get("state", {}).get("request_id", ""),
+        endpoint=request.url.path,  # type: ignore[arg-type]
+        body={},
+        headers=request.headers,
+        client_ip=request.client.host if request.client else None,
+    )
+    ctx.api_key = extract_api_key(request.headers, gateway.config.general_settings.litellm_key_header_name)
+    return await pipeline.authenticate(gateway, ctx)
+
+
+def require_admin(principal: Principal, route: str) -> None:
+    if not principal.is_admin:
+        raise PermissionDeniedError(
+            f"{route} needs an admin key (the master key, or a key whose user is a proxy admin); this key may only "
+            "call model routes and read its own information",
+            type="auth_error",
+            code="403",
+        )
+
+
+async def require_admin_request(request: Request, gateway: Gateway) -> Principal:
+    principal = await authenticate_request(request, gateway)
+    require_admin(principal, request.url.path)
+    return principal

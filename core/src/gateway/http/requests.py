@@ -1,0 +1,98 @@
+"""Reading what the client sent: credentials, the request id and a size-limited JSON body."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from starlette.requests import Request
+
+from ..errors import AuthenticationError, BadRequestError, PayloadTooLargeError
+
+if TYPE_CHECKING:
+    from ..gateway import Gateway
+
+#: headers that may carry the API key, in the order they are consulted (``Authorization`` first)
+KEY_HEADERS = ("x-litellm-api-key", "x-api-key", "api-key", "x-goog-api-key", "ocp-apim-subscription-key")
+_CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def new_request_id() -> str:
+    return "req_" + os.urandom(12).hex()
+
+
+def request_id_from_headers(value: str | None) -> str:
+    """Reuse the client's ``x-request-id`` when it is a sane token, so traces line up."""
+    if value and _CLIENT_REQUEST_ID.match(value):
+        return value
+    return new_request_id()
+
+
+def extract_api_key(headers: Any, custom_header: str | None = None) -> str | None:
+    """The presented credential, or None; a malformed ``Authorization`` header is a 401."""
+    auth = headers.get("authorization")
+    if auth is not None:
+        scheme, _, token = auth.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationError(
+                "Authentication Error, Malformed API Key passed in. Ensure Key has `Bearer ` prefix: "
+                "'Authorization: Bearer sk-...'.",
+                param="authorization",
+            )
+        return token.strip()
+    if custom_header:
+        value = headers.get(custom_header.lower())
+        if value:
+            return value.strip()
+    for name in KEY_HEADERS:
+        value = headers.get(name)
+        if value:
+            return value.strip()
+    return None
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refusing (413) anything over ``limit`` bytes before reading it all."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            size = int(declared)
+        except ValueError:
+            raise BadRequestError("the Content-Length header is not a number") from None
+        if size > limit:
+            raise _too_large(limit)
+        # common case: read it whole
+        return await request.body()
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > limit:
+            raise _too_large(limit)
+    return bytes(received)
+
+
+def _too_large(limit: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(
+        f"the request body is larger than {limit / 1024 / 1024:g} MB; send less, or raise "
+        "general_settings.max_request_size_mb",
+        code="413",
+    )
+
+
+def parse_json_object(raw: bytes, *, what: str = "the request body") -> dict[str, Any]:
+    """Parse a JSON object, whatever the Content-Type says (hand-typed ``curl -d`` sends a form type)."""
+    if not raw.strip():
+        raise BadRequestError(f"{what} is empty; send a JSON object")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequestError(f"{what} is not valid JSON ({exc}); send a JSON object") from None
+    if not isinstance(data, dict):
+        raise BadRequestError(f"{what} must be a JSON object, not {type(data).__name__}")
+    return data
+
+
+async def read_json(request: Request, gateway: Gateway) -> dict[str, Any]:
+    return parse_json_object(await read_body(request, gateway.max_body_bytes))

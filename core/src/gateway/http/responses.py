@@ -1,0 +1,75 @@
+"""Building answers: JSON bodies, OpenAI-shaped errors, and SSE streams."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+import orjson
+from starlette.background import BackgroundTask
+from starlette.responses import Response, StreamingResponse
+
+from ..errors import GatewayError
+from ..logs import get_logger
+from ..sse import DONE, encode_data
+
+log = get_logger("gateway.http")
+
+
+class JSONBytesResponse(Response):
+    media_type = "application/json"
+
+
+def json_response(
+    data: Any, status: int = 200, headers: Mapping[str, str] | None = None, background: BackgroundTask | None = None
+) -> Response:
+    return JSONBytesResponse(orjson.dumps(data), status_code=status, headers=headers, background=background)
+
+
+def error_response(error: GatewayError, headers: Mapping[str, str] | None = None) -> Response:
+    merged = {**error.headers, **(headers or {})}
+    return JSONBytesResponse(error.to_json(), status_code=error.status, headers=merged)
+
+
+def internal_error(exc: BaseException, request_id: str) -> GatewayError:
+    log.error("unhandled_error", error=f"{type(exc).__name__}: {exc}", request_id=request_id, exc_info=exc)
+    return GatewayError(f"internal error while serving request {request_id}; the gateway's log has the details")
+
+
+def stream_error_event(error: GatewayError) -> bytes:
+    """An error in the middle of a stream: one ``data: {"error": ...}`` event (the OpenAI SDK raises it)."""
+    return encode_data(error.to_dict())
+
+
+async def openai_sse(
+    chunks: AsyncIterator[dict[str, Any]],
+    *,
+    include_usage: bool,
+    on_error: Callable[[BaseException], GatewayError],
+) -> AsyncIterator[bytes]:
+    """OpenAI chunks to SSE bytes, ending with ``[DONE]`` (or an error event, then ``[DONE]``).
+
+    Providers always ask their upstream for usage (the gateway needs it for accounting); when the
+    client did not ask for it (``stream_options.include_usage``), usage is taken out again here.
+    """
+    try:
+        async for chunk in chunks:
+            if not include_usage and "usage" in chunk:
+                if not chunk.get("choices"):
+                    continue
+                chunk = {k: v for k, v in chunk.items() if k != "usage"}
+            yield encode_data(chunk)
+    except GatewayError as exc:
+        yield stream_error_event(exc)
+    except Exception as exc:  # a provider or plugin bug: end the stream cleanly, with a reason
+        yield stream_error_event(on_error(exc))
+    yield DONE
+
+
+def sse_response(body: AsyncIterator[bytes], headers: Mapping[str, str], background: BackgroundTask | None) -> Response:
+    return StreamingResponse(
+        body,
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no", **headers},
+        background=background,
+    )

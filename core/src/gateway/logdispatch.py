@@ -1,0 +1,105 @@
+"""Delivering finished requests to ``gateway_log`` implementations, off the request path.
+
+Each implementation gets its own bounded queue and worker task, so a slow or failing one never
+delays another, nor any request: submitting is a non-blocking ``put_nowait``; when a queue is full
+the event is dropped for that implementation and counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import TYPE_CHECKING, Any
+
+from .logs import get_logger
+
+if TYPE_CHECKING:
+    from .hooks import Impl
+    from .types import LogEvent
+
+log = get_logger("gateway.log_hook")
+
+
+class LogWorker:
+    def __init__(self, impl: Impl, kwargs_base: dict[str, Any], size: int, timeout: float) -> None:
+        self.impl = impl
+        self.queue: asyncio.Queue[LogEvent | None] = asyncio.Queue(maxsize=size)
+        self.kwargs_base = kwargs_base
+        self.timeout = timeout
+        self.dropped = 0
+        self.failed = 0
+        self.delivered = 0
+        self.task: asyncio.Task[None] | None = None
+
+    def submit(self, event: LogEvent) -> None:
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                log.warning("log_event_dropped", plugin=self.impl.plugin, dropped_total=self.dropped)
+
+    async def run(self) -> None:
+        while True:
+            event = await self.queue.get()
+            try:
+                if event is None:
+                    return
+                await self._deliver(event)
+            finally:
+                self.queue.task_done()
+
+    async def _deliver(self, event: LogEvent) -> None:
+        kwargs = {**self.kwargs_base, "event": event}
+        try:
+            result = self.impl.function(*[kwargs[name] for name in self.impl.argnames])
+            if inspect.isawaitable(result):
+                await asyncio.wait_for(result, self.timeout)
+            self.delivered += 1
+        except asyncio.TimeoutError:
+            self.failed += 1
+            log.warning("log_hook_timeout", plugin=self.impl.plugin, timeout_s=self.timeout,
+                        request_id=event.ctx.request_id)
+        except Exception as exc:  # a sink's bug must never reach anything else
+            self.failed += 1
+            log.error("log_hook_failed", plugin=self.impl.plugin, error=f"{type(exc).__name__}: {exc}",
+                      request_id=event.ctx.request_id)
+
+
+class LogDispatcher:
+    def __init__(self, impls: list[Impl], kwargs_base: dict[str, Any], *, size: int, timeout: float) -> None:
+        self.workers = [LogWorker(impl, kwargs_base, size, timeout) for impl in impls]
+
+    def start(self) -> None:
+        for worker in self.workers:
+            if worker.task is None:
+                worker.task = asyncio.get_running_loop().create_task(worker.run(), name=f"gateway-log-{worker.impl.plugin}")
+
+    def submit(self, event: LogEvent) -> None:
+        for worker in self.workers:
+            worker.submit(event)
+
+    async def drain(self, timeout: float) -> None:
+        """Deliver what is queued (up to ``timeout`` seconds), then stop the workers."""
+        for worker in self.workers:
+            if worker.task is None:
+                continue
+            try:
+                worker.queue.put_nowait(None)
+            except asyncio.QueueFull:
+                pass
+        tasks = [w.task for w in self.workers if w.task is not None]
+        if tasks:
+            done, pending = await asyncio.wait(tasks, timeout=timeout)
+            for task in pending:
+                task.cancel()
+            if pending:
+                log.warning("log_drain_timeout", pending=[t.get_name() for t in pending])
+        for worker in self.workers:
+            worker.task = None
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        return {
+            w.impl.plugin: {"queued": w.queue.qsize(), "delivered": w.delivered, "failed": w.failed, "dropped": w.dropped}
+            for w in self.workers
+        }

@@ -1,0 +1,192 @@
+"""Plugin discovery and registration.
+
+pluggy owns registration, validation and ordering; this module owns discovery.  It loads the
+``gateway`` entry-point group in a loop of its own instead of pluggy's
+``load_setuptools_entrypoints`` because that one crashes the host on a plugin that fails to
+import and silently drops a second plugin with the same name.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+import time
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError
+
+ENTRY_POINT_GROUP = "gateway"
+
+#: the kernel's own fallbacks, registered like any plugin (they are ``trylast`` where it matters)
+BUILTIN_PLUGINS = (
+    ("master_key", "gateway.builtin.master_key"),
+    ("default_router", "gateway.builtin.default_router"),
+    ("provider_dispatch", "gateway.builtin.provider_dispatch"),
+)
+
+
+@dataclass
+class PluginRecord:
+    """What ``gateway plugins`` reports for one plugin."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    module: str
+    status: str  # "loaded", "failed", "disabled"
+    hooks: list[str] = field(default_factory=list)
+    error: str | None = None
+    import_seconds: float = 0.0
+    builtin: bool = False
+
+
+def env_list(name: str) -> list[str] | None:
+    raw = os.environ.get(name)
+    if raw is None:
+        return None
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+class PluginManager(pluggy.PluginManager):
+    """A pluggy manager that remembers where every plugin came from and how loading went."""
+
+    def __init__(self) -> None:
+        super().__init__(hookspecs.PROJECT)
+        self.add_hookspecs(hookspecs)
+        self.records: dict[str, PluginRecord] = {}
+
+    # ------------------------------------------------------------------ registration
+
+    def register_plugin(
+        self,
+        plugin: Any,
+        name: str,
+        *,
+        distribution: str | None = None,
+        version: str | None = None,
+        builtin: bool = False,
+        import_seconds: float = 0.0,
+    ) -> None:
+        if name in self.records and self.records[name].status == "loaded":
+            existing = self.records[name]
+            raise PluginError(
+                f"two plugins are named {name!r}: {existing.distribution or existing.module} and "
+                f"{distribution or getattr(plugin, '__name__', plugin)!r}; uninstall one of them"
+            )
+        self.register(plugin, name=name)
+        self._refuse_wrappers(name)
+        self.records[name] = PluginRecord(
+            name=name,
+            distribution=distribution,
+            version=version,
+            module=getattr(plugin, "__name__", type(plugin).__name__),
+            status="loaded",
+            hooks=sorted(impl_name for impl_name in self._hook_names_of(plugin)),
+            import_seconds=import_seconds,
+            builtin=builtin,
+        )
+
+    def _hook_names_of(self, plugin: Any) -> Iterable[str]:
+        for caller in self.get_hookcallers(plugin) or []:
+            yield caller.name
+
+    def _refuse_wrappers(self, name: str) -> None:
+        plugin = self.get_plugin(name)
+        for caller in self.get_hookcallers(plugin) or []:
+            if caller.name not in hookspecs.REQUEST_HOOKS:
+                continue
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin and (impl.hookwrapper or impl.wrapper):
+                    self.unregister(plugin)
+                    raise PluginError(
+                        f"plugin {name!r} declares {caller.name} as a wrapper; request hooks are driven by the "
+                        "gateway's async caller and cannot be wrapped (use a plain implementation)"
+                    )
+
+    def load_builtins(self) -> None:
+        for name, module_name in BUILTIN_PLUGINS:
+            self.register_plugin(importlib.import_module(module_name), name, distribution="gateway", builtin=True)
+
+    def load_entrypoints(
+        self,
+        *,
+        strict: bool,
+        allow: list[str] | None = None,
+        block: Iterable[str] = (),
+    ) -> None:
+        """Import and register every plugin of the ``gateway`` entry-point group.
+
+        A plugin that fails to import is recorded (and logged by the caller) and skipped, unless
+        ``strict``; a duplicate name always fails, naming both distributions.
+        """
+        blocked = set(block)
+        seen: dict[str, str] = {}
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            dist = ep.dist.name if ep.dist else None
+            version = ep.dist.version if ep.dist else None
+            if ep.name in seen:
+                raise PluginError(
+                    f"two installed distributions provide a gateway plugin named {ep.name!r}: "
+                    f"{seen[ep.name]} and {dist}; uninstall one of them"
+                )
+            seen[ep.name] = dist or ep.value
+            if ep.name in blocked or (allow is not None and ep.name not in allow):
+                self.records[ep.name] = PluginRecord(ep.name, dist, version, ep.value, "disabled")
+                continue
+            started = time.perf_counter()
+            try:
+                plugin = ep.load()
+            except Exception as exc:  # any import-time failure of a third-party module
+                if strict:
+                    raise PluginError(
+                        f"plugin {ep.name!r} (distribution {dist}) failed to import: {type(exc).__name__}: {exc}"
+                    ) from exc
+                self.records[ep.name] = PluginRecord(
+                    ep.name,
+                    dist,
+                    version,
+                    ep.value,
+                    "failed",
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+                self.records[ep.name].error += "\n" + traceback.format_exc(limit=3)  # type: ignore[operator]
+                continue
+            self.register_plugin(
+                plugin, ep.name, distribution=dist, version=version, import_seconds=time.perf_counter() - started
+            )
+
+    def register_explicit(self, plugins: Iterable[Any]) -> None:
+        """Register plugins given as objects or modules (tests, embedding); names from ``__name__``."""
+        for plugin in plugins:
+            if isinstance(plugin, tuple):
+                name, plugin = plugin
+            else:
+                name = getattr(plugin, "gateway_plugin_name", None)
+                if name is None:
+                    name = plugin.__name__.rsplit(".", 1)[-1] if isinstance(plugin, ModuleType) else type(plugin).__name__
+            self.register_plugin(plugin, name)
+
+    def finish(self) -> None:
+        """Refuse implementations of hooks that do not exist (a typo would otherwise do nothing)."""
+        try:
+            self.check_pending()
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(
+                f"plugin {exc.plugin_name!r} implements a hook that does not exist: {exc}. "
+                "Hook names start with 'gateway_'; see docs/hooks.md"
+            ) from exc
+
+    def failed(self) -> list[PluginRecord]:
+        return [r for r in self.records.values() if r.status == "failed"]
+
+
+def plugin_name_of(pm: pluggy.PluginManager, plugin: Any) -> str:
+    return pm.get_name(plugin) or repr(plugin)

@@ -1,0 +1,106 @@
+"""The provider interface and the registry that maps ``litellm_params.model`` prefixes to providers.
+
+A provider plugin registers objects of this shape from ``gateway_register_providers``.  The
+request pipeline speaks OpenAI's format; a provider translates to and from its upstream's format.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .errors import BadRequestError, PluginError
+
+if TYPE_CHECKING:
+    from .gateway import Gateway
+    from .types import Deployment, RequestContext, ResponseBody
+
+#: request fields that steer the gateway itself and must never reach an upstream
+GATEWAY_ONLY_FIELDS = frozenset(
+    {
+        "metadata",
+        "guardrails",
+        "fallbacks",
+        "context_window_fallbacks",
+        "content_policy_fallbacks",
+        "num_retries",
+        "mock_response",
+        "caching",
+        "cache",
+        "ttl",
+        "tags",
+        "litellm_metadata",
+        "disable_fallbacks",
+    }
+)
+
+
+class Provider:
+    """Base class for providers; override the endpoints the upstream supports.
+
+    ``params`` names the provider-specific ``litellm_params`` keys this provider reads (beyond the
+    common ones: ``model``, ``api_key``, ``api_base``, ``api_version``, ``timeout``, ...), so the
+    config check can tell a typo from a real option.
+    """
+
+    #: provider-specific ``litellm_params`` keys
+    params: ClassVar[frozenset[str]] = frozenset()
+    #: the distribution a user installs to get this provider (for error messages)
+    distribution: ClassVar[str] = ""
+
+    def validate_deployment(self, deployment: Deployment) -> None:
+        """Raise ``ValueError`` with a fix-it message when a deployment cannot work."""
+
+    async def chat(self, ctx: RequestContext, deployment: Deployment, gateway: Gateway) -> ResponseBody:
+        raise BadRequestError(f"provider {deployment.provider!r} does not support chat completions", param="model")
+
+    async def completions(self, ctx: RequestContext, deployment: Deployment, gateway: Gateway) -> ResponseBody:
+        raise BadRequestError(f"provider {deployment.provider!r} does not support text completions", param="model")
+
+    async def embeddings(self, ctx: RequestContext, deployment: Deployment, gateway: Gateway) -> ResponseBody:
+        raise BadRequestError(f"provider {deployment.provider!r} does not support embeddings", param="model")
+
+
+class ProviderRegistry:
+    def __init__(self) -> None:
+        self._providers: dict[str, Provider] = {}
+        self._owners: dict[str, str] = {}
+
+    def registrar(self, plugin_name: str) -> Any:
+        def register(prefix: str, provider: Provider) -> None:
+            if prefix in self._providers:
+                raise PluginError(
+                    f"provider prefix {prefix!r} is registered by both {self._owners[prefix]!r} and {plugin_name!r}; "
+                    "disable one of them (GATEWAY_DISABLE_PLUGINS)"
+                )
+            self._providers[prefix] = provider
+            self._owners[prefix] = plugin_name
+
+        return register
+
+    def get(self, prefix: str) -> Provider | None:
+        return self._providers.get(prefix)
+
+    def owner(self, prefix: str) -> str | None:
+        return self._owners.get(prefix)
+
+    def prefixes(self) -> list[str]:
+        return sorted(self._providers)
+
+
+#: which distribution serves a prefix, so "provider not installed" can say what to install
+KNOWN_PROVIDER_DISTRIBUTIONS = {
+    "openai": "gateway-openai",
+    "azure": "gateway-openai",
+    "mock": "gateway-mock",
+    "anthropic": "gateway-anthropic",
+    "gemini": "gateway-gemini",
+    "bedrock": "gateway-bedrock",
+    "auto_router": "gateway-complexity-router",
+}
+
+
+def request_body_for_upstream(body: dict[str, Any], model: str) -> dict[str, Any]:
+    """The client's body minus gateway-only fields, with the upstream's model name."""
+    out = {k: v for k, v in body.items() if k not in GATEWAY_ONLY_FIELDS}
+    out["model"] = model
+    return out

@@ -1,0 +1,299 @@
+"""The objects that travel through the request pipeline.
+
+They are plain dataclasses with ``slots`` so that creating one per request costs little; plugins
+read and (where a hook says so) change them.  Anything a plugin needs to carry from one hook to
+another goes into ``RequestContext.state[<plugin name>]``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+
+Endpoint = Literal["chat", "completions", "embeddings", "messages"]
+
+
+@dataclass(slots=True)
+class Principal:
+    """Who is calling and what they may do; the result of the ``gateway_auth`` hook."""
+
+    #: stable identifier used in logs and metrics, never the raw key
+    id: str
+    #: ``master`` (admin), ``virtual_key``, ``anonymous`` or a plugin's own kind
+    kind: str
+    is_admin: bool = False
+    #: model groups this principal may call; ``None`` means every model
+    models: frozenset[str] | None = None
+    #: public-name -> model group aliases that apply to this principal
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    key_hash: str | None = None
+    key_alias: str | None = None
+    user_id: str | None = None
+    team_id: str | None = None
+    team_alias: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    #: anything else an auth plugin wants later hooks to see (budgets, limits, roles)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def may_use(self, model_group: str) -> bool:
+        return self.models is None or model_group in self.models
+
+
+@dataclass(slots=True)
+class Deployment:
+    """One entry of ``model_list``: a concrete upstream model behind a public model name."""
+
+    id: str
+    #: the public name clients send (``model_name``); deployments sharing it form a model group
+    model_group: str
+    #: provider prefix of ``litellm_params.model`` (``openai`` in ``openai/gpt-4o``)
+    provider: str
+    #: the provider's own model name (``gpt-4o`` in ``openai/gpt-4o``)
+    model: str
+    #: ``litellm_params`` with ``os.environ/`` references already resolved
+    params: Mapping[str, Any]
+    model_info: Mapping[str, Any] = field(default_factory=dict)
+    weight: float = 1.0
+    timeout: float | None = None
+    stream_timeout: float | None = None
+
+    @property
+    def api_base(self) -> str | None:
+        return self.params.get("api_base")
+
+    @property
+    def api_key(self) -> str | None:
+        return self.params.get("api_key")
+
+
+@dataclass(slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cached_tokens: int = 0
+    cache_creation_tokens: int = 0
+    reasoning_tokens: int = 0
+    #: True when the upstream gave no usage and the numbers are an estimate
+    estimated: bool = False
+
+    @classmethod
+    def from_openai(cls, usage: Mapping[str, Any] | None) -> Usage | None:
+        if not usage:
+            return None
+        prompt = int(usage.get("prompt_tokens") or usage.get("input_tokens") or 0)
+        completion = int(usage.get("completion_tokens") or usage.get("output_tokens") or 0)
+        details = usage.get("prompt_tokens_details") or {}
+        out_details = usage.get("completion_tokens_details") or {}
+        return cls(
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            total_tokens=int(usage.get("total_tokens") or prompt + completion),
+            cached_tokens=int(details.get("cached_tokens") or 0),
+            cache_creation_tokens=int(details.get("cache_creation_tokens") or 0),
+            reasoning_tokens=int(out_details.get("reasoning_tokens") or 0),
+        )
+
+
+class JSONResponseBody:
+    """A complete (non-streaming) upstream answer in OpenAI format.
+
+    The raw bytes are kept so that an unchanged answer is forwarded without re-encoding; the
+    parsed form is built on first access.  A plugin that changes ``data`` makes the bytes stale,
+    so setting ``data`` drops them.
+    """
+
+    __slots__ = ("_raw", "_data", "status", "headers")
+
+    def __init__(
+        self,
+        *,
+        raw: bytes | None = None,
+        data: dict[str, Any] | None = None,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        if raw is None and data is None:
+            raise ValueError("JSONResponseBody needs raw bytes or data")
+        self._raw = raw
+        self._data = data
+        self.status = status
+        #: response headers the gateway should pass on to the client
+        self.headers: dict[str, str] = headers or {}
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = orjson.loads(self._raw)  # type: ignore[arg-type]
+        return self._data
+
+    @data.setter
+    def data(self, value: dict[str, Any]) -> None:
+        self._data = value
+        self._raw = None
+
+    def changed(self) -> None:
+        """Say that ``data`` was mutated in place, so the cached bytes are stale."""
+        self.data  # noqa: B018 - make sure the parsed form exists before dropping the bytes
+        self._raw = None
+
+    @property
+    def raw(self) -> bytes:
+        if self._raw is None:
+            self._raw = orjson.dumps(self._data)
+        return self._raw
+
+
+class StreamResponseBody:
+    """A streamed upstream answer: an async iterator of OpenAI chunk objects (dicts).
+
+    ``post_call`` implementations wrap ``chunks`` with their own async generator to see or change
+    every chunk and to act at the end of the stream (after the last chunk).  The HTTP layer turns
+    each chunk into one ``data:`` event and adds ``data: [DONE]``.
+    """
+
+    __slots__ = ("chunks", "status", "headers", "_closers")
+
+    def __init__(self, chunks: AsyncIterator[dict[str, Any]], headers: dict[str, str] | None = None) -> None:
+        self.chunks = chunks
+        self.status = 200
+        self.headers: dict[str, str] = headers or {}
+        self._closers: list[Any] = []
+
+    def on_close(self, callback: Any) -> None:
+        """Run ``callback()`` (sync or async) when the stream ends, however it ends."""
+        self._closers.append(callback)
+
+
+ResponseBody = JSONResponseBody | StreamResponseBody
+
+
+@dataclass(slots=True)
+class Attempt:
+    deployment_id: str
+    model_group: str
+    error: str | None = None
+    status: int | None = None
+
+
+@dataclass(slots=True)
+class RequestContext:
+    """Everything the pipeline knows about one request; passed to every request hook."""
+
+    request_id: str
+    endpoint: Endpoint
+    #: the parsed JSON body the client sent (hooks may rewrite it in ``pre_call``)
+    body: dict[str, Any]
+    #: request headers, lower-case names
+    headers: Mapping[str, str]
+    client_ip: str | None = None
+    #: the credential the client presented, if any (never logged)
+    api_key: str | None = None
+    principal: Principal | None = None
+    #: the model name the client asked for, before aliases and routing
+    requested_model: str = ""
+    #: the model group being served (after aliases; a router may change it)
+    model_group: str = ""
+    stream: bool = False
+    #: candidates chosen by ``gateway_route``, in order of preference
+    deployments: list[Deployment] = field(default_factory=list)
+    #: the deployment serving the current attempt
+    deployment: Deployment | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    fallbacks_used: int = 0
+    response: ResponseBody | None = None
+    usage: Usage | None = None
+    #: price of the call in USD, set by a pricing plugin (a string-safe Decimal is recommended)
+    cost: Any = None
+    status: int = 200
+    error: BaseException | None = None
+    start_time: float = field(default_factory=time.time)
+    #: perf_counter timestamps
+    started: float = field(default_factory=time.perf_counter)
+    upstream_started: float | None = None
+    first_token_at: float | None = None
+    finished: float | None = None
+    #: extra response headers plugins want the client to see
+    response_headers: dict[str, str] = field(default_factory=dict)
+    #: scratch space: ``state[plugin_name]`` belongs to that plugin
+    state: dict[str, Any] = field(default_factory=dict)
+    #: decisions worth logging (router explanation, guardrail outcomes ...), by plugin name
+    annotations: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_streaming(self) -> bool:
+        return self.stream
+
+
+@dataclass(slots=True)
+class LogEvent:
+    """What ``gateway_log`` receives: the finished request, after the client got its answer.
+
+    ``schema_version`` changes only when a field's meaning changes; new fields may be added.
+    """
+
+    ctx: RequestContext
+    schema_version: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable, documented payload sinks export (see docs/log-event.md)."""
+        ctx = self.ctx
+        principal = ctx.principal
+        deployment = ctx.deployment
+        usage = ctx.usage
+        end = ctx.finished or time.perf_counter()
+        return {
+            "schema_version": self.schema_version,
+            "request_id": ctx.request_id,
+            "endpoint": ctx.endpoint,
+            "start_time": ctx.start_time,
+            "end_time": ctx.start_time + (end - ctx.started),
+            "latency_ms": round((end - ctx.started) * 1000, 3),
+            "time_to_first_token_ms": (
+                round((ctx.first_token_at - ctx.started) * 1000, 3) if ctx.first_token_at else None
+            ),
+            "stream": ctx.stream,
+            "requested_model": ctx.requested_model,
+            "model_group": ctx.model_group,
+            "deployment_id": deployment.id if deployment else None,
+            "provider": deployment.provider if deployment else None,
+            "model": deployment.model if deployment else None,
+            "principal": None
+            if principal is None
+            else {
+                "id": principal.id,
+                "kind": principal.kind,
+                "key_hash": principal.key_hash,
+                "key_alias": principal.key_alias,
+                "user_id": principal.user_id,
+                "team_id": principal.team_id,
+                "team_alias": principal.team_alias,
+            },
+            "end_user": ctx.body.get("user") if isinstance(ctx.body.get("user"), str) else None,
+            "usage": None
+            if usage is None
+            else {
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "total_tokens": usage.total_tokens,
+                "cached_tokens": usage.cached_tokens,
+                "cache_creation_tokens": usage.cache_creation_tokens,
+                "reasoning_tokens": usage.reasoning_tokens,
+                "estimated": usage.estimated,
+            },
+            "cost": None if ctx.cost is None else str(ctx.cost),
+            "status": ctx.status,
+            "error_class": type(ctx.error).__name__ if ctx.error else None,
+            "error_message": str(ctx.error) if ctx.error else None,
+            "attempts": [
+                {"deployment_id": a.deployment_id, "model_group": a.model_group, "error": a.error, "status": a.status}
+                for a in ctx.attempts
+            ],
+            "fallbacks": ctx.fallbacks_used,
+            "annotations": ctx.annotations,
+            "metadata": ctx.body.get("metadata") if isinstance(ctx.body.get("metadata"), dict) else {},
+        }

@@ -1,0 +1,175 @@
+"""The shared upstream HTTP client: one aiohttp connection pool per worker.
+
+Every provider plugin sends its requests through ``gateway.upstream`` so that connections are
+reused across providers and requests, errors are mapped the same way everywhere, and nothing is
+opened per request.  (httpx's async pool collapsed under concurrency on these machines; aiohttp
+did not: see the architecture guide.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import aiohttp
+import orjson
+
+from .errors import UpstreamError, UpstreamTimeoutError, upstream_status_error
+
+DEFAULT_TIMEOUT = 600.0
+#: how much of an upstream error body we keep for the client's message
+ERROR_BODY_LIMIT = 2000
+
+
+class UpstreamClient:
+    """Owns the aiohttp session; created in the gateway's lifespan, closed at shutdown."""
+
+    def __init__(self, *, limit: int = 0, limit_per_host: int = 0) -> None:
+        self._limit = limit
+        self._limit_per_host = limit_per_host
+        self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[tuple[float | None, bool], aiohttp.ClientTimeout] = {}
+
+    async def start(self) -> None:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self._limit,
+                limit_per_host=self._limit_per_host,
+                ttl_dns_cache=300,
+                keepalive_timeout=60,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                json_serialize=lambda obj: orjson.dumps(obj).decode(),
+                skip_auto_headers=("User-Agent",),
+                auto_decompress=True,
+            )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("the upstream client is not started (the gateway's lifespan has not run)")
+        return self._session
+
+    def timeout(self, seconds: float | None, *, stream: bool) -> aiohttp.ClientTimeout:
+        """Cached timeouts: a total deadline for plain calls, a per-read deadline for streams."""
+        key = (seconds, stream)
+        found = self._timeouts.get(key)
+        if found is None:
+            limit = seconds or DEFAULT_TIMEOUT
+            if stream:
+                # a stream may run long; what must not happen is a silence longer than the limit
+                found = aiohttp.ClientTimeout(total=None, sock_connect=min(limit, 30), sock_read=limit)
+            else:
+                found = aiohttp.ClientTimeout(total=limit, sock_connect=min(limit, 30))
+            self._timeouts[key] = found
+        return found
+
+    async def post(
+        self,
+        provider: str,
+        url: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        timeout: float | None,
+        params: Mapping[str, str] | None = None,
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """POST and read the whole answer; raise ``UpstreamError`` for non-2xx and transport errors."""
+        try:
+            async with self.session.post(
+                url, data=body, headers=headers, params=params, timeout=self.timeout(timeout, stream=False)
+            ) as resp:
+                payload = await resp.read()
+                if resp.status >= 400:
+                    raise error_from_response(provider, resp.status, resp.headers, payload)
+                return resp.status, resp.headers, payload
+        except UpstreamError:
+            raise
+        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise UpstreamTimeoutError(
+                f"{provider} did not answer within {timeout or DEFAULT_TIMEOUT:g} s (set 'timeout' on the deployment to change this)"
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise transport_error(provider, url, exc) from exc
+
+    async def open_stream(
+        self,
+        provider: str,
+        url: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        timeout: float | None,
+        params: Mapping[str, str] | None = None,
+    ) -> aiohttp.ClientResponse:
+        """POST and return the response once its headers arrived; the caller reads and releases it."""
+        try:
+            resp = await self.session.post(
+                url, data=body, headers=headers, params=params, timeout=self.timeout(timeout, stream=True)
+            )
+        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise UpstreamTimeoutError(f"{provider} did not start its stream within {timeout or DEFAULT_TIMEOUT:g} s") from exc
+        except aiohttp.ClientError as exc:
+            raise transport_error(provider, url, exc) from exc
+        if resp.status >= 400:
+            try:
+                payload = await resp.read()
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                payload = b""
+            finally:
+                resp.release()
+            raise error_from_response(provider, resp.status, resp.headers, payload)
+        return resp
+
+
+async def iter_body(resp: aiohttp.ClientResponse, provider: str, timeout: float | None) -> AsyncIterator[bytes]:
+    """The body of a streamed response as it arrives, with transport errors mapped."""
+    try:
+        async for chunk in resp.content.iter_any():
+            yield chunk
+    except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        raise UpstreamTimeoutError(f"{provider} stopped sending for {timeout or DEFAULT_TIMEOUT:g} s in the middle of a stream") from exc
+    except aiohttp.ClientPayloadError as exc:
+        raise UpstreamError(f"{provider} closed the stream early: {exc}") from exc
+    except aiohttp.ClientError as exc:
+        raise UpstreamError(f"{provider} stream failed: {type(exc).__name__}: {exc}") from exc
+
+
+def transport_error(provider: str, url: str, exc: aiohttp.ClientError) -> UpstreamError:
+    from yarl import URL
+
+    host = URL(url).host  # never the full URL: it may carry a key in its query
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return UpstreamError(f"could not connect to {provider} at {host}: {exc.os_error or exc}")
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return UpstreamError(f"{provider} at {host} closed the connection without answering")
+    return UpstreamError(f"request to {provider} at {host} failed: {type(exc).__name__}: {exc}")
+
+
+def error_message_from_body(payload: bytes) -> tuple[str, str | None]:
+    """Pull ``(message, type)`` out of an upstream error body, whatever its shape."""
+    try:
+        data: Any = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        text = payload[:ERROR_BODY_LIMIT].decode("utf-8", errors="replace").strip()
+        return (text or "(empty body)"), None
+    err = data.get("error") if isinstance(data, dict) else None
+    if isinstance(err, dict):
+        return str(err.get("message") or err)[:ERROR_BODY_LIMIT], err.get("type") if isinstance(err.get("type"), str) else None
+    if isinstance(err, str):
+        return err[:ERROR_BODY_LIMIT], None
+    if isinstance(data, dict) and "message" in data:
+        return str(data["message"])[:ERROR_BODY_LIMIT], data.get("type") if isinstance(data.get("type"), str) else None
+    return payload[:ERROR_BODY_LIMIT].decode("utf-8", errors="replace"), None
+
+
+def error_from_response(provider: str, status: int, headers: Mapping[str, str], payload: bytes) -> UpstreamError:
+    message, _ = error_message_from_body(payload)
+    return upstream_status_error(provider, status, message, retry_after=headers.get("retry-after"))

@@ -1,0 +1,91 @@
+"""A deterministic mock model: fixed replies and usage, optional latency and failures.
+
+It powers the embedded default config and the tests: the same request always gives the same
+answer and the same token counts (``gateway.fake_openai.count_tokens``), so the cost of any call
+can be computed exactly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+from collections.abc import AsyncIterator
+from typing import Any
+
+from gateway import Deployment, JSONResponseBody, Provider, RequestContext, StreamResponseBody, UpstreamError
+from gateway import fake_openai
+
+
+class MockProvider(Provider):
+    params = frozenset(
+        {
+            "mock_latency_ms",
+            "mock_stream_chunk_delay_ms",
+            "mock_stream_pieces",
+            "mock_failure_rate",
+            "mock_fail_every",
+            "mock_failure_status",
+        }
+    )
+    distribution = "gateway-mock"
+
+    def __init__(self) -> None:
+        self._counters: dict[str, itertools.count[int]] = {}
+        self._rng = random.Random(0)
+
+    def validate_deployment(self, deployment: Deployment) -> None:
+        rate = deployment.params.get("mock_failure_rate", 0)
+        if not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+            raise ValueError("mock_failure_rate must be a number from 0 to 1")
+        self._counters[deployment.id] = itertools.count(1)
+
+    def reply_text(self, deployment: Deployment) -> str:
+        fixed = deployment.params.get("mock_response")
+        return str(fixed) if fixed is not None else f"This is a mock reply from {deployment.model}."
+
+    async def _before(self, deployment: Deployment) -> None:
+        params = deployment.params
+        latency = params.get("mock_latency_ms")
+        if latency:
+            await asyncio.sleep(latency / 1000)
+        call_number = next(self._counters[deployment.id])
+        every = params.get("mock_fail_every")
+        rate = params.get("mock_failure_rate") or 0
+        if (every and call_number % int(every) == 0) or (rate and self._rng.random() < rate):
+            status = int(params.get("mock_failure_status", 500))
+            raise UpstreamError(f"mock deployment {deployment.id} failed on purpose (HTTP {status})", status=status if status >= 500 else 502,
+                                upstream_status=status)
+
+    async def chat(self, ctx: RequestContext, deployment: Deployment, gateway: Any) -> JSONResponseBody | StreamResponseBody:
+        await self._before(deployment)
+        text = self.reply_text(deployment)
+        prompt = fake_openai.prompt_tokens(ctx.body.get("messages") or [])
+        if ctx.stream:
+            pieces = int(deployment.params.get("mock_stream_pieces", 5))
+            delay = (deployment.params.get("mock_stream_chunk_delay_ms") or 0) / 1000
+            chunks = fake_openai.chat_chunks(deployment.model, text, prompt=prompt, pieces=pieces, seed=ctx.request_id)
+            return StreamResponseBody(_paced(chunks, delay))
+        data = fake_openai.chat_completion(deployment.model, text, prompt=prompt, seed=ctx.request_id)
+        return JSONResponseBody(data=data)
+
+    async def completions(self, ctx: RequestContext, deployment: Deployment, gateway: Any) -> JSONResponseBody:
+        await self._before(deployment)
+        prompt = ctx.body.get("prompt")
+        prompt_text = prompt if isinstance(prompt, str) else " ".join(map(str, prompt or []))
+        return JSONResponseBody(
+            data=fake_openai.text_completion(deployment.model, self.reply_text(deployment), prompt=fake_openai.count_tokens(prompt_text))
+        )
+
+    async def embeddings(self, ctx: RequestContext, deployment: Deployment, gateway: Any) -> JSONResponseBody:
+        await self._before(deployment)
+        value = ctx.body.get("input")
+        inputs = [value] if isinstance(value, str) else [str(v) for v in value or []]
+        return JSONResponseBody(data=fake_openai.embeddings(deployment.model, inputs))
+
+
+async def _paced(chunks: Any, delay: float) -> AsyncIterator[dict[str, Any]]:
+    for i, chunk in enumerate(chunks):
+        if i and delay:
+            await asyncio.sleep(delay)
+        yield chunk

@@ -1,0 +1,17 @@
+"""gateway-openai: OpenAI, Azure OpenAI and OpenAI-compatible providers for the gateway."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway import hookimpl
+
+from .provider import COMPATIBLE, OpenAIProvider
+
+__all__ = ["OpenAIProvider", "COMPATIBLE"]
+
+
+@hookimpl
+def gateway_register_providers(register: Any) -> None:
+    for prefix in [*COMPATIBLE, "azure"]:
+        register(prefix, OpenAIProvider(prefix))

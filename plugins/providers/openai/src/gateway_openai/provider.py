@@ -1,0 +1,189 @@
+"""OpenAI, Azure OpenAI and OpenAI-compatible upstreams.
+
+The request is the client's OpenAI body with the deployment's model name; the answer is passed
+on as the upstream's bytes.  Everything per deployment (URL, headers, timeouts) is computed once
+at start-up in ``validate_deployment``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from gateway import (
+    Deployment,
+    JSONResponseBody,
+    Provider,
+    RequestContext,
+    StreamResponseBody,
+    UpstreamError,
+    request_body_for_upstream,
+)
+from gateway.sse import SSEDecoder, SSEProtocolError
+from gateway.upstream import iter_body
+
+#: OpenAI-compatible services: prefix -> (default api_base, environment variable with the key)
+COMPATIBLE: dict[str, tuple[str | None, str | None]] = {
+    "openai": ("https://api.openai.com/v1", "OPENAI_API_KEY"),
+    "openai_compatible": (None, None),
+    "openai_like": (None, None),
+    "hosted_vllm": (None, "HOSTED_VLLM_API_KEY"),
+    "groq": ("https://api.groq.com/openai/v1", "GROQ_API_KEY"),
+    "together_ai": ("https://api.together.xyz/v1", "TOGETHERAI_API_KEY"),
+    "deepseek": ("https://api.deepseek.com/v1", "DEEPSEEK_API_KEY"),
+    "mistral": ("https://api.mistral.ai/v1", "MISTRAL_API_KEY"),
+    "fireworks_ai": ("https://api.fireworks.ai/inference/v1", "FIREWORKS_AI_API_KEY"),
+    "openrouter": ("https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"),
+    "perplexity": ("https://api.perplexity.ai", "PERPLEXITYAI_API_KEY"),
+    "xai": ("https://api.x.ai/v1", "XAI_API_KEY"),
+    "deepinfra": ("https://api.deepinfra.com/v1/openai", "DEEPINFRA_API_KEY"),
+    "lm_studio": ("http://127.0.0.1:1234/v1", None),
+    "ollama_chat": ("http://127.0.0.1:11434/v1", None),
+}
+
+ENDPOINT_PATHS = {"chat": "/chat/completions", "completions": "/completions", "embeddings": "/embeddings"}
+
+#: upstream response headers worth passing on (prefixed, so they never mix with the gateway's own)
+PASSED_HEADER_PREFIXES = ("x-ratelimit-", "openai-processing-ms", "x-request-id")
+
+
+@dataclass(slots=True)
+class Target:
+    urls: dict[str, str]
+    headers: dict[str, str]
+    params: dict[str, str] | None
+
+
+def pass_headers(upstream: Mapping[str, str]) -> dict[str, str]:
+    return {f"llm_provider-{k.lower()}": v for k, v in upstream.items() if k.lower().startswith(PASSED_HEADER_PREFIXES)}
+
+
+class OpenAIProvider(Provider):
+    """One instance per prefix (``openai``, ``azure``, ``groq`` ...)."""
+
+    params = frozenset({"api_type", "extra_body", "azure_ad_token", "base_model", "stream_options"})
+    distribution = "gateway-openai"
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.azure = prefix == "azure"
+        self.targets: dict[str, Target] = {}
+
+    # ------------------------------------------------------------------ start-up
+
+    def validate_deployment(self, deployment: Deployment) -> None:
+        params = deployment.params
+        headers = {"content-type": "application/json"}
+        if self.azure:
+            base = params.get("api_base") or os.environ.get("AZURE_API_BASE")
+            version = params.get("api_version") or os.environ.get("AZURE_API_VERSION")
+            if not base:
+                raise ValueError("Azure deployments need api_base (https://<resource>.openai.azure.com) or AZURE_API_BASE")
+            if not version:
+                raise ValueError("Azure deployments need api_version (for example '2024-06-01') or AZURE_API_VERSION")
+            key = params.get("api_key") or os.environ.get("AZURE_API_KEY")
+            if params.get("azure_ad_token"):
+                headers["authorization"] = f"Bearer {params['azure_ad_token']}"
+            elif key:
+                headers["api-key"] = key
+            root = f"{base.rstrip('/')}/openai/deployments/{deployment.model}"
+            urls = {name: root + path for name, path in ENDPOINT_PATHS.items()}
+            query = {"api-version": version}
+        else:
+            default_base, key_var = COMPATIBLE[self.prefix]
+            base = params.get("api_base") or default_base
+            if not base:
+                raise ValueError(f"'{self.prefix}/' deployments need api_base (the server's URL ending in /v1)")
+            key = params.get("api_key") or (os.environ.get(key_var) if key_var else None)
+            if key:
+                headers["authorization"] = f"Bearer {key}"
+            if params.get("organization"):
+                headers["openai-organization"] = params["organization"]
+            urls = {name: base.rstrip("/") + path for name, path in ENDPOINT_PATHS.items()}
+            query = {"api-version": params["api_version"]} if params.get("api_version") else None
+        for extra in (params.get("headers"), params.get("extra_headers")):
+            if extra:
+                headers.update({k.lower(): str(v) for k, v in extra.items()})
+        self.targets[deployment.id] = Target(urls, headers, query)
+
+    # ------------------------------------------------------------------ calls
+
+    def _body(self, ctx: RequestContext, deployment: Deployment) -> dict[str, Any]:
+        body = request_body_for_upstream(ctx.body, deployment.model)
+        extra = deployment.params.get("extra_body")
+        if isinstance(extra, dict):
+            body.update(extra)
+        return body
+
+    async def _json_call(self, ctx: RequestContext, deployment: Deployment, gateway: Any, body: dict[str, Any]) -> JSONResponseBody:
+        target = self.targets[deployment.id]
+        _, headers, raw = await gateway.upstream.post(
+            self.prefix, target.urls[ctx.endpoint], orjson.dumps(body), target.headers,
+            timeout=deployment.timeout, params=target.params,
+        )
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise UpstreamError(f"{self.prefix} answered with a body that is not JSON ({raw[:80]!r}...)") from None
+        if not isinstance(data, dict):
+            raise UpstreamError(f"{self.prefix} answered with JSON that is not an object")
+        return JSONResponseBody(raw=raw, data=data, headers=pass_headers(headers))
+
+    async def chat(self, ctx: RequestContext, deployment: Deployment, gateway: Any) -> JSONResponseBody | StreamResponseBody:
+        body = self._body(ctx, deployment)
+        if not ctx.stream:
+            return await self._json_call(ctx, deployment, gateway, body)
+        # always ask for usage: accounting needs it; the HTTP layer hides it from clients that did not ask
+        options = body.get("stream_options")
+        body["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
+        target = self.targets[deployment.id]
+        resp = await gateway.upstream.open_stream(
+            self.prefix, target.urls["chat"], orjson.dumps(body), target.headers,
+            timeout=deployment.stream_timeout, params=target.params,
+        )
+        return StreamResponseBody(self._chunks(resp, deployment.stream_timeout), headers=pass_headers(resp.headers))
+
+    async def completions(self, ctx: RequestContext, deployment: Deployment, gateway: Any) -> JSONResponseBody | StreamResponseBody:
+        body = self._body(ctx, deployment)
+        if ctx.stream:
+            target = self.targets[deployment.id]
+            resp = await gateway.upstream.open_stream(
+                self.prefix, target.urls["completions"], orjson.dumps(body), target.headers,
+                timeout=deployment.stream_timeout, params=target.params,
+            )
+            return StreamResponseBody(self._chunks(resp, deployment.stream_timeout), headers=pass_headers(resp.headers))
+        return await self._json_call(ctx, deployment, gateway, body)
+
+    async def embeddings(self, ctx: RequestContext, deployment: Deployment, gateway: Any) -> JSONResponseBody:
+        return await self._json_call(ctx, deployment, gateway, self._body(ctx, deployment))
+
+    async def _chunks(self, resp: Any, timeout: float | None) -> AsyncIterator[dict[str, Any]]:
+        decoder = SSEDecoder()
+        try:
+            async for raw in iter_body(resp, self.prefix, timeout):
+                try:
+                    events = list(decoder.feed(raw))
+                except SSEProtocolError as exc:
+                    raise UpstreamError(f"{self.prefix} sent a broken event stream: {exc}") from None
+                for event in events:
+                    if event.data == "[DONE]":
+                        return
+                    if not event.data:
+                        continue
+                    try:
+                        chunk = orjson.loads(event.data)
+                    except orjson.JSONDecodeError:
+                        raise UpstreamError(f"{self.prefix} sent a stream event that is not JSON: {event.data[:80]!r}") from None
+                    if not isinstance(chunk, dict):
+                        raise UpstreamError(f"{self.prefix} sent a stream event that is not a JSON object")
+                    if "error" in chunk and "choices" not in chunk:
+                        err = chunk["error"]
+                        message = err.get("message") if isinstance(err, dict) else str(err)
+                        raise UpstreamError(f"{self.prefix} reported an error mid-stream: {message}")
+                    yield chunk
+        finally:
+            resp.release()
