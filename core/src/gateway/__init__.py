@@ -24,6 +24,7 @@ from .gateway import Gateway
 from .hookspecs import hookimpl
 from .providers import GATEWAY_ONLY_FIELDS, Provider, request_body_for_upstream
 from .types import (
+    BudgetScope,
     Deployment,
     JSONResponseBody,
     LogEvent,
@@ -47,6 +48,7 @@ __all__ = [
     "GATEWAY_ONLY_FIELDS",
     "Deployment",
     "Principal",
+    "BudgetScope",
     "RequestContext",
     "JSONResponseBody",
     "StreamResponseBody",

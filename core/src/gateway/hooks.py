@@ -149,3 +149,12 @@ class PerPlugin:
 
     def __call__(self, plugin: str) -> Any:
         return self.factory(plugin)
+
+
+async def acall_first(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> Any:
+    """Call a ``firstresult`` hook outside the request path, awaiting async implementations."""
+    for impl in ordered_impls(pm, hook_name):
+        result = await _invoke(impl, hook_name, kwargs)
+        if result is not None:
+            return result
+    return None

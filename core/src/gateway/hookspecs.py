@@ -198,3 +198,58 @@ def gateway_log(event: LogEvent, gateway: Gateway) -> None:
 
     Keep the work small; a sink with remote I/O should queue and batch on its own.
     """
+
+
+# --------------------------------------------------------------------------- feature registries
+# Start-up hooks through which feature plugins plug into core mechanisms.  Each takes a
+# ``register`` callback; the mechanism in core owns the registry and reports duplicates.
+
+
+@hookspec
+def gateway_register_routing_strategies(register: Callable[..., None], gateway: Gateway) -> None:
+    """Register routing strategies selectable by ``router_settings.routing_strategy``.
+
+    Call ``register(name, factory)``; ``factory(settings, gateway)`` returns an object with the
+    :class:`gateway.routing.RoutingStrategy` interface.  Two plugins registering one name is a
+    start-up error.  Called for every plugin, once, while the router is built.
+    """
+
+
+@hookspec
+def gateway_register_guardrails(register: Callable[..., None], gateway: Gateway) -> None:
+    """Register guardrail types usable as ``guardrails[].litellm_params.guardrail``.
+
+    Call ``register(type_name, factory)`` (``presidio``, ``lakera`` ...); the guardrail framework
+    builds one guardrail per ``guardrails:`` entry with ``factory(entry, gateway)``.  Called for
+    every plugin, once, at start-up.
+    """
+
+
+@hookspec
+def gateway_register_sinks(register: Callable[..., None], gateway: Gateway) -> None:
+    """Register observability sinks enabled by name in ``litellm_settings.callbacks`` /
+    ``success_callback`` / ``failure_callback``.
+
+    Call ``register(name, factory)`` (``langfuse``, ``prometheus`` ...); the sink framework builds
+    the sinks the config names and delivers log events to them off the request path.  Called for
+    every plugin, once, at start-up.
+    """
+
+
+@hookspec
+def gateway_register_migrations(register: Callable[..., None], gateway: Gateway) -> None:
+    """Register the plugin's SQL schema migrations (Alembic), run by ``gateway db upgrade``.
+
+    Call ``register(name, script_location)``; each plugin's migrations are versioned separately.
+    Called for every plugin, once.
+    """
+
+
+@hookspec(firstresult=True)
+def gateway_get_spend(scope: str, ids: list[str], gateway: Gateway) -> dict[str, Any] | None:
+    """Report recorded spend (USD, ``decimal.Decimal``) for budget scopes.
+
+    ``scope`` is ``key`` (ids are key hashes), ``team``, ``user`` or ``end_user``.  The spend
+    ledger answers; management APIs (``/key/info``) use it so that the spend they show and the
+    ledger always agree.  **First non-None result wins**; may be ``async def``.
+    """

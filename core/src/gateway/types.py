@@ -8,6 +8,7 @@ another goes into ``RequestContext.state[<plugin name>]``.
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -15,6 +16,32 @@ from typing import Any, Literal
 import orjson
 
 Endpoint = Literal["chat", "completions", "embeddings", "messages"]
+
+
+@dataclass(slots=True)
+class BudgetScope:
+    """One thing whose spend and limits apply to a request: a key, its team, its user ...
+
+    Auth plugins put the scopes that apply to a caller on ``Principal.scopes``; the budget and
+    rate-limit plugin enforces every one of them (an end-user scope from the OpenAI ``user`` field
+    and a global one may be added by that plugin itself).
+    """
+
+    #: ``key``, ``team``, ``user``, ``end_user``, ``org`` or ``global``
+    scope: str
+    #: key hash for ``key``; the team/user id otherwise
+    id: str
+    max_budget: Decimal | None = None
+    #: ``30s``, ``30m``, ``24h``, ``30d``, ``1mo``: the budget window; None means never reset
+    budget_duration: str | None = None
+    soft_budget: Decimal | None = None
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
+    max_parallel_requests: int | None = None
+    #: a readable name for messages (key alias, team alias)
+    alias: str | None = None
+    #: when the current budget window started (epoch seconds); None = the plugin's own clock
+    budget_started_at: float | None = None
 
 
 @dataclass(slots=True)
@@ -36,7 +63,12 @@ class Principal:
     team_id: str | None = None
     team_alias: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
-    #: anything else an auth plugin wants later hooks to see (budgets, limits, roles)
+    #: budgets and limits that apply to this caller (key, team, user ...), checked by the budget plugin
+    scopes: list[BudgetScope] = field(default_factory=list)
+    #: guardrail names attached to the key/team, and permissions such as ``allow_pii_controls``
+    guardrails: list[str] = field(default_factory=list)
+    permissions: Mapping[str, Any] = field(default_factory=dict)
+    #: anything else an auth plugin wants later hooks to see (roles ...)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def may_use(self, model_group: str) -> bool:
