@@ -27,7 +27,7 @@ from .logs import get_logger
 from .plugins import PluginManager, env_list
 from .providers import KNOWN_PROVIDER_DISTRIBUTIONS, ProviderRegistry
 from .routing import Router
-from .types import Deployment, Principal
+from .types import Alert, Deployment, Principal
 from .upstream import UpstreamClient
 
 log = get_logger("gateway")
@@ -119,6 +119,13 @@ class Gateway:
             {"gateway": self},
             size=general.log_queue_size,
             timeout=general.log_hook_timeout,
+        )
+        self.alert_dispatcher = LogDispatcher(
+            ordered_impls(self.pm, "gateway_alert"),
+            {"gateway": self},
+            size=1000,
+            timeout=general.log_hook_timeout,
+            payload="alert",
         )
         self.max_body_bytes = int(general.max_request_size_mb * 1024 * 1024)
         self.shutting_down = False
@@ -243,13 +250,19 @@ class Gateway:
             for _, manager in call_startup_hook(self.pm, "gateway_lifespan", gateway=self):
                 if manager is not None:
                     await stack.enter_async_context(manager)
-            self.log_dispatcher.start()
-            stack.push_async_callback(self.log_dispatcher.drain, self.config.general_settings.log_hook_timeout)
+            for dispatcher in (self.log_dispatcher, self.alert_dispatcher):
+                dispatcher.start()
+                stack.push_async_callback(dispatcher.drain, self.config.general_settings.log_hook_timeout)
             self.shutting_down = False
             try:
                 yield self
             finally:
                 self.shutting_down = True
+
+    def emit_alert(self, kind: str, message: str, **details: Any) -> None:
+        """Queue an operational alert for ``gateway_alert`` implementations (never blocks)."""
+        log.warning("alert", kind=kind, alert=message, **details)
+        self.alert_dispatcher.submit(Alert(kind, message, details))
 
     def model_names_for(self, principal: Principal | None) -> list[str]:
         names = list(self.router.groups) + [a for a in self.router.aliases]

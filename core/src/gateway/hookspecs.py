@@ -23,7 +23,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from .gateway import Gateway
-    from .types import Deployment, LogEvent, Principal, RequestContext, ResponseBody
+    from .types import Alert, Deployment, LogEvent, Principal, RequestContext, ResponseBody
 
 PROJECT = "gateway"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -252,4 +252,14 @@ def gateway_get_spend(scope: str, ids: list[str], gateway: Gateway) -> dict[str,
     ``scope`` is ``key`` (ids are key hashes), ``team``, ``user`` or ``end_user``.  The spend
     ledger answers; management APIs (``/key/info``) use it so that the spend they show and the
     ledger always agree.  **First non-None result wins**; may be ``async def``.
+    """
+
+
+@hookspec
+def gateway_alert(alert: Alert, gateway: Gateway) -> None:
+    """Receive an operational alert: a deployment entered cooldown, a budget crossed its soft limit ...
+
+    Emitted with ``gateway.emit_alert(kind, message, **details)`` by core and plugins.  **Every
+    implementation is called**, off the request path, through the same bounded background queues
+    as ``gateway_log`` (failures are logged with the plugin name, never raised).
     """

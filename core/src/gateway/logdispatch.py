@@ -15,15 +15,16 @@ from .logs import get_logger
 
 if TYPE_CHECKING:
     from .hooks import Impl
-    from .types import LogEvent
 
 log = get_logger("gateway.log_hook")
 
 
 class LogWorker:
-    def __init__(self, impl: Impl, kwargs_base: dict[str, Any], size: int, timeout: float) -> None:
+    def __init__(self, impl: Impl, kwargs_base: dict[str, Any], size: int, timeout: float, payload: str = "event") -> None:
         self.impl = impl
-        self.queue: asyncio.Queue[LogEvent | None] = asyncio.Queue(maxsize=size)
+        #: the hook argument name the queued object is passed as (``event`` or ``alert``)
+        self.payload = payload
+        self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=size)
         self.kwargs_base = kwargs_base
         self.timeout = timeout
         self.dropped = 0
@@ -31,7 +32,7 @@ class LogWorker:
         self.delivered = 0
         self.task: asyncio.Task[None] | None = None
 
-    def submit(self, event: LogEvent) -> None:
+    def submit(self, event: Any) -> None:
         try:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:
@@ -49,8 +50,8 @@ class LogWorker:
             finally:
                 self.queue.task_done()
 
-    async def _deliver(self, event: LogEvent) -> None:
-        kwargs = {**self.kwargs_base, "event": event}
+    async def _deliver(self, event: Any) -> None:
+        kwargs = {**self.kwargs_base, self.payload: event}
         try:
             result = self.impl.function(*[kwargs[name] for name in self.impl.argnames])
             if inspect.isawaitable(result):
@@ -59,23 +60,30 @@ class LogWorker:
         except asyncio.TimeoutError:
             self.failed += 1
             log.warning("log_hook_timeout", plugin=self.impl.plugin, timeout_s=self.timeout,
-                        request_id=event.ctx.request_id)
+                        request_id=_request_id(event))
         except Exception as exc:  # a sink's bug must never reach anything else
             self.failed += 1
             log.error("log_hook_failed", plugin=self.impl.plugin, error=f"{type(exc).__name__}: {exc}",
-                      request_id=event.ctx.request_id)
+                      request_id=_request_id(event))
+
+
+def _request_id(event: Any) -> str | None:
+    ctx = getattr(event, "ctx", None)
+    return getattr(ctx, "request_id", None)
 
 
 class LogDispatcher:
-    def __init__(self, impls: list[Impl], kwargs_base: dict[str, Any], *, size: int, timeout: float) -> None:
-        self.workers = [LogWorker(impl, kwargs_base, size, timeout) for impl in impls]
+    def __init__(
+        self, impls: list[Impl], kwargs_base: dict[str, Any], *, size: int, timeout: float, payload: str = "event"
+    ) -> None:
+        self.workers = [LogWorker(impl, kwargs_base, size, timeout, payload) for impl in impls]
 
     def start(self) -> None:
         for worker in self.workers:
             if worker.task is None:
                 worker.task = asyncio.get_running_loop().create_task(worker.run(), name=f"gateway-log-{worker.impl.plugin}")
 
-    def submit(self, event: LogEvent) -> None:
+    def submit(self, event: Any) -> None:
         for worker in self.workers:
             worker.submit(event)
 

@@ -107,8 +107,15 @@ async def call_with_retries(gateway: Gateway, ctx: RequestContext, plan: list[De
             response = await gateway.hooks.call(ctx, deployment)
         except UpstreamError as exc:
             ctx.attempts.append(Attempt(deployment.id, deployment.model_group, str(exc), exc.status))
-            if len(router.groups.get(deployment.model_group, ())) > 1:
-                router.cooldowns.record_failure(deployment.id)
+            if len(router.groups.get(deployment.model_group, ())) > 1 and router.cooldowns.record_failure(deployment.id):
+                gateway.emit_alert(
+                    "deployment_cooldown",
+                    f"deployment {deployment.id} of model group {deployment.model_group!r} is cooling down for "
+                    f"{router.cooldowns.cooldown_time:g} s after repeated failures: {exc.message}",
+                    deployment_id=deployment.id,
+                    model_group=deployment.model_group,
+                    provider=deployment.provider,
+                )
             if not exc.retryable:
                 raise
             last_error = exc

@@ -262,6 +262,20 @@ class RequestContext:
 
 
 @dataclass(slots=True)
+class Alert:
+    """An operational event worth telling a human about (see ``gateway_alert``)."""
+
+    #: ``deployment_cooldown``, ``soft_budget_crossed``, ``budget_exceeded``, ``sink_dropping`` ...
+    kind: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+    time: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "message": self.message, "details": self.details, "time": self.time}
+
+
+@dataclass(slots=True)
 class LogEvent:
     """What ``gateway_log`` receives: the finished request, after the client got its answer.
 
