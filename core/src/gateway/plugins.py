@@ -180,7 +180,7 @@ class PluginManager(pluggy.PluginManager):
             self.check_pending()
         except pluggy.PluginValidationError as exc:
             raise PluginError(
-                f"plugin {exc.plugin_name!r} implements a hook that does not exist: {exc}. "
+                f"plugin {self.get_name(exc.plugin)!r} implements a hook that does not exist: {exc}. "
                 "Hook names start with 'gateway_'; see docs/hooks.md"
             ) from exc
 

@@ -24,6 +24,13 @@ if TYPE_CHECKING:
 Validator = Callable[[dict[str, Any]], str]
 
 
+class ClientDisconnected(GatewayError):
+    """Recorded (never sent) when a client goes away mid-stream; 499 as nginx logs it."""
+
+    status = 499
+    type = "client_disconnected"
+
+
 def request_context(request: Request, gateway: Gateway, endpoint: Endpoint, body: dict[str, Any]) -> RequestContext:
     headers = request.headers
     return RequestContext(
@@ -95,23 +102,22 @@ class ModelEndpoint:
     async def _stream(self, ctx: RequestContext, response: StreamResponseBody) -> AsyncIterator[bytes]:
         options = ctx.body.get("stream_options")
         include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
-        error: BaseException | None = None
+        error: GatewayError | None = None
 
         def on_error(exc: BaseException) -> GatewayError:
             nonlocal error
-            error = internal_error(exc, ctx.request_id)
-            return error  # type: ignore[return-value]
+            error = exc if isinstance(exc, GatewayError) else internal_error(exc, ctx.request_id)
+            return error
 
         try:
             async for event in openai_sse(response.chunks, include_usage=include_usage, on_error=on_error):
                 yield event
-        except BaseException as exc:  # the client went away: cancel upstream, record it
-            error = exc if isinstance(exc, Exception) else None
-            ctx.status = 499
+        except BaseException:  # the client went away (cancellation): stop reading upstream, record it
+            error = ClientDisconnected("the client disconnected before the stream ended")
             raise
         finally:
             await _close_stream(response)
-            pipeline.finish(self.gateway, ctx, error if isinstance(error, GatewayError) else None)
+            pipeline.finish(self.gateway, ctx, error)
 
 
 async def _close_stream(response: StreamResponseBody) -> None:

@@ -59,9 +59,7 @@ async def openai_sse(
                     continue
                 chunk = {k: v for k, v in chunk.items() if k != "usage"}
             yield encode_data(chunk)
-    except GatewayError as exc:
-        yield stream_error_event(exc)
-    except Exception as exc:  # a provider or plugin bug: end the stream cleanly, with a reason
+    except Exception as exc:  # upstream failure, or a provider/plugin bug: end the stream cleanly, with a reason
         yield stream_error_event(on_error(exc))
     yield DONE
 
