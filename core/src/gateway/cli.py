@@ -40,10 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
     plugins = sub.add_parser("plugins", help="list installed plugins and the hooks they implement")
     plugins.add_argument("--check", action="store_true", help="import every plugin and report its start-up cost")
     plugins.add_argument("--json", action="store_true")
-    db = sub.add_parser("db", help="database migrations (needs a storage plugin)")
-    db.add_argument("action", choices=("upgrade", "current"))
-    db.add_argument("--config", "-c", default=os.environ.get("GATEWAY_CONFIG"))
-    db.add_argument("--allow-destructive", action="store_true")
+    db = sub.add_parser("db", help="apply or show the SQL migrations of installed plugins (needs gateway[sql])")
+    db.add_argument("action", choices=("upgrade", "current"),
+                    help="upgrade: apply pending migrations; current: show each plugin's revision and what is pending")
+    db.add_argument("--config", "-c", default=os.environ.get("GATEWAY_CONFIG"),
+                    help="the config file (its database_url, or DATABASE_URL, or gateway.db next to it)")
+    db.add_argument("--allow-destructive", action="store_true",
+                    help="also apply migrations marked destructive (they may delete data; back up first)")
     return parser
 
 
@@ -124,14 +127,41 @@ def _plugins(check: bool, as_json: bool) -> int:
 
 
 def _db(args: argparse.Namespace) -> int:
+    import asyncio
+
     from .gateway import Gateway
 
-    gateway = Gateway(args.config)
-    command = gateway.state.get("cli:db")
-    if command is None:
-        print("error: no installed plugin provides database migrations (install gateway-virtual-keys)", file=sys.stderr)
+    try:
+        from . import storage
+    except ImportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    return int(command(args.action, allow_destructive=args.allow_destructive) or 0)
+    gateway = Gateway(args.config)
+    if not storage.migrations.registry(gateway):
+        print("no installed plugin registers database migrations (for example gateway-virtual-keys)")
+        return 0
+
+    async def run() -> int:
+        try:
+            if args.action == "upgrade":
+                applied = await storage.upgrade(gateway, allow_destructive=args.allow_destructive)
+                print("\n".join(f"applied {rev}" for rev in applied) or "already up to date")
+            report = await storage.current(gateway)
+        except storage.MigrationError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            await storage.get_engine(gateway).dispose()
+        for name, status in report.items():
+            line = f"{name:<20} current {','.join(status['current']) or '(empty)'}  head {','.join(status['head'])}"
+            if status["pending"]:
+                line += f"  pending {','.join(status['pending'])}"
+            if status["destructive_pending"]:
+                line += f"  (destructive: {','.join(status['destructive_pending'])}: needs --allow-destructive)"
+            print(line)
+        return 0
+
+    return asyncio.run(run())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -240,8 +240,15 @@ def gateway_register_sinks(register: Callable[..., None], gateway: Gateway) -> N
 def gateway_register_migrations(register: Callable[..., None], gateway: Gateway) -> None:
     """Register the plugin's SQL schema migrations (Alembic), run by ``gateway db upgrade``.
 
-    Call ``register(name, script_location)``; each plugin's migrations are versioned separately.
-    Called for every plugin, once.
+    Call ``register(name, script_location)``: ``name`` is usually the plugin's entry-point name;
+    ``script_location`` is ``"<package>:<directory>"`` or an absolute path to a directory holding
+    ``versions/*.py`` Alembic revision files (no ``env.py`` needed).  Each name gets its own version
+    table (``gateway_alembic_<name>``), so plugins upgrade independently.  Pending additive
+    revisions are applied at start-up when a plugin opens the store (``gateway.storage.open_storage``);
+    a revision module that sets ``destructive = True`` (or drops tables/columns) is only applied by
+    ``gateway db upgrade --allow-destructive``.  See :mod:`gateway.storage`.
+
+    Called for every plugin, once, when the store is first opened (or by ``gateway db``).
     """
 
 

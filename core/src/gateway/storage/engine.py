@@ -1,0 +1,165 @@
+"""The engine: URL resolution, one ``AsyncEngine`` per gateway, and its reference-counted lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from ..logs import get_logger
+
+if TYPE_CHECKING:
+    from ..config import GatewayConfig
+    from ..gateway import Gateway
+
+log = get_logger("gateway.storage")
+
+STATE_KEY = "storage"
+DEFAULT_SQLITE_FILE = "gateway.db"
+#: milliseconds a SQLite writer waits for another process's write lock before failing
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def database_url(config: GatewayConfig) -> str:
+    """The SQLAlchemy async URL for this config (see the package docstring for the rules)."""
+    raw = config.general_settings.database_url or os.environ.get("DATABASE_URL") or ""
+    if not raw:
+        folder = config.path.resolve().parent if config.path is not None else Path.cwd()
+        return f"sqlite+aiosqlite:///{folder / DEFAULT_SQLITE_FILE}"
+    return normalise_url(raw)
+
+
+def normalise_url(raw: str) -> str:
+    """Map the URLs operators write to the async drivers the gateway uses."""
+    scheme, rest = raw.split("://", 1) if "://" in raw else ("", raw)
+    base = scheme.split("+", 1)[0].lower()
+    if base in ("postgres", "postgresql"):
+        return _asyncpg_url("postgresql+asyncpg://" + rest)
+    if base == "sqlite":
+        return "sqlite+aiosqlite://" + rest
+    from ..errors import ConfigError
+
+    raise ConfigError(
+        f"general_settings.database_url / DATABASE_URL: unsupported database scheme {scheme or '(none)'!r}; "
+        "use postgresql://user:password@host:5432/dbname or sqlite:///path/to/gateway.db"
+    )
+
+
+def _asyncpg_url(url: str) -> str:
+    """asyncpg spells libpq's ``sslmode`` as ``ssl`` and rejects libpq-only query options."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    query = []
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if name == "sslmode":
+            query.append(("ssl", value))
+        elif name not in ("connect_timeout", "application_name", "options"):
+            query.append((name, value))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+class Storage:
+    """Per-gateway store state: the engine, who holds it open, and the migration registry."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.url = database_url(gateway.config)
+        self.engine: AsyncEngine | None = None
+        self.users = 0
+        self.lock: asyncio.Lock | None = None
+        #: plugin name -> script location, filled on first use by migrations.registry()
+        self.migrations: dict[str, str] | None = None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    def sqlite_file(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        path = self.url.split(":///", 1)[1].split("?", 1)[0]
+        return Path(path) if path and path != ":memory:" else None
+
+    def get_engine(self) -> AsyncEngine:
+        if self.engine is None:
+            self.engine = _create_engine(self)
+        return self.engine
+
+
+def _create_engine(storage: Storage) -> AsyncEngine:
+    general = storage.gateway.config.general_settings
+    kwargs: dict[str, Any] = {}
+    if storage.is_sqlite:
+        path = storage.sqlite_file()
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    else:
+        kwargs["pool_size"] = general.database_connection_pool_limit or 10
+        kwargs["max_overflow"] = 5
+        kwargs["pool_pre_ping"] = True
+        if general.database_connection_timeout:
+            kwargs["pool_timeout"] = general.database_connection_timeout
+    engine = create_async_engine(storage.url, **kwargs)
+    if storage.is_sqlite:
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers in other processes proceed while one writes; the busy timeout makes a
+    # second writer wait instead of failing with "database is locked"
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def storage_of(gateway: Gateway) -> Storage:
+    storage = gateway.state.get(STATE_KEY)
+    if storage is None:
+        storage = gateway.state[STATE_KEY] = Storage(gateway)
+    return storage
+
+
+def get_engine(gateway: Gateway) -> AsyncEngine:
+    """The gateway's engine (created on first call; connecting happens on first use)."""
+    return storage_of(gateway).get_engine()
+
+
+def is_postgres(gateway: Gateway) -> bool:
+    return not storage_of(gateway).is_sqlite
+
+
+@asynccontextmanager
+async def open_storage(gateway: Gateway) -> AsyncIterator[AsyncEngine]:
+    """Hold the store open for one plugin's lifespan (see the package docstring)."""
+    from .migrations import upgrade
+
+    storage = storage_of(gateway)
+    if storage.lock is None:
+        storage.lock = asyncio.Lock()
+    async with storage.lock:
+        if storage.users == 0 and os.environ.get("GATEWAY_DB_AUTO_MIGRATE", "1") != "0":
+            applied = await upgrade(gateway, allow_destructive=False)
+            if applied:
+                log.info("database_migrated", applied=applied)
+        storage.users += 1
+    try:
+        yield storage.get_engine()
+    finally:
+        async with storage.lock:
+            storage.users -= 1
+            if storage.users == 0 and storage.engine is not None:
+                engine, storage.engine = storage.engine, None
+                await engine.dispose()
