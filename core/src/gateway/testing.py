@@ -4,10 +4,16 @@
   config dict and an explicit plugin list, so tests use the official ``openai`` SDK against it.
 * :class:`FakeUpstream` is a local OpenAI-compatible server that records what it received and
   answers from a script (errors, hangs, broken streams), for provider behaviour.
+* :func:`in_process_client` builds a gateway and an ``httpx.AsyncClient`` that calls its ASGI app
+  in-process (lifespan included: plugins' ``gateway_lifespan`` runs, the log queue drains at the
+  end), for fast tests that need no socket on the gateway's side.
 * Fixtures: ``gateway_factory`` (start any number of gateways, all stopped at the end),
-  ``fake_upstream``, ``log_events`` (collects ``gateway_log`` payloads).
+  ``gateway_client`` (:func:`in_process_client`), ``fake_upstream``, ``log_collector`` (collects
+  ``gateway_log`` payloads) and ``server_logs`` (the gateway's own structured log lines).
 
-Nothing here patches the gateway's own code: traffic goes over real HTTP.
+Installed with the ``gateway`` distribution (entry point ``pytest11``), so a plugin's tests use
+these fixtures without any import or ``conftest.py``.  Nothing here patches the gateway's own
+code: traffic goes over real HTTP or through the real ASGI app.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +33,7 @@ from . import fake_openai
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -118,6 +126,37 @@ def start_gateway(
     gateway = Gateway(config, plugins=plugins, load_entrypoints=load_entrypoints, **gateway_kwargs)
     server = ServerThread(create_app(gateway)).start()
     return RunningGateway(gateway, server, gateway.config.general_settings.master_key)
+
+
+@asynccontextmanager
+async def in_process_client(
+    config: dict[str, Any] | str | None = None,
+    *,
+    plugins: tuple[Any, ...] | list[Any] = (),
+    load_entrypoints: bool = False,
+    api_key: str | None = None,
+    **gateway_kwargs: Any,
+) -> AsyncIterator[Any]:
+    """An ``httpx.AsyncClient`` wired to a fresh gateway's ASGI app, lifespan included.
+
+    Only the plugins in ``plugins`` are loaded unless ``load_entrypoints`` is true.  Requests carry
+    ``Authorization: Bearer <api_key>`` (default: the config's master key).  The gateway object is
+    ``client.gateway``.  On exit the lifespan ends: queued log events are delivered first.
+    """
+    import httpx
+
+    from .app import create_app
+    from .gateway import Gateway
+
+    gateway = Gateway(config, plugins=plugins, load_entrypoints=load_entrypoints, **gateway_kwargs)
+    app = create_app(gateway)
+    key = api_key or gateway.config.general_settings.master_key
+    headers = {"authorization": f"Bearer {key}"} if key else {}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test", headers=headers) as client:
+            client.gateway = gateway  # type: ignore[attr-defined]
+            yield client
 
 
 # --------------------------------------------------------------------------- fake upstream
@@ -265,41 +304,14 @@ class FakeUpstream:
         return self.url + "/v1"
 
 
-# --------------------------------------------------------------------------- pytest fixtures
-
-try:
-    import pytest
-except ImportError:  # pragma: no cover - the helpers above work without pytest
-    pytest = None  # type: ignore[assignment]
-
-if pytest is not None:
-
-    @pytest.fixture
-    def fake_upstream() -> Iterator[FakeUpstream]:
-        upstream = FakeUpstream().start()
-        try:
-            yield upstream
-        finally:
-            upstream.stop()
-
-    @pytest.fixture
-    def gateway_factory() -> Iterator[Callable[..., RunningGateway]]:
-        running: list[RunningGateway] = []
-
-        def factory(config: dict[str, Any] | str | None = None, **kwargs: Any) -> RunningGateway:
-            gw = start_gateway(config, **kwargs)
-            running.append(gw)
-            return gw
-
-        try:
-            yield factory
-        finally:
-            for gw in running:
-                gw.stop()
+# --------------------------------------------------------------------------- log events
 
 
 class LogCollector:
-    """A plugin that keeps every ``gateway_log`` payload; register it in ``plugins=[...]``."""
+    """A plugin that keeps every ``gateway_log`` payload; register it in ``plugins=[...]``.
+
+    The payloads are :meth:`gateway.LogEvent.to_dict` dicts, the same shape sinks export.
+    """
 
     gateway_plugin_name = "log_collector"
 
@@ -326,5 +338,118 @@ class LogCollector:
                 self._arrived.wait(left)
         return list(self.events)
 
+    def matching(self, **fields: Any) -> list[dict[str, Any]]:
+        """The events whose top-level fields equal ``fields`` (``status=400, model_group="gpt-4o"``)."""
+        return [e for e in list(self.events) if all(e.get(k) == v for k, v in fields.items())]
 
-__all__ = ["start_gateway", "RunningGateway", "FakeUpstream", "Reply", "RecordedRequest", "LogCollector", "free_port", "ServerThread"]
+    def assert_logged(self, timeout: float = 10, **fields: Any) -> dict[str, Any]:
+        """Wait for an event with these field values and return it; fail listing what arrived."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while True:
+                found = self.matching(**fields)
+                if found:
+                    return found[-1]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = [{k: e.get(k) for k in fields} for e in self.events]
+                    raise AssertionError(f"no log event with {fields}; events seen: {seen}")
+                self._arrived.wait(left)
+
+
+class ServerLogs:
+    """The gateway's own structured log lines (``structlog``) captured during a test, as dicts.
+
+    The list fills while the test runs (the gateway may log from its server thread).
+    """
+
+    def __init__(self, lines: list[dict[str, Any]]) -> None:
+        self.lines = lines
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(list(self.lines))
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def named(self, event: str, **fields: Any) -> list[dict[str, Any]]:
+        """Lines whose ``event`` is ``event`` and whose fields equal ``fields``."""
+        return [r for r in self if r.get("event") == event and all(r.get(k) == v for k, v in fields.items())]
+
+    def wait_for(self, event: str, timeout: float = 10, **fields: Any) -> dict[str, Any]:
+        """Wait until a line ``event`` with these fields was logged, and return it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.named(event, **fields)
+            if found:
+                return found[-1]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no log line {event!r} with {fields}; got {[r.get('event') for r in self]}")
+            time.sleep(0.01)
+
+
+# --------------------------------------------------------------------------- pytest fixtures
+
+try:
+    import pytest
+except ImportError:  # pragma: no cover - the helpers above work without pytest
+    pytest = None  # type: ignore[assignment]
+
+if pytest is not None:
+
+    @pytest.fixture
+    def fake_upstream() -> Iterator[FakeUpstream]:
+        """A started :class:`FakeUpstream` (``.base_url`` for ``api_base``), stopped after the test."""
+        upstream = FakeUpstream().start()
+        try:
+            yield upstream
+        finally:
+            upstream.stop()
+
+    @pytest.fixture
+    def gateway_factory() -> Iterator[Callable[..., RunningGateway]]:
+        """``gateway_factory(config, plugins=[...], load_entrypoints=...)`` -> a served gateway."""
+        running: list[RunningGateway] = []
+
+        def factory(config: dict[str, Any] | str | None = None, **kwargs: Any) -> RunningGateway:
+            gw = start_gateway(config, **kwargs)
+            running.append(gw)
+            return gw
+
+        try:
+            yield factory
+        finally:
+            for gw in running:
+                gw.stop()
+
+    @pytest.fixture
+    def gateway_client() -> Callable[..., Any]:
+        """:func:`in_process_client`: ``async with gateway_client(config, plugins=[...]) as client``."""
+        return in_process_client
+
+    @pytest.fixture
+    def log_collector() -> LogCollector:
+        """A fresh :class:`LogCollector`; pass it in ``plugins=[...]`` and assert on its events."""
+        return LogCollector()
+
+    @pytest.fixture
+    def server_logs() -> Iterator[ServerLogs]:
+        """Every structlog line the gateway logs during the test (``plugin_failed``, ``log_hook_failed`` ...)."""
+        import structlog
+
+        with structlog.testing.capture_logs() as captured:
+            yield ServerLogs(captured)
+
+
+__all__ = [
+    "start_gateway",
+    "in_process_client",
+    "RunningGateway",
+    "FakeUpstream",
+    "Reply",
+    "RecordedRequest",
+    "LogCollector",
+    "ServerLogs",
+    "free_port",
+    "ServerThread",
+]
