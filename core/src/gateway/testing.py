@@ -129,6 +129,35 @@ def start_gateway(
 
 
 @asynccontextmanager
+async def asgi_lifespan(app: Any) -> AsyncIterator[None]:
+    """Run an ASGI app's lifespan (startup on enter, shutdown on exit), as a server would."""
+    to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    from_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
+    task = asyncio.create_task(app(scope, to_app.get, from_app.put))
+
+    async def expect(step: str) -> None:
+        getter = asyncio.ensure_future(from_app.get())
+        done, _ = await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
+        if getter not in done:
+            getter.cancel()
+            task.result()  # re-raise what the app raised
+            raise RuntimeError(f"the app ended its lifespan before {step}")
+        message = getter.result()
+        if message["type"] != f"lifespan.{step}.complete":
+            raise RuntimeError(f"lifespan {step} failed: {message.get('message', message)}")
+
+    await to_app.put({"type": "lifespan.startup"})
+    await expect("startup")
+    try:
+        yield
+    finally:
+        await to_app.put({"type": "lifespan.shutdown"})
+        await expect("shutdown")
+        await task
+
+
+@asynccontextmanager
 async def in_process_client(
     config: dict[str, Any] | str | None = None,
     *,
@@ -152,7 +181,7 @@ async def in_process_client(
     app = create_app(gateway)
     key = api_key or gateway.config.general_settings.master_key
     headers = {"authorization": f"Bearer {key}"} if key else {}
-    async with app.router.lifespan_context(app):
+    async with asgi_lifespan(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test", headers=headers) as client:
             client.gateway = gateway  # type: ignore[attr-defined]
