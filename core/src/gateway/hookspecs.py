@@ -219,9 +219,15 @@ def gateway_register_routing_strategies(register: Callable[..., None], gateway: 
 def gateway_register_guardrails(register: Callable[..., None], gateway: Gateway) -> None:
     """Register guardrail types usable as ``guardrails[].litellm_params.guardrail``.
 
-    Call ``register(type_name, factory)`` (``presidio``, ``lakera`` ...); the guardrail framework
-    builds one guardrail per ``guardrails:`` entry with ``factory(entry, gateway)``.  Called for
-    every plugin, once, at start-up.
+    Call ``register(type_name, factory)`` (``presidio``, ``lakera`` ...), where ``factory`` is
+    usually a subclass of :class:`gateway.guardrails.Guardrail`.  For every ``guardrails:`` entry of
+    that type the framework (``gateway.guardrails``) validates the common keys (``mode``,
+    ``default_on``, ``timeout``, ``on_error`` ...) and the provider-specific keys against
+    ``factory.params_model`` (a pydantic model; mistakes are reported with their line), then
+    builds the guardrail with ``factory(spec, gateway)`` (``spec``: a
+    :class:`gateway.guardrails.GuardrailSpec`).  A ``ValueError`` raised by the factory becomes a
+    start-up error naming the entry.  Two plugins registering one type name is a start-up error.
+    Called for every plugin, once, at start-up.
     """
 
 

@@ -1,0 +1,40 @@
+"""Guardrails: checks on what goes to a model and what comes back (PII masking, jailbreaks ...).
+
+The framework lives here; guardrail *types* come from plugins (``gateway-presidio``,
+``gateway-lakera`` ...) that register a :class:`Guardrail` subclass through the
+``gateway_register_guardrails`` hook.  Configuration is LiteLLM's top-level ``guardrails:``
+list; see ``README.md`` beside this file for modes, selection, streaming policies, failure
+policies and what is recorded in the log event.
+"""
+
+from .base import (
+    Guardrail,
+    GuardrailResult,
+    GuardrailSpec,
+    GuardrailUnavailable,
+    NoParams,
+    OutputRewriter,
+    TextBatch,
+)
+from .logview import LoggedView, logged_view
+from .placeholders import PlaceholderRestorer
+from .runner import ANNOTATION, GuardrailBlocked, GuardrailFailed
+from .settings import MODES, GuardrailSettings
+
+__all__ = [
+    "Guardrail",
+    "GuardrailResult",
+    "GuardrailSpec",
+    "GuardrailSettings",
+    "GuardrailUnavailable",
+    "GuardrailBlocked",
+    "GuardrailFailed",
+    "NoParams",
+    "OutputRewriter",
+    "TextBatch",
+    "PlaceholderRestorer",
+    "LoggedView",
+    "logged_view",
+    "ANNOTATION",
+    "MODES",
+]

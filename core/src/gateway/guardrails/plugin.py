@@ -1,0 +1,84 @@
+"""The guardrail framework's hook implementations (a core builtin plugin named ``guardrails``).
+
+Start-up: build one guardrail per ``guardrails:`` entry from the types plugins registered, and
+open/close them with the gateway.  Request path: select the guardrails of the request, run the
+pre_call and during_call checks in ``gateway_pre_call`` (``trylast``: after budgets, rate limits
+and request rewrites, so the checks see the final request and cheap refusals come first), and
+the post_call checks and un-masking in ``gateway_post_call`` (``tryfirst``: output checks and
+un-masking happen before other plugins, such as caches, see the answer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from ..hookspecs import hookimpl
+from .flow import RequestGuards
+from .registry import build_guardrails
+from .selection import select
+
+if TYPE_CHECKING:
+    from ..gateway import Gateway
+    from ..types import RequestContext, ResponseBody
+    from .base import Guardrail
+
+NAME = "guardrails"
+
+
+class GuardrailSet:
+    """The configured guardrails of one gateway, in ``gateway.state["guardrails"]``."""
+
+    def __init__(self, guardrails: dict[str, Guardrail]) -> None:
+        self.guardrails = guardrails
+
+
+def guardrail_set(gateway: Gateway) -> GuardrailSet | None:
+    return gateway.state.get(NAME)
+
+
+@hookimpl
+def gateway_configure(gateway: Gateway) -> None:
+    built = build_guardrails(gateway)
+    if built:
+        gateway.state[NAME] = GuardrailSet(built)
+
+
+@hookimpl
+def gateway_lifespan(gateway: Gateway) -> object | None:
+    found = guardrail_set(gateway)
+    if found is None:
+        return None
+
+    @asynccontextmanager
+    async def running() -> AsyncIterator[None]:
+        guards = list(found.guardrails.values())
+        await asyncio.gather(*(g.start() for g in guards))
+        try:
+            yield
+        finally:
+            await asyncio.gather(*(g.close() for g in guards), return_exceptions=True)
+
+    return running()
+
+
+@hookimpl(trylast=True)
+async def gateway_pre_call(ctx: RequestContext, gateway: Gateway) -> None:
+    found = gateway.state.get(NAME)
+    if found is None:
+        return
+    selected = select(ctx, found.guardrails)
+    if not selected:
+        return
+    guards = RequestGuards(selected)
+    ctx.state[NAME] = guards
+    await guards.pre_call(ctx)
+
+
+@hookimpl(tryfirst=True)
+async def gateway_post_call(ctx: RequestContext, response: ResponseBody) -> None:
+    guards = ctx.state.get(NAME)
+    if guards is not None:
+        await guards.post_call(ctx, response)
