@@ -234,11 +234,19 @@ def gateway_register_guardrails(register: Callable[..., None], gateway: Gateway)
 @hookspec
 def gateway_register_sinks(register: Callable[..., None], gateway: Gateway) -> None:
     """Register observability sinks enabled by name in ``litellm_settings.callbacks`` /
-    ``success_callback`` / ``failure_callback``.
+    ``success_callback`` / ``failure_callback`` (or ``general_settings.alerting``).
 
-    Call ``register(name, factory)`` (``langfuse``, ``prometheus`` ...); the sink framework builds
-    the sinks the config names and delivers log events to them off the request path.  Called for
-    every plugin, once, at start-up.
+    Call ``register(name, factory)`` (``langfuse``, ``prometheus`` ...; LiteLLM's names);
+    ``factory(gateway)`` returns a :class:`gateway.sinks.Sink` and is called only when the config
+    names the sink, once, at start-up (raise :class:`gateway.errors.ConfigError` for a missing
+    setting: the message is reported with the list entry and its line).  The sink framework (the
+    core builtin ``sinks``) delivers each finished request's payload (``docs/log-event.md``) to
+    every enabled sink off the request path: a bounded queue per sink, batches, retries with
+    backoff, counted drops, a flush at shutdown.  ``success_callback`` sinks get requests with
+    status < 400, ``failure_callback`` sinks the others, ``callbacks`` sinks all.  A name no plugin
+    registers is a start-up error; two plugins registering one name is a start-up error.
+
+    Called for every plugin, once, while the framework is configured.
     """
 
 

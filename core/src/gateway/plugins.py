@@ -31,6 +31,7 @@ BUILTIN_PLUGINS = (
     ("default_router", "gateway.builtin.default_router"),
     ("provider_dispatch", "gateway.builtin.provider_dispatch"),
     ("guardrails", "gateway.guardrails.plugin"),
+    ("sinks", "gateway.sinks.plugin"),
 )
 
 

@@ -279,67 +279,27 @@ class Alert:
 class LogEvent:
     """What ``gateway_log`` receives: the finished request, after the client got its answer.
 
+    ``ctx`` is the live request context (read it, never change it).  :meth:`to_dict` is the stable,
+    versioned payload every sink exports, documented field by field in ``docs/log-event.md``:
+    ids, timings (total, upstream, overhead, time to first token), model group / deployment /
+    provider, the principal (key alias and key hash, never the key), team, user, end user, usage,
+    cost, status and error class, attempts/retries/fallbacks, route decision and guardrail
+    outcomes (from ``ctx.annotations``), metadata and tags, and the messages and response unless
+    redaction is configured.  Strings are valid UTF-8 and cut to the configured sizes.
+
     ``schema_version`` changes only when a field's meaning changes; new fields may be added.
     """
 
     ctx: RequestContext
     schema_version: int = 1
 
-    def to_dict(self) -> dict[str, Any]:
-        """The stable, documented payload sinks export (see docs/log-event.md)."""
-        ctx = self.ctx
-        principal = ctx.principal
-        deployment = ctx.deployment
-        usage = ctx.usage
-        end = ctx.finished or time.perf_counter()
-        return {
-            "schema_version": self.schema_version,
-            "request_id": ctx.request_id,
-            "endpoint": ctx.endpoint,
-            "start_time": ctx.start_time,
-            "end_time": ctx.start_time + (end - ctx.started),
-            "latency_ms": round((end - ctx.started) * 1000, 3),
-            "time_to_first_token_ms": (
-                round((ctx.first_token_at - ctx.started) * 1000, 3) if ctx.first_token_at else None
-            ),
-            "stream": ctx.stream,
-            "requested_model": ctx.requested_model,
-            "model_group": ctx.model_group,
-            "deployment_id": deployment.id if deployment else None,
-            "provider": deployment.provider if deployment else None,
-            "model": deployment.model if deployment else None,
-            "principal": None
-            if principal is None
-            else {
-                "id": principal.id,
-                "kind": principal.kind,
-                "key_hash": principal.key_hash,
-                "key_alias": principal.key_alias,
-                "user_id": principal.user_id,
-                "team_id": principal.team_id,
-                "team_alias": principal.team_alias,
-            },
-            "end_user": ctx.body.get("user") if isinstance(ctx.body.get("user"), str) else None,
-            "usage": None
-            if usage is None
-            else {
-                "prompt_tokens": usage.prompt_tokens,
-                "completion_tokens": usage.completion_tokens,
-                "total_tokens": usage.total_tokens,
-                "cached_tokens": usage.cached_tokens,
-                "cache_creation_tokens": usage.cache_creation_tokens,
-                "reasoning_tokens": usage.reasoning_tokens,
-                "estimated": usage.estimated,
-            },
-            "cost": None if ctx.cost is None else str(ctx.cost),
-            "status": ctx.status,
-            "error_class": type(ctx.error).__name__ if ctx.error else None,
-            "error_message": str(ctx.error) if ctx.error else None,
-            "attempts": [
-                {"deployment_id": a.deployment_id, "model_group": a.model_group, "error": a.error, "status": a.status}
-                for a in ctx.attempts
-            ],
-            "fallbacks": ctx.fallbacks_used,
-            "annotations": ctx.annotations,
-            "metadata": ctx.body.get("metadata") if isinstance(ctx.body.get("metadata"), dict) else {},
-        }
+    def to_dict(self, options: Any = None) -> dict[str, Any]:
+        """The payload (see docs/log-event.md); ``options`` is a ``gateway.sinks.PayloadOptions``.
+
+        Without options: content included, principal not redacted, default size limits.  The
+        sink framework passes the options built from ``litellm_settings`` (``turn_off_message_logging``,
+        ``redact_user_api_key_info``) and ``plugins.sinks``.
+        """
+        from .sinks.payload import DEFAULT_OPTIONS, build_payload
+
+        return build_payload(self, options or DEFAULT_OPTIONS)

@@ -1,0 +1,116 @@
+"""The sink framework as a core builtin plugin (``sinks``).
+
+* ``gateway_configure`` builds the sinks that ``litellm_settings`` names (unknown names fail
+  start-up with the entry, its line and what to install).
+* ``gateway_post_call`` (first of all implementations) notes when the upstream answered and, for
+  streams, captures the assembled answer within a fixed budget so sinks see what was said.
+* ``gateway_log`` writes the one access line per request and hands the versioned payload to every
+  sink that wants it, each through its own bounded queue.
+* ``gateway_lifespan`` opens the sinks' HTTP session and flushes the queues at shutdown.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from ..hookspecs import hookimpl
+from ..logs import access_line, get_logger
+from ..types import StreamResponseBody
+from .capture import StreamCapture, capture_stream
+from .manager import SinkManager, SinksConfig
+from .payload import build_payload
+
+if TYPE_CHECKING:
+    from ..gateway import Gateway
+    from ..types import LogEvent, RequestContext, ResponseBody
+
+NAME = "sinks"
+log = get_logger("gateway.sinks")
+
+
+def manager(gateway: Gateway) -> SinkManager | None:
+    """The gateway's sink manager (``None`` before ``gateway_configure`` ran)."""
+    return gateway.state.get(NAME)
+
+
+@hookimpl
+def gateway_register_config(register: Any) -> None:
+    register(NAME, SinksConfig)
+
+
+@hookimpl
+def gateway_configure(gateway: Gateway) -> None:
+    sinks = SinkManager(gateway, gateway.plugin_config(NAME) or SinksConfig())
+    sinks.build()
+    gateway.state[NAME] = sinks
+
+
+@hookimpl
+def gateway_lifespan(gateway: Gateway) -> Any:
+    sinks = manager(gateway)
+    if sinks is None or not sinks.active:
+        return None
+
+    @asynccontextmanager
+    async def running() -> AsyncIterator[None]:
+        await sinks.start()
+        try:
+            yield
+        finally:
+            await sinks.stop()
+
+    return running()
+
+
+@hookimpl(tryfirst=True)
+def gateway_post_call(ctx: RequestContext, response: ResponseBody, gateway: Gateway) -> None:
+    sinks = manager(gateway)
+    if sinks is None or not sinks.active:
+        return
+    state = ctx.state.setdefault(NAME, {})
+    if isinstance(response, StreamResponseBody):
+        capture = StreamCapture(sinks.options.max_string_chars if sinks.wants_content else 0)
+        state["stream"] = capture
+        response.chunks = capture_stream(response.chunks, capture)
+    else:
+        state["upstream_done"] = time.perf_counter()
+
+
+async def _logged_view(ctx: RequestContext) -> Any:
+    """The guardrail framework's view for sinks, when guardrails ran on this request."""
+    if "guardrails" not in ctx.state:
+        return None
+    try:
+        from ..guardrails import logged_view
+    except ImportError:  # a core without the guardrail framework
+        return None
+    return await logged_view(ctx)
+
+
+@hookimpl
+async def gateway_log(event: LogEvent, gateway: Gateway) -> None:
+    sinks = manager(gateway)
+    if sinks is None:
+        return
+    if sinks.config.access_log:
+        access_line(event.ctx)
+    if not sinks.active:
+        return
+    view = await _logged_view(event.ctx) if sinks.wants_content else None
+    payload = build_payload(event, sinks.options, view)
+    failed = payload["status"] >= 400
+    for active in sinks.active.values():
+        enabled = active.enabled
+        if not (enabled.on_failure if failed else enabled.on_success) and not active.sink.receives_all:
+            continue
+        try:
+            item = active.sink.prepare(payload, event)
+        except Exception as exc:  # a sink's bug stays inside that sink
+            log.error("sink_prepare_failed", sink=active.sink.name, error=f"{type(exc).__name__}: {exc}",
+                      request_id=event.ctx.request_id)
+            continue
+        if item is not None:
+            active.runner.submit(item)
