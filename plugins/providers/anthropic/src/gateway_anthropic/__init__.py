@@ -1,0 +1,23 @@
+"""gateway-anthropic: ``anthropic/<model>`` deployments and the Anthropic-format ``POST /v1/messages``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway import hookimpl
+
+from .provider import AnthropicProvider
+
+__all__ = ["AnthropicProvider"]
+
+
+@hookimpl
+def gateway_register_providers(register: Any) -> None:
+    register("anthropic", AnthropicProvider())
+
+
+@hookimpl
+def gateway_register_routes(gateway: Any) -> list[Any]:
+    from .route import messages_routes
+
+    return messages_routes(gateway)

@@ -1,0 +1,122 @@
+"""The ``anthropic/<model>`` provider: OpenAI chat requests served by the Anthropic Messages API.
+
+Per deployment, the URL and headers are computed once at start-up (``validate_deployment``); a
+request is translated (:mod:`.request`), sent through the gateway's shared upstream client, and
+the answer translated back (:mod:`.response`, :mod:`.stream`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from gateway import Deployment, JSONResponseBody, Provider, RequestContext, StreamResponseBody, UpstreamError
+from gateway.translation import effective_drop_params
+from gateway.upstream import iter_body
+
+from .extras import extras_for
+from .request import AnthropicRequest, translate_request
+from .response import completion_from_message, map_upstream_error
+from .stream import StreamTranslator, translate_stream
+from .wire import API_KEY_ENV, API_VERSION, DEFAULT_API_BASE, DEFAULT_MAX_TOKENS, PROVIDER
+
+#: upstream response headers worth passing on to the client (as ``llm_provider-<name>``)
+PASSED_HEADER_PREFIXES = ("anthropic-ratelimit-", "request-id", "retry-after")
+
+
+@dataclass(slots=True, frozen=True)
+class Target:
+    url: str
+    headers: dict[str, str]
+    max_tokens: int
+
+
+def pass_headers(upstream: Mapping[str, str]) -> dict[str, str]:
+    return {f"llm_provider-{k.lower()}": v for k, v in upstream.items() if k.lower().startswith(PASSED_HEADER_PREFIXES)}
+
+
+class AnthropicProvider(Provider):
+    """Serves ``anthropic/<model>`` deployments."""
+
+    #: provider-specific ``litellm_params`` (``max_tokens`` and ``drop_params`` are common ones)
+    params = frozenset({"anthropic_version", "anthropic_beta"})
+    distribution = "gateway-anthropic"
+
+    def __init__(self) -> None:
+        self.targets: dict[str, Target] = {}
+
+    def validate_deployment(self, deployment: Deployment) -> None:
+        params = deployment.params
+        key = params.get("api_key") or os.environ.get(API_KEY_ENV)
+        if not key:
+            raise ValueError(
+                f"anthropic deployments need api_key (for example api_key: os.environ/{API_KEY_ENV}) or the "
+                f"{API_KEY_ENV} environment variable"
+            )
+        base = (params.get("api_base") or DEFAULT_API_BASE).rstrip("/")
+        if base.endswith("/v1/messages"):
+            base = base[: -len("/v1/messages")]
+        elif base.endswith("/v1"):
+            base = base[: -len("/v1")]
+        headers = {
+            "content-type": "application/json",
+            "x-api-key": key,
+            "anthropic-version": str(params.get("anthropic_version") or API_VERSION),
+        }
+        beta = params.get("anthropic_beta")
+        if beta:
+            headers["anthropic-beta"] = ",".join(beta) if isinstance(beta, list) else str(beta)
+        for extra in (params.get("headers"), params.get("extra_headers")):
+            if extra:
+                headers.update({k.lower(): str(v) for k, v in extra.items()})
+        max_tokens = params.get("max_tokens") or DEFAULT_MAX_TOKENS
+        self.targets[deployment.id] = Target(f"{base}/v1/messages", headers, int(max_tokens))
+
+    def translate(self, ctx: RequestContext, deployment: Deployment, gateway: Any) -> AnthropicRequest:
+        """The Anthropic body for this attempt (public so tests and tools can see the translation)."""
+        return translate_request(
+            ctx.body,
+            deployment.model,
+            default_max_tokens=self.targets[deployment.id].max_tokens,
+            drop_params=effective_drop_params(deployment.params, gateway.drop_params),
+            response_headers=ctx.response_headers,
+            extras=extras_for(ctx.state),
+            stream=ctx.stream,
+        )
+
+    async def chat(self, ctx: RequestContext, deployment: Deployment, gateway: Any) -> JSONResponseBody | StreamResponseBody:
+        request = self.translate(ctx, deployment, gateway)
+        target = self.targets[deployment.id]
+        payload = orjson.dumps(request.body)
+        if not ctx.stream:
+            try:
+                _, headers, raw = await gateway.upstream.post(
+                    PROVIDER, target.url, payload, target.headers, timeout=deployment.timeout
+                )
+            except UpstreamError as exc:
+                raise map_upstream_error(exc) from None
+            try:
+                message = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                raise UpstreamError(f"{PROVIDER} answered with a body that is not JSON ({raw[:80]!r}...)") from None
+            if not isinstance(message, dict):
+                raise UpstreamError(f"{PROVIDER} answered with JSON that is not an object")
+            return JSONResponseBody(data=completion_from_message(message, request.json_tool), headers=pass_headers(headers))
+        try:
+            resp = await gateway.upstream.open_stream(
+                PROVIDER, target.url, payload, target.headers, timeout=deployment.stream_timeout
+            )
+        except UpstreamError as exc:
+            raise map_upstream_error(exc) from None
+        translator = StreamTranslator(deployment.model, request.json_tool)
+        chunks = translate_stream(
+            iter_body(resp, PROVIDER, deployment.stream_timeout), translator,
+            deployment_id=deployment.id, request_id=ctx.request_id,
+        )
+        stream = StreamResponseBody(chunks, headers=pass_headers(resp.headers))
+        stream.on_close(resp.release)
+        return stream
