@@ -19,7 +19,7 @@ from .errors import GatewayError, NotFoundError, PluginError
 from .gateway import Gateway
 from .hooks import PluginFailure, call_startup_hook
 from .http.health import health_routes
-from .http.openai_routes import openai_routes
+from .http.openai_routes import model_endpoints, openai_routes
 from .http.requests import request_id_from_headers
 from .http.responses import error_response, internal_error
 from .logs import configure_logging, get_logger
@@ -103,7 +103,25 @@ async def _unhandled(request: Request, exc: Exception) -> Response:
     return error_response(internal_error(exc, request.scope.get("state", {}).get("request_id", "?")))
 
 
-def create_app(gateway: Gateway) -> Starlette:
+class GatewayApp:
+    """The ASGI app: model routes go straight to their handlers, everything else to Starlette."""
+
+    def __init__(self, starlette: Starlette, fast_routes: dict[str, ASGIApp], gateway: Gateway) -> None:
+        self.starlette = starlette
+        self.fast_routes = fast_routes
+        self.gateway = gateway
+        self.state = starlette.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            handler = self.fast_routes.get(scope["path"])
+            if handler is not None:
+                await handler(scope, receive, send)
+                return
+        await self.starlette(scope, receive, send)
+
+
+def create_app(gateway: Gateway) -> GatewayApp:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         async with gateway.running():
@@ -118,10 +136,10 @@ def create_app(gateway: Gateway) -> Starlette:
     )
     app.state.gateway = gateway
     app.add_middleware(RequestIdMiddleware)
-    return app
+    return GatewayApp(app, model_endpoints(gateway), gateway)
 
 
-def app_from_environment() -> Starlette:
+def app_from_environment() -> GatewayApp:
     """The app factory used by worker processes: the config path comes from ``GATEWAY_CONFIG``."""
     configure_logging()
     gateway = Gateway(

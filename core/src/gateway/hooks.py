@@ -9,6 +9,7 @@ stop at the first non-None one where the hook says so, and name the plugin when 
 from __future__ import annotations
 
 import inspect
+import operator
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -37,15 +38,28 @@ class PluginFailure(GatewayError):
 
 
 class Impl:
-    """One hook implementation, prepared once: its function, its argument names, its plugin."""
+    """One hook implementation, prepared once: its function, its argument names, its plugin.
 
-    __slots__ = ("function", "argnames", "plugin", "is_async")
+    ``call(kwargs)`` picks the arguments the implementation asked for with a prebuilt getter, so
+    the per-request cost is one C-level lookup rather than a Python loop.
+    """
+
+    __slots__ = ("function", "argnames", "plugin", "is_async", "_pick", "_arity")
 
     def __init__(self, function: Callable[..., Any], argnames: tuple[str, ...], plugin: str) -> None:
         self.function = function
         self.argnames = argnames
         self.plugin = plugin
         self.is_async = inspect.iscoroutinefunction(function)
+        self._arity = len(argnames)
+        self._pick = operator.itemgetter(*argnames) if argnames else None
+
+    def call(self, kwargs: dict[str, Any]) -> Any:
+        if self._arity == 0:
+            return self.function()
+        if self._arity == 1:
+            return self.function(self._pick(kwargs))  # type: ignore[misc]
+        return self.function(*self._pick(kwargs))  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return f"<Impl {self.plugin}.{getattr(self.function, '__name__', '?')}>"
@@ -61,8 +75,8 @@ def ordered_impls(pm: pluggy.PluginManager, hook_name: str) -> list[Impl]:
 
 async def _invoke(impl: Impl, hook: str, kwargs: dict[str, Any]) -> Any:
     try:
-        result = impl.function(*[kwargs[name] for name in impl.argnames])
-        if inspect.isawaitable(result):
+        result = impl.call(kwargs)
+        if impl.is_async or inspect.isawaitable(result):
             result = await result
         return result
     except GatewayError:
@@ -135,7 +149,7 @@ def call_startup_hook(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -
     results = []
     for impl in ordered_impls(pm, hook_name):
         args = {k: (v(impl.plugin) if isinstance(v, PerPlugin) else v) for k, v in kwargs.items()}
-        results.append((impl.plugin, impl.function(*[args[a] for a in impl.argnames])))
+        results.append((impl.plugin, impl.call(args)))
     return results
 
 

@@ -53,7 +53,7 @@ class LogWorker:
     async def _deliver(self, event: Any) -> None:
         kwargs = {**self.kwargs_base, self.payload: event}
         try:
-            result = self.impl.function(*[kwargs[name] for name in self.impl.argnames])
+            result = self.impl.call(kwargs)
             if inspect.isawaitable(result):
                 await asyncio.wait_for(result, self.timeout)
             self.delivered += 1

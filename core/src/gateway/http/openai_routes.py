@@ -6,15 +6,18 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
-from starlette.background import BackgroundTask
+import structlog
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import pipeline
 from ..errors import GatewayError
 from ..types import Endpoint, JSONResponseBody, RequestContext, StreamResponseBody
-from .requests import extract_api_key, parse_json_object, read_body
+from .admin import authenticate_request
+from .asgi import ClientGone, header_dict, receive_body, send_bytes
+from .requests import extract_api_key, parse_json_object, request_id_from_headers
 from .responses import error_response, internal_error, json_response, openai_sse, sse_response
 from .validation import validate_chat, validate_completion, validate_embeddings
 
@@ -31,19 +34,8 @@ class ClientDisconnected(GatewayError):
     type = "client_disconnected"
 
 
-def request_context(request: Request, gateway: Gateway, endpoint: Endpoint, body: dict[str, Any]) -> RequestContext:
-    headers = request.headers
-    return RequestContext(
-        request_id=request.scope["state"]["request_id"],
-        endpoint=endpoint,
-        body=body,
-        headers=headers,
-        client_ip=request.client.host if request.client else None,
-    )
-
-
 class ModelEndpoint:
-    """One model-serving endpoint; an ASGI-style Starlette endpoint built once at start-up."""
+    """One model-serving endpoint, built once at start-up and served as a raw ASGI handler."""
 
     def __init__(self, gateway: Gateway, endpoint: Endpoint, validate: Validator) -> None:
         self.gateway = gateway
@@ -51,40 +43,45 @@ class ModelEndpoint:
         self.validate = validate
         self.key_header = gateway.config.general_settings.litellm_key_header_name
 
-    async def handle(self, request: Request) -> Response:
+    async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
         gateway = self.gateway
-        ctx: RequestContext | None = None
+        headers = header_dict(scope["headers"])
+        request_id = request_id_from_headers(headers.get("x-request-id"))
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        client = scope.get("client")
+        ctx = RequestContext(request_id, self.endpoint, {}, headers, client[0] if client else None)
+        id_header = {"x-request-id": request_id}
         try:
             # authenticate before reading the body: an anonymous client cannot make us read 32 MB
-            api_key = extract_api_key(request.headers, self.key_header)
-            ctx = request_context(request, gateway, self.endpoint, {})
-            ctx.api_key = api_key
+            ctx.api_key = extract_api_key(headers, self.key_header)
             await pipeline.authenticate(gateway, ctx)
-            ctx.body = parse_json_object(await read_body(request, gateway.max_body_bytes))
+            ctx.body = parse_json_object(await receive_body(receive, headers.get("content-length"), gateway.max_body_bytes))
             ctx.requested_model = self.validate(ctx.body)
             ctx.stream = bool(ctx.body.get("stream")) and self.endpoint != "embeddings"
             response = await pipeline.run(gateway, ctx)
         except GatewayError as exc:
-            if ctx is not None and ctx.principal is not None:
+            if ctx.principal is not None:
                 pipeline.finish(gateway, ctx, exc)
-            return error_response(exc, ctx.response_headers if ctx else None)
+            await send_bytes(send, exc.status, exc.to_json(), {**exc.headers, **ctx.response_headers, **id_header})
+            return
+        except ClientGone:
+            pipeline.finish(gateway, ctx, ClientDisconnected("the client disconnected while sending its request"))
+            return
         except Exception as exc:
-            rid = request.scope["state"]["request_id"]
-            error = internal_error(exc, rid)
-            if ctx is not None:
-                pipeline.finish(gateway, ctx, error)
-            return error_response(error)
-        headers = self._headers(ctx, response)
+            error = internal_error(exc, request_id)
+            pipeline.finish(gateway, ctx, error)
+            await send_bytes(send, error.status, error.to_json(), id_header)
+            return
+        out_headers = self._headers(ctx, response)
+        out_headers.update(id_header)
         if isinstance(response, StreamResponseBody):
-            return sse_response(self._stream(ctx, response), headers, None)
+            await sse_response(self._stream(ctx, response), out_headers, None)(scope, receive, send)
+            return
         ctx.status = response.status
-        return Response(
-            response.raw,
-            status_code=response.status,
-            headers=headers,
-            media_type="application/json",
-            background=BackgroundTask(self._finish, ctx),
-        )
+        try:
+            await send_bytes(send, response.status, response.raw, out_headers)
+        finally:
+            pipeline.finish(gateway, ctx)
 
     def _headers(self, ctx: RequestContext, response: JSONResponseBody | StreamResponseBody) -> dict[str, str]:
         headers = dict(response.headers)
@@ -95,9 +92,6 @@ class ModelEndpoint:
             headers["x-gateway-provider"] = deployment.provider
         headers.update(ctx.response_headers)
         return headers
-
-    async def _finish(self, ctx: RequestContext) -> None:
-        pipeline.finish(self.gateway, ctx)
 
     async def _stream(self, ctx: RequestContext, response: StreamResponseBody) -> AsyncIterator[bytes]:
         options = ctx.body.get("stream_options")
@@ -140,9 +134,7 @@ def models_endpoint(gateway: Gateway) -> Callable[[Request], Any]:
 
     async def list_models(request: Request) -> Response:
         try:
-            ctx = request_context(request, gateway, "chat", {})
-            ctx.api_key = extract_api_key(request.headers, key_header)
-            principal = await pipeline.authenticate(gateway, ctx)
+            principal = await authenticate_request(request, gateway)
         except GatewayError as exc:
             return error_response(exc)
         data = [
@@ -154,17 +146,27 @@ def models_endpoint(gateway: Gateway) -> Callable[[Request], Any]:
     return list_models
 
 
+def model_endpoints(gateway: Gateway) -> dict[str, ASGIApp]:
+    """``path -> raw ASGI handler`` for the POST model routes (served before Starlette's router)."""
+    handlers = {
+        "chat/completions": ModelEndpoint(gateway, "chat", validate_chat).asgi,
+        "completions": ModelEndpoint(gateway, "completions", validate_completion).asgi,
+        "embeddings": ModelEndpoint(gateway, "embeddings", validate_embeddings).asgi,
+    }
+    return {f"{prefix}/{path}": handler for prefix in ("/v1", "") for path, handler in handlers.items()}
+
+
 def openai_routes(gateway: Gateway) -> list[Route]:
-    chat = ModelEndpoint(gateway, "chat", validate_chat)
-    completions = ModelEndpoint(gateway, "completions", validate_completion)
-    embeddings = ModelEndpoint(gateway, "embeddings", validate_embeddings)
+    """Starlette routes: GET /v1/models, and the model routes' paths so that no plugin can claim them
+    (POST requests to those paths never reach Starlette: see ``model_endpoints``)."""
+
+    async def served_by_fast_path(request: Request) -> Response:  # pragma: no cover - intercepted earlier
+        raise RuntimeError("model routes are served by the ASGI fast path")
+
     models = models_endpoint(gateway)
     routes = []
     for prefix in ("/v1", ""):
-        routes += [
-            Route(f"{prefix}/chat/completions", chat.handle, methods=["POST"]),
-            Route(f"{prefix}/completions", completions.handle, methods=["POST"]),
-            Route(f"{prefix}/embeddings", embeddings.handle, methods=["POST"]),
-            Route(f"{prefix}/models", models, methods=["GET"]),
-        ]
+        routes.append(Route(f"{prefix}/models", models, methods=["GET"]))
+        for path in ("chat/completions", "completions", "embeddings"):
+            routes.append(Route(f"{prefix}/{path}", served_by_fast_path, methods=["POST"]))
     return routes

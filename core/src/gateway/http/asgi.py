@@ -1,0 +1,51 @@
+"""Raw ASGI helpers for the model endpoints, the gateway's hot path.
+
+The model endpoints bypass Starlette's request/response objects and middleware stack: measured on
+the benchmark, that stack cost more than the gateway's whole pipeline.  Everything else (admin,
+health, plugin routes) is ordinary Starlette.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from starlette.types import Receive, Send
+
+from ..errors import BadRequestError
+from .requests import _too_large
+
+
+class ClientGone(Exception):
+    """The client disconnected while we were reading its request."""
+
+
+def header_dict(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """ASGI headers as a dict (names are already lower-case in ASGI); a repeated header keeps its last value."""
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
+
+
+async def receive_body(receive: Receive, declared_length: str | None, limit: int) -> bytes:
+    """Read the request body, refusing (413) anything over ``limit`` bytes as soon as it is known."""
+    if declared_length is not None:
+        try:
+            if int(declared_length) > limit:
+                raise _too_large(limit)
+        except ValueError:
+            raise BadRequestError("the Content-Length header is not a number") from None
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone()
+        body += message.get("body", b"")
+        if len(body) > limit:
+            raise _too_large(limit)
+        if not message.get("more_body", False):
+            return body
+
+
+async def send_bytes(send: Send, status: int, body: bytes, headers: Mapping[str, str], content_type: bytes = b"application/json") -> None:
+    raw_headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    raw_headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
