@@ -1,0 +1,146 @@
+"""The ``bedrock/`` provider: Amazon Bedrock's Converse and ConverseStream APIs, SigV4-signed.
+
+Endpoints: ``POST https://bedrock-runtime.{region}.amazonaws.com/model/{modelId}/converse`` and
+``/converse-stream`` (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html,
+https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html).  The model
+id is percent-encoded in the path (ids and ARNs hold ``:`` and ``/``) and sent exactly as signed.
+
+Requests go through the gateway's shared aiohttp session; errors are read here rather than by
+``gateway.upstream.post`` because Bedrock names the error in a header (``x-amzn-ErrorType``), and
+the name, not the HTTP status, tells a throttle from a model that is not ready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import orjson
+import structlog
+from yarl import URL
+
+from gateway import Deployment, JSONResponseBody, Provider, RequestContext, StreamResponseBody, UpstreamError, UpstreamTimeoutError
+from gateway.translation import effective_drop_params
+from gateway.upstream import DEFAULT_TIMEOUT, iter_body, transport_error
+
+from .auth import AwsSigner, region_for
+from .errors import PROVIDER, http_error
+from .eventstream import EventStreamDecoder, EventStreamError
+from .request import build_request
+from .response import StreamTranslator, to_chat_completion
+
+JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}
+STREAM_HEADERS = {"content-type": "application/json", "accept": "application/vnd.amazon.eventstream"}
+
+log = structlog.get_logger("gateway.bedrock")
+
+
+@dataclass(slots=True, frozen=True)
+class Target:
+    converse_url: str
+    stream_url: str
+    signer: AwsSigner
+    extra_headers: dict[str, str]
+
+
+class BedrockProvider(Provider):
+    """Translates OpenAI chat requests to Converse and the answers (and event streams) back."""
+
+    params = frozenset(
+        {"aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_region_name", "aws_profile_name", "aws_bedrock_runtime_endpoint"}
+    )
+    distribution = "gateway-bedrock"
+
+    def __init__(self) -> None:
+        self.targets: dict[str, Target] = {}
+
+    def validate_deployment(self, deployment: Deployment) -> None:
+        params = deployment.params
+        model = deployment.model.removeprefix("converse/")
+        if model.startswith("invoke/"):
+            raise ValueError("gateway-bedrock speaks the Converse API only; use 'bedrock/<model id>' (without 'invoke/')")
+        region = region_for(params)
+        base = (params.get("api_base") or params.get("aws_bedrock_runtime_endpoint") or os.environ.get("AWS_BEDROCK_RUNTIME_ENDPOINT")
+                or f"https://bedrock-runtime.{region}.amazonaws.com").rstrip("/")
+        root = f"{base}/model/{quote(model, safe='')}"
+        extra: dict[str, str] = {}
+        for headers in (params.get("headers"), params.get("extra_headers")):
+            if headers:
+                extra.update({k.lower(): str(v) for k, v in headers.items()})
+        self.targets[deployment.id] = Target(f"{root}/converse", f"{root}/converse-stream", AwsSigner(params, region), extra)
+
+    async def chat(self, ctx: RequestContext, deployment: Deployment, gateway: Any) -> JSONResponseBody | StreamResponseBody:
+        target = self.targets[deployment.id]
+        body = build_request(
+            ctx.body,
+            drop=effective_drop_params(deployment.params, gateway.drop_params),
+            response_headers=ctx.response_headers,
+            default_max_tokens=deployment.params.get("max_tokens"),
+        )
+        payload = orjson.dumps(body)
+        if not ctx.stream:
+            resp = await self._send(gateway, target, target.converse_url, payload, JSON_HEADERS, deployment.timeout, stream=False)
+            try:
+                raw = await resp.read()
+            except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
+                raise UpstreamError(f"{PROVIDER} failed while sending its answer: {type(exc).__name__}") from exc
+            finally:
+                resp.release()
+            try:
+                data = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                raise UpstreamError(f"{PROVIDER} answered with a body that is not JSON ({raw[:80]!r}...)") from None
+            if not isinstance(data, dict):
+                raise UpstreamError(f"{PROVIDER} answered with JSON that is not an object")
+            return JSONResponseBody(data=to_chat_completion(data, deployment.model))
+        resp = await self._send(gateway, target, target.stream_url, payload, STREAM_HEADERS, deployment.stream_timeout, stream=True)
+        return StreamResponseBody(self._chunks(resp, deployment))
+
+    async def _send(self, gateway: Any, target: Target, url: str, payload: bytes, headers: dict[str, str],
+                    timeout: float | None, *, stream: bool) -> aiohttp.ClientResponse:
+        signed = await target.signer.sign(url, payload, headers)
+        if target.extra_headers:
+            signed = {**target.extra_headers, **signed}
+        upstream = gateway.upstream
+        try:
+            resp = await upstream.session.post(
+                URL(url, encoded=True), data=payload, headers=signed, timeout=upstream.timeout(timeout, stream=stream)
+            )
+        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise UpstreamTimeoutError(f"{PROVIDER} did not answer within {timeout or DEFAULT_TIMEOUT:g} s") from exc
+        except aiohttp.ClientError as exc:
+            raise transport_error(PROVIDER, url, exc) from exc
+        if resp.status >= 400:
+            try:
+                error_body = await resp.read()
+            except (asyncio.TimeoutError, aiohttp.ClientError):
+                error_body = b""
+            finally:
+                resp.release()
+            raise http_error(resp.status, resp.headers, error_body)
+        return resp
+
+    async def _chunks(self, resp: aiohttp.ClientResponse, deployment: Deployment) -> AsyncIterator[dict[str, Any]]:
+        translator = StreamTranslator(deployment.model)
+        decoder = EventStreamDecoder()
+        try:
+            try:
+                async for raw in iter_body(resp, PROVIDER, deployment.stream_timeout):
+                    for message in decoder.feed(raw):
+                        for chunk in translator.feed(message):
+                            yield chunk
+                decoder.close()
+            except EventStreamError as exc:
+                raise UpstreamError(f"{PROVIDER} sent a broken event stream: {exc}") from None
+            for chunk in translator.close():
+                yield chunk
+        except UpstreamError as exc:
+            log.warning("provider_stream_failed", provider=PROVIDER, deployment_id=deployment.id, error=exc.message)
+            raise
+        finally:
+            resp.release()
