@@ -9,6 +9,7 @@ policies and what is recorded in the log event.
 
 from .base import (
     Guardrail,
+    GuardrailConfigError,
     GuardrailResult,
     GuardrailSpec,
     GuardrailUnavailable,
@@ -24,6 +25,7 @@ from .settings import MODES, GuardrailSettings
 __all__ = [
     "Guardrail",
     "GuardrailResult",
+    "GuardrailConfigError",
     "GuardrailSpec",
     "GuardrailSettings",
     "GuardrailUnavailable",

@@ -106,6 +106,18 @@ class GuardrailUnavailable(Exception):
     """
 
 
+class GuardrailConfigError(ValueError):
+    """Raised by a guardrail factory for a config mistake; ``key`` locates it under ``litellm_params``.
+
+    ``GuardrailConfigError("not a valid regex", "patterns", 0)`` is reported with the line of
+    ``patterns[0]``.  A plain ``ValueError`` is reported at the entry's ``litellm_params``.
+    """
+
+    def __init__(self, message: str, *key: str | int) -> None:
+        super().__init__(message)
+        self.key = key
+
+
 class OutputRewriter:
     """Rewrites the model's output text after the checks ran (for example: un-masking).
 

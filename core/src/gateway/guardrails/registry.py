@@ -97,6 +97,6 @@ def build_guardrails(gateway: Gateway) -> dict[str, Guardrail]:
         try:
             built[name] = factory(spec, gateway)
         except (ValueError, ConfigError) as exc:
-            problems.add(path, f"guardrail {name!r}: {exc}")
+            problems.add((*path, *getattr(exc, "key", ())), f"guardrail {name!r}: {exc}")
     problems.raise_if_any()
     return built
