@@ -7,24 +7,17 @@ It knows nothing about HTTP: the HTTP layer parses the request into a ``RequestC
 
 from __future__ import annotations
 
-import asyncio
-import random
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from .errors import AuthenticationError, GatewayError, NotFoundError, PermissionDeniedError, UpstreamError
-from .types import Attempt, JSONResponseBody, LogEvent, RequestContext, ResponseBody, StreamResponseBody, Usage
+from .errors import AuthenticationError, GatewayError, NotFoundError, PermissionDeniedError
+from .retries import call_with_retries
+from .types import JSONResponseBody, LogEvent, RequestContext, ResponseBody, StreamResponseBody, Usage
 
 if TYPE_CHECKING:
     from .gateway import Gateway
-    from .types import Deployment, Principal
-
-#: backoff before retrying the same deployment again: base * 2**n, capped, with jitter
-RETRY_BACKOFF_BASE = 0.1
-RETRY_BACKOFF_CAP = 2.0
-#: an upstream's retry-after is honoured up to this many seconds before retrying in-process
-RETRY_AFTER_CAP = 5.0
+    from .types import Principal
 
 
 async def authenticate(gateway: Gateway, ctx: RequestContext) -> Principal:
@@ -77,74 +70,6 @@ async def run(gateway: Gateway, ctx: RequestContext) -> ResponseBody:
     await hooks.post_call(ctx, response)
     ctx.response = response
     return response
-
-
-def attempts_for(plan: list[Deployment], group: str, num_retries: int) -> list[Deployment]:
-    """The primary group's deployments, cycled to ``num_retries + 1`` tries; then the fallbacks."""
-    primary = [d for d in plan if d.model_group == group]
-    rest = [d for d in plan if d.model_group != group]
-    tries = max(len(primary), num_retries + 1) if primary else 0
-    cycled = [primary[i % len(primary)] for i in range(tries)] if primary else []
-    return cycled + rest
-
-
-async def call_with_retries(gateway: Gateway, ctx: RequestContext, plan: list[Deployment]) -> ResponseBody:
-    router = gateway.router
-    attempts = attempts_for(plan, ctx.model_group, gateway.num_retries)
-    last_error: UpstreamError | None = None
-    tries_on: dict[str, int] = {}
-    primary_group = ctx.model_group
-    for deployment in attempts:
-        if deployment.model_group != primary_group and (ctx.deployment is None or ctx.deployment.model_group != deployment.model_group):
-            ctx.fallbacks_used += 1
-        previous = tries_on.get(deployment.id, 0)
-        if previous:
-            await asyncio.sleep(_backoff(previous, last_error, router.settings.retry_after))
-        tries_on[deployment.id] = previous + 1
-        ctx.deployment = deployment
-        ctx.upstream_started = time.perf_counter()
-        try:
-            response = await gateway.hooks.call(ctx, deployment)
-        except UpstreamError as exc:
-            ctx.attempts.append(Attempt(deployment.id, deployment.model_group, str(exc), exc.status))
-            if len(router.groups.get(deployment.model_group, ())) > 1 and router.cooldowns.record_failure(deployment.id):
-                gateway.emit_alert(
-                    "deployment_cooldown",
-                    f"deployment {deployment.id} of model group {deployment.model_group!r} is cooling down for "
-                    f"{router.cooldowns.cooldown_time:g} s after repeated failures: {exc.message}",
-                    deployment_id=deployment.id,
-                    model_group=deployment.model_group,
-                    provider=deployment.provider,
-                )
-            if not exc.retryable:
-                raise
-            last_error = exc
-            continue
-        if response is None:
-            raise RuntimeError("no gateway_call implementation answered")
-        router.cooldowns.record_success(deployment.id)
-        if ctx.attempts:
-            ctx.response_headers["x-litellm-attempted-retries"] = str(len(ctx.attempts))
-        if ctx.fallbacks_used:
-            ctx.response_headers["x-litellm-attempted-fallbacks"] = str(ctx.fallbacks_used)
-        return response
-    assert last_error is not None
-    if len(attempts) > 1:
-        last_error.message = f"{last_error.message} (after {len(attempts)} attempts)"
-        last_error.args = (last_error.message,)
-    raise last_error
-
-
-def _backoff(previous_tries: int, error: UpstreamError | None, minimum: float) -> float:
-    if error is not None:
-        retry_after = error.headers.get("retry-after")
-        if retry_after:
-            try:
-                return min(max(float(retry_after), minimum), RETRY_AFTER_CAP)
-            except ValueError:
-                pass
-    delay = min(RETRY_BACKOFF_BASE * 2 ** (previous_tries - 1), RETRY_BACKOFF_CAP)
-    return max(minimum, delay * (0.75 + random.random() * 0.25))
 
 
 async def _observe_stream(ctx: RequestContext, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:

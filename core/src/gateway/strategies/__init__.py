@@ -1,0 +1,40 @@
+"""The built-in routing strategies, selectable by ``router_settings.routing_strategy``.
+
+Each is a small object behind the :class:`gateway.routing.RoutingStrategy` interface; the
+``gateway.builtin.routing_strategies`` plugin registers them under their LiteLLM names through
+``gateway_register_routing_strategies``, the same hook a third-party strategy uses.
+"""
+
+from __future__ import annotations
+
+from .base import Strategy, estimated_prompt_tokens, weighted_order
+from .cost import CostBased
+from .latency import LatencyBased
+from .least_busy import LeastBusy
+from .shuffle import SimpleShuffle
+from .state import RouterState
+from .usage import UsageBased, UsageCounters
+
+#: name -> factory(settings, gateway)
+BUILTIN_STRATEGIES = {
+    "simple-shuffle": SimpleShuffle.from_settings,
+    "least-busy": LeastBusy.from_settings,
+    "latency-based-routing": LatencyBased.from_settings,
+    "usage-based-routing": UsageBased.from_settings,
+    "usage-based-routing-v2": UsageBased.from_settings,
+    "cost-based-routing": CostBased.from_settings,
+}
+
+__all__ = [
+    "BUILTIN_STRATEGIES",
+    "CostBased",
+    "LatencyBased",
+    "LeastBusy",
+    "RouterState",
+    "SimpleShuffle",
+    "Strategy",
+    "UsageBased",
+    "UsageCounters",
+    "estimated_prompt_tokens",
+    "weighted_order",
+]
