@@ -109,6 +109,7 @@ class Gateway:
 
         # ---- plugin set-up
         self.single_worker_reasons: dict[str, str] = {}
+        self.inactive_hooks: set[tuple[str, str]] = set()
         call_startup_hook(self.pm, "gateway_configure", gateway=self)
 
         # ---- request path
@@ -121,7 +122,7 @@ class Gateway:
             timeout=general.log_hook_timeout,
         )
         self.alert_dispatcher = LogDispatcher(
-            ordered_impls(self.pm, "gateway_alert"),
+            [i for i in ordered_impls(self.pm, "gateway_alert") if (i.plugin, "gateway_alert") not in self.inactive_hooks],
             {"gateway": self},
             size=1000,
             timeout=general.log_hook_timeout,
@@ -164,6 +165,14 @@ class Gateway:
                     self._plugin_configs[name] = model.model_validate({})
                 except ValidationError as exc:
                     report_validation_error(exc, ("plugins", name), problems, model)
+
+    def deactivate_hooks(self, plugin: str, *hooks: str) -> None:
+        """Skip ``plugin``'s implementations of ``hooks`` for this gateway (call from ``gateway_configure``).
+
+        A feature that is installed but not configured should cost nothing per request: its plugin
+        deactivates its request hooks instead of returning early on every call.
+        """
+        self.inactive_hooks.update((plugin, hook) for hook in hooks)
 
     def require_single_worker(self, plugin: str, reason: str) -> None:
         """Refuse ``--workers N`` (N > 1): this plugin keeps shared state in process memory."""

@@ -90,12 +90,16 @@ class RequestHooks:
 
     def __init__(self, pm: pluggy.PluginManager, gateway: Gateway) -> None:
         self.gateway = gateway
-        self.auth_impls = ordered_impls(pm, "gateway_auth")
-        self.pre_call_impls = ordered_impls(pm, "gateway_pre_call")
-        self.route_impls = ordered_impls(pm, "gateway_route")
-        self.call_impls = ordered_impls(pm, "gateway_call")
-        self.post_call_impls = ordered_impls(pm, "gateway_post_call")
-        self.log_impls = ordered_impls(pm, "gateway_log")
+
+        def active(hook: str) -> list[Impl]:
+            return [i for i in ordered_impls(pm, hook) if (i.plugin, hook) not in gateway.inactive_hooks]
+
+        self.auth_impls = active("gateway_auth")
+        self.pre_call_impls = active("gateway_pre_call")
+        self.route_impls = active("gateway_route")
+        self.call_impls = active("gateway_call")
+        self.post_call_impls = active("gateway_post_call")
+        self.log_impls = active("gateway_log")
 
     async def auth(self, ctx: RequestContext, api_key: str | None) -> Principal | None:
         kwargs = {"ctx": ctx, "api_key": api_key, "gateway": self.gateway}

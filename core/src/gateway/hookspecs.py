@@ -80,7 +80,9 @@ def gateway_configure(gateway: Gateway) -> None:
     ``gateway.state[<plugin name>]`` (never in module globals: one process may hold several
     gateways, as tests do).  No I/O here: open connections in ``gateway_lifespan``.  A plugin whose
     state lives in process memory calls ``gateway.require_single_worker(name, reason)`` so that
-    ``--workers N`` is refused instead of silently multiplying limits.  Raise
+    ``--workers N`` is refused instead of silently multiplying limits.  A plugin installed but not
+    configured calls ``gateway.deactivate_hooks(name, "gateway_pre_call", ...)`` so it costs nothing
+    per request.  Raise
     :class:`gateway.errors.ConfigError` for a mistake the config check could not see.
 
     Called for every plugin, in plugin order.
