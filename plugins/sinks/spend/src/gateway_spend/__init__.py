@@ -1,0 +1,144 @@
+"""gateway-spend: exact cost, atomic budgets, sliding-window rate limits, a durable spend ledger.
+
+The hook implementations here are thin: the per-gateway :class:`~.governor.Governor` in
+``gateway.state["spend"]`` does the work (never module globals: one process may hold several
+gateways).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Any
+
+from gateway import ConfigError, Deployment, LogEvent, RequestContext, StreamResponseBody, hookimpl
+
+from .backend_memory import MemoryCounters
+from .backend_redis import RedisCounters
+from .config import SpendConfig
+from .durations import parse_duration
+from .governor import PLUGIN, Governor
+from .ledger import Ledger, ledger_locations
+from .reports import spend_routes
+from .scopes import GlobalBudget
+
+__all__ = ["Governor", "SpendConfig"]
+
+
+def governor(gateway: Any) -> Governor:
+    return gateway.state[PLUGIN]
+
+
+@hookimpl
+def gateway_register_config(register: Any) -> None:
+    register(PLUGIN, SpendConfig)
+
+
+def _redis_url(config: SpendConfig, gateway: Any) -> str | None:
+    router = gateway.config.router_settings
+    return config.redis_url or os.environ.get("REDIS_URL") or router.redis_url or (
+        f"redis://{router.redis_host}:{router.redis_port or 6379}" if router.redis_host else None
+    )
+
+
+@hookimpl
+def gateway_configure(gateway: Any) -> None:
+    config: SpendConfig = gateway.plugin_config(PLUGIN) or SpendConfig()
+    litellm = gateway.config.litellm_settings
+    try:
+        duration = parse_duration(litellm.budget_duration, "litellm_settings.budget_duration")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    global_budget = GlobalBudget(
+        None if litellm.max_budget is None else Decimal(str(litellm.max_budget)),
+        duration,
+        None if litellm.max_end_user_budget is None else Decimal(str(litellm.max_end_user_budget)),
+    )
+    redis_url = _redis_url(config, gateway)
+    if redis_url:
+        counters: Any = RedisCounters(redis_url, config.redis_prefix, window=config.rate_limit_window_seconds,
+                                      buckets=config.rate_limit_buckets, timeout=config.redis_timeout_seconds)
+    else:
+        counters = MemoryCounters(window=config.rate_limit_window_seconds, buckets=config.rate_limit_buckets)
+        gateway.require_single_worker(
+            PLUGIN, "budgets and rate limits are counted in process memory; set REDIS_URL (or plugins.spend.redis_url) "
+            "so that every worker shares them")
+    gateway.state[PLUGIN] = Governor(gateway, config, counters, global_budget)
+
+
+@hookimpl
+def gateway_lifespan(gateway: Any) -> Any:
+    return _lifespan(gateway)
+
+
+@asynccontextmanager
+async def _lifespan(gateway: Any) -> AsyncIterator[None]:
+    gov = governor(gateway)
+    config = gov.config
+    general = gateway.config.general_settings
+    ledger: Ledger | None = None
+    temp = None
+    if config.ledger and not general.disable_spend_logs:
+        url, wal_dir, temp = ledger_locations(config, general.database_url, gateway.config.path)
+
+        def rejected(request_id: str | None, reason: str) -> None:
+            gateway.emit_alert("spend_record_rejected",
+                               f"the ledger database refused the record of request {request_id}; it is kept in the "
+                               "dead-letter file", request_id=request_id, reason=reason[:300])
+
+        ledger = Ledger(config, url, wal_dir, rejected)
+        await ledger.start()
+        gov.ledger = ledger
+    try:
+        yield
+    finally:
+        gov.ledger = None
+        if ledger is not None:
+            await ledger.stop()
+        await gov.counters.close()
+        if temp is not None:
+            import shutil
+
+            shutil.rmtree(temp, ignore_errors=True)
+
+
+@hookimpl(tryfirst=True)
+async def gateway_pre_call(ctx: RequestContext, gateway: Any) -> None:
+    await governor(gateway).admit(ctx)
+
+
+@hookimpl(tryfirst=True)
+async def gateway_call(ctx: RequestContext, deployment: Deployment, gateway: Any) -> None:
+    params = deployment.params
+    if "rpm" in params or "tpm" in params:
+        await governor(gateway).admit_deployment(ctx, deployment)
+    return None
+
+
+@hookimpl(trylast=True)
+async def gateway_post_call(ctx: RequestContext, response: Any, gateway: Any) -> None:
+    gov = governor(gateway)
+    if isinstance(response, StreamResponseBody):
+        gov.meter_stream(ctx, response)
+    else:
+        await gov.finish_response(ctx, response)
+
+
+@hookimpl
+async def gateway_log(event: LogEvent, gateway: Any) -> None:
+    await governor(gateway).finish_logged(event.ctx)
+
+
+@hookimpl
+async def gateway_get_spend(scope: str, ids: list[str], gateway: Any) -> dict[str, Any] | None:
+    ledger = governor(gateway).ledger
+    if ledger is None:
+        return None
+    return await ledger.totals(scope, ids)
+
+
+@hookimpl
+def gateway_register_routes(gateway: Any) -> list[Any]:
+    return spend_routes(gateway)

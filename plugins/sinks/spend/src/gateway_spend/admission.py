@@ -1,0 +1,118 @@
+"""What one request must pass, and what the counters answered.
+
+The governor builds an :class:`AdmissionPlan` per request (every budget, rate limit and
+parallel-request limit that applies); a backend (:mod:`.backend_memory` for one worker,
+:mod:`.backend_redis` for many) checks and reserves all of it in one atomic step, and settles it
+in another.  Both backends implement exactly the same rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .durations import Duration
+
+
+@dataclass(slots=True)
+class BudgetLine:
+    """One budget of one scope (key, team, user, end user, global)."""
+
+    scope: str
+    id: str
+    #: how messages name it: ``key 'alice-key'``, ``team 'engineering'``
+    label: str
+    #: counter name; includes the duration so that changing it starts fresh counters
+    key: str
+    #: nano-dollars; None = only track spend (soft budgets, the master key's share of the global budget)
+    limit: int | None
+    soft: int | None = None
+    duration: Duration | None = None
+    anchor: float | None = None
+
+    def boundaries(self, now: float) -> list[float]:
+        return self.duration.boundaries(now, self.anchor) if self.duration else [0.0, 0.0, 0.0, 0.0]
+
+
+@dataclass(slots=True)
+class RateLine:
+    """``rpm_limit`` / ``tpm_limit`` of one scope or deployment."""
+
+    label: str
+    key: str
+    rpm: int | None
+    tpm: int | None
+    #: tokens reserved against ``tpm`` (estimate; settled to the real count)
+    tokens: int
+
+
+@dataclass(slots=True)
+class ParallelLine:
+    label: str
+    key: str
+    limit: int
+
+
+@dataclass(slots=True)
+class AdmissionPlan:
+    rid: str
+    budgets: list[BudgetLine] = field(default_factory=list)
+    rates: list[RateLine] = field(default_factory=list)
+    parallels: list[ParallelLine] = field(default_factory=list)
+    #: the request's maximum possible cost, nano-dollars
+    reserve: int = 0
+    #: seconds after which an unsettled reservation is reclaimed
+    ttl: float = 900.0
+
+    def is_empty(self) -> bool:
+        return not (self.budgets or self.rates or self.parallels)
+
+
+@dataclass(slots=True)
+class Admitted:
+    #: the counter of each budget's current window (same order as ``plan.budgets``)
+    window_keys: list[str]
+    #: spent (nanos) in each budget's window before this request
+    spent: list[int]
+    #: (requests, tokens) already in each rate limit's window before this request
+    rate_usage: list[tuple[int, int]]
+
+
+@dataclass(slots=True)
+class Rejected:
+    """Why a request was refused: ``budget``, ``rpm``, ``tpm`` or ``parallel``."""
+
+    kind: str
+    index: int
+    used: int
+    limit: int
+    reserved: int = 0
+    retry_after_ms: int = 0
+
+
+@dataclass(slots=True)
+class NeedSeed:
+    """These budget windows have no counter yet: seed them from the ledger, then ask again."""
+
+    indexes: list[int]
+    window_starts: list[float]
+
+
+@dataclass(slots=True)
+class Settled:
+    #: (spent before, spent after) per budget window; (-1, -1) when the window is gone
+    spent: list[tuple[int, int]]
+
+
+class CountersBackend(Protocol):
+    """Atomic check-and-reserve and settle; see the module docstring."""
+
+    shared: bool
+
+    async def admit(
+        self, plan: AdmissionPlan, now: float | None, seeds: dict[int, int] | None = None
+    ) -> Admitted | Rejected | NeedSeed: ...
+
+    async def settle(self, rid: str, window_keys: list[str], cost: int, tokens: int) -> Settled: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,323 @@
+"""Admission, settlement and recording of one request: the plugin's request path.
+
+* ``admit`` (``gateway_pre_call``): one atomic backend call reserves the request's maximum cost
+  against every budget and takes its place in every rate window and parallel gauge.
+* ``admit_deployment`` (``gateway_call``): the chosen deployment's own ``rpm``/``tpm``.
+* ``finish_response`` / the stream wrapper (``gateway_post_call``): price the real usage, append
+  the ledger record to the write-ahead log, then settle the reservation (the second call).
+* ``finish_logged`` (``gateway_log``): the safety net for every request that ended otherwise
+  (errors, a later plugin refusing, a client gone before the stream started): release and record.
+A reservation that is never settled (the worker died) expires and is reclaimed by the next admission.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import structlog
+
+from gateway import (
+    Deployment,
+    GatewayError,
+    RequestContext,
+    ServiceUnavailableError,
+    StreamResponseBody,
+    UpstreamError,
+    Usage,
+    fake_openai,
+)
+
+from .admission import AdmissionPlan, Admitted, NeedSeed, RateLine, Rejected
+from .errors import budget_error, rate_limit_error, success_headers
+from .money import from_nanos, money_str, to_nanos
+from .pricing import Price, TokenCounts, UnknownPrice, estimate_prompt_tokens, price_for, requested_output_tokens
+from .records import build_record
+from .scopes import GlobalBudget, applicable_scopes, plan_lines
+
+log = structlog.get_logger("gateway.spend")
+PLUGIN = "spend"
+
+
+@dataclass(slots=True)
+class RequestSpend:
+    """What this plugin remembers about one request (``ctx.state["spend"]``)."""
+
+    plan: AdmissionPlan | None
+    window_keys: list[str]
+    prompt_estimate: int
+    settled: bool = False
+    recorded: bool = False
+
+
+class Governor:
+    """Budgets, rate limits and the ledger for one gateway (kept in ``gateway.state["spend"]``)."""
+
+    def __init__(self, gateway: Any, config: Any, counters: Any, global_budget: GlobalBudget) -> None:
+        self.gateway = gateway
+        self.config = config
+        self.counters = counters
+        self.global_budget = global_budget
+        self.status_code = gateway.config.litellm_settings.budget_exceeded_status_code
+        self.prices: dict[str, Price] = {d.id: price_for(d) for d in gateway.deployments}
+        self.output_caps: dict[str, int] = {d.id: self._output_cap(d) for d in gateway.deployments}
+        self.ledger: Any = None
+        #: a test clock (epoch seconds); None = the backend's clock (Redis server time, or time.time)
+        self.clock: Callable[[], float] | None = None
+        self.stats = {"admitted": 0, "rejected_budget": 0, "rejected_rate": 0, "counter_failures": 0,
+                      "settle_failures": 0, "seeded_from_ledger": 0}
+        for deployment in gateway.deployments:
+            if isinstance(self.prices[deployment.id], UnknownPrice) and deployment.provider != "mock":
+                log.warning("deployment_without_price", deployment=deployment.id, model=f"{deployment.provider}/{deployment.model}",
+                            fix="set input_cost_per_token and output_cost_per_token in its litellm_params; its calls cost 0 until then")
+
+    def _output_cap(self, deployment: Deployment) -> int:
+        for value in (deployment.model_info.get("max_output_tokens"), deployment.params.get("max_tokens")):
+            if isinstance(value, int) and value > 0:
+                return value
+        return self.config.default_max_output_tokens
+
+    def now(self) -> float | None:
+        return self.clock() if self.clock is not None else None
+
+    # ------------------------------------------------------------------ admission
+
+    def _max_cost(self, ctx: RequestContext, prompt: int) -> int:
+        """The most this request can cost on any deployment of its group, in nanos."""
+        asked = requested_output_tokens(ctx.body) if ctx.endpoint != "embeddings" else 0
+        worst = Decimal(0)
+        for deployment in self.gateway.router.groups.get(ctx.model_group, ()):
+            output = asked if asked is not None else self.output_caps.get(deployment.id, self.config.default_max_output_tokens)
+            worst = max(worst, self.prices[deployment.id].cost(TokenCounts(prompt, output)))
+        return to_nanos(worst)
+
+    async def admit(self, ctx: RequestContext) -> None:
+        principal = ctx.principal
+        assert principal is not None
+        prompt = estimate_prompt_tokens(ctx.body)
+        enforce = principal.kind != "master"
+        asked = requested_output_tokens(ctx.body) or 0
+        scopes = applicable_scopes(principal, ctx.body, self.global_budget)
+        budgets, rates, parallels = plan_lines(scopes, enforce=enforce, tokens=prompt + asked)
+        spend = RequestSpend(None, [], prompt)
+        ctx.state[PLUGIN] = spend
+        if not (budgets or rates or parallels):
+            return
+        plan = AdmissionPlan(uuid.uuid4().hex, budgets, rates, parallels,
+                             reserve=self._max_cost(ctx, prompt) if budgets else 0, ttl=self.config.reservation_ttl_seconds)
+        outcome = await self._admit(plan)
+        if outcome is None:  # counters unreachable and the policy lets requests through
+            return
+        spend.plan = plan
+        spend.window_keys = outcome.window_keys
+        self.stats["admitted"] += 1
+        if rates:
+            ctx.response_headers.update(success_headers(plan, outcome.rate_usage))
+
+    async def _admit(self, plan: AdmissionPlan) -> Admitted | None:
+        seeds: dict[int, int] = {}
+        for _ in range(4):
+            try:
+                outcome = await self.counters.admit(plan, self.now(), seeds)
+            except GatewayError:
+                raise
+            except Exception as exc:
+                return self._counters_down(exc)
+            if isinstance(outcome, Admitted):
+                return outcome
+            if isinstance(outcome, NeedSeed):
+                seeds.update(await self._seeds(plan, outcome))
+                continue
+            self._reject(plan, outcome)
+        raise ServiceUnavailableError("budget counters could not be initialised; retry in a moment",
+                                      headers={"retry-after": "1"})
+
+    async def _seeds(self, plan: AdmissionPlan, need: NeedSeed) -> dict[int, int]:
+        """Spend already in the ledger for budget windows the counters do not know yet."""
+        seeds: dict[int, int] = {}
+        for index, start in zip(need.indexes, need.window_starts, strict=True):
+            line = plan.budgets[index]
+            if self.ledger is None:
+                seeds[index] = 0
+                continue
+            try:
+                seeds[index] = to_nanos(await self.ledger.spend_since(line.scope, line.id, start))
+            except Exception as exc:
+                log.error("spend_seed_failed", scope=line.scope, error=f"{type(exc).__name__}: {exc}")
+                raise ServiceUnavailableError(
+                    f"the spend ledger cannot be read to start counting {line.label}'s budget; retry when the "
+                    "database is reachable", headers={"retry-after": "5"}) from None
+            self.stats["seeded_from_ledger"] += 1
+        return seeds
+
+    def _reject(self, plan: AdmissionPlan, rejection: Rejected) -> None:
+        if rejection.kind == "budget":
+            self.stats["rejected_budget"] += 1
+            raise budget_error(plan, rejection, self.status_code, self.now() or time.time())
+        self.stats["rejected_rate"] += 1
+        raise rate_limit_error(plan, rejection, self.config.rate_limit_window_seconds)
+
+    def _counters_down(self, exc: Exception) -> None:
+        self.stats["counter_failures"] += 1
+        log.error("spend_counters_unreachable", error=f"{type(exc).__name__}: {exc}",
+                  policy=self.config.redis_failure_policy)
+        if self.config.redis_failure_policy == "open":
+            return None
+        raise ServiceUnavailableError(
+            "budget and rate-limit counters are unreachable (Redis), so the request is refused "
+            "(plugins.spend.redis_failure_policy: closed); retry in a moment",
+            headers={"retry-after": "1"},
+        )
+
+    async def admit_deployment(self, ctx: RequestContext, deployment: Deployment) -> None:
+        """The deployment's own ``rpm``/``tpm`` (LiteLLM ``litellm_params.rpm``/``tpm``)."""
+        rpm, tpm = deployment.params.get("rpm"), deployment.params.get("tpm")
+        if rpm is None and tpm is None:
+            return
+        spend: RequestSpend | None = ctx.state.get(PLUGIN)
+        tokens = (spend.prompt_estimate if spend else 0) + (requested_output_tokens(ctx.body) or 0)
+        rid = spend.plan.rid if spend and spend.plan else uuid.uuid4().hex
+        label = f"deployment {deployment.id} of {deployment.model_group!r}"
+        plan = AdmissionPlan(rid, rates=[RateLine(label, f"deployment:{deployment.id}", rpm, tpm, tokens)],
+                             ttl=self.config.reservation_ttl_seconds)
+        try:
+            outcome = await self.counters.admit(plan, self.now())
+        except Exception as exc:
+            self._counters_down(exc)
+            return
+        if isinstance(outcome, Rejected):
+            error = rate_limit_error(plan, outcome, self.config.rate_limit_window_seconds)
+            # retryable: the router tries the group's other deployments first
+            raise UpstreamError(error.message, status=429, type="rate_limit_error", headers=error.headers)
+        if spend is not None and spend.plan is None:
+            spend.plan = plan
+
+    # ------------------------------------------------------------------ pricing and settlement
+
+    def price_of(self, ctx: RequestContext) -> tuple[Decimal, str | None]:
+        if ctx.deployment is None or ctx.usage is None:
+            return Decimal(0), None
+        price = self.prices.get(ctx.deployment.id) or UnknownPrice()
+        return price.cost(TokenCounts.from_usage(ctx.usage)), price.source
+
+    async def settle(self, ctx: RequestContext, spend: RequestSpend, cost: Decimal) -> None:
+        if spend.settled:
+            return
+        spend.settled = True
+        plan = spend.plan
+        if plan is None:
+            return
+        tokens = ctx.usage.total_tokens if ctx.usage else 0
+        try:
+            settled = await self.counters.settle(plan.rid, spend.window_keys, to_nanos(cost), tokens)
+        except Exception as exc:  # the reservation expires and is reclaimed; the ledger has the spend
+            self.stats["settle_failures"] += 1
+            log.error("spend_settle_failed", request_id=ctx.request_id, error=f"{type(exc).__name__}: {exc}")
+            return
+        for line, (before, after) in zip(plan.budgets, settled.spent, strict=False):
+            if line.soft is not None and before >= 0 and before < line.soft <= after:
+                self.gateway.emit_alert(
+                    "soft_budget_crossed",
+                    f"{line.label} crossed its soft budget: spent ${money_str(from_nanos(after))} of soft budget "
+                    f"${money_str(from_nanos(line.soft))}",
+                    scope=line.scope, id=line.id, spend=money_str(from_nanos(after)), soft_budget=money_str(from_nanos(line.soft)),
+                    max_budget=None if line.limit is None else money_str(from_nanos(line.limit)),
+                )
+
+    def record(self, ctx: RequestContext, spend: RequestSpend | None, cost: Decimal, *, status: str, http_status: int,
+               source: str | None, error: BaseException | None = None) -> None:
+        if spend is not None:
+            if spend.recorded:
+                return
+            spend.recorded = True
+        if self.ledger is not None:
+            self.ledger.append(build_record(ctx, cost, status=status, http_status=http_status, price_source=source,
+                                            error=error))
+
+    # ------------------------------------------------------------------ the end of a request
+
+    async def finish_response(self, ctx: RequestContext, response: Any) -> None:
+        """Non-streaming answer about to be sent: price, record (before the client has it), settle."""
+        spend: RequestSpend | None = ctx.state.get(PLUGIN)
+        if ctx.usage is None and response.status == 200:
+            ctx.usage = self._estimate_usage(ctx, spend, _response_text_chars(response.data))
+        cost, source = self.price_of(ctx)
+        ctx.cost = cost
+        ctx.response_headers["x-litellm-response-cost"] = money_str(cost)
+        ctx.response_headers["x-gateway-response-cost"] = money_str(cost)
+        self.record(ctx, spend, cost, status="success" if response.status < 400 else "failure",
+                    http_status=response.status, source=source)
+        if spend is not None:
+            await self.settle(ctx, spend, cost)
+
+    def meter_stream(self, ctx: RequestContext, response: StreamResponseBody) -> None:
+        response.chunks = self._metered(ctx, response.chunks)
+
+    async def _metered(self, ctx: RequestContext, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+        chars = 0
+        completed = False
+        failure: BaseException | None = None
+        try:
+            async for chunk in chunks:
+                for choice in chunk.get("choices") or ():
+                    delta = choice.get("delta") if isinstance(choice, dict) else None
+                    content = delta.get("content") if isinstance(delta, dict) else None
+                    if isinstance(content, str):
+                        chars += len(content)
+                yield chunk
+            completed = True
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            # runs before the HTTP layer sends the final ``[DONE]``: the record is on disk by then
+            await self._finish_stream(ctx, completed, chars, failure)
+
+    async def _finish_stream(self, ctx: RequestContext, completed: bool, chars: int, failure: BaseException | None) -> None:
+        spend: RequestSpend | None = ctx.state.get(PLUGIN)
+        if ctx.usage is None:
+            ctx.usage = self._estimate_usage(ctx, spend, chars)
+        cost, source = self.price_of(ctx)
+        ctx.cost = cost
+        if completed:
+            status, http_status = "success", 200
+        else:
+            status = "failure"
+            http_status = failure.status if isinstance(failure, GatewayError) else 499
+        self.record(ctx, spend, cost, status=status, http_status=http_status, source=source,
+                    error=failure if isinstance(failure, Exception) else None)
+        if spend is not None:
+            await self.settle(ctx, spend, cost)
+
+    def _estimate_usage(self, ctx: RequestContext, spend: RequestSpend | None, output_chars: int) -> Usage:
+        prompt = spend.prompt_estimate if spend else estimate_prompt_tokens(ctx.body)
+        completion = (output_chars + 3) // 4
+        return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion, estimated=True)
+
+    async def finish_logged(self, ctx: RequestContext) -> None:
+        """Every finished request passes here: release and record what nothing else did."""
+        spend: RequestSpend | None = ctx.state.get(PLUGIN)
+        if spend is not None and spend.settled and spend.recorded:
+            return
+        cost, source = self.price_of(ctx)
+        if ctx.error is not None or spend is None or not spend.recorded:
+            status = "failure" if ctx.error is not None or ctx.status >= 400 else "success"
+            self.record(ctx, spend, cost, status=status, http_status=ctx.status, source=source, error=ctx.error)
+        if spend is not None:
+            await self.settle(ctx, spend, cost)
+
+
+def _response_text_chars(data: dict[str, Any]) -> int:
+    total = 0
+    for choice in data.get("choices") or ():
+        if not isinstance(choice, dict):
+            continue
+        message = choice.get("message")
+        text = fake_openai.message_text(message) if isinstance(message, dict) else choice.get("text")
+        if isinstance(text, str):
+            total += len(text)
+    return total

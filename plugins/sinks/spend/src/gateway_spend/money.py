@@ -1,0 +1,45 @@
+"""Money: ``Decimal`` dollars everywhere, integer nano-dollars in counters.
+
+Redis evaluates Lua numbers as doubles, exact up to 2**53: in nano-dollars (1e-9 USD) that is
+about nine million dollars per counter, and no float ever touches an amount.  Converting to
+nanos rounds *up*, so a counter can only err on the side of spending budget, never of creating it.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, Decimal
+
+NANOS_PER_DOLLAR = 10**9
+_NANO = Decimal(1) / NANOS_PER_DOLLAR
+
+
+def to_nanos(amount: Decimal) -> int:
+    """Dollars to integer nano-dollars, rounded up."""
+    return int((amount * NANOS_PER_DOLLAR).to_integral_value(rounding=ROUND_CEILING))
+
+
+def from_nanos(nanos: int) -> Decimal:
+    """Integer nano-dollars to dollars, exactly."""
+    return (Decimal(nanos) * _NANO).normalize() if nanos else Decimal(0)
+
+
+def as_decimal(value: object, field: str) -> Decimal:
+    """A configured amount as ``Decimal``: floats go through their shortest decimal spelling.
+
+    Raises ``ValueError`` naming ``field`` for negative or non-numeric values.
+    """
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"{field} must be a number of dollars, not {value!r}")
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    except ArithmeticError:
+        raise ValueError(f"{field} must be a number of dollars, not {value!r}") from None
+    if not amount.is_finite() or amount < 0:
+        raise ValueError(f"{field} must be a non-negative number of dollars, not {value!r}")
+    return amount
+
+
+def money_str(amount: Decimal) -> str:
+    """A readable dollar amount for messages: no exponent, no trailing zeros."""
+    text = format(amount.normalize(), "f")
+    return text if text != "-0" else "0"

@@ -1,0 +1,184 @@
+"""What a call costs: per-deployment prices from ``genai-prices`` or the config's overrides.
+
+Prices are resolved once per deployment at start-up.  ``genai-prices`` ships its data inside the
+package; its optional auto-updater (``UpdatePrices``) is never started, so prices change only when
+the package is upgraded, never at run time (LiteLLM's known weak point 8).
+
+Token semantics are OpenAI's: ``prompt_tokens`` includes cached and cache-write tokens,
+``completion_tokens`` includes reasoning tokens; each part is priced at its own rate when the data
+(or the override) has one, else at the plain input/output rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from gateway import Deployment, Usage, fake_openai
+
+from .money import as_decimal
+
+_MILLION = Decimal(1_000_000)
+
+#: override fields (LiteLLM names) read from ``litellm_params`` and ``model_info``
+OVERRIDE_FIELDS = {
+    "input_cost_per_token": "input",
+    "output_cost_per_token": "output",
+    "cache_read_input_token_cost": "cache_read",
+    "cache_creation_input_token_cost": "cache_write",
+    "output_cost_per_reasoning_token": "reasoning",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCounts:
+    """The billable parts of one call (OpenAI semantics, see the module docstring)."""
+
+    prompt: int
+    completion: int
+    cached: int = 0
+    cache_write: int = 0
+    reasoning: int = 0
+
+    @classmethod
+    def from_usage(cls, usage: Usage) -> TokenCounts:
+        return cls(usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens, usage.cache_creation_tokens,
+                   usage.reasoning_tokens)
+
+
+class Price:
+    """The price list of one deployment."""
+
+    #: where the prices come from, for logs and the ledger: ``override``, ``genai-prices`` or ``unknown``
+    source: str = "unknown"
+
+    def cost(self, tokens: TokenCounts) -> Decimal:
+        raise NotImplementedError
+
+
+class UnknownPrice(Price):
+    """No price data and no override: calls cost 0 (a start-up warning names the deployment)."""
+
+    def cost(self, tokens: TokenCounts) -> Decimal:
+        return Decimal(0)
+
+
+class OverridePrice(Price):
+    """Per-token prices set in the config (``input_cost_per_token`` ...)."""
+
+    source = "override"
+
+    def __init__(self, rates: dict[str, Decimal]) -> None:
+        self.input = rates.get("input", Decimal(0))
+        self.output = rates.get("output", Decimal(0))
+        self.cache_read = rates.get("cache_read", self.input)
+        self.cache_write = rates.get("cache_write", self.input)
+        self.reasoning = rates.get("reasoning", self.output)
+
+    def cost(self, tokens: TokenCounts) -> Decimal:
+        cached = min(tokens.cached, tokens.prompt)
+        written = min(tokens.cache_write, tokens.prompt - cached)
+        reasoning = min(tokens.reasoning, tokens.completion)
+        return (
+            (tokens.prompt - cached - written) * self.input
+            + cached * self.cache_read
+            + written * self.cache_write
+            + (tokens.completion - reasoning) * self.output
+            + reasoning * self.reasoning
+        )
+
+
+class GenaiPrice(Price):
+    """Prices from the ``genai-prices`` data bundled with the package (tiers, cache rates, dates)."""
+
+    source = "genai-prices"
+    _CACHE_LIMIT = 4096
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        # identical usage is common (retries, fixed prompts); the calculation is ~0.1 ms
+        self._cache: dict[tuple[Any, TokenCounts], Decimal] = {}
+
+    def cost(self, tokens: TokenCounts) -> Decimal:
+        from genai_prices import Usage as GenaiUsage
+
+        prices = self.model.get_prices(datetime.now(tz=UTC))
+        key = (id(prices), tokens)
+        found = self._cache.get(key)
+        if found is not None:
+            return found
+        usage = GenaiUsage(
+            input_tokens=tokens.prompt,
+            cache_read_tokens=min(tokens.cached, tokens.prompt),
+            cache_write_tokens=min(tokens.cache_write, max(tokens.prompt - tokens.cached, 0)),
+            output_tokens=tokens.completion,
+            output_reasoning_tokens=min(tokens.reasoning, tokens.completion),
+        )
+        total = Decimal(prices.calc_price(usage)["total_price"])
+        if len(self._cache) >= self._CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[key] = total
+        return total
+
+
+def _overrides(deployment: Deployment) -> dict[str, Decimal]:
+    rates: dict[str, Decimal] = {}
+    for source_name, source in (("model_info", deployment.model_info), ("litellm_params", deployment.params)):
+        for field, part in OVERRIDE_FIELDS.items():
+            value = source.get(field)
+            if value is not None:
+                rates[part] = as_decimal(value, f"{source_name}.{field}")
+    return rates
+
+
+def _genai_model(deployment: Deployment) -> Any | None:
+    from genai_prices.data_snapshot import get_snapshot
+
+    snapshot = get_snapshot()
+    ref = str(deployment.model_info.get("base_model") or deployment.model)
+    for provider_id in (deployment.provider, None):
+        try:
+            return snapshot.find_provider_model(ref, None, provider_id, None)[1]
+        except LookupError:
+            continue
+    return None
+
+
+def price_for(deployment: Deployment) -> Price:
+    """Resolve a deployment's price list (overrides win over the bundled data)."""
+    rates = _overrides(deployment)
+    if rates:
+        return OverridePrice(rates)
+    if deployment.provider != "mock":
+        model = _genai_model(deployment)
+        if model is not None:
+            return GenaiPrice(model)
+    return UnknownPrice()
+
+
+def estimate_prompt_tokens(body: dict[str, Any]) -> int:
+    """Prompt tokens of a request before it is sent: about four characters a token.
+
+    The same rule as the mock model's tokenizer, so reservations for mock deployments are exact;
+    for real models it is an estimate, corrected when the call is settled from real usage.
+    """
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        return fake_openai.prompt_tokens(messages)
+    value = body.get("prompt", body.get("input"))
+    if isinstance(value, str):
+        return fake_openai.count_tokens(value)
+    if isinstance(value, list):
+        return sum(fake_openai.count_tokens(v) if isinstance(v, str) else len(v) if isinstance(v, list) else 1 for v in value)
+    return 0
+
+
+def requested_output_tokens(body: dict[str, Any]) -> int | None:
+    """The client's output cap (``max_completion_tokens`` / ``max_tokens``), if a positive integer."""
+    for name in ("max_completion_tokens", "max_tokens"):
+        value = body.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None

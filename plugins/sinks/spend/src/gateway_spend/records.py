@@ -1,0 +1,98 @@
+"""One ledger record per request, built from the request context (plain JSON types).
+
+The record is what goes into the write-ahead log and, from there, into ``gateway_spend_logs``.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from gateway import RequestContext
+
+from .tables import to_picos
+
+#: metadata larger than this is replaced by a note (a row must stay small; the WAL reads 1 MB chunks)
+MAX_METADATA_BYTES = 16 * 1024
+MAX_ERROR_CHARS = 2000
+
+
+def _metadata(ctx: RequestContext) -> dict[str, Any]:
+    meta = ctx.body.get("metadata")
+    data: dict[str, Any] = {"requested_metadata": meta if isinstance(meta, dict) else {}}
+    principal = ctx.principal
+    if principal is not None:
+        data["user_api_key_alias"] = principal.key_alias
+        data["user_api_key_team_alias"] = principal.team_alias
+        data["principal_kind"] = principal.kind
+    if ctx.attempts:
+        data["attempts"] = [{"deployment_id": a.deployment_id, "error": a.error, "status": a.status} for a in ctx.attempts]
+    if ctx.fallbacks_used:
+        data["fallbacks"] = ctx.fallbacks_used
+    routing = {k: v for k, v in ctx.annotations.items() if "guardrail" not in k}
+    if routing:
+        data["annotations"] = routing
+    try:
+        encoded = orjson.dumps(data, default=str)
+    except TypeError:
+        return {"note": "metadata could not be encoded"}
+    if len(encoded) > MAX_METADATA_BYTES:
+        return {"note": f"metadata of {len(encoded)} bytes left out (limit {MAX_METADATA_BYTES})"}
+    return orjson.loads(encoded)
+
+
+def _guardrails(ctx: RequestContext) -> Any:
+    found = {k: v for k, v in ctx.annotations.items() if "guardrail" in k}
+    if not found:
+        return None
+    try:
+        return orjson.loads(orjson.dumps(found, default=str))
+    except TypeError:
+        return {"note": "guardrail outcome could not be encoded"}
+
+
+def build_record(ctx: RequestContext, cost: Decimal, *, status: str, http_status: int, price_source: str | None,
+                 error: BaseException | None = None) -> dict[str, Any]:
+    """The ledger record of a finished request."""
+    principal = ctx.principal
+    deployment = ctx.deployment
+    usage = ctx.usage
+    end_user = ctx.body.get("user")
+    elapsed = (ctx.finished or time.perf_counter()) - ctx.started
+    return {
+        "request_id": ctx.request_id,
+        "call_type": ctx.endpoint,
+        "api_key": principal.key_hash if principal else None,
+        "key_alias": principal.key_alias if principal else None,
+        "user_id": principal.user_id if principal else None,
+        "team_id": principal.team_id if principal else None,
+        "team_alias": principal.team_alias if principal else None,
+        "end_user": end_user if isinstance(end_user, str) and end_user else None,
+        "requested_model": ctx.requested_model or None,
+        "model_group": ctx.model_group or None,
+        "model_id": deployment.id if deployment else None,
+        "model": deployment.model if deployment else None,
+        "custom_llm_provider": deployment.provider if deployment else None,
+        "prompt_tokens": usage.prompt_tokens if usage else 0,
+        "completion_tokens": usage.completion_tokens if usage else 0,
+        "total_tokens": usage.total_tokens if usage else 0,
+        "cached_tokens": usage.cached_tokens if usage else 0,
+        "cache_creation_tokens": usage.cache_creation_tokens if usage else 0,
+        "reasoning_tokens": usage.reasoning_tokens if usage else 0,
+        "usage_estimated": bool(usage.estimated) if usage else False,
+        "spend": str(cost),
+        "spend_pico": to_picos(cost),
+        "price_source": price_source,
+        "status": status,
+        "http_status": http_status,
+        "start_time": ctx.start_time,
+        "end_time": ctx.start_time + elapsed,
+        "request_duration_ms": round(elapsed * 1000, 3),
+        "cache_hit": bool(ctx.annotations.get("cache_hit")),
+        "guardrail": _guardrails(ctx),
+        "metadata": _metadata(ctx),
+        "error": (f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]) if error is not None else None,
+    }

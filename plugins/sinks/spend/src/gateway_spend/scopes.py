@@ -1,0 +1,109 @@
+"""Which budgets and limits apply to a request, turned into an :class:`AdmissionPlan`.
+
+Sources: the principal's scopes (key, team, user ... filled by the auth plugin), an end-user scope
+from the OpenAI ``user`` field (``litellm_settings.max_end_user_budget``), and the gateway-wide
+budget (``litellm_settings.max_budget`` / ``budget_duration``).  Every budget is checked on its
+own; one exhausted budget is enough to refuse the request (the contract's §4.3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from gateway import BadRequestError, BudgetScope, Principal
+
+from .admission import BudgetLine, ParallelLine, RateLine
+from .durations import Duration, parse_duration
+from .money import as_decimal, to_nanos
+
+
+@dataclass(slots=True)
+class GlobalBudget:
+    """``litellm_settings.max_budget`` and ``max_end_user_budget``, parsed once at start-up."""
+
+    max_budget: Decimal | None
+    duration: Duration | None
+    end_user_budget: Decimal | None
+
+
+def describe(scope: str, scope_id: str, alias: str | None) -> str:
+    """How error messages and alerts name a scope."""
+    if scope == "global":
+        return "the gateway's global budget"
+    if scope == "key":
+        return f"key {alias!r}" if alias else f"key {scope_id[:12]}"
+    name = {"end_user": "end user", "org": "organization"}.get(scope, scope)
+    return f"{name} {alias or scope_id!r}" if alias else f"{name} {scope_id!r}"
+
+
+def _limit(scope: BudgetScope, field: str) -> int | None:
+    value = getattr(scope, field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BadRequestError(
+            f"{field} of {describe(scope.scope, scope.id, scope.alias)} must be a non-negative whole number, "
+            f"not {value!r}; fix it on the {scope.scope}",
+            param=field,
+        )
+    return value
+
+
+def _money(scope: BudgetScope, field: str) -> int | None:
+    value = getattr(scope, field)
+    if value is None:
+        return None
+    try:
+        return to_nanos(as_decimal(value, field))
+    except ValueError as exc:
+        raise BadRequestError(
+            f"{exc} (on {describe(scope.scope, scope.id, scope.alias)}); fix it on the {scope.scope}", param=field
+        ) from None
+
+
+def _duration(scope: BudgetScope) -> Duration | None:
+    try:
+        return parse_duration(scope.budget_duration)
+    except ValueError as exc:
+        raise BadRequestError(f"{exc} (on {describe(scope.scope, scope.id, scope.alias)})", param="budget_duration") from None
+
+
+def applicable_scopes(principal: Principal, body: dict[str, Any], settings: GlobalBudget) -> list[BudgetScope]:
+    """The principal's scopes plus the end-user and global ones this plugin adds."""
+    scopes = list(principal.scopes)
+    end_user = body.get("user")
+    if isinstance(end_user, str) and end_user and not any(s.scope == "end_user" for s in scopes):
+        scopes.append(BudgetScope("end_user", end_user, max_budget=settings.end_user_budget))
+    if settings.max_budget is not None and not any(s.scope == "global" for s in scopes):
+        scopes.append(BudgetScope("global", "global", max_budget=settings.max_budget,
+                                  budget_duration=settings.duration.text if settings.duration else None))
+    return scopes
+
+
+def plan_lines(
+    scopes: list[BudgetScope], *, enforce: bool, tokens: int
+) -> tuple[list[BudgetLine], list[RateLine], list[ParallelLine]]:
+    """Budget, rate and parallel lines for ``scopes``; ``enforce=False`` only tracks spend (master key)."""
+    budgets: list[BudgetLine] = []
+    rates: list[RateLine] = []
+    parallels: list[ParallelLine] = []
+    for scope in scopes:
+        label = describe(scope.scope, scope.id, scope.alias)
+        limit = _money(scope, "max_budget")
+        soft = _money(scope, "soft_budget")
+        if limit is not None or soft is not None:
+            duration = _duration(scope)
+            key = f"{scope.scope}:{scope.id}:{duration.text if duration else 'all'}"
+            budgets.append(BudgetLine(scope.scope, scope.id, label, key, limit if enforce else None, soft, duration,
+                                      scope.budget_started_at))
+        if not enforce:
+            continue
+        rpm, tpm = _limit(scope, "rpm_limit"), _limit(scope, "tpm_limit")
+        if rpm is not None or tpm is not None:
+            rates.append(RateLine(label, f"{scope.scope}:{scope.id}", rpm, tpm, tokens))
+        parallel = _limit(scope, "max_parallel_requests")
+        if parallel is not None:
+            parallels.append(ParallelLine(label, f"{scope.scope}:{scope.id}", parallel))
+    return budgets, rates, parallels

@@ -1,0 +1,114 @@
+"""The ledger's tables (SQLAlchemy Core), the same on SQLite and PostgreSQL.
+
+Money is stored as whole pico-dollars (``BIGINT``): exact on both databases (SQLite has no exact
+decimal type) and enough for any per-token price with up to twelve decimals.  Timestamps are UTC
+without a zone.  ``gateway_spend_daily`` is the roll-up that reports and ``/key/info`` totals read,
+so they stay fast with millions of request rows.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+PICOS = Decimal(10) ** 12
+
+metadata = MetaData()
+
+#: one row per request; ``request_id`` is the idempotency key of shipping
+spend_logs = Table(
+    "gateway_spend_logs",
+    metadata,
+    Column("request_id", String(128), primary_key=True),
+    Column("call_type", String(32), nullable=False),
+    Column("api_key", String(128)),
+    Column("key_alias", String(255)),
+    Column("user_id", String(255)),
+    Column("team_id", String(255)),
+    Column("team_alias", String(255)),
+    Column("end_user", String(255)),
+    Column("requested_model", String(255)),
+    Column("model_group", String(255)),
+    Column("model_id", String(255)),
+    Column("model", String(255)),
+    Column("custom_llm_provider", String(64)),
+    Column("prompt_tokens", Integer, nullable=False, default=0),
+    Column("completion_tokens", Integer, nullable=False, default=0),
+    Column("total_tokens", Integer, nullable=False, default=0),
+    Column("cached_tokens", Integer, nullable=False, default=0),
+    Column("cache_creation_tokens", Integer, nullable=False, default=0),
+    Column("reasoning_tokens", Integer, nullable=False, default=0),
+    Column("usage_estimated", Boolean, nullable=False, default=False),
+    Column("spend_pico", BigInteger, nullable=False, default=0),
+    Column("price_source", String(32)),
+    Column("status", String(16), nullable=False),
+    Column("http_status", Integer),
+    Column("start_time", DateTime, nullable=False),
+    Column("end_time", DateTime, nullable=False),
+    Column("request_duration_ms", Float),
+    Column("cache_hit", Boolean, nullable=False, default=False),
+    Column("guardrail", JSON),
+    Column("metadata", JSON),
+    Column("error", Text),
+    Index("ix_gateway_spend_logs_start", "start_time"),
+    Index("ix_gateway_spend_logs_key_start", "api_key", "start_time"),
+    Index("ix_gateway_spend_logs_team_start", "team_id", "start_time"),
+    Index("ix_gateway_spend_logs_user_start", "user_id", "start_time"),
+    Index("ix_gateway_spend_logs_end_user_start", "end_user", "start_time"),
+)
+
+#: per day and dimension combination; dimensions are '' rather than NULL so the upsert key matches
+spend_daily = Table(
+    "gateway_spend_daily",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("day", Date, nullable=False),
+    Column("api_key", String(128), nullable=False),
+    Column("user_id", String(255), nullable=False),
+    Column("team_id", String(255), nullable=False),
+    Column("end_user", String(255), nullable=False),
+    Column("model_group", String(255), nullable=False),
+    Column("custom_llm_provider", String(64), nullable=False),
+    Column("prompt_tokens", BigInteger, nullable=False, default=0),
+    Column("completion_tokens", BigInteger, nullable=False, default=0),
+    Column("cached_tokens", BigInteger, nullable=False, default=0),
+    Column("spend_pico", BigInteger, nullable=False, default=0),
+    Column("api_requests", BigInteger, nullable=False, default=0),
+    Column("successful_requests", BigInteger, nullable=False, default=0),
+    Column("failed_requests", BigInteger, nullable=False, default=0),
+    UniqueConstraint("day", "api_key", "user_id", "team_id", "end_user", "model_group", "custom_llm_provider",
+                     name="uq_gateway_spend_daily_dims"),
+    Index("ix_gateway_spend_daily_team", "team_id", "day"),
+    Index("ix_gateway_spend_daily_key", "api_key", "day"),
+)
+
+DAILY_DIMENSIONS = ("api_key", "user_id", "team_id", "end_user", "model_group", "custom_llm_provider")
+DAILY_SUMS = ("prompt_tokens", "completion_tokens", "cached_tokens", "spend_pico", "api_requests",
+              "successful_requests", "failed_requests")
+
+#: ledger column per budget scope (``gateway_get_spend`` scopes)
+SCOPE_COLUMNS = {"key": "api_key", "team": "team_id", "user": "user_id", "end_user": "end_user"}
+
+
+def to_picos(amount: Decimal) -> int:
+    return int((amount * PICOS).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+def from_picos(picos: int | None) -> Decimal:
+    return (Decimal(picos or 0) / PICOS).normalize() if picos else Decimal(0)
