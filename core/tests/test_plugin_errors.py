@@ -118,12 +118,6 @@ def test_a_chunk_wrapper_failing_mid_stream_ends_the_stream_with_an_error_event(
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == fake_upstream.content
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core: a plugin's chunk wrapper installed in gateway_post_call runs after hooks.post_call returned, so a "
-    "non-GatewayError it raises mid-stream becomes a generic internal error; RequestHooks.post_call should wrap "
-    "response.chunks replaced by an implementation so its exceptions become PluginFailure(plugin, "
-    "'gateway_post_call')"
-))
 def test_a_chunk_wrapper_failing_mid_stream_is_named(gateway_factory: Any, fake_upstream: FakeUpstream) -> None:
     gw = gateway_factory(openai_config(fake_upstream), plugins=plugins(), load_entrypoints=False)
     stream = gw.openai(default_headers={"x-explode": "stream_chunk"}).chat.completions.create(**CHAT, stream=True)
@@ -143,11 +137,6 @@ def test_a_log_hook_failure_is_invisible_to_the_client_and_logged_with_the_plugi
     assert "boom in log" in line["error"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core: ModelEndpoint.handle (http/openai_routes.py) answers GatewayErrors itself, so the app's "
-    "'plugin_failed' log line (app._gateway_error) is never written for model requests; _invoke in hooks.py "
-    "(or handle) should log plugin_failed with plugin, hook and the traceback"
-))
 @pytest.mark.anyio
 async def test_a_request_hook_failure_is_in_the_gateway_log_with_the_plugin_name(
     gateway_client: Any, fake_upstream: FakeUpstream, server_logs: ServerLogs

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import inspect
 import operator
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from .errors import GatewayError
+from .logs import get_logger
+
+log = get_logger("gateway.hooks")
 
 if TYPE_CHECKING:
     from .gateway import Gateway
@@ -82,7 +85,23 @@ async def _invoke(impl: Impl, hook: str, kwargs: dict[str, Any]) -> Any:
     except GatewayError:
         raise
     except Exception as exc:
-        raise PluginFailure(impl.plugin, hook, exc) from exc
+        raise _plugin_failure(impl.plugin, hook, exc) from exc
+
+
+def _plugin_failure(plugin: str, hook: str, exc: Exception) -> PluginFailure:
+    log.error("plugin_failed", plugin=plugin, hook=hook, error=f"{type(exc).__name__}: {exc}", exc_info=exc)
+    return PluginFailure(plugin, hook, exc)
+
+
+async def _guard_chunks(chunks: AsyncIterator[Any], plugin: str) -> AsyncIterator[Any]:
+    """Name the plugin whose stream wrapper fails mid-stream, as for any other hook failure."""
+    try:
+        async for chunk in chunks:
+            yield chunk
+    except GatewayError:
+        raise
+    except Exception as exc:
+        raise _plugin_failure(plugin, "gateway_post_call", exc) from exc
 
 
 class RequestHooks:
@@ -138,7 +157,10 @@ class RequestHooks:
             return
         kwargs = {"ctx": ctx, "response": response, "gateway": self.gateway}
         for impl in self.post_call_impls:
+            before = getattr(response, "chunks", None)
             await _invoke(impl, "gateway_post_call", kwargs)
+            if before is not None and response.chunks is not before:  # type: ignore[union-attr]
+                response.chunks = _guard_chunks(response.chunks, impl.plugin)  # type: ignore[union-attr]
 
     def log_kwargs(self, event: LogEvent) -> dict[str, Any]:
         return {"event": event, "gateway": self.gateway}
