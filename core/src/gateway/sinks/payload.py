@@ -16,6 +16,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from .otlp import parse_traceparent
+
 if TYPE_CHECKING:
     from ..types import LogEvent, RequestContext
 
@@ -30,8 +32,6 @@ MODEL_PARAMS = (
 )
 #: metadata keys that look like credentials never leave the gateway (per-request sink keys ...)
 SECRET_METADATA = re.compile(r"(secret|password|api_key|apikey|token|authorization|credential|private)", re.I)
-#: W3C trace context: version-traceid-parentid-flags, lower-case hex, not all zeros
-TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,14 +258,8 @@ def _tags(ctx: RequestContext, metadata: dict[str, Any]) -> list[str]:
 
 
 def _traceparent(ctx: RequestContext) -> str | None:
-    value = ctx.headers.get("traceparent")
-    if not value:
-        return None
-    value = value.strip().lower()
-    match = TRACEPARENT.match(value)
-    if match is None or match.group(1) == "ff" or set(match.group(2)) == {"0"} or set(match.group(3)) == {"0"}:
-        return None
-    return value
+    parsed = parse_traceparent(ctx.headers.get("traceparent"))
+    return parsed.header() if parsed is not None else None
 
 
 def _rate_limit_headers(ctx: RequestContext) -> dict[str, int] | None:
