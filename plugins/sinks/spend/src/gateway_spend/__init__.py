@@ -8,8 +8,9 @@ gateways).
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +21,6 @@ from .backend_redis import RedisCounters
 from .config import SpendConfig
 from .durations import parse_duration
 from .governor import PLUGIN, Governor
-from .ledger import Ledger, ledger_locations
 from .reports import spend_routes
 from .scopes import GlobalBudget
 
@@ -66,6 +66,11 @@ def gateway_configure(gateway: Any) -> None:
             PLUGIN, "budgets and rate limits are counted in process memory; set REDIS_URL (or plugins.spend.redis_url) "
             "so that every worker shares them")
     gateway.state[PLUGIN] = Governor(gateway, config, counters, global_budget)
+    if not any("rpm" in d.params or "tpm" in d.params for d in gateway.deployments):
+        # no deployment limits: the per-attempt hook would only look and return
+        deactivate = getattr(gateway, "deactivate_hooks", None)
+        if deactivate is not None:
+            deactivate(PLUGIN, "gateway_call")
 
 
 @hookimpl
@@ -73,35 +78,51 @@ def gateway_lifespan(gateway: Any) -> Any:
     return _lifespan(gateway)
 
 
+@hookimpl
+def gateway_register_migrations(register: Any) -> None:
+    register(PLUGIN, "gateway_spend:migrations")
+
+
 @asynccontextmanager
 async def _lifespan(gateway: Any) -> AsyncIterator[None]:
     gov = governor(gateway)
     config = gov.config
-    general = gateway.config.general_settings
-    ledger: Ledger | None = None
-    temp = None
-    if config.ledger and not general.disable_spend_logs:
-        url, wal_dir, temp = ledger_locations(config, general.database_url, gateway.config.path)
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(gov.counters.close)
+        if config.ledger and not gateway.config.general_settings.disable_spend_logs:
+            gov.ledger = await stack.enter_async_context(_ledger(gateway, config))
+        try:
+            yield
+        finally:
+            gov.ledger = None
+
+
+@asynccontextmanager
+async def _ledger(gateway: Any, config: SpendConfig) -> AsyncIterator[Any]:
+    # imported here: SQLAlchemy is only loaded by gateways that keep a ledger
+    from .ledger import Ledger, wal_directory
+    from .store import LedgerStore
+
+    async with AsyncExitStack() as stack:
+        if config.database_url:
+            store = LedgerStore.from_url(config.database_url)
+        else:
+            from gateway.storage import open_storage
+
+            store = LedgerStore(await stack.enter_async_context(open_storage(gateway)), owns_engine=False)
+        wal_dir, temp = wal_directory(config, gateway.config.path)
+        if temp is not None:
+            stack.callback(shutil.rmtree, temp, True)
 
         def rejected(request_id: str | None, reason: str) -> None:
             gateway.emit_alert("spend_record_rejected",
                                f"the ledger database refused the record of request {request_id}; it is kept in the "
                                "dead-letter file", request_id=request_id, reason=reason[:300])
 
-        ledger = Ledger(config, url, wal_dir, rejected)
+        ledger = Ledger(config, store, wal_dir, rejected)
         await ledger.start()
-        gov.ledger = ledger
-    try:
-        yield
-    finally:
-        gov.ledger = None
-        if ledger is not None:
-            await ledger.stop()
-        await gov.counters.close()
-        if temp is not None:
-            import shutil
-
-            shutil.rmtree(temp, ignore_errors=True)
+        stack.push_async_callback(ledger.stop)
+        yield ledger
 
 
 @hookimpl(tryfirst=True)
@@ -111,9 +132,7 @@ async def gateway_pre_call(ctx: RequestContext, gateway: Any) -> None:
 
 @hookimpl(tryfirst=True)
 async def gateway_call(ctx: RequestContext, deployment: Deployment, gateway: Any) -> None:
-    params = deployment.params
-    if "rpm" in params or "tpm" in params:
-        await governor(gateway).admit_deployment(ctx, deployment)
+    await governor(gateway).admit_deployment(ctx, deployment)
     return None
 
 

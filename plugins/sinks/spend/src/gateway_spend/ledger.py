@@ -25,30 +25,26 @@ log = structlog.get_logger("gateway.spend")
 STARTUP_RECOVERY_SECONDS = 10.0
 
 
-def ledger_locations(config: SpendConfig, database_url: str | None, config_path: Path | None) -> tuple[str, Path, Path | None]:
-    """(database URL, WAL directory, temporary directory to delete at shutdown or None).
+def wal_directory(config: SpendConfig, config_path: Path | None) -> tuple[Path, Path | None]:
+    """(WAL directory, temporary directory to delete at shutdown or None).
 
-    A gateway built from a config file keeps its SQLite ledger and logs next to that file; one built
-    from a dict (tests, embedding) without a database or ``wal_dir`` uses a temporary directory.
+    ``plugins.spend.wal_dir``, else ``spend-wal/`` next to the config file; a gateway built from a
+    dict (tests, embedding) without ``wal_dir`` uses a temporary directory.
     """
-    temp: Path | None = None
+    if config.wal_dir:
+        return Path(config.wal_dir), None
     if config_path is not None:
-        base = config_path.resolve().parent
-    elif config.wal_dir is None or (database_url is None and config.database_url is None):
-        temp = base = Path(tempfile.mkdtemp(prefix="gateway-spend-"))
-    else:
-        base = Path(config.wal_dir)
-    url = config.database_url or database_url or f"sqlite:///{base / 'gateway-spend.db'}"
-    wal_dir = Path(config.wal_dir) if config.wal_dir else base / "spend-wal"
-    return url, wal_dir, temp
+        return config_path.resolve().parent / "spend-wal", None
+    temp = Path(tempfile.mkdtemp(prefix="gateway-spend-"))
+    return temp, temp
 
 
 class Ledger:
     """One worker's view of the spend ledger."""
 
-    def __init__(self, config: SpendConfig, database_url: str, wal_dir: Path, on_rejected: Any) -> None:
+    def __init__(self, config: SpendConfig, store: LedgerStore, wal_dir: Path, on_rejected: Any) -> None:
         self.config = config
-        self.store = LedgerStore(database_url)
+        self.store = store
         self.wal_dir = wal_dir
         self.on_rejected = on_rejected
         self.writer: WalWriter | None = None
@@ -57,10 +53,11 @@ class Ledger:
         self._unannounced = 0
 
     async def start(self) -> None:
-        try:
-            await asyncio.wait_for(self.store.create_tables(), 10)
-        except Exception as exc:  # the database may be down at start: records wait in the log
-            log.warning("spend_ledger_tables_not_checked", error=f"{type(exc).__name__}: {exc}")
+        if self.store.owns_engine:
+            try:
+                await asyncio.wait_for(self.store.create_tables(), 10)
+            except Exception as exc:  # the database may be down at start: records wait in the log
+                log.warning("spend_ledger_tables_not_checked", error=f"{type(exc).__name__}: {exc}")
         self.writer = WalWriter(self.wal_dir, self.config.wal_segment_bytes)
         self.shipper = Shipper(
             self.writer, self.store, batch_size=self.config.ship_batch_size, interval=self.config.ship_interval_seconds,

@@ -7,10 +7,12 @@ nanos rounds *up*, so a counter can only err on the side of spending budget, nev
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 
 NANOS_PER_DOLLAR = 10**9
 _NANO = Decimal(1) / NANOS_PER_DOLLAR
+#: the ledger stores whole pico-dollars (exact on SQLite too)
+PICOS = Decimal(10) ** 12
 
 
 def to_nanos(amount: Decimal) -> int:
@@ -43,3 +45,12 @@ def money_str(amount: Decimal) -> str:
     """A readable dollar amount for messages: no exponent, no trailing zeros."""
     text = format(amount.normalize(), "f")
     return text if text != "-0" else "0"
+
+
+def to_picos(amount: Decimal) -> int:
+    """Dollars to the ledger's integer pico-dollars (half-even: no bias over many rows)."""
+    return int((amount * PICOS).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+def from_picos(picos: int | None) -> Decimal:
+    return (Decimal(picos) / PICOS).normalize() if picos else Decimal(0)

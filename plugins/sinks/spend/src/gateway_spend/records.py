@@ -13,7 +13,7 @@ import orjson
 
 from gateway import RequestContext
 
-from .tables import to_picos
+from .money import to_picos
 
 #: metadata larger than this is replaced by a note (a row must stay small; the WAL reads 1 MB chunks)
 MAX_METADATA_BYTES = 16 * 1024

@@ -17,7 +17,7 @@ from starlette.routing import Route
 from gateway import BadRequestError, GatewayError, ServiceUnavailableError
 from gateway.http import error_response, json_response, require_admin_request
 
-from .tables import from_picos
+from .money import from_picos
 
 GROUPS = ("team", "customer", "api_key", "model")
 #: query parameter -> ledger column, for /spend/logs

@@ -52,14 +52,21 @@ def row_from_record(record: dict[str, Any]) -> dict[str, Any]:
 class LedgerStore:
     """The ledger tables in one database (SQLite file or PostgreSQL)."""
 
-    def __init__(self, url: str, *, engine: AsyncEngine | None = None) -> None:
-        self.url = async_url(url)
-        self.dialect = self.url.split("+", 1)[0].split(":", 1)[0]
+    def __init__(self, engine: AsyncEngine, *, owns_engine: bool) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        #: an engine of our own is disposed by ``close``; the gateway's shared one is not
+        self.owns_engine = owns_engine
+
+    @classmethod
+    def from_url(cls, url: str) -> LedgerStore:
+        """A store with its own engine (``plugins.spend.database_url``)."""
+        url = async_url(url)
         kwargs: dict[str, Any] = {}
-        if self.dialect == "postgresql":
+        if url.startswith("postgresql"):
             kwargs.update(pool_size=5, max_overflow=5, pool_pre_ping=True, pool_timeout=5,
                           connect_args={"timeout": 5, "command_timeout": 30})
-        self.engine = engine or create_async_engine(self.url, **kwargs)
+        return cls(create_async_engine(url, **kwargs), owns_engine=True)
 
     def _insert(self, table: Any) -> Any:
         if self.dialect == "postgresql":
@@ -69,7 +76,11 @@ class LedgerStore:
         return insert(table)
 
     async def create_tables(self) -> None:
-        """Create missing tables and indexes (never alters or drops anything)."""
+        """Create missing tables and indexes (never alters or drops anything).
+
+        Only for a database of the plugin's own; the gateway's shared database gets the Alembic
+        revisions in ``migrations/`` instead (``gateway db upgrade``, or at start-up).
+        """
         async with self.engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
 
@@ -78,7 +89,8 @@ class LedgerStore:
             await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        if self.owns_engine:
+            await self.engine.dispose()
 
     # ------------------------------------------------------------------ writing
 

@@ -8,8 +8,6 @@ so they stay fast with millions of request rows.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
-
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -27,7 +25,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-PICOS = Decimal(10) ** 12
+from .money import from_picos, to_picos
+
+__all__ = ["metadata", "spend_logs", "spend_daily", "to_picos", "from_picos"]
 
 metadata = MetaData()
 
@@ -104,11 +104,3 @@ DAILY_SUMS = ("prompt_tokens", "completion_tokens", "cached_tokens", "spend_pico
 
 #: ledger column per budget scope (``gateway_get_spend`` scopes)
 SCOPE_COLUMNS = {"key": "api_key", "team": "team_id", "user": "user_id", "end_user": "end_user"}
-
-
-def to_picos(amount: Decimal) -> int:
-    return int((amount * PICOS).to_integral_value(rounding=ROUND_HALF_EVEN))
-
-
-def from_picos(picos: int | None) -> Decimal:
-    return (Decimal(picos or 0) / PICOS).normalize() if picos else Decimal(0)
