@@ -8,7 +8,12 @@ goes through the real ASGI app (``gateway_client``) or a served gateway and the 
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import gateway_openai
@@ -153,3 +158,36 @@ def test_master_key_still_required_when_a_plugin_auth_hook_fails(gateway_factory
         gw.openai(api_key="sk-wrong", default_headers={"x-explode": "auth"}).chat.completions.create(**CHAT)
     assert fake_upstream.requests == []
     assert gw.openai(api_key=MASTER).chat.completions.create(**CHAT).choices
+
+
+# --------------------------------------------------------------------------- gateway plugins --check
+
+
+def fake_distribution(site: Path, dist: str, entry_name: str, module: str, source: str) -> None:
+    """A minimal installed distribution (dist-info with a ``gateway`` entry point) and its module."""
+    info = site / f"{dist.replace('-', '_')}-0.1.dist-info"  # escaped as installers write it
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[gateway]\n{entry_name} = {module}\n")
+    (site / f"{module}.py").write_text(source)
+
+
+def test_plugins_check_reports_each_import_cost_and_fails_on_a_broken_plugin(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    fake_distribution(site, "gateway-slow-check", "slow_check", "slow_check_plugin",
+                      "import time\ntime.sleep(0.15)  # a heavy import at module level\n")
+    fake_distribution(site, "gateway-broken-check", "broken_check", "broken_check_plugin",
+                      "raise ImportError('needs libfoo')\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env["PYTHONPATH"] = str(site)
+    result = subprocess.run([sys.executable, "-m", "gateway.cli", "plugins", "--check"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    slow = next(line for line in lines if line.startswith("slow_check "))
+    cost = float(re.search(r"import ([\d.]+) ms", slow).group(1))  # type: ignore[union-attr]
+    assert cost >= 150 and "slow: import heavy libraries inside the functions that use them" in slow
+    broken = lines.index(next(line for line in lines if line.startswith("broken_check ")))
+    assert "failed" in lines[broken] and "ImportError: needs libfoo" in lines[broken + 1]
+    assert "plugin(s) failed to import: broken_check" in result.stdout
+    assert re.search(r"start-up: \d+ ms to load everything", result.stdout)
