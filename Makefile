@@ -15,7 +15,7 @@ install: $(STAMP)
 
 $(STAMP): constraints.txt requirements-dev.txt $(wildcard core/pyproject.toml plugins/*/*/pyproject.toml)
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
+	$(PIP) install -q pip==26.3
 	$(PIP) install -q -c constraints.txt -r requirements-dev.txt $(foreach m,$(MEMBERS),-e ./$(m))
 	touch $(STAMP)
 
