@@ -47,8 +47,6 @@ class EnabledSink:
     name: str
     on_success: bool = False
     on_failure: bool = False
-    #: ``general_settings.alerting`` names it (alerts only, unless a callback list names it too)
-    alerting: bool = False
     #: where it was first named, for messages
     path: tuple[str | int, ...] = field(default_factory=tuple)
 
@@ -67,10 +65,8 @@ def enabled_sinks(gateway: Gateway, registered: set[str], problems: ConfigProble
             sink.on_success |= list_name != "failure_callback"
             sink.on_failure |= list_name != "success_callback"
     for index, raw in enumerate(gateway.config.general_settings.alerting or []):
-        path = ("general_settings", "alerting", index)
-        name = str(raw).strip()
-        if _check(gateway, name, registered, problems, path):
-            enabled.setdefault(name, EnabledSink(name, path=path)).alerting = True
+        # alerting names need a plugin that handles them (through gateway_alert), not a sink
+        _check(gateway, str(raw).strip(), registered, problems, ("general_settings", "alerting", index))
     return enabled
 
 
