@@ -1,0 +1,70 @@
+"""gateway-virtual-keys: virtual keys, teams and users, with LiteLLM's admin API, on SQLite or PostgreSQL.
+
+Hooks: ``gateway_auth`` (``sk-`` keys, served from memory), ``gateway_register_routes`` (``/key/*``,
+``/team/*``, ``/user/*``), ``gateway_register_migrations`` (its tables), ``gateway_lifespan`` (opens the
+shared store, loads the key index, starts cache invalidation).  See the README.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from gateway import Gateway, Principal, hookimpl
+from gateway.storage import get_engine, open_storage
+
+from .auth import authenticate
+from .routes import admin_routes
+from .settings import VirtualKeysSettings
+from .state import PLUGIN, PluginState, state_of
+from .store import Store
+from .sync import Synchroniser
+
+__all__ = ["VirtualKeysSettings"]
+
+
+@hookimpl
+def gateway_register_config(register: Callable[..., None]) -> None:
+    register(PLUGIN, VirtualKeysSettings)
+
+
+@hookimpl
+def gateway_configure(gateway: Gateway) -> None:
+    settings = gateway.plugin_config(PLUGIN) or VirtualKeysSettings()
+    gateway.state[PLUGIN] = PluginState(gateway, settings)
+
+
+@hookimpl
+def gateway_register_migrations(register: Callable[..., None]) -> None:
+    register(PLUGIN, "gateway_virtual_keys:migrations")
+
+
+@hookimpl
+def gateway_register_routes(gateway: Gateway) -> list[Any]:
+    return admin_routes(gateway)
+
+
+@hookimpl
+def gateway_lifespan(gateway: Gateway) -> Any:
+    return _lifespan(gateway)
+
+
+@asynccontextmanager
+async def _lifespan(gateway: Gateway) -> AsyncIterator[None]:
+    state = state_of(gateway)
+    async with open_storage(gateway):
+        state.store = Store(get_engine(gateway))
+        sync = state.sync = Synchroniser(state)
+        await sync.start()
+        try:
+            yield
+        finally:
+            await sync.stop()
+            state.sync = None
+            state.store = None  # type: ignore[assignment]
+
+
+@hookimpl
+async def gateway_auth(api_key: str | None, gateway: Gateway) -> Principal | None:
+    return await authenticate(state_of(gateway), api_key)

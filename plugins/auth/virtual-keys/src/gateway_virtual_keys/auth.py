@@ -1,0 +1,111 @@
+"""The ``gateway_auth`` implementation: key -> principal, from memory in the steady state.
+
+Per request: one HMAC of the presented key, two dictionary look-ups, an expiry comparison.  The
+database is asked only for a key this worker has not resolved yet (once), or for a hash it has
+never heard of (rate-limited, then remembered as invalid), so guessing keys costs nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from datetime import UTC, datetime
+
+from gateway import AuthenticationError, Principal
+
+from .cache import CachedKey, KnownToken
+from .hashing import KEY_PREFIX
+from .principal import cached_key
+from .state import PluginState
+
+INVALID = "Authentication Error, Invalid API key provided."
+
+
+def _invalid(state: PluginState, reason: str) -> AuthenticationError:
+    state.note_invalid_key(reason)
+    return AuthenticationError(INVALID, type="token_not_found_in_db", param="key")
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat()
+
+
+async def authenticate(state: PluginState, api_key: str | None) -> Principal | None:
+    if api_key is None or not api_key.startswith(KEY_PREFIX) or state.hasher is None or not state.ready():
+        return None  # not a virtual key (or virtual keys are off): another plugin may know it
+    token = state.hasher.hash(api_key)
+    now = time.time()
+    cache = state.cache
+    known = cache.tokens.get(token)
+    if known is None:
+        known = await _unknown_token(state, token, now)
+    if known.grace_until is not None and known.grace_until < now:
+        state.count("refused_keys_total")
+        raise AuthenticationError(
+            f"Authentication Error - Expired Key. This key was replaced by /key/regenerate and its grace period "
+            f"ended at {_iso(known.grace_until)}; use the new key.",
+            type="expired_key",
+            param="key",
+        )
+    entry = cache.get(known.key_id)
+    if entry is None:
+        entry = await _load(state, known.key_id)
+    else:
+        state.count("auth_cache_hits_total")
+    _refuse_if_unusable(state, entry, now)
+    # a fresh object per request (~3 µs): later hooks may add scopes or extras without touching the cache
+    principal = entry.principal
+    return dataclasses.replace(principal, scopes=list(principal.scopes), extra=dict(principal.extra))
+
+
+async def _unknown_token(state: PluginState, token: str, now: float) -> KnownToken:
+    """A hash missing from the in-memory index: usually a guess, rarely a key made a moment ago."""
+    cache = state.cache
+    if cache.is_negative(token, now):
+        raise _invalid(state, "remembered as invalid")
+    if not state.unknown_lookups.take():
+        state.count("invalid_key_lookups_throttled_total")
+        raise _invalid(state, "unknown key (database look-ups for unknown keys are throttled)")
+    state.count("invalid_key_db_lookups_total")
+    owner = await state.store.owner_of_token(token)
+    if owner is None:
+        cache.add_negative(token, now)
+        raise _invalid(state, "unknown key")
+    key_id, grace = owner
+    known = KnownToken(key_id, grace.timestamp() if grace is not None else None)
+    cache.set_tokens(key_id, {**{t: cache.tokens[t] for t in cache.tokens_of.get(key_id, ())}, token: known})
+    return known
+
+
+async def _load(state: PluginState, key_id: str) -> CachedKey:
+    epoch = state.cache.epoch
+    record = await state.store.auth_record(key_id)
+    if record is None:
+        raise _invalid(state, "key deleted")
+    entry = cached_key(*record, state.groups)
+    state.cache.put(entry, epoch)
+    state.count("auth_cache_loads_total")
+    return entry
+
+
+def _refuse_if_unusable(state: PluginState, entry: CachedKey, now: float) -> None:
+    if entry.blocked:
+        state.count("refused_keys_total")
+        raise AuthenticationError(
+            "Authentication Error, Key is blocked. Update via `/key/unblock` if you're an admin.", param="key"
+        )
+    if entry.team_blocked:
+        state.count("refused_keys_total")
+        raise AuthenticationError(
+            f"Authentication Error, the team {entry.team_id!r} of this key is blocked; an admin can unblock it with "
+            "/team/update",
+            param="key",
+        )
+    if entry.expires is not None and entry.expires <= now:
+        state.count("refused_keys_total")
+        raise AuthenticationError(
+            f"Authentication Error - Expired Key. Key expired at {_iso(entry.expires)}; ask an admin to extend it "
+            "(/key/update with a new duration) or for a new key.",
+            type="expired_key",
+            param="key",
+        )

@@ -1,0 +1,110 @@
+"""Turning a key row (with its team and user rows) into the principal the pipeline sees.
+
+Model access follows LiteLLM: a key's ``models`` and its team's ``models`` both apply (an empty
+list, ``*`` or ``all-proxy-models`` means every model), so the key may use their intersection.
+Names may be access groups (``model_info.access_groups`` in the config); they expand to their
+model groups.  Aliases: the team's ``model_aliases`` overlaid by the key's ``aliases``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from gateway import BudgetScope, Deployment, Principal
+
+from .cache import CachedKey
+
+ALL_MODELS = frozenset({"*", "all-proxy-models"})
+ADMIN_ROLE = "proxy_admin"
+ADMIN_VIEWER_ROLE = "proxy_admin_viewer"
+USER_ROLES = ("proxy_admin", "proxy_admin_viewer", "internal_user", "internal_user_viewer")
+
+
+def access_groups(deployments: Iterable[Deployment]) -> dict[str, frozenset[str]]:
+    groups: dict[str, set[str]] = {}
+    for deployment in deployments:
+        for name in deployment.model_info.get("access_groups") or ():
+            groups.setdefault(str(name), set()).add(deployment.model_group)
+    return {name: frozenset(members) for name, members in groups.items()}
+
+
+def allowed_models(names: Iterable[str] | None, groups: Mapping[str, frozenset[str]]) -> frozenset[str] | None:
+    """None means every model."""
+    names = list(names or ())
+    if not names or ALL_MODELS.intersection(names):
+        return None
+    expanded: set[str] = set()
+    for name in names:
+        expanded |= groups.get(name, {name})
+    return frozenset(expanded)
+
+
+def effective_models(
+    key_models: Iterable[str] | None, team_models: Iterable[str] | None, groups: Mapping[str, frozenset[str]]
+) -> frozenset[str] | None:
+    own = allowed_models(key_models, groups)
+    team = allowed_models(team_models, groups)
+    if own is None:
+        return team
+    if team is None:
+        return own
+    return own & team
+
+
+def scope(kind: str, entity_id: str, row: Mapping[str, Any], alias: str | None) -> BudgetScope:
+    return BudgetScope(
+        scope=kind,
+        id=entity_id,
+        max_budget=row.get("max_budget"),
+        budget_duration=row.get("budget_duration"),
+        soft_budget=row.get("soft_budget"),
+        rpm_limit=row.get("rpm_limit"),
+        tpm_limit=row.get("tpm_limit"),
+        max_parallel_requests=row.get("max_parallel_requests"),
+        alias=alias,
+    )
+
+
+def cached_key(
+    key: Mapping[str, Any],
+    team: Mapping[str, Any] | None,
+    user: Mapping[str, Any] | None,
+    groups: Mapping[str, frozenset[str]],
+) -> CachedKey:
+    key_id = key["id"]
+    role = (user or {}).get("user_role") or "internal_user"
+    scopes = [scope("key", key_id, key, key.get("key_alias"))]
+    if team is not None:
+        scopes.append(scope("team", team["team_id"], team, team.get("team_alias")))
+    if user is not None:
+        scopes.append(scope("user", user["user_id"], user, user.get("user_alias")))
+    aliases = {**((team or {}).get("model_aliases") or {}), **(key.get("aliases") or {})}
+    guardrails = list(dict.fromkeys([*((team or {}).get("guardrails") or []), *(key.get("guardrails") or [])]))
+    principal = Principal(
+        id=key_id,
+        kind="virtual_key",
+        is_admin=role == ADMIN_ROLE,
+        models=effective_models(key.get("models"), (team or {}).get("models"), groups),
+        aliases=aliases,
+        key_hash=key_id,
+        key_alias=key.get("key_alias"),
+        user_id=key.get("user_id"),
+        team_id=key.get("team_id"),
+        team_alias=(team or {}).get("team_alias"),
+        metadata=dict(key.get("metadata") or {}),
+        scopes=scopes,
+        guardrails=guardrails,
+        permissions=dict(key.get("permissions") or {}),
+        extra={"user_role": role},
+    )
+    expires = key.get("expires")
+    return CachedKey(
+        principal=principal,
+        key_id=key_id,
+        team_id=key.get("team_id"),
+        user_id=key.get("user_id"),
+        blocked=bool(key.get("blocked")),
+        team_blocked=bool((team or {}).get("blocked")),
+        expires=expires.timestamp() if expires is not None else None,
+    )

@@ -1,0 +1,41 @@
+"""The admin API routes (LiteLLM's paths, methods and field names)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.routing import Route
+
+from . import keys, teams, users
+from .common import admin_route
+
+if TYPE_CHECKING:
+    from gateway import Gateway
+
+ROUTES = (
+    ("/key/generate", "POST", keys.generate),
+    ("/key/info", "GET", keys.info),
+    ("/key/update", "POST", keys.update),
+    ("/key/delete", "POST", keys.delete),
+    ("/key/block", "POST", keys.block),
+    ("/key/unblock", "POST", keys.unblock),
+    ("/key/regenerate", "POST", keys.regenerate),
+    ("/key/{key}/regenerate", "POST", keys.regenerate),
+    ("/key/list", "GET", keys.list_keys),
+    ("/team/new", "POST", teams.new),
+    ("/team/info", "GET", teams.info),
+    ("/team/update", "POST", teams.update),
+    ("/team/delete", "POST", teams.delete),
+    ("/team/member_add", "POST", teams.member_add),
+    ("/team/member_delete", "POST", teams.member_delete),
+    ("/team/list", "GET", teams.list_teams),
+    ("/user/new", "POST", users.new),
+    ("/user/info", "GET", users.info),
+    ("/user/update", "POST", users.update),
+    ("/user/delete", "POST", users.delete),
+    ("/user/list", "GET", users.list_users),
+)
+
+
+def admin_routes(gateway: Gateway) -> list[Route]:
+    return [admin_route(gateway, path, method, handler) for path, method, handler in ROUTES]

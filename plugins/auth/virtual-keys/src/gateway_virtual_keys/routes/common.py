@@ -1,0 +1,187 @@
+"""Shared pieces of the admin routes: the handler wrapper, response shapes, spend, look-ups."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway import BadRequestError, GatewayError, NotFoundError
+from gateway.hooks import acall_first
+from gateway.http import authenticate_request, error_response, json_response, read_json
+
+from .. import tables as t
+from ..durations import utcnow
+from ..hashing import KEY_PREFIX, is_hash
+from ..principal import ALL_MODELS, allowed_models
+from ..roles import Caller, caller_for
+from ..state import PluginState, state_of
+
+if TYPE_CHECKING:
+    from gateway import Gateway
+
+Handler = Callable[[Request, Caller, PluginState], Awaitable[Any]]
+
+
+def admin_route(gateway: Gateway, path: str, method: str, handler: Handler) -> Route:
+    """A route that authenticates, resolves the caller's role and answers errors in the OpenAI envelope."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            state = state_of(gateway)
+            principal = await authenticate_request(request, gateway)
+            if not state.ready():
+                raise GatewayError("the key store is not open yet", status=503, type="service_unavailable")
+            caller = await caller_for(principal, state.store)
+            result = await handler(request, caller, state)
+        except GatewayError as exc:
+            return error_response(exc)
+        return result if isinstance(result, Response) else json_response(result)
+
+    return Route(path, endpoint, methods=[method])
+
+
+async def body_of(request: Request, state: PluginState) -> dict[str, Any]:
+    return await read_json(request, state.gateway)
+
+
+def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequestError(f"'{name}' must be an integer from {low} to {high}, got {raw!r}", param=name) from None
+    if not low <= value <= high:
+        raise BadRequestError(f"'{name}' must be from {low} to {high}, got {value}", param=name)
+    return value
+
+
+def query_bool(request: Request, name: str) -> bool:
+    return (request.query_params.get(name) or "").lower() in ("1", "true", "yes")
+
+
+# --------------------------------------------------------------------------- response shapes
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def row_out(row: Mapping[str, Any], *drop: str) -> dict[str, Any]:
+    return {name: jsonable(value) for name, value in row.items() if name not in drop}
+
+
+def key_out(row: Mapping[str, Any], spend: Decimal) -> dict[str, Any]:
+    """A key as ``/key/info`` shows it: never the secret, never its current hash."""
+    info = row_out(row, "id", "token")
+    info["token_id"] = row["id"]
+    info["spend"] = float(spend)
+    return info
+
+
+# --------------------------------------------------------------------------- spend (from the ledger)
+
+
+async def spend_of(state: PluginState, scope: str, ids: Iterable[str]) -> dict[str, Decimal]:
+    """Spend by id from whichever plugin answers ``gateway_get_spend``; 0 when none is installed."""
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return {}
+    gateway = state.gateway
+    found = await acall_first(gateway.pm, "gateway_get_spend", scope=scope, ids=wanted, gateway=gateway) or {}
+    return {i: Decimal(str(found.get(i) or 0)) for i in wanted}
+
+
+# --------------------------------------------------------------------------- look-ups
+
+
+async def find_key(conn: AsyncConnection, state: PluginState, ref: str) -> dict[str, Any]:
+    """A key by plaintext (``sk-...``, current or in its grace period), token id or current hash."""
+    store = state.store
+    row = None
+    if ref.startswith(KEY_PREFIX):
+        token = state.require_hasher().hash(ref)
+        row = await store.get(conn, t.keys, "token", token)
+        if row is None:
+            owner = await store.get(conn, t.old_tokens, "token", token)
+            if owner is not None:
+                row = await store.get(conn, t.keys, "id", owner["key_id"])
+    elif is_hash(ref):
+        row = await store.get(conn, t.keys, "id", ref) or await store.get(conn, t.keys, "token", ref)
+    if row is None:
+        raise NotFoundError("key not found: pass the key ('sk-...') or its token_id/hash", param="key", code="404")
+    return row
+
+
+async def find_row(conn: AsyncConnection, state: PluginState, table: sa.Table, column: str, value: str, what: str) -> dict[str, Any]:
+    row = await state.store.get(conn, table, column, value)
+    if row is None:
+        raise NotFoundError(f"{what} {value!r} not found", param=column, code="404")
+    return row
+
+
+def check_models(state: PluginState, models: list[str] | None, field: str = "models") -> None:
+    """Every name must be a model group, an alias, an access group, or ``*``/``all-proxy-models``."""
+    router = state.gateway.router
+    for name in models or ():
+        if name in ALL_MODELS or name in router.groups or name in router.aliases or name in state.groups:
+            continue
+        known = sorted([*router.groups, *router.aliases, *state.groups])
+        raise BadRequestError(
+            f"'{field}': unknown model {name!r}; use names from GET /v1/models ({', '.join(known)}) or an access group",
+            param=field,
+        )
+
+
+def check_within_team(state: PluginState, models: list[str] | None, team: Mapping[str, Any] | None) -> None:
+    if team is None or not models:
+        return
+    team_allowed = allowed_models(team.get("models"), state.groups)
+    own = allowed_models(models, state.groups)
+    if team_allowed is None or own is None:
+        return  # a key listing no models may use all of its team's models
+    outside = sorted(own - team_allowed)
+    if outside:
+        raise BadRequestError(
+            f"'models': {', '.join(map(repr, outside))} not allowed for team {team['team_id']!r}, which may use "
+            f"{', '.join(sorted(team_allowed))}",
+            param="models",
+        )
+
+
+def stamps(caller: Caller, *, new: bool) -> dict[str, Any]:
+    now = utcnow()
+    values = {"updated_at": now, "updated_by": caller.actor}
+    if new:
+        values.update(created_at=now, created_by=caller.actor)
+    return values
+
+
+async def ensure_user(conn: AsyncConnection, state: PluginState, user_id: str, caller: Caller) -> bool:
+    """Create a plain user row for an id first seen on a key (LiteLLM does the same); True if created."""
+    if await state.store.get(conn, t.users, "user_id", user_id) is not None:
+        return False
+    await state.store.insert(conn, t.users, {
+        "user_id": user_id, "user_role": "internal_user", "models": [], "metadata": {}, **stamps(caller, new=True),
+    })
+    return True
+
+
+def new_team_values(team_id: str, caller: Caller, **fields: Any) -> dict[str, Any]:
+    return {
+        "team_id": team_id, "models": [], "model_aliases": {}, "metadata": {}, "guardrails": [], "blocked": False,
+        **stamps(caller, new=True), **{k: v for k, v in fields.items() if v is not None},
+    }

@@ -1,0 +1,37 @@
+"""The ``plugins.virtual_keys`` config section."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class VirtualKeysSettings(BaseModel):
+    """Every field is optional; the defaults suit one gateway on SQLite as well as a PostgreSQL fleet."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: an admin's ``/key/generate`` naming a team that does not exist creates it (LiteLLM's seed
+    #: walkthrough relies on this); false answers 400 instead
+    auto_create_teams: bool = True
+    #: seconds between polls of the change log when Redis is not used (the staleness bound)
+    poll_interval: float = Field(default=0.5, gt=0, le=1.0)
+    #: with Redis pub/sub the poll is only a backstop for lost messages
+    redis_poll_interval: float = Field(default=5.0, gt=0, le=60)
+    #: Redis for instant invalidation across instances; default: the ``REDIS_URL`` environment variable
+    redis_url: str | None = None
+    #: pub/sub channel (change it to isolate several deployments sharing one Redis)
+    redis_channel: str = "gateway:virtual-keys:changes"
+    #: keys whose full record is kept in memory (least recently used beyond that are dropped)
+    cache_size: int = Field(default=100_000, gt=0)
+    #: unknown keys remembered as invalid, and for how long
+    negative_cache_size: int = Field(default=10_000, gt=0)
+    negative_cache_ttl: float = Field(default=60.0, gt=0)
+    #: database look-ups per second (per worker) for keys this worker has never seen; beyond it,
+    #: unknown keys are refused without asking the database (a key-guessing burst costs nothing)
+    unknown_key_lookups_per_second: float = Field(default=20.0, gt=0)
+    #: seconds between two "invalid keys presented" warnings in the log
+    invalid_key_log_interval: float = Field(default=10.0, gt=0)
+    #: random characters after ``sk-`` in generated keys
+    key_length: int = Field(default=43, ge=32, le=128)
+    #: changes older than this are pruned from the change log
+    changelog_retention_seconds: float = Field(default=3600.0, gt=60)

@@ -1,0 +1,81 @@
+"""Everything the plugin keeps per gateway (``gateway.state["virtual_keys"]``)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from gateway import BadRequestError
+from gateway.logs import get_logger
+
+from .cache import METRIC_NAMES, AuthCache, TokenBucket
+from .hashing import KeyHasher, salt_from_environment
+from .principal import access_groups
+from .settings import VirtualKeysSettings
+
+if TYPE_CHECKING:
+    from gateway import Gateway
+
+    from .store import Store
+    from .sync import Synchroniser
+
+PLUGIN = "virtual_keys"
+METRICS_STATE_KEY = "virtual_keys_metrics"
+log = get_logger("gateway.virtual_keys")
+
+NO_SALT = (
+    "virtual keys need a secret to hash them with: set LITELLM_SALT_KEY (or GATEWAY_SALT_KEY), or a master key "
+    "(general_settings.master_key / LITELLM_MASTER_KEY), then restart the gateway"
+)
+
+
+class PluginState:
+    def __init__(self, gateway: Gateway, settings: VirtualKeysSettings) -> None:
+        self.gateway = gateway
+        self.settings = settings
+        salt = salt_from_environment(gateway.config.general_settings.master_key)
+        self.hasher: KeyHasher | None = KeyHasher(salt) if salt is not None else None
+        self.cache = AuthCache(settings.cache_size, settings.negative_cache_size, settings.negative_cache_ttl)
+        self.unknown_lookups = TokenBucket(settings.unknown_key_lookups_per_second)
+        self.groups = access_groups(gateway.deployments)
+        #: counters a metrics plugin reads from ``gateway.state["virtual_keys_metrics"]``
+        self.metrics: dict[str, int] = dict.fromkeys(METRIC_NAMES, 0)
+        gateway.state[METRICS_STATE_KEY] = self.metrics
+        self.store: Store = None  # type: ignore[assignment]  # opened in the lifespan
+        self.sync: Synchroniser | None = None
+        self._invalid_since_log = 0
+        self._last_invalid_log = 0.0
+
+    def count(self, name: str, amount: int = 1) -> None:
+        self.metrics[name] += amount
+
+    def require_hasher(self) -> KeyHasher:
+        if self.hasher is None:
+            raise BadRequestError(NO_SALT, type="configuration_error")
+        return self.hasher
+
+    def ready(self) -> bool:
+        return self.store is not None
+
+    def note_invalid_key(self, reason: str) -> None:
+        """Count a refused key; warn at most once per ``invalid_key_log_interval`` (never the key)."""
+        self.count("invalid_key_attempts_total")
+        self._invalid_since_log += 1
+        now = time.monotonic()
+        if now - self._last_invalid_log >= self.settings.invalid_key_log_interval:
+            log.warning(
+                "virtual_keys_invalid_keys_presented",
+                count=self._invalid_since_log,
+                last_reason=reason,
+                seconds=round(now - self._last_invalid_log, 1) if self._last_invalid_log else None,
+            )
+            self._invalid_since_log = 0
+            self._last_invalid_log = now
+
+
+def state_of(gateway: Gateway) -> PluginState:
+    return gateway.state[PLUGIN]
+
+
+def describe(state: PluginState) -> dict[str, Any]:
+    return {"keys_known": len(state.cache.tokens), "keys_cached": len(state.cache.entries), **state.metrics}

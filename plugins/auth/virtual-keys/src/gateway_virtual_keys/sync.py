@@ -1,0 +1,184 @@
+"""Keeping every worker's auth cache current: the change-log poller and Redis pub/sub.
+
+A change is applied at once by the worker that made it.  Other workers learn it two ways:
+
+* Redis (``REDIS_URL`` or ``plugins.virtual_keys.redis_url``): the writer publishes the change
+  after its commit; subscribers drop the affected entries within milliseconds.
+* The change log ``vk_changes``, polled every ``poll_interval`` seconds (≤ 1 s): one primary-key
+  read of ``vk_version`` per poll, plus the new rows when it moved.  Versions are handed out
+  under the ``vk_version`` row lock, so they become visible in commit order and a poll never
+  skips a change.  With Redis the poll stays on as a backstop for lost messages.
+
+So a blocked or deleted key is refused everywhere at most ``poll_interval`` seconds after the
+change committed, in practice immediately when Redis is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from gateway.logs import get_logger
+
+from .cache import KnownToken
+from .durations import utcnow
+
+if TYPE_CHECKING:
+    from .state import PluginState
+
+log = get_logger("gateway.virtual_keys")
+
+#: change-log rows read per query; more pages are read in the same poll
+PAGE = 1000
+MAX_PAGES = 20
+PRUNE_EVERY = 600.0
+
+
+class Synchroniser:
+    def __init__(self, state: PluginState) -> None:
+        self.state = state
+        self.version = 0
+        self.instance = os.urandom(8).hex()
+        self.redis: Any = None
+        self.tasks: list[asyncio.Task[None]] = []
+        self.last_poll_ok = time.monotonic()
+        self.last_prune = 0.0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        store = self.state.store
+        store.on_commit = self.committed
+        self.version = await store.current_version()
+        await self.reload_all()
+        settings = self.state.settings
+        redis_url = settings.redis_url or os.environ.get("REDIS_URL")
+        interval = settings.poll_interval
+        if redis_url:
+            import redis.asyncio as aioredis
+
+            self.redis = aioredis.from_url(redis_url)
+            self.tasks.append(asyncio.create_task(self.subscribe(), name="virtual-keys-subscribe"))
+            interval = min(settings.redis_poll_interval, 1.0)
+        self.tasks.append(asyncio.create_task(self.poll_forever(interval), name="virtual-keys-poll"))
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        self.tasks.clear()
+        if self.redis is not None:
+            await self.redis.aclose()
+            self.redis = None
+
+    # ------------------------------------------------------------------ applying changes
+
+    async def reload_all(self) -> None:
+        current, old = await self.state.store.all_tokens()
+        known = {token: KnownToken(key_id) for token, key_id in current}
+        known.update({token: KnownToken(key_id, expires.timestamp()) for token, key_id, expires in old})
+        self.state.cache.replace_all_tokens(known)
+        self.state.cache.clear()
+        self.state.count("cache_full_reloads_total")
+
+    async def apply(self, changes: list[tuple[str, str]]) -> None:
+        cache = self.state.cache
+        unique = list(dict.fromkeys(changes))
+        # drop resolved entries first, without awaiting: a request arriving meanwhile reloads the
+        # key from the database (a deleted key then finds nothing, a blocked one its new row)
+        for kind, entity_id in unique:
+            cache.invalidate(kind, entity_id)
+            self.state.count("cache_invalidations_total")
+        for kind, entity_id in unique:
+            if kind == "key":
+                token, old = await self.state.store.tokens_of(entity_id)
+                known = {t: KnownToken(entity_id, expires.timestamp()) for t, expires in old}
+                if token is not None:
+                    known[token] = KnownToken(entity_id)
+                cache.set_tokens(entity_id, known)
+                cache.invalidate(kind, entity_id)
+
+    async def committed(self, version: int, changes: list[tuple[str, str]]) -> None:
+        """Called by the store after a write committed: apply here, then tell the others."""
+        await self.apply(changes)
+        if self.redis is not None:
+            message = orjson.dumps({"origin": self.instance, "version": version, "changes": changes})
+            try:
+                await self.redis.publish(self.state.settings.redis_channel, message)
+            except Exception as exc:  # the poll still delivers it within poll_interval
+                log.warning("virtual_keys_publish_failed", error=f"{type(exc).__name__}: {exc}")
+
+    # ------------------------------------------------------------------ polling
+
+    async def poll_forever(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.poll()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("virtual_keys_poll_failed", error=f"{type(exc).__name__}: {exc}")
+
+    async def poll(self) -> None:
+        store = self.state.store
+        self.state.count("changelog_polls_total")
+        retention = self.state.settings.changelog_retention_seconds
+        if time.monotonic() - self.last_poll_ok > retention / 2:
+            # rows this worker never saw may have been pruned meanwhile: start over
+            self.version = await store.current_version()
+            await self.reload_all()
+        latest = await store.current_version()
+        pages = 0
+        while latest > self.version and pages < MAX_PAGES:
+            rows = await store.changes_since(self.version, PAGE)
+            if not rows:
+                self.version = latest
+                break
+            await self.apply([(kind, entity) for _, kind, entity in rows])
+            self.version = max(self.version, rows[-1][0])
+            pages += 1
+        if latest > self.version and pages >= MAX_PAGES:
+            self.version = latest
+            await self.reload_all()
+        self.last_poll_ok = time.monotonic()
+        if self.last_poll_ok - self.last_prune > PRUNE_EVERY:
+            self.last_prune = self.last_poll_ok
+            await store.prune_changes(utcnow() - timedelta(seconds=retention))
+
+    # ------------------------------------------------------------------ Redis
+
+    async def subscribe(self) -> None:
+        channel = self.state.settings.redis_channel
+        delay = 0.5
+        while True:
+            pubsub = self.redis.pubsub()
+            try:
+                await pubsub.subscribe(channel)
+                delay = 0.5
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    data = orjson.loads(message["data"])
+                    if data.get("origin") != self.instance:
+                        await self.apply([(str(k), str(e)) for k, e in data.get("changes", [])])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("virtual_keys_redis_subscription_lost", error=f"{type(exc).__name__}: {exc}", retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+            finally:
+                try:
+                    await pubsub.aclose()
+                except Exception:
+                    pass

@@ -1,0 +1,109 @@
+"""Helpers shared by this plugin's tests (imported by conftest.py, which puts this folder on sys.path)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+import gateway_virtual_keys
+from gateway import JSONResponseBody, Provider, fake_openai, hookimpl
+from gateway.testing import RunningGateway, start_gateway
+
+MASTER = "sk-master-for-tests-0123456789abcdef"
+MODELS = ("gpt-4o", "gpt-4o-mini", "claude-sonnet")
+
+
+class EchoProvider(Provider):
+    """Answers chat requests like a tiny deterministic model (no network)."""
+
+    async def chat(self, ctx: Any, deployment: Any, gateway: Any) -> JSONResponseBody:
+        prompt = fake_openai.prompt_tokens(ctx.body.get("messages") or [])
+        return JSONResponseBody(data=fake_openai.chat_completion(deployment.model_group, "Hello from echo", prompt=prompt))
+
+
+class EchoProviderPlugin:
+    gateway_plugin_name = "echo_provider"
+
+    @hookimpl
+    def gateway_register_providers(self, register: Any) -> None:
+        register("echo", EchoProvider())
+
+
+@dataclass
+class Database:
+    kind: str
+    url: str
+
+
+# --------------------------------------------------------------------------- gateways and clients
+
+
+def vk_config(db_url: str, *, master_key: str | None = MASTER, **settings: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "model_list": [
+            {"model_name": name, "litellm_params": {"model": f"echo/{name}"}, "model_info": {"access_groups": ["chat-models"]}}
+            for name in MODELS
+        ],
+        "general_settings": {"database_url": db_url},
+        "plugins": {"virtual_keys": settings},
+    }
+    if master_key:
+        config["general_settings"]["master_key"] = master_key
+    return config
+
+
+class Api:
+    """A small admin-API client: ``api.post("/key/generate", {...}, key=...)``."""
+
+    def __init__(self, running: RunningGateway, key: str | None) -> None:
+        self.running = running
+        self.key = key
+        self.http = httpx.Client(base_url=running.url, timeout=30)
+
+    def headers(self, key: str | None) -> dict[str, str]:
+        key = key if key is not None else self.key
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    def post(self, path: str, body: Any = None, *, key: str | None = None, raw: bytes | None = None) -> httpx.Response:
+        if raw is not None:
+            return self.http.post(path, content=raw, headers=self.headers(key))
+        return self.http.post(path, json=body if body is not None else {}, headers=self.headers(key))
+
+    def get(self, path: str, params: dict[str, Any] | None = None, *, key: str | None = None) -> httpx.Response:
+        return self.http.get(path, params=params, headers=self.headers(key))
+
+    def ok(self, method: str, path: str, body: Any = None, **kw: Any) -> dict[str, Any]:
+        response = self.post(path, body, **kw) if method == "POST" else self.get(path, body, **kw)
+        assert response.status_code == 200, f"{method} {path}: {response.status_code} {response.text}"
+        return response.json()
+
+    def new_key(self, **fields: Any) -> dict[str, Any]:
+        return self.ok("POST", "/key/generate", fields)
+
+    def chat(self, key: str, model: str = "gpt-4o") -> httpx.Response:
+        return self.http.post("/v1/chat/completions", json={"model": model, "messages": [{"role": "user", "content": "hi"}]},
+                              headers={"Authorization": f"Bearer {key}"})
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def start(config: dict[str, Any], *extra_plugins: Any) -> RunningGateway:
+    return start_gateway(
+        config,
+        plugins=[("virtual_keys", gateway_virtual_keys), EchoProviderPlugin(), *extra_plugins],
+        load_entrypoints=False,
+    )
+
+
+
+
+def error_of(response: httpx.Response) -> dict[str, Any]:
+    """The OpenAI error envelope's inner object (asserting the shape on the way)."""
+    body = response.json()
+    assert set(body) == {"error"}, body
+    error = body["error"]
+    assert {"message", "type", "param", "code"} <= set(error), error
+    return error
