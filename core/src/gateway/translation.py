@@ -458,3 +458,44 @@ __all__ = [
     "chat_completion",
     "ChunkBuilder",
 ]
+
+
+# --------------------------------------------------------------------------- appended: shared by the Gemini and Bedrock providers
+
+#: request values that ask for what every provider does anyway, so they never count as unsupported
+NEUTRAL_PARAM_VALUES: dict[str, Any] = {"n": 1, "parallel_tool_calls": True, "logprobs": False}
+
+
+def without_neutral_values(body: Mapping[str, Any]) -> dict[str, Any]:
+    """``body`` minus fields set to their neutral value (``n: 1``, ``logprobs: false`` ...), for :func:`unsupported_params`."""
+    return {k: v for k, v in body.items() if not (k in NEUTRAL_PARAM_VALUES and v == NEUTRAL_PARAM_VALUES[k])}
+
+
+@dataclass(slots=True, frozen=True)
+class AssistantToolCall:
+    """One entry of an assistant message's ``tool_calls``, checked, with its arguments parsed."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+def assistant_tool_calls(message: Mapping[str, Any], where: str) -> list[AssistantToolCall]:
+    """The ``tool_calls`` of an assistant message ``where`` (``messages[3]``), refusing malformed ones with a 400."""
+    calls = message.get("tool_calls") or []
+    if not isinstance(calls, list):
+        raise BadRequestError(f"{where}.tool_calls must be a list", param=f"{where}.tool_calls")
+    out: list[AssistantToolCall] = []
+    for k, call in enumerate(calls):
+        call_where = f"{where}.tool_calls[{k}]"
+        fn = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not isinstance(call.get("id"), str):
+            raise BadRequestError(
+                f"{call_where} must be {{\"id\": ..., \"type\": \"function\", \"function\": {{\"name\", \"arguments\"}}}}",
+                param=call_where,
+            )
+        out.append(AssistantToolCall(call["id"], fn["name"], parse_tool_arguments(fn.get("arguments"), call_where)))
+    return out
+
+
+__all__ += ["NEUTRAL_PARAM_VALUES", "without_neutral_values", "AssistantToolCall", "assistant_tool_calls"]

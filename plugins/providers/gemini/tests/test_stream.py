@@ -85,9 +85,9 @@ def test_first_chunk_reaches_the_client_before_the_upstream_finished(proxy: Any,
 
 
 def stream_error(proxy: Any) -> openai.APIError:
-    stream = proxy.openai().chat.completions.create(model="gemini-flash", messages=[{"role": "user", "content": "Hi"}], stream=True)
+    """The error the client sees: an error status when nothing was sent yet, else an error event in the stream."""
     with pytest.raises(openai.APIError) as caught:
-        for _ in stream:
+        for _ in proxy.openai().chat.completions.create(model="gemini-flash", messages=[{"role": "user", "content": "Hi"}], stream=True):
             pass
     return caught.value
 
