@@ -77,7 +77,7 @@ def test_latency_based_prefers_the_fast_deployment(upstreams: Any, gateway_facto
 def test_latency_based_orders_streams_by_time_to_first_token(upstreams: Any, gateway_factory: Any) -> None:
     late_start, quick_start = upstreams(2)
     slow(late_start, 0.2)  # first byte after 0.2 s, then fast
-    slow(quick_start, 0.0, chunk_delay=0.06)  # first byte at once, the whole stream takes longer
+    slow(quick_start, 0.0, chunk_delay=0.04)  # first byte at once, the whole stream takes longer
     proxy = start(gateway_factory, config(entry("primary", late_start), entry("primary", quick_start), routing_strategy="latency-based-routing"))
     client = proxy.openai()
     for _ in range(8):
