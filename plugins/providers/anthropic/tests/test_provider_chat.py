@@ -152,20 +152,38 @@ def test_cache_control_on_parts_reaches_anthropic(claude: Any, anthropic_server:
     assert anthropic_server.last_json["system"] == [{"type": "text", "text": "Long rules", "cache_control": {"type": "ephemeral"}}]
 
 
-def test_response_format_json_schema_uses_a_forced_tool_and_answers_with_json(claude: Any, anthropic_server: FakeAnthropic) -> None:
+def test_response_format_json_schema_becomes_native_structured_output(claude: Any, anthropic_server: FakeAnthropic) -> None:
     schema = {"type": "object", "properties": {"answer": {"type": "integer"}}, "required": ["answer"]}
-    anthropic_server.enqueue(AnthropicReply(json=message(
-        [{"type": "tool_use", "id": "toolu_j", "name": "json_tool_call", "input": {"answer": 4}}], stop_reason="tool_use")))
+    anthropic_server.enqueue(AnthropicReply(json=message('{"answer": 4}')))
     reply = claude.openai().chat.completions.create(
         model="claude", messages=[{"role": "user", "content": "2+2?"}],
         response_format={"type": "json_schema", "json_schema": {"name": "sum", "schema": schema}},
     )
-    sent = anthropic_server.last_json
-    assert sent["tool_choice"] == {"type": "tool", "name": "json_tool_call"}
-    assert sent["tools"][0]["input_schema"] == schema
+    assert anthropic_server.last_json["output_config"] == {"format": {"type": "json_schema", "schema": schema}}
+    assert "tools" not in anthropic_server.last_json
+    assert orjson.loads(reply.choices[0].message.content) == {"answer": 4}
+
+
+def test_json_object_mode_uses_a_forced_tool_and_answers_with_its_input(claude: Any, anthropic_server: FakeAnthropic) -> None:
+    anthropic_server.enqueue(AnthropicReply(json=message(
+        [{"type": "tool_use", "id": "toolu_j", "name": "json_tool_call", "input": {"answer": 4}}], stop_reason="tool_use")))
+    reply = claude.openai().chat.completions.create(
+        model="claude", messages=[{"role": "user", "content": "2+2 as JSON"}], response_format={"type": "json_object"},
+    )
+    assert anthropic_server.last_json["tool_choice"] == {"type": "tool", "name": "json_tool_call"}
     assert orjson.loads(reply.choices[0].message.content) == {"answer": 4}
     assert reply.choices[0].finish_reason == "stop"
     assert not reply.choices[0].message.tool_calls
+
+
+def test_streamed_json_object_mode_streams_the_json_as_content(claude: Any, anthropic_server: FakeAnthropic) -> None:
+    anthropic_server.enqueue(AnthropicReply(json=message(
+        [{"type": "tool_use", "id": "toolu_j", "name": "json_tool_call", "input": {"answer": 4}}], stop_reason="tool_use")))
+    chunks = list(claude.openai().chat.completions.create(
+        model="claude", messages=[{"role": "user", "content": "2+2 as JSON"}], response_format={"type": "json_object"}, stream=True))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert orjson.loads(text) == {"answer": 4}
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
 
 
 def test_reasoning_effort_enables_thinking_and_returns_reasoning(claude: Any, anthropic_server: FakeAnthropic) -> None:

@@ -20,10 +20,12 @@ from .extras import AnthropicExtras
 #: Anthropic request fields this endpoint translates
 KNOWN_FIELDS = frozenset(
     {"model", "messages", "max_tokens", "system", "metadata", "stop_sequences", "stream", "temperature", "top_p",
-     "top_k", "tools", "tool_choice", "thinking"}
+     "tools", "tool_choice", "output_config"}
 )
-#: advisory fields with no effect through a gateway
-IGNORED_FIELDS = frozenset({"service_tier"})
+#: Anthropic-only settings kept for ``anthropic/`` deployments (OpenAI-format upstreams have no such fields)
+ANTHROPIC_ONLY_FIELDS = frozenset({"top_k", "thinking", "cache_control", "service_tier", "speed", "inference_geo"})
+#: account-level and diagnostic fields with no meaning behind a gateway
+IGNORED_FIELDS = frozenset({"diagnostics", "user_profile_id", "workspace_id"})
 ENDPOINT_NAME = "the gateway's /v1/messages endpoint"
 
 
@@ -76,18 +78,18 @@ class MessagesTranslator:
         if isinstance(cache, dict):
             self.extras.part_cache[(len(self.messages), part_index)] = cache
 
-    def system(self, system: Any) -> None:
+    def system(self, system: Any, where: str = "system") -> None:
         if system is None or system == "" or system == []:
             return
         if isinstance(system, str):
             self.messages.append({"role": "system", "content": system})
             return
         if not isinstance(system, list):
-            raise _bad("system must be a string or a list of text blocks", "system")
+            raise _bad(f"{where} must be a string or a list of text blocks", where)
         parts = []
         for j, block in enumerate(system):
             if not isinstance(block, dict) or block.get("type") != "text" or not isinstance(block.get("text"), str):
-                raise _bad(f"system.{j} must be a text block", f"system.{j}")
+                raise _bad(f"{where}.{j} must be a text block", f"{where}.{j}")
             self._cache(block, len(parts))
             parts.append({"type": "text", "text": block["text"]})
         self.messages.append({"role": "system", "content": parts})
@@ -194,6 +196,8 @@ def _tools(tools: Any, extras: AnthropicExtras) -> list[dict[str, Any]]:
         function: dict[str, Any] = {"name": tool["name"], "parameters": schema}
         if isinstance(tool.get("description"), str):
             function["description"] = tool["description"]
+        if tool.get("strict") is True:
+            function["strict"] = True
         if isinstance(tool.get("cache_control"), dict):
             extras.tool_cache[i] = tool["cache_control"]
         out.append({"type": "function", "function": function})
@@ -216,18 +220,34 @@ def _tool_choice(choice: Any) -> tuple[Any, bool | None]:
     raise _bad("tool_choice.type must be 'auto', 'any', 'tool' (with a name) or 'none'", "tool_choice")
 
 
+def _output_config(config: Any, body: dict[str, Any], extras: AnthropicExtras) -> None:
+    """Structured output becomes ``response_format``; ``effort`` stays Anthropic-only."""
+    if config is None:
+        return
+    if not isinstance(config, dict):
+        raise _bad("output_config must be an object", "output_config")
+    fmt = config.get("format")
+    if fmt is not None:
+        if not isinstance(fmt, dict) or fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict):
+            raise _bad("output_config.format must be {\"type\": \"json_schema\", \"schema\": {...}}", "output_config.format")
+        body["response_format"] = {"type": "json_schema", "json_schema": {"name": "output", "schema": fmt["schema"]}}
+    rest = {k: v for k, v in config.items() if k != "format" and v is not None}
+    if rest:
+        extras.params["output_config"] = rest
+
+
 def openai_body_from_messages(
     request: Mapping[str, Any], *, drop_params: bool, response_headers: dict[str, str]
 ) -> tuple[dict[str, Any], AnthropicExtras]:
     """The OpenAI chat body for an Anthropic Messages request, and the extras it carries."""
-    unknown = sorted(k for k in request if k not in KNOWN_FIELDS and k not in IGNORED_FIELDS)
+    unknown = sorted(k for k in request if k not in KNOWN_FIELDS | ANTHROPIC_ONLY_FIELDS | IGNORED_FIELDS)
     drop_or_refuse(unknown, provider=ENDPOINT_NAME, drop=drop_params, response_headers=response_headers)
     model = request.get("model")
     if not isinstance(model, str) or not model.strip():
         raise _bad("model: field required (a model name from GET /v1/models)", "model")
     max_tokens = request.get("max_tokens")
-    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
-        raise _bad("max_tokens: field required, a positive integer", "max_tokens")
+    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 0:
+        raise _bad("max_tokens: field required, a non-negative integer", "max_tokens")
     messages = request.get("messages")
     if not isinstance(messages, list) or not messages:
         raise _bad("messages: at least one message is required", "messages")
@@ -236,8 +256,11 @@ def openai_body_from_messages(
     translator.system(request.get("system"))
     for i, message in enumerate(messages):
         where = f"messages.{i}"
-        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
-            raise _bad(f"{where}.role must be 'user' or 'assistant'", f"{where}.role")
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant", "system"):
+            raise _bad(f"{where}.role must be 'user', 'assistant' or 'system'", f"{where}.role")
+        if message["role"] == "system":
+            translator.system(message.get("content"), f"{where}.content")
+            continue
         blocks = _blocks(message.get("content"), where)
         if message["role"] == "user":
             if not blocks:
@@ -262,9 +285,10 @@ def openai_body_from_messages(
     metadata = request.get("metadata")
     if isinstance(metadata, dict) and isinstance(metadata.get("user_id"), str):
         body["user"] = metadata["user_id"]
-    for name in ("top_k", "thinking"):
+    for name in ANTHROPIC_ONLY_FIELDS:
         if request.get(name) is not None:
             extras.params[name] = request[name]
+    _output_config(request.get("output_config"), body, extras)
     if request.get("stream") is True:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}

@@ -44,6 +44,8 @@ SUPPORTED_PARAMS = frozenset(
 )
 #: the forced tool that carries ``response_format`` JSON (LiteLLM uses the same name)
 JSON_TOOL_NAME = "json_tool_call"
+#: Anthropic-only top-level parameters a ``/v1/messages`` client sent (see :mod:`.extras`), passed as they are
+PASSTHROUGH_PARAMS = ("cache_control", "output_config", "service_tier", "speed", "inference_geo")
 #: extended-thinking budgets for OpenAI's ``reasoning_effort``
 THINKING_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 2048, "high": 4096}
 _TOOL_ID_UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
@@ -102,12 +104,26 @@ def translate_request(
     if thinking:
         out["thinking"] = thinking
 
+    _sampling(body, params, out)
+    if tools:
+        out["tools"] = [_tool(t, raw, positional.tool_cache.get(i)) for i, (t, raw) in enumerate(zip(tools, body["tools"]))]
+    if choice is not None and tools:
+        out["tool_choice"] = _tool_choice(choice.mode, choice.name, choice.parallel)
+    for name in PASSTHROUGH_PARAMS:
+        if params.get(name) is not None:
+            out[name] = params[name]
+    json_tool = _response_format(body.get("response_format"), out, has_tools=bool(tools), thinking=thinking)
+    if stream:
+        out["stream"] = True
+    return AnthropicRequest(out, json_tool)
+
+
+def _sampling(body: Mapping[str, Any], params: Mapping[str, Any], out: dict[str, Any]) -> None:
+    """temperature, top_p, top_k, stop sequences and the end user, checked against the API's ranges."""
     temperature = body.get("temperature")
     if temperature is not None:
         if not 0 <= temperature <= 1:
-            raise BadRequestError(
-                f"anthropic accepts temperature between 0 and 1, got {temperature}", param="temperature"
-            )
+            raise BadRequestError(f"anthropic accepts temperature between 0 and 1, got {temperature}", param="temperature")
         out["temperature"] = temperature
     if body.get("top_p") is not None:
         out["top_p"] = body["top_p"]
@@ -122,30 +138,6 @@ def translate_request(
     user = body.get("user")
     if isinstance(user, str) and user:
         out["metadata"] = {"user_id": user}
-
-    json_tool = None
-    if tools:
-        out["tools"] = [_tool(t, raw, positional.tool_cache.get(i)) for i, (t, raw) in enumerate(zip(tools, body["tools"]))]
-    if choice is not None and tools:
-        out["tool_choice"] = _tool_choice(choice.mode, choice.name, choice.parallel)
-    json_schema = _json_schema(body.get("response_format"))
-    if json_schema is not None:
-        if tools:
-            raise BadRequestError(
-                "anthropic cannot combine 'response_format' with 'tools' (the gateway implements JSON mode with a "
-                "forced tool call); send one or the other", param="response_format",
-            )
-        if thinking and thinking.get("type") == "enabled":
-            raise BadRequestError(
-                "anthropic cannot force JSON output while extended thinking is on; drop 'response_format' or the "
-                "reasoning setting", param="response_format",
-            )
-        json_tool = JSON_TOOL_NAME
-        out["tools"] = [{"name": JSON_TOOL_NAME, "description": "Respond with the JSON answer.", "input_schema": json_schema}]
-        out["tool_choice"] = {"type": "tool", "name": JSON_TOOL_NAME}
-    if stream:
-        out["stream"] = True
-    return AnthropicRequest(out, json_tool)
 
 
 def _harmless_default(name: str, value: Any) -> bool:
@@ -177,6 +169,8 @@ def _tool(tool: Any, raw: Mapping[str, Any], cache: dict[str, Any] | None) -> di
     out: dict[str, Any] = {"name": tool.name, "input_schema": tool.parameters}
     if tool.description:
         out["description"] = tool.description
+    if tool.strict:
+        out["strict"] = True
     cache_control = raw.get("cache_control") or cache
     if isinstance(cache_control, dict):
         out["cache_control"] = cache_control
@@ -192,14 +186,18 @@ def _tool_choice(mode: str, name: str | None, parallel: bool | None) -> dict[str
     return choice
 
 
-def _json_schema(response_format: Any) -> dict[str, Any] | None:
+def _response_format(response_format: Any, out: dict[str, Any], *, has_tools: bool, thinking: Any) -> str | None:
+    """Apply ``response_format``; returns the name of the forced JSON tool when one is used.
+
+    A JSON schema becomes native structured output (``output_config.format``, on the models that
+    support it: https://docs.anthropic.com/en/docs/build-with-claude/structured-outputs).  Plain
+    JSON mode has no native form, so it becomes a forced tool whose input is the answer.
+    """
     if response_format is None:
         return None
     kind = response_format.get("type") if isinstance(response_format, dict) else None
     if kind == "text":
         return None
-    if kind == "json_object":
-        return {"type": "object"}
     if kind == "json_schema":
         spec = response_format.get("json_schema")
         schema = spec.get("schema") if isinstance(spec, dict) else None
@@ -208,10 +206,26 @@ def _json_schema(response_format: Any) -> dict[str, Any] | None:
                 "response_format.json_schema.schema must be a JSON schema of type 'object' for anthropic",
                 param="response_format",
             )
-        return schema if "type" in schema else {"type": "object", **schema}
-    raise BadRequestError(
-        "response_format.type must be 'text', 'json_object' or 'json_schema'", param="response_format"
-    )
+        config = dict(out.get("output_config") or {})
+        config["format"] = {"type": "json_schema", "schema": schema if "type" in schema else {"type": "object", **schema}}
+        out["output_config"] = config
+        return None
+    if kind != "json_object":
+        raise BadRequestError("response_format.type must be 'text', 'json_object' or 'json_schema'", param="response_format")
+    if has_tools:
+        raise BadRequestError(
+            "anthropic has no JSON mode; the gateway emulates it with a forced tool call, which cannot be combined with "
+            "'tools'. Use response_format json_schema (native structured outputs) or drop one of them",
+            param="response_format",
+        )
+    if thinking and thinking.get("type") in ("enabled", "adaptive"):
+        raise BadRequestError(
+            "anthropic cannot force a tool call while thinking is on, so JSON mode is unavailable; use "
+            "response_format json_schema instead", param="response_format",
+        )
+    out["tools"] = [{"name": JSON_TOOL_NAME, "description": "Respond with the JSON answer.", "input_schema": {"type": "object"}}]
+    out["tool_choice"] = {"type": "tool", "name": JSON_TOOL_NAME}
+    return JSON_TOOL_NAME
 
 
 class MessageTranslator:

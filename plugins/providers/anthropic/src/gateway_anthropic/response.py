@@ -84,7 +84,7 @@ def map_upstream_error(exc: UpstreamError) -> UpstreamError:
     """Anthropic's statuses in OpenAI terms: 529 overloaded becomes a retryable 503."""
     if exc.upstream_status == 529:
         return UpstreamError(
-            f"{PROVIDER} is overloaded (HTTP 529); retry later or add a fallback deployment",
+            f"{exc.message} (the API is overloaded; retry later or add a fallback deployment)",
             status=503, type="service_unavailable", upstream_status=529, headers=exc.headers,
         )
     return exc

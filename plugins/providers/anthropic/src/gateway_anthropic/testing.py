@@ -46,8 +46,11 @@ from .wire import API_VERSION, IMAGE_MEDIA_TYPES, error_body
 
 TOP_LEVEL_FIELDS = frozenset(
     {"model", "messages", "max_tokens", "system", "metadata", "stop_sequences", "stream", "temperature", "top_p",
-     "top_k", "tools", "tool_choice", "thinking", "service_tier"}
+     "top_k", "tools", "tool_choice", "thinking", "service_tier", "cache_control", "output_config", "speed",
+     "inference_geo"}
 )
+TOOL_FIELDS = frozenset({"name", "description", "input_schema", "cache_control", "type", "strict", "input_examples",
+                         "defer_loading", "eager_input_streaming", "allowed_callers"})
 _ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
@@ -72,7 +75,7 @@ def validate_request(body: Any) -> None:
     _require(isinstance(body.get("model"), str) and body["model"], "model: field required")
     max_tokens = body.get("max_tokens")
     _require(isinstance(max_tokens, int) and not isinstance(max_tokens, bool), "max_tokens: field required")
-    _require(max_tokens >= 1, "max_tokens: must be at least 1")
+    _require(max_tokens >= 0, "max_tokens: must be at least 0")
     _validate_system(body.get("system"))
     messages = body.get("messages")
     _require(isinstance(messages, list) and messages, "messages: at least one message is required")
@@ -95,13 +98,27 @@ def validate_request(body: Any) -> None:
         _require(isinstance(metadata, dict) and set(metadata) <= {"user_id"}, "metadata: only user_id is permitted")
     if "stream" in body:
         _require(isinstance(body["stream"], bool), "stream: must be a boolean")
+    _validate_cache_control(body, "body")
+    _validate_output_config(body.get("output_config"))
     thinking = body.get("thinking")
     if thinking is not None:
-        _require(isinstance(thinking, dict) and thinking.get("type") in ("enabled", "disabled"), "thinking.type: invalid")
+        _require(isinstance(thinking, dict) and thinking.get("type") in ("enabled", "disabled", "adaptive"), "thinking.type: invalid")
         if thinking["type"] == "enabled":
             budget = thinking.get("budget_tokens")
             _require(isinstance(budget, int) and budget >= 1024, "thinking.budget_tokens: must be at least 1024")
             _require(budget < max_tokens, "`max_tokens` must be greater than `thinking.budget_tokens`")
+
+
+def _validate_output_config(config: Any) -> None:
+    if config is None:
+        return
+    _require(isinstance(config, dict) and set(config) <= {"effort", "format"}, "output_config: Extra inputs are not permitted")
+    if config.get("effort") is not None:
+        _require(config["effort"] in ("low", "medium", "high", "xhigh", "max"), "output_config.effort: invalid")
+    fmt = config.get("format")
+    if fmt is not None:
+        _require(isinstance(fmt, dict) and fmt.get("type") == "json_schema", "output_config.format.type: Input should be 'json_schema'")
+        _require(isinstance(fmt.get("schema"), dict), "output_config.format.schema: field required")
 
 
 def _validate_cache_control(block: dict[str, Any], where: str) -> None:
@@ -135,7 +152,7 @@ def _validate_tools(tools: Any) -> set[str]:
     for i, tool in enumerate(tools):
         where = f"tools.{i}"
         _require(isinstance(tool, dict), f"{where}: must be an object")
-        _require(set(tool) <= {"name", "description", "input_schema", "cache_control", "type"}, f"{where}: Extra inputs are not permitted")
+        _require(set(tool) <= TOOL_FIELDS, f"{where}: Extra inputs are not permitted")
         name = tool.get("name")
         _require(isinstance(name, str) and _TOOL_NAME.match(name), f"{where}.name: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'")
         _require(name not in names, f"tools: Tool names must be unique ({name})")
@@ -222,7 +239,10 @@ def _validate_messages(messages: list[Any]) -> bool:
         where = f"messages.{i}"
         _require(isinstance(message, dict) and set(message) <= {"role", "content"}, f"{where}: Extra inputs are not permitted")
         role = message.get("role")
-        _require(role in ("user", "assistant"), f"{where}.role: Input should be 'user' or 'assistant'")
+        _require(role in ("user", "assistant", "system"), f"{where}.role: Input should be 'user', 'assistant' or 'system'")
+        if role == "system":
+            _validate_system(message.get("content"))
+            continue
         _require(role != previous_role, f"{where}: roles must alternate between \"user\" and \"assistant\"")
         previous_role = role
         content = message.get("content")
