@@ -94,6 +94,7 @@ class RedisRouterState(RouterState):
         self._client: Any = None
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
+        self._sync_lock: asyncio.Lock | None = None
         self.healthy = False
         self.syncs = 0
 
@@ -150,6 +151,7 @@ class RedisRouterState(RouterState):
             self._url, password=self._password, socket_timeout=2, socket_connect_timeout=2, decode_responses=True
         )
         self._wake = asyncio.Event()
+        self._sync_lock = asyncio.Lock()
         try:
             await self.sync()
         except Exception as exc:  # the sync task keeps trying; routing works on local numbers meanwhile
@@ -196,7 +198,13 @@ class RedisRouterState(RouterState):
     # ------------------------------------------------------------------ one round trip
 
     async def sync(self) -> None:
-        """Send this worker's changes and read everyone's numbers, in one pipeline."""
+        """Send this worker's changes and read everyone's numbers, in one pipeline (one sync at a time)."""
+        if self._sync_lock is None:
+            self._sync_lock = asyncio.Lock()
+        async with self._sync_lock:
+            await self._sync()
+
+    async def _sync(self) -> None:
         now = time.time()
         self._roll(now)
         minute = self._minute
