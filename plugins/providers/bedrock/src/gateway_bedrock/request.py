@@ -20,6 +20,7 @@ from gateway.errors import BadRequestError
 from gateway.translation import (
     FunctionTool,
     ToolChoice,
+    assistant_tool_calls,
     content_parts,
     drop_or_refuse,
     image_ref,
@@ -27,24 +28,22 @@ from gateway.translation import (
     normalize_stop,
     normalize_tool_choice,
     normalize_tools,
-    parse_tool_arguments,
     text_of,
     unsupported_params,
+    without_neutral_values,
 )
 
 from .errors import PROVIDER
 
 SUPPORTED = frozenset({"temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "tools", "tool_choice"})
-#: fields whose OpenAI default changes nothing, so only another value is unsupported
-NEUTRAL_VALUES: dict[str, Any] = {"n": 1, "parallel_tool_calls": True, "logprobs": False}
 #: https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ImageBlock.html
 IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg", "image/gif": "gif", "image/webp": "webp"}
 
 
 def build_request(body: Mapping[str, Any], *, drop: bool, response_headers: dict[str, str], default_max_tokens: int | None) -> dict[str, Any]:
     """The Converse body for an OpenAI chat request (raises ``BadRequestError``)."""
-    candidates = {k: v for k, v in body.items() if not (k in NEUTRAL_VALUES and v == NEUTRAL_VALUES[k])}
-    unsupported = unsupported_params(candidates, SUPPORTED, ignored=("drop_params",))
+    # n, logprobs and parallel_tool_calls are fine at their neutral value and unsupported otherwise
+    unsupported = unsupported_params(without_neutral_values(body), SUPPORTED, ignored=("drop_params",))
     response_format = body.get("response_format")
     if isinstance(response_format, dict) and response_format.get("type") == "text":
         unsupported.remove("response_format")
@@ -177,15 +176,8 @@ def assistant_blocks(message: Mapping[str, Any], where: str) -> list[dict[str, A
         blocks.append({"text": text})
     if message.get("function_call"):
         raise BadRequestError(f"{where}.function_call is the deprecated form; send 'tool_calls' instead", param=f"{where}.function_call")
-    calls = message.get("tool_calls") or []
-    if not isinstance(calls, list):
-        raise BadRequestError(f"{where}.tool_calls must be a list", param=f"{where}.tool_calls")
-    for j, call in enumerate(calls):
-        call_where = f"{where}.tool_calls[{j}]"
-        fn = call.get("function") if isinstance(call, dict) else None
-        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not isinstance(call.get("id"), str):
-            raise BadRequestError(f"{call_where} needs an 'id' and a 'function' with 'name' and 'arguments'", param=call_where)
-        blocks.append({"toolUse": {"toolUseId": call["id"], "name": fn["name"], "input": parse_tool_arguments(fn.get("arguments"), call_where)}})
+    for call in assistant_tool_calls(message, where):
+        blocks.append({"toolUse": {"toolUseId": call.id, "name": call.name, "input": call.arguments}})
     return blocks
 
 

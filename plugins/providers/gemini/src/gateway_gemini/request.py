@@ -19,6 +19,7 @@ import orjson
 from gateway.errors import BadRequestError
 from gateway.translation import (
     FunctionTool,
+    assistant_tool_calls,
     content_parts,
     drop_or_refuse,
     image_ref,
@@ -27,9 +28,9 @@ from gateway.translation import (
     normalize_tool_choice,
     normalize_tools,
     parse_data_url,
-    parse_tool_arguments,
     text_of,
     unsupported_params,
+    without_neutral_values,
 )
 
 from .schema import to_gemini_schema
@@ -38,13 +39,10 @@ PROVIDER = "gemini"
 #: OpenAI request fields this provider translates
 SUPPORTED = frozenset(
     {
-        "temperature", "top_p", "top_k", "max_tokens", "max_completion_tokens", "stop", "n", "presence_penalty",
-        "frequency_penalty", "seed", "response_format", "tools", "tool_choice", "parallel_tool_calls",
-        "reasoning_effort", "safety_settings", "logprobs",
+        "temperature", "top_p", "top_k", "max_tokens", "max_completion_tokens", "stop", "presence_penalty",
+        "frequency_penalty", "seed", "response_format", "tools", "tool_choice", "reasoning_effort", "safety_settings",
     }
 )
-#: fields whose OpenAI default value changes nothing, so only another value is unsupported
-NEUTRAL_VALUES: dict[str, Any] = {"n": 1, "parallel_tool_calls": True, "logprobs": False}
 #: image types Gemini reads (https://ai.google.dev/gemini-api/docs/image-understanding#supported-formats)
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/heic", "image/heif"})
 AUDIO_FORMATS = {"wav": "audio/wav", "mp3": "audio/mp3", "aiff": "audio/aiff", "aac": "audio/aac", "ogg": "audio/ogg", "flac": "audio/flac"}
@@ -59,8 +57,8 @@ SIGNATURE_MARK = "__thought__"
 def build_request(body: Mapping[str, Any], *, drop: bool, response_headers: dict[str, str], default_max_tokens: int | None,
                   safety_settings: Any = None) -> dict[str, Any]:
     """The Gemini request body for an OpenAI chat request (raises ``BadRequestError``)."""
-    candidates = {k: v for k, v in body.items() if not (k in NEUTRAL_VALUES and v == NEUTRAL_VALUES[k])}
-    unsupported = unsupported_params(candidates, SUPPORTED - NEUTRAL_VALUES.keys(), ignored=("drop_params",))
+    # n, logprobs and parallel_tool_calls are fine at their neutral value and unsupported otherwise
+    unsupported = unsupported_params(without_neutral_values(body), SUPPORTED, ignored=("drop_params",))
     drop_or_refuse(unsupported, provider=PROVIDER, drop=drop or body.get("drop_params") is True, response_headers=response_headers)
 
     tools = normalize_tools(body.get("tools"))
@@ -224,17 +222,10 @@ def assistant_parts(message: Mapping[str, Any], where: str, call_names: dict[str
         parts.append({"text": text})
     if message.get("function_call"):
         raise BadRequestError(f"{where}.function_call is the deprecated form; send 'tool_calls' instead", param=f"{where}.function_call")
-    calls = message.get("tool_calls") or []
-    if not isinstance(calls, list):
-        raise BadRequestError(f"{where}.tool_calls must be a list", param=f"{where}.tool_calls")
-    for j, call in enumerate(calls):
-        call_where = f"{where}.tool_calls[{j}]"
-        fn = call.get("function") if isinstance(call, dict) else None
-        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not isinstance(call.get("id"), str):
-            raise BadRequestError(f"{call_where} needs an 'id' and a 'function' with 'name' and 'arguments'", param=call_where)
-        call_names[call["id"]] = fn["name"]
-        part: dict[str, Any] = {"functionCall": {"name": fn["name"], "args": parse_tool_arguments(fn.get("arguments"), call_where)}}
-        _, mark, signature = call["id"].partition(SIGNATURE_MARK)
+    for call in assistant_tool_calls(message, where):
+        call_names[call.id] = call.name
+        part: dict[str, Any] = {"functionCall": {"name": call.name, "args": call.arguments}}
+        _, mark, signature = call.id.partition(SIGNATURE_MARK)
         if mark and signature:
             part["thoughtSignature"] = signature
         parts.append(part)
