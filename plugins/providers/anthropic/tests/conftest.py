@@ -45,8 +45,8 @@ def start(gateway_factory: Callable[..., RunningGateway], monkeypatch: pytest.Mo
     """Start a gateway with only this plugin and the OpenAI provider loaded."""
     monkeypatch.setenv("GATEWAY_LOAD_PLUGINS", "anthropic,openai")
 
-    def run(cfg: dict[str, Any]) -> RunningGateway:
-        return gateway_factory(cfg)
+    def run(cfg: dict[str, Any], **kwargs: Any) -> RunningGateway:
+        return gateway_factory(cfg, **kwargs)
 
     return run
 

@@ -10,7 +10,6 @@ https://docs.anthropic.com/en/api/errors.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import anthropic
@@ -19,7 +18,7 @@ import orjson
 import pytest
 
 from gateway import fake_openai
-from gateway.testing import FakeUpstream, Reply
+from gateway.testing import FakeUpstream, LogCollector, Reply
 from gateway_anthropic.testing import AnthropicReply, FakeAnthropic, error_reply, message, message_events
 
 MASTER = "sk-test-master"
@@ -28,12 +27,8 @@ TOOL = {"name": "get_weather", "description": "Weather for a city",
 
 
 @pytest.fixture
-def openai_server() -> Iterator[FakeUpstream]:
-    upstream = FakeUpstream().start()
-    try:
-        yield upstream
-    finally:
-        upstream.stop()
+def openai_server(fake_upstream: FakeUpstream) -> FakeUpstream:
+    return fake_upstream
 
 
 @pytest.fixture
@@ -281,3 +276,24 @@ def test_error_in_the_middle_of_a_stream_is_an_error_event(client: anthropic.Ant
             for _ in stream:
                 pass
     assert "overloaded_error" in str(caught.value)
+
+
+def test_requests_through_v1_messages_are_logged_with_usage(start: Any, make_config: Any, anthropic_server: FakeAnthropic,
+                                                            openai_server: FakeUpstream) -> None:
+    collector = LogCollector()
+    gw = start(make_config(anthropic_server, openai_server), plugins=[collector])
+    client = anthropic.Anthropic(base_url=gw.url, api_key=MASTER, max_retries=0)
+    anthropic_server.enqueue(AnthropicReply(json=message("hi", input_tokens=3, output_tokens=2, cache_read=5)))
+    with client.messages.stream(model="claude", max_tokens=20, messages=[{"role": "user", "content": "Go"}]) as stream:
+        stream.get_final_message()
+    events = collector.wait_for(1)
+    logged = events[0]
+    assert (logged["status"], logged["stream"], logged["provider"], logged["model_group"]) == (200, True, "anthropic", "claude")
+    assert (logged["usage"]["prompt_tokens"], logged["usage"]["completion_tokens"], logged["usage"]["cached_tokens"]) == (8, 2, 5)
+
+    anthropic_server.enqueue(AnthropicReply(events=message_events(message("cut"))[:3]))
+    with pytest.raises(anthropic.APIStatusError):
+        with client.messages.stream(model="claude", max_tokens=20, messages=[{"role": "user", "content": "Go"}]) as stream:
+            stream.get_final_message()
+    failed = collector.wait_for(2)[1]
+    assert failed["error_class"] == "UpstreamError" and "message_stop" in failed["error_message"]

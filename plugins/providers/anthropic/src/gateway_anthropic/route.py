@@ -113,7 +113,7 @@ class MessagesEndpoint:
         return self._json(ctx, response, headers)
 
     def _json(self, ctx: RequestContext, response: JSONResponseBody, headers: dict[str, str]) -> Response:
-        background = BackgroundTask(pipeline.finish, self.gateway, ctx)
+        background = BackgroundTask(self._finish, ctx)  # async: finish must run on the event loop, not a thread
         data = response.data
         if response.status != 200:
             err = data.get("error") if isinstance(data.get("error"), dict) else {}
@@ -123,6 +123,9 @@ class MessagesEndpoint:
             body = error_body(anthropic_error_type(error.status, error.type), error.message)
             return json_response(body, status=response.status, headers=headers, background=background)
         return json_response(message_from_completion(data), headers=headers, background=background)
+
+    async def _finish(self, ctx: RequestContext) -> None:
+        pipeline.finish(self.gateway, ctx)
 
     def _headers(self, ctx: RequestContext, response: JSONResponseBody | StreamResponseBody) -> dict[str, str]:
         headers = dict(response.headers)
