@@ -21,6 +21,7 @@ from .logview import LoggedView, logged_view
 from .placeholders import PlaceholderRestorer
 from .runner import ANNOTATION, GuardrailBlocked, GuardrailFailed
 from .settings import MODES, GuardrailSettings
+from .vendor import api_key, base_url, expect, post_json
 
 __all__ = [
     "Guardrail",
@@ -39,4 +40,8 @@ __all__ = [
     "logged_view",
     "ANNOTATION",
     "MODES",
+    "post_json",
+    "base_url",
+    "api_key",
+    "expect",
 ]

@@ -54,6 +54,16 @@ class TextBatch:
     def joined(self, separator: str = "\n") -> str:
         return separator.join(self.texts)
 
+    def request_messages(self) -> list[dict[str, str]]:
+        """The request's text as OpenAI-style messages (after pre_call masks): the conversation an
+        output check belongs to, for vendors that screen whole interactions."""
+        from .content import request_texts
+
+        slots = request_texts(self.ctx.endpoint, self.ctx.body).slots
+        batch = TextBatch([s.get() for s in slots], [s.role for s in slots], "input", self.ctx,
+                          message_index=[s.message_index for s in slots])
+        return batch.messages()
+
     def messages(self) -> list[dict[str, str]]:
         """The texts as OpenAI-style ``[{role, content}]`` messages (parts of one message joined)."""
         out: list[dict[str, str]] = []

@@ -13,9 +13,7 @@ import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
-from gateway.guardrails import GuardrailConfigError, GuardrailUnavailable
+from gateway.guardrails import GuardrailConfigError, GuardrailUnavailable, post_json
 
 from .masking import Finding, chunk_spans, dedupe, parse_results
 
@@ -38,6 +36,8 @@ NER_CONFIGURATION = {
 }
 #: in-process: texts shorter than this are anonymized on the event loop (it takes microseconds)
 INLINE_ANONYMIZE_CHARS = 5_000
+#: REST: chunks of one text analysed at the same time
+REST_CONCURRENCY = 8
 
 
 def choose_nlp(engine: str, model: str | None, language: str) -> tuple[str, str]:
@@ -157,30 +157,32 @@ class RestBackend:
         return None
 
     async def _post(self, url: str, body: dict[str, Any]) -> Any:
-        _, _, payload = await self.gateway.upstream.post(
-            "presidio", url, orjson.dumps(body), {"content-type": "application/json"}, timeout=self.timeout
-        )
-        try:
-            return orjson.loads(payload)
-        except orjson.JSONDecodeError as exc:
-            raise GuardrailUnavailable(f"Presidio at {url} answered with something that is not JSON") from exc
+        return await post_json(self.gateway, "presidio", url, body, {}, timeout=self.timeout)
 
     async def analyze(self, text: str, language: str, entities: list[str] | None) -> list[Finding]:
+        limit = asyncio.Semaphore(REST_CONCURRENCY)
+
         async def one(start: int, end: int) -> list[Finding]:
-            body: dict[str, Any] = {"text": text[start:end], "language": language}
-            if entities:
-                body["entities"] = entities
-            if self.ad_hoc:
-                body["ad_hoc_recognizers"] = self.ad_hoc
-            raw = await self._post(self.analyzer + "/analyze", body)
-            try:
-                results = parse_results(raw, end - start)
-            except ValueError as exc:
-                raise GuardrailUnavailable(f"malformed analyzer answer: {exc}") from exc
-            return [Finding(f.entity_type, f.start + start, f.end + start, f.score) for f in results]
+            async with limit:
+                return await self._analyze_chunk(text, start, end, language, entities)
 
         parts = await asyncio.gather(*(one(s, e) for s, e in chunk_spans(len(text), self.chunk)))
         return dedupe(f for part in parts for f in part)
+
+    async def _analyze_chunk(
+        self, text: str, start: int, end: int, language: str, entities: list[str] | None
+    ) -> list[Finding]:
+        body: dict[str, Any] = {"text": text[start:end], "language": language}
+        if entities:
+            body["entities"] = entities
+        if self.ad_hoc:
+            body["ad_hoc_recognizers"] = self.ad_hoc
+        raw = await self._post(self.analyzer + "/analyze", body)
+        try:
+            results = parse_results(raw, end - start)
+        except ValueError as exc:
+            raise GuardrailUnavailable(f"malformed analyzer answer: {exc}") from exc
+        return [Finding(f.entity_type, f.start + start, f.end + start, f.score) for f in results]
 
     async def anonymize(self, text: str, findings: list[Finding]) -> str:
         results = [{"entity_type": f.entity_type, "start": f.start, "end": f.end, "score": f.score} for f in findings]
