@@ -44,8 +44,8 @@ def gateway_register_config(register: Any) -> None:
 @hookimpl
 def gateway_configure(gateway: Gateway) -> None:
     sinks = SinkManager(gateway, gateway.plugin_config(NAME) or SinksConfig())
+    gateway.state[NAME] = sinks  # before build: sink factories may add drop listeners
     sinks.build()
-    gateway.state[NAME] = sinks
 
 
 @hookimpl
