@@ -26,8 +26,16 @@ import pytest
 from gateway import cli, scaffold
 from gateway.testing import FakeUpstream, Reply, free_port
 
-KINDS = {"provider": "kit-provider", "guardrail": "kit-guardrail", "router": "kit-router", "sink": "kit-sink"}
-NAMES = {kind: name.replace("-", "_") for kind, name in KINDS.items()}
+#: what to generate: key -> (kind, variant, plugin name); None is the kind's default variant
+PLUGINS = {
+    "provider": ("provider", None, "kit-provider"),
+    "guardrail": ("guardrail", None, "kit-guardrail"),  # a type for the guardrail framework
+    "guardrail_hook": ("guardrail", "hook", "kit-guard-hook"),  # a plain gateway_pre_call
+    "router": ("router", None, "kit-router"),
+    "sink": ("sink", None, "kit-sink"),
+}
+KINDS = {key: name for key, (_, _, name) in PLUGINS.items()}
+NAMES = {key: name.replace("-", "_") for key, name in KINDS.items()}
 MASTER_KEY = "sk-template-master"
 
 
@@ -35,8 +43,9 @@ MASTER_KEY = "sk-template-master"
 def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One plugin of each kind, made with the real command line."""
     root = tmp_path_factory.mktemp("plugins")
-    for kind, name in KINDS.items():
-        assert cli.main(["new-plugin", name, "--kind", kind, "--output", str(root)]) == 0
+    for kind, variant, name in PLUGINS.values():
+        extra = ["--variant", variant] if variant else []
+        assert cli.main(["new-plugin", name, "--kind", kind, *extra, "--output", str(root)]) == 0
     return {kind: root / f"gateway-{name}" for kind, name in KINDS.items()}
 
 
@@ -66,6 +75,7 @@ def env_with(site: Path, **extra: str) -> dict[str, str]:
 def test_every_kind_gets_a_complete_package(generated: dict[str, Path]) -> None:
     for kind, path in generated.items():
         name, package = NAMES[kind], f"gateway_{NAMES[kind]}"
+        config_example = "guardrails:\n  - guardrail_name" if kind == "guardrail" else f"plugins:\n  {name}:"
         files = {str(p.relative_to(path)) for p in path.rglob("*") if p.is_file()}
         assert {"pyproject.toml", "README.md", "ci.sh", ".gitignore", ".github/workflows/test.yml",
                 f"src/{package}/__init__.py", f"tests/test_{name}.py"} <= files, kind
@@ -76,7 +86,7 @@ def test_every_kind_gets_a_complete_package(generated: dict[str, Path]) -> None:
         assert pyproject["build-system"]["build-backend"] == "hatchling.build"
         assert os.access(path / "ci.sh", os.X_OK)
         readme = (path / "README.md").read_text()
-        assert "## Configuration" in readme and f"plugins:\n  {name}:" in readme
+        assert "## Configuration" in readme and config_example in readme
         for file in files:
             text = (path / file).read_text()
             assert scaffold.PLACEHOLDER.search(text) is None, f"{kind}: unrendered placeholder in {file}"
@@ -90,6 +100,8 @@ def test_a_bad_name_or_an_occupied_folder_is_refused_with_a_fix(tmp_path: Path, 
     assert cli.main(["new-plugin", "busy", "--kind", "sink", "-o", str(tmp_path)]) == 2
     assert "already exists and is not empty" in capsys.readouterr().err
     assert (tmp_path / "gateway-busy" / "keep.txt").read_text() == "mine"
+    assert cli.main(["new-plugin", "other", "--kind", "guardrail", "--variant", "nope", "-o", str(tmp_path)]) == 2
+    assert "choose one of: framework, hook" in capsys.readouterr().err
 
 
 def test_names_are_normalised_once_for_every_spelling() -> None:
@@ -109,7 +121,8 @@ def test_gateway_plugins_lists_each_generated_plugin_from_its_distribution(site:
     for kind, name in NAMES.items():
         assert records[name]["status"] == "loaded", records[name]
         assert records[name]["distribution"] == f"gateway-{KINDS[kind]}"
-    assert "gateway_pre_call" in records[NAMES["guardrail"]]["hooks"]
+    assert "gateway_register_guardrails" in records[NAMES["guardrail"]]["hooks"]
+    assert "gateway_pre_call" in records[NAMES["guardrail_hook"]]["hooks"]
     assert "gateway_route" in records[NAMES["router"]]["hooks"]
     assert "gateway_log" in records[NAMES["sink"]]["hooks"]
     assert "gateway_register_providers" in records[NAMES["provider"]]["hooks"]
@@ -137,8 +150,11 @@ def served(site: Path, fake_upstream: FakeUpstream, receiver: FakeUpstream, tmp_
             {"model_name": "mine", "litellm_params": {"model": f"{NAMES['provider']}/served", "api_base": base}},
         ],
         "general_settings": {"master_key": MASTER_KEY},
+        "guardrails": [{"guardrail_name": "no-secrets", "litellm_params": {
+            "guardrail": NAMES["guardrail"], "mode": "pre_call", "default_on": True, "blocked_words": ["secret"],
+        }}],
         "plugins": {
-            NAMES["guardrail"]: {"blocked_words": ["forbidden"]},
+            NAMES["guardrail_hook"]: {"blocked_words": ["forbidden"]},
             NAMES["router"]: {"applies_to": ["auto"], "rules": [{"when_contains": ["python"], "model_group": "coder"}]},
             NAMES["sink"]: {"url": receiver.url + "/ingest", "batch_size": 1},
         },
@@ -185,11 +201,14 @@ def test_each_generated_plugin_works_in_a_gateway_that_discovered_it(
     assert client.chat.completions.create(model="mine", messages=hello).choices[0].message.content == fake_upstream.content
     assert fake_upstream.requests[-1].json["model"] == "served"
 
-    # guardrail: refused with an OpenAI error, nothing sent upstream
+    # guardrails: refused with an OpenAI error, nothing sent upstream
     sent_before = len(fake_upstream.requests)
     with pytest.raises(openai.BadRequestError) as refused:
         client.chat.completions.create(model="auto", messages=[{"role": "user", "content": "the forbidden word"}])
-    assert "'forbidden'" in refused.value.message
+    assert "'forbidden'" in refused.value.message  # the plain pre_call variant
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.chat.completions.create(model="auto", messages=[{"role": "user", "content": "a secret"}])
+    assert refused.value.body["provider_specific_fields"]["guardrail_name"] == "no-secrets"  # the framework type
     assert len(fake_upstream.requests) == sent_before
 
     # router: a prompt about python, asked of "auto", is served by the "coder" group
@@ -199,11 +218,11 @@ def test_each_generated_plugin_works_in_a_gateway_that_discovered_it(
 
     # sink: every request above arrives at the receiver as a JSON line
     deadline = time.monotonic() + 10
-    while len(receiver.requests) < 3:
-        assert time.monotonic() < deadline, f"the sink delivered {len(receiver.requests)} of 3 events"
+    while len(receiver.requests) < 4:
+        assert time.monotonic() < deadline, f"the sink delivered {len(receiver.requests)} of 4 events"
         time.sleep(0.02)
     statuses = sorted(orjson.loads(line)["status"] for r in receiver.requests for line in r.body.splitlines())
-    assert statuses == [200, 200, 400]
+    assert statuses == [200, 200, 400, 400]
 
 
 def test_the_generated_plugins_own_tests_pass(generated: dict[str, Path], site: Path) -> None:

@@ -26,8 +26,16 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 KINDS = ("provider", "guardrail", "router", "sink")
+#: kinds with more than one template: the first variant is the default; ``<kind>_<variant>`` is
+#: the template folder of a non-default variant
+VARIANTS = {
+    # framework: a type for the guardrail framework (LiteLLM's guardrails: list, timeouts, on_error)
+    # hook: a plain gateway_pre_call implementation configured under plugins:
+    "guardrail": ("framework", "hook"),
+}
 KIND_HOOKS = {
     "provider": "gateway_register_providers, gateway_register_config",
+    "guardrail_framework": "gateway_register_guardrails",
     "guardrail": "gateway_pre_call, gateway_register_config, gateway_configure",
     "router": "gateway_route, gateway_register_config, gateway_configure",
     "sink": "gateway_log, gateway_lifespan, gateway_register_config, gateway_configure",
@@ -36,6 +44,7 @@ KIND_HOOKS = {
 KIND_DEPENDENCIES = {
     "provider": ["pydantic>=2.7,<3", "orjson>=3.9"],
     "guardrail": ["pydantic>=2.7,<3"],
+    "guardrail_framework": ["pydantic>=2.7,<3"],
     "router": ["pydantic>=2.7,<3"],
     "sink": ["pydantic>=2.7,<3", "orjson>=3.9"],
 }
@@ -137,10 +146,25 @@ def toml_list(items: list[str]) -> str:
     return ", ".join(f'"{item}"' for item in items)
 
 
-def plan(names: PluginNames, kind: str, description: str) -> dict[str, str]:
-    """Render every file of ``kind`` in memory: ``{relative path: text}``."""
+def template_folder(kind: str, variant: str | None) -> str:
+    """The template folder for ``kind`` and ``variant`` (None: the kind's default variant).
+
+    A kind's ``hook`` variant (a plain hook implementation) lives in the folder named after the
+    kind; any other variant in ``<kind>_<variant>``.
+    """
     if kind not in KINDS:
         raise ScaffoldError(f"unknown kind {kind!r}; choose one of: {', '.join(KINDS)}")
+    choices = VARIANTS.get(kind, ())
+    chosen = variant or (choices[0] if choices else "hook")
+    if chosen != "hook" and chosen not in choices or variant and not choices:
+        offered = f"choose one of: {', '.join(choices)}" if choices else "it has only one template"
+        raise ScaffoldError(f"{kind} plugins have no variant {variant!r}; {offered}")
+    return kind if chosen == "hook" else f"{kind}_{chosen}"
+
+
+def plan(names: PluginNames, kind: str, description: str, variant: str | None = None) -> dict[str, str]:
+    """Render every file of ``kind`` (and ``variant``) in memory: ``{relative path: text}``."""
+    folder = template_folder(kind, variant)
     root = template_root()
     values = {
         "name": names.name,
@@ -150,17 +174,17 @@ def plan(names: PluginNames, kind: str, description: str) -> dict[str, str]:
         "kind": kind,
         "description": description,
         "gateway_requirement": gateway_requirement(),
-        "hooks": KIND_HOOKS[kind],
-        "dependencies": toml_list([gateway_requirement(), *KIND_DEPENDENCIES[kind]]),
+        "hooks": KIND_HOOKS[folder],
+        "dependencies": toml_list([gateway_requirement(), *KIND_DEPENDENCIES[folder]]),
         "test_dependencies": toml_list(
-            TEST_DEPENDENCIES + ([f"gateway-openai{gateway_requirement()[len('gateway'):]}"] if kind in NEEDS_OPENAI_PROVIDER else [])
+            TEST_DEPENDENCIES + ([f"gateway-openai{gateway_requirement()[len('gateway'):]}"] if folder.split("_")[0] in NEEDS_OPENAI_PROVIDER else [])
         ),
     }
-    values["kind_readme"] = render_text((root / kind / README_PART).read_text("utf-8"), values, f"{kind}/{README_PART}")
+    values["kind_readme"] = render_text((root / folder / README_PART).read_text("utf-8"), values, f"{folder}/{README_PART}")
     files: dict[str, str] = {}
-    for layer in ("common", kind):
+    for layer in ("common", folder):
         for relative, entry in iter_tree(root / layer):
-            if layer == kind and relative == README_PART:
+            if layer == folder and relative == README_PART:
                 continue
             files[target_path(relative, names)] = render_text(entry.read_text("utf-8"), values, f"{layer}/{relative}")
     return files
@@ -177,12 +201,14 @@ def write(files: dict[str, str], destination: Path) -> None:
             path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
 
-def generate(name: str, kind: str, output: Path | str = ".", description: str | None = None) -> Path:
+def generate(
+    name: str, kind: str, output: Path | str = ".", description: str | None = None, variant: str | None = None
+) -> Path:
     """Create the plugin package ``<output>/<distribution>/`` and return its path."""
     names = PluginNames.from_user(name)
     # one line, no quotes: it lands in a TOML string and a Python docstring
     text = " ".join((description or f"A {kind} plugin for the gateway.").split()).replace('"', "'").replace("\\", "/")
-    files = plan(names, kind, text)
+    files = plan(names, kind, text, variant)
     destination = Path(output) / names.distribution
     write(files, destination)
     return destination
@@ -195,11 +221,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("name", help="the plugin's name, e.g. word-filter (becomes gateway-word-filter)")
     parser.add_argument("--kind", required=True, choices=KINDS, help="what the plugin does")
+    parser.add_argument(
+        "--variant",
+        help="guardrail: 'framework' (default; a type for the config's guardrails: list, with timeouts and "
+        "failure policies) or 'hook' (a plain gateway_pre_call configured under plugins:)",
+    )
     parser.add_argument("--output", "-o", default=".", help="folder to create the package in (default: here)")
     parser.add_argument("--description", help="one line for pyproject.toml and the README")
     args = parser.parse_args(argv)
     try:
-        destination = generate(args.name, args.kind, args.output, args.description)
+        destination = generate(args.name, args.kind, args.output, args.description, args.variant)
     except ScaffoldError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
