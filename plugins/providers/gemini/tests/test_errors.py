@@ -111,3 +111,19 @@ def test_tool_result_for_an_unknown_call_is_refused(proxy: Any, gemini: FakeGemi
     messages = [{"role": "user", "content": "x"}, {"role": "tool", "tool_call_id": "call_nope", "content": "1"}]
     error = refused(proxy, gemini, messages=messages)
     assert error.body["param"] == "messages[1].tool_call_id"
+
+
+def test_a_refused_gateway_key_is_a_gateway_error_not_the_clients(gemini: FakeGemini, gateway_factory: Any) -> None:
+    """Gemini answers a bad key with 400 INVALID_ARGUMENT (API_KEY_INVALID); the client must not see a 400."""
+    import gateway_gemini
+
+    from fake_gemini import gemini_config
+
+    config = gemini_config(gemini)
+    config["model_list"][0]["litellm_params"]["api_key"] = "wrong-key"
+    gw = gateway_factory(config, plugins=[gateway_gemini], load_entrypoints=False)
+    for stream in (False, True):
+        with pytest.raises(openai.APIStatusError) as caught:
+            gw.openai().chat.completions.create(model="gemini-flash", messages=USER, stream=stream)
+        assert caught.value.status_code == 502 and caught.value.body["type"] == "upstream_auth_error"
+        assert "wrong-key" not in str(caught.value.body)

@@ -79,19 +79,28 @@ class GeminiProvider(Provider):
             safety_settings=params.get("safety_settings"),
         )
         payload = orjson.dumps(body)
-        if not ctx.stream:
-            _, _, raw = await gateway.upstream.post(PROVIDER, target.generate_url, payload, target.headers, timeout=deployment.timeout)
-            try:
-                data = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                raise UpstreamError(f"{PROVIDER} answered with a body that is not JSON ({raw[:80]!r}...)") from None
-            if not isinstance(data, dict):
-                raise UpstreamError(f"{PROVIDER} answered with JSON that is not an object")
-            return JSONResponseBody(data=to_chat_completion(data, deployment.model))
-        resp = await gateway.upstream.open_stream(
-            PROVIDER, target.stream_url, payload, target.headers, timeout=deployment.stream_timeout, params=STREAM_QUERY
-        )
+        try:
+            if not ctx.stream:
+                return await self._generate(gateway, target, payload, deployment)
+            resp = await gateway.upstream.open_stream(
+                PROVIDER, target.stream_url, payload, target.headers, timeout=deployment.stream_timeout, params=STREAM_QUERY
+            )
+        except UpstreamError as exc:
+            refused = key_refused(exc)
+            if refused is None:
+                raise
+            raise refused from None
         return StreamResponseBody(self._chunks(resp, deployment))
+
+    async def _generate(self, gateway: Any, target: Target, payload: bytes, deployment: Deployment) -> JSONResponseBody:
+        _, _, raw = await gateway.upstream.post(PROVIDER, target.generate_url, payload, target.headers, timeout=deployment.timeout)
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise UpstreamError(f"{PROVIDER} answered with a body that is not JSON ({raw[:80]!r}...)") from None
+        if not isinstance(data, dict):
+            raise UpstreamError(f"{PROVIDER} answered with JSON that is not an object")
+        return JSONResponseBody(data=to_chat_completion(data, deployment.model))
 
     async def _chunks(self, resp: Any, deployment: Deployment) -> AsyncIterator[dict[str, Any]]:
         translator = StreamTranslator(deployment.model)
@@ -116,6 +125,16 @@ class GeminiProvider(Provider):
             raise
         finally:
             resp.release()
+
+
+def key_refused(error: UpstreamError) -> UpstreamError | None:
+    """Gemini answers a bad key with 400 INVALID_ARGUMENT; that is the gateway's fault, not the client's."""
+    if error.upstream_status == 400 and "API key not valid" in error.message:
+        return UpstreamError(
+            f"{PROVIDER} rejected the gateway's API key for this deployment: {error.message}",
+            status=502, type="upstream_auth_error", upstream_status=400,
+        )
+    return None
 
 
 def decode_event(event: ServerSentEvent) -> Any:
