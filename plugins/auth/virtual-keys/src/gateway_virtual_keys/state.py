@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from gateway import BadRequestError
+from gateway import GatewayError
 from gateway.logs import get_logger
 
 from .cache import METRIC_NAMES, AuthCache, TokenBucket
@@ -51,7 +51,7 @@ class PluginState:
 
     def require_hasher(self) -> KeyHasher:
         if self.hasher is None:
-            raise BadRequestError(NO_SALT, type="configuration_error")
+            raise GatewayError(NO_SALT, status=500, type="configuration_error")
         return self.hasher
 
     def ready(self) -> bool:
@@ -75,7 +75,3 @@ class PluginState:
 
 def state_of(gateway: Gateway) -> PluginState:
     return gateway.state[PLUGIN]
-
-
-def describe(state: PluginState) -> dict[str, Any]:
-    return {"keys_known": len(state.cache.tokens), "keys_cached": len(state.cache.entries), **state.metrics}
