@@ -124,3 +124,21 @@ def test_images_bedrock_cannot_take_are_refused(proxy: Any, bedrock: FakeBedrock
 def test_conversations_bedrock_would_refuse_are_refused_here(proxy: Any, bedrock: FakeBedrock, messages: list[Any], param: str, says: str) -> None:
     error = refused(proxy, bedrock, messages=messages)
     assert error.body["param"] == param and says in error.body["message"]
+
+
+def test_misconfigured_deployments_fail_at_start_up() -> None:
+    import gateway_bedrock
+    from gateway import ConfigError, Gateway
+
+    config = {"model_list": [
+        {"model_name": "a", "litellm_params": {"model": "bedrock/amazon.nova-lite-v1:0"}},
+        {"model_name": "b", "litellm_params": {"model": "bedrock/invoke/amazon.nova-lite-v1:0", "aws_region_name": "us-east-1"}},
+        {"model_name": "c", "litellm_params": {"model": "bedrock/amazon.nova-lite-v1:0", "aws_region_name": "us-east-1", "aws_access_key_id": "AKID"}},
+    ], "general_settings": {"master_key": "sk-m"}}
+    with pytest.raises(ConfigError) as caught:
+        Gateway(config, plugins=[gateway_bedrock], load_entrypoints=False)
+    message = str(caught.value)
+    assert "model_list[0].litellm_params: bedrock deployments need a region" in message
+    assert "model_list[1].litellm_params: gateway-bedrock speaks the Converse API only" in message
+    assert "model_list[2].litellm_params: set both aws_access_key_id and aws_secret_access_key" in message
+    assert "AKID" not in message

@@ -127,3 +127,16 @@ def test_a_refused_gateway_key_is_a_gateway_error_not_the_clients(gemini: FakeGe
             gw.openai().chat.completions.create(model="gemini-flash", messages=USER, stream=stream)
         assert caught.value.status_code == 502 and caught.value.body["type"] == "upstream_auth_error"
         assert "wrong-key" not in str(caught.value.body)
+
+
+def test_a_deployment_without_a_key_fails_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gateway_gemini
+    from gateway import ConfigError, Gateway
+
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    config = {"model_list": [{"model_name": "g", "litellm_params": {"model": "gemini/gemini-2.0-flash", "safety_setting": []}}],
+              "general_settings": {"master_key": "sk-m"}}
+    with pytest.raises(ConfigError) as caught:
+        Gateway(config, plugins=[gateway_gemini], load_entrypoints=False)
+    assert "need api_key (for example os.environ/GEMINI_API_KEY)" in str(caught.value)
+    assert "safety_setting: unknown key; did you mean 'safety_settings'?" in str(caught.value)
