@@ -12,6 +12,7 @@ A reservation that is never settled (the worker died) expires and is reclaimed b
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -70,6 +71,7 @@ class Governor:
         self.clock: Callable[[], float] | None = None
         self.stats = {"admitted": 0, "rejected_budget": 0, "rejected_rate": 0, "counter_failures": 0,
                       "settle_failures": 0, "seeded_from_ledger": 0}
+        self._seeding: dict[tuple[str, str, float], asyncio.Future[Decimal]] = {}
         for deployment in gateway.deployments:
             if isinstance(self.prices[deployment.id], UnknownPrice) and deployment.provider != "mock":
                 log.warning("deployment_without_price", deployment=deployment.id, model=f"{deployment.provider}/{deployment.model}",
@@ -144,14 +146,20 @@ class Governor:
             if self.ledger is None:
                 seeds[index] = 0
                 continue
+            # concurrent requests of a cold scope share one ledger query
+            lookup = (line.scope, line.id, start)
+            pending = self._seeding.get(lookup)
+            if pending is None:
+                pending = self._seeding[lookup] = asyncio.ensure_future(self.ledger.spend_since(*lookup))
+                pending.add_done_callback(lambda _, lookup=lookup: self._seeding.pop(lookup, None))
+                self.stats["seeded_from_ledger"] += 1
             try:
-                seeds[index] = to_nanos(await self.ledger.spend_since(line.scope, line.id, start))
+                seeds[index] = to_nanos(await asyncio.shield(pending))
             except Exception as exc:
                 log.error("spend_seed_failed", scope=line.scope, error=f"{type(exc).__name__}: {exc}")
                 raise ServiceUnavailableError(
                     f"the spend ledger cannot be read to start counting {line.label}'s budget; retry when the "
                     "database is reachable", headers={"retry-after": "5"}) from None
-            self.stats["seeded_from_ledger"] += 1
         return seeds
 
     def _reject(self, plan: AdmissionPlan, rejection: Rejected) -> None:
