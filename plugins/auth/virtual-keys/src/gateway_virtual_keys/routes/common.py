@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from gateway import BadRequestError, GatewayError, NotFoundError
 from gateway.hooks import acall_first
-from gateway.http import authenticate_request, error_response, json_response, read_json
+from gateway.http import authenticate_request, error_response, json_response, parse_json_object, read_body
 
 from .. import tables as t
 from ..durations import utcnow
@@ -48,8 +48,17 @@ def admin_route(gateway: Gateway, path: str, method: str, handler: Handler) -> R
     return Route(path, endpoint, methods=[method])
 
 
-async def body_of(request: Request, state: PluginState) -> dict[str, Any]:
-    return await read_json(request, state.gateway)
+async def body_of(request: Request, state: PluginState, *, optional: bool = False) -> dict[str, Any]:
+    """The JSON object sent, whatever the Content-Type; a malformed body is a 400 with ``param: body``.
+
+    ``optional``: an empty body is ``{}`` (``/key/{key}/regenerate``).
+    """
+    try:
+        raw = await read_body(request, state.gateway.max_body_bytes)
+        return {} if optional and not raw.strip() else parse_json_object(raw)
+    except BadRequestError as exc:
+        exc.param = exc.param or "body"
+        raise
 
 
 def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
 from gateway import BadRequestError
-from gateway.http import parse_json_object, read_body
 
 from .. import tables as t
 from ..bodies import DeleteKeys, GenerateKey, KeyFields, KeyRef, RegenerateKey, UpdateKey, parse, sent
@@ -201,8 +200,7 @@ async def unblock(request: Request, caller: Caller, state: PluginState) -> dict[
 
 async def regenerate(request: Request, caller: Caller, state: PluginState) -> dict[str, Any]:
     route = "/key/regenerate"
-    raw = await read_body(request, state.gateway.max_body_bytes)
-    data = parse_json_object(raw) if raw.strip() else {}
+    data = await body_of(request, state, optional=True)  # /key/{key}/regenerate may come without a body
     path_key = request.path_params.get("key")
     if path_key:
         data.setdefault("key", path_key)

@@ -36,7 +36,9 @@ async def new(request: Request, caller: Caller, state: PluginState) -> dict[str,
             raise BadRequestError(f"'user_id': user {user_id!r} already exists; use /user/update to change it", param="user_id")
         await state.store.insert(w.conn, t.users, {"user_id": user_id, **values, **stamps(caller, new=True)})
         for team_id in body.teams or ():
-            await find_row(w.conn, state, t.teams, "team_id", team_id, "team")
+            if await state.store.get(w.conn, t.teams, "team_id", team_id) is None:
+                raise BadRequestError(f"'teams': team {team_id!r} does not exist; create it first with POST /team/new",
+                                      param="teams")
             await state.store.insert(w.conn, t.members, {"team_id": team_id, "user_id": user_id, "role": "user"})
         w.changed("user", user_id)
         if body.auto_create_key:
