@@ -7,10 +7,10 @@ every test uses its own Redis key prefix, so parallel runs never see each other'
 
 from __future__ import annotations
 
-import os
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,26 +37,28 @@ def _psql(sql: str) -> None:
     asyncio.run(run())
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this session (dropped afterwards)."""
+@contextmanager
+def _database() -> Iterator[str]:
     name = f"spend_test_{uuid.uuid4().hex[:10]}"
     _psql(f'CREATE DATABASE "{name}"')
     try:
         yield f"postgresql://postgres@127.0.0.1:5432/{name}"
     finally:
         _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this session (dropped afterwards)."""
+    with _database() as url:
+        yield url
 
 
 @pytest.fixture
 def fresh_pg() -> Iterator[str]:
     """A database of its own for one test (the ledger starts empty)."""
-    name = f"spend_test_{uuid.uuid4().hex[:10]}"
-    _psql(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with _database() as url:
+        yield url
 
 
 @pytest.fixture

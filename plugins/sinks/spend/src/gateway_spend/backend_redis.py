@@ -38,6 +38,8 @@ class RedisCounters:
         self.client = aioredis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         self._admit = self.client.register_script(_script("admit.lua"))
         self._settle = self.client.register_script(_script("settle.lua"))
+        #: this host's clock: only used to list candidate budget windows, the script picks by server time
+        self.local_clock = time.time
 
     async def admit(
         self, plan: AdmissionPlan, now: float | None, seeds: dict[int, int] | None = None
@@ -45,7 +47,7 @@ class RedisCounters:
         args: list[Any] = [self.prefix, "" if now is None else repr(now), plan.rid, _num(plan.ttl), plan.reserve,
                            _num(self.window), _num(self.bucket), len(plan.budgets)]
         # without a clock override the boundaries come from this host's clock; the script picks by Redis time
-        local_now = time.time() if now is None else now
+        local_now = self.local_clock() if now is None else now
         for index, line in enumerate(plan.budgets):
             seed = "" if not seeds or index not in seeds else seeds[index]
             args += [line.key, -1 if line.limit is None else line.limit, *map(_num, line.boundaries(local_now)), seed]

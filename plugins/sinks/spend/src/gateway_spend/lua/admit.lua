@@ -70,7 +70,8 @@ for i = 1, nb do
   if redis.call('EXISTS', full) == 0 then
     if seed ~= '' then
       redis.call('HSET', full, 's', seed, 'r', 0)
-      if finish > 0 then redis.call('EXPIREAT', full, math.ceil(finish + ttl + 3600)) end
+      -- relative to the script's clock, so a test clock in the past does not delete the counter at once
+      if finish > 0 then redis.call('EXPIRE', full, math.ceil(finish - now + ttl + 3600)) end
     else
       missing[#missing + 1] = i
       missing_starts[#missing_starts + 1] = string.format('%.17g', start)
