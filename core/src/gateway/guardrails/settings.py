@@ -24,6 +24,7 @@ KNOWN_GUARDRAIL_DISTRIBUTIONS = {
     "bedrock": "gateway-bedrock-guardrails",
     "azure/content_safety": "gateway-azure-content-safety",
     "azure/prompt_shield": "gateway-azure-content-safety",
+    "azure/text_moderations": "gateway-azure-content-safety",
     "content_filter": "gateway-content-filter",
     "litellm_content_filter": "gateway-content-filter",
 }
