@@ -72,6 +72,39 @@ def test_credentials_from_a_named_profile(bedrock: FakeBedrock, gateway_factory:
     assert bedrock.requests[-1].region == REGION
 
 
+def test_temporary_credentials_are_refreshed_off_the_event_loop(bedrock: FakeBedrock, gateway_factory: Any, monkeypatch: pytest.MonkeyPatch,
+                                                                tmp_path: Any) -> None:
+    """A ``credential_process`` profile gives credentials that expire; botocore refreshes them when they near expiry."""
+    import sys
+
+    import gateway_bedrock
+
+    calls = tmp_path / "calls"
+    script = tmp_path / "creds.py"
+    script.write_text(
+        "import datetime, json, pathlib\n"
+        f"p = pathlib.Path({str(calls)!r}); p.write_text(p.read_text() + 'x' if p.exists() else 'x')\n"
+        "expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=1)\n"
+        f"print(json.dumps({{'Version': 1, 'AccessKeyId': {ACCESS_KEY!r}, 'SecretAccessKey': 'test-secret-key',\n"
+        f"                  'SessionToken': {SESSION_TOKEN!r}, 'Expiration': expires.isoformat()}}))\n"
+    )
+    (tmp_path / "config").write_text(f"[profile temp]\nregion = {REGION}\ncredential_process = {sys.executable} {script}\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    config = bedrock_config(bedrock)
+    params = config["model_list"][0]["litellm_params"]
+    for name in ("aws_access_key_id", "aws_secret_access_key", "aws_region_name"):
+        del params[name]
+    params["aws_profile_name"] = "temp"
+    gw = gateway_factory(config, plugins=[gateway_bedrock], load_entrypoints=False)
+    counts = []
+    for _ in range(2):
+        assert gw.openai().chat.completions.create(model="claude-bedrock", messages=USER).choices[0].message.content
+        counts.append(len(calls.read_text()))
+    assert bedrock.requests[-1].headers["x-amz-security-token"] == SESSION_TOKEN
+    # credentials that expire within botocore's refresh window are fetched again for the next request
+    assert counts[1] == counts[0] + 1
+
+
 def test_missing_credentials_is_a_clear_gateway_error(bedrock: FakeBedrock, gateway_factory: Any) -> None:
     import openai
 
