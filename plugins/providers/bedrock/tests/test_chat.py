@@ -39,16 +39,23 @@ def test_session_token_is_signed_and_sent(bedrock: FakeBedrock, gateway_factory:
     assert bedrock.requests[-1].headers["x-amz-security-token"] == SESSION_TOKEN
 
 
+def chain_config(bedrock: FakeBedrock, **params: Any) -> dict[str, Any]:
+    """A config whose deployment names no keys and no region: both come from the standard AWS chain."""
+    config = bedrock_config(bedrock)
+    deployment = config["model_list"][0]["litellm_params"]
+    for name in ("aws_access_key_id", "aws_secret_access_key", "aws_region_name"):
+        del deployment[name]
+    deployment.update(params)
+    return config
+
+
 def test_credentials_from_the_environment_chain(bedrock: FakeBedrock, gateway_factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import gateway_bedrock
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret-key")
     monkeypatch.setenv("AWS_REGION", REGION)
-    config = bedrock_config(bedrock)
-    params = config["model_list"][0]["litellm_params"]
-    for name in ("aws_access_key_id", "aws_secret_access_key", "aws_region_name"):
-        del params[name]
+    config = chain_config(bedrock)
     gw = gateway_factory(config, plugins=[gateway_bedrock], load_entrypoints=False)
     for _ in range(2):  # the second request reuses the cached credentials
         assert gw.openai().chat.completions.create(model="claude-bedrock", messages=USER).choices[0].message.content
@@ -62,11 +69,7 @@ def test_credentials_from_a_named_profile(bedrock: FakeBedrock, gateway_factory:
     (tmp_path / "config").write_text(f"[profile team]\nregion = {REGION}\n")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    config = bedrock_config(bedrock)
-    params = config["model_list"][0]["litellm_params"]
-    for name in ("aws_access_key_id", "aws_secret_access_key", "aws_region_name"):
-        del params[name]
-    params["aws_profile_name"] = "team"
+    config = chain_config(bedrock, aws_profile_name="team")
     gw = gateway_factory(config, plugins=[gateway_bedrock], load_entrypoints=False)
     assert gw.openai().chat.completions.create(model="claude-bedrock", messages=USER).choices[0].message.content
     assert bedrock.requests[-1].region == REGION
@@ -90,11 +93,7 @@ def test_temporary_credentials_are_refreshed_off_the_event_loop(bedrock: FakeBed
     )
     (tmp_path / "config").write_text(f"[profile temp]\nregion = {REGION}\ncredential_process = {sys.executable} {script}\n")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    config = bedrock_config(bedrock)
-    params = config["model_list"][0]["litellm_params"]
-    for name in ("aws_access_key_id", "aws_secret_access_key", "aws_region_name"):
-        del params[name]
-    params["aws_profile_name"] = "temp"
+    config = chain_config(bedrock, aws_profile_name="temp")
     gw = gateway_factory(config, plugins=[gateway_bedrock], load_entrypoints=False)
     counts = []
     for _ in range(2):
