@@ -60,6 +60,7 @@ def principal_for(spec: KeySpec) -> Principal:
 
 
 class TestAuth:
+    __test__ = False  # not a pytest test class
     """Register in-process with explicit keys, or load by entry point (keys from the config)."""
 
     gateway_plugin_name = NAME
