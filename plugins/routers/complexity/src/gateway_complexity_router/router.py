@@ -1,0 +1,93 @@
+"""One complexity-router entry: classify the request, choose the tier's model group, explain why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .classifier import Classification, Classifier
+from .config import TIERS, ComplexityRouterConfig, Tier
+from .extract import newest_ask
+
+if TYPE_CHECKING:
+    from gateway import Principal, RequestContext
+
+TIER_HEADER = "x-gateway-complexity-tier"
+SCORE_HEADER = "x-gateway-complexity-score"
+SIGNALS_HEADER = "x-gateway-complexity-signals"
+
+
+def nearest_configured(tier: Tier, configured: dict[Tier, str]) -> Tier:
+    """The tier itself when configured, else the nearest configured one; on a tie the higher
+    (a prompt is better served by a stronger model than by a weaker one).  REASONING without a
+    model therefore goes to COMPLEX."""
+    if tier in configured:
+        return tier
+    rank = TIERS.index(tier)
+    for distance in range(1, len(TIERS)):
+        for candidate in (rank + distance, rank - distance):
+            if 0 <= candidate < len(TIERS) and TIERS[candidate] in configured:
+                return TIERS[candidate]
+    raise ValueError("complexity_router_config.tiers is empty")
+
+
+@dataclass(slots=True)
+class Decision:
+    tier: Tier
+    model_group: str
+    classification: Classification | None
+    #: why this tier: ``score``, ``reasoning_override``, ``keyword_rule``, ``no_text``, plus any adjustment
+    reason: str
+
+    def headers(self) -> dict[str, str]:
+        found = self.classification
+        headers = {TIER_HEADER: self.tier}
+        if found is not None:
+            headers[SCORE_HEADER] = f"{found.score:.3f}"
+            headers[SIGNALS_HEADER] = found.explain() or "none"
+        return headers
+
+    def annotation(self, router_group: str) -> dict[str, Any]:
+        found = self.classification.to_dict() if self.classification is not None else {}
+        return {**found, "router": router_group, "tier": self.tier, "model_group": self.model_group, "reason": self.reason}
+
+
+class TierRouter:
+    """The routing logic of one ``auto_router/complexity_router`` model-list entry."""
+
+    def __init__(self, group: str, config: ComplexityRouterConfig) -> None:
+        self.group = group
+        self.config = config
+        self.classifier = Classifier(config)
+        self.tiers = dict(config.tiers)
+
+    def decide(self, ctx: RequestContext) -> Decision:
+        config = self.config
+        ask = newest_ask(
+            ctx.body, ctx.endpoint, config.score_prefix_chars, config.score_suffix_chars, with_system=config.use_system_prompt
+        )
+        if ask is None:
+            if config.default_model:
+                return Decision(config.default_tier, config.default_model, None, "no_text: default_model")
+            tier = nearest_configured(config.default_tier, self.tiers)
+            return self._allowed(Decision(tier, self.tiers[tier], None, "no_text"), ctx.principal)
+        found = self.classifier.classify(ask.text, total_chars=ask.total_chars, system=ask.system)
+        tier = nearest_configured(found.tier, self.tiers)
+        reason = found.reason if tier == found.tier else f"{found.reason}; {found.tier} has no model, nearest tier used"
+        return self._allowed(Decision(tier, self.tiers[tier], found, reason), ctx.principal)
+
+    def _allowed(self, decision: Decision, principal: Principal | None) -> Decision:
+        """Apply the caller's model list.
+
+        Access to the router's name lets a caller use the router; the tier groups are then used on
+        its behalf, so a key limited to ``smart-router`` is served by every tier.  But when the key's
+        model list names some of the tier groups, it is limited to those: the nearest allowed tier
+        is used instead (ties go to the stronger one).
+        """
+        if principal is None or principal.models is None or principal.may_use(decision.model_group):
+            return decision
+        allowed = {t: g for t, g in self.tiers.items() if principal.may_use(g)}
+        if not allowed:
+            return decision
+        tier = nearest_configured(decision.tier, allowed)
+        return Decision(tier, allowed[tier], decision.classification, f"{decision.reason}; key may not use {decision.tier}")
