@@ -44,7 +44,7 @@ class PluginState:
         self.store: Store = None  # type: ignore[assignment]  # opened in the lifespan
         self.sync: Synchroniser | None = None
         self._invalid_since_log = 0
-        self._last_invalid_log = 0.0
+        self._last_invalid_log: float | None = None
 
     def count(self, name: str, amount: int = 1) -> None:
         self.metrics[name] += amount
@@ -62,12 +62,13 @@ class PluginState:
         self.count("invalid_key_attempts_total")
         self._invalid_since_log += 1
         now = time.monotonic()
-        if now - self._last_invalid_log >= self.settings.invalid_key_log_interval:
+        last = self._last_invalid_log
+        if last is None or now - last >= self.settings.invalid_key_log_interval:
             log.warning(
                 "virtual_keys_invalid_keys_presented",
                 count=self._invalid_since_log,
                 last_reason=reason,
-                seconds=round(now - self._last_invalid_log, 1) if self._last_invalid_log else None,
+                seconds=None if last is None else round(now - last, 1),
             )
             self._invalid_since_log = 0
             self._last_invalid_log = now
