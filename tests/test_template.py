@@ -240,3 +240,26 @@ def test_the_generated_plugins_own_tests_pass(generated: dict[str, Path], site: 
     for kind, (output, code) in outputs.items():
         assert code == 0, f"{kind} plugin's tests failed:\n{output}"
         assert " passed" in output and "skipped" not in output, output
+
+
+def test_new_plugin_works_from_the_installed_wheel(tmp_path: Path) -> None:
+    """The template ships inside the wheel: generate from a wheel install, not the source tree."""
+    core = Path(__file__).resolve().parents[1] / "core"
+    wheels, target = tmp_path / "wheels", tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "--quiet"]
+    build = subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(core)],
+                           capture_output=True, text=True, timeout=120)
+    assert build.returncode == 0, build.stderr
+    (wheel,) = wheels.glob("gateway-*.whl")
+    install = subprocess.run([*pip, "install", "--no-deps", "--no-index", "--target", str(target), str(wheel)],
+                             capture_output=True, text=True, timeout=120)
+    assert install.returncode == 0, install.stderr
+    script = (
+        "import gateway, sys; from gateway import cli; "
+        f"assert gateway.__file__.startswith({str(target)!r}), gateway.__file__; "
+        f"sys.exit(cli.main(['new-plugin', 'from-wheel', '--kind', 'router', '-o', {str(tmp_path)!r}]))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], env=env_with(target), capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "gateway-from-wheel" / "src" / "gateway_from_wheel" / "__init__.py").is_file()
