@@ -11,7 +11,7 @@ wrk drives each path in turn with the same client request:
 each non-streaming and streaming.  The figure is the ratio to pass-through; the target is that
 translation costs less than 20 % of throughput.
 
-    .venv/bin/python plugins/providers/anthropic/bench/translation_bench.py [--seconds 3] [--connections 16]
+    .venv/bin/python plugins/providers/anthropic/bench/translation_bench.py [--seconds 1] [--rounds 2] [--connections 8]
 
 Needs nginx and wrk (Debian: nginx-light, wrk).  Keep runs short on a shared machine.
 """
@@ -128,21 +128,32 @@ def post(url: str, body: str) -> bytes:
         return reply.read()
 
 
-def wrk(url: str, body: str, lua: Path, connections: int, seconds: int) -> tuple[float, str]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, body: str, lua: Path, connections: int, seconds: int, pid: int) -> tuple[float, float, str]:
+    """Requests/s (wall clock) and the gateway's CPU microseconds per request for one run."""
+    cpu_before = cpu_seconds(pid)
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(lua), url],
         capture_output=True, text=True, env={**os.environ, "BODY": body, "KEY": MASTER}, timeout=seconds + 30,
     ).stdout
+    cpu = cpu_seconds(pid) - cpu_before
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     p50 = re.search(r"50%\s+(\S+)", out)
-    return rps, f"p50={p50.group(1) if p50 else '?'} non2xx={non2xx.group(1) if non2xx else 0}"
+    return rps, cpu / max(total, 1) * 1e6, f"p50={p50.group(1) if p50 else '?'} non2xx={non2xx.group(1) if non2xx else 0}"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=int, default=3, help="length of each wrk run (keep it short)")
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--seconds", type=int, default=1, help="length of each wrk run (keep it short)")
+    parser.add_argument("--rounds", type=int, default=2, help="the cases run interleaved this many times (noise on a shared machine)")
+    parser.add_argument("--connections", type=int, default=8)
     args = parser.parse_args()
     for tool in ("nginx", "wrk"):
         if shutil.which(tool) is None:
@@ -179,17 +190,26 @@ def main() -> int:
         for _, url, body in cases:  # warm up and check every path answers
             reply = post(url, body)
             assert TEXT.split("!")[0] in reply.decode(), reply[:200]
-        results: dict[str, float] = {}
-        for name, url, body in cases:
-            rps, detail = wrk(url, body, folder / "request.lua", args.connections, args.seconds)
-            results[name] = rps
-            print(f"{name:26s} {rps:9.1f} req/s  {detail}", flush=True)
-        print()
+        rps_runs: dict[str, list[float]] = {name: [] for name, _, _ in cases}
+        cpu_runs: dict[str, list[float]] = {name: [] for name, _, _ in cases}
+        for round_no in range(args.rounds):
+            order = cases if round_no % 2 == 0 else cases[::-1]
+            for name, url, body in order:
+                rps, cpu_us, detail = wrk(url, body, folder / "request.lua", args.connections, args.seconds, gateway.pid)
+                rps_runs[name].append(rps)
+                cpu_runs[name].append(cpu_us)
+                print(f"round {round_no + 1}  {name:24s} {rps:8.1f} req/s  {cpu_us:7.1f} us CPU/request  {detail}", flush=True)
+        rps_mean = {name: sum(v) / len(v) for name, v in rps_runs.items()}
+        cpu_mean = {name: sum(v) / len(v) for name, v in cpu_runs.items()}
+        print("\nCPU per request decides the throughput of a worker; wall-clock req/s moves with the machine's other load.")
         for mode in ("", " stream"):
-            base_rps = results[f"passthrough{mode}"]
-            for name in ("anthropic", "messages->openai"):
-                ratio = results[f"{name}{mode}"] / base_rps
-                print(f"{name + mode:26s} {ratio:6.1%} of pass-through  (costs {1 - ratio:6.1%})")
+            base = "passthrough" + mode
+            print(f"{base:24s} {rps_mean[base]:8.1f} req/s  {cpu_mean[base]:7.1f} us CPU/request")
+            for name in ("anthropic" + mode, "messages->openai" + mode):
+                capacity = cpu_mean[base] / cpu_mean[name]
+                print(f"{name:24s} {rps_mean[name]:8.1f} req/s  {cpu_mean[name]:7.1f} us CPU/request  "
+                      f"throughput {capacity:6.1%} of pass-through by CPU (costs {1 - capacity:5.1%}), "
+                      f"{rps_mean[name] / rps_mean[base]:6.1%} by wall clock")
         return 0
     finally:
         if gateway is not None:

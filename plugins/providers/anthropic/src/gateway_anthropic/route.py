@@ -15,15 +15,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from starlette.background import BackgroundTask
-from starlette.requests import Request
-from starlette.responses import Response
+import orjson
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from gateway import pipeline
 from gateway.errors import GatewayError
-from gateway.http import json_response, parse_json_object, read_body
-from gateway.http.requests import extract_api_key
+from gateway.http import parse_json_object
+from gateway.http.asgi import ClientGone as ClientGoneWhileSending
+from gateway.http.asgi import header_dict, receive_body, send_bytes
+from gateway.http.requests import extract_api_key, request_id_from_headers
 from gateway.http.responses import sse_response
 from gateway.types import JSONResponseBody, RequestContext, StreamResponseBody
 
@@ -43,9 +44,10 @@ class ClientGone(GatewayError):
     type = "client_disconnected"
 
 
-def anthropic_error_response(error: GatewayError, headers: dict[str, str] | None = None) -> Response:
+async def send_error(send: Send, error: GatewayError, headers: dict[str, str] | None = None) -> None:
+    """An error in Anthropic's envelope, with the error's own headers (``retry-after``)."""
     body = error_body(anthropic_error_type(error.status, error.type), error.message)
-    return json_response(body, status=error.status, headers={**error.headers, **(headers or {})})
+    await send_bytes(send, error.status, orjson.dumps(body), {**error.headers, **(headers or {})})
 
 
 def _internal(exc: BaseException, request_id: str) -> GatewayError:
@@ -72,25 +74,23 @@ async def close_stream(response: StreamResponseBody) -> None:
 
 
 class MessagesEndpoint:
-    """The Starlette endpoint, built once per gateway."""
+    """A raw ASGI endpoint (no Starlette request/response objects: the same fast path as core's model routes)."""
 
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self.key_header = gateway.config.general_settings.litellm_key_header_name
 
-    async def handle(self, request: Request) -> Response:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         gateway = self.gateway
-        request_id = request.scope["state"]["request_id"]
-        ctx: RequestContext | None = None
+        headers = header_dict(scope["headers"])
+        request_id = scope.get("state", {}).get("request_id") or request_id_from_headers(headers.get("x-request-id"))
+        client = scope.get("client")
+        ctx = RequestContext(request_id, "chat", {}, headers, client[0] if client else None)
         try:
-            ctx = RequestContext(
-                request_id=request_id, endpoint="chat", body={}, headers=request.headers,
-                client_ip=request.client.host if request.client else None,
-            )
             # authenticate before reading the body, as the OpenAI routes do
-            ctx.api_key = extract_api_key(request.headers, self.key_header)
+            ctx.api_key = extract_api_key(headers, self.key_header)
             await pipeline.authenticate(gateway, ctx)
-            incoming = parse_json_object(await read_body(request, gateway.max_body_bytes))
+            incoming = parse_json_object(await receive_body(receive, headers.get("content-length"), gateway.max_body_bytes))
             ctx.body, extras = openai_body_from_messages(
                 incoming, drop_params=bool(gateway.drop_params), response_headers=ctx.response_headers
             )
@@ -99,33 +99,37 @@ class MessagesEndpoint:
             ctx.stream = bool(ctx.body.get("stream"))
             response = await pipeline.run(gateway, ctx)
         except GatewayError as exc:
-            if ctx is not None and ctx.principal is not None:
+            if ctx.principal is not None:
                 pipeline.finish(gateway, ctx, exc)
-            return anthropic_error_response(exc, ctx.response_headers if ctx else None)
+            await send_error(send, exc, ctx.response_headers)
+            return
+        except ClientGoneWhileSending:
+            pipeline.finish(gateway, ctx, ClientGone("the client disconnected while sending its request"))
+            return
         except Exception as exc:
             error = _internal(exc, request_id)
-            if ctx is not None:
-                pipeline.finish(gateway, ctx, error)
-            return anthropic_error_response(error)
-        headers = self._headers(ctx, response)
+            pipeline.finish(gateway, ctx, error)
+            await send_error(send, error)
+            return
+        out_headers = self._headers(ctx, response)
         if isinstance(response, StreamResponseBody):
-            return sse_response(self._events(ctx, response), headers, None)
-        return self._json(ctx, response, headers)
+            await sse_response(self._events(ctx, response), out_headers, None)(scope, receive, send)
+            return
+        try:
+            await self._send_json(send, ctx, response, out_headers)
+        finally:
+            pipeline.finish(gateway, ctx)
 
-    def _json(self, ctx: RequestContext, response: JSONResponseBody, headers: dict[str, str]) -> Response:
-        background = BackgroundTask(self._finish, ctx)  # async: finish must run on the event loop, not a thread
+    async def _send_json(self, send: Send, ctx: RequestContext, response: JSONResponseBody, headers: dict[str, str]) -> None:
         data = response.data
+        ctx.status = response.status
         if response.status != 200:
             err = data.get("error") if isinstance(data.get("error"), dict) else {}
-            error = GatewayError(str(err.get("message") or "the upstream failed"), status=response.status,
-                                 type=err.get("type") if isinstance(err.get("type"), str) else None)
-            ctx.status = response.status
-            body = error_body(anthropic_error_type(error.status, error.type), error.message)
-            return json_response(body, status=response.status, headers=headers, background=background)
-        return json_response(message_from_completion(data), headers=headers, background=background)
-
-    async def _finish(self, ctx: RequestContext) -> None:
-        pipeline.finish(self.gateway, ctx)
+            kind = err.get("type") if isinstance(err.get("type"), str) else None
+            body = error_body(anthropic_error_type(response.status, kind), str(err.get("message") or "the upstream failed"))
+            await send_bytes(send, response.status, orjson.dumps(body), headers)
+            return
+        await send_bytes(send, 200, orjson.dumps(message_from_completion(data)), headers)
 
     def _headers(self, ctx: RequestContext, response: JSONResponseBody | StreamResponseBody) -> dict[str, str]:
         headers = dict(response.headers)
@@ -143,10 +147,11 @@ class MessagesEndpoint:
         try:
             try:
                 async for chunk in response.chunks:
-                    for event in translator.feed(chunk):
-                        yield event
-                for event in translator.finish():
-                    yield event
+                    # the events one chunk produces leave together: one write each, never held back
+                    events = b"".join(translator.feed(chunk))
+                    if events:
+                        yield events
+                yield b"".join(translator.finish())
             except Exception as exc:  # upstream failure or a bug: end the stream with an error event
                 error = exc if isinstance(exc, GatewayError) else _internal(exc, ctx.request_id)
                 yield error_event(anthropic_error_type(error.status, error.type), error.message)
@@ -159,5 +164,4 @@ class MessagesEndpoint:
 
 
 def messages_routes(gateway: Gateway) -> list[Any]:
-    endpoint = MessagesEndpoint(gateway)
-    return [Route("/v1/messages", endpoint.handle, methods=["POST"])]
+    return [Route("/v1/messages", MessagesEndpoint(gateway), methods=["POST"])]
