@@ -62,6 +62,20 @@ def database(request: pytest.FixtureRequest, tmp_path: Any) -> Database:
     return Database("postgres", f"postgresql://postgres@127.0.0.1:5432/{name}")
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Database]:
+    """A database no test used before (PostgreSQL: created for this test, dropped after it)."""
+    if request.param == "sqlite":
+        yield Database("sqlite", f"sqlite:///{tmp_path / 'empty.db'}")
+        return
+    name = f"vk_empty_{uuid.uuid4().hex[:12]}"
+    _pg(f"CREATE DATABASE {name}")
+    try:
+        yield Database("postgres", f"postgresql://postgres@127.0.0.1:5432/{name}")
+    finally:
+        _pg(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("REDIS_URL", "LITELLM_SALT_KEY", "GATEWAY_SALT_KEY", "DATABASE_URL", "LITELLM_MASTER_KEY", "GATEWAY_MASTER_KEY"):
