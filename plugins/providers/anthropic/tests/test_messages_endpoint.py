@@ -297,3 +297,16 @@ def test_requests_through_v1_messages_are_logged_with_usage(start: Any, make_con
             stream.get_final_message()
     failed = collector.wait_for(2)[1]
     assert failed["error_class"] == "UpstreamError" and "message_stop" in failed["error_message"]
+
+
+def test_streamed_thinking_keeps_its_signature_through_both_translations(client: anthropic.Anthropic,
+                                                                         anthropic_server: FakeAnthropic) -> None:
+    anthropic_server.enqueue(AnthropicReply(json=message(
+        [{"type": "thinking", "thinking": "let me see", "signature": "sig-z"}, {"type": "text", "text": "Done."}])))
+    with client.messages.stream(model="claude", max_tokens=3000, thinking={"type": "enabled", "budget_tokens": 1024},
+                                messages=[{"role": "user", "content": "Go"}]) as stream:
+        final = stream.get_final_message()
+    assert anthropic_server.last_json["thinking"] == {"type": "enabled", "budget_tokens": 1024}
+    assert [b.type for b in final.content] == ["thinking", "text"]
+    assert (final.content[0].thinking, final.content[0].signature) == ("let me see", "sig-z")
+    assert final.content[1].text == "Done."

@@ -22,6 +22,12 @@ events, errors, broken streams) or with a deterministic default.  Each rule cite
 * responses, streaming events and their order: https://docs.anthropic.com/en/api/messages,
   https://docs.anthropic.com/en/docs/build-with-claude/streaming
 * errors ``{"type": "error", "error": {"type", "message"}}``: https://docs.anthropic.com/en/api/errors
+* structured outputs ``output_config.format`` (``json_schema``) and ``output_config.effort``:
+  https://platform.claude.com/docs/en/build-with-claude/structured-outputs,
+  https://platform.claude.com/docs/en/build-with-claude/effort
+* fields of the current API version as the ``anthropic`` SDK 2.14 sends them (``system``-role messages,
+  top-level ``cache_control``, ``max_tokens`` 0 to pre-warm the cache, ``thinking`` ``adaptive``,
+  ``speed``, ``inference_geo``): https://platform.claude.com/docs/en/api/messages
 
 One rule is stricter than the API: consecutive messages of the same role are refused (the API
 merges them).  The gateway promises to send canonical, alternating turns, so the server checks it.
