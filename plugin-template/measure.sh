@@ -21,7 +21,10 @@ elapsed() { "$python" -c "print(f'{$2 - $1:.2f}')"; }
 t0=$(now)
 "$python" -m gateway.cli new-plugin word-filter --kind guardrail --variant "$variant" --output "$work" >/dev/null
 t1=$(now)
-"$python" -m pip install --quiet --no-deps --no-build-isolation --no-index \
+flags=""  # the venv's hatchling when present (offline); otherwise pip fetches it, as a user's install would
+"$python" -c 'import hatchling' 2>/dev/null && flags="--no-build-isolation --no-index"
+# shellcheck disable=SC2086
+"$python" -m pip install --quiet --no-deps $flags \
     --target "$work/site" "$work/gateway-word-filter" 2>&1 | grep -v "Location '" || true
 t2=$(now)
 (cd "$work/gateway-word-filter" && PYTHONPATH="$work/site" "$python" -m pytest -q -p no:cacheprovider) \
