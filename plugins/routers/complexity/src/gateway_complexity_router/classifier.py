@@ -46,6 +46,7 @@ _MULTI_STEP = (
     ("lettered list", re.compile(r"\n[ \t]*[a-h]\)[ \t]")),
     ("step n", re.compile(r"step[ \t]*\d")),
 )
+_MATH_SYNTAX = ("^2", "^3", "^n", "∫", "√", "≤", "≥", "∑", "π", "≡")
 _CODE_SYNTAX = ("```", "def ", "=>", "();", "{\n", "#include", "select ", "console.log", "print(", "</")
 
 
@@ -66,7 +67,7 @@ class KeywordSet:
     origin: dict[bytes, str]
 
     @classmethod
-    def build(cls, keywords: Iterable[str]) -> KeywordSet:
+    def build(cls, keywords: Iterable[str], *, inflect: bool = True) -> KeywordSet:
         words: set[bytes] = set()
         phrases: list[tuple[frozenset[bytes], str]] = []
         substrings: list[str] = []
@@ -76,7 +77,7 @@ class KeywordSet:
             if not any(c.isascii() for c in keyword):
                 substrings.append(keyword)  # CJK: no spaces between words, so no word boundaries
             elif parts == {keyword.encode()}:
-                for form in kw.word_forms(keyword):
+                for form in kw.word_forms(keyword) if inflect else (keyword,):
                     encoded = form.encode()
                     words.add(encoded)
                     origin.setdefault(encoded, keyword)
@@ -152,12 +153,14 @@ class Classifier:
         self.technical = keyword_set("technicalTerms", config.technical_keywords, kw.TECHNICAL)
         self.simple = keyword_set("simpleIndicators", config.simple_keywords, kw.SIMPLE)
         self.math = keyword_set("mathematics", config.math_keywords, kw.MATH)
+        # instruction verbs match as written: "plans" in "any plans for the weekend?" asks for nothing
+        self.task = KeywordSet.build(config.task_keywords if config.task_keywords is not None else kw.TASK, inflect=False)
         self.rules = [(TIERS.index(tier), tier, KeywordSet.build(words)) for tier, words in config.keyword_tier_rules.items()]
         self.rules.sort(reverse=True)  # the most severe tier first
         bounds = config.tier_boundaries
         self.bounds = (bounds.simple_medium, bounds.medium_complex, bounds.complex_reasoning)
         self.override_min = (
-            config.reasoning_override_min_score if config.reasoning_override_min_score is not None else bounds.simple_medium
+            config.reasoning_override_min_score if config.reasoning_override_min_score is not None else 0.0
         )
         self.prefix = config.score_prefix_chars
         self.suffix = config.score_suffix_chars
@@ -206,11 +209,15 @@ class Classifier:
         if questions > 3:
             signals["questionComplexity"] = Signal(0.5, [f"{questions} questions"])
         maths = self.math.matches(tokens, scored, ascii_only)
+        maths += [f"syntax {s}" for s in _MATH_SYNTAX if s in scored]
         self._add(signals, "mathematics", maths, _hits_score(len(maths), 0.5, 1.0))
 
         weights = self.weights
         score = sum(signal.score * weights[name] for name, signal in signals.items())
-        tier, reason = self._tier(score, len(reasoning), tokens, scored, ascii_only)
+        task = self.task.matches(tokens, lowered, ascii_only)
+        if task:
+            signals["taskVerbs"] = Signal(0.0, task)
+        tier, reason = self._tier(score, len(reasoning), len(maths), len(technical), bool(task or maths), tokens, scored, ascii_only)
         return Classification(tier, score, signals, reason, tokens_estimate, truncated)
 
     @staticmethod
@@ -218,7 +225,10 @@ class Classifier:
         if score:
             signals[name] = Signal(score, matches)
 
-    def _tier(self, score: float, reasoning_hits: int, tokens: set[bytes], text: str, ascii_only: bool) -> tuple[Tier, str]:
+    def _tier(
+        self, score: float, reasoning: int, maths: int, technical: int, asks_for_work: bool,
+        tokens: set[bytes], text: str, ascii_only: bool,
+    ) -> tuple[Tier, str]:
         simple_medium, medium_complex, complex_reasoning = self.bounds
         if score < simple_medium:
             tier: Tier = "SIMPLE"
@@ -229,7 +239,10 @@ class Classifier:
         else:
             tier = "REASONING"
         reason = "score"
-        if reasoning_hits >= 2 and score >= self.override_min and tier != "REASONING":
+        if tier == "SIMPLE" and asks_for_work:
+            tier, reason = "MEDIUM", "task_floor"
+        chain = reasoning >= 2 or (reasoning and maths)
+        if chain and technical < 4 and score >= self.override_min and tier != "REASONING":
             tier, reason = "REASONING", "reasoning_override"
         for rank, rule_tier, words in self.rules:
             if rank > TIERS.index(tier) and words.matches(tokens, text, ascii_only):

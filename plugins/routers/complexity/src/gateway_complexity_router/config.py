@@ -20,11 +20,11 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "tokenCount": 0.10,
     "codePresence": 0.30,
     "reasoningMarkers": 0.25,
-    "technicalTerms": 0.25,
+    "technicalTerms": 0.35,
     "simpleIndicators": 0.05,
     "multiStepPatterns": 0.03,
     "questionComplexity": 0.02,
-    "mathematics": 0.25,
+    "mathematics": 0.05,
 }
 
 
@@ -38,7 +38,7 @@ class TierBoundaries(Strict):
 
     simple_medium: float = 0.15
     medium_complex: float = 0.35
-    complex_reasoning: float = 0.60
+    complex_reasoning: float = 0.85
 
     @model_validator(mode="after")
     def _ascending(self) -> TierBoundaries:
@@ -70,11 +70,13 @@ class ComplexityRouterConfig(Strict):
     technical_keywords: list[str] | None = None
     simple_keywords: list[str] | None = None
     math_keywords: list[str] | None = None
+    #: instruction verbs ("write", "explain" ...): a prompt with one is at least MEDIUM
+    task_keywords: list[str] | None = None
     #: keywords added to the built-in lists: {"technicalTerms": ["terraform"]}
     extra_keywords: dict[str, list[str]] = Field(default_factory=dict)
     #: per-tier overrides: a prompt containing one of these is at least that tier
     keyword_tier_rules: dict[Tier, list[str]] = Field(default_factory=dict)
-    #: two or more reasoning markers and a score at least this: REASONING (default: simple_medium)
+    #: a chain of reasoning (2+ markers, or a marker and a maths term) with a score at least this: REASONING
     reasoning_override_min_score: float | None = None
     #: the tier for requests with no text to judge (images only, tool results only, empty)
     default_tier: Tier = "MEDIUM"

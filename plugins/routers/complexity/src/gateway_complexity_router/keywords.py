@@ -29,7 +29,10 @@ REASONING = [
     "deduce", "infer", "prove", "proof", "justify", "derive", "derivation", "rigorous", "rigorously",
     "show that", "explain why", "why does", "logically", "logic puzzle", "puzzle", "riddle",
     "counterexample", "contradiction", "by induction", "first principles", "chain of thought",
-    "walk me through", "work out", "paso a paso", "étape par étape", "schritt für schritt",
+    "walk me through", "work out", "work through", "deduction", "verify", "show your reasoning",
+    "explain the reasoning", "reason it out", "is it possible", "prove your answer", "prove it", "why not",
+    "how do you find", "strategy", "optimal", "cannot be done", "backward induction", "if and only if",
+    "determine whether", "estimate", "assumption", "explain how you", "paso a paso", "étape par étape", "schritt für schritt",
     "passo a passo", "demuestra", "démontre", "démontrer", "beweise", "prouve", "razona",
     "一步一步", "逐步", "证明", "推理", "ステップ", "証明", "推論",
 ]
@@ -44,8 +47,21 @@ TECHNICAL = [
     "index", "schema design", "data pipeline", "etl", "streaming", "infrastructure", "terraform",
     "ci/cd", "pipeline", "multi-tenant", "rate limiting", "backpressure", "serialization", "compliance",
     "migration plan", "system design", "design a system", "end-to-end", "production", "monolith",
-    "rollback", "zero-downtime", "horizontal scaling", "postgres", "postgresql", "redis", "elasticsearch",
-    "arquitectura", "architektur", "arquitetura", "分布式", "架构", "アーキテクチャ", "分散",
+    "rollback", "zero-downtime", "design", "architect", "scale", "scaling", "region", "multi-region",
+    "active-active", "leader election", "at-least-once", "exactly-once", "dead-letter", "sdk", "rollout",
+    "audit", "key management", "scheduler", "worker", "backend", "data model", "hot keys", "cdn",
+    "invalidation", "thundering herd", "ocr", "erp", "network partition", "consistency model", "microservices",
+    "kubernetes", "service boundaries", "vpc", "eks", "operator", "reconcile", "websocket", "profiling",
+    "memory", "vulnerabilities", "idempotency key", "tenant", "ingestion", "query layer", "isolation",
+    "conflict resolution", "crdt", "persistence", "offline", "dual writes", "backfill", "write path",
+    "contention", "matching", "payments", "failure modes", "sampling", "alerting", "runbooks", "on-call",
+    "dependency injection", "middleware", "integration tests", "query language", "parser", "partitioned",
+    "redlines", "liability", "compliance", "gdpr", "reconcile the figures", "executive briefing", "horizontal scaling", "postgres", "postgresql", "redis", "elasticsearch",
+    "arquitectura", "architektur", "arquitetura", "microservicios", "microsserviços", "escalable", "escalar",
+    "consistencia", "skalierbar", "skalierbare", "ausfallsicherheit", "partitionierung", "distribuée",
+    "réplication", "latence", "tolérance aux pannes", "sécurité", "seguridad", "segurança", "vulnerabilidades",
+    "分布式", "架构", "一致性", "分片", "故障转移", "缓存", "アーキテクチャ", "分散", "マイクロサービス", "冪等性",
+    "トランザクション",
 ]
 
 SIMPLE = [
@@ -57,6 +73,15 @@ SIMPLE = [
     "什么是", "こんにちは", "ありがとう", "とは",
 ]
 
+#: instruction verbs: a prompt that asks for work to be done is at least MEDIUM
+TASK = [
+    "write", "explain", "describe", "summarise", "summarize", "draft", "create", "outline", "rewrite",
+    "implement", "build", "fix", "review", "compare", "analyse", "analyze", "design", "plan", "propose",
+    "refactor", "debug", "difference between", "differences between", "how does", "how do i", "how can i",
+    "calculate", "solve", "compute", "escribe", "explica", "écris", "explique", "erkläre", "schreibe",
+    "resume", "traduis", "diseña", "entwirf", "propose", "revise", "写", "解释", "设计", "書いて", "説明",
+]
+
 MATH = [
     "integral", "derivative", "differentiate", "integrate", "equation", "theorem", "lemma", "probability",
     "expected value", "variance", "polynomial", "matrix", "eigenvalue", "eigenvector", "converge",
@@ -64,7 +89,8 @@ MATH = [
     "combination", "geometry", "triangle", "inequality", "limit", "calculus", "algebra", "optimization",
     "minimize", "maximize", "logarithm", "exponential", "factorial", "fibonacci", "recurrence",
     "irrational", "divisible", "gcd", "lcm", "vector", "dimension", "topology", "bayes", "bayesian",
-    "stochastic", "markov", "sequence", "sum of", "digits", "ecuación", "équation", "gleichung",
+    "stochastic", "markov", "sequence", "sum of", "digits", "how many ways", "expected number", "angle",
+    "graph", "cycle", "bound", "irrational", "induction", "closed form", "critical points", "ecuación", "équation", "gleichung",
     "probabilidad", "probabilité", "wahrscheinlichkeit", "方程", "概率", "積分", "確率", "方程式",
 ]
 
@@ -74,15 +100,15 @@ def word_forms(word: str) -> set[str]:
     forms = {word}
     if not word.isascii() or not word.isalpha() or len(word) < 3:
         return forms
-    forms |= {word + "s", word + "es", word + "ed", word + "ing", word + "er", word + "ers", word + "ly"}
+    forms |= {word + "s", word + "es", word + "ed", word + "ing"}
     if word.endswith("e"):
         stem = word[:-1]
-        forms |= {word + "d", stem + "ing", stem + "ion", stem + "ions", stem + "ation", stem + "ations", stem + "er"}
+        forms |= {word + "d", stem + "ing", stem + "ion", stem + "ions", stem + "ation", stem + "ations"}
     if word.endswith("y") and word[-2] not in "aeiou":
         forms |= {word[:-1] + "ies", word[:-1] + "ied"}
     if word.endswith("ize"):
         forms |= {f[: len(word) - 3] + "ise" + f[len(word):] for f in list(forms) if f.startswith(word)}
         forms |= {word[:-3] + "isation", word[:-3] + "ization"}
     if len(word) >= 3 and word[-1] not in "aeiouwxy" and word[-2] in "aeiou" and word[-3] not in "aeiou":
-        forms |= {word + word[-1] + "ing", word + word[-1] + "ed", word + word[-1] + "er"}  # debug -> debugging
+        forms |= {word + word[-1] + "ing", word + word[-1] + "ed"}  # debug -> debugging
     return forms
