@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import orjson
 
-from .errors import BadRequestError
+from .errors import BadRequestError, UpstreamError
 from .providers import GATEWAY_ONLY_FIELDS
 
 #: the ``finish_reason`` values OpenAI clients know
@@ -323,6 +323,20 @@ def max_output_tokens(body: Mapping[str, Any]) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+# --------------------------------------------------------------------------- reading upstream answers
+
+
+def upstream_json_object(provider: str, raw: bytes) -> dict[str, Any]:
+    """Parse an upstream's JSON answer; an answer that is not a JSON object is the upstream's fault (502)."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise UpstreamError(f"{provider} answered with a body that is not JSON ({raw[:80]!r}...)") from None
+    if not isinstance(data, dict):
+        raise UpstreamError(f"{provider} answered with JSON that is not an object")
+    return data
+
+
 # --------------------------------------------------------------------------- building OpenAI answers
 
 
@@ -446,6 +460,7 @@ __all__ = [
     "parse_data_url",
     "image_ref",
     "parse_tool_arguments",
+    "upstream_json_object",
     "FunctionTool",
     "ToolChoice",
     "normalize_tools",

@@ -13,7 +13,7 @@ import httpx
 import openai
 import pytest
 
-from gateway_anthropic.testing import FakeAnthropic, error_reply
+from gateway_anthropic.testing import AnthropicReply, FakeAnthropic, error_reply
 
 HI = [{"role": "user", "content": "Hi"}]
 
@@ -149,3 +149,11 @@ def test_bad_input_is_a_clear_400_before_any_upstream_call(claude: Any, anthropi
     assert anthropic_server.requests == []
     # the gateway keeps serving
     assert claude.openai().chat.completions.create(model="claude", messages=HI).choices[0].message.content
+
+
+def test_an_answer_that_is_not_a_message_is_a_502(claude: Any, anthropic_server: FakeAnthropic) -> None:
+    anthropic_server.enqueue(*[AnthropicReply(json=["not", "a", "message"])] * 3)
+    with pytest.raises(openai.APIStatusError) as caught:
+        claude.openai().chat.completions.create(model="claude", messages=HI)
+    assert caught.value.status_code == 502
+    assert "not an object" in caught.value.body["message"]

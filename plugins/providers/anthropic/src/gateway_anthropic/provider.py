@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from gateway import Deployment, JSONResponseBody, Provider, RequestContext, StreamResponseBody, UpstreamError
-from gateway.translation import effective_drop_params
+from gateway.translation import effective_drop_params, upstream_json_object
 from gateway.upstream import iter_body
 
 from .extras import extras_for
@@ -99,12 +99,7 @@ class AnthropicProvider(Provider):
                 )
             except UpstreamError as exc:
                 raise map_upstream_error(exc) from None
-            try:
-                message = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                raise UpstreamError(f"{PROVIDER} answered with a body that is not JSON ({raw[:80]!r}...)") from None
-            if not isinstance(message, dict):
-                raise UpstreamError(f"{PROVIDER} answered with JSON that is not an object")
+            message = upstream_json_object(PROVIDER, raw)
             return JSONResponseBody(data=completion_from_message(message, request.json_tool), headers=pass_headers(headers))
         try:
             resp = await gateway.upstream.open_stream(
