@@ -62,7 +62,9 @@ async def run_check(guardrail: Guardrail, mode: str, batch: TextBatch) -> Guardr
     started = time.perf_counter()
     error: str | None = None
     try:
-        result = await asyncio.wait_for(check(batch), settings.timeout)
+        # asyncio.timeout, not wait_for: no extra task per check (tens of microseconds on the hot path)
+        async with asyncio.timeout(settings.timeout):
+            result = await check(batch)
         if result.outcome == "masked" and (result.texts is None or len(result.texts) != len(batch.texts)):
             raise GuardrailUnavailable(
                 f"returned {len(result.texts or [])} masked texts for {len(batch.texts)} inputs"

@@ -94,41 +94,63 @@ def _read_words(path: str) -> list[str]:
     return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
 
 
-def compile_rules(params: ContentFilterParams) -> tuple[list[Rule], list[Rule]]:
-    """``(blocking rules, masking rules)``; raises ``ValueError`` naming a bad pattern."""
+def compile_rules(params: ContentFilterParams) -> tuple[list[Rule], list[Rule], WordIndex | None]:
+    """``(blocking patterns, masking rules, blocking word index)``; raises naming a bad pattern."""
     flags = 0 if params.case_sensitive else re.IGNORECASE
     blocking: list[Rule] = []
     masking: list[Rule] = []
-    block_words = [w if isinstance(w, str) else w.keyword for w in params.blocked_words
-                   if isinstance(w, str) or w.action == "BLOCK"]
+    owners: dict[str, tuple[str, str]] = {}
+    words = [w if isinstance(w, str) else w.keyword for w in params.blocked_words
+             if isinstance(w, str) or w.action == "BLOCK"]
     if params.blocked_words_file:
-        block_words += _read_words(params.blocked_words_file)
-    if block_words:
-        blocking.append(Rule("blocked_word", _words_regex(block_words, flags), "keyword"))
+        words += _read_words(params.blocked_words_file)
+    for word in words:
+        owners.setdefault(word.strip(), ("blocked_word", "keyword"))
+    for topic, topic_words in params.blocked_topics.items():
+        for word in topic_words:
+            owners.setdefault(word.strip(), (topic, "topic"))
+    index = WordIndex(owners, params.case_sensitive) if any(owners) else None
     for word in params.blocked_words:
         if isinstance(word, BlockedWord) and word.action == "MASK":
             masking.append(Rule(word.keyword, _words_regex([word.keyword], flags), "keyword"))
-    for topic, words in params.blocked_topics.items():
-        blocking.append(Rule(topic, _words_regex(words, flags), "topic"))
-    for index, pattern in enumerate(params.patterns):
+    for position, pattern in enumerate(params.patterns):
         if pattern.pattern_type == "prebuilt":
             source = PREBUILT.get(pattern.pattern_name or "")
             if source is None:
                 raise GuardrailConfigError(f"unknown prebuilt pattern {pattern.pattern_name!r}; "
-                                           f"choose one of {', '.join(sorted(PREBUILT))}", "patterns", index)
+                                           f"choose one of {', '.join(sorted(PREBUILT))}", "patterns", position)
             name = pattern.name or pattern.pattern_name or "pattern"
             compiled = re.compile(source)  # prebuilt patterns carry their own case rules
         else:
             if not pattern.pattern:
-                raise GuardrailConfigError("a regex pattern needs 'pattern: <regular expression>'", "patterns", index)
-            name = pattern.name or pattern.pattern_name or f"pattern_{index}"
+                raise GuardrailConfigError("a regex pattern needs 'pattern: <regular expression>'", "patterns", position)
+            name = pattern.name or pattern.pattern_name or f"pattern_{position}"
             try:
                 compiled = re.compile(pattern.pattern, flags)
             except re.error as exc:
                 raise GuardrailConfigError(f"{pattern.pattern!r} is not a valid regular expression: {exc}",
-                                           "patterns", index) from exc
+                                           "patterns", position) from exc
         (blocking if pattern.action == "BLOCK" else masking).append(Rule(name, compiled, "pattern"))
-    return blocking, masking
+    return blocking, masking, index
+
+
+class WordIndex:
+    """Every blocked word and topic word in one expression, so a text is scanned once.
+
+    Case-insensitive lists are matched against the lower-cased text with a case-sensitive
+    expression: several times faster in Python's ``re`` than ``IGNORECASE``.
+    """
+
+    def __init__(self, owners: dict[str, tuple[str, str]], case_sensitive: bool) -> None:
+        self.case_sensitive = case_sensitive
+        self.owners = {(normalized(w) if case_sensitive else normalized(w).lower()): owner
+                       for w, owner in owners.items() if w}
+        self.regex = _words_regex(list(self.owners), 0)
+
+    def find(self, text: str) -> tuple[str, str] | None:
+        """``(rule name, kind)`` of the first blocked word in ``text``, or None."""
+        found = self.regex.search(text if self.case_sensitive else text.lower())
+        return None if found is None else self.owners[found.group(0)]
 
 
 def normalized(text: str) -> str:
@@ -145,8 +167,8 @@ class ContentFilter(Guardrail):
 
     def __init__(self, spec: GuardrailSpec, gateway: object) -> None:
         super().__init__(spec, gateway)  # type: ignore[arg-type]
-        self.blocking, self.masking = compile_rules(spec.params)
-        if not self.blocking and not self.masking:
+        self.blocking, self.masking, self.words = compile_rules(spec.params)
+        if not self.blocking and not self.masking and self.words is None:
             raise ValueError("the content filter has no rules; add blocked_words, patterns or blocked_topics")
         for rule in self.masking:
             try:
@@ -158,6 +180,11 @@ class ContentFilter(Guardrail):
     async def check(self, batch: TextBatch) -> GuardrailResult:
         texts = [normalized(t) for t in batch.texts]
         for text in texts:
+            if self.words is not None:
+                owner = self.words.find(text)
+                if owner is not None:
+                    return GuardrailResult.blocked(f"Content blocked: {owner[0]} {owner[1]} detected",
+                                                   rule=owner[0], kind=owner[1])
             for rule in self.blocking:
                 if rule.regex.search(text):
                     reason = f"Content blocked: {rule.name} {rule.kind} detected"
