@@ -57,6 +57,7 @@ class GatewayProcess:
         path.write_text(yaml.safe_dump(config))
         self.proc = subprocess.Popen(
             [GATEWAY, "--config", str(path), "--port", str(self.port), *extra],
+            env={**os.environ, "GATEWAY_LOAD_PLUGINS": "openai,mock"},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
