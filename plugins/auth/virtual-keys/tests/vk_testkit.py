@@ -47,7 +47,9 @@ def vk_config(db_url: str, *, master_key: str | None = MASTER, **settings: Any) 
             for name in MODELS
         ],
         "general_settings": {"database_url": db_url},
-        "plugins": {"virtual_keys": settings},
+        # one process per gateway here: the cross-worker wait on revocations only slows tests down
+        # (test_offboarding runs the default, with it)
+        "plugins": {"virtual_keys": {"revocation_wait": False, **settings}},
     }
     if master_key:
         config["general_settings"]["master_key"] = master_key

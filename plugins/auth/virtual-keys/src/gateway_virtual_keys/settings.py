@@ -15,6 +15,9 @@ class VirtualKeysSettings(BaseModel):
     auto_create_teams: bool = True
     #: seconds between polls of the change log when Redis is not used (the staleness bound)
     poll_interval: float = Field(default=0.5, gt=0, le=1.0)
+    #: without Redis, admin calls that take access away (block, delete, update) answer only after
+    #: one poll interval, so that when they return every worker already refuses the key
+    revocation_wait: bool = True
     #: with Redis pub/sub the poll is only a backstop for lost messages
     redis_poll_interval: float = Field(default=5.0, gt=0, le=60)
     #: Redis for instant invalidation across instances; default: the ``REDIS_URL`` environment variable

@@ -24,7 +24,7 @@ from . import tables as t
 from .durations import utcnow
 
 Change = tuple[str, str]  # (kind, entity id)
-OnCommit = Callable[[int, list[Change]], Awaitable[None]]
+OnCommit = Callable[[int, list[Change], bool], Awaitable[None]]
 
 
 class Writer:
@@ -58,7 +58,8 @@ class Store:
     # ------------------------------------------------------------------ transactions
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[Writer]:
+    async def write(self, *, revokes: bool = False) -> AsyncIterator[Writer]:
+        """One write transaction.  ``revokes``: the change may take access away (block, delete ...)."""
         async with self.engine.begin() as conn:
             bumped = await conn.execute(
                 sa.update(t.version).where(t.version.c.id == 1).values(version=t.version.c.version + 1)
@@ -78,7 +79,7 @@ class Store:
                     [{"version": writer.version, "kind": k, "entity_id": e, "changed_at": now} for k, e in writer.changes],
                 )
         if writer.changes and self.on_commit is not None:
-            await self.on_commit(writer.version, writer.changes)
+            await self.on_commit(writer.version, writer.changes, revokes)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

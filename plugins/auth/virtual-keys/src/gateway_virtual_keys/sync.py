@@ -10,7 +10,9 @@ A change is applied at once by the worker that made it.  Other workers learn it 
   skips a change.  With Redis the poll stays on as a backstop for lost messages.
 
 So a blocked or deleted key is refused everywhere at most ``poll_interval`` seconds after the
-change committed, in practice immediately when Redis is configured.
+change committed, in practice immediately when Redis is configured.  Without Redis, an admin call
+that takes access away (block, delete, update ...) answers only after one poll interval
+(``revocation_wait``), so when it returns every worker already refuses the key.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ log = get_logger("gateway.virtual_keys")
 PAGE = 1000
 MAX_PAGES = 20
 PRUNE_EVERY = 600.0
+#: beyond one poll interval: the poll's own query time and scheduling delays
+REVOCATION_MARGIN = 0.2
 
 
 class Synchroniser:
@@ -48,6 +52,7 @@ class Synchroniser:
         self.tasks: list[asyncio.Task[None]] = []
         self.last_poll_ok = time.monotonic()
         self.last_prune = 0.0
+        self.interval = state.settings.poll_interval
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -58,14 +63,13 @@ class Synchroniser:
         await self.reload_all()
         settings = self.state.settings
         redis_url = settings.redis_url or os.environ.get("REDIS_URL")
-        interval = settings.poll_interval
         if redis_url:
             import redis.asyncio as aioredis
 
             self.redis = aioredis.from_url(redis_url)
             self.tasks.append(asyncio.create_task(self.subscribe(), name="virtual-keys-subscribe"))
-            interval = min(settings.redis_poll_interval, 1.0)
-        self.tasks.append(asyncio.create_task(self.poll_forever(interval), name="virtual-keys-poll"))
+            self.interval = min(settings.redis_poll_interval, 1.0)
+        self.tasks.append(asyncio.create_task(self.poll_forever(self.interval), name="virtual-keys-poll"))
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -107,15 +111,19 @@ class Synchroniser:
                 cache.set_tokens(entity_id, known)
                 cache.invalidate(kind, entity_id)
 
-    async def committed(self, version: int, changes: list[tuple[str, str]]) -> None:
-        """Called by the store after a write committed: apply here, then tell the others."""
+    async def committed(self, version: int, changes: list[tuple[str, str]], revokes: bool) -> None:
+        """Called by the store after a write committed: apply here, tell the others, and for a
+        revocation without Redis wait until every polling worker has seen it (see the module doc)."""
         await self.apply(changes)
         if self.redis is not None:
             message = orjson.dumps({"origin": self.instance, "version": version, "changes": changes})
             try:
                 await self.redis.publish(self.state.settings.redis_channel, message)
+                return
             except Exception as exc:  # the poll still delivers it within poll_interval
                 log.warning("virtual_keys_publish_failed", error=f"{type(exc).__name__}: {exc}")
+        if revokes and self.state.settings.revocation_wait:
+            await asyncio.sleep(self.interval + REVOCATION_MARGIN)
 
     # ------------------------------------------------------------------ polling
 

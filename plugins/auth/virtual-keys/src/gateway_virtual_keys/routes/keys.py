@@ -153,7 +153,7 @@ async def _update(
 async def update(request: Request, caller: Caller, state: PluginState) -> dict[str, Any]:
     body = parse(UpdateKey, await body_of(request, state))
     fields = sent(body, "key")
-    async with state.store.write() as w:
+    async with state.store.write(revokes=True) as w:
         if body.key:
             row = await find_key(w.conn, state, body.key)
         else:
@@ -168,7 +168,7 @@ async def update(request: Request, caller: Caller, state: PluginState) -> dict[s
 
 async def delete(request: Request, caller: Caller, state: PluginState) -> dict[str, Any]:
     body = parse(DeleteKeys, await body_of(request, state))
-    async with state.store.write() as w:
+    async with state.store.write(revokes=True) as w:
         rows = [await find_key(w.conn, state, ref) for ref in body.keys or ()]
         rows += [await find_row(w.conn, state, t.keys, "key_alias", alias, "key with alias") for alias in body.key_aliases or ()]
         for row in rows:
@@ -180,7 +180,7 @@ async def delete(request: Request, caller: Caller, state: PluginState) -> dict[s
 async def _set_blocked(request: Request, caller: Caller, state: PluginState, blocked: bool) -> dict[str, Any]:
     route = "/key/block" if blocked else "/key/unblock"
     body = parse(KeyRef, await body_of(request, state))
-    async with state.store.write() as w:
+    async with state.store.write(revokes=blocked) as w:
         row = await find_key(w.conn, state, body.key)
         caller.require_team_admin(route, row["team_id"])
         await state.store.update(w.conn, t.keys, "id", row["id"], {"blocked": blocked, **stamps(caller, new=False)})
@@ -210,7 +210,7 @@ async def regenerate(request: Request, caller: Caller, state: PluginState) -> di
     hasher = state.require_hasher()
     secret = _secret(state, body.new_key)
     token = hasher.hash(secret)
-    async with state.store.write() as w:
+    async with state.store.write(revokes=True) as w:
         row = await find_key(w.conn, state, body.key)
         await _update(w, state, caller, route, row, body, sent(body, "key", "new_key", "grace_period"))
         if body.grace_period:

@@ -109,7 +109,7 @@ async def update(request: Request, caller: Caller, state: PluginState) -> dict[s
     body = parse(UpdateTeam, await body_of(request, state))
     check_models(state, body.models)
     values = {k: (RESET_VALUES[k] if v is None and k in RESET_VALUES else v) for k, v in sent(body, "team_id").items()}
-    async with state.store.write() as w:
+    async with state.store.write(revokes=True) as w:
         await find_row(w.conn, state, t.teams, "team_id", body.team_id, "team")
         if values:
             await state.store.update(w.conn, t.teams, "team_id", body.team_id, {**values, **stamps(caller, new=False)})
@@ -120,7 +120,7 @@ async def update(request: Request, caller: Caller, state: PluginState) -> dict[s
 async def delete(request: Request, caller: Caller, state: PluginState) -> dict[str, Any]:
     caller.require_admin("/team/delete")
     body = parse(DeleteTeams, await body_of(request, state))
-    async with state.store.write() as w:
+    async with state.store.write(revokes=True) as w:
         for team_id in body.team_ids:
             await find_row(w.conn, state, t.teams, "team_id", team_id, "team")
         # the team's keys go with it (as in LiteLLM): they are refused from the next request on
@@ -146,7 +146,7 @@ async def member_add(request: Request, caller: Caller, state: PluginState) -> di
 async def member_delete(request: Request, caller: Caller, state: PluginState) -> dict[str, Any]:
     body = parse(MemberDelete, await body_of(request, state))
     caller.require_team_admin("/team/member_delete", body.team_id)
-    async with state.store.write() as w:
+    async with state.store.write(revokes=True) as w:
         await find_row(w.conn, state, t.teams, "team_id", body.team_id, "team")
         user_id = body.user_id
         if not user_id:

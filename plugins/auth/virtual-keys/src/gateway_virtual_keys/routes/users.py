@@ -87,7 +87,7 @@ async def update(request: Request, caller: Caller, state: PluginState) -> dict[s
     body = parse(UpdateUser, await body_of(request, state))
     check_models(state, body.models)
     fields = sent(body, "user_id")
-    async with state.store.write() as w:
+    async with state.store.write(revokes=True) as w:
         if body.user_id:
             user = await find_row(w.conn, state, t.users, "user_id", body.user_id, "user")
         else:
@@ -106,7 +106,7 @@ async def update(request: Request, caller: Caller, state: PluginState) -> dict[s
 async def delete(request: Request, caller: Caller, state: PluginState) -> dict[str, Any]:
     caller.require_admin("/user/delete")
     body = parse(DeleteUsers, await body_of(request, state))
-    async with state.store.write() as w:
+    async with state.store.write(revokes=True) as w:
         for user_id in body.user_ids:
             await find_row(w.conn, state, t.users, "user_id", user_id, "user")
         # offboarding: every key of the user stops working with the next request
