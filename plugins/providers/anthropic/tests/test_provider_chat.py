@@ -206,3 +206,14 @@ def test_bad_top_k_is_refused_before_the_upstream_call(claude: Any, anthropic_se
         )
     assert "top_k" in str(caught.value)
     assert anthropic_server.requests == []
+
+
+def test_a_deployment_without_a_key_is_refused_at_start_up_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway import ConfigError, Gateway
+
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.setenv("GATEWAY_LOAD_PLUGINS", "anthropic")
+    with pytest.raises(ConfigError) as caught:
+        Gateway({"model_list": [{"model_name": "c", "litellm_params": {"model": "anthropic/claude-x"}}],
+                 "general_settings": {"master_key": "sk-m"}})
+    assert "ANTHROPIC_API_KEY" in str(caught.value)

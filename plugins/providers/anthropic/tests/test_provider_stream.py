@@ -134,3 +134,14 @@ def test_streamed_thinking_becomes_reasoning_content(claude: Any, anthropic_serv
     assert "".join(d.content or "" for d in deltas) == "4"
     signatures = [b["signature"] for d in deltas for b in d.model_extra.get("thinking_blocks") or []]
     assert signatures == ["sig-9"]
+
+
+def test_a_stalled_stream_ends_with_a_timeout_error_not_a_hang(start: Any, make_config: Any, anthropic_server: FakeAnthropic) -> None:
+    gw = start(make_config(anthropic_server, params={"stream_timeout": 1}))
+    gate = threading.Event()  # never set while the client waits: the upstream goes silent mid-stream
+    anthropic_server.enqueue(AnthropicReply(events=message_events(message("stalls here")), gate=gate, gate_at=4))
+    try:
+        error = _stream_error(gw)
+    finally:
+        gate.set()  # release the fake server
+    assert "stopped sending" in str(error)
