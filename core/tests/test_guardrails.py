@@ -315,3 +315,18 @@ def test_logging_only_changes_only_what_sinks_see(gateway_factory: Any, fake_ups
         assert view.redacted
         assert view.request["messages"][0]["content"] == "remember [MASKED]"
         assert view.response_texts == {0: "your [MASKED] is safe"}
+
+
+def test_guardrails_list_shows_names_types_and_modes_but_no_secrets(gateway_factory: Any, fake_upstream: FakeUpstream) -> None:
+    entry = guard("listed", mode=["pre_call", "post_call"], default_on=True, api_key="sk-vendor-secret",
+                  api_base="http://vendor.internal")
+    entry["guardrail_info"] = {"description": "blocks the forbidden word"}
+    gw = start(gateway_factory, fake_upstream, entry)
+    import httpx
+
+    assert httpx.get(gw.url + "/guardrails/list").status_code == 401
+    listing = httpx.get(gw.url + "/guardrails/list", headers={"authorization": "Bearer sk-plain"}).json()
+    assert listing == {"guardrails": [{
+        "guardrail_name": "listed", "guardrail_info": {"description": "blocks the forbidden word"},
+        "litellm_params": {"guardrail": "word_guard", "mode": ["pre_call", "post_call"], "default_on": True}}]}
+    assert "secret" not in str(listing) and "vendor.internal" not in str(listing)

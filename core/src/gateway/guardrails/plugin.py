@@ -4,8 +4,10 @@ Start-up: build one guardrail per ``guardrails:`` entry from the types plugins r
 open/close them with the gateway.  Request path: select the guardrails of the request, run the
 pre_call and during_call checks in ``gateway_pre_call`` (``trylast``: after budgets, rate limits
 and request rewrites, so the checks see the final request and cheap refusals come first), and
-the post_call checks and un-masking in ``gateway_post_call`` (``tryfirst``: output checks and
-un-masking happen before other plugins, such as caches, see the answer).
+the post_call checks and un-masking in ``gateway_post_call`` (``trylast``: other plugins, such
+as a response cache, see the answer as the model gave it, with placeholders still in place, so a
+cached answer can never carry one client's un-masked values to another; un-masking and output
+checks run on the way out, cache hits included).
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..hookspecs import hookimpl
+from .base import Guardrail
 from .flow import RequestGuards
 from .registry import build_guardrails
 from .selection import select
@@ -23,7 +26,6 @@ from .selection import select
 if TYPE_CHECKING:
     from ..gateway import Gateway
     from ..types import RequestContext, ResponseBody
-    from .base import Guardrail
 
 NAME = "guardrails"
 
@@ -64,6 +66,39 @@ def gateway_lifespan(gateway: Gateway) -> object | None:
     return running()
 
 
+@hookimpl
+def gateway_register_routes(gateway: Gateway) -> list[Any]:
+    """``GET /guardrails/list`` (LiteLLM's route): the configured guardrails, for any caller with a key."""
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from ..errors import GatewayError
+    from ..http import authenticate_request, error_response, json_response
+
+    found = guardrail_set(gateway)
+    listing = [] if found is None else [describe(g) for g in found.guardrails.values()]
+
+    async def list_guardrails(request: Request) -> Response:
+        try:
+            await authenticate_request(request, gateway)
+        except GatewayError as exc:
+            return error_response(exc)
+        return json_response({"guardrails": listing})
+
+    return [Route("/guardrails/list", list_guardrails, methods=["GET"])]
+
+
+def describe(guard: Guardrail) -> dict[str, Any]:
+    """What ``/guardrails/list`` shows of a guardrail: never keys, URLs or provider params."""
+    settings = guard.settings
+    return {
+        "guardrail_name": guard.name,
+        "litellm_params": {"guardrail": guard.spec.type, "mode": settings.mode, "default_on": settings.default_on},
+        "guardrail_info": guard.spec.info,
+    }
+
+
 @hookimpl(trylast=True)
 async def gateway_pre_call(ctx: RequestContext, gateway: Gateway) -> None:
     found = gateway.state.get(NAME)
@@ -77,7 +112,7 @@ async def gateway_pre_call(ctx: RequestContext, gateway: Gateway) -> None:
     await guards.pre_call(ctx)
 
 
-@hookimpl(tryfirst=True)
+@hookimpl(trylast=True)
 async def gateway_post_call(ctx: RequestContext, response: ResponseBody) -> None:
     guards = ctx.state.get(NAME)
     if guards is not None:

@@ -152,3 +152,29 @@ def test_spacy_models_are_used_only_when_installed(tmp_path: Path, make_config: 
         Gateway(make_config(fake_upstream, presidio(spacy_model="en_core_web_nope")),
                 plugins=[gateway_openai, gateway_presidio], load_entrypoints=False)
     assert "never downloaded" in str(caught.value) and "spacy_model" in str(caught.value)
+
+
+def test_windowed_streams_mask_output_pii_per_window(gateway_factory: Any, fake_upstream: FakeUpstream,
+                                                     make_config: Any) -> None:
+    gw = start(gateway_factory, fake_upstream, make_config,
+               presidio(mode="post_call", stream_policy="window", stream_window_chars=30))
+    words = ["Sure. ", "Our support ", "address is ", "help@example.com ", "and the ", "server is at ",
+             "10.1.2.3 ", "if you need it."]
+    fake_upstream.enqueue(Reply(stream=[
+        {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
+         "choices": [{"index": 0, "delta": {"content": w}, "finish_reason": None}]} for w in words]))
+    text = "".join(c.choices[0].delta.content or "" for c in ask(gw, "hi", stream=True) if c.choices)
+    assert "help@example.com" not in text and "10.1.2.3" not in text
+    assert text.startswith("Sure. Our support address is <EMAIL_ADDRESS>") and text.endswith("if you need it.")
+
+
+def test_an_installed_spacy_model_directory_is_used(tmp_path: Path, gateway_factory: Any, fake_upstream: FakeUpstream,
+                                                    make_config: Any) -> None:
+    import spacy
+
+    model = tmp_path / "blank_en"
+    spacy.blank("en").to_disk(model)  # a real spaCy pipeline on disk, no download
+    gw = start(gateway_factory, fake_upstream, make_config, presidio(nlp_engine="spacy", spacy_model=str(model)))
+    assert gw.gateway.state["guardrails"].guardrails["pii"].backend.describe() == f"in-process (spacy: {model})"
+    ask(gw, f"mail {PII['email']}")
+    assert PII["email"] not in sent_text(fake_upstream)
