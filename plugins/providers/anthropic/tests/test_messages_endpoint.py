@@ -310,3 +310,13 @@ def test_streamed_thinking_keeps_its_signature_through_both_translations(client:
     assert [b.type for b in final.content] == ["thinking", "text"]
     assert (final.content[0].thinking, final.content[0].signature) == ("let me see", "sig-z")
     assert final.content[1].text == "Done."
+
+
+def test_sdk_with_the_key_in_x_api_key(gw: Any, openai_server: FakeUpstream, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
+    sdk = anthropic.Anthropic(base_url=gw.url, api_key=None, default_headers={"x-api-key": MASTER}, max_retries=0)
+    reply = sdk.messages.create(model="gpt", max_tokens=10, messages=[{"role": "user", "content": "Hi"}])
+    assert reply.content[0].text == openai_server.content
+    with sdk.messages.stream(model="gpt", max_tokens=10, messages=[{"role": "user", "content": "Hi"}]) as stream:
+        assert "".join(stream.text_stream) == openai_server.content
