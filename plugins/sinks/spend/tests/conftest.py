@@ -19,7 +19,7 @@ import pytest
 TESTS = Path(__file__).parent
 sys.path.insert(0, str(TESTS))  # the helper modules next to this file
 
-from spend_helpers import PG_ADMIN, REDIS_URL, GatewayProcess  # noqa: E402
+from spend_helpers import PG_ADMIN, GatewayProcess, redis_command, redis_keys  # noqa: E402
 
 
 def _psql(sql: str) -> None:
@@ -64,15 +64,11 @@ def fresh_pg() -> Iterator[str]:
 @pytest.fixture
 def redis_prefix() -> Iterator[str]:
     """A Redis key prefix of this test; its keys are deleted afterwards."""
-    import redis
-
     prefix = f"spendtest-{uuid.uuid4().hex[:10]}"
     yield prefix
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"{{{prefix}}}:*", count=1000))
+    keys = redis_keys(f"{{{prefix}}}:*")
     if keys:
-        client.delete(*keys)
-    client.close()
+        redis_command("DEL", *keys)
 
 
 @pytest.fixture

@@ -106,3 +106,30 @@ class GatewayProcess:
         return response.json()
 
 
+
+
+def redis_command(*args: object) -> object:
+    """One command on the test Redis with the plugin's own client (no other Redis library needed)."""
+    import asyncio
+
+    from gateway_spend.resp import RespClient
+
+    async def run() -> object:
+        client = RespClient(REDIS_URL, timeout=10)
+        try:
+            return await client.execute(*args)
+        finally:
+            await client.close()
+
+    return asyncio.run(run())
+
+
+def redis_keys(pattern: str) -> list[bytes]:
+    found: list[bytes] = []
+    cursor: object = b"0"
+    for _ in range(100_000):
+        cursor, batch = redis_command("SCAN", cursor, "MATCH", pattern, "COUNT", 1000)  # type: ignore[misc]
+        found += batch
+        if cursor == b"0":
+            return found
+    return found

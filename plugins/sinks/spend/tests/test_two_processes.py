@@ -15,9 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 
-from spend_helpers import MASTER, REDIS_URL, key, model_entry
+from spend_helpers import MASTER, REDIS_URL, key, model_entry, redis_command, redis_keys
 
 COST = Decimal("0.000018")
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -62,13 +61,9 @@ def ledger_rows(gateway: Any, expected: int, timeout: float = 30, **filters: str
 
 def reservations_left(prefix: str) -> tuple[int, int]:
     """(reservations in the expiry index, reserved nano-dollars summed over budget counters)."""
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        held = client.zcard(f"{{{prefix}}}:resx")
-        reserved = sum(int(client.hget(k, "r") or 0) for k in client.scan_iter(match=f"{{{prefix}}}:b:*"))
-        return held, reserved
-    finally:
-        client.close()
+    held = int(redis_command("ZCARD", f"{{{prefix}}}:resx"))  # type: ignore[arg-type]
+    reserved = sum(int(redis_command("HGET", k, "r") or 0) for k in redis_keys(f"{{{prefix}}}:b:*"))  # type: ignore[arg-type]
+    return held, reserved
 
 
 @pytest.mark.parametrize("shared", ["key", "team"])

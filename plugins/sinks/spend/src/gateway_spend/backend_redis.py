@@ -8,11 +8,13 @@ server's clock (``TIME``), so instances whose clocks disagree still share one no
 
 from __future__ import annotations
 
+import hashlib
 import time
 from importlib.resources import files
 from typing import Any
 
 from .admission import AdmissionPlan, Admitted, NeedSeed, Rejected, Settled
+from .resp import RedisReplyError, RespClient
 
 
 def _script(name: str) -> str:
@@ -29,17 +31,17 @@ class RedisCounters:
     shared = True
 
     def __init__(self, url: str, prefix: str, *, window: float, buckets: int, timeout: float) -> None:
-        import redis.asyncio as aioredis
-
         # one hash tag: every key lands in one slot, so multi-key scripts stay legal on a cluster proxy
         self.prefix = f"{{{prefix}}}:"
         self.window = window
         self.bucket = window / buckets
-        self.client = aioredis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
-        self._admit = self.client.register_script(_script("admit.lua"))
-        self._settle = self.client.register_script(_script("settle.lua"))
+        self.client = RespClient(url, timeout=timeout)
+        self._admit = _Script(_script("admit.lua"))
+        self._settle = _Script(_script("settle.lua"))
         #: this host's clock: only used to list candidate budget windows, the script picks by server time
         self.local_clock = time.time
+        #: script calls sent (each one round trip), for the benchmark and /spend/ledger/status
+        self.round_trips = 0
 
     async def admit(
         self, plan: AdmissionPlan, now: float | None, seeds: dict[int, int] | None = None
@@ -57,7 +59,7 @@ class RedisCounters:
         args.append(len(plan.parallels))
         for par in plan.parallels:
             args += [par.key, par.limit]
-        reply = await self._admit(keys=[], args=args)
+        reply = await self._call(self._admit, args)
         kind = _text(reply[0])
         if kind == "ok":
             usage = [int(v) for v in reply[3]]
@@ -75,15 +77,34 @@ class RedisCounters:
         return Rejected("parallel", int(reply[1]) - 1, int(reply[2]), int(reply[3]))
 
     async def settle(self, rid: str, window_keys: list[str], cost: int, tokens: int) -> Settled:
-        reply = await self._settle(keys=[], args=[self.prefix, rid, cost, tokens, len(window_keys), *window_keys])
+        reply = await self._call(self._settle, [self.prefix, rid, cost, tokens, len(window_keys), *window_keys])
         values = [int(v) for v in reply]
         return Settled(list(zip(values[0::2], values[1::2], strict=True)))
 
-    async def ping(self) -> None:
-        await self.client.ping()
+    async def _call(self, script: _Script, args: list[Any]) -> Any:
+        self.round_trips += 1
+        return await script.run(self.client, args)
 
     async def close(self) -> None:
-        await self.client.aclose()
+        await self.client.close()
+
+
+class _Script:
+    """A Lua script called by its SHA (``EVALSHA``), loaded on the first ``NOSCRIPT``."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()
+
+    async def run(self, client: RespClient, args: list[Any]) -> Any:
+        try:
+            return await client.execute("EVALSHA", self.sha, 0, *args)
+        except RedisReplyError as exc:
+            if not str(exc).startswith("NOSCRIPT"):
+                raise
+            # first use, or Redis restarted: one extra round trip
+            await client.execute("SCRIPT", "LOAD", self.source)
+            return await client.execute("EVALSHA", self.sha, 0, *args)
 
 
 def _text(value: Any) -> str:
