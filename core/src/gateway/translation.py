@@ -478,7 +478,7 @@ __all__ = [
 # --------------------------------------------------------------------------- appended: shared by the Gemini and Bedrock providers
 
 #: request values that ask for what every provider does anyway, so they never count as unsupported
-NEUTRAL_PARAM_VALUES: dict[str, Any] = {"n": 1, "parallel_tool_calls": True, "logprobs": False}
+NEUTRAL_PARAM_VALUES: dict[str, Any] = {"n": 1, "parallel_tool_calls": True, "logprobs": False, "store": False}
 
 
 def without_neutral_values(body: Mapping[str, Any]) -> dict[str, Any]:

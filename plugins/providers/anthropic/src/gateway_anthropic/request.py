@@ -20,6 +20,7 @@ from typing import Any
 
 from gateway.errors import BadRequestError
 from gateway.translation import (
+    assistant_tool_calls,
     content_parts,
     drop_or_refuse,
     image_ref,
@@ -28,8 +29,8 @@ from gateway.translation import (
     normalize_tool_choice,
     normalize_tools,
     parse_data_url,
-    parse_tool_arguments,
     unsupported_params,
+    without_neutral_values,
 )
 
 from .extras import NO_EXTRAS, AnthropicExtras
@@ -76,8 +77,7 @@ def translate_request(
     stream: bool = False,
 ) -> AnthropicRequest:
     """Build the Messages API body for an OpenAI chat ``body``."""
-    candidates = {k: v for k, v in body.items() if not _harmless_default(k, v)}
-    drop_or_refuse(unsupported_params(candidates, SUPPORTED_PARAMS), provider=PROVIDER, drop=drop_params,
+    drop_or_refuse(unsupported_params(without_neutral_values(body), SUPPORTED_PARAMS), provider=PROVIDER, drop=drop_params,
                    response_headers=response_headers)
     params = extras.params if extras is not None else {}
     positional = extras if extras is not None and extras.applies_to(body.get("messages")) else NO_EXTRAS
@@ -138,11 +138,6 @@ def _sampling(body: Mapping[str, Any], params: Mapping[str, Any], out: dict[str,
     user = body.get("user")
     if isinstance(user, str) and user:
         out["metadata"] = {"user_id": user}
-
-
-def _harmless_default(name: str, value: Any) -> bool:
-    """Parameters that only say "the default", which every provider honours."""
-    return (name == "n" and value == 1) or (name in ("logprobs", "store") and value is False) or value is None
 
 
 def _thinking(body: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -353,17 +348,11 @@ class MessageTranslator:
                 if cache_control:
                     block["cache_control"] = cache_control
                 blocks.append(block)
-        calls = message.get("tool_calls") or []
-        if not isinstance(calls, list):
-            raise BadRequestError(f"{where}.tool_calls must be a list", param=f"{where}.tool_calls")
-        for k, call in enumerate(calls):
-            cw = f"{where}.tool_calls[{k}]"
-            fn = call.get("function") if isinstance(call, dict) else None
-            if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not isinstance(call.get("id"), str):
-                raise BadRequestError(f"{cw} must be {{\"id\": ..., \"type\": \"function\", \"function\": {{\"name\", \"arguments\"}}}}", param=cw)
-            call_id = tool_use_id(call["id"])
-            blocks.append({"type": "tool_use", "id": call_id, "name": fn["name"], "input": parse_tool_arguments(fn.get("arguments"), cw)})
-            self.pending[call_id] = fn["name"]
+        calls = assistant_tool_calls(message, where)
+        for call in calls:
+            call_id = tool_use_id(call.id)
+            blocks.append({"type": "tool_use", "id": call_id, "name": call.name, "input": call.arguments})
+            self.pending[call_id] = call.name
             self.pending_from = i
         if is_last and not calls:
             # a final assistant message is a prefill: the API refuses trailing whitespace there
