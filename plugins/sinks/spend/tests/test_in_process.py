@@ -246,3 +246,21 @@ def test_upstream_without_usage_is_estimated_and_flagged(start: Any) -> None:
 def test_one_worker_without_redis_refuses_several_workers(start: Any) -> None:
     gw = start()
     assert "spend" in gw.gateway.single_worker_reasons
+
+
+@pytest.mark.parametrize("policy", ["closed", "open"])
+def test_unreachable_redis_follows_the_failure_policy_and_is_counted(start: Any, policy: str) -> None:
+    from gateway.testing import free_port
+
+    gw = start({"sk-a": key("hash-a", {"scope": "key", "id": "hash-a", "rpm_limit": 5})},
+               spend={"redis_url": f"redis://127.0.0.1:{free_port()}/0", "redis_failure_policy": policy,
+                      "redis_timeout_seconds": 0.5})
+    client = gw.openai("sk-a")
+    if policy == "closed":
+        with pytest.raises(openai.InternalServerError) as refused:
+            client.chat.completions.create(model="m", messages=HI)
+        assert refused.value.status_code == 503 and "redis_failure_policy: closed" in refused.value.message
+    else:
+        client.chat.completions.create(model="m", messages=HI)
+    assert admin(gw, "/spend/ledger/status")["stats"]["counter_failures"] == 1
+    assert "spend" not in gw.gateway.single_worker_reasons  # shared counters: several workers are fine

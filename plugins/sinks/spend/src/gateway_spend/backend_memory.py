@@ -34,6 +34,8 @@ class MemoryCounters:
         self.bucket = window / buckets
         #: window key -> [spent, reserved]
         self.budgets: dict[str, list[int]] = {}
+        #: window key -> when the window ends (budgets with a duration), to forget finished windows
+        self._window_ends: dict[str, float] = {}
         #: rate key -> bucket -> [requests, tokens]
         self.rates: dict[str, dict[int, list[int]]] = {}
         #: parallel key -> reservation id -> expiry
@@ -65,6 +67,12 @@ class MemoryCounters:
             res = self.reservations.get(rid)
             if res is not None and res.expiry <= now:
                 self._release(rid)
+
+    def _forget_finished_windows(self, now: float, ttl: float) -> None:
+        """Drop counters of windows that ended longer ago than any request can still settle."""
+        for key in [k for k, end in self._window_ends.items() if end + ttl < now]:
+            del self._window_ends[key]
+            self.budgets.pop(key, None)
 
     @staticmethod
     def _window(boundaries: list[float], now: float) -> tuple[float, float]:
@@ -101,12 +109,15 @@ class MemoryCounters:
         missing: list[int] = []
         starts: list[float] = []
         for index, line in enumerate(plan.budgets):
-            start, _ = self._window(line.boundaries(now), now)
+            start, end = self._window(line.boundaries(now), now)
             key = f"b:{line.key}:{start!r}"
             keys.append(key)
             if key not in self.budgets:
                 if seeds and index in seeds:
+                    self._forget_finished_windows(now, plan.ttl)
                     self.budgets[key] = [seeds[index], 0]
+                    if end:
+                        self._window_ends[key] = end
                 else:
                     missing.append(index)
                     starts.append(start)

@@ -99,6 +99,14 @@ class _Protocol(asyncio.Protocol):
                 waiter.set_exception(error)
 
 
+def _expire(waiter: asyncio.Future[Any], protocol: _Protocol) -> None:
+    """No reply in time: fail the caller and drop the connection (the next command reconnects)."""
+    if not waiter.done():
+        waiter.set_exception(TimeoutError("Redis did not answer in time"))
+        if protocol.transport is not None:
+            protocol.transport.close()
+
+
 class RespClient:
     """``redis://[user:password@]host[:port][/db]`` (or ``rediss://``), one pipelined connection."""
 
@@ -137,16 +145,17 @@ class RespClient:
             return protocol
 
     async def _send(self, protocol: _Protocol, args: tuple[Any, ...]) -> Any:
-        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Any] = loop.create_future()
         protocol.waiting.append(waiter)
         assert protocol.transport is not None
         protocol.transport.write(encode(args))
+        # a timer instead of asyncio.wait_for: no wrapper task per command
+        timer = loop.call_later(self.timeout, _expire, waiter, protocol)
         try:
-            reply = await asyncio.wait_for(waiter, self.timeout)
-        except TimeoutError:
-            # a connection that stopped answering: drop it (its waiters fail) and reconnect next time
-            protocol.transport.close()
-            raise
+            reply = await waiter
+        finally:
+            timer.cancel()
         # a cancelled caller leaves its (cancelled) waiter queued, so later replies stay matched
         if isinstance(reply, RedisReplyError):
             raise reply
