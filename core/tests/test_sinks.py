@@ -184,35 +184,60 @@ def test_safe_text_replaces_lone_surrogates_and_keeps_pairs() -> None:
 # --------------------------------------------------------------------------- delivery
 
 
-def test_failing_and_hanging_sinks_are_bounded_and_counted(fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
-    good, failing, hanging = RecordingSink(), RecordingSink("fail"), RecordingSink("hang")
-    config = openai_config(fake_upstream, litellm_settings={"callbacks": ["good", "failing", "hanging"]})
-    delivery = {"queue_size": 5, "batch_size": 2, "flush_interval": 0, "max_retries": 1, "retry_backoff": 0.01,
-                "send_timeout": 0.2}
-    config["plugins"] = {"sinks": {"delivery_defaults": delivery, "flush_timeout": 0.5}}
-    gw = gateway_factory(config, plugins=[SinkPlugin(good=good, failing=failing, hanging=hanging)])
-    requests = 40
-    for _ in range(requests):
-        _chat(gw)
-    good.wait_for(requests)
-    deadline = time.monotonic() + 10
-    while failing.calls < 2 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    stats = sink_stats(gw.gateway)
-    for name in ("good", "failing", "hanging"):
-        s = stats[name]
-        assert s["submitted"] == requests
-        assert s["submitted"] == s["delivered"] + s["queued"] + s["sending"] + sum(s["dropped"].values()), s
-        assert s["queue_high_water"] <= 5
-    assert stats["good"]["delivered"] == requests and sum(stats["good"]["dropped"].values()) == 0
-    assert stats["hanging"]["dropped"]["queue_full"] > 0 and stats["hanging"]["delivered"] == 0
-    assert stats["failing"]["delivered"] == 0 and stats["failing"]["dropped"]["send_failed"] >= 2
-    gw.stop()
-    final = sink_stats(gw.gateway)
-    for name in ("failing", "hanging"):
-        s = final[name]
-        assert s["queued"] == s["sending"] == 0
-        assert sum(s["dropped"].values()) == requests, s  # every event is accounted for after shutdown
+class HttpSink(Sink):
+    """POSTs batches to a URL with the framework's session; HTTP >= 400 is a (retryable) failure."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    async def send_batch(self, items: list[Any]) -> None:
+        async with self.session.post(self.url, json=items) as resp:
+            if resp.status >= 400:
+                raise SinkError(f"HTTP {resp.status}")
+
+
+def test_hanging_and_failing_endpoints_are_bounded_and_counted(fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
+    hanging, failing = FakeUpstream().start(), FakeUpstream().start()
+    hanging.default = Reply(hang=True)
+    failing.default = Reply(status=500, body=b"<html>oops</html>")
+    try:
+        good = RecordingSink()
+        sinks = SinkPlugin(good=good, failing=HttpSink(failing.url + "/ingest"), hanging=HttpSink(hanging.url + "/ingest"))
+        config = openai_config(fake_upstream, litellm_settings={"callbacks": ["good", "failing", "hanging"]})
+        delivery = {"queue_size": 5, "batch_size": 2, "flush_interval": 0, "max_retries": 1, "retry_backoff": 0.01,
+                    "send_timeout": 0.3}
+        config["plugins"] = {"sinks": {"delivery_defaults": delivery, "flush_timeout": 0.5}}
+        gw = gateway_factory(config, plugins=[sinks])
+        requests = 40
+        for _ in range(requests):
+            _chat(gw)
+        good.wait_for(requests)
+
+        def settled(stats: dict[str, Any]) -> bool:  # the failing sink has worked through its queue
+            return (stats["good"]["delivered"] == requests and stats["failing"]["queued"] == 0
+                    and stats["failing"]["sending"] == 0)
+
+        deadline = time.monotonic() + 10
+        while not settled(sink_stats(gw.gateway)) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        stats = sink_stats(gw.gateway)
+        for name in ("good", "failing", "hanging"):
+            s = stats[name]
+            assert s["submitted"] == requests, (name, s)
+            assert s["submitted"] == s["delivered"] + s["queued"] + s["sending"] + sum(s["dropped"].values()), s
+            assert s["queue_high_water"] <= 5  # memory stays bounded: never more than the queue
+        assert stats["good"]["delivered"] == requests and sum(stats["good"]["dropped"].values()) == 0
+        assert stats["hanging"]["dropped"]["queue_full"] > 0 and stats["hanging"]["delivered"] == 0
+        assert stats["failing"]["delivered"] == 0 and stats["failing"]["dropped"]["send_failed"] >= 2
+        gw.stop()
+        final = sink_stats(gw.gateway)
+        for name in ("failing", "hanging"):
+            s = final[name]
+            assert s["queued"] == s["sending"] == 0
+            assert sum(s["dropped"].values()) == requests, s  # every event is accounted for after shutdown
+    finally:
+        hanging.stop()
+        failing.stop()
 
 
 def test_queued_events_are_flushed_at_shutdown(fake_upstream: FakeUpstream, gateway_factory: Any) -> None:

@@ -87,6 +87,7 @@ class SinkRunner:
     async def _run(self) -> None:
         while True:
             first = await self.queue.get()
+            self.sending = 1  # taken from the queue: counted as sending until it is resolved
             if not self._closing and self.settings.flush_interval > 0 and self.queue.qsize() + 1 < self.settings.batch_size:
                 try:
                     await asyncio.wait_for(self._batch_ready.wait(), self.settings.flush_interval)
@@ -96,11 +97,11 @@ class SinkRunner:
             batch = [first]
             while len(batch) < self.settings.batch_size and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
+            self.sending = len(batch)
             await self._deliver(batch)
 
     async def _deliver(self, batch: list[Any]) -> None:
         settings = self.settings
-        self.sending = len(batch)
         try:
             for attempt in range(settings.max_retries + 1):
                 try:
