@@ -81,7 +81,8 @@ def _check(gateway: Gateway, name: str, registered: set[str], problems: ConfigPr
     if record is not None and record.status == "failed":
         why = f"the plugin {name!r} is installed but failed to import ({(record.error or '').splitlines()[0]})"
     elif record is not None and record.status == "disabled":
-        why = f"the plugin {name!r} is installed but disabled (GATEWAY_DISABLE_PLUGINS or plugins.{name}.enabled)"
+        why = (f"the plugin {name!r} is installed but not loaded (see GATEWAY_LOAD_PLUGINS, GATEWAY_DISABLE_PLUGINS "
+               f"and plugins.{name}.enabled)")
     elif distribution:
         why = f"no installed plugin provides the sink {name!r}; install it with: pip install {distribution}"
     elif name in LITELLM_ONLY_CALLBACKS:
