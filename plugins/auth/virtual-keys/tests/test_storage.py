@@ -139,5 +139,4 @@ def test_gateway_db_command(empty_database: Database, tmp_path: Path) -> None:
     assert before.returncode == 0 and "current (empty)" in before.stdout and "pending vk0001" in before.stdout
     upgraded = db("upgrade")
     assert upgraded.returncode == 0 and "applied virtual_keys:vk0001" in upgraded.stdout
-    again = db("upgrade")
-    assert "already up to date" in again.stdout and "current vk0001" in again.stdout
+    assert "current vk0001  head vk0001" in upgraded.stdout and "pending" not in upgraded.stdout

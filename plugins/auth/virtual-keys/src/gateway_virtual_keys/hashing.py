@@ -4,6 +4,11 @@ A key is ``sk-`` + url-safe random characters.  It is stored only as HMAC-SHA256
 ``LITELLM_SALT_KEY`` / ``GATEWAY_SALT_KEY``, or, when neither is set, a salt derived from the
 master key (so rotating the master key then invalidates every virtual key).  With neither a salt
 nor a master key the plugin refuses to generate keys.
+
+Keys are never compared with each other: a presented key is hashed and the hash is looked up.
+An attacker cannot choose what the HMAC of a guess looks like without the salt, so the timing
+of that look-up reveals nothing about stored keys (this is what makes it constant-time in
+effect; the master key, compared directly, is checked by core with ``hmac.compare_digest``).
 """
 
 from __future__ import annotations
@@ -63,8 +68,3 @@ def check_custom_key(key: str) -> None:
         raise BadRequestError("'key' must have at least 32 characters after 'sk-'", param="key")
     if any(c.isspace() for c in key):
         raise BadRequestError("'key' must not contain whitespace", param="key")
-
-
-def same_secret(a: str, b: str) -> bool:
-    """Constant-time comparison of two hashes or keys."""
-    return hmac.compare_digest(a.encode(), b.encode())
