@@ -21,13 +21,15 @@ from ..hookspecs import hookimpl
 from .base import Guardrail
 from .flow import RequestGuards
 from .registry import build_guardrails
-from .selection import select
+from .selection import OPT_OUT_FIELD, select
 
 if TYPE_CHECKING:
     from ..gateway import Gateway
     from ..types import RequestContext, ResponseBody
 
 NAME = "guardrails"
+#: ``ctx.annotations`` key listing the logging_only guardrails of a request (see logview.py)
+LOGGING_ONLY_ANNOTATION = "guardrails_logging_only"
 
 
 class GuardrailSet:
@@ -103,12 +105,17 @@ def describe(guard: Guardrail) -> dict[str, Any]:
 async def gateway_pre_call(ctx: RequestContext, gateway: Gateway) -> None:
     found = gateway.state.get(NAME)
     if found is None:
+        # the opt-out field steers guardrails only; an upstream would reject the unknown parameter
+        ctx.body.pop(OPT_OUT_FIELD, None)
         return
     selected = select(ctx, found.guardrails)
     if not selected:
         return
     guards = RequestGuards(selected)
     ctx.state[NAME] = guards
+    if guards.logging_only:
+        # tells sinks that do not call logged_view() that this request's content must be redacted
+        ctx.annotations[LOGGING_ONLY_ANNOTATION] = [g.name for g in guards.logging_only]
     await guards.pre_call(ctx)
 
 
