@@ -103,6 +103,13 @@ class UpstreamTimeoutError(UpstreamError):
     type = "timeout"
 
 
+class ClientDisconnectedError(GatewayError):
+    """Recorded (never sent) when a client goes away before its answer ended; 499 as nginx logs it."""
+
+    status = 499
+    type = "client_disconnected"
+
+
 class ServiceUnavailableError(GatewayError):
     status = 503
     type = "service_unavailable"

@@ -200,6 +200,19 @@ class StreamResponseBody:
         """Run ``callback()`` (sync or async) when the stream ends, however it ends."""
         self._closers.append(callback)
 
+    async def aclose(self) -> None:
+        """Stop reading the upstream and run the ``on_close`` callbacks (the HTTP layer calls this)."""
+        aclose = getattr(self.chunks, "aclose", None)
+        if aclose is not None:
+            try:
+                await aclose()
+            except Exception:  # closing must not mask what ended the stream
+                pass
+        for callback in self._closers:
+            result = callback()
+            if hasattr(result, "__await__"):
+                await result
+
 
 ResponseBody = JSONResponseBody | StreamResponseBody
 

@@ -1,8 +1,9 @@
 """HTTP helpers that plugins may use for their own routes (public API)."""
 
 from .admin import authenticate_request, require_admin, require_admin_request
-from .requests import parse_json_object, read_body, read_json
-from .responses import error_response, json_response
+from .asgi import ClientGone, header_dict, receive_body, send_bytes
+from .requests import extract_api_key, parse_json_object, read_body, read_json, request_id_from_headers
+from .responses import error_response, json_response, response_headers, sse_response
 
 __all__ = [
     "authenticate_request",
@@ -13,4 +14,12 @@ __all__ = [
     "parse_json_object",
     "json_response",
     "error_response",
+    "response_headers",
+    "sse_response",
+    "extract_api_key",
+    "request_id_from_headers",
+    "header_dict",
+    "receive_body",
+    "send_bytes",
+    "ClientGone",
 ]

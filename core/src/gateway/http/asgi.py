@@ -1,8 +1,11 @@
-"""Raw ASGI helpers for the model endpoints, the gateway's hot path.
+"""Raw ASGI helpers for model endpoints, the gateway's hot path (public API for plugins).
 
-The model endpoints bypass Starlette's request/response objects and middleware stack: measured on
-the benchmark, that stack cost more than the gateway's whole pipeline.  Everything else (admin,
-health, plugin routes) is ordinary Starlette.
+Core's model endpoints, and plugin endpoints that serve models in another format (Anthropic's
+``/v1/messages``), bypass Starlette's request/response objects and middleware stack: measured on
+the benchmark, that stack cost more than the gateway's whole pipeline.  Such an endpoint is
+registered through ``gateway_register_routes`` as a Starlette ``Route`` whose endpoint is an ASGI
+callable; it reads with :func:`receive_body` and answers with :func:`send_bytes` (or a Starlette
+``StreamingResponse`` for streams).
 """
 
 from __future__ import annotations

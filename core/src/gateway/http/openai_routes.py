@@ -13,12 +13,12 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import pipeline
-from ..errors import GatewayError
+from ..errors import ClientDisconnectedError, GatewayError
 from ..types import Endpoint, JSONResponseBody, RequestContext, StreamResponseBody
 from .admin import authenticate_request
 from .asgi import ClientGone, header_dict, receive_body, send_bytes
 from .requests import extract_api_key, parse_json_object, request_id_from_headers
-from .responses import error_response, internal_error, json_response, openai_sse, sse_response
+from .responses import error_response, internal_error, json_response, openai_sse, response_headers, sse_response
 from .validation import validate_chat, validate_completion, validate_embeddings
 
 if TYPE_CHECKING:
@@ -27,11 +27,6 @@ if TYPE_CHECKING:
 Validator = Callable[[dict[str, Any]], str]
 
 
-class ClientDisconnected(GatewayError):
-    """Recorded (never sent) when a client goes away mid-stream; 499 as nginx logs it."""
-
-    status = 499
-    type = "client_disconnected"
 
 
 class ModelEndpoint:
@@ -65,14 +60,14 @@ class ModelEndpoint:
             await send_bytes(send, exc.status, exc.to_json(), {**exc.headers, **ctx.response_headers, **id_header})
             return
         except ClientGone:
-            pipeline.finish(gateway, ctx, ClientDisconnected("the client disconnected while sending its request"))
+            pipeline.finish(gateway, ctx, ClientDisconnectedError("the client disconnected while sending its request"))
             return
         except Exception as exc:
             error = internal_error(exc, request_id)
             pipeline.finish(gateway, ctx, error)
             await send_bytes(send, error.status, error.to_json(), id_header)
             return
-        out_headers = self._headers(ctx, response)
+        out_headers = response_headers(ctx, response)
         out_headers.update(id_header)
         if isinstance(response, StreamResponseBody):
             await sse_response(self._stream(ctx, response), out_headers, None)(scope, receive, send)
@@ -82,16 +77,6 @@ class ModelEndpoint:
             await send_bytes(send, response.status, response.raw, out_headers)
         finally:
             pipeline.finish(gateway, ctx)
-
-    def _headers(self, ctx: RequestContext, response: JSONResponseBody | StreamResponseBody) -> dict[str, str]:
-        headers = dict(response.headers)
-        deployment = ctx.deployment
-        if deployment is not None:
-            headers["x-litellm-model-id"] = deployment.id
-            headers["x-litellm-model-group"] = deployment.model_group
-            headers["x-gateway-provider"] = deployment.provider
-        headers.update(ctx.response_headers)
-        return headers
 
     async def _stream(self, ctx: RequestContext, response: StreamResponseBody) -> AsyncIterator[bytes]:
         options = ctx.body.get("stream_options")
@@ -107,24 +92,11 @@ class ModelEndpoint:
             async for event in openai_sse(response.chunks, include_usage=include_usage, on_error=on_error):
                 yield event
         except BaseException:  # the client went away (cancellation): stop reading upstream, record it
-            error = ClientDisconnected("the client disconnected before the stream ended")
+            error = ClientDisconnectedError("the client disconnected before the stream ended")
             raise
         finally:
-            await _close_stream(response)
+            await response.aclose()
             pipeline.finish(self.gateway, ctx, error)
-
-
-async def _close_stream(response: StreamResponseBody) -> None:
-    aclose = getattr(response.chunks, "aclose", None)
-    if aclose is not None:
-        try:
-            await aclose()
-        except Exception:  # closing must not mask what ended the stream
-            pass
-    for callback in response._closers:
-        result = callback()
-        if hasattr(result, "__await__"):
-            await result
 
 
 def models_endpoint(gateway: Gateway) -> Callable[[Request], Any]:

@@ -12,6 +12,7 @@ from starlette.responses import Response, StreamingResponse
 from ..errors import GatewayError
 from ..logs import get_logger
 from ..sse import DONE, encode_data
+from ..types import JSONResponseBody, RequestContext, StreamResponseBody
 
 log = get_logger("gateway.http")
 
@@ -34,6 +35,18 @@ def error_response(error: GatewayError, headers: Mapping[str, str] | None = None
 def internal_error(exc: BaseException, request_id: str) -> GatewayError:
     log.error("unhandled_error", error=f"{type(exc).__name__}: {exc}", request_id=request_id, exc_info=exc)
     return GatewayError(f"internal error while serving request {request_id}; the gateway's log has the details")
+
+
+def response_headers(ctx: RequestContext, response: JSONResponseBody | StreamResponseBody) -> dict[str, str]:
+    """The headers a model answer carries: the provider's, which deployment served it, and the plugins'."""
+    headers = dict(response.headers)
+    deployment = ctx.deployment
+    if deployment is not None:
+        headers["x-litellm-model-id"] = deployment.id
+        headers["x-litellm-model-group"] = deployment.model_group
+        headers["x-gateway-provider"] = deployment.provider
+    headers.update(ctx.response_headers)
+    return headers
 
 
 def stream_error_event(error: GatewayError) -> bytes:

@@ -20,12 +20,18 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from gateway import pipeline
-from gateway.errors import GatewayError
-from gateway.http import parse_json_object
-from gateway.http.asgi import ClientGone as ClientGoneWhileSending
-from gateway.http.asgi import header_dict, receive_body, send_bytes
-from gateway.http.requests import extract_api_key, request_id_from_headers
-from gateway.http.responses import sse_response
+from gateway.errors import ClientDisconnectedError, GatewayError
+from gateway.http import (
+    ClientGone as ClientGoneWhileSending,
+    extract_api_key,
+    header_dict,
+    parse_json_object,
+    receive_body,
+    request_id_from_headers,
+    response_headers,
+    send_bytes,
+    sse_response,
+)
 from gateway.types import JSONResponseBody, RequestContext, StreamResponseBody
 
 from .extras import STATE_KEY
@@ -35,13 +41,6 @@ from .wire import anthropic_error_type, error_body
 
 if TYPE_CHECKING:
     from gateway import Gateway
-
-
-class ClientGone(GatewayError):
-    """Recorded (never sent) when the client disconnects mid-stream."""
-
-    status = 499
-    type = "client_disconnected"
 
 
 async def send_error(send: Send, error: GatewayError, headers: dict[str, str] | None = None) -> None:
@@ -57,20 +56,6 @@ def _internal(exc: BaseException, request_id: str) -> GatewayError:
         "unhandled_error", route="/v1/messages", error=f"{type(exc).__name__}: {exc}", request_id=request_id, exc_info=exc
     )
     return GatewayError(f"internal error while serving request {request_id}; the gateway's log has the details")
-
-
-async def close_stream(response: StreamResponseBody) -> None:
-    """Stop reading upstream and run the callbacks registered with ``on_close``."""
-    aclose = getattr(response.chunks, "aclose", None)
-    if aclose is not None:
-        try:
-            await aclose()
-        except Exception:  # closing must not mask what ended the stream
-            pass
-    for callback in getattr(response, "_closers", ()):
-        result = callback()
-        if hasattr(result, "__await__"):
-            await result
 
 
 class MessagesEndpoint:
@@ -104,14 +89,14 @@ class MessagesEndpoint:
             await send_error(send, exc, ctx.response_headers)
             return
         except ClientGoneWhileSending:
-            pipeline.finish(gateway, ctx, ClientGone("the client disconnected while sending its request"))
+            pipeline.finish(gateway, ctx, ClientDisconnectedError("the client disconnected while sending its request"))
             return
         except Exception as exc:
             error = _internal(exc, request_id)
             pipeline.finish(gateway, ctx, error)
             await send_error(send, error)
             return
-        out_headers = self._headers(ctx, response)
+        out_headers = response_headers(ctx, response)
         if isinstance(response, StreamResponseBody):
             await sse_response(self._events(ctx, response), out_headers, None)(scope, receive, send)
             return
@@ -131,16 +116,6 @@ class MessagesEndpoint:
             return
         await send_bytes(send, 200, orjson.dumps(message_from_completion(data)), headers)
 
-    def _headers(self, ctx: RequestContext, response: JSONResponseBody | StreamResponseBody) -> dict[str, str]:
-        headers = dict(response.headers)
-        deployment = ctx.deployment
-        if deployment is not None:
-            headers["x-litellm-model-id"] = deployment.id
-            headers["x-litellm-model-group"] = deployment.model_group
-            headers["x-gateway-provider"] = deployment.provider
-        headers.update(ctx.response_headers)
-        return headers
-
     async def _events(self, ctx: RequestContext, response: StreamResponseBody) -> AsyncIterator[bytes]:
         translator = EventTranslator(ctx.requested_model)
         error: GatewayError | None = None
@@ -156,10 +131,10 @@ class MessagesEndpoint:
                 error = exc if isinstance(exc, GatewayError) else _internal(exc, ctx.request_id)
                 yield error_event(anthropic_error_type(error.status, error.type), error.message)
         except BaseException:  # the client went away (cancellation): stop reading upstream, record it
-            error = ClientGone("the client disconnected before the stream ended")
+            error = ClientDisconnectedError("the client disconnected before the stream ended")
             raise
         finally:
-            await close_stream(response)
+            await response.aclose()
             pipeline.finish(self.gateway, ctx, error)
 
 

@@ -119,10 +119,12 @@ class OpenAIProvider(Provider):
             body.update(extra)
         return body
 
-    async def _json_call(self, ctx: RequestContext, deployment: Deployment, gateway: Any, body: dict[str, Any]) -> JSONResponseBody:
+    async def _json_call(
+        self, deployment: Deployment, gateway: Any, body: dict[str, Any], endpoint: str
+    ) -> JSONResponseBody:
         target = self.targets[deployment.id]
         _, headers, raw = await gateway.upstream.post(
-            self.prefix, target.urls[ctx.endpoint], orjson.dumps(body), target.headers,
+            self.prefix, target.urls[endpoint], orjson.dumps(body), target.headers,
             timeout=deployment.timeout, params=target.params,
         )
         try:
@@ -136,7 +138,7 @@ class OpenAIProvider(Provider):
     async def chat(self, ctx: RequestContext, deployment: Deployment, gateway: Any) -> JSONResponseBody | StreamResponseBody:
         body = self._body(ctx, deployment)
         if not ctx.stream:
-            return await self._json_call(ctx, deployment, gateway, body)
+            return await self._json_call(deployment, gateway, body, "chat")
         # always ask for usage: accounting needs it; the HTTP layer hides it from clients that did not ask
         options = body.get("stream_options")
         body["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
@@ -156,10 +158,10 @@ class OpenAIProvider(Provider):
                 timeout=deployment.stream_timeout, params=target.params,
             )
             return StreamResponseBody(self._chunks(resp, deployment.stream_timeout), headers=pass_headers(resp.headers))
-        return await self._json_call(ctx, deployment, gateway, body)
+        return await self._json_call(deployment, gateway, body, "completions")
 
     async def embeddings(self, ctx: RequestContext, deployment: Deployment, gateway: Any) -> JSONResponseBody:
-        return await self._json_call(ctx, deployment, gateway, self._body(ctx, deployment))
+        return await self._json_call(deployment, gateway, self._body(ctx, deployment), "embeddings")
 
     async def _chunks(self, resp: Any, timeout: float | None) -> AsyncIterator[dict[str, Any]]:
         decoder = SSEDecoder()
