@@ -147,4 +147,14 @@ def app_from_environment() -> GatewayApp:
         host=os.environ.get("GATEWAY_HOST", "127.0.0.1"),
         allow_unauthenticated=os.environ.get("GATEWAY_ALLOW_UNAUTHENTICATED") == "1" or None,
     )
+    configure_logging_from_config(gateway)
     return create_app(gateway)
+
+
+def configure_logging_from_config(gateway: Gateway) -> None:
+    """``json_logs`` in the file (LiteLLM's switch) wins unless GATEWAY_LOG_FORMAT says otherwise."""
+    wanted = gateway.config.general_settings.json_logs
+    if wanted is None:
+        wanted = gateway.config.litellm_settings.json_logs
+    if wanted is not None and not os.environ.get("GATEWAY_LOG_FORMAT"):
+        configure_logging(json=wanted)
