@@ -51,8 +51,8 @@ async def admit(backend: Any, plan: AdmissionPlan, now: float) -> Any:
 
 
 def plan(*, budgets: list[BudgetLine] = (), rates: list[RateLine] = (), parallels: list[ParallelLine] = (),
-         reserve: int = 0, ttl: float = 900, rid: str | None = None) -> AdmissionPlan:
-    return AdmissionPlan(rid or f"r{random.random()}", list(budgets), list(rates), list(parallels), reserve, ttl)
+         reserve: int = 0, ttl: float = 900, rid: str | None = None, tokens: int = 0) -> AdmissionPlan:
+    return AdmissionPlan(rid or f"r{random.random()}", list(budgets), list(rates), list(parallels), reserve, ttl, tokens)
 
 
 def test_budget_admits_while_spent_plus_reserved_fits(backend: Any, loop: asyncio.AbstractEventLoop) -> None:
@@ -116,7 +116,7 @@ def test_sliding_window_never_admits_more_than_the_limit_in_any_window(backend: 
     saturating client gets at least 99% of the limit per window (buckets of 1 s)."""
 
     async def scenario() -> None:
-        rate = RateLine("key 'k'", "key:k", 100, None, 0)
+        rate = RateLine("key 'k'", "key:k", 100, None)
         rng = random.Random(7)
         times = sorted(T0 + rng.uniform(0, 300) for _ in range(2000))
         admitted = []
@@ -137,7 +137,7 @@ def test_sliding_window_never_admits_more_than_the_limit_in_any_window(backend: 
 
 def test_no_double_burst_at_a_fixed_window_boundary(backend: Any, loop: asyncio.AbstractEventLoop) -> None:
     async def scenario() -> None:
-        rate = RateLine("key 'k'", "key:k", 10, None, 0)
+        rate = RateLine("key 'k'", "key:k", 10, None)
         for i in range(10):
             assert isinstance(await backend.admit(plan(rates=[rate]), T0 + 59.5), Admitted)
         # a fixed window would reset at T0 + 60 and admit 10 more: a sliding one does not
@@ -150,12 +150,12 @@ def test_no_double_burst_at_a_fixed_window_boundary(backend: Any, loop: asyncio.
 
 def test_tpm_reserves_the_estimate_and_settles_to_real_tokens(backend: Any, loop: asyncio.AbstractEventLoop) -> None:
     async def scenario() -> None:
-        estimate = RateLine("key 'k'", "key:k", None, 1000, 600)
-        first = await backend.admit(plan(rates=[estimate], rid="t1"), T0)
+        estimate = RateLine("key 'k'", "key:k", None, 1000)
+        first = await backend.admit(plan(rates=[estimate], rid="t1", tokens=600), T0)
         assert isinstance(first, Admitted)
-        assert isinstance(await backend.admit(plan(rates=[estimate]), T0 + 1), Rejected)
+        assert isinstance(await backend.admit(plan(rates=[estimate], tokens=600), T0 + 1), Rejected)
         await backend.settle("t1", [], 0, 100)  # the call used 100 tokens, not 600
-        assert isinstance(await backend.admit(plan(rates=[estimate]), T0 + 2), Admitted)
+        assert isinstance(await backend.admit(plan(rates=[estimate], tokens=600), T0 + 2), Admitted)
 
     loop.run_until_complete(scenario())
 

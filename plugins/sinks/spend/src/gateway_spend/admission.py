@@ -42,8 +42,6 @@ class RateLine:
     key: str
     rpm: int | None
     tpm: int | None
-    #: tokens reserved against ``tpm`` (estimate; settled to the real count)
-    tokens: int
 
 
 @dataclass(slots=True)
@@ -63,6 +61,8 @@ class AdmissionPlan:
     reserve: int = 0
     #: seconds after which an unsettled reservation is reclaimed
     ttl: float = 900.0
+    #: tokens reserved against every ``tpm`` (estimate; settled to the real count)
+    tokens: int = 0
 
     def is_empty(self) -> bool:
         return not (self.budgets or self.rates or self.parallels)

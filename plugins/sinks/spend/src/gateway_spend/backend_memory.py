@@ -136,9 +136,9 @@ class MemoryCounters:
             if rate.rpm is not None and requests + 1 > rate.rpm:
                 return Rejected("rpm", index, requests, rate.rpm,
                                 retry_after_ms=self._retry_after(buckets, 0, requests, 1, rate.rpm, now))
-            if rate.tpm is not None and tokens > 0 and tokens + rate.tokens > rate.tpm:
+            if rate.tpm is not None and tokens > 0 and tokens + plan.tokens > rate.tpm:
                 return Rejected("tpm", index, tokens, rate.tpm,
-                                retry_after_ms=self._retry_after(buckets, 1, tokens, rate.tokens, rate.tpm, now))
+                                retry_after_ms=self._retry_after(buckets, 1, tokens, plan.tokens, rate.tpm, now))
             usage.append((requests, tokens))
         for index, par in enumerate(plan.parallels):
             holders = self.parallel.setdefault(par.key, {})
@@ -158,9 +158,9 @@ class MemoryCounters:
         for rate in plan.rates:
             counts = self.rates[rate.key].setdefault(current, [0, 0])
             counts[0] += 1
-            if rate.tokens > 0:
-                counts[1] += rate.tokens
-                res.tokens[(rate.key, current)] = rate.tokens
+            if plan.tokens > 0:
+                counts[1] += plan.tokens
+                res.tokens[(rate.key, current)] = plan.tokens
         for par in plan.parallels:
             self.parallel[par.key][plan.rid] = expiry
             res.parallels.append(par.key)

@@ -55,7 +55,7 @@ class RedisCounters:
             args += [line.key, -1 if line.limit is None else line.limit, *map(_num, line.boundaries(local_now)), seed]
         args.append(len(plan.rates))
         for rate in plan.rates:
-            args += [rate.key, -1 if rate.rpm is None else rate.rpm, -1 if rate.tpm is None else rate.tpm, rate.tokens]
+            args += [rate.key, -1 if rate.rpm is None else rate.rpm, -1 if rate.tpm is None else rate.tpm, plan.tokens]
         args.append(len(plan.parallels))
         for par in plan.parallels:
             args += [par.key, par.limit]

@@ -68,7 +68,7 @@ def success_headers(plan: AdmissionPlan, usage: list[tuple[int, int]]) -> dict[s
     for rate, (requests, tokens) in zip(plan.rates, usage, strict=True):
         scope = rate.key.split(":", 1)[0]
         for unit, limit, left in (("requests", rate.rpm, None if rate.rpm is None else rate.rpm - requests - 1),
-                                  ("tokens", rate.tpm, None if rate.tpm is None else rate.tpm - tokens - rate.tokens)):
+                                  ("tokens", rate.tpm, None if rate.tpm is None else rate.tpm - tokens - plan.tokens)):
             if limit is None or left is None:
                 continue
             left = max(left, 0)

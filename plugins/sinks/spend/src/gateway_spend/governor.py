@@ -13,8 +13,8 @@ A reservation that is never settled (the worker died) expires and is reclaimed b
 from __future__ import annotations
 
 import asyncio
+import os
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -38,7 +38,7 @@ from .errors import budget_error, rate_limit_error, success_headers
 from .money import from_nanos, money_str, to_nanos
 from .pricing import Price, TokenCounts, UnknownPrice, estimate_prompt_tokens, price_for, requested_output_tokens
 from .records import build_record
-from .scopes import GlobalBudget, applicable_scopes, plan_lines
+from .scopes import GlobalBudget, applicable_scopes, plan_lines, scopes_signature
 
 log = structlog.get_logger("gateway.spend")
 PLUGIN = "spend"
@@ -50,6 +50,7 @@ class RequestSpend:
 
     plan: AdmissionPlan | None
     window_keys: list[str]
+    #: prompt tokens estimated before the call; -1 when nothing needed it
     prompt_estimate: int
     settled: bool = False
     recorded: bool = False
@@ -72,6 +73,7 @@ class Governor:
         self.stats = {"admitted": 0, "rejected_budget": 0, "rejected_rate": 0, "counter_failures": 0,
                       "settle_failures": 0, "seeded_from_ledger": 0}
         self._seeding: dict[tuple[str, str, float], asyncio.Future[Decimal]] = {}
+        self._lines_cache: dict[tuple[object, ...], tuple[list[Any], list[Any], list[Any]]] = {}
         for deployment in gateway.deployments:
             if isinstance(self.prices[deployment.id], UnknownPrice) and deployment.provider != "mock":
                 log.warning("deployment_without_price", deployment=deployment.id, model=f"{deployment.provider}/{deployment.model}",
@@ -97,20 +99,31 @@ class Governor:
             worst = max(worst, self.prices[deployment.id].cost(TokenCounts(prompt, output)))
         return to_nanos(worst)
 
+    def _lines(self, scopes: list[Any], enforce: bool) -> tuple[list[Any], list[Any], list[Any]]:
+        """Plan lines for these scopes: validated and converted once per distinct set of limits."""
+        signature = scopes_signature(scopes, enforce)
+        lines = self._lines_cache.get(signature)
+        if lines is None:
+            lines = plan_lines(scopes, enforce=enforce)
+            if len(self._lines_cache) >= 10_000:
+                self._lines_cache.clear()
+            self._lines_cache[signature] = lines
+        return lines
+
     async def admit(self, ctx: RequestContext) -> None:
         principal = ctx.principal
         assert principal is not None
-        prompt = estimate_prompt_tokens(ctx.body)
         enforce = principal.kind != "master"
-        asked = requested_output_tokens(ctx.body) or 0
         scopes = applicable_scopes(principal, ctx.body, self.global_budget)
-        budgets, rates, parallels = plan_lines(scopes, enforce=enforce, tokens=prompt + asked)
-        spend = RequestSpend(None, [], prompt)
+        budgets, rates, parallels = self._lines(scopes, enforce) if scopes else ((), (), ())
+        spend = RequestSpend(None, [], -1)
         ctx.state[PLUGIN] = spend
         if not (budgets or rates or parallels):
             return
-        plan = AdmissionPlan(uuid.uuid4().hex, budgets, rates, parallels,
-                             reserve=self._max_cost(ctx, prompt) if budgets else 0, ttl=self.config.reservation_ttl_seconds)
+        prompt = spend.prompt_estimate = estimate_prompt_tokens(ctx.body)
+        plan = AdmissionPlan(os.urandom(12).hex(), budgets, rates, parallels,  # type: ignore[arg-type]
+                             reserve=self._max_cost(ctx, prompt) if budgets else 0, ttl=self.config.reservation_ttl_seconds,
+                             tokens=prompt + (requested_output_tokens(ctx.body) or 0))
         outcome = await self._admit(plan)
         if outcome is None:  # counters unreachable and the policy lets requests through
             return
@@ -187,11 +200,12 @@ class Governor:
         if rpm is None and tpm is None:
             return
         spend: RequestSpend | None = ctx.state.get(PLUGIN)
-        tokens = (spend.prompt_estimate if spend else 0) + (requested_output_tokens(ctx.body) or 0)
-        rid = spend.plan.rid if spend and spend.plan else uuid.uuid4().hex
+        prompt = spend.prompt_estimate if spend and spend.prompt_estimate >= 0 else estimate_prompt_tokens(ctx.body)
+        rid = spend.plan.rid if spend and spend.plan else os.urandom(12).hex()
         label = f"deployment {deployment.id} of {deployment.model_group!r}"
-        plan = AdmissionPlan(rid, rates=[RateLine(label, f"deployment:{deployment.id}", rpm, tpm, tokens)],
-                             ttl=self.config.reservation_ttl_seconds)
+        plan = AdmissionPlan(rid, rates=[RateLine(label, f"deployment:{deployment.id}", rpm, tpm)],
+                             ttl=self.config.reservation_ttl_seconds,
+                             tokens=prompt + (requested_output_tokens(ctx.body) or 0))
         try:
             outcome = await self.counters.admit(plan, self.now())
         except Exception as exc:
@@ -199,8 +213,13 @@ class Governor:
             return
         if isinstance(outcome, Rejected):
             error = rate_limit_error(plan, outcome, self.config.rate_limit_window_seconds)
+            headers = dict(error.headers)
+            if outcome.retry_after_ms > 2000:
+                # the kernel waits for an upstream's retry-after before retrying the same deployment;
+                # a wait this long is the client's call (x-ratelimit-reset-* still says when)
+                headers.pop("retry-after", None)
             # retryable: the router tries the group's other deployments first
-            raise UpstreamError(error.message, status=429, type="rate_limit_error", headers=error.headers)
+            raise UpstreamError(error.message, status=429, type="rate_limit_error", headers=headers)
         if spend is not None and spend.plan is None:
             spend.plan = plan
 
@@ -302,7 +321,7 @@ class Governor:
             await self.settle(ctx, spend, cost)
 
     def _estimate_usage(self, ctx: RequestContext, spend: RequestSpend | None, output_chars: int) -> Usage:
-        prompt = spend.prompt_estimate if spend else estimate_prompt_tokens(ctx.body)
+        prompt = spend.prompt_estimate if spend and spend.prompt_estimate >= 0 else estimate_prompt_tokens(ctx.body)
         completion = (output_chars + 3) // 4
         return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion, estimated=True)
 

@@ -83,7 +83,7 @@ def applicable_scopes(principal: Principal, body: dict[str, Any], settings: Glob
 
 
 def plan_lines(
-    scopes: list[BudgetScope], *, enforce: bool, tokens: int
+    scopes: list[BudgetScope], *, enforce: bool
 ) -> tuple[list[BudgetLine], list[RateLine], list[ParallelLine]]:
     """Budget, rate and parallel lines for ``scopes``; ``enforce=False`` only tracks spend (master key)."""
     budgets: list[BudgetLine] = []
@@ -102,8 +102,14 @@ def plan_lines(
             continue
         rpm, tpm = _limit(scope, "rpm_limit"), _limit(scope, "tpm_limit")
         if rpm is not None or tpm is not None:
-            rates.append(RateLine(label, f"{scope.scope}:{scope.id}", rpm, tpm, tokens))
+            rates.append(RateLine(label, f"{scope.scope}:{scope.id}", rpm, tpm))
         parallel = _limit(scope, "max_parallel_requests")
         if parallel is not None:
             parallels.append(ParallelLine(label, f"{scope.scope}:{scope.id}", parallel))
     return budgets, rates, parallels
+
+
+def scopes_signature(scopes: list[BudgetScope], enforce: bool) -> tuple[object, ...]:
+    """A hashable summary of ``scopes``: the same signature always gives the same plan lines."""
+    return (enforce, *((s.scope, s.id, s.max_budget, s.budget_duration, s.soft_budget, s.rpm_limit, s.tpm_limit,
+                         s.max_parallel_requests, s.alias, s.budget_started_at) for s in scopes))
