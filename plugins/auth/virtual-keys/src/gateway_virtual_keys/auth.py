@@ -1,13 +1,13 @@
 """The ``gateway_auth`` implementation: key -> principal, from memory in the steady state.
 
-Per request: one HMAC of the presented key, two dictionary look-ups, an expiry comparison.  The
+Per request (~3 µs): one HMAC of the presented key, two dictionary look-ups, an expiry
+comparison, and a new principal built from the cached constructor arguments.  The
 database is asked only for a key this worker has not resolved yet (once), or for a hash it has
 never heard of (rate-limited, then remembered as invalid), so guessing keys costs nothing.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from datetime import UTC, datetime
 
@@ -15,7 +15,7 @@ from gateway import AuthenticationError, Principal
 
 from .cache import CachedKey, KnownToken
 from .hashing import KEY_PREFIX
-from .principal import cached_key
+from .principal import cached_key, fresh_principal
 from .state import PluginState
 
 INVALID = "Authentication Error, Invalid API key provided."
@@ -53,9 +53,7 @@ async def authenticate(state: PluginState, api_key: str | None) -> Principal | N
     else:
         state.count("auth_cache_hits_total")
     _refuse_if_unusable(state, entry, now)
-    # a fresh object per request (~3 µs): later hooks may add scopes or extras without touching the cache
-    principal = entry.principal
-    return dataclasses.replace(principal, scopes=list(principal.scopes), extra=dict(principal.extra))
+    return fresh_principal(entry.principal_args)
 
 
 async def _unknown_token(state: PluginState, token: str, now: float) -> KnownToken:

@@ -16,8 +16,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-
-from gateway import Principal
+from typing import Any
 
 #: names of the counters in ``gateway.state["virtual_keys_metrics"]`` (see the README)
 METRIC_NAMES = (
@@ -35,7 +34,8 @@ METRIC_NAMES = (
 
 @dataclass(slots=True)
 class CachedKey:
-    principal: Principal
+    #: the resolved principal as constructor arguments (see ``principal.fresh_principal``)
+    principal_args: tuple[Any, ...]
     key_id: str
     team_id: str | None
     user_id: str | None

@@ -43,7 +43,7 @@ class KeyHasher:
         self._salt = salt
 
     def hash(self, key: str) -> str:
-        return hmac.new(self._salt, key.encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self._salt, key.encode(), "sha256").hex()
 
 
 def generate_key(length: int) -> str:

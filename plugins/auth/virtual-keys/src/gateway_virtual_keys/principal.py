@@ -8,6 +8,7 @@ model groups.  Aliases: the team's ``model_aliases`` overlaid by the key's ``ali
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -19,6 +20,23 @@ ALL_MODELS = frozenset({"*", "all-proxy-models"})
 ADMIN_ROLE = "proxy_admin"
 ADMIN_VIEWER_ROLE = "proxy_admin_viewer"
 USER_ROLES = ("proxy_admin", "proxy_admin_viewer", "internal_user", "internal_user_viewer")
+
+_FIELDS = [f.name for f in dataclasses.fields(Principal)]
+#: the mutable containers later hooks may add to; each request gets its own copy
+_COPIED = tuple((_FIELDS.index(name), kind) for name, kind in (("scopes", list), ("guardrails", list), ("extra", dict)))
+
+
+def principal_args(principal: Principal) -> tuple[Any, ...]:
+    """The principal as positional constructor arguments (built once per cached key)."""
+    return tuple(getattr(principal, name) for name in _FIELDS)
+
+
+def fresh_principal(args: tuple[Any, ...]) -> Principal:
+    """A new principal per request (~0.5 µs): plugins may extend its lists without touching the cache."""
+    values = list(args)
+    for index, kind in _COPIED:
+        values[index] = kind(values[index])
+    return Principal(*values)
 
 
 def access_groups(deployments: Iterable[Deployment]) -> dict[str, frozenset[str]]:
@@ -100,7 +118,7 @@ def cached_key(
     )
     expires = key.get("expires")
     return CachedKey(
-        principal=principal,
+        principal_args=principal_args(principal),
         key_id=key_id,
         team_id=key.get("team_id"),
         user_id=key.get("user_id"),
