@@ -30,6 +30,7 @@ GATEWAY_ONLY_FIELDS = frozenset(
         "tags",
         "litellm_metadata",
         "disable_fallbacks",
+        "disable_global_guardrails",
     }
 )
 
