@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from ..errors import ConfigError
 from ..logs import get_logger
 
 if TYPE_CHECKING:
@@ -44,12 +46,15 @@ def normalise_url(raw: str) -> str:
         return _asyncpg_url("postgresql+asyncpg://" + rest)
     if base == "sqlite":
         return "sqlite+aiosqlite://" + rest
-    from ..errors import ConfigError
-
     raise ConfigError(
         f"general_settings.database_url / DATABASE_URL: unsupported database scheme {scheme or '(none)'!r}; "
         "use postgresql://user:password@host:5432/dbname or sqlite:///path/to/gateway.db"
     )
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _asyncpg_url(url: str) -> str:
@@ -151,7 +156,13 @@ async def open_storage(gateway: Gateway) -> AsyncIterator[AsyncEngine]:
         storage.lock = asyncio.Lock()
     async with storage.lock:
         if storage.users == 0 and os.environ.get("GATEWAY_DB_AUTO_MIGRATE", "1") != "0":
-            applied = await upgrade(gateway, allow_destructive=False)
+            try:
+                applied = await upgrade(gateway, allow_destructive=False)
+            except (OSError, DBAPIError) as exc:
+                raise ConfigError(
+                    f"cannot open the database {safe_url(storage.url)}: {type(exc).__name__}: {exc}; check "
+                    "general_settings.database_url / DATABASE_URL and that the server is running"
+                ) from exc
             if applied:
                 log.info("database_migrated", applied=applied)
         storage.users += 1

@@ -20,6 +20,7 @@ import yaml
 from gateway import ConfigError, Gateway, hookimpl
 from gateway.config import load_config
 from gateway.storage import MigrationError, current, database_url, get_engine, open_storage, upgrade
+from gateway.testing import free_port
 from vk_testkit import MASTER, Database
 
 GATEWAY_CLI = Path(sys.executable).with_name("gateway")
@@ -140,3 +141,19 @@ def test_gateway_db_command(empty_database: Database, tmp_path: Path) -> None:
     upgraded = db("upgrade")
     assert upgraded.returncode == 0 and "applied virtual_keys:vk0001" in upgraded.stdout
     assert "current vk0001  head vk0001" in upgraded.stdout and "pending" not in upgraded.stdout
+
+
+def test_unreachable_database_fails_start_up_with_a_clear_message(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    gateway = Gateway({"general_settings": {"master_key": MASTER,
+                                            "database_url": f"postgresql://gw:s3cret@127.0.0.1:{port}/gw"}},
+                      plugins=[DemoPlugin(_migrations(tmp_path, destructive_second=False))], load_entrypoints=False)
+
+    async def run() -> None:
+        async with open_storage(gateway):
+            pass
+
+    with pytest.raises(ConfigError) as failed:
+        asyncio.run(run())
+    message = str(failed.value)
+    assert f"127.0.0.1:{port}/gw" in message and "s3cret" not in message and "DATABASE_URL" in message

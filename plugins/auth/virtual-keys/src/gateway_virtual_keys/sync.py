@@ -128,6 +128,7 @@ class Synchroniser:
     # ------------------------------------------------------------------ polling
 
     async def poll_forever(self, interval: float) -> None:
+        failing = False
         while True:
             await asyncio.sleep(interval)
             try:
@@ -135,7 +136,13 @@ class Synchroniser:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("virtual_keys_poll_failed", error=f"{type(exc).__name__}: {exc}")
+                if not failing:  # once per outage, not twice a second
+                    log.warning("virtual_keys_poll_failed", error=f"{type(exc).__name__}: {exc}")
+                failing = True
+                continue
+            if failing:
+                log.info("virtual_keys_poll_recovered")
+                failing = False
 
     async def poll(self) -> None:
         store = self.state.store
