@@ -82,7 +82,8 @@ def test_seed_config_routes_small_talk_to_the_small_model_and_architecture_to_th
     events = log.wait_for(2)
     decision = events[1]["annotations"]["complexity_router"]
     assert decision["router"] == "smart-router" and decision["model_group"] == "claude-sonnet"
-    assert "microservice" in decision["signals"]["technicalTerms"]["matches"]
+    score, matches = decision["signals"]["technicalTerms"]
+    assert score == 1.0 and "microservice" in matches
     assert events[1]["requested_model"] == "smart-router" and events[1]["model_group"] == "claude-sonnet"
 
 

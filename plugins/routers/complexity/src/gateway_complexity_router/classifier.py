@@ -30,75 +30,39 @@ reasoning override (2+ reasoning markers and a score of at least ``reasoning_ove
 from __future__ import annotations
 
 import re
-import string
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from . import keywords as kw
 from .config import TIERS, ComplexityRouterConfig, Tier
+from .matching import KeywordIndex
 
-#: ASCII punctuation (except the word characters of c++, c#, snake_case) -> space, for bytes.translate
-_SEPARATORS = bytes(
-    32 if chr(i) in string.punctuation and chr(i) not in "+#_" else i for i in range(256)
-)
+#: (name, a substring the text must contain for the pattern to be tried, pattern)
 _MULTI_STEP = (
-    ("numbered list", re.compile(r"\n[ \t]*\d{1,2}[.)][ \t]")),
-    ("lettered list", re.compile(r"\n[ \t]*[a-h]\)[ \t]")),
-    ("step n", re.compile(r"step[ \t]*\d")),
+    ("numbered list", "\n", re.compile(r"\n[ \t]*\d{1,2}[.)][ \t]")),
+    ("lettered list", ")", re.compile(r"\n[ \t]*[a-h]\)[ \t]")),
+    ("step n", "step", re.compile(r"step[ \t]*\d")),
 )
-_MATH_SYNTAX = ("^2", "^3", "^n", "∫", "√", "≤", "≥", "∑", "π", "≡")
-_CODE_SYNTAX = ("```", "def ", "=>", "();", "{\n", "#include", "select ", "console.log", "print(", "</")
+#: (marker, a character it contains): the marker is searched only when the character, found with one
+#: fast memchr-style scan, is in the text at all
+_MATH_SYNTAX = (("^2", "^"), ("^3", "^"), ("^n", "^"), ("∫", "∫"), ("√", "√"), ("≤", "≤"), ("≥", "≥"), ("∑", "∑"), ("π", "π"))
+_CODE_SYNTAX = (("```", "`"), ("=>", ">"), ("();", ";"), ("{\n", "{"), ("#include", "#"), ("</", "<"), ("!=", "!"))
 
 
-def _words(text: str) -> set[bytes]:
-    return set(text.encode().translate(_SEPARATORS).split())
+def _syntax(text: str, markers: tuple[tuple[str, str], ...]) -> list[str]:
+    return [f"syntax {marker}" for marker, gate in markers if gate in text and marker in text]
 
 
-@dataclass(slots=True)
-class KeywordSet:
-    """One dimension's keywords, split by how they are matched."""
-
-    words: frozenset[bytes]
-    #: (words that must all be present, the phrase to confirm as a substring)
-    phrases: tuple[tuple[frozenset[bytes], str], ...]
-    #: CJK and other keywords with no word boundaries: substring matches on non-ASCII text
-    substrings: tuple[str, ...]
-    #: word form -> the keyword it came from, for explanations
-    origin: dict[bytes, str]
-
-    @classmethod
-    def build(cls, keywords: Iterable[str], *, inflect: bool = True) -> KeywordSet:
-        words: set[bytes] = set()
-        phrases: list[tuple[frozenset[bytes], str]] = []
-        substrings: list[str] = []
-        origin: dict[bytes, str] = {}
-        for keyword in dict.fromkeys(k.strip().lower() for k in keywords if k.strip()):
-            parts = _words(keyword)
-            if not any(c.isascii() for c in keyword):
-                substrings.append(keyword)  # CJK: no spaces between words, so no word boundaries
-            elif parts == {keyword.encode()}:
-                for form in kw.word_forms(keyword) if inflect else (keyword,):
-                    encoded = form.encode()
-                    words.add(encoded)
-                    origin.setdefault(encoded, keyword)
-            else:
-                phrases.append((frozenset(parts), keyword))
-        return cls(frozenset(words), tuple(phrases), tuple(substrings), origin)
-
-    def matches(self, tokens: set[bytes], text: str, ascii_only: bool) -> list[str]:
-        found = [self.origin[t] for t in self.words.intersection(tokens)]
-        for needed, phrase in self.phrases:
-            if needed <= tokens and phrase in text:
-                found.append(phrase)
-        if not ascii_only:
-            found += [s for s in self.substrings if s in text]
-        return sorted(set(found))
+#: one dimension's result: (score, what matched)
+Signal = tuple[float, list[str]]
+_LABELS: dict[tuple[str, float], str] = {}
 
 
-@dataclass(slots=True)
-class Signal:
-    score: float
-    matches: list[str] = field(default_factory=list)
+def _label(name: str, score: float) -> str:
+    """``codePresence=1`` (memoised: dimensions and scores come from small fixed sets)."""
+    label = _LABELS.get((name, score))
+    if label is None:
+        label = _LABELS[(name, score)] = f"{name}={score:g}"
+    return label
 
 
 @dataclass(slots=True)
@@ -107,17 +71,17 @@ class Classification:
 
     tier: Tier
     score: float
-    #: dimension -> signal (only dimensions that fired)
+    #: dimension -> (score, matches), for the dimensions that fired
     signals: dict[str, Signal]
-    #: ``score``, ``reasoning_override``, ``keyword_rule``, ``no_text``
+    #: ``score``, ``task_floor``, ``reasoning_override``, ``keyword_rule``
     reason: str
     estimated_tokens: int
     #: only a prefix and a suffix of the text were scored
     truncated: bool = False
 
     def explain(self) -> str:
-        """``codePresence=1.0;tokenCount=-1.0`` (ASCII, for a header)."""
-        return ";".join(f"{name}={signal.score:g}" for name, signal in self.signals.items())
+        """``codePresence=1;tokenCount=-1`` (ASCII, for a header)."""
+        return ";".join([_label(name, signal[0]) for name, signal in self.signals.items()])
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -126,15 +90,8 @@ class Classification:
             "reason": self.reason,
             "estimated_tokens": self.estimated_tokens,
             "truncated": self.truncated,
-            "signals": {n: {"score": s.score, "matches": s.matches} for n, s in self.signals.items()},
+            "signals": {n: {"score": s[0], "matches": s[1]} for n, s in self.signals.items()},
         }
-
-
-def _hits_score(hits: int, one: float, many: float) -> float:
-    """The score for one hit, or for two or more."""
-    if hits >= 2:
-        return many
-    return one if hits else 0.0
 
 
 class Classifier:
@@ -145,18 +102,23 @@ class Classifier:
         self.weights = config.weights()
         extra = config.extra_keywords
 
-        def keyword_set(dimension: str, override: list[str] | None, default: list[str]) -> KeywordSet:
-            return KeywordSet.build([*(override if override is not None else default), *extra.get(dimension, [])])
+        def listed(override: list[str] | None, default: list[str], dimension: str) -> list[str]:
+            return [*(override if override is not None else default), *extra.get(dimension, [])]
 
-        self.code = keyword_set("codePresence", config.code_keywords, kw.CODE)
-        self.reasoning = keyword_set("reasoningMarkers", config.reasoning_keywords, kw.REASONING)
-        self.technical = keyword_set("technicalTerms", config.technical_keywords, kw.TECHNICAL)
-        self.simple = keyword_set("simpleIndicators", config.simple_keywords, kw.SIMPLE)
-        self.math = keyword_set("mathematics", config.math_keywords, kw.MATH)
-        # instruction verbs match as written: "plans" in "any plans for the weekend?" asks for nothing
-        self.task = KeywordSet.build(config.task_keywords if config.task_keywords is not None else kw.TASK, inflect=False)
-        self.rules = [(TIERS.index(tier), tier, KeywordSet.build(words)) for tier, words in config.keyword_tier_rules.items()]
-        self.rules.sort(reverse=True)  # the most severe tier first
+        lists = {
+            "codePresence": listed(config.code_keywords, kw.CODE, "codePresence"),
+            "reasoningMarkers": listed(config.reasoning_keywords, kw.REASONING, "reasoningMarkers"),
+            "technicalTerms": listed(config.technical_keywords, kw.TECHNICAL, "technicalTerms"),
+            "simpleIndicators": listed(config.simple_keywords, kw.SIMPLE, "simpleIndicators"),
+            "mathematics": listed(config.math_keywords, kw.MATH, "mathematics"),
+            # instruction verbs match as written: "plans" in "any plans for the weekend?" asks for nothing
+            "taskVerbs": config.task_keywords if config.task_keywords is not None else kw.TASK,
+            "firstThen": ["first", "then"],
+        }
+        # per-tier overrides, the most severe tier first
+        self.rules = sorted(((TIERS.index(tier), tier) for tier in config.keyword_tier_rules), reverse=True)
+        lists.update({f"rule:{tier}": words for tier, words in config.keyword_tier_rules.items()})
+        self.index = KeywordIndex(lists, exact=("taskVerbs", "firstThen"))
         bounds = config.tier_boundaries
         self.bounds = (bounds.simple_medium, bounds.medium_complex, bounds.complex_reasoning)
         self.override_min = (
@@ -164,6 +126,8 @@ class Classifier:
         )
         self.prefix = config.score_prefix_chars
         self.suffix = config.score_suffix_chars
+        self.simple_tokens = config.token_thresholds.simple
+        self.complex_tokens = config.token_thresholds.complex
 
     def window(self, text: str) -> tuple[str, bool]:
         """The part of ``text`` that is scored: all of it, or its head and tail."""
@@ -183,51 +147,51 @@ class Classifier:
         scored = lowered
         if system and self.config.use_system_prompt:
             scored = lowered + "\n" + self.window(system)[0].lower()
-        tokens = _words(scored)
+        hits = self.index.match(self.index.tokens(scored), scored, ascii_only)
 
         signals: dict[str, Signal] = {}
-        limits = self.config.token_thresholds
-        if tokens_estimate < limits.simple:
-            signals["tokenCount"] = Signal(-1.0)
-        elif tokens_estimate > limits.complex:
-            signals["tokenCount"] = Signal(1.0)
-
-        code = self.code.matches(tokens, scored, ascii_only)
-        code += [f"syntax {s.strip()}" for s in _CODE_SYNTAX if s in scored]
-        self._add(signals, "codePresence", code, _hits_score(len(code), 0.5, 1.0))
-        reasoning = self.reasoning.matches(tokens, scored, ascii_only)
-        self._add(signals, "reasoningMarkers", reasoning, _hits_score(len(reasoning), 0.7, 1.0))
-        technical = self.technical.matches(tokens, scored, ascii_only)
-        self._add(signals, "technicalTerms", technical, 1.0 if len(technical) >= 4 else 0.5 if len(technical) >= 2 else 0.0)
-        simple = self.simple.matches(tokens, lowered, ascii_only)
-        self._add(signals, "simpleIndicators", simple, -1.0 if simple else 0.0)
-        steps = [name for name, pattern in _MULTI_STEP if pattern.search(scored)]
-        if b"first" in tokens and b"then" in tokens:
+        if tokens_estimate < self.simple_tokens:
+            signals["tokenCount"] = (-1.0, [])
+        elif tokens_estimate > self.complex_tokens:
+            signals["tokenCount"] = (1.0, [])
+        code = hits.get("codePresence", [])
+        code += _syntax(scored, _CODE_SYNTAX)
+        if code:
+            signals["codePresence"] = (1.0 if len(code) > 1 else 0.5, code)
+        reasoning = hits.get("reasoningMarkers", [])
+        if reasoning:
+            signals["reasoningMarkers"] = (1.0 if len(reasoning) > 1 else 0.7, reasoning)
+        technical = hits.get("technicalTerms", [])
+        if len(technical) > 1:
+            signals["technicalTerms"] = (1.0 if len(technical) > 3 else 0.5, technical)
+        if "simpleIndicators" in hits:
+            signals["simpleIndicators"] = (-1.0, hits["simpleIndicators"])
+        steps = [name for name, gate, pattern in _MULTI_STEP if gate in scored and pattern.search(scored)]
+        if len(hits.get("firstThen", ())) == 2:
             steps.append("first ... then")
-        self._add(signals, "multiStepPatterns", steps, _hits_score(len(steps), 0.5, 1.0))
+        if steps:
+            signals["multiStepPatterns"] = (1.0 if len(steps) > 1 else 0.5, steps)
         questions = scored.count("?")
         if questions > 3:
-            signals["questionComplexity"] = Signal(0.5, [f"{questions} questions"])
-        maths = self.math.matches(tokens, scored, ascii_only)
-        maths += [f"syntax {s}" for s in _MATH_SYNTAX if s in scored]
-        self._add(signals, "mathematics", maths, _hits_score(len(maths), 0.5, 1.0))
+            signals["questionComplexity"] = (0.5, [f"{questions} questions"])
+        maths = hits.get("mathematics", [])
+        maths += _syntax(scored, _MATH_SYNTAX)
+        if maths:
+            signals["mathematics"] = (1.0 if len(maths) > 1 else 0.5, maths)
 
         weights = self.weights
-        score = sum(signal.score * weights[name] for name, signal in signals.items())
-        task = self.task.matches(tokens, lowered, ascii_only)
+        score = 0.0
+        for name, signal in signals.items():
+            score += signal[0] * weights[name]
+        task = hits.get("taskVerbs")
         if task:
-            signals["taskVerbs"] = Signal(0.0, task)
-        tier, reason = self._tier(score, len(reasoning), len(maths), len(technical), bool(task or maths), tokens, scored, ascii_only)
+            signals["taskVerbs"] = (0.0, task)
+        rule = next((tier for _, tier in self.rules if f"rule:{tier}" in hits), None) if self.rules else None
+        tier, reason = self._tier(score, len(reasoning), len(maths), len(technical), bool(task or maths), rule)
         return Classification(tier, score, signals, reason, tokens_estimate, truncated)
 
-    @staticmethod
-    def _add(signals: dict[str, Signal], name: str, matches: list[str], score: float) -> None:
-        if score:
-            signals[name] = Signal(score, matches)
-
     def _tier(
-        self, score: float, reasoning: int, maths: int, technical: int, asks_for_work: bool,
-        tokens: set[bytes], text: str, ascii_only: bool,
+        self, score: float, reasoning: int, maths: int, technical: int, asks_for_work: bool, rule: Tier | None
     ) -> tuple[Tier, str]:
         simple_medium, medium_complex, complex_reasoning = self.bounds
         if score < simple_medium:
@@ -244,7 +208,6 @@ class Classifier:
         chain = reasoning >= 2 or (reasoning and maths)
         if chain and technical < 4 and score >= self.override_min and tier != "REASONING":
             tier, reason = "REASONING", "reasoning_override"
-        for rank, rule_tier, words in self.rules:
-            if rank > TIERS.index(tier) and words.matches(tokens, text, ascii_only):
-                return rule_tier, "keyword_rule"
+        if rule is not None and TIERS.index(rule) > TIERS.index(tier):
+            return rule, "keyword_rule"
         return tier, reason

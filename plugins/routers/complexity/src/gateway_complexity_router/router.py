@@ -41,15 +41,21 @@ class Decision:
 
     def headers(self) -> dict[str, str]:
         found = self.classification
-        headers = {TIER_HEADER: self.tier}
-        if found is not None:
-            headers[SCORE_HEADER] = f"{found.score:.3f}"
-            headers[SIGNALS_HEADER] = found.explain() or "none"
-        return headers
+        if found is None:
+            return {TIER_HEADER: self.tier}
+        return {TIER_HEADER: self.tier, SCORE_HEADER: f"{found.score:.3f}", SIGNALS_HEADER: found.explain() or "none"}
 
     def annotation(self, router_group: str) -> dict[str, Any]:
-        found = self.classification.to_dict() if self.classification is not None else {}
-        return {**found, "router": router_group, "tier": self.tier, "model_group": self.model_group, "reason": self.reason}
+        """What the log event records (``annotations.complexity_router``); ``signals`` maps each
+        dimension that fired to ``[score, [matches]]``."""
+        found = self.classification
+        if found is None:
+            return {"router": router_group, "tier": self.tier, "model_group": self.model_group, "reason": self.reason}
+        return {
+            "router": router_group, "tier": self.tier, "model_group": self.model_group, "reason": self.reason,
+            "score": round(found.score, 4), "estimated_tokens": found.estimated_tokens, "truncated": found.truncated,
+            "signals": found.signals,
+        }
 
 
 class TierRouter:
