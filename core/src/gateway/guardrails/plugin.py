@@ -48,6 +48,8 @@ def gateway_configure(gateway: Gateway) -> None:
     built = build_guardrails(gateway)
     if built:
         gateway.state[NAME] = GuardrailSet(built)
+    else:  # no guardrails configured: the framework costs nothing per request
+        gateway.deactivate_hooks(NAME, "gateway_pre_call", "gateway_post_call")
 
 
 @hookimpl

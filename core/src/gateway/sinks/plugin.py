@@ -46,6 +46,11 @@ def gateway_configure(gateway: Gateway) -> None:
     sinks = SinkManager(gateway, gateway.plugin_config(NAME) or SinksConfig())
     gateway.state[NAME] = sinks  # before build: sink factories may add drop listeners
     sinks.build()
+    if not sinks.active:
+        # no sink configured: nothing to capture per request (the access line still comes from gateway_log)
+        gateway.deactivate_hooks(NAME, "gateway_post_call")
+        if not sinks.config.access_log:
+            gateway.deactivate_hooks(NAME, "gateway_log")
 
 
 @hookimpl

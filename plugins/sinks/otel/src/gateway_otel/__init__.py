@@ -48,6 +48,13 @@ def gateway_register_sinks(register: Callable[..., None]) -> None:
     register("opentelemetry", build_sink)
 
 
+@hookimpl(trylast=True)
+def gateway_configure(gateway: Gateway) -> None:
+    # trylast: after the sink framework built the enabled sinks; not enabled -> no per-request cost
+    if gateway.state.get(PLUGIN) is None:
+        gateway.deactivate_hooks(PLUGIN, "gateway_pre_call")
+
+
 @hookimpl(tryfirst=True)
 def gateway_pre_call(ctx: Any, gateway: Gateway) -> None:
     state = gateway.state.get(PLUGIN)
