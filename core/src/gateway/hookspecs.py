@@ -211,9 +211,25 @@ def gateway_log(event: LogEvent, gateway: Gateway) -> None:
 def gateway_register_routing_strategies(register: Callable[..., None], gateway: Gateway) -> None:
     """Register routing strategies selectable by ``router_settings.routing_strategy``.
 
-    Call ``register(name, factory)``; ``factory(settings, gateway)`` returns an object with the
-    :class:`gateway.routing.RoutingStrategy` interface.  Two plugins registering one name is a
-    start-up error.  Called for every plugin, once, while the router is built.
+    Call ``register(name, factory)``; ``factory(settings, gateway)`` (``settings`` is
+    ``router_settings``) returns an object with the :class:`gateway.routing.RoutingStrategy`
+    interface and is called only for the configured name, once, at start-up:
+
+    * ``order(ctx, deployments) -> list[Deployment]``: the model group's healthy deployments (not
+      cooling down) for this request, best first; drop the ones that cannot take it, or raise
+      :class:`gateway.errors.RateLimitError` when none can.  Plain and fast: it runs per request.
+    * optional ``on_start(ctx, deployment)``, then exactly one of ``on_success(ctx, deployment,
+      result)`` / ``on_failure(ctx, deployment, result)`` around every attempt (``result`` is a
+      :class:`gateway.routing.AttemptResult`; for a stream, when it ends), for statistics.  Keep
+      them in ``gateway.router.state`` (per-minute counters, gauges, samples) so that they are
+      shared through Redis when Redis is configured.  A callback that raises is logged, never
+      fails a request.
+
+    The kernel registers its own (``simple-shuffle``, ``least-busy``, ``latency-based-routing``,
+    ``usage-based-routing`` and ``-v2``, ``cost-based-routing``) through this hook;
+    :class:`gateway.strategies.Strategy` is a base class to start from.  An unknown name is a
+    start-up error listing the known ones; two plugins registering one name is a start-up error
+    naming both.  Called for every plugin, once, before other plugins' ``gateway_configure``.
     """
 
 
