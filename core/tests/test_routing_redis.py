@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import openai
 import pytest
-import redis
+
+redis = pytest.importorskip("redis", reason="the shared router state needs the 'redis' package")
 
 from .conftest import MASTER
 from .test_routing_support import chat, config, entry, failing, not_near_minute_end, served_by, start, upstreams, wait_until
