@@ -92,8 +92,9 @@ def main() -> None:
             url = gateway.url + "/v1/chat/completions"
             warm(gateway.url, MASTER)
             warm(gateway.url, GOVERNED)
+            # alternating pairs: the machine is shared, so neighbours in time are compared
             for connections in (1, 32):
-                for key in (MASTER, GOVERNED, MASTER, GOVERNED):
+                for key in (MASTER, GOVERNED) * 3:
                     label = f"1w-{'master' if key == MASTER else 'governed'}"
                     results.append((label, connections, wrk(label, url, connections, seconds, key)))
         finally:
@@ -147,11 +148,17 @@ def report(results: list) -> None:
         values = [r[field] for lab, c, r in results if lab == label and c == connections]
         return max(values) if field == "rps" else min(values)
 
+    def pair_ratios(connections: int) -> list[float]:
+        runs = [r for lab, c, r in results if lab.startswith("1w") and c == connections]
+        return sorted(g["rps"] / m["rps"] for m, g in zip(runs[0::2], runs[1::2], strict=True))
+
     for connections in (1, 32):
         m_rps, g_rps = best("1w-master", connections, "rps"), best("1w-governed", connections, "rps")
         m_p50, g_p50 = best("1w-master", connections, "p50"), best("1w-governed", connections, "p50")
-        print(f"one worker, c{connections}: governed/master requests/s = {g_rps / m_rps:.2f} "
-              f"({g_rps:.0f} vs {m_rps:.0f}); added p50 = {g_p50 - m_p50:+.2f} ms ({g_p50:.2f} vs {m_p50:.2f})")
+        ratios = pair_ratios(connections)
+        print(f"one worker, c{connections}: governed/master requests/s, median of adjacent pairs = "
+              f"{ratios[len(ratios) // 2]:.2f} (pairs {', '.join(f'{r:.2f}' for r in ratios)}; best {g_rps:.0f} vs "
+              f"{m_rps:.0f}); added p50 = {g_p50 - m_p50:+.2f} ms (best {g_p50:.2f} vs {m_p50:.2f})")
     m_rps, g_rps = best("2w-master", 32, "rps"), best("2w-governed", 32, "rps")
     per_request = [r["redis_per_request"] for lab, _, r in results if lab == "2w-governed"][0]
     print(f"two workers + Redis, c32: governed/master requests/s = {g_rps / m_rps:.2f} ({g_rps:.0f} vs {m_rps:.0f}); "

@@ -74,9 +74,16 @@ class TestAuth:
 
     @hookimpl
     def gateway_auth(self, api_key: str | None, gateway: Any) -> Principal | None:
-        keys = self.keys if self.keys is not None else gateway.plugin_config(NAME).keys
-        spec = keys.get(api_key or "")
-        return principal_for(spec) if spec is not None else None
+        # principals are built once per key, as a real auth plugin's cache would
+        cache = gateway.state.setdefault(NAME, {})
+        found = cache.get(api_key)
+        if found is None:
+            keys = self.keys if self.keys is not None else gateway.plugin_config(NAME).keys
+            spec = keys.get(api_key or "")
+            if spec is None:
+                return None
+            found = cache[api_key] = principal_for(spec)
+        return found
 
 
 # module-level hooks for entry-point loading

@@ -7,7 +7,6 @@ gateway using this backend refuses ``--workers N`` (see ``gateway.require_single
 
 from __future__ import annotations
 
-import heapq
 import math
 import time
 from dataclasses import dataclass, field
@@ -41,7 +40,6 @@ class MemoryCounters:
         #: parallel key -> reservation id -> expiry
         self.parallel: dict[str, dict[str, float]] = {}
         self.reservations: dict[str, _Reservation] = {}
-        self._expiries: list[tuple[float, str]] = []
 
     # ------------------------------------------------------------------ helpers
 
@@ -61,12 +59,15 @@ class MemoryCounters:
         return res
 
     def _reclaim(self, now: float) -> None:
-        heap = self._expiries
-        while heap and heap[0][0] <= now:
-            expiry, rid = heapq.heappop(heap)
-            res = self.reservations.get(rid)
-            if res is not None and res.expiry <= now:
-                self._release(rid)
+        # reservations are kept in admission order and all live ``ttl`` seconds, so the expired
+        # ones are at the front: no heap, and nothing to clean up after a settlement
+        expired = []
+        for rid, res in self.reservations.items():
+            if res.expiry > now:
+                break
+            expired.append(rid)
+        for rid in expired:
+            self._release(rid)
 
     def _forget_finished_windows(self, now: float, ttl: float) -> None:
         """Drop counters of windows that ended longer ago than any request can still settle."""
@@ -165,7 +166,6 @@ class MemoryCounters:
             self.parallel[par.key][plan.rid] = expiry
             res.parallels.append(par.key)
         self.reservations[plan.rid] = res
-        heapq.heappush(self._expiries, (expiry, plan.rid))
         return Admitted(keys, spent, usage)
 
     async def settle(self, rid: str, window_keys: list[str], cost: int, tokens: int) -> Settled:
