@@ -56,7 +56,9 @@ def test_a_cooldown_started_on_one_instance_applies_on_the_other(redis_prefix: s
         num_retries=1, allowed_fails=0, cooldown_time=30, redis_url=REDIS_URL,
     )
     first, second = start(gateway_factory, cfg), start(gateway_factory, cfg)
-    while not sick.requests:
+    for _ in range(50):
+        if sick.requests:
+            break
         assert served_by(chat(first)[0]) == served_by(well.content)
     wait_until(lambda: _unhealthy(second) == ["sick"], timeout=5, what="the second instance seeing the cooldown")
     seen = len(sick.requests)

@@ -175,7 +175,9 @@ def test_a_failing_deployment_cools_down_and_comes_back(upstreams: Any, gateway_
         plugins=(alerts,),
     )
     # every request is answered (a failure on "sick" is retried on "well") until "sick" fails twice
-    while len(sick.requests) < 2:
+    for _ in range(50):
+        if len(sick.requests) >= 2:
+            break
         assert served_by(chat(proxy)[0]) == served_by(well.content)
     wait_until(lambda: bool(alerts.alerts), what="the deployment_cooldown alert")
     assert alerts.alerts[0]["kind"] == "deployment_cooldown" and alerts.alerts[0]["details"]["deployment_id"] == "sick"
@@ -261,3 +263,27 @@ def test_stream_failing_after_its_first_chunk_is_not_retried(upstreams: Any, gat
     assert received, "what was sent before the failure reached the client"
     assert "closed the stream early" in str(err.value.message)
     assert (len(breaking.requests), len(backup.requests)) == (1, 0), "never duplicated on another deployment"
+
+
+def test_allowed_fails_policy_counts_each_error_type_on_its_own(upstreams: Any, gateway_factory: Any) -> None:
+    limited, other = upstreams(2)
+    proxy = start(
+        gateway_factory,
+        config(
+            entry("primary", limited, model_info={"id": "limited"}), entry("primary", other, model_info={"id": "other"}),
+            num_retries=1, allowed_fails=100, cooldown_time=60, allowed_fails_policy={"RateLimitErrorAllowedFails": 0},
+            routing_strategy_args={"seed": 5},
+        ),
+    )
+    failing(limited, 500)
+    for _ in range(50):  # three 5xx: far below allowed_fails, no cooldown
+        if len(limited.requests) >= 3:
+            break
+        chat(proxy)
+    assert proxy.gateway.router.cooldowns.cooling() == {}
+    failing(limited, 429, "rate limited")
+    for _ in range(50):  # one 429: over its own allowance of 0
+        if len(limited.requests) >= 4:
+            break
+        chat(proxy)
+    assert list(proxy.gateway.router.cooldowns.cooling()) == ["limited"]
