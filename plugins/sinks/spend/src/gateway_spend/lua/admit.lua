@@ -25,6 +25,16 @@ local window = tonumber(ARGV[6])
 local bucket_len = tonumber(ARGV[7])
 local resx = prefix .. 'resx'
 
+-- change the tokens counted for a reservation's bucket ('<rate key>|t:<bucket>'), if it still counts
+local function adjust_tokens(target, delta)
+  local ratekey, bucket = string.match(target, '^(.*)|t:(%-?%d+)$')
+  local lo = tonumber(redis.call('HGET', ratekey, 'lo'))
+  if lo ~= nil and tonumber(bucket) >= lo then
+    redis.call('HINCRBY', ratekey, 't:' .. bucket, delta)
+    redis.call('HINCRBY', ratekey, 'T', delta)
+  end
+end
+
 -- release a reservation: give back reserved budget, token estimates and parallel slots
 local function release(id)
   local reskey = prefix .. 'res:' .. id
@@ -35,8 +45,7 @@ local function release(id)
     if kind == 'b' then
       if redis.call('EXISTS', rest) == 1 then redis.call('HINCRBY', rest, 'r', -amount) end
     elseif kind == 't' then
-      local ratekey, field = string.match(rest, '^(.*)|([^|]*)$')
-      if redis.call('HEXISTS', ratekey, field) == 1 then redis.call('HINCRBY', ratekey, field, -amount) end
+      adjust_tokens(rest, -amount)
     elseif kind == 'p' then
       redis.call('ZREM', rest, id)
     end
@@ -94,46 +103,53 @@ end
 local nr = tonumber(ARGV[pos]); pos = pos + 1
 local current = math.floor(now / bucket_len)
 local oldest = now - window
+-- a bucket counts while any part of it lies inside the window: the first one contains 'oldest'
+local first_valid = math.floor(oldest / bucket_len)
+local buckets_per_window = math.ceil(window / bucket_len)
 local rate_keys, rate_tokens, usage = {}, {}, {}
 for i = 1, nr do
   local key, rpm, tpm, tokens = prefix .. 'rl:' .. ARGV[pos], tonumber(ARGV[pos + 1]), tonumber(ARGV[pos + 2]), tonumber(ARGV[pos + 3])
   pos = pos + 4
   rate_keys[i], rate_tokens[i] = key, tokens
-  local fields = redis.call('HGETALL', key)
-  local buckets, order, stale = {}, {}, {}
-  local requests, used_tokens = 0, 0
-  for f = 1, #fields, 2 do
-    local kind, id = string.match(fields[f], '^(%a):(%-?%d+)$')
-    id = tonumber(id)
-    -- a bucket still counts while any part of it lies inside the window
-    if (id + 1) * bucket_len > oldest then
-      local value = tonumber(fields[f + 1])
-      if not buckets[id] then buckets[id] = {0, 0}; order[#order + 1] = id end
-      if kind == 'n' then
-        buckets[id][1] = value; requests = requests + value
-      else
-        buckets[id][2] = value; used_tokens = used_tokens + value
-      end
-    else
-      stale[#stale + 1] = fields[f]
+  -- running totals 'N'/'T' cover buckets 'lo' .. now; buckets that left the window are taken out
+  local state = redis.call('HMGET', key, 'N', 'T', 'lo')
+  local requests, used_tokens, lo = tonumber(state[1]) or 0, tonumber(state[2]) or 0, tonumber(state[3])
+  if lo == nil or first_valid - lo > buckets_per_window + 1 then
+    if lo ~= nil then redis.call('DEL', key) end  -- idle for more than a window: nothing counts
+    requests, used_tokens = 0, 0
+    redis.call('HSET', key, 'N', 0, 'T', 0, 'lo', first_valid)
+    redis.call('EXPIRE', key, math.ceil(window + bucket_len) * 2)
+  elseif lo < first_valid then
+    local names = {}
+    for id = lo, first_valid - 1 do
+      names[#names + 1] = 'n:' .. id
+      names[#names + 1] = 't:' .. id
     end
+    local values = redis.call('HMGET', key, unpack(names))
+    for j = 1, #values, 2 do
+      requests = requests - (tonumber(values[j]) or 0)
+      used_tokens = used_tokens - (tonumber(values[j + 1]) or 0)
+    end
+    redis.call('HDEL', key, unpack(names))
+    redis.call('HSET', key, 'N', requests, 'T', used_tokens, 'lo', first_valid)
   end
-  if #stale > 0 then redis.call('HDEL', key, unpack(stale)) end
-  table.sort(order)
-  -- when will enough buckets have left the window for this request to fit?
-  local function retry_after(slot, have, need, limit)
+  -- when will enough buckets have left the window for this request to fit? (refusals only)
+  local function retry_after(prefix_letter, have, need, limit)
+    local names = {}
+    for id = first_valid, current do names[#names + 1] = prefix_letter .. ':' .. id end
+    local values = redis.call('HMGET', key, unpack(names))
     local freed = have
-    for _, id in ipairs(order) do
-      freed = freed - buckets[id][slot]
-      if freed + need <= limit then return math.ceil(((id + 1) * bucket_len - oldest) * 1000) end
+    for j, value in ipairs(values) do
+      freed = freed - (tonumber(value) or 0)
+      if freed + need <= limit then return math.ceil(((first_valid + j) * bucket_len - oldest) * 1000) end
     end
     return math.ceil(window * 1000)
   end
   if rpm >= 0 and requests + 1 > rpm then
-    return {'rpm', i, requests, rpm, retry_after(1, requests, 1, rpm)}
+    return {'rpm', i, requests, rpm, retry_after('n', requests, 1, rpm)}
   end
   if tpm >= 0 and used_tokens > 0 and used_tokens + tokens > tpm then
-    return {'tpm', i, used_tokens, tpm, retry_after(2, used_tokens, tokens, tpm)}
+    return {'tpm', i, used_tokens, tpm, retry_after('t', used_tokens, tokens, tpm)}
   end
   usage[#usage + 1] = requests
   usage[#usage + 1] = used_tokens
@@ -162,8 +178,10 @@ end
 for i = 1, nr do
   local key = rate_keys[i]
   redis.call('HINCRBY', key, 'n:' .. current, 1)
+  redis.call('HINCRBY', key, 'N', 1)
   if rate_tokens[i] > 0 then
     redis.call('HINCRBY', key, 't:' .. current, rate_tokens[i])
+    redis.call('HINCRBY', key, 'T', rate_tokens[i])
     redis.call('HSET', reskey, 't|' .. key .. '|t:' .. current, rate_tokens[i])
   end
   redis.call('EXPIRE', key, math.ceil(window + bucket_len) * 2)

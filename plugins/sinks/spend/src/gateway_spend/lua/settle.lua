@@ -15,8 +15,13 @@ for i = 1, #fields, 2 do
   if kind == 'b' then
     reserved[rest] = amount
   elseif kind == 't' then
-    local ratekey, field = string.match(rest, '^(.*)|([^|]*)$')
-    if redis.call('HEXISTS', ratekey, field) == 1 then redis.call('HINCRBY', ratekey, field, tokens - amount) end
+    -- the bucket's tokens and the window total, while that bucket still counts
+    local ratekey, bucket = string.match(rest, '^(.*)|t:(%-?%d+)$')
+    local lo = tonumber(redis.call('HGET', ratekey, 'lo'))
+    if lo ~= nil and tonumber(bucket) >= lo then
+      redis.call('HINCRBY', ratekey, 't:' .. bucket, tokens - amount)
+      redis.call('HINCRBY', ratekey, 'T', tokens - amount)
+    end
   elseif kind == 'p' then
     redis.call('ZREM', rest, rid)
   end
