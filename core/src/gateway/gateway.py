@@ -7,6 +7,7 @@ and embedded uses isolated from each other.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import ipaddress
 import os
@@ -33,6 +34,8 @@ from .upstream import UpstreamClient
 log = get_logger("gateway")
 
 COMMON_PARAMS = frozenset(LitellmParams.model_fields)
+#: allocations between young-generation collections once serving (CPython's default is 700)
+GC_THRESHOLD_YOUNG = 20_000
 
 
 def is_loopback(host: str) -> bool:
@@ -263,6 +266,13 @@ class Gateway:
                 dispatcher.start()
                 stack.push_async_callback(dispatcher.drain, self.config.general_settings.log_hook_timeout)
             self.shutting_down = False
+            # everything built so far lives as long as the process: keep it out of the GC's scans;
+            # and collect young objects less often: each request allocates hundreds of short-lived
+            # containers, and at the default threshold their promotions triggered full collections
+            # of 70-85 ms under load (measured with bench/run.sh: p99 80 ms -> 13 ms)
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(GC_THRESHOLD_YOUNG, 20, 20)
             try:
                 yield self
             finally:

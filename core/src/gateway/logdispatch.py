@@ -1,7 +1,7 @@
 """Delivering finished requests to ``gateway_log`` implementations, off the request path.
 
 Each implementation gets its own bounded queue and worker task, so a slow or failing one never
-delays another, nor any request: submitting is a non-blocking ``put_nowait``; when a queue is full
+delays another, nor any request: submitting is a non-blocking append; when a backlog is full
 the event is dropped for that implementation and counted.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from .logs import get_logger
@@ -18,37 +19,68 @@ if TYPE_CHECKING:
 
 log = get_logger("gateway.log_hook")
 
+#: events one worker delivers before it yields to the event loop
+BATCH_LIMIT = 64
+
 
 class LogWorker:
+    """One implementation's bounded backlog and the task that delivers it.
+
+    A plain deque with a wake-up future rather than ``asyncio.Queue``: submitting happens once per
+    request and must cost next to nothing; the worker is only woken when it is idle.
+    """
+
     def __init__(self, impl: Impl, kwargs_base: dict[str, Any], size: int, timeout: float, payload: str = "event") -> None:
         self.impl = impl
         #: the hook argument name the queued object is passed as (``event`` or ``alert``)
         self.payload = payload
-        self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=size)
+        self.pending: deque[Any] = deque()
+        self.size = size
         self.kwargs_base = kwargs_base
         self.timeout = timeout
         self.dropped = 0
         self.failed = 0
         self.delivered = 0
         self.task: asyncio.Task[None] | None = None
+        self._wakeup: asyncio.Future[None] | None = None
+        self._stopping = False
 
     def submit(self, event: Any) -> None:
-        try:
-            self.queue.put_nowait(event)
-        except asyncio.QueueFull:
+        if len(self.pending) >= self.size:
             self.dropped += 1
             if self.dropped == 1 or self.dropped % 1000 == 0:
                 log.warning("log_event_dropped", plugin=self.impl.plugin, dropped_total=self.dropped)
+            return
+        self.pending.append(event)
+        wakeup = self._wakeup
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
+
+    def stop(self) -> None:
+        self._stopping = True
+        wakeup = self._wakeup
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
 
     async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        pending = self.pending
         while True:
-            event = await self.queue.get()
-            try:
-                if event is None:
+            if not pending:
+                if self._stopping:
                     return
-                await self._deliver(event)
-            finally:
-                self.queue.task_done()
+                self._wakeup = loop.create_future()
+                await self._wakeup
+                self._wakeup = None
+                continue
+            # deliver a bounded batch, then give the loop back: a backlog must never hold the
+            # event loop (and every in-flight request) for long
+            for _ in range(min(BATCH_LIMIT, len(pending))):
+                await self._deliver(pending.popleft())
+            await asyncio.sleep(0)
+
+    def qsize(self) -> int:
+        return len(self.pending)
 
     async def _deliver(self, event: Any) -> None:
         kwargs = {**self.kwargs_base, self.payload: event}
@@ -90,12 +122,7 @@ class LogDispatcher:
     async def drain(self, timeout: float) -> None:
         """Deliver what is queued (up to ``timeout`` seconds), then stop the workers."""
         for worker in self.workers:
-            if worker.task is None:
-                continue
-            try:
-                worker.queue.put_nowait(None)
-            except asyncio.QueueFull:
-                pass
+            worker.stop()
         tasks = [w.task for w in self.workers if w.task is not None]
         if tasks:
             done, pending = await asyncio.wait(tasks, timeout=timeout)
@@ -108,6 +135,6 @@ class LogDispatcher:
 
     def stats(self) -> dict[str, dict[str, int]]:
         return {
-            w.impl.plugin: {"queued": w.queue.qsize(), "delivered": w.delivered, "failed": w.failed, "dropped": w.dropped}
+            w.impl.plugin: {"queued": w.qsize(), "delivered": w.delivered, "failed": w.failed, "dropped": w.dropped}
             for w in self.workers
         }

@@ -466,8 +466,14 @@ if pytest is not None:
         """Every structlog line the gateway logs during the test (``plugin_failed``, ``log_hook_failed`` ...)."""
         import structlog
 
+        from .logs import access_log
+
         with structlog.testing.capture_logs() as captured:
-            yield ServerLogs(captured)
+            access_log.listeners.append(captured.append)
+            try:
+                yield ServerLogs(captured)
+            finally:
+                access_log.listeners.remove(captured.append)
 
 
 __all__ = [

@@ -191,6 +191,8 @@ def _config_file(tmp_path: Path, upstream: FakeUpstream) -> Path:
 
 def _serve(config: Path, port: int, env: dict[str, str], workers: int = 1) -> subprocess.Popen[bytes]:
     env = {**os.environ, "GATEWAY_LOAD_PLUGINS": "openai,prometheus", **env}
+    # an empty value means "unset": prometheus_client would otherwise write its files into the cwd
+    env = {k: v for k, v in env.items() if not (k == "PROMETHEUS_MULTIPROC_DIR" and not v)}
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "--config", str(config), "--port", str(port), "--workers", str(workers)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
