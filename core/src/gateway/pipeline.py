@@ -62,10 +62,7 @@ async def run(gateway: Gateway, ctx: RequestContext) -> ResponseBody:
         raise NotFoundError(f"no deployment can serve model {ctx.model_group!r}", param="model")
     ctx.deployments = plan
     response = await call_with_retries(gateway, ctx, plan)
-    if isinstance(response, JSONResponseBody):
-        usage = response.data.get("usage") if response.status == 200 else None
-        ctx.usage = Usage.from_openai(usage) if isinstance(usage, dict) else None
-    else:
+    if isinstance(response, StreamResponseBody):  # (a JSON answer's usage was read by the retry loop)
         response.chunks = _observe_stream(ctx, response.chunks)
     await hooks.post_call(ctx, response)
     ctx.response = response

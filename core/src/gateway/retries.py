@@ -290,10 +290,9 @@ class RetryLoop:
             response.chunks = report.watch(response.chunks, first)
             return response
         usage = response.data.get("usage") if response.status == 200 else None
-        router.attempt_succeeded(
-            ctx, deployment,
-            AttemptResult(time.perf_counter() - started, usage=Usage.from_openai(usage) if isinstance(usage, dict) else None),
-        )
+        ctx.usage = Usage.from_openai(usage) if isinstance(usage, dict) else None
+        if router.wants_results:
+            router.attempt_succeeded(ctx, deployment, AttemptResult(time.perf_counter() - started, usage=ctx.usage))
         return response
 
     def failed(self, deployment: Deployment, error: UpstreamError, result: AttemptResult) -> None:

@@ -372,6 +372,11 @@ class Router:
 
     # ------------------------------------------------------------------ attempt bookkeeping
 
+    @property
+    def wants_results(self) -> bool:
+        """Whether the strategy keeps statistics of successful attempts (else none are built)."""
+        return self._on_success is not None
+
     def attempt_started(self, ctx: RequestContext, deployment: Deployment) -> None:
         if self._on_start is not None:
             self._quietly(self._on_start, ctx, deployment)

@@ -44,7 +44,6 @@ def response_headers(ctx: RequestContext, response: JSONResponseBody | StreamRes
     if deployment is not None:
         headers["x-litellm-model-id"] = deployment.id
         headers["x-litellm-model-group"] = deployment.model_group
-        headers["x-gateway-provider"] = deployment.provider
     headers.update(ctx.response_headers)
     return headers
 
