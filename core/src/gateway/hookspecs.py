@@ -149,12 +149,13 @@ def gateway_pre_call(ctx: RequestContext, gateway: Gateway) -> None:
 def gateway_route(ctx: RequestContext, gateway: Gateway) -> list[Deployment] | None:
     """Choose the deployments that may serve this request, in order of preference.
 
-    **First non-None result wins.**  The kernel's default router (``trylast``) maps
-    ``ctx.model_group`` to its deployments (weighted shuffle, cooldowns) followed by the
-    ``fallbacks`` groups.  A router plugin (the complexity router) may first set
-    ``ctx.model_group`` and return ``None`` to let the default router pick within that group, or
-    return its own list.  The kernel tries the list in order, retrying on connection errors, 429
-    and 5xx.
+    **First non-None result wins.**  The kernel's default router (``trylast``) returns a
+    :class:`gateway.routing.RoutePlan`: ``ctx.model_group``'s healthy deployments in the configured
+    strategy's order; when the whole group fails, :mod:`gateway.retries` plans the fallback groups
+    for that kind of error (``fallbacks``, ``context_window_fallbacks``,
+    ``content_policy_fallbacks``) itself.  A router plugin (the complexity router) may set
+    ``ctx.model_group`` and return ``None`` to let the default router plan that group, or return
+    its own plain list, which is tried in order with retries on connection errors, 429 and 5xx.
     """
 
 

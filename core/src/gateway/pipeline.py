@@ -64,7 +64,12 @@ async def run(gateway: Gateway, ctx: RequestContext) -> ResponseBody:
     response = await call_with_retries(gateway, ctx, plan)
     if isinstance(response, StreamResponseBody):  # (a JSON answer's usage was read by the retry loop)
         response.chunks = _observe_stream(ctx, response.chunks)
-    await hooks.post_call(ctx, response)
+    try:
+        await hooks.post_call(ctx, response)
+    except BaseException:
+        if isinstance(response, StreamResponseBody):  # refused before the client saw it: stop the upstream now
+            await response.aclose()
+        raise
     ctx.response = response
     return response
 
