@@ -9,15 +9,18 @@ did not: see the architecture guide.)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import aiohttp
 import orjson
+from yarl import URL
 
 from .errors import UpstreamError, UpstreamTimeoutError, upstream_status_error
 
 DEFAULT_TIMEOUT = 600.0
+#: ``(status, headers, body) -> UpstreamError``: a provider's own reading of its error answers
+ErrorMapper = Callable[[int, Mapping[str, str], bytes], UpstreamError]
 #: how much of an upstream error body we keep for the client's message
 ERROR_BODY_LIMIT = 2000
 
@@ -74,20 +77,27 @@ class UpstreamClient:
     async def post(
         self,
         provider: str,
-        url: str,
+        url: str | URL,
         body: bytes,
         headers: Mapping[str, str],
         *,
         timeout: float | None,
         params: Mapping[str, str] | None = None,
+        error_mapper: ErrorMapper | None = None,
     ) -> tuple[int, Mapping[str, str], bytes]:
-        """POST and read the whole answer; raise ``UpstreamError`` for non-2xx and transport errors."""
+        """POST and read the whole answer; raise ``UpstreamError`` for non-2xx and transport errors.
+
+        ``url`` may be a ``yarl.URL`` built with ``encoded=True`` when the path must be sent exactly
+        as given (a signed request); ``error_mapper`` reads a provider's own error answers.
+        """
         try:
             async with self.session.post(
                 url, data=body, headers=headers, params=params, timeout=self.timeout(timeout, stream=False)
             ) as resp:
                 payload = await resp.read()
                 if resp.status >= 400:
+                    if error_mapper is not None:
+                        raise error_mapper(resp.status, resp.headers, payload)
                     raise error_from_response(provider, resp.status, resp.headers, payload)
                 return resp.status, resp.headers, payload
         except UpstreamError:
@@ -102,12 +112,13 @@ class UpstreamClient:
     async def open_stream(
         self,
         provider: str,
-        url: str,
+        url: str | URL,
         body: bytes,
         headers: Mapping[str, str],
         *,
         timeout: float | None,
         params: Mapping[str, str] | None = None,
+        error_mapper: ErrorMapper | None = None,
     ) -> aiohttp.ClientResponse:
         """POST and return the response once its headers arrived; the caller reads and releases it."""
         try:
@@ -125,6 +136,8 @@ class UpstreamClient:
                 payload = b""
             finally:
                 resp.release()
+            if error_mapper is not None:
+                raise error_mapper(resp.status, resp.headers, payload)
             raise error_from_response(provider, resp.status, resp.headers, payload)
         return resp
 
@@ -142,9 +155,7 @@ async def iter_body(resp: aiohttp.ClientResponse, provider: str, timeout: float 
         raise UpstreamError(f"{provider} stream failed: {type(exc).__name__}: {exc}") from exc
 
 
-def transport_error(provider: str, url: str, exc: aiohttp.ClientError) -> UpstreamError:
-    from yarl import URL
-
+def transport_error(provider: str, url: str | URL, exc: aiohttp.ClientError) -> UpstreamError:
     host = URL(url).host  # never the full URL: it may carry a key in its query
     if isinstance(exc, aiohttp.ClientConnectorError):
         return UpstreamError(f"could not connect to {provider} at {host}: {exc.os_error or exc}")

@@ -12,7 +12,6 @@ the name, not the HTTP status, tells a throttle from a model that is not ready.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -24,9 +23,9 @@ import orjson
 import structlog
 from yarl import URL
 
-from gateway import Deployment, JSONResponseBody, Provider, RequestContext, StreamResponseBody, UpstreamError, UpstreamTimeoutError
-from gateway.translation import effective_drop_params
-from gateway.upstream import DEFAULT_TIMEOUT, iter_body, transport_error
+from gateway import Deployment, JSONResponseBody, Provider, RequestContext, StreamResponseBody, UpstreamError
+from gateway.translation import effective_drop_params, upstream_json_object
+from gateway.upstream import iter_body
 
 from .auth import AwsSigner, region_for
 from .errors import PROVIDER, http_error
@@ -84,46 +83,23 @@ class BedrockProvider(Provider):
         )
         payload = orjson.dumps(body)
         if not ctx.stream:
-            resp = await self._send(gateway, target, target.converse_url, payload, JSON_HEADERS, deployment.timeout, stream=False)
-            try:
-                raw = await resp.read()
-            except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
-                raise UpstreamError(f"{PROVIDER} failed while sending its answer: {type(exc).__name__}") from exc
-            finally:
-                resp.release()
-            try:
-                data = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                raise UpstreamError(f"{PROVIDER} answered with a body that is not JSON ({raw[:80]!r}...)") from None
-            if not isinstance(data, dict):
-                raise UpstreamError(f"{PROVIDER} answered with JSON that is not an object")
-            return JSONResponseBody(data=to_chat_completion(data, deployment.model))
-        resp = await self._send(gateway, target, target.stream_url, payload, STREAM_HEADERS, deployment.stream_timeout, stream=True)
+            headers = await self._signed(target, target.converse_url, payload, JSON_HEADERS)
+            _, _, raw = await gateway.upstream.post(
+                PROVIDER, URL(target.converse_url, encoded=True), payload, headers, timeout=deployment.timeout,
+                error_mapper=http_error,
+            )
+            return JSONResponseBody(data=to_chat_completion(upstream_json_object(PROVIDER, raw), deployment.model))
+        headers = await self._signed(target, target.stream_url, payload, STREAM_HEADERS)
+        resp = await gateway.upstream.open_stream(
+            PROVIDER, URL(target.stream_url, encoded=True), payload, headers, timeout=deployment.stream_timeout,
+            error_mapper=http_error,
+        )
         return StreamResponseBody(self._chunks(resp, deployment))
 
-    async def _send(self, gateway: Any, target: Target, url: str, payload: bytes, headers: dict[str, str],
-                    timeout: float | None, *, stream: bool) -> aiohttp.ClientResponse:
+    async def _signed(self, target: Target, url: str, payload: bytes, headers: dict[str, str]) -> dict[str, str]:
+        """SigV4 headers for exactly this URL and body (the path is sent as signed: ``encoded=True``)."""
         signed = await target.signer.sign(url, payload, headers)
-        if target.extra_headers:
-            signed = {**target.extra_headers, **signed}
-        upstream = gateway.upstream
-        try:
-            resp = await upstream.session.post(
-                URL(url, encoded=True), data=payload, headers=signed, timeout=upstream.timeout(timeout, stream=stream)
-            )
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise UpstreamTimeoutError(f"{PROVIDER} did not answer within {timeout or DEFAULT_TIMEOUT:g} s") from exc
-        except aiohttp.ClientError as exc:
-            raise transport_error(PROVIDER, url, exc) from exc
-        if resp.status >= 400:
-            try:
-                error_body = await resp.read()
-            except (asyncio.TimeoutError, aiohttp.ClientError):
-                error_body = b""
-            finally:
-                resp.release()
-            raise http_error(resp.status, resp.headers, error_body)
-        return resp
+        return {**target.extra_headers, **signed} if target.extra_headers else signed
 
     async def _chunks(self, resp: aiohttp.ClientResponse, deployment: Deployment) -> AsyncIterator[dict[str, Any]]:
         translator = StreamTranslator(deployment.model)

@@ -24,6 +24,7 @@ from gateway import (
     request_body_for_upstream,
 )
 from gateway.sse import SSEDecoder, SSEProtocolError
+from gateway.translation import upstream_json_object
 from gateway.upstream import iter_body
 
 #: OpenAI-compatible services: prefix -> (default api_base, environment variable with the key)
@@ -127,13 +128,7 @@ class OpenAIProvider(Provider):
             self.prefix, target.urls[endpoint], orjson.dumps(body), target.headers,
             timeout=deployment.timeout, params=target.params,
         )
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise UpstreamError(f"{self.prefix} answered with a body that is not JSON ({raw[:80]!r}...)") from None
-        if not isinstance(data, dict):
-            raise UpstreamError(f"{self.prefix} answered with JSON that is not an object")
-        return JSONResponseBody(raw=raw, data=data, headers=pass_headers(headers))
+        return JSONResponseBody(raw=raw, data=upstream_json_object(self.prefix, raw), headers=pass_headers(headers))
 
     async def chat(self, ctx: RequestContext, deployment: Deployment, gateway: Any) -> JSONResponseBody | StreamResponseBody:
         body = self._body(ctx, deployment)
