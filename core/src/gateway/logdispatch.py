@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +20,8 @@ if TYPE_CHECKING:
 
 log = get_logger("gateway.log_hook")
 
-#: events one worker delivers before it yields to the event loop
-BATCH_LIMIT = 64
+#: how long one worker may deliver before it yields to the event loop
+BATCH_SECONDS = 0.0005
 
 
 class LogWorker:
@@ -73,10 +74,13 @@ class LogWorker:
                 await self._wakeup
                 self._wakeup = None
                 continue
-            # deliver a bounded batch, then give the loop back: a backlog must never hold the
-            # event loop (and every in-flight request) for long
-            for _ in range(min(BATCH_LIMIT, len(pending))):
+            # deliver for at most BATCH_SECONDS, then give the loop back: a backlog of costly
+            # events (a sink building payloads) must never hold every in-flight request for long
+            deadline = time.perf_counter() + BATCH_SECONDS
+            while pending:
                 await self._deliver(pending.popleft())
+                if time.perf_counter() >= deadline:
+                    break
             await asyncio.sleep(0)
 
     def qsize(self) -> int:
