@@ -1,32 +1,17 @@
-"""Provider-neutral helpers for providers that translate OpenAI chat requests to another format.
-
-Every translating provider (Anthropic, Gemini, Bedrock ...) needs the same things on the OpenAI
-side: read the request's content parts, tools, ``tool_choice`` and ``stop`` in one normalised
-shape, refuse unsupported parameters (or drop them under ``drop_params``), and build OpenAI
-``chat.completion`` / ``chat.completion.chunk`` / ``usage`` dicts from the upstream's answer.
-They live here so that each provider only writes its own format.
-
-Every check raises :class:`gateway.errors.BadRequestError` with the offending ``param`` and a
-message that says how to fix it, so bad input is refused before any upstream call.
-
-Functions here are a stable API for provider plugins: new ones may be added, existing ones keep
-their names and signatures.
-"""
+"""Reading OpenAI requests for translating providers: parameters, messages, images, tools, stop."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import os
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
 
-from .errors import BadRequestError, UpstreamError
-from .providers import GATEWAY_ONLY_FIELDS
+from ..errors import BadRequestError
+from ..providers import GATEWAY_ONLY_FIELDS
 
 #: the ``finish_reason`` values OpenAI clients know
 FINISH_STOP = "stop"
@@ -323,157 +308,6 @@ def max_output_tokens(body: Mapping[str, Any]) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-# --------------------------------------------------------------------------- reading upstream answers
-
-
-def upstream_json_object(provider: str, raw: bytes) -> dict[str, Any]:
-    """Parse an upstream's JSON answer; an answer that is not a JSON object is the upstream's fault (502)."""
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise UpstreamError(f"{provider} answered with a body that is not JSON ({raw[:80]!r}...)") from None
-    if not isinstance(data, dict):
-        raise UpstreamError(f"{provider} answered with JSON that is not an object")
-    return data
-
-
-# --------------------------------------------------------------------------- building OpenAI answers
-
-
-def new_completion_id() -> str:
-    return "chatcmpl-" + os.urandom(12).hex()
-
-
-def openai_usage(
-    prompt_tokens: int,
-    completion_tokens: int,
-    *,
-    cached_tokens: int = 0,
-    cache_creation_tokens: int = 0,
-    reasoning_tokens: int = 0,
-) -> dict[str, Any]:
-    """An OpenAI ``usage`` object; cache figures go in ``prompt_tokens_details`` (as LiteLLM does).
-
-    ``prompt_tokens`` must already include cached and cache-creation tokens (OpenAI counts cached
-    tokens as part of the prompt), so ``total_tokens`` is the tokens billed in some way.
-    """
-    usage: dict[str, Any] = {
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens,
-        "total_tokens": prompt_tokens + completion_tokens,
-    }
-    details: dict[str, int] = {"cached_tokens": cached_tokens}
-    if cache_creation_tokens:
-        details["cache_creation_tokens"] = cache_creation_tokens
-    usage["prompt_tokens_details"] = details
-    if reasoning_tokens:
-        usage["completion_tokens_details"] = {"reasoning_tokens": reasoning_tokens}
-    return usage
-
-
-def tool_call(call_id: str, name: str, arguments: str | Mapping[str, Any], index: int | None = None) -> dict[str, Any]:
-    """One OpenAI ``tool_calls`` entry (``index`` is only used in stream deltas)."""
-    args = arguments if isinstance(arguments, str) else orjson.dumps(arguments).decode()
-    call: dict[str, Any] = {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}
-    if index is not None:
-        call = {"index": index, **call}
-    return call
-
-
-def chat_completion(
-    *,
-    completion_id: str,
-    model: str,
-    content: str | None,
-    finish_reason: str | None,
-    usage: dict[str, Any] | None,
-    tool_calls: list[dict[str, Any]] | None = None,
-    reasoning_content: str | None = None,
-    created: int | None = None,
-    extra_message: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """An OpenAI ``chat.completion`` with one choice."""
-    message: dict[str, Any] = {"role": "assistant", "content": content}
-    if tool_calls:
-        message["tool_calls"] = tool_calls
-    if reasoning_content:
-        message["reasoning_content"] = reasoning_content
-    if extra_message:
-        message.update(extra_message)
-    data: dict[str, Any] = {
-        "id": completion_id,
-        "object": "chat.completion",
-        "created": created if created is not None else int(time.time()),
-        "model": model,
-        "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}],
-    }
-    if usage is not None:
-        data["usage"] = usage
-    return data
-
-
-class ChunkBuilder:
-    """Builds the ``chat.completion.chunk`` dicts of one stream (same id, model and created)."""
-
-    __slots__ = ("id", "model", "created")
-
-    def __init__(self, model: str, completion_id: str | None = None, created: int | None = None) -> None:
-        self.id = completion_id or new_completion_id()
-        self.model = model
-        self.created = created if created is not None else int(time.time())
-
-    def chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
-        }
-
-    def usage_chunk(self, usage: dict[str, Any]) -> dict[str, Any]:
-        """The final chunk with ``choices: []`` (hidden from clients that did not ask for usage)."""
-        return {
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "choices": [],
-            "usage": usage,
-        }
-
-
-__all__ = [
-    "FINISH_STOP",
-    "FINISH_LENGTH",
-    "FINISH_TOOL_CALLS",
-    "FINISH_CONTENT_FILTER",
-    "FINISH_REASONS",
-    "DROPPED_PARAMS_HEADER",
-    "COMMON_CHAT_FIELDS",
-    "unsupported_params",
-    "drop_or_refuse",
-    "effective_drop_params",
-    "content_parts",
-    "text_of",
-    "ImageRef",
-    "parse_data_url",
-    "image_ref",
-    "parse_tool_arguments",
-    "upstream_json_object",
-    "FunctionTool",
-    "ToolChoice",
-    "normalize_tools",
-    "normalize_tool_choice",
-    "normalize_stop",
-    "max_output_tokens",
-    "new_completion_id",
-    "openai_usage",
-    "tool_call",
-    "chat_completion",
-    "ChunkBuilder",
-]
-
 
 # --------------------------------------------------------------------------- appended: shared by the Gemini and Bedrock providers
 
@@ -513,4 +347,4 @@ def assistant_tool_calls(message: Mapping[str, Any], where: str) -> list[Assista
     return out
 
 
-__all__ += ["NEUTRAL_PARAM_VALUES", "without_neutral_values", "AssistantToolCall", "assistant_tool_calls"]
+__all__ = ['AssistantToolCall', 'COMMON_CHAT_FIELDS', 'DROPPED_PARAMS_HEADER', 'FINISH_CONTENT_FILTER', 'FINISH_LENGTH', 'FINISH_REASONS', 'FINISH_STOP', 'FINISH_TOOL_CALLS', 'FunctionTool', 'ImageRef', 'NEUTRAL_PARAM_VALUES', 'ToolChoice', 'assistant_tool_calls', 'content_parts', 'drop_or_refuse', 'effective_drop_params', 'image_ref', 'max_output_tokens', 'normalize_stop', 'normalize_tool_choice', 'normalize_tools', 'parse_data_url', 'parse_tool_arguments', 'text_of', 'unsupported_params', 'without_neutral_values']
