@@ -1,0 +1,99 @@
+"""Test helpers for the gateway and its plugins (a pytest plugin, entry point ``pytest11``).
+
+* :func:`start_gateway` runs a real gateway (uvicorn, real sockets) in a background thread from a
+  config dict and an explicit plugin list, so tests use the official ``openai`` SDK against it.
+* :class:`FakeUpstream` is a local OpenAI-compatible server that records what it received and
+  answers from a script (errors, hangs, broken streams), for provider behaviour.
+* :func:`in_process_client` builds a gateway and an ``httpx.AsyncClient`` that calls its ASGI app
+  in-process (lifespan included: plugins' ``gateway_lifespan`` runs, the log queue drains at the
+  end), for fast tests that need no socket on the gateway's side.
+* Fixtures: ``gateway_factory`` (start any number of gateways, all stopped at the end),
+  ``gateway_client`` (:func:`in_process_client`), ``fake_upstream``, ``log_collector`` (collects
+  ``gateway_log`` payloads) and ``server_logs`` (the gateway's own structured log lines).
+
+Installed with the ``gateway`` distribution (entry point ``pytest11``), so a plugin's tests use
+these fixtures without any import or ``conftest.py``.  Nothing here patches the gateway's own
+code: traffic goes over real HTTP or through the real ASGI app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .collectors import LogCollector, ServerLogs
+from .servers import RunningGateway, ServerThread, asgi_lifespan, free_port, in_process_client, start_gateway
+from .upstream import FakeUpstream, RecordedRequest, Reply
+
+try:
+    import pytest
+except ImportError:  # pragma: no cover - the helpers above work without pytest
+    pytest = None  # type: ignore[assignment]
+
+if pytest is not None:
+
+    @pytest.fixture
+    def fake_upstream() -> Iterator[FakeUpstream]:
+        """A started :class:`FakeUpstream` (``.base_url`` for ``api_base``), stopped after the test."""
+        upstream = FakeUpstream().start()
+        try:
+            yield upstream
+        finally:
+            upstream.stop()
+
+    @pytest.fixture
+    def gateway_factory() -> Iterator[Callable[..., RunningGateway]]:
+        """``gateway_factory(config, plugins=[...], load_entrypoints=...)`` -> a served gateway."""
+        running: list[RunningGateway] = []
+
+        def factory(config: dict[str, Any] | str | None = None, **kwargs: Any) -> RunningGateway:
+            gw = start_gateway(config, **kwargs)
+            running.append(gw)
+            return gw
+
+        try:
+            yield factory
+        finally:
+            for gw in running:
+                gw.stop()
+
+    @pytest.fixture
+    def gateway_client() -> Callable[..., Any]:
+        """:func:`in_process_client`: ``async with gateway_client(config, plugins=[...]) as client``."""
+        return in_process_client
+
+    @pytest.fixture
+    def log_collector() -> LogCollector:
+        """A fresh :class:`LogCollector`; pass it in ``plugins=[...]`` and assert on its events."""
+        return LogCollector()
+
+    @pytest.fixture
+    def server_logs() -> Iterator[ServerLogs]:
+        """Every structlog line the gateway logs during the test (``plugin_failed``, ``log_hook_failed`` ...)."""
+        import structlog
+
+        from ..logs import access_log
+
+        with structlog.testing.capture_logs() as captured:
+            access_log.listeners.append(captured.append)
+            try:
+                yield ServerLogs(captured)
+            finally:
+                access_log.listeners.remove(captured.append)
+
+
+
+__all__ = [
+    "start_gateway",
+    "in_process_client",
+    "RunningGateway",
+    "FakeUpstream",
+    "Reply",
+    "RecordedRequest",
+    "LogCollector",
+    "ServerLogs",
+    "free_port",
+    "ServerThread",
+    "asgi_lifespan",
+]
+
