@@ -106,12 +106,21 @@ def chat_completion(
 class ChunkBuilder:
     """Builds the ``chat.completion.chunk`` dicts of one stream (same id, model and created)."""
 
-    __slots__ = ("id", "model", "created")
+    __slots__ = ("id", "model", "created", "sent_role")
 
     def __init__(self, model: str, completion_id: str | None = None, created: int | None = None) -> None:
         self.id = completion_id or new_completion_id()
         self.model = model
         self.created = created if created is not None else int(time.time())
+        #: whether a chunk carrying ``role: assistant`` went out (OpenAI streams say it once, first)
+        self.sent_role = False
+
+    def delta(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+        """A chunk whose delta carries ``role: assistant`` if no chunk has said it yet."""
+        if not self.sent_role:
+            self.sent_role = True
+            delta = {"role": "assistant", **delta}
+        return self.chunk(delta, finish_reason)
 
     def chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
         return {

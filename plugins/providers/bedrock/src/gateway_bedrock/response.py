@@ -92,17 +92,10 @@ class StreamTranslator:
 
     def __init__(self, model: str) -> None:
         self.builder = ChunkBuilder(model)
-        self.sent_role = False
         #: content block index -> OpenAI tool call index
         self.tool_blocks: dict[int, int] = {}
         self.stopped = False
         self.usage: dict[str, Any] | None = None
-
-    def _delta(self, delta: dict[str, Any]) -> dict[str, Any]:
-        if not self.sent_role:
-            self.sent_role = True
-            delta = {"role": "assistant", **delta}
-        return self.builder.chunk(delta)
 
     def feed(self, message: EventMessage) -> Iterator[dict[str, Any]]:
         headers = message.headers
@@ -133,29 +126,29 @@ class StreamTranslator:
         if isinstance(use, Mapping):
             index = len(self.tool_blocks)
             self.tool_blocks[int(data.get("contentBlockIndex", -1))] = index
-            yield self._delta({"tool_calls": [tool_call(str(use.get("toolUseId", "")), str(use.get("name", "")), "", index)]})
+            yield self.builder.delta({"tool_calls": [tool_call(str(use.get("toolUseId", "")), str(use.get("name", "")), "", index)]})
 
     def _block_delta(self, data: dict[str, Any]) -> Iterator[dict[str, Any]]:
         delta = data.get("delta") or {}
         if isinstance(delta.get("text"), str):
             if delta["text"]:
-                yield self._delta({"content": delta["text"]})
+                yield self.builder.delta({"content": delta["text"]})
         elif isinstance(delta.get("toolUse"), Mapping):
             block = int(data.get("contentBlockIndex", -1))
             if block not in self.tool_blocks:
                 raise UpstreamError(f"{PROVIDER} sent tool input for content block {block} before starting it")
-            yield self._delta({"tool_calls": [{"index": self.tool_blocks[block], "function": {"arguments": str(delta["toolUse"].get("input", ""))}}]})
+            yield self.builder.delta({"tool_calls": [{"index": self.tool_blocks[block], "function": {"arguments": str(delta["toolUse"].get("input", ""))}}]})
         elif isinstance(delta.get("reasoningContent"), Mapping):
             text = delta["reasoningContent"].get("text")
             if isinstance(text, str) and text:
-                yield self._delta({"reasoning_content": text})
+                yield self.builder.delta({"reasoning_content": text})
 
     def _block_stop(self, data: dict[str, Any]) -> Iterator[dict[str, Any]]:
         return iter(())
 
     def _message_stop(self, data: dict[str, Any]) -> Iterator[dict[str, Any]]:
         self.stopped = True
-        yield self.builder.chunk({} if self.sent_role else {"role": "assistant"}, finish_reason(data.get("stopReason")))
+        yield self.builder.delta({}, finish_reason(data.get("stopReason")))
 
     def _metadata(self, data: dict[str, Any]) -> Iterator[dict[str, Any]]:
         self.usage = usage_from(data.get("usage")) or self.usage

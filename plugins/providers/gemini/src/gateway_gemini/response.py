@@ -114,16 +114,9 @@ class StreamTranslator:
 
     def __init__(self, model: str) -> None:
         self.builder = ChunkBuilder(model)
-        self.sent_role = False
         self.tool_calls = 0
         self.finished = False
         self.usage: dict[str, Any] | None = None
-
-    def _delta(self, delta: dict[str, Any]) -> dict[str, Any]:
-        if not self.sent_role:
-            self.sent_role = True
-            delta = {"role": "assistant", **delta}
-        return self.builder.chunk(delta)
 
     def feed(self, data: Any) -> Iterator[dict[str, Any]]:
         if not isinstance(data, Mapping):
@@ -135,15 +128,15 @@ class StreamTranslator:
         candidate = first_candidate(data)
         for part in parts_of(candidate):
             if isinstance(part.get("text"), str) and part["text"]:
-                yield self._delta({"reasoning_content" if part.get("thought") else "content": part["text"]})
+                yield self.builder.delta({"reasoning_content" if part.get("thought") else "content": part["text"]})
             elif isinstance(part.get("functionCall"), Mapping):
                 fn = part["functionCall"]
                 index, self.tool_calls = self.tool_calls, self.tool_calls + 1
-                yield self._delta({"tool_calls": [tool_call(call_id(part), str(fn.get("name", "")), fn.get("args") or {}, index)]})
+                yield self.builder.delta({"tool_calls": [tool_call(call_id(part), str(fn.get("name", "")), fn.get("args") or {}, index)]})
         reason = candidate.get("finishReason") if candidate else None
         if reason:
             self.finished = True
-            yield self.builder.chunk({} if self.sent_role else {"role": "assistant"}, finish_reason(reason, self.tool_calls > 0))
+            yield self.builder.delta({}, finish_reason(reason, self.tool_calls > 0))
         elif candidate is None and _prompt_blocked(data):
             self.finished = True
             yield self.builder.chunk({"role": "assistant", "content": ""}, FINISH_CONTENT_FILTER)
