@@ -37,7 +37,7 @@ class LogWorker:
         self.payload = payload
         self.pending: deque[Any] = deque()
         self.size = size
-        self.kwargs_base = kwargs_base
+        self.kwargs_base = dict(kwargs_base)
         self.timeout = timeout
         self.dropped = 0
         self.failed = 0
@@ -87,7 +87,8 @@ class LogWorker:
         return len(self.pending)
 
     async def _deliver(self, event: Any) -> None:
-        kwargs = {**self.kwargs_base, self.payload: event}
+        kwargs = self.kwargs_base  # one worker delivers one event at a time: the dict is reused
+        kwargs[self.payload] = event
         try:
             result = self.impl.call(kwargs)
             if inspect.isawaitable(result):

@@ -96,15 +96,27 @@ async def _logged_view(ctx: RequestContext) -> Any:
 
 
 @hookimpl
-async def gateway_log(event: LogEvent, gateway: Gateway) -> None:
+def gateway_log(event: LogEvent, gateway: Gateway) -> Any:
+    # a plain function in the common case: an async implementation costs the log worker a
+    # timeout guard per event; only a request whose guardrails masked content needs to await
     sinks = manager(gateway)
     if sinks is None:
-        return
+        return None
     if sinks.config.access_log:
         access_line(event.ctx)
     if not sinks.active:
-        return
-    view = await _logged_view(event.ctx) if sinks.wants_content else None
+        return None
+    if sinks.wants_content and "guardrails" in event.ctx.state:
+        return _deliver_with_view(sinks, event)
+    _deliver(sinks, event, None)
+    return None
+
+
+async def _deliver_with_view(sinks: Any, event: LogEvent) -> None:
+    _deliver(sinks, event, await _logged_view(event.ctx))
+
+
+def _deliver(sinks: Any, event: LogEvent, view: Any) -> None:
     payload = build_payload(event, sinks.options, view)
     failed = payload["status"] >= 400
     for active in sinks.active.values():
