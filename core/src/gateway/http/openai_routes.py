@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import pipeline
 from ..errors import ClientDisconnectedError, GatewayError
-from ..types import Endpoint, JSONResponseBody, RequestContext, StreamResponseBody
+from ..types import Endpoint, RequestContext, StreamResponseBody
 from .admin import authenticate_request
 from .asgi import ClientGone, header_dict, receive_body, send_bytes
 from .requests import extract_api_key, parse_json_object, request_id_from_headers
@@ -102,7 +102,6 @@ class ModelEndpoint:
 def models_endpoint(gateway: Gateway) -> Callable[[Request], Any]:
     created = int(time.time())
     owners = {name: group[0].provider for name, group in gateway.router.groups.items()}
-    key_header = gateway.config.general_settings.litellm_key_header_name
 
     async def list_models(request: Request) -> Response:
         try:

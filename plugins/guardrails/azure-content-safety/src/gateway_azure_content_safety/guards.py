@@ -83,7 +83,6 @@ class ContentSafetyGuard(AzureGuard):
         return None if p.severity_threshold_by_category else DEFAULT_SEVERITY
 
     async def check(self, batch: TextBatch) -> GuardrailResult:
-        p: ContentSafetyParams = self.params
         pieces = [piece for text in batch.texts if text.strip() for piece in split_words(text)]
         answers = await asyncio.gather(*(self.call(self._body(piece)) for piece in pieces))
         worst: dict[str, int] = {}
