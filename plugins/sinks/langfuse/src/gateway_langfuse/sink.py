@@ -18,7 +18,7 @@ from typing import Any
 
 from gateway import __version__
 from gateway.sinks import Sink, SinkError
-from gateway.sinks.otlp import encode_spans
+from gateway.sinks.otlp import encode_in_slices, encode_spans
 
 from .config import LangfuseConfig
 from .spans import request_spans, trace_id_for
@@ -111,12 +111,15 @@ class LangfuseSink(Sink):
             await self._post(credentials, payloads)
 
     async def _post(self, credentials: Credentials, payloads: list[dict[str, Any]]) -> None:
-        spans = [span for payload in payloads for span in request_spans(
-            payload, tags=self.tags, environment=self.config.environment, release=self.config.release)]
-        body = encode_spans(
-            spans, resource={"service.name": "gateway", "telemetry.sdk.name": "gateway", "telemetry.sdk.version": __version__},
-            scope_name="gateway-langfuse", scope_version=__version__, scope_attributes={"public_key": credentials.public_key},
-        )
+        def encode(chunk: list[dict[str, Any]]) -> bytes:
+            spans = [span for payload in chunk for span in request_spans(
+                payload, tags=self.tags, environment=self.config.environment, release=self.config.release)]
+            return encode_spans(
+                spans, resource={"service.name": "gateway", "telemetry.sdk.name": "gateway", "telemetry.sdk.version": __version__},
+                scope_name="gateway-langfuse", scope_version=__version__, scope_attributes={"public_key": credentials.public_key},
+            )
+
+        body = await encode_in_slices(payloads, encode)
         compress = bool(self.config.compression)
         if compress:
             body = gzip.compress(body, compresslevel=5)

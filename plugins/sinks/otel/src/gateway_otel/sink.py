@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from gateway import __version__
 from gateway.sinks import Sink, SinkError
-from gateway.sinks.otlp import encode_spans
+from gateway.sinks.otlp import encode_in_slices, encode_spans
 
 from .config import OtelConfig
 from .context import ids_for
@@ -57,7 +57,7 @@ class OtelSink(Sink):
             await self._channel.close()
 
     async def send_batch(self, items: list[Any]) -> None:
-        body = self._body(items)
+        body = await encode_in_slices(items, self._body)
         if self._export is not None:
             await self._send_grpc(body)
         else:
