@@ -11,7 +11,7 @@ against a local fake upstream.  Prints p50/p99 latency per run, the p99 differen
 RSS before and after the load, and the sink drop counters from ``/metrics``.  Everything runs on
 127.0.0.1 and stops by itself (well under 10 s of load).
 
-    .venv/bin/python plugins/sinks/prometheus/bench/sink_isolation.py [REQUESTS]
+    .venv/bin/python plugins/sinks/prometheus/bench/sink_isolation.py [REQUESTS] [ROUNDS]
 """
 
 from __future__ import annotations
@@ -151,28 +151,41 @@ async def run_one(name: str, config: Path, requests: int) -> dict[str, object]:
         stop(gateway)
 
 
-async def main(requests: int) -> None:
+async def main(requests: int, rounds: int) -> None:
     upstream_port, hang_port, fail_port = free_port(), free_port(), free_port()
     servers = [spawn([PY, "-c", SERVER, kind, str(port)]) for kind, port in
                (("ok", upstream_port), ("hang", hang_port), ("fail", fail_port))]
+    pairs: list[tuple[dict[str, object], dict[str, object]]] = []
     try:
         for port in (upstream_port, hang_port, fail_port):
             await wait_ready(f"http://127.0.0.1:{port}/v1/models") if port == upstream_port else await asyncio.sleep(0.5)
         with tempfile.TemporaryDirectory() as tmp:
             baseline = write_config(Path(tmp), upstream_port, None, None)
             bad = write_config(Path(tmp), upstream_port, hang_port, fail_port)
-            results = [await run_one("baseline (no sinks)", baseline, requests),
-                       await run_one("hanging + failing sinks", bad, requests)]
+            # alternate the order round by round (ABBA ...) so drift in the machine's load
+            # does not land on one side only
+            for i in range(rounds):
+                first, second = ("baseline", "bad") if i % 2 == 0 else ("bad", "baseline")
+                got = {}
+                for which in (first, second):
+                    config, name = (baseline, "baseline (no sinks)") if which == "baseline" else (bad, "hanging + failing sinks")
+                    got[which] = await run_one(name, config, requests)
+                pairs.append((got["baseline"], got["bad"]))
     finally:
         for server in servers:
             stop(server)
-    for r in results:
-        print(f"{r['name']:<26} p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f} ms  mean {r['mean']:.2f} ms  "
-              f"RSS {r['rss_before_kb'] / 1024:.1f} -> {r['rss_after_kb'] / 1024:.1f} MiB")
-    print(f"p99 difference (bad sinks - baseline): {results[1]['p99'] - results[0]['p99']:+.2f} ms "
-          f"(p50 {results[1]['p50'] - results[0]['p50']:+.2f} ms)")
-    print(results[1]["drops"] or "(no drop counters scraped)")
+    diffs = []
+    for i, (base, worse) in enumerate(pairs, 1):
+        for r in (base, worse):
+            print(f"round {i} {r['name']:<26} p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f} ms  mean {r['mean']:.2f} ms  "
+                  f"RSS {r['rss_before_kb'] / 1024:.1f} -> {r['rss_after_kb'] / 1024:.1f} MiB")
+        diffs.append(worse["p99"] - base["p99"])  # type: ignore[operator]
+    p99s = [float(base["p99"]) for base, _ in pairs]  # type: ignore[arg-type]
+    print(f"p99 difference (bad sinks - baseline) per round: {', '.join(f'{d:+.2f}' for d in diffs)} ms; "
+          f"median {statistics.median(diffs):+.2f} ms")
+    print(f"noise floor: the baseline's own p99 ranged {min(p99s):.2f}-{max(p99s):.2f} ms over the rounds")
+    print(pairs[-1][1]["drops"] or "(no drop counters scraped)")
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000))
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000, int(sys.argv[2]) if len(sys.argv) > 2 else 4))
