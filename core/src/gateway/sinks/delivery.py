@@ -74,6 +74,14 @@ class SinkRunner:
         if size >= self.settings.batch_size:
             self._batch_ready.set()
 
+    def refuse_if_full(self) -> bool:
+        """Count a drop and return True when the queue is full, before any work is spent on the item."""
+        if not self.queue.full():
+            return False
+        self.submitted += 1
+        self._drop(QUEUE_FULL, 1)
+        return True
+
     def _drop(self, reason: str, count: int) -> None:
         self.dropped[reason] += count
         self._on_drop(self.name, reason, count)

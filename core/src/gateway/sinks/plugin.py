@@ -117,12 +117,20 @@ async def _deliver_with_view(sinks: Any, event: LogEvent) -> None:
 
 
 def _deliver(sinks: Any, event: LogEvent, view: Any) -> None:
-    payload = build_payload(event, sinks.options, view)
-    failed = payload["status"] >= 400
+    failed = event.ctx.status >= 400
+    # a sink whose queue is full would drop this event: count the drop now and spend no work on
+    # it (a hanging sink must not make every request pay for payloads nobody will send)
+    targets = []
     for active in sinks.active.values():
         enabled = active.enabled
         if not (enabled.on_failure if failed else enabled.on_success) and not active.sink.receives_all:
             continue
+        if not active.runner.refuse_if_full():
+            targets.append(active)
+    if not targets:
+        return
+    payload = build_payload(event, sinks.options, view)
+    for active in targets:
         try:
             item = active.sink.prepare(payload, event)
         except Exception as exc:  # a sink's bug stays inside that sink
