@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     plugins = sub.add_parser("plugins", help="list installed plugins and the hooks they implement")
     plugins.add_argument("--check", action="store_true", help="import every plugin and report its start-up cost")
     plugins.add_argument("--json", action="store_true")
+    # listed for --help only: main() hands "new-plugin" to gateway.scaffold before parsing
+    sub.add_parser("new-plugin", help="start a plugin package from the template: gateway new-plugin NAME --kind KIND",
+                   add_help=False)
     db = sub.add_parser("db", help="apply or show the SQL migrations of installed plugins (needs gateway[sql])")
     db.add_argument("action", choices=("upgrade", "current"),
                     help="upgrade: apply pending migrations; current: show each plugin's revision and what is pending")
