@@ -17,6 +17,11 @@ from pathlib import Path
 
 RUN_DIR_PREFIX = "gateway-prometheus-"
 
+# prometheus_client picks its multiprocess mode when it is imported, and treats a variable that is
+# set but empty as "multiprocess, files in the current directory"; an empty value means unset here
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR") == "":
+    del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
 
 def _start_ticks(pid: int) -> str:
     """The process's start time in clock ticks (pid plus this is unique across reboots' pid reuse)."""
