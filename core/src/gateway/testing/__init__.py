@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .collectors import LogCollector, ServerLogs
-from .servers import RunningGateway, ServerThread, asgi_lifespan, free_port, in_process_client, start_gateway
+from .servers import LocalServer, RunningGateway, ServerThread, asgi_lifespan, free_port, in_process_client, start_gateway
 from .upstream import FakeUpstream, RecordedRequest, Reply
 
 try:
@@ -94,6 +94,7 @@ __all__ = [
     "ServerLogs",
     "free_port",
     "ServerThread",
+    "LocalServer",
     "asgi_lifespan",
 ]
 

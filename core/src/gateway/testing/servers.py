@@ -64,6 +64,35 @@ class ServerThread:
         self.thread.join(timeout=30)
 
 
+class LocalServer:
+    """Base for scripted test servers (fake upstreams, fake vendor APIs): a subclass defines
+    ``app()``; :meth:`start` serves it on a free port of 127.0.0.1 until :meth:`stop`."""
+
+    server: ServerThread | None = None
+
+    def app(self) -> Any:
+        raise NotImplementedError
+
+    def start(self) -> Any:
+        self.server = ServerThread(self.app(), graceful_timeout=1).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None, "start() the server first"
+        return self.server.url
+
+    def __enter__(self) -> Any:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 @dataclass
 class RunningGateway:
     gateway: Any

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from .. import fake_openai
-from .servers import ServerThread
+from .servers import LocalServer
 
 
 @dataclass
@@ -49,7 +49,7 @@ class RecordedRequest:
         return orjson.loads(self.body) if self.body else None
 
 
-class FakeUpstream:
+class FakeUpstream(LocalServer):
     """An OpenAI-compatible server on a free port that records requests and follows a script.
 
     With an empty script it answers like a tiny deterministic model (``gateway.fake_openai``):
@@ -62,7 +62,6 @@ class FakeUpstream:
         self.script: list[Reply] = []
         self.default: Reply | Callable[[RecordedRequest], Reply] | None = None
         self.in_flight = 0
-        self.server: ServerThread | None = None
         self._lock = threading.Lock()
 
     # ---- scripting
@@ -138,18 +137,7 @@ class FakeUpstream:
                                                              with_usage=bool(opts.get("include_usage")))))
         return Reply(json=fake_openai.chat_completion(model, self.content, prompt=prompt))
 
-    def start(self) -> FakeUpstream:
-        self.server = ServerThread(self.app(), graceful_timeout=1).start()
-        return self
 
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.stop()
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None, "start() the fake upstream first"
-        return self.server.url
 
     @property
     def base_url(self) -> str:

@@ -42,7 +42,7 @@ from typing import Any
 
 import orjson
 
-from gateway.testing import ServerThread
+from gateway.testing import LocalServer
 
 ACCESS_KEY = "AKIDTESTGATEWAY"
 SECRET_KEY = "test-secret-key"
@@ -257,22 +257,17 @@ class Received:
     region: str
 
 
-class FakeBedrock:
+class FakeBedrock(LocalServer):
     def __init__(self) -> None:
         self.requests: list[Received] = []
         self.script: list[BedrockReply] = []
         self.finished_streams = 0
         #: every request that reached the server, valid or not
         self.hits = 0
-        self.server: ServerThread | None = None
 
     def enqueue(self, *replies: BedrockReply) -> None:
         self.script.extend(replies)
 
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return self.server.url
 
     def app(self) -> Any:
         async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -338,13 +333,6 @@ class FakeBedrock:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": orjson.dumps(payload)})
 
-    def start(self) -> FakeBedrock:
-        self.server = ServerThread(self.app(), graceful_timeout=1).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.stop()
 
 
 def bedrock_config(server: FakeBedrock, *, session_token: bool = False, **litellm_settings: Any) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from gateway.testing import ServerThread
+from gateway.testing import LocalServer
 
 API_KEY = "gm-test-key"
 NAME_RULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$")
@@ -231,22 +231,17 @@ class Received:
     body: Any
 
 
-class FakeGemini:
+class FakeGemini(LocalServer):
     """The Gemini API on a free port: validates each request, records it, answers from a script."""
 
     def __init__(self) -> None:
         self.requests: list[Received] = []
         self.script: list[GeminiReply] = []
         self.finished_streams = 0
-        self.server: ServerThread | None = None
 
     def enqueue(self, *replies: GeminiReply) -> None:
         self.script.extend(replies)
 
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return self.server.url
 
     def app(self) -> Any:
         from starlette.applications import Starlette
@@ -293,13 +288,6 @@ class FakeGemini:
             yield event if isinstance(event, bytes) else b"data: " + orjson.dumps(event) + b"\r\n\r\n"
         self.finished_streams += 1
 
-    def start(self) -> FakeGemini:
-        self.server = ServerThread(self.app(), graceful_timeout=1).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.stop()
 
 
 def gemini_config(server: FakeGemini, **litellm_settings: Any) -> dict[str, Any]:

@@ -46,7 +46,7 @@ from typing import Any
 
 import orjson
 
-from gateway.testing import RecordedRequest, ServerThread
+from gateway.testing import LocalServer, RecordedRequest
 
 from .wire import API_VERSION, IMAGE_MEDIA_TYPES, error_body
 
@@ -383,7 +383,7 @@ def error_reply(status: int, error_type: str, text: str, headers: dict[str, str]
     return AnthropicReply(status=status, json=error_body(error_type, text), headers=headers or {})
 
 
-class FakeAnthropic:
+class FakeAnthropic(LocalServer):
     """The Messages API on a free local port: validates, records, answers from a script."""
 
     def __init__(self, api_key: str = "sk-ant-test", text: str = "Hello from the fake Anthropic.") -> None:
@@ -394,7 +394,6 @@ class FakeAnthropic:
         self.script: list[AnthropicReply] = []
         self.default: Callable[[dict[str, Any]], AnthropicReply] | None = None
         self.gate_timed_out = False
-        self.server: ServerThread | None = None
         self._lock = threading.Lock()
 
     def enqueue(self, *replies: AnthropicReply) -> None:
@@ -446,18 +445,7 @@ class FakeAnthropic:
                     self.gate_timed_out = True
             yield event if isinstance(event, bytes) else encode_events([event])[0]
 
-    def start(self) -> FakeAnthropic:
-        self.server = ServerThread(self.app(), graceful_timeout=1).start()
-        return self
 
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.stop()
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None, "start() the server first"
-        return self.server.url
 
     @property
     def last_json(self) -> Any:
