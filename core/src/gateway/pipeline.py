@@ -8,12 +8,11 @@ It knows nothing about HTTP: the HTTP layer parses the request into a ``RequestC
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .errors import AuthenticationError, GatewayError, NotFoundError, PermissionDeniedError
 from .retries import call_with_retries
-from .types import JSONResponseBody, LogEvent, RequestContext, ResponseBody, StreamResponseBody, Usage
+from .types import JSONResponseBody, LogEvent, RequestContext, ResponseBody, StreamResponseBody
 
 if TYPE_CHECKING:
     from .gateway import Gateway
@@ -61,9 +60,8 @@ async def run(gateway: Gateway, ctx: RequestContext) -> ResponseBody:
     if not plan:
         raise NotFoundError(f"no deployment can serve model {ctx.model_group!r}", param="model")
     ctx.deployments = plan
+    # the retry loop records usage (and, for streams, the time to first token) on ctx
     response = await call_with_retries(gateway, ctx, plan)
-    if isinstance(response, StreamResponseBody):  # (a JSON answer's usage was read by the retry loop)
-        response.chunks = _observe_stream(ctx, response.chunks)
     try:
         await hooks.post_call(ctx, response)
     except BaseException:
@@ -72,17 +70,6 @@ async def run(gateway: Gateway, ctx: RequestContext) -> ResponseBody:
         raise
     ctx.response = response
     return response
-
-
-async def _observe_stream(ctx: RequestContext, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
-    """Record time to first token and the final usage while chunks pass through unchanged."""
-    async for chunk in chunks:
-        if ctx.first_token_at is None:
-            ctx.first_token_at = time.perf_counter()
-        usage = chunk.get("usage")
-        if usage:
-            ctx.usage = Usage.from_openai(usage)
-        yield chunk
 
 
 def finish(gateway: Gateway, ctx: RequestContext, error: BaseException | None = None) -> None:

@@ -189,7 +189,3 @@ class PluginManager(pluggy.PluginManager):
 
     def failed(self) -> list[PluginRecord]:
         return [r for r in self.records.values() if r.status == "failed"]
-
-
-def plugin_name_of(pm: pluggy.PluginManager, plugin: Any) -> str:
-    return pm.get_name(plugin) or repr(plugin)

@@ -359,11 +359,11 @@ class StreamReport:
         weakref.finalize(generator, self._abandoned)
         return generator
 
-    def _result(self, usage: Any = None, error: GatewayError | None = None, aborted: bool = False) -> AttemptResult:
+    def _result(self, error: GatewayError | None = None, aborted: bool = False) -> AttemptResult:
         ttft = self.first_at - self.started if self.first_at is not None else None
         return AttemptResult(
-            time.perf_counter() - self.started, time_to_first_token=ttft,
-            usage=Usage.from_openai(usage) if isinstance(usage, dict) else None, error=error, aborted=aborted,
+            time.perf_counter() - self.started, time_to_first_token=ttft, usage=self.loop.ctx.usage, error=error,
+            aborted=aborted,
         )
 
     def _abandoned(self) -> None:
@@ -372,16 +372,20 @@ class StreamReport:
             self.loop.router.attempt_failed(self.loop.ctx, self.deployment, self._result(aborted=True), None)
 
     async def _watch(self, chunks: AsyncIterator[dict[str, Any]], first: dict[str, Any] | None) -> AsyncIterator[dict[str, Any]]:
-        usage: Any = None
+        # the one wrapper every stream passes through: it also records, for the request, the time
+        # to first token (when the gateway read it) and the final usage
+        ctx = self.loop.ctx
         ended = False
         error: UpstreamError | None = None
         try:
             if first is not None:
-                usage = first.get("usage") or usage
+                ctx.first_token_at = self.first_at
+                if first.get("usage"):
+                    ctx.usage = Usage.from_openai(first["usage"])
                 yield first
             async for chunk in chunks:
                 if chunk.get("usage"):
-                    usage = chunk["usage"]
+                    ctx.usage = Usage.from_openai(chunk["usage"])
                 yield chunk
             ended = True
         except UpstreamError as exc:  # after the first chunk: never retried, the client sees an error event
@@ -393,8 +397,8 @@ class StreamReport:
                 self.done = True
                 loop = self.loop
                 if ended:
-                    loop.router.attempt_succeeded(loop.ctx, self.deployment, self._result(usage))
+                    loop.router.attempt_succeeded(loop.ctx, self.deployment, self._result())
                 elif error is not None:
-                    loop.failed(self.deployment, error, self._result(usage, error))
+                    loop.failed(self.deployment, error, self._result(error))
                 else:
-                    loop.router.attempt_failed(loop.ctx, self.deployment, self._result(usage, aborted=True), None)
+                    loop.router.attempt_failed(loop.ctx, self.deployment, self._result(aborted=True), None)
