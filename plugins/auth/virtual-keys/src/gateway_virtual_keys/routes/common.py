@@ -194,3 +194,19 @@ def new_team_values(team_id: str, caller: Caller, **fields: Any) -> dict[str, An
         "team_id": team_id, "models": [], "model_aliases": {}, "metadata": {}, "guardrails": [], "blocked": False,
         **stamps(caller, new=True), **{k: v for k, v in fields.items() if v is not None},
     }
+
+
+async def delete_owners(
+    state: PluginState, table: sa.Table, column: str, ids: list[str], what: str
+) -> int:
+    """Delete teams or users (``column`` is ``team_id`` / ``user_id``) with their keys and
+    memberships, in one transaction that revokes: the keys are refused from the next request on.
+    Returns how many keys went with them."""
+    async with state.store.write(revokes=True) as w:
+        for entity_id in ids:
+            await find_row(w.conn, state, table, column, entity_id, what)
+        key_ids = await state.store.delete_keys(w, getattr(t.keys.c, column).in_(ids))
+        await w.conn.execute(sa.delete(t.members).where(getattr(t.members.c, column).in_(ids)))
+        await w.conn.execute(sa.delete(table).where(getattr(table.c, column).in_(ids)))
+        w.changed(what, *ids)
+    return len(key_ids)

@@ -16,7 +16,7 @@ from ..bodies import DeleteTeams, Member, MemberAdd, MemberDelete, NewTeam, Upda
 from ..roles import Caller
 from ..state import PluginState
 from ..store import Writer, as_dict
-from .common import body_of, check_models, ensure_user, find_row, key_out, new_team_values, row_out, spend_of, stamps
+from .common import body_of, check_models, delete_owners, ensure_user, find_row, key_out, new_team_values, row_out, spend_of, stamps
 
 RESET_VALUES: dict[str, Any] = {"models": [], "model_aliases": {}, "metadata": {}, "guardrails": [], "blocked": False}
 
@@ -120,15 +120,9 @@ async def update(request: Request, caller: Caller, state: PluginState) -> dict[s
 async def delete(request: Request, caller: Caller, state: PluginState) -> dict[str, Any]:
     caller.require_admin("/team/delete")
     body = parse(DeleteTeams, await body_of(request, state))
-    async with state.store.write(revokes=True) as w:
-        for team_id in body.team_ids:
-            await find_row(w.conn, state, t.teams, "team_id", team_id, "team")
-        # the team's keys go with it (as in LiteLLM): they are refused from the next request on
-        key_ids = await state.store.delete_keys(w, t.keys.c.team_id.in_(body.team_ids))
-        await w.conn.execute(sa.delete(t.members).where(t.members.c.team_id.in_(body.team_ids)))
-        await w.conn.execute(sa.delete(t.teams).where(t.teams.c.team_id.in_(body.team_ids)))
-        w.changed("team", *body.team_ids)
-    return {"deleted_teams": body.team_ids, "deleted_keys": len(key_ids)}
+    # the team's keys go with it (as in LiteLLM)
+    deleted_keys = await delete_owners(state, t.teams, "team_id", body.team_ids, "team")
+    return {"deleted_teams": body.team_ids, "deleted_keys": deleted_keys}
 
 
 async def member_add(request: Request, caller: Caller, state: PluginState) -> dict[str, Any]:

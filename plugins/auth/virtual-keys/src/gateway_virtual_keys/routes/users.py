@@ -17,7 +17,7 @@ from ..hashing import display_name, generate_key
 from ..roles import Caller
 from ..state import PluginState
 from ..store import as_dict
-from .common import body_of, check_models, find_row, key_out, query_int, row_out, spend_of, stamps
+from .common import body_of, check_models, delete_owners, find_row, key_out, query_int, row_out, spend_of, stamps
 
 RESET_VALUES: dict[str, Any] = {"models": [], "metadata": {}, "user_role": "internal_user"}
 USER_COLUMNS = ("user_email", "user_alias", "user_role", "models", "max_budget", "soft_budget", "budget_duration",
@@ -106,15 +106,9 @@ async def update(request: Request, caller: Caller, state: PluginState) -> dict[s
 async def delete(request: Request, caller: Caller, state: PluginState) -> dict[str, Any]:
     caller.require_admin("/user/delete")
     body = parse(DeleteUsers, await body_of(request, state))
-    async with state.store.write(revokes=True) as w:
-        for user_id in body.user_ids:
-            await find_row(w.conn, state, t.users, "user_id", user_id, "user")
-        # offboarding: every key of the user stops working with the next request
-        key_ids = await state.store.delete_keys(w, t.keys.c.user_id.in_(body.user_ids))
-        await w.conn.execute(sa.delete(t.members).where(t.members.c.user_id.in_(body.user_ids)))
-        await w.conn.execute(sa.delete(t.users).where(t.users.c.user_id.in_(body.user_ids)))
-        w.changed("user", *body.user_ids)
-    return {"deleted_users": body.user_ids, "deleted_keys": len(key_ids)}
+    # offboarding: every key of the user stops working with the next request
+    deleted_keys = await delete_owners(state, t.users, "user_id", body.user_ids, "user")
+    return {"deleted_users": body.user_ids, "deleted_keys": deleted_keys}
 
 
 async def list_users(request: Request, caller: Caller, state: PluginState) -> dict[str, Any]:
