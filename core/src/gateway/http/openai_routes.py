@@ -70,7 +70,7 @@ class ModelEndpoint:
         out_headers = response_headers(ctx, response)
         out_headers.update(id_header)
         if isinstance(response, StreamResponseBody):
-            await sse_response(self._stream(ctx, response), out_headers, None)(scope, receive, send)
+            await sse_response(self._stream(ctx, response), out_headers)(scope, receive, send)
             return
         ctx.status = response.status
         try:

@@ -76,10 +76,9 @@ async def openai_sse(
     yield DONE
 
 
-def sse_response(body: AsyncIterator[bytes], headers: Mapping[str, str], background: BackgroundTask | None) -> Response:
+def sse_response(body: AsyncIterator[bytes], headers: Mapping[str, str]) -> Response:
     return StreamingResponse(
         body,
         media_type="text/event-stream",
         headers={"cache-control": "no-cache", "x-accel-buffering": "no", **headers},
-        background=background,
     )

@@ -98,7 +98,7 @@ class MessagesEndpoint:
             return
         out_headers = response_headers(ctx, response)
         if isinstance(response, StreamResponseBody):
-            await sse_response(self._events(ctx, response), out_headers, None)(scope, receive, send)
+            await sse_response(self._events(ctx, response), out_headers)(scope, receive, send)
             return
         try:
             await self._send_json(send, ctx, response, out_headers)
