@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import structlog
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -22,7 +21,7 @@ from .http.health import health_routes
 from .http.openai_routes import model_endpoints, openai_routes
 from .http.requests import request_id_from_headers
 from .http.responses import error_response, internal_error
-from .logs import configure_logging, get_logger
+from .logs import bind_request_id, configure_logging, get_logger
 
 log = get_logger("gateway.app")
 
@@ -44,7 +43,7 @@ class RequestIdMiddleware:
                 break
         request_id = request_id_from_headers(incoming)
         scope.setdefault("state", {})["request_id"] = request_id
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        bind_request_id(request_id)
         header = (b"x-request-id", request_id.encode())
 
         async def send_with_id(message: Message) -> None:

@@ -102,6 +102,9 @@ KNOWN_PROVIDER_DISTRIBUTIONS = {
 
 def request_body_for_upstream(body: dict[str, Any], model: str) -> dict[str, Any]:
     """The client's body minus gateway-only fields, with the upstream's model name."""
-    out = {k: v for k, v in body.items() if k not in GATEWAY_ONLY_FIELDS}
+    if GATEWAY_ONLY_FIELDS.isdisjoint(body):  # the common case: a plain copy, done in C
+        out = body.copy()
+    else:
+        out = {k: v for k, v in body.items() if k not in GATEWAY_ONLY_FIELDS}
     out["model"] = model
     return out

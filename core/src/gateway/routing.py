@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .errors import BadRequestError, ConfigError, GatewayError, NotFoundError, PluginError, RateLimitError
 from .logs import get_logger
 from .strategies.redis_state import DEFAULT_SYNC_INTERVAL, RedisRouterState, redis_location
+from .strategies.base import Strategy
 from .strategies.shuffle import SimpleShuffle
 from .strategies.state import RouterState
 
@@ -271,9 +272,9 @@ class Router:
 
     def use_strategy(self, strategy: RoutingStrategy) -> None:
         self.strategy = strategy
-        self._on_start = getattr(strategy, "on_start", None)
-        self._on_success = getattr(strategy, "on_success", None)
-        self._on_failure = getattr(strategy, "on_failure", None)
+        self._on_start = _statistics_callback(strategy, "on_start")
+        self._on_success = _statistics_callback(strategy, "on_success")
+        self._on_failure = _statistics_callback(strategy, "on_failure")
 
     def group_names(self) -> list[str]:
         return list(self.groups)
@@ -402,6 +403,15 @@ class Router:
             if name not in self._failed_callbacks:
                 self._failed_callbacks.add(name)
                 log.error("routing_strategy_callback_failed", callback=name, error=f"{type(exc).__name__}: {exc}")
+
+
+def _statistics_callback(strategy: RoutingStrategy, name: str) -> Callable[..., Any] | None:
+    """The strategy's callback, or None when it has none or inherits the base class's no-op
+    (then the retry loop builds no ``AttemptResult`` for it: the common case costs nothing)."""
+    callback = getattr(strategy, name, None)
+    if callback is None or getattr(type(strategy), name, None) is getattr(Strategy, name):
+        return None
+    return callback
 
 
 def request_fallbacks(value: Any, key: str, group: str) -> list[str]:

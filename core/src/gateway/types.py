@@ -117,17 +117,23 @@ class Usage:
     def from_openai(cls, usage: Mapping[str, Any] | None) -> Usage | None:
         if not usage:
             return None
-        prompt = int(usage.get("prompt_tokens") or usage.get("input_tokens") or 0)
-        completion = int(usage.get("completion_tokens") or usage.get("output_tokens") or 0)
-        details = usage.get("prompt_tokens_details") or {}
-        out_details = usage.get("completion_tokens_details") or {}
+        get = usage.get
+        prompt = int(get("prompt_tokens") or get("input_tokens") or 0)
+        completion = int(get("completion_tokens") or get("output_tokens") or 0)
+        total = int(get("total_tokens") or prompt + completion)
+        details = get("prompt_tokens_details")
+        out_details = get("completion_tokens_details")
+        if not details and not out_details:  # the common answer: three numbers
+            return cls(prompt, completion, total)
+        details = details or {}
+        out_details = out_details or {}
         return cls(
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            total_tokens=int(usage.get("total_tokens") or prompt + completion),
-            cached_tokens=int(details.get("cached_tokens") or 0),
-            cache_creation_tokens=int(details.get("cache_creation_tokens") or 0),
-            reasoning_tokens=int(out_details.get("reasoning_tokens") or 0),
+            prompt,
+            completion,
+            total,
+            int(details.get("cached_tokens") or 0),
+            int(details.get("cache_creation_tokens") or 0),
+            int(out_details.get("reasoning_tokens") or 0),
         )
 
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from ..gateway import Gateway
 from ..hookspecs import hookimpl
 from ..types import Deployment, RequestContext, ResponseBody
 
 
 @hookimpl(trylast=True)
-async def gateway_call(ctx: RequestContext, deployment: Deployment, gateway: Gateway) -> ResponseBody:
+def gateway_call(ctx: RequestContext, deployment: Deployment, gateway: Gateway) -> Awaitable[ResponseBody]:
+    # a plain function returning the provider's coroutine: the hook driver awaits it, and every
+    # request saves one coroutine layer
     provider = gateway.providers.get(deployment.provider)
     if provider is None:  # the config check makes this unreachable unless a plugin changed deployments
         raise RuntimeError(f"no provider is registered for {deployment.provider!r}")
     if ctx.endpoint == "embeddings":
-        return await provider.embeddings(ctx, deployment, gateway)
+        return provider.embeddings(ctx, deployment, gateway)
     if ctx.endpoint == "completions":
-        return await provider.completions(ctx, deployment, gateway)
-    return await provider.chat(ctx, deployment, gateway)
+        return provider.completions(ctx, deployment, gateway)
+    return provider.chat(ctx, deployment, gateway)

@@ -6,13 +6,13 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
-import structlog
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import pipeline
+from ..logs import bind_request_id
 from ..errors import ClientDisconnectedError, GatewayError
 from ..types import Endpoint, RequestContext, StreamResponseBody
 from .admin import authenticate_request
@@ -42,7 +42,7 @@ class ModelEndpoint:
         gateway = self.gateway
         headers = header_dict(scope["headers"])
         request_id = request_id_from_headers(headers.get("x-request-id"))
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        bind_request_id(request_id)
         client = scope.get("client")
         ctx = RequestContext(request_id, self.endpoint, {}, headers, client[0] if client else None)
         id_header = {"x-request-id": request_id}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from typing import TYPE_CHECKING, Any
@@ -19,8 +20,23 @@ KEY_HEADERS = ("x-litellm-api-key", "x-api-key", "api-key", "x-goog-api-key", "o
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
-def new_request_id() -> str:
-    return "req_" + os.urandom(12).hex()
+class _RequestIds:
+    """``req_`` + a random per-process prefix + a counter: unique across workers and restarts, and
+    no system call per request (``os.urandom`` per id cost more than the rest of id handling)."""
+
+    def __init__(self) -> None:
+        self.reseed()
+        os.register_at_fork(after_in_child=self.reseed)
+
+    def reseed(self) -> None:
+        self.prefix = "req_" + os.urandom(6).hex()
+        self.counter = itertools.count(int.from_bytes(os.urandom(3), "big"))
+
+    def __call__(self) -> str:
+        return f"{self.prefix}{next(self.counter) & 0xFFFFFFFFFFFF:012x}"
+
+
+new_request_id = _RequestIds()
 
 
 def request_id_from_headers(value: str | None) -> str:

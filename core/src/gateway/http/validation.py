@@ -32,21 +32,20 @@ _OPTIONAL_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
 }
 
 
-_OPTIONAL_NAMES = frozenset(_OPTIONAL_TYPES)
+#: fields that must be at least 1 when given
+_AT_LEAST_ONE = frozenset({"max_tokens", "max_completion_tokens", "n"})
 
 
 def _check_optional(body: dict[str, Any]) -> None:
-    for name in _OPTIONAL_NAMES.intersection(body):  # bodies have a handful of keys, the table twenty
-        types, expected = _OPTIONAL_TYPES[name]
-        value = body[name]
-        if value is None:
+    for name, value in body.items():  # bodies have a handful of keys, the table twenty
+        spec = _OPTIONAL_TYPES.get(name)
+        if spec is None or value is None:
             continue
+        types, expected = spec
         # bool is an int in Python; a number field given true/false is still wrong
-        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        if not isinstance(value, types) or ((value is True or value is False) and bool not in types):
             raise BadRequestError(f"'{name}' must be {expected}, got {type(value).__name__}", param=name)
-    for name in ("max_tokens", "max_completion_tokens", "n"):
-        value = body.get(name)
-        if isinstance(value, int) and value < 1:
+        if name in _AT_LEAST_ONE and value < 1:
             raise BadRequestError(f"'{name}' must be at least 1, got {value}", param=name)
 
 
@@ -72,7 +71,7 @@ def validate_chat(body: dict[str, Any]) -> str:
         if not isinstance(message, dict):
             raise BadRequestError(f"messages[{i}] must be an object with 'role' and 'content'", param=f"messages[{i}]")
         role = message.get("role")
-        if role not in VALID_ROLES:
+        if not isinstance(role, str) or role not in VALID_ROLES:
             raise BadRequestError(
                 f"messages[{i}].role must be one of {', '.join(sorted(VALID_ROLES))}, got {role!r}",
                 param=f"messages[{i}].role",
