@@ -4,6 +4,8 @@
 # at 1 and 32 connections, plus the gateway's idle RSS and time from start to first served request.
 # A LiteLLM proxy is added when .litellm/bin/litellm exists (see ../shared/bench/litellm-compare.yaml).
 #   bash bench/run.sh [SECONDS]        (default 10 s per wrk run)
+# The sequential runs are what wrk sees; on a shared VM their requests/s swing by a third from run to
+# run, so the gateway/minimal ratio is also measured paired (bench/paired.sh), which is stable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -24,7 +26,7 @@ trap cleanup EXIT
 bash "$SHARED/upstream.sh" start $UP >/dev/null
 wait_port() { for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.05; done; return 1; }
 
-$PY bench/minimal_proxy.py "http://127.0.0.1:$UP" $REF & pids+=($!)
+$PY bench/minimal_proxy.py "http://127.0.0.1:$UP" $REF & ref_pid=$!; pids+=($ref_pid)
 wait_port $REF
 
 # the gateway: time from start to the first served chat completion
@@ -51,5 +53,9 @@ for c in 1 32; do
   if [ -x .litellm/bin/litellm ]; then run litellm "http://127.0.0.1:$LL/v1/chat/completions" $c | tee -a "$results"; fi
 done
 STREAM=1 MODEL=stream run gateway-stream "http://127.0.0.1:$GW/v1/chat/completions" 32 | tee -a "$results"
+
+# the ratio again, paired: both servers on one core at the same moment (see bench/paired.sh)
+bash bench/paired.sh minimal "http://127.0.0.1:$REF/v1/chat/completions" "$ref_pid" \
+  gateway "http://127.0.0.1:$GW/v1/chat/completions" "$gw_pid" "${PAIRED_ROUNDS:-5}" 3 | tee -a "$results"
 
 $PY bench/summarize.py "$results" "$first_ms" "$rss_kb"

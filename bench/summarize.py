@@ -20,7 +20,10 @@ def ms(value: str) -> float:
 def main() -> None:
     path, first_ms, rss_kb = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
     rows: dict[tuple[str, str], dict[str, float]] = {}
+    paired = None
     for line in open(path):
+        if line.startswith("paired gateway/minimal"):
+            paired = line.strip()
         parts = line.split()
         if len(parts) < 5 or not parts[2].startswith("rps="):
             continue
@@ -33,7 +36,9 @@ def main() -> None:
         print(f"{name:<16}{conns:>6}{r['rps']:>11.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}")
     gw, ref = rows.get(("gateway", "c32")), rows.get(("minimal", "c32"))
     if gw and ref:
-        print(f"\ngateway / minimal proxy at 32 connections: {gw['rps'] / ref['rps']:.1%} of requests/s")
+        print(f"\ngateway / minimal proxy at 32 connections: {gw['rps'] / ref['rps']:.1%} of requests/s (one run after the other)")
+    if paired:
+        print(paired)
     gw1, ref1 = rows.get(("gateway", "c1")), rows.get(("minimal", "c1"))
     if gw1 and ref1:
         print(f"gateway p50 at 1 connection: +{gw1['p50'] - ref1['p50']:.2f} ms over the minimal proxy; p99 {gw1['p99']:.2f} ms")

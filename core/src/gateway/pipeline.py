@@ -55,19 +55,21 @@ async def run(gateway: Gateway, ctx: RequestContext) -> ResponseBody:
     hooks = gateway.hooks
     principal = ctx.principal or await authenticate(gateway, ctx)
     check_model_access(gateway, ctx, principal)
-    await hooks.pre_call(ctx)
+    if hooks.pre_call_impls:  # checked here: a coroutine per empty hook is measurable per request
+        await hooks.pre_call(ctx)
     plan = await hooks.route(ctx)
     if not plan:
         raise NotFoundError(f"no deployment can serve model {ctx.model_group!r}", param="model")
     ctx.deployments = plan
     # the retry loop records usage (and, for streams, the time to first token) on ctx
     response = await call_with_retries(gateway, ctx, plan)
-    try:
-        await hooks.post_call(ctx, response)
-    except BaseException:
-        if isinstance(response, StreamResponseBody):  # refused before the client saw it: stop the upstream now
-            await response.aclose()
-        raise
+    if hooks.post_call_impls:
+        try:
+            await hooks.post_call(ctx, response)
+        except BaseException:
+            if isinstance(response, StreamResponseBody):  # refused before the client saw it: stop the upstream now
+                await response.aclose()
+            raise
     ctx.response = response
     return response
 

@@ -6,6 +6,7 @@ request pipeline speaks OpenAI's format; a provider translates to and from its u
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import BadRequestError, PluginError
@@ -51,13 +52,16 @@ class Provider:
     def validate_deployment(self, deployment: Deployment) -> None:
         """Raise ``ValueError`` with a fix-it message when a deployment cannot work."""
 
-    async def chat(self, ctx: RequestContext, deployment: Deployment, gateway: Gateway) -> ResponseBody:
+    # Each endpoint is usually ``async def``; a plain method that returns an awaitable works too
+    # (the OpenAI provider does that to save a coroutine layer per request).
+
+    def chat(self, ctx: RequestContext, deployment: Deployment, gateway: Gateway) -> Awaitable[ResponseBody]:
         raise BadRequestError(f"provider {deployment.provider!r} does not support chat completions", param="model")
 
-    async def completions(self, ctx: RequestContext, deployment: Deployment, gateway: Gateway) -> ResponseBody:
+    def completions(self, ctx: RequestContext, deployment: Deployment, gateway: Gateway) -> Awaitable[ResponseBody]:
         raise BadRequestError(f"provider {deployment.provider!r} does not support text completions", param="model")
 
-    async def embeddings(self, ctx: RequestContext, deployment: Deployment, gateway: Gateway) -> ResponseBody:
+    def embeddings(self, ctx: RequestContext, deployment: Deployment, gateway: Gateway) -> Awaitable[ResponseBody]:
         raise BadRequestError(f"provider {deployment.provider!r} does not support embeddings", param="model")
 
 

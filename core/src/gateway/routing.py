@@ -275,6 +275,9 @@ class Router:
         self._on_start = _statistics_callback(strategy, "on_start")
         self._on_success = _statistics_callback(strategy, "on_success")
         self._on_failure = _statistics_callback(strategy, "on_failure")
+        #: whether the strategy keeps statistics of attempts (else the retry loop builds no results)
+        self.wants_starts = self._on_start is not None
+        self.wants_results = self._on_success is not None
 
     def group_names(self) -> list[str]:
         return list(self.groups)
@@ -372,11 +375,6 @@ class Router:
         return self.retry_policy.get(kind, default)
 
     # ------------------------------------------------------------------ attempt bookkeeping
-
-    @property
-    def wants_results(self) -> bool:
-        """Whether the strategy keeps statistics of successful attempts (else none are built)."""
-        return self._on_success is not None
 
     def attempt_started(self, ctx: RequestContext, deployment: Deployment) -> None:
         if self._on_start is not None:
