@@ -6,7 +6,8 @@
 # CPU cost per request, measured under the same conditions. Run one after the other on a shared
 # 2-core VM, the same server's requests/s varied by a third between runs; paired, an A/A run (two
 # minimal proxies) gives 100-101% round after round. Prints one line per round and the median.
-# MODEL_A / MODEL_B pick the model each load asks for (default gpt-4o-mini); needs taskset and 2+ cores.
+# MODEL_A / MODEL_B pick the model each load asks for (default gpt-4o-mini); LUA names another wrk script
+# than the shared chat.lua (same environment variables); needs taskset and 2+ cores.
 set -euo pipefail
 name_a=$1 url_a=$2 pid_a=$3 name_b=$4 url_b=$5 pid_b=$6 rounds=${7:-5} seconds=${8:-3}
 SHARED=${SHARED_BENCH:-$(cd "$(dirname "$0")/.." && pwd)/../shared/bench}
@@ -22,13 +23,17 @@ taskset -a -p -c "$server_core" "$pid_a" >/dev/null
 taskset -a -p -c "$server_core" "$pid_b" >/dev/null
 for p in $(pgrep -f gateway-bench-upstream || true); do taskset -p -c 0 "$p" >/dev/null 2>&1 || true; done
 
+lua=${LUA:-$SHARED/chat.lua}
+load() {  # NAME URL MODEL -> "rps" (one wrk run at 32 connections on core 0)
+  MODEL=$3 taskset -c 0 wrk -t1 -c32 -d"${seconds}s" -s "$lua" "$2" 2>&1 | awk '/Requests\/sec/{print $2}'
+}
 ratios=$(mktemp)
 for round in $(seq 1 "$rounds"); do
   out_a=$(mktemp) out_b=$(mktemp)
-  MODEL=${MODEL_A:-gpt-4o-mini} taskset -c 0 bash "$SHARED/wrkrun.sh" "$name_a" "$url_a" 32 "$seconds" >"$out_a" & wa=$!
-  MODEL=${MODEL_B:-gpt-4o-mini} taskset -c 0 bash "$SHARED/wrkrun.sh" "$name_b" "$url_b" 32 "$seconds" >"$out_b" & wb=$!
+  load "$name_a" "$url_a" "${MODEL_A:-gpt-4o-mini}" >"$out_a" & wa=$!
+  load "$name_b" "$url_b" "${MODEL_B:-gpt-4o-mini}" >"$out_b" & wb=$!
   wait $wa $wb
-  rps_a=$(grep -o 'rps=[0-9.]*' "$out_a" | cut -d= -f2) rps_b=$(grep -o 'rps=[0-9.]*' "$out_b" | cut -d= -f2)
+  rps_a=$(cat "$out_a") rps_b=$(cat "$out_b")
   ratio=$(python3 -c "print(f'{$rps_b / $rps_a:.3f}')")
   echo "$ratio" >>"$ratios"
   echo "paired round $round: $name_a $rps_a req/s, $name_b $rps_b req/s, $name_b/$name_a $ratio"

@@ -94,6 +94,9 @@ def safe_json(value: Any, limit: int, budget: _Budget | None = None, depth: int 
         return str(value)
     if isinstance(value, bytes):
         return safe_text(value.decode("utf-8", "replace"), limit, budget)
+    to_log = getattr(value, "to_log", None)
+    if callable(to_log):  # an annotation rendered only when an event is exported (see docs/log-event.md)
+        return safe_json(to_log(), limit, budget, depth + 1)
     return safe_text(str(value), limit, budget)
 
 

@@ -4,7 +4,7 @@ The entry's ``complexity_router_config.tiers`` maps ``SIMPLE``/``MEDIUM``/``COMP
 to model groups of the same config.  ``gateway_route`` classifies the request locally
 (:mod:`gateway_complexity_router.classifier`), sets ``ctx.model_group`` to the tier's group and
 returns None, so the kernel's router plans that group (strategy, cooldowns, fallbacks) as usual.
-The decision, score and signals go into the ``x-gateway-complexity-*`` response headers and the
+The decision, score and signals go into the ``x-gateway-complexity`` response header and the
 log event (``annotations.complexity_router``).
 """
 
@@ -17,7 +17,7 @@ from gateway import ConfigError, Gateway, RequestContext, hookimpl
 from .classifier import Classification, Classifier
 from .config import ComplexityRouterConfig
 from .provider import AutoRouterProvider
-from .router import TierRouter
+from .router import HEADER, TierRouter
 
 PLUGIN_NAME = "complexity_router"
 
@@ -73,6 +73,6 @@ def gateway_route(ctx: RequestContext, gateway: Gateway) -> None:
         return None
     decision = router.decide(ctx)
     ctx.model_group = decision.model_group
-    ctx.annotations[PLUGIN_NAME] = decision.annotation(router.group)
-    ctx.response_headers.update(decision.headers())
+    ctx.annotations[PLUGIN_NAME] = decision  # rendered by Decision.to_log when an event is exported
+    ctx.response_headers[HEADER] = decision.header()
     return None
