@@ -137,7 +137,10 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
+#: fields the console format prints before the key=value pairs
 _CONSOLE_PREFIX = frozenset({"event", "level", "timestamp"})
+#: fields listeners get under another name (``log_level``) or not at all, as structlog's lines
+_NOT_FOR_LISTENERS = frozenset({"level", "timestamp"})
 
 
 class AccessLog:
@@ -160,7 +163,7 @@ class AccessLog:
     def write(self, line: dict[str, Any]) -> None:
         """Queue one line: ``{"event", "level", "timestamp" (an aware datetime), fields...}``."""
         for listener in self.listeners:
-            listener({"log_level": line["level"], **{k: v for k, v in line.items() if k not in ("level", "timestamp")}})
+            listener({"log_level": line["level"], **{k: v for k, v in line.items() if k not in _NOT_FOR_LISTENERS}})
         if _json_format:
             line_bytes = orjson.dumps(line)  # orjson writes the datetime in ISO 8601 itself
         else:

@@ -269,8 +269,7 @@ class RetryLoop:
         ctx.deployment = deployment
         self.tries_on[deployment.id] = self.tries_on.get(deployment.id, 0) + 1
         started = ctx.upstream_started = time.perf_counter()
-        if router.wants_starts:
-            router.attempt_started(ctx, deployment)
+        router.attempt_started(ctx, deployment)
         first_at: float | None = None
         try:
             response = await self.gateway.hooks.call(ctx, deployment)

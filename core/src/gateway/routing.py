@@ -275,8 +275,7 @@ class Router:
         self._on_start = _statistics_callback(strategy, "on_start")
         self._on_success = _statistics_callback(strategy, "on_success")
         self._on_failure = _statistics_callback(strategy, "on_failure")
-        #: whether the strategy keeps statistics of attempts (else the retry loop builds no results)
-        self.wants_starts = self._on_start is not None
+        #: whether the strategy keeps statistics of successful attempts (else the retry loop builds no results)
         self.wants_results = self._on_success is not None
 
     def group_names(self) -> list[str]:

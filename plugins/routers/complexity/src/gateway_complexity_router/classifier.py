@@ -91,8 +91,7 @@ class Classification:
 
     def explain(self) -> str:
         """``codePresence=1,tokenCount=-1`` (ASCII, for a header)."""
-        labels = _LABELS
-        return ",".join([labels.get((name, signal[0])) or _label(name, signal[0]) for name, signal in self.signals.items()])
+        return ",".join([_label(name, signal[0]) for name, signal in self.signals.items()])
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -137,7 +136,6 @@ class Classifier:
         )
         self.prefix = config.score_prefix_chars
         self.suffix = config.score_suffix_chars
-        self.window_chars = self.prefix + self.suffix
         self.simple_tokens = config.token_thresholds.simple
         self.complex_tokens = config.token_thresholds.complex
 
@@ -150,10 +148,7 @@ class Classifier:
 
     def classify(self, text: str, *, total_chars: int | None = None, system: str = "") -> Classification:
         """Classify the user's text (``total_chars``: the full length when ``text`` is already a window)."""
-        if len(text) <= self.window_chars:
-            window, truncated = text, False
-        else:
-            window, truncated = self.window(text)
+        window, truncated = self.window(text)
         length = len(text) if total_chars is None else total_chars
         truncated = truncated or length > len(text)
         lowered = window.lower()

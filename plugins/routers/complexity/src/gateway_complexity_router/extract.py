@@ -71,13 +71,6 @@ def newest_ask(body: dict[str, Any], endpoint: str, head: int, tail: int, *, wit
     messages = body.get("messages")
     if not isinstance(messages, list):
         return None
-    if not with_system and messages:  # the common case, without the general loop: a short last user text
-        last = messages[-1]
-        if isinstance(last, dict) and last.get("role") == "user":
-            content = last.get("content")
-            if (isinstance(content, str) and len(content) <= head + tail and "<system-reminder>" not in content
-                    and content and not content.isspace()):
-                return Ask(content, len(content))
     ask: Ask | None = None
     for message in reversed(messages):
         if not isinstance(message, dict) or message.get("role") != "user":

@@ -55,7 +55,7 @@ class KeywordIndex:
 
     def tokens(self, text: str) -> frozenset[bytes]:
         """The words of ``text`` (lower-cased) that some keyword needs."""
-        return self.vocabulary.intersection(text.encode().translate(SEPARATORS).split())  # split_words, inlined
+        return self.vocabulary.intersection(split_words(text))
 
     def match(self, tokens: frozenset[bytes], text: str, ascii_only: bool) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
