@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import aiohttp
@@ -23,6 +24,18 @@ DEFAULT_TIMEOUT = 600.0
 ErrorMapper = Callable[[int, Mapping[str, str], bytes], UpstreamError]
 #: how much of an upstream error body we keep for the client's message
 ERROR_BODY_LIMIT = 2000
+
+
+def _user_agent() -> str:
+    try:
+        return f"gateway/{version('gateway')}"
+    except PackageNotFoundError:  # a source tree that is not installed
+        return "gateway"
+
+
+#: sent on every upstream request instead of aiohttp's own; a deployment's ``extra_headers`` may
+#: override it.  (Asking aiohttp to skip its User-Agent instead builds a header set per request.)
+USER_AGENT = _user_agent()
 
 
 class UpstreamClient:
@@ -45,7 +58,11 @@ class UpstreamClient:
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 json_serialize=lambda obj: orjson.dumps(obj).decode(),
-                skip_auto_headers=("User-Agent",),
+                headers={"User-Agent": USER_AGENT},
+                # one session serves every tenant: a cookie one upstream answer sets (Cloudflare's
+                # __cf_bm on api.openai.com) must not ride along on other callers' requests; a
+                # cookie jar also cost ~12 µs per request once it held one
+                cookie_jar=aiohttp.DummyCookieJar(),
                 auto_decompress=True,
             )
 
@@ -153,6 +170,17 @@ async def iter_body(resp: aiohttp.ClientResponse, provider: str, timeout: float 
         raise UpstreamError(f"{provider} closed the stream early: {exc}") from exc
     except aiohttp.ClientError as exc:
         raise UpstreamError(f"{provider} stream failed: {type(exc).__name__}: {exc}") from exc
+
+
+def passed_headers(upstream: Mapping[str, str], prefixes: tuple[str, ...]) -> dict[str, str]:
+    """The upstream's response headers a client should see (rate limits, the provider's request
+    id), renamed as LiteLLM does: ``llm_provider-<lower-case name>``.  ``prefixes`` are lower-case."""
+    passed: dict[str, str] = {}
+    for name in upstream:  # by name: most headers do not match, and their values are never read
+        lower = name.lower()
+        if lower.startswith(prefixes):
+            passed["llm_provider-" + lower] = upstream[name]
+    return passed
 
 
 def transport_error(provider: str, url: str | URL, exc: aiohttp.ClientError) -> UpstreamError:

@@ -44,6 +44,31 @@ def test_compatible_api_extra_headers_organization_and_extra_body(fake_upstream:
     assert sent.headers["authorization"] == "Bearer vllm-key"
     assert sent.headers["openai-organization"] == "org-1" and sent.headers["x-tenant"] == "blue"
     assert sent.json["model"] == "meta-llama-3" and sent.json["top_k"] == 5
+    assert sent.headers["user-agent"].startswith("gateway/")  # not aiohttp's, not the client's
+
+
+def test_a_deployment_may_set_its_own_user_agent(fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
+    proxy = gateway_factory(config({
+        "model_name": "llama",
+        "litellm_params": {"model": "openai/llama", "api_base": fake_upstream.base_url,
+                           "extra_headers": {"User-Agent": "acme-gateway/2"}},
+    }))
+    proxy.openai().chat.completions.create(model="llama", messages=MESSAGES)
+    assert fake_upstream.requests[-1].headers["user-agent"] == "acme-gateway/2"
+
+
+def test_a_cookie_set_by_the_upstream_is_not_sent_on_later_requests(fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
+    # one upstream session serves every caller: a cookie from one answer must not reach another caller's
+    # request (by host name: cookie jars ignore cookies from bare IP addresses)
+    base = fake_upstream.base_url.replace("127.0.0.1", "localhost")
+    proxy = gateway_factory(config({"model_name": "gpt-4o", "litellm_params": {"model": "openai/gpt-4o", "api_base": base}}))
+    fake_upstream.enqueue(Reply(json={"id": "x", "object": "chat.completion", "created": 1, "model": "gpt-4o",
+                                      "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}]},
+                                headers={"set-cookie": "__cf_bm=tenant-a; Path=/"}))
+    proxy.openai().chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    proxy.openai().chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    assert len(fake_upstream.requests) == 2
+    assert "cookie" not in fake_upstream.requests[-1].headers
 
 
 def test_per_deployment_timeout_moves_to_the_next_deployment(gateway_factory: Any) -> None:

@@ -16,7 +16,7 @@ import orjson
 
 from gateway import Deployment, JSONResponseBody, Provider, RequestContext, StreamResponseBody, UpstreamError
 from gateway.translation import effective_drop_params, upstream_json_object
-from gateway.upstream import iter_body
+from gateway.upstream import iter_body, passed_headers
 
 from .extras import extras_for
 from .request import AnthropicRequest, translate_request
@@ -36,7 +36,7 @@ class Target:
 
 
 def pass_headers(upstream: Mapping[str, str]) -> dict[str, str]:
-    return {f"llm_provider-{k.lower()}": v for k, v in upstream.items() if k.lower().startswith(PASSED_HEADER_PREFIXES)}
+    return passed_headers(upstream, PASSED_HEADER_PREFIXES)
 
 
 class AnthropicProvider(Provider):

@@ -25,7 +25,7 @@ from gateway import (
 )
 from gateway.sse import SSEDecoder, SSEProtocolError
 from gateway.translation import upstream_json_object
-from gateway.upstream import iter_body
+from gateway.upstream import iter_body, passed_headers
 
 #: OpenAI-compatible services: prefix -> (default api_base, environment variable with the key)
 COMPATIBLE: dict[str, tuple[str | None, str | None]] = {
@@ -60,12 +60,7 @@ class Target:
 
 
 def pass_headers(upstream: Mapping[str, str]) -> dict[str, str]:
-    passed = {}
-    for name, value in upstream.items():
-        lower = name.lower()
-        if lower.startswith(PASSED_HEADER_PREFIXES):
-            passed["llm_provider-" + lower] = value
-    return passed
+    return passed_headers(upstream, PASSED_HEADER_PREFIXES)
 
 
 class OpenAIProvider(Provider):
