@@ -269,6 +269,25 @@ def test_one_access_line_per_request_without_secrets(fake_upstream: FakeUpstream
     assert MASTER not in repr(line)
 
 
+def test_access_line_is_stamped_with_the_time_the_request_finished(capsys: Any, monkeypatch: Any) -> None:
+    # the log worker writes the line a few milliseconds after the answer left; the line says when it left
+    import orjson
+
+    from gateway import logs
+    from gateway.types import RequestContext
+
+    monkeypatch.setattr(logs, "_json_format", True)
+    monkeypatch.setattr(logs, "_access_enabled", True)
+    ctx = RequestContext("req_stamped", "chat", {}, {})
+    ctx.start_time, ctx.started, ctx.finished = 1764000000.0, 50.0, 50.25
+    logs.access_line(ctx)  # no event loop here: written at once
+    logs.access_log.flush()
+    lines = [orjson.loads(text) for text in capsys.readouterr().err.splitlines() if "req_stamped" in text]
+    assert len(lines) == 1
+    assert lines[0]["timestamp"] == "2025-11-24T16:00:00.250000+00:00"
+    assert lines[0]["latency_ms"] == 250.0
+
+
 def test_log_redaction_masks_keys_in_any_field() -> None:
     from gateway.logs import redact
 

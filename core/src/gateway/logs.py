@@ -18,9 +18,8 @@ import os
 import re
 import sys
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
-
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import structlog
@@ -185,9 +184,16 @@ class AccessLog:
             return
         data = b"\n".join(self._pending) + b"\n"
         self._pending = []
+        stream = sys.stderr
+        binary = getattr(stream, "buffer", None)
         try:
-            sys.stderr.write(data.decode())
-            sys.stderr.flush()
+            if binary is not None:  # the bytes as they are: no decoding and re-encoding of every batch
+                stream.flush()  # lines structlog wrote through the text layer go first
+                binary.write(data)
+                binary.flush()
+            else:
+                stream.write(data.decode())
+                stream.flush()
         except (OSError, ValueError):  # stderr closed at interpreter exit
             pass
 
@@ -207,7 +213,8 @@ def access_line(ctx: RequestContext) -> None:
     access_log.write({
         "event": "request",
         "level": "info",
-        "timestamp": datetime.now(timezone.utc),
+        # when the request finished (the log worker renders the line a few milliseconds later)
+        "timestamp": datetime.fromtimestamp(ctx.start_time + (end - ctx.started), timezone.utc),
         "request_id": ctx.request_id,
         "endpoint": ctx.endpoint,
         "model": ctx.requested_model,
