@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The kernel benchmark: one run, side by side, on this machine.
 #   direct upstream (nginx, fixed answer)  |  minimal pass-through proxy (the floor)  |  gateway
+# plus the issue's calibration point (the minimal proxy with six trivial pluggy hooks, pluggy_floor.py),
 # at 1 and 32 connections, plus the gateway's idle RSS and time from start to first served request.
 # A LiteLLM proxy is added when .litellm/bin/litellm exists (see ../shared/bench/litellm-compare.yaml).
 #   bash bench/run.sh [SECONDS]        (default 10 s per wrk run)
@@ -13,7 +14,7 @@ SECONDS_PER_RUN=${1:-10}
 SHARED=${SHARED_BENCH:-$ROOT/../shared/bench}
 [ -d "$SHARED" ] || SHARED=/work/shared/bench
 PY=$ROOT/.venv/bin/python
-UP=18080 REF=18081 GW=18082 LL=18083
+UP=18080 REF=18081 GW=18082 LL=18083 FLOOR=18084
 
 if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null || [ ! -f /usr/lib/nginx/modules/ngx_http_echo_module.so ]; then
   apt-get update -qq && apt-get install -y -qq nginx-light libnginx-mod-http-echo wrk >/dev/null
@@ -28,6 +29,8 @@ wait_port() { for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$
 
 $PY bench/minimal_proxy.py "http://127.0.0.1:$UP" $REF & ref_pid=$!; pids+=($ref_pid)
 wait_port $REF
+$PY bench/pluggy_floor.py "http://127.0.0.1:$UP" $FLOOR & floor_pid=$!; pids+=($floor_pid)
+wait_port $FLOOR
 
 # the gateway: time from start to the first served chat completion
 start=$(date +%s%N)
@@ -57,5 +60,8 @@ STREAM=1 MODEL=stream run gateway-stream "http://127.0.0.1:$GW/v1/chat/completio
 # the ratio again, paired: both servers on one core at the same moment (see bench/paired.sh)
 bash bench/paired.sh minimal "http://127.0.0.1:$REF/v1/chat/completions" "$ref_pid" \
   gateway "http://127.0.0.1:$GW/v1/chat/completions" "$gw_pid" "${PAIRED_ROUNDS:-5}" 3 | tee -a "$results"
+# the calibration point measured the same way: what six trivial hooks cost on this machine (the issue: 89%)
+bash bench/paired.sh minimal "http://127.0.0.1:$REF/v1/chat/completions" "$ref_pid" \
+  pluggy-floor "http://127.0.0.1:$FLOOR/v1/chat/completions" "$floor_pid" "${PAIRED_ROUNDS:-5}" 3 | tee -a "$results"
 
 $PY bench/summarize.py "$results" "$first_ms" "$rss_kb"

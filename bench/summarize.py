@@ -20,10 +20,10 @@ def ms(value: str) -> float:
 def main() -> None:
     path, first_ms, rss_kb = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
     rows: dict[tuple[str, str], dict[str, float]] = {}
-    paired = None
+    paired: list[str] = []
     for line in open(path):
-        if line.startswith("paired gateway/minimal"):
-            paired = line.strip()
+        if line.startswith(("paired gateway/minimal", "paired pluggy-floor/minimal")):
+            paired.append(line.strip())
         parts = line.split()
         if len(parts) < 5 or not parts[2].startswith("rps="):
             continue
@@ -37,8 +37,8 @@ def main() -> None:
     gw, ref = rows.get(("gateway", "c32")), rows.get(("minimal", "c32"))
     if gw and ref:
         print(f"\ngateway / minimal proxy at 32 connections: {gw['rps'] / ref['rps']:.1%} of requests/s (one run after the other)")
-    if paired:
-        print(paired)
+    for line in paired:
+        print(line)
     gw1, ref1 = rows.get(("gateway", "c1")), rows.get(("minimal", "c1"))
     if gw1 and ref1:
         print(f"gateway p50 at 1 connection: +{gw1['p50'] - ref1['p50']:.2f} ms over the minimal proxy; p99 {gw1['p99']:.2f} ms")
