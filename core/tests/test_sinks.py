@@ -14,7 +14,7 @@ from gateway import hookimpl
 from gateway.errors import ConfigError
 from gateway.gateway import Gateway
 from gateway.sinks import Sink, SinkError, safe_text, sink_stats
-from gateway.testing import FakeUpstream, Reply
+from gateway.testing import FakeUpstream, LogCollector, Reply
 
 from .conftest import MASTER, openai_config
 
@@ -267,6 +267,16 @@ def test_one_access_line_per_request_without_secrets(fake_upstream: FakeUpstream
     assert line["request_id"] and line["status"] == 200 and line["model_group"] == "gpt-4o"
     assert line["tokens_in"] > 0
     assert MASTER not in repr(line)
+
+
+def test_access_log_false_writes_no_request_line(fake_upstream: FakeUpstream, gateway_factory: Any,
+                                                   server_logs: Any) -> None:
+    collector = LogCollector()  # its event arrives after the request finished, so the line would be there
+    config = openai_config(fake_upstream, plugins={"sinks": {"access_log": False}})
+    gw = gateway_factory(config, plugins=[collector])
+    _chat(gw)
+    assert collector.wait_for(1)[0]["status"] == 200
+    assert not [line for line in server_logs if line.get("event") == "request"]
 
 
 def test_access_line_is_stamped_with_the_time_the_request_finished(capsys: Any, monkeypatch: Any) -> None:

@@ -111,6 +111,9 @@ class Gateway:
         self.open_access = self._decide_open_access(allow_unauthenticated)
 
         # ---- plugin set-up
+        #: write the one ``request`` access line per finished model request (the sinks plugin sets
+        #: this from ``plugins.sinks.access_log`` in ``gateway_configure``)
+        self.access_log = True
         self.single_worker_reasons: dict[str, str] = {}
         self.inactive_hooks: set[tuple[str, str]] = set()
         call_startup_hook(self.pm, "gateway_configure", gateway=self)

@@ -1,8 +1,8 @@
 """The request flow: auth -> pre_call -> route -> call (retries, fallbacks) -> post_call.
 
 It knows nothing about HTTP: the HTTP layer parses the request into a ``RequestContext``, calls
-:func:`run`, sends the answer, then calls :func:`finish`, which hands the request to the
-``gateway_log`` implementations in the background.
+:func:`run`, sends the answer, then calls :func:`finish`, which writes the access line and hands the
+request to the ``gateway_log`` implementations in the background.
 """
 
 from __future__ import annotations
@@ -11,12 +11,15 @@ import time
 from typing import TYPE_CHECKING
 
 from .errors import AuthenticationError, GatewayError, NotFoundError, PermissionDeniedError
+from .logs import access_line, get_logger
 from .retries import call_with_retries
 from .types import JSONResponseBody, LogEvent, RequestContext, ResponseBody, StreamResponseBody
 
 if TYPE_CHECKING:
     from .gateway import Gateway
     from .types import Principal
+
+log = get_logger("gateway.pipeline")
 
 
 async def authenticate(gateway: Gateway, ctx: RequestContext) -> Principal:
@@ -75,12 +78,24 @@ async def run(gateway: Gateway, ctx: RequestContext) -> ResponseBody:
 
 
 def finish(gateway: Gateway, ctx: RequestContext, error: BaseException | None = None) -> None:
-    """Mark the request done and queue it for ``gateway_log`` (never blocks, never raises)."""
+    """Mark the request done, write its access line and queue it for ``gateway_log``.
+
+    Called once the client has its answer.  Never blocks (the access line is buffered and written
+    in batches) and never raises.  The line is rendered here rather than by a ``gateway_log``
+    worker: it is never dropped when a sink's backlog is full, and a gateway without sinks runs no
+    log worker at all (waking one per few requests cost more than rendering the line).
+    """
     ctx.finished = time.perf_counter()
     if error is not None:
         ctx.error = error
         ctx.status = error.status if isinstance(error, GatewayError) else 500
-    gateway.log_dispatcher.submit(LogEvent(ctx))
+    if gateway.access_log:
+        try:
+            access_line(ctx)
+        except Exception as exc:  # a malformed context must not fail a request that was answered
+            log.error("access_line_failed", error=f"{type(exc).__name__}: {exc}", request_id=ctx.request_id)
+    if gateway.log_dispatcher.workers:
+        gateway.log_dispatcher.submit(LogEvent(ctx))
 
 
 __all__ = ["run", "finish", "authenticate", "StreamResponseBody", "JSONResponseBody"]

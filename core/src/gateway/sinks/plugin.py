@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from ..hookspecs import hookimpl
-from ..logs import access_line, get_logger
+from ..logs import get_logger
 from ..types import StreamResponseBody
 from .capture import StreamCapture, capture_stream
 from .manager import SinkManager, SinksConfig
@@ -46,11 +46,10 @@ def gateway_configure(gateway: Gateway) -> None:
     sinks = SinkManager(gateway, gateway.plugin_config(NAME) or SinksConfig())
     gateway.state[NAME] = sinks  # before build: sink factories may add drop listeners
     sinks.build()
+    gateway.access_log = sinks.config.access_log  # the kernel writes the line when a request finishes
     if not sinks.active:
-        # no sink configured: nothing to capture per request (the access line still comes from gateway_log)
-        gateway.deactivate_hooks(NAME, "gateway_post_call")
-        if not sinks.config.access_log:
-            gateway.deactivate_hooks(NAME, "gateway_log")
+        # no sink configured: nothing to capture per request, nothing to deliver
+        gateway.deactivate_hooks(NAME, "gateway_post_call", "gateway_log")
 
 
 @hookimpl
@@ -100,11 +99,7 @@ def gateway_log(event: LogEvent, gateway: Gateway) -> Any:
     # a plain function in the common case: an async implementation costs the log worker a
     # timeout guard per event; only a request whose guardrails masked content needs to await
     sinks = manager(gateway)
-    if sinks is None:
-        return None
-    if sinks.config.access_log:
-        access_line(event.ctx)
-    if not sinks.active:
+    if sinks is None or not sinks.active:
         return None
     if sinks.wants_content and "guardrails" in event.ctx.state:
         return _deliver_with_view(sinks, event)
