@@ -4,7 +4,8 @@
   else ``JSON_LOGS=true`` (LiteLLM's switch), else JSON when stderr is not a terminal.
 * The request id is bound in a context variable by the HTTP layer, so every line logged while
   serving a request carries it; :func:`access_line` writes the one ``request`` line per finished
-  model request (from the log worker, off the request path) with the id passed explicitly.
+  model request (called by the pipeline once the client has its answer; the lines are written
+  in batches) with the id passed explicitly.
 * Secrets never reach a line: values of fields whose names say they hold one are replaced, and
   anything that looks like a bearer token or an API key inside any string value is masked.
 """
@@ -202,7 +203,7 @@ access_log = AccessLog()
 
 
 def access_line(ctx: RequestContext) -> None:
-    """The one ``request`` line for a finished model request (called off the request path)."""
+    """The one ``request`` line for a finished model request (called once the client has its answer)."""
     if not _access_enabled:
         return
     principal = ctx.principal
@@ -213,7 +214,7 @@ def access_line(ctx: RequestContext) -> None:
     access_log.write({
         "event": "request",
         "level": "info",
-        # when the request finished (the log worker renders the line a few milliseconds later)
+        # when the request finished, from its start and the measured latency (one clock, both figures agree)
         "timestamp": datetime.fromtimestamp(ctx.start_time + (end - ctx.started), timezone.utc),
         "request_id": ctx.request_id,
         "endpoint": ctx.endpoint,

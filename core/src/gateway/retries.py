@@ -175,7 +175,7 @@ class RetryLoop:
         error: GatewayError
         if len(plan):
             try:
-                return await self.run_group(plan.group, list(plan))
+                return await self.run_group(plan.group, plan)  # a fresh list per request already
             except UpstreamError as exc:
                 error = exc
         else:

@@ -1,11 +1,12 @@
 """The sink framework as a core builtin plugin (``sinks``).
 
 * ``gateway_configure`` builds the sinks that ``litellm_settings`` names (unknown names fail
-  start-up with the entry, its line and what to install).
+  start-up with the entry, its line and what to install) and tells the kernel whether to write
+  the access line (``plugins.sinks.access_log``).
 * ``gateway_post_call`` (first of all implementations) notes when the upstream answered and, for
   streams, captures the assembled answer within a fixed budget so sinks see what was said.
-* ``gateway_log`` writes the one access line per request and hands the versioned payload to every
-  sink that wants it, each through its own bounded queue.
+* ``gateway_log`` hands the versioned payload to every sink that wants it, each through its own
+  bounded queue (deactivated when no sink is configured).
 * ``gateway_lifespan`` opens the sinks' HTTP session and flushes the queues at shutdown.
 """
 
