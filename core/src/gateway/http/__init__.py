@@ -1,7 +1,7 @@
 """HTTP helpers that plugins may use for their own routes (public API)."""
 
 from .admin import authenticate_request, require_admin, require_admin_request
-from .asgi import ClientGone, header_dict, receive_body, send_bytes
+from .asgi import ClientGone, header_dict, model_request_context, receive_body, send_bytes
 from .requests import extract_api_key, parse_json_object, read_body, read_json, request_id_from_headers
 from .responses import error_response, json_response, response_headers, sse_response
 
@@ -19,6 +19,7 @@ __all__ = [
     "extract_api_key",
     "request_id_from_headers",
     "header_dict",
+    "model_request_context",
     "receive_body",
     "send_bytes",
     "ClientGone",

@@ -4,18 +4,20 @@ Core's model endpoints, and plugin endpoints that serve models in another format
 ``/v1/messages``), bypass Starlette's request/response objects and middleware stack: measured on
 the benchmark, that stack cost more than the gateway's whole pipeline.  Such an endpoint is
 registered through ``gateway_register_routes`` as a Starlette ``Route`` whose endpoint is an ASGI
-callable; it reads with :func:`receive_body` and answers with :func:`send_bytes` (or a Starlette
-``StreamingResponse`` for streams).
+callable; it builds its context with :func:`model_request_context`, reads with :func:`receive_body`
+and answers with :func:`send_bytes` (or a Starlette ``StreamingResponse`` for streams).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from starlette.types import Receive, Send
+from starlette.types import Receive, Scope, Send
 
 from ..errors import BadRequestError
-from .requests import _too_large
+from ..logs import bind_request_id
+from ..types import Endpoint, RequestContext
+from .requests import _too_large, request_id_from_headers
 
 
 class ClientGone(Exception):
@@ -25,6 +27,19 @@ class ClientGone(Exception):
 def header_dict(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
     """ASGI headers as a dict (names are already lower-case in ASGI); a repeated header keeps its last value."""
     return {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
+
+
+def model_request_context(scope: Scope, endpoint: Endpoint) -> RequestContext:
+    """The context of a model request served by a raw ASGI endpoint: its headers (decoded once),
+    its request id, bound to every log line from here on (the one ``RequestIdMiddleware`` gave a
+    Starlette route, else the client's sane ``x-request-id``, else a new one) and the client's
+    address.  The body is read after authentication (:func:`receive_body`)."""
+    headers = header_dict(scope["headers"])
+    state = scope.get("state")
+    request_id = (state.get("request_id") if state else None) or request_id_from_headers(headers.get("x-request-id"))
+    bind_request_id(request_id)
+    client = scope.get("client")
+    return RequestContext(request_id, endpoint, {}, headers, client[0] if client else None)
 
 
 async def receive_body(receive: Receive, declared_length: str | None, limit: int) -> bytes:

@@ -12,12 +12,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import pipeline
-from ..logs import bind_request_id
 from ..errors import ClientDisconnectedError, GatewayError
 from ..types import Endpoint, RequestContext, StreamResponseBody
 from .admin import authenticate_request
-from .asgi import ClientGone, header_dict, receive_body, send_bytes
-from .requests import extract_api_key, parse_json_object, request_id_from_headers
+from .asgi import ClientGone, model_request_context, receive_body, send_bytes
+from .requests import extract_api_key, parse_json_object
 from .responses import error_response, internal_error, json_response, openai_sse, response_headers, sse_response
 from .validation import validate_chat, validate_completion, validate_embeddings
 
@@ -40,11 +39,9 @@ class ModelEndpoint:
 
     async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
         gateway = self.gateway
-        headers = header_dict(scope["headers"])
-        request_id = request_id_from_headers(headers.get("x-request-id"))
-        bind_request_id(request_id)
-        client = scope.get("client")
-        ctx = RequestContext(request_id, self.endpoint, {}, headers, client[0] if client else None)
+        ctx = model_request_context(scope, self.endpoint)
+        headers = ctx.headers
+        request_id = ctx.request_id
         id_header = {"x-request-id": request_id}
         try:
             # authenticate before reading the body: an anonymous client cannot make us read 32 MB

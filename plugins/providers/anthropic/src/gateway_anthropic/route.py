@@ -24,10 +24,9 @@ from gateway.errors import ClientDisconnectedError, GatewayError
 from gateway.http import (
     ClientGone as ClientGoneWhileSending,
     extract_api_key,
-    header_dict,
+    model_request_context,
     parse_json_object,
     receive_body,
-    request_id_from_headers,
     response_headers,
     send_bytes,
     sse_response,
@@ -67,10 +66,9 @@ class MessagesEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         gateway = self.gateway
-        headers = header_dict(scope["headers"])
-        request_id = scope.get("state", {}).get("request_id") or request_id_from_headers(headers.get("x-request-id"))
-        client = scope.get("client")
-        ctx = RequestContext(request_id, "chat", {}, headers, client[0] if client else None)
+        ctx = model_request_context(scope, "chat")
+        headers = ctx.headers
+        request_id = ctx.request_id
         try:
             # authenticate before reading the body, as the OpenAI routes do
             ctx.api_key = extract_api_key(headers, self.key_header)
