@@ -17,18 +17,30 @@ UPSTREAM = sys.argv[1].rstrip("/") if len(sys.argv) > 1 else "http://127.0.0.1:1
 session: aiohttp.ClientSession | None = None
 
 
-async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+async def lifespan(receive, send):  # type: ignore[no-untyped-def]
+    """The ASGI lifespan: open the shared upstream session at start-up, close it at shutdown."""
     global session
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await session.close()  # type: ignore[union-attr]
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def serve(app, default_port: int) -> None:  # type: ignore[no-untyped-def]
+    """Run ``app`` as the bench runs every reference server: uvloop, httptools, no access log."""
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]) if len(sys.argv) > 2 else default_port, loop="uvloop",
+                http="httptools", access_log=False, log_level="warning")
+
+
+async def app(scope, receive, send):  # type: ignore[no-untyped-def]
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await session.close()  # type: ignore[union-attr]
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await lifespan(receive, send)
+        return
     body = b""
     more = True
     while more:
@@ -43,5 +55,4 @@ async def app(scope, receive, send):  # type: ignore[no-untyped-def]
 
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]) if len(sys.argv) > 2 else 18081, loop="uvloop",
-                http="httptools", access_log=False, log_level="warning")
+    serve(app, 18081)

@@ -9,16 +9,13 @@ a given amount of Python work per request costs on *this* machine (bench/run.sh 
 
 from __future__ import annotations
 
-import sys
-
-import aiohttp
 import pluggy
-import uvicorn
 
-UPSTREAM = sys.argv[1].rstrip("/") if len(sys.argv) > 1 else "http://127.0.0.1:18080"
+import minimal_proxy  # its neighbour in bench/ (importable when this file runs as a script): one session, lifespan, server set-up
+from minimal_proxy import UPSTREAM, lifespan, serve
+
 spec = pluggy.HookspecMarker("floor")
 impl = pluggy.HookimplMarker("floor")
-session: aiohttp.ClientSession | None = None
 
 
 class Spec:
@@ -62,6 +59,7 @@ class Trivial:
 
     @impl
     async def call(self, request, target):  # type: ignore[no-untyped-def]
+        session = minimal_proxy.session  # opened by the shared lifespan
         async with session.post(target, data=request["body"], headers={"content-type": "application/json"}) as resp:  # type: ignore[union-attr]
             return resp.status, await resp.read()
 
@@ -92,17 +90,9 @@ async def each(coroutines):  # type: ignore[no-untyped-def]
 
 
 async def app(scope, receive, send):  # type: ignore[no-untyped-def]
-    global session
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await session.close()  # type: ignore[union-attr]
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await lifespan(receive, send)
+        return
     body = b""
     more = True
     while more:
@@ -123,5 +113,4 @@ async def app(scope, receive, send):  # type: ignore[no-untyped-def]
 
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]) if len(sys.argv) > 2 else 18085, loop="uvloop",
-                http="httptools", access_log=False, log_level="warning")
+    serve(app, 18085)
