@@ -19,7 +19,7 @@ from .gateway import Gateway
 from .hooks import PluginFailure, call_startup_hook
 from .http.health import health_routes
 from .http.openai_routes import model_endpoints, openai_routes
-from .http.requests import request_id_from_headers
+from .http.requests import client_request_id, new_request_id
 from .http.responses import error_response, internal_error
 from .logs import bind_request_id, configure_logging, get_logger
 
@@ -27,7 +27,12 @@ log = get_logger("gateway.app")
 
 
 class RequestIdMiddleware:
-    """Give every request an id (the client's ``x-request-id`` if sane) and echo it on the response."""
+    """Give every request our own id and echo the ids on the response.
+
+    ``x-request-id`` echoes the client's own sane ``x-request-id`` when it sent one (so its traces
+    line up), else ours; ``x-litellm-call-id`` is always ours.  The client's id is kept apart
+    (``scope["state"]["client_request_id"]``): clients reuse ids, and ledgers key on ours.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -41,15 +46,18 @@ class RequestIdMiddleware:
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
                 break
-        request_id = request_id_from_headers(incoming)
-        scope.setdefault("state", {})["request_id"] = request_id
+        request_id = new_request_id()
+        client_id = client_request_id(incoming)
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["client_request_id"] = client_id
         bind_request_id(request_id)
-        header = (b"x-request-id", request_id.encode())
+        headers = [(b"x-request-id", (client_id or request_id).encode()), (b"x-litellm-call-id", request_id.encode())]
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], header]
+                message["headers"] = [*message["headers"], *headers]
             await send(message)
 
         await self.app(scope, receive, send_with_id)

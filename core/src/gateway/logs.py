@@ -217,6 +217,7 @@ def access_line(ctx: RequestContext) -> None:
         # when the request finished, from its start and the measured latency (one clock, both figures agree)
         "timestamp": datetime.fromtimestamp(ctx.start_time + (end - ctx.started), timezone.utc),
         "request_id": ctx.request_id,
+        "client_request_id": ctx.client_request_id,
         "endpoint": ctx.endpoint,
         "model": ctx.requested_model,
         "model_group": ctx.model_group or None,

@@ -235,6 +235,8 @@ class Attempt:
 class RequestContext:
     """Everything the pipeline knows about one request; passed to every request hook."""
 
+    #: the gateway's own id for this request (never the client's): log lines, ledger rows and
+    #: ``x-litellm-call-id`` carry it
     request_id: str
     endpoint: Endpoint
     #: the parsed JSON body the client sent (hooks may rewrite it in ``pre_call``)
@@ -242,6 +244,9 @@ class RequestContext:
     #: request headers, lower-case names
     headers: Mapping[str, str]
     client_ip: str | None = None
+    #: the client's own ``x-request-id`` when it sent a sane one (recorded and echoed for tracing;
+    #: clients may reuse it, so nothing is keyed on it)
+    client_request_id: str | None = None
     #: the credential the client presented, if any (never logged)
     api_key: str | None = None
     principal: Principal | None = None

@@ -1,8 +1,8 @@
 """HTTP helpers that plugins may use for their own routes (public API)."""
 
 from .admin import authenticate_request, require_admin, require_admin_request
-from .asgi import ClientGone, header_dict, model_request_context, receive_body, send_bytes
-from .requests import extract_api_key, parse_json_object, read_body, read_json, request_id_from_headers
+from .asgi import ClientGone, header_dict, id_headers, model_request_context, receive_body, send_bytes
+from .requests import extract_api_key, parse_json_object, read_body, read_json, client_request_id, new_request_id
 from .responses import error_response, json_response, response_headers, sse_response
 
 __all__ = [
@@ -17,7 +17,9 @@ __all__ = [
     "response_headers",
     "sse_response",
     "extract_api_key",
-    "request_id_from_headers",
+    "client_request_id",
+    "new_request_id",
+    "id_headers",
     "header_dict",
     "model_request_context",
     "receive_body",

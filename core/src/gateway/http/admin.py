@@ -21,12 +21,14 @@ if TYPE_CHECKING:
 
 async def authenticate_request(request: Request, gateway: Gateway) -> Principal:
     """Run ``gateway_auth`` for a non-model route; raises ``AuthenticationError`` (401)."""
+    state = request.scope.get("state", {})
     ctx = RequestContext(
-        request_id=request.scope.get("state", {}).get("request_id", ""),
+        request_id=state.get("request_id", ""),
         endpoint=request.url.path,  # type: ignore[arg-type]
         body={},
         headers=request.headers,
         client_ip=request.client.host if request.client else None,
+        client_request_id=state.get("client_request_id"),
     )
     ctx.api_key = extract_api_key(request.headers, gateway.config.general_settings.litellm_key_header_name)
     return await pipeline.authenticate(gateway, ctx)

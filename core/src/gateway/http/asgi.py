@@ -17,7 +17,7 @@ from starlette.types import Receive, Scope, Send
 from ..errors import BadRequestError
 from ..logs import bind_request_id
 from ..types import Endpoint, RequestContext
-from .requests import _too_large, request_id_from_headers
+from .requests import _too_large, client_request_id, new_request_id
 
 
 class ClientGone(Exception):
@@ -32,14 +32,25 @@ def header_dict(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
 def model_request_context(scope: Scope, endpoint: Endpoint) -> RequestContext:
     """The context of a model request served by a raw ASGI endpoint: its headers (decoded once),
     its request id, bound to every log line from here on (the one ``RequestIdMiddleware`` gave a
-    Starlette route, else the client's sane ``x-request-id``, else a new one) and the client's
-    address.  The body is read after authentication (:func:`receive_body`)."""
+    Starlette route, else a new one; never the client's), the client's own sane ``x-request-id``
+    and the client's address.  The body is read after authentication (:func:`receive_body`)."""
     headers = header_dict(scope["headers"])
     state = scope.get("state")
-    request_id = (state.get("request_id") if state else None) or request_id_from_headers(headers.get("x-request-id"))
+    request_id = state.get("request_id") if state else None
+    if request_id is None:
+        request_id = new_request_id()
+        client_id = client_request_id(headers.get("x-request-id"))
+    else:
+        client_id = state.get("client_request_id")  # type: ignore[union-attr]
     bind_request_id(request_id)
     client = scope.get("client")
-    return RequestContext(request_id, endpoint, {}, headers, client[0] if client else None)
+    return RequestContext(request_id, endpoint, {}, headers, client[0] if client else None, client_id)
+
+
+def id_headers(ctx: RequestContext) -> dict[str, str]:
+    """The ids a model answer carries: ``x-request-id`` echoes the client's own id when it sent one
+    (else ours), ``x-litellm-call-id`` (LiteLLM's name) is always ours."""
+    return {"x-request-id": ctx.client_request_id or ctx.request_id, "x-litellm-call-id": ctx.request_id}
 
 
 async def receive_body(receive: Receive, declared_length: str | None, limit: int) -> bytes:

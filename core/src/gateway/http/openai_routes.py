@@ -15,7 +15,7 @@ from .. import pipeline
 from ..errors import ClientDisconnectedError, GatewayError
 from ..types import Endpoint, RequestContext, StreamResponseBody
 from .admin import authenticate_request
-from .asgi import ClientGone, model_request_context, receive_body, send_bytes
+from .asgi import ClientGone, id_headers, model_request_context, receive_body, send_bytes
 from .requests import extract_api_key, parse_json_object
 from .responses import error_response, internal_error, json_response, openai_sse, response_headers, sse_response
 from .validation import validate_chat, validate_completion, validate_embeddings
@@ -42,7 +42,7 @@ class ModelEndpoint:
         ctx = model_request_context(scope, self.endpoint)
         headers = ctx.headers
         request_id = ctx.request_id
-        id_header = {"x-request-id": request_id}
+        id_header = id_headers(ctx)
         try:
             # authenticate before reading the body: an anonymous client cannot make us read 32 MB
             ctx.api_key = extract_api_key(headers, self.key_header)

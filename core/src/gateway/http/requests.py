@@ -1,4 +1,4 @@
-"""Reading what the client sent: credentials, the request id and a size-limited JSON body."""
+"""Reading what the client sent: credentials, its request id and a size-limited JSON body."""
 
 from __future__ import annotations
 
@@ -39,11 +39,16 @@ class _RequestIds:
 new_request_id = _RequestIds()
 
 
-def request_id_from_headers(value: str | None) -> str:
-    """Reuse the client's ``x-request-id`` when it is a sane token, so traces line up."""
+def client_request_id(value: str | None) -> str | None:
+    """The client's ``x-request-id`` when it is a sane token, else None.
+
+    It is recorded (``RequestContext.client_request_id``) and echoed so that the client's traces
+    line up, but it never becomes the request's own id: that one is always ours, because ledgers
+    and logs key on it, and two clients (or one retrying client) may send the same value.
+    """
     if value and _CLIENT_REQUEST_ID.match(value):
         return value
-    return new_request_id()
+    return None
 
 
 def extract_api_key(headers: Any, custom_header: str | None = None) -> str | None:

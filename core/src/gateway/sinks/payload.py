@@ -126,6 +126,7 @@ def build_payload(event: LogEvent, options: PayloadOptions = DEFAULT_OPTIONS, vi
     payload: dict[str, Any] = {
         "schema_version": event.schema_version,
         "request_id": ctx.request_id,
+        "client_request_id": ctx.client_request_id,
         "endpoint": ctx.endpoint,
         "stream": ctx.stream,
         "start_time": ctx.start_time,
