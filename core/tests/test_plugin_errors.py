@@ -1,7 +1,7 @@
 """Plugin isolation: a plugin that raises inside a request hook costs that request only.
 
-The client gets an OpenAI-shaped error that names the plugin and the hook (HTTP 500,
-``type: plugin_error``); the failure is in the request's log event; the next request is served
+The client gets an OpenAI-shaped error that names the plugin, the hook and the request id, never
+the exception's text (HTTP 500, ``type: plugin_error``); the gateway's log has the detail; the failure is in the request's log event; the next request is served
 normally.  A ``gateway_log`` implementation that raises is invisible to the client.  Every test
 goes through the real ASGI app (``gateway_client``) or a served gateway and the official SDK.
 """
@@ -79,7 +79,7 @@ def plugins(*extra: Any) -> list[Any]:
 @pytest.mark.anyio
 @pytest.mark.parametrize("hook", ["auth", "pre_call", "route", "call", "post_call"])
 async def test_a_plugin_raising_in_a_request_hook_gets_a_named_openai_error(
-    hook: str, gateway_client: Any, fake_upstream: FakeUpstream, log_collector: LogCollector
+    hook: str, gateway_client: Any, fake_upstream: FakeUpstream, log_collector: LogCollector, server_logs: ServerLogs
 ) -> None:
     async with gateway_client(openai_config(fake_upstream), plugins=plugins(log_collector)) as client:
         failed = await client.post("/v1/chat/completions", json=CHAT, headers={"x-explode": hook})
@@ -87,8 +87,16 @@ async def test_a_plugin_raising_in_a_request_hook_gets_a_named_openai_error(
     assert failed.status_code == 500
     error = failed.json()["error"]
     assert error["type"] == "plugin_error"
-    assert error["message"] == f"plugin 'broken_plugin' failed in gateway_{hook}: ValueError: boom in {hook}"
+    # the plugin, the hook and the request are named; the exception's text is not (it may quote
+    # request data or internal details): the gateway's log has it
+    request_id = failed.headers["x-litellm-call-id"]
+    assert error["message"] == (
+        f"plugin 'broken_plugin' failed in gateway_{hook} while serving request {request_id}; "
+        "the gateway's log has the details"
+    )
+    assert "boom" not in failed.text and "ValueError" not in failed.text
     assert error["provider_specific_fields"] == {"plugin": "broken_plugin", "hook": f"gateway_{hook}"}
+    assert server_logs.named("plugin_failed", plugin="broken_plugin", hook=f"gateway_{hook}", error=f"ValueError: boom in {hook}")
     assert served.status_code == 200, served.text  # the next request is unaffected
     if hook != "auth":  # before auth there is no caller to account the request to
         event = log_collector.assert_logged(status=500)

@@ -102,7 +102,7 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
 async def _gateway_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GatewayError)
     if isinstance(exc, PluginFailure):
-        log.error("plugin_failed", plugin=exc.plugin, hook=exc.hook, error=exc.message)
+        log.error("plugin_failed", plugin=exc.plugin, hook=exc.hook, error=exc.cause)
     return error_response(exc)
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from .errors import GatewayError
-from .logs import get_logger
+from .logs import get_logger, request_id_var
 
 log = get_logger("gateway.hooks")
 
@@ -26,18 +26,27 @@ if TYPE_CHECKING:
 
 
 class PluginFailure(GatewayError):
-    """A plugin raised something other than a ``GatewayError`` inside a request hook."""
+    """A plugin raised something other than a ``GatewayError`` inside a request hook.
+
+    The body names the plugin, the hook and the request, never the exception's text: that may
+    quote request data, configuration or internal addresses.  The gateway's log has the detail
+    (the ``plugin_failed`` line, with the traceback), found by the request id.
+    """
 
     status = 500
     type = "plugin_error"
 
-    def __init__(self, plugin: str, hook: str, exc: BaseException) -> None:
+    def __init__(self, plugin: str, hook: str, exc: BaseException, request_id: str | None = None) -> None:
+        request_id = request_id or request_id_var.get()
+        serving = f" while serving request {request_id}" if request_id else ""
         super().__init__(
-            f"plugin {plugin!r} failed in {hook}: {type(exc).__name__}: {exc}",
+            f"plugin {plugin!r} failed in {hook}{serving}; the gateway's log has the details",
             extra={"plugin": plugin, "hook": hook},
         )
         self.plugin = plugin
         self.hook = hook
+        #: the exception's class, for logs and metrics (its text stays in the log)
+        self.cause = type(exc).__name__
 
 
 class Impl:
