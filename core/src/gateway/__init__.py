@@ -19,6 +19,7 @@ from .errors import (
     ServiceUnavailableError,
     UpstreamError,
     UpstreamTimeoutError,
+    UpstreamUnreachableError,
 )
 from .gateway import Gateway
 from .hookspecs import hookimpl
@@ -65,6 +66,7 @@ __all__ = [
     "BudgetExceededError",
     "UpstreamError",
     "UpstreamTimeoutError",
+    "UpstreamUnreachableError",
     "ServiceUnavailableError",
     "ConfigError",
     "PluginError",

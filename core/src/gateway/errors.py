@@ -98,6 +98,23 @@ class UpstreamError(GatewayError):
         self.retryable = retryable
 
 
+class UpstreamUnreachableError(UpstreamError):
+    """The upstream could not be reached or dropped the connection before answering.
+
+    The message never names a host, an address or a URL (clients must not learn the internal
+    network); the gateway's log has them.  ``template`` holds ``{upstream}``, filled with
+    "the <provider> upstream" until the retry loop, which knows the deployment, names it.
+    """
+
+    def __init__(self, template: str, provider: str, **kw: Any) -> None:
+        self.template = template
+        super().__init__(template.format(upstream=f"the {provider} upstream"), **kw)
+
+    def name_deployment(self, deployment_id: str, model_group: str) -> None:
+        self.message = self.template.format(upstream=f"the upstream of deployment {deployment_id} ({model_group})")
+        self.args = (self.message,)
+
+
 class UpstreamTimeoutError(UpstreamError):
     status = 504
     type = "timeout"

@@ -37,7 +37,7 @@ import weakref
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .errors import BadRequestError, GatewayError, UpstreamError, UpstreamTimeoutError
+from .errors import BadRequestError, GatewayError, UpstreamError, UpstreamTimeoutError, UpstreamUnreachableError
 from .routing import (
     AUTHENTICATION,
     BAD_REQUEST,
@@ -279,6 +279,8 @@ class RetryLoop:
                 first = await first_chunk(response)
                 first_at = time.perf_counter()
         except UpstreamError as exc:
+            if isinstance(exc, UpstreamUnreachableError):  # say which deployment, never where it is
+                exc.name_deployment(deployment.id, deployment.model_group)
             self.failed(deployment, exc, AttemptResult(time.perf_counter() - started, error=exc))
             raise
         except BaseException as exc:  # cancelled, or a plugin's bug: not the deployment's fault

@@ -17,7 +17,10 @@ import aiohttp
 import orjson
 from yarl import URL
 
-from .errors import UpstreamError, UpstreamTimeoutError, upstream_status_error
+from .errors import UpstreamError, UpstreamTimeoutError, UpstreamUnreachableError, upstream_status_error
+from .logs import get_logger
+
+log = get_logger("gateway.upstream")
 
 DEFAULT_TIMEOUT = 600.0
 #: ``(status, headers, body) -> UpstreamError``: a provider's own reading of its error answers
@@ -167,9 +170,11 @@ async def iter_body(resp: aiohttp.ClientResponse, provider: str, timeout: float 
     except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
         raise UpstreamTimeoutError(f"{provider} stopped sending for {timeout or DEFAULT_TIMEOUT:g} s in the middle of a stream") from exc
     except aiohttp.ClientPayloadError as exc:
-        raise UpstreamError(f"{provider} closed the stream early: {exc}") from exc
+        log.warning("upstream_stream_broken", provider=provider, error=f"{type(exc).__name__}: {exc}")
+        raise UpstreamError(f"{provider} closed the stream early") from exc
     except aiohttp.ClientError as exc:
-        raise UpstreamError(f"{provider} stream failed: {type(exc).__name__}: {exc}") from exc
+        log.warning("upstream_stream_broken", provider=provider, error=f"{type(exc).__name__}: {exc}")
+        raise UpstreamError(f"{provider} stream failed ({type(exc).__name__})") from exc
 
 
 def passed_headers(upstream: Mapping[str, str], prefixes: tuple[str, ...]) -> dict[str, str]:
@@ -183,13 +188,16 @@ def passed_headers(upstream: Mapping[str, str], prefixes: tuple[str, ...]) -> di
     return passed
 
 
-def transport_error(provider: str, url: str | URL, exc: aiohttp.ClientError) -> UpstreamError:
-    host = URL(url).host  # never the full URL: it may carry a key in its query
+def transport_error(provider: str, url: str | URL, exc: aiohttp.ClientError) -> UpstreamUnreachableError:
+    """The client's view of a transport failure: what happened, never where (no host, address,
+    port or URL: those describe the internal network).  The log line has the detail."""
+    host = URL(url).host  # never the full URL in the log either: it may carry a key in its query
+    log.warning("upstream_transport_error", provider=provider, host=host, error=f"{type(exc).__name__}: {exc}")
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return UpstreamError(f"could not connect to {provider} at {host}: {exc.os_error or exc}")
+        return UpstreamUnreachableError("could not connect to {upstream}", provider)
     if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return UpstreamError(f"{provider} at {host} closed the connection without answering")
-    return UpstreamError(f"request to {provider} at {host} failed: {type(exc).__name__}: {exc}")
+        return UpstreamUnreachableError("{upstream} closed the connection without answering", provider)
+    return UpstreamUnreachableError(f"the request to {{upstream}} failed ({type(exc).__name__})", provider)
 
 
 def error_message_from_body(payload: bytes) -> tuple[str, str | None]:
