@@ -162,6 +162,8 @@ class LitellmSettings(Strict):
     turn_off_message_logging: bool | None = None
     redact_user_api_key_info: bool | None = None
     langfuse_default_tags: list[str] | None = None
+    #: LiteLLM's switch for ``/metrics`` auth (read by gateway-prometheus, where auth is on by default)
+    require_auth_for_metrics_endpoint: bool | None = None
     guardrails: list[Any] | None = None
 
 

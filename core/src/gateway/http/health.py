@@ -3,6 +3,7 @@
 ``/health`` reports each deployment's state as the router sees it (cooling down or not, recent
 failures) instead of calling every upstream: a health probe should cost nothing and never spend
 money or rate limit (LiteLLM's ``/health`` makes a real call to every deployment).
+``/health/readiness`` and ``/health/liveliness`` need no key and say nothing about the set-up.
 """
 
 from __future__ import annotations
@@ -22,18 +23,15 @@ if TYPE_CHECKING:
 
 
 def health_routes(gateway: Gateway) -> list[Route]:
-    from .. import __version__
-
     async def liveliness(request: Request) -> Response:
         return PlainTextResponse("I'm alive!")
 
     async def readiness(request: Request) -> Response:
+        # anonymous (load balancers probe it without a key), so it says whether to send traffic
+        # and nothing else: which plugins (and versions) run tells an attacker what to try
         if gateway.shutting_down:
             return json_response({"status": "shutting_down"}, status=503)
-        failed = [r.name for r in gateway.pm.failed()]
-        return json_response(
-            {"status": "healthy", "gateway_version": __version__, "plugins": gateway.plugin_names(), "failed_plugins": failed}
-        )
+        return json_response({"status": "healthy"})
 
     async def health(request: Request) -> Response:
         try:

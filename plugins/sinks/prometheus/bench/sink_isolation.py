@@ -141,7 +141,7 @@ async def run_one(name: str, config: Path, requests: int) -> dict[str, object]:
         after = rss_kb(gateway.pid)
         drops = ""
         async with aiohttp.ClientSession() as session:
-            async with session.get(f"http://127.0.0.1:{port}/metrics") as resp:
+            async with session.get(f"http://127.0.0.1:{port}/metrics", headers={"authorization": f"Bearer {MASTER}"}) as resp:
                 if resp.status == 200:
                     drops = "\n".join(line for line in (await resp.text()).splitlines()
                                       if line.startswith("gateway_sink_dropped_events_total"))

@@ -22,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 import gateway_openai
 import gateway_prometheus
 from gateway import fake_openai
-from gateway import BadRequestError, BudgetExceededError, hookimpl
+from gateway import BadRequestError, BudgetExceededError, Principal, hookimpl
 from gateway.sinks import Sink, SinkError
 from gateway.testing import FakeUpstream, Reply, free_port
 
@@ -78,7 +78,7 @@ def sample(text: str, name: str, **labels: str) -> float:
 
 
 def scrape(url: str) -> str:
-    response = httpx.get(url + "/metrics", timeout=10)
+    response = httpx.get(url + "/metrics", headers={"authorization": f"Bearer {MASTER}"}, timeout=10)
     assert response.status_code == 200, response.text
     return response.text
 
@@ -163,16 +163,74 @@ def test_caller_labels_are_off_by_default_and_capped_when_on(fake_upstream: Fake
     assert "carol" not in text
 
 
-def test_metrics_route_exists_only_when_enabled_and_can_require_the_master_key(fake_upstream: FakeUpstream,
-                                                                            gateway_factory: Any) -> None:
+class Keys:
+    """Two keys besides the master key: an admin's and a plain caller's."""
+
+    gateway_plugin_name = "keys"
+
+    @hookimpl
+    def gateway_auth(self, api_key: str | None) -> Principal | None:
+        if api_key == "sk-admin":
+            return Principal(id="admin", kind="virtual_key", is_admin=True)
+        if api_key == "sk-plain":
+            return Principal(id="plain", kind="virtual_key")
+        return None
+
+
+#: who scrapes -> the status, per setting; the README's "Who may scrape" says the same
+METRICS_MATRIX = {
+    # setting: (no key, plain key, admin key, master key)
+    "default": (401, 403, 200, 200),
+    "plugins.prometheus.require_auth: false": (200, 200, 200, 200),
+    "litellm_settings.require_auth_for_metrics_endpoint: false": (200, 200, 200, 200),
+    "require_auth: true wins over LiteLLM's false": (401, 403, 200, 200),
+}
+SETTINGS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "plugins.prometheus.require_auth: false": {"plugins": {"prometheus": {"require_auth": False}}},
+    "litellm_settings.require_auth_for_metrics_endpoint: false": {
+        "litellm_settings": {"callbacks": ["prometheus"], "require_auth_for_metrics_endpoint": False}},
+    "require_auth: true wins over LiteLLM's false": {
+        "litellm_settings": {"callbacks": ["prometheus"], "require_auth_for_metrics_endpoint": False},
+        "plugins": {"prometheus": {"require_auth": True}}},
+}
+
+
+def test_metrics_route_exists_only_when_enabled(fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
     base = {"model_list": [model("gpt-4o", fake_upstream, "good-1")], "general_settings": {"master_key": MASTER}}
     off = gateway_factory(base, plugins=[gateway_prometheus, gateway_openai], load_entrypoints=False)
-    assert httpx.get(off.url + "/metrics").status_code == 404
-    locked = gateway_factory({**base, "litellm_settings": {"callbacks": ["prometheus"]},
-                              "plugins": {"prometheus": {"require_auth": True}}},
-                             plugins=[gateway_prometheus, gateway_openai], load_entrypoints=False)
-    assert httpx.get(locked.url + "/metrics").status_code == 401
-    assert httpx.get(locked.url + "/metrics", headers={"authorization": f"Bearer {MASTER}"}).status_code == 200
+    assert httpx.get(off.url + "/metrics", headers={"authorization": f"Bearer {MASTER}"}).status_code == 404
+
+
+@pytest.mark.parametrize("setting", list(METRICS_MATRIX))
+def test_who_may_scrape(setting: str, fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
+    config: dict[str, Any] = {"model_list": [model("gpt-4o", fake_upstream, "good-1")],
+                              "general_settings": {"master_key": MASTER},
+                              "litellm_settings": {"callbacks": ["prometheus"]}, **SETTINGS[setting]}
+    gw = gateway_factory(config, plugins=[gateway_prometheus, gateway_openai, Keys()], load_entrypoints=False)
+    got = tuple(
+        httpx.get(gw.url + "/metrics", headers={"authorization": f"Bearer {key}"} if key else {}).status_code
+        for key in (None, "sk-plain", "sk-admin", MASTER)
+    )
+    assert got == METRICS_MATRIX[setting]
+
+
+def test_a_refused_scrape_is_an_openai_shaped_error_naming_the_fix(fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
+    config = {"model_list": [model("gpt-4o", fake_upstream, "good-1")], "general_settings": {"master_key": MASTER},
+              "litellm_settings": {"callbacks": ["prometheus"]}}
+    gw = gateway_factory(config, plugins=[gateway_prometheus, gateway_openai, Keys()], load_entrypoints=False)
+    refused = httpx.get(gw.url + "/metrics", headers={"authorization": "Bearer sk-plain"})
+    assert refused.status_code == 403
+    error = refused.json()["error"]
+    assert "/metrics needs an admin key" in error["message"] and error["code"] == "403"
+    assert "litellm_" not in refused.text  # no metric leaked with the refusal
+
+
+def test_a_gateway_without_credentials_serves_metrics_to_anyone(fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
+    # open access on loopback (no master key, no auth plugin): there is no admin key to ask for
+    config = {"model_list": [model("gpt-4o", fake_upstream, "good-1")], "litellm_settings": {"callbacks": ["prometheus"]}}
+    gw = gateway_factory(config, plugins=[gateway_prometheus, gateway_openai], load_entrypoints=False)
+    assert httpx.get(gw.url + "/metrics").status_code == 200
 
 
 # --------------------------------------------------------------------------- several processes

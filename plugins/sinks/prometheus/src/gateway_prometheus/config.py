@@ -1,4 +1,4 @@
-"""``plugins.prometheus``: label dimensions, cardinality cap, multiprocess directory, buckets."""
+"""``plugins.prometheus``: label dimensions, cardinality cap, multiprocess directory, buckets, auth."""
 
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ class PrometheusConfig(BaseModel):
     #: directory shared by worker processes; default PROMETHEUS_MULTIPROC_DIR, or a per-run directory
     #: created automatically when the gateway runs several workers
     multiprocess_dir: str | None = None
-    #: ``/metrics`` needs the master key (or an admin key) when true
-    require_auth: bool = False
+    #: ``/metrics`` needs an admin key (the master key, or a key whose user is a proxy admin).
+    #: Unset: true, unless LiteLLM's ``litellm_settings.require_auth_for_metrics_endpoint`` says
+    #: false.  false: anyone who can reach the port may scrape (metrics name model groups,
+    #: deployments, error classes and, with ``extra_labels``, teams and keys).
+    require_auth: bool | None = None
     latency_buckets: list[float] = Field(default_factory=lambda: list(DEFAULT_BUCKETS), min_length=1)
