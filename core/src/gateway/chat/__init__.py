@@ -1,0 +1,48 @@
+"""The typed chat request model and the OpenAI chat codec (public API for plugins).
+
+Surfaces decode a client's chat request into a :class:`ChatRequest`; request hooks read and change
+it; each provider encodes it into its upstream's format with one encoder.  See
+``docs/architecture.md`` ("Surfaces, one lifecycle, one request model").
+"""
+
+from ._checks import parse_data_url
+from ._model import (
+    JSON,
+    ChatRequest,
+    ContentForm,
+    File,
+    Image,
+    Message,
+    Opaque,
+    OpaqueTool,
+    Part,
+    Text,
+    Thinking,
+    Tool,
+    ToolCall,
+    ToolChoice,
+    ToolResult,
+)
+from ._openai import decode_chat as decode_openai_chat
+from ._openai import encode_chat as encode_openai_chat
+
+__all__ = [
+    "JSON",
+    "ChatRequest",
+    "ContentForm",
+    "File",
+    "Image",
+    "Message",
+    "Opaque",
+    "OpaqueTool",
+    "Part",
+    "Text",
+    "Thinking",
+    "Tool",
+    "ToolCall",
+    "ToolChoice",
+    "ToolResult",
+    "decode_openai_chat",
+    "encode_openai_chat",
+    "parse_data_url",
+]

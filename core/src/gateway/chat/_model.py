@@ -1,0 +1,347 @@
+"""The typed chat request: what every chat-like surface decodes into and every provider encodes from.
+
+A client speaks one wire format (OpenAI chat, Anthropic messages, ...); a deployment speaks one
+too.  Between the two the gateway holds one :class:`ChatRequest`: messages made of typed parts
+(text, image, file, tool call, tool result, thinking), tools, sampling parameters, and, for
+everything no type covers, the client's own JSON members kept verbatim (``extra`` on the request,
+on each message and on each part).
+
+Two rules make the model safe to put in the middle:
+
+* **Fidelity.**  Decoding a body and encoding it back to the same format gives the same JSON
+  members, including fields the gateway has never heard of.  So a request whose format is the
+  provider's format reaches the upstream unchanged unless a hook changed it, and a hook that
+  masks one text changes exactly that text.
+* **Nothing foreign is invented.**  ``extra`` members belong to the source format
+  (:attr:`ChatRequest.format`); an encoder for another format never copies them blindly: it
+  translates the ones it understands and drops or refuses the others (see
+  :func:`gateway.chat.foreign_extras`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+
+from ..errors import BadRequestError
+
+JSON = dict[str, Any]
+
+#: how a message's (or tool result's) content was written: a string, a list of parts, ``null``, or not at all
+ContentForm = Literal["text", "parts", "null", "absent"]
+
+
+def _extra() -> JSON:
+    return {}
+
+
+@dataclass(slots=True)
+class Text:
+    text: str
+    cache_control: JSON | None = None
+    #: members of the part no field covers (``citations`` ...), in the source format
+    extra: JSON = field(default_factory=_extra)
+    #: the client sent a bare string inside a content list (OpenAI tolerates it)
+    bare: bool = False
+
+
+@dataclass(slots=True)
+class Image:
+    """An image: a URL (``https://`` or a ``data:`` URL) or inline base64 ``data`` with its media type."""
+
+    url: str | None = None
+    media_type: str | None = None
+    data: str | None = None
+    #: OpenAI's ``detail`` (``auto``, ``low``, ``high``)
+    detail: str | None = None
+    cache_control: JSON | None = None
+    extra: JSON = field(default_factory=_extra)
+    #: members of the inner object (OpenAI ``image_url``, Anthropic ``source``) no field covers
+    source_extra: JSON = field(default_factory=_extra)
+    #: OpenAI's legacy ``"image_url": "<url>"`` string form
+    bare: bool = False
+
+    def inline(self) -> tuple[str, str] | None:
+        """``(media_type, base64 data)`` for an inline image (given so, or as a ``data:`` URL); None for a link."""
+        if self.data is not None:
+            return self.media_type or "application/octet-stream", self.data
+        if self.url is not None and self.url.startswith("data:"):
+            from ._checks import parse_data_url
+
+            return parse_data_url(self.url)
+        return None
+
+
+@dataclass(slots=True)
+class File:
+    """A document (a PDF, a text): inline data, a ``data:`` URL, an uploaded file id, or plain text."""
+
+    data: str | None = None
+    media_type: str | None = None
+    #: OpenAI's ``file_data`` (a ``data:`` URL), or a link
+    url: str | None = None
+    file_id: str | None = None
+    filename: str | None = None
+    #: a plain-text document (Anthropic's ``{"type": "text"}`` source)
+    text: str | None = None
+    cache_control: JSON | None = None
+    extra: JSON = field(default_factory=_extra)
+    source_extra: JSON = field(default_factory=_extra)
+
+    def inline(self) -> tuple[str, str] | None:
+        if self.data is not None:
+            return self.media_type or "application/pdf", self.data
+        if self.url is not None and self.url.startswith("data:"):
+            from ._checks import parse_data_url
+
+            return parse_data_url(self.url)
+        return None
+
+
+class ToolCall:
+    """An assistant's call of a tool.  The arguments are kept as sent: a JSON string (OpenAI) or an
+    object (Anthropic); :meth:`arguments_json` and :meth:`input_object` convert on demand."""
+
+    __slots__ = ("id", "name", "arguments", "input", "cache_control", "extra", "function_extra", "arguments_form")
+
+    def __init__(
+        self,
+        id: str,
+        name: str,
+        *,
+        arguments: str | None = None,
+        input: JSON | None = None,
+        cache_control: JSON | None = None,
+        extra: JSON | None = None,
+        function_extra: JSON | None = None,
+        arguments_form: Literal["string", "object", "absent"] = "string",
+    ) -> None:
+        self.id = id
+        self.name = name
+        self.arguments = arguments
+        self.input = input
+        self.cache_control = cache_control
+        self.extra: JSON = extra if extra is not None else {}
+        #: OpenAI: members of ``function`` besides ``name`` and ``arguments``
+        self.function_extra: JSON = function_extra if function_extra is not None else {}
+        #: how an OpenAI client wrote ``arguments``: a string, an object (tolerated), or not at all
+        self.arguments_form = arguments_form
+
+    def arguments_json(self) -> str:
+        if self.arguments is not None:
+            return self.arguments
+        return orjson.dumps(self.input if self.input is not None else {}).decode()
+
+    def input_object(self, where: str = "tool call") -> JSON:
+        """The arguments as an object; a string that is not a JSON object is the client's mistake (400)."""
+        if self.arguments is None:
+            return self.input if self.input is not None else {}
+        if self.arguments == "":
+            return {}
+        try:
+            value = orjson.loads(self.arguments)
+        except orjson.JSONDecodeError:
+            raise BadRequestError(
+                f"{where}.function.arguments is not valid JSON: {self.arguments[:80]!r}", param=f"{where}.function.arguments"
+            ) from None
+        if not isinstance(value, dict):
+            raise BadRequestError(f"{where}.function.arguments must encode a JSON object", param=f"{where}.function.arguments")
+        return value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ToolCall) and all(getattr(self, s) == getattr(other, s) for s in self.__slots__)
+
+    def __repr__(self) -> str:
+        return f"ToolCall(id={self.id!r}, name={self.name!r}, arguments={self.arguments_json()[:60]!r})"
+
+
+@dataclass(slots=True)
+class ToolResult:
+    """The answer to a tool call: its content (text and images), and whether the tool failed."""
+
+    call_id: str
+    parts: list[Part]
+    content_form: ContentForm = "parts"
+    is_error: bool | None = None
+    cache_control: JSON | None = None
+    extra: JSON = field(default_factory=_extra)
+
+    def text(self) -> str:
+        return "".join(p.text for p in self.parts if isinstance(p, Text))
+
+
+@dataclass(slots=True)
+class Thinking:
+    """A reasoning block an assistant produced earlier, sent back with its signature intact."""
+
+    text: str | None = None
+    signature: str | None = None
+    #: the encrypted ``data`` of a redacted block
+    redacted: str | None = None
+    extra: JSON = field(default_factory=_extra)
+
+
+@dataclass(slots=True)
+class Opaque:
+    """A part no type covers (audio, a server tool's result ...), kept verbatim in its source format."""
+
+    format: str
+    data: JSON
+    #: where the part stood: in the content, or (OpenAI) in an assistant's ``thinking_blocks``
+    slot: Literal["content", "thinking_blocks"] = "content"
+
+    @property
+    def type(self) -> str:
+        kind = self.data.get("type")
+        return kind if isinstance(kind, str) else "?"
+
+
+Part = Text | Image | File | ToolCall | ToolResult | Thinking | Opaque
+
+
+@dataclass(slots=True)
+class Message:
+    role: str
+    parts: list[Part]
+    name: str | None = None
+    content_form: ContentForm = "parts"
+    cache_control: JSON | None = None
+    #: members of the message no field covers, in the source format
+    extra: JSON = field(default_factory=_extra)
+
+    def text(self) -> str:
+        """The concatenated text of the message's text parts."""
+        return "".join(p.text for p in self.parts if isinstance(p, Text))
+
+    def tool_calls(self) -> list[ToolCall]:
+        return [p for p in self.parts if isinstance(p, ToolCall)]
+
+
+@dataclass(slots=True)
+class Tool:
+    """A function the model may call."""
+
+    name: str
+    description: str | None = None
+    #: a JSON schema of type object
+    parameters: JSON = field(default_factory=lambda: {"type": "object", "properties": {}})
+    strict: bool | None = None
+    cache_control: JSON | None = None
+    #: members of the definition no field covers (OpenAI ``function``; Anthropic's tool object)
+    extra: JSON = field(default_factory=_extra)
+    #: OpenAI: members of the tool object besides ``type`` and ``function``
+    outer_extra: JSON = field(default_factory=_extra)
+    #: the client sent no ``parameters`` / ``input_schema``
+    parameters_absent: bool = False
+
+
+@dataclass(slots=True)
+class OpaqueTool:
+    """A tool no type covers (a provider's built-in tool such as web search), kept verbatim."""
+
+    format: str
+    data: JSON
+
+    @property
+    def type(self) -> str:
+        kind = self.data.get("type")
+        return kind if isinstance(kind, str) else "?"
+
+
+@dataclass(slots=True)
+class ToolChoice:
+    """``auto``, ``none``, ``required`` (some tool), ``tool`` (``name``); ``raw`` keeps a form no mode covers."""
+
+    mode: Literal["auto", "none", "required", "tool", "raw"]
+    name: str | None = None
+    raw: Any = None
+
+
+#: the typed top-level fields, in the order :meth:`ChatRequest.snapshot` lists them
+TOP_FIELDS = (
+    "model", "stream", "max_tokens", "temperature", "top_p", "top_k", "n", "seed", "stop", "user",
+    "tool_choice", "parallel_tool_calls", "response_format", "reasoning_effort", "thinking",
+)
+
+
+class ChatRequest:
+    """One chat request, whatever format the client spoke.
+
+    Plugins read and change the typed fields; a field set to ``None`` is absent.  ``gateway``
+    holds the fields that steer the gateway itself (``metadata``, ``tags``, ``fallbacks`` ...) and
+    never reach an upstream.  ``body`` is the JSON object the client sent, for reading only.
+    """
+
+    __slots__ = (
+        "format", "body", "messages", "tools", "gateway", "extra", "include_usage", *TOP_FIELDS, "_original", "_hints",
+    )
+
+    def __init__(self, format: str, body: JSON, model: str) -> None:
+        self.format = format
+        self.body = body
+        self.model = model
+        self.messages: list[Message] = []
+        self.tools: list[Tool | OpaqueTool] | None = None
+        self.gateway: JSON = {}
+        self.extra: JSON = {}
+        self.stream = False
+        #: the client asked for usage at the end of a stream (OpenAI ``stream_options.include_usage``)
+        self.include_usage = False
+        self.max_tokens: int | None = None
+        self.temperature: float | None = None
+        self.top_p: float | None = None
+        self.top_k: int | None = None
+        self.n: int | None = None
+        self.seed: int | None = None
+        self.stop: list[str] | None = None
+        self.user: str | None = None
+        self.tool_choice: ToolChoice | None = None
+        self.parallel_tool_calls: bool | None = None
+        #: OpenAI's shape (``{"type": "json_schema", "json_schema": {...}}``)
+        self.response_format: JSON | None = None
+        self.reasoning_effort: str | None = None
+        #: Anthropic's shape (``{"type": "enabled", "budget_tokens": N}``)
+        self.thinking: JSON | None = None
+        self._original: tuple[Any, ...] = ()
+        self._hints: JSON = {}
+
+    # ------------------------------------------------------------------ for codecs
+
+    def snapshot(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in TOP_FIELDS)
+
+    def seal(self, **hints: Any) -> None:
+        """Called by a decoder when it is done: remember the decoded values, so that an encoder for
+        the same format can tell which top-level fields a hook changed."""
+        self._original = self.snapshot()
+        self._hints = hints
+
+    def changed_fields(self) -> list[str]:
+        """The typed top-level fields whose value differs from what was decoded."""
+        if not self._original:
+            return list(TOP_FIELDS)
+        return [name for name, before in zip(TOP_FIELDS, self._original, strict=True) if getattr(self, name) != before]
+
+    def hint(self, name: str, default: Any = None) -> Any:
+        return self._hints.get(name, default)
+
+    # ------------------------------------------------------------------ for plugins
+
+    def iter_parts(self) -> Iterator[tuple[Message, Part]]:
+        """Every part of every message, tool results' parts included, in order."""
+        for message in self.messages:
+            for part in message.parts:
+                yield message, part
+                if isinstance(part, ToolResult):
+                    for inner in part.parts:
+                        yield message, inner
+
+    def text(self) -> str:
+        """All the text of the request, for estimates and classifiers (tool results included)."""
+        return "\n".join(part.text for _, part in self.iter_parts() if isinstance(part, Text))
+
+    def __repr__(self) -> str:
+        return f"<ChatRequest {self.format} model={self.model!r} messages={len(self.messages)} stream={self.stream}>"
