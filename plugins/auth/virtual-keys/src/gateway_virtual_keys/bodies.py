@@ -3,6 +3,14 @@
 Unknown fields are refused (with a did-you-mean) rather than ignored, because a misspelt
 ``max_buget`` that silently does nothing is how budgets get lost.  LiteLLM fields this plugin
 does not implement are accepted only when empty, and otherwise refused with that explanation.
+
+Every value is checked here against what the database can hold, so that no input reaches a
+statement that would fail there (a 500): no NUL character in any text or object key (PostgreSQL
+text cannot hold one), integers within their column (BIGINT, or INTEGER for
+``max_parallel_requests``), money within ``MAX_MONEY`` and ``MONEY_CHARS``, durations and expiry
+times within 100 years, JSON objects at most ``MAX_DEPTH`` levels deep, lists of ids at most
+``MAX_IDS`` long (one bound parameter each).  Query parameters get the NUL check in
+``routes.common.admin_route``.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from gateway import BadRequestError
 
-from .durations import parse_duration
+from .durations import MAX_DURATION, MAX_DURATION_TEXT, parse_duration, utcnow
 from .principal import USER_ROLES
 
 Body = TypeVar("Body", bound="Strict")
@@ -36,7 +44,30 @@ UNSUPPORTED = frozenset({
     "allowed_models", "new_master_key", "user_api_key_dict", "soft_budget_cooldown",
 })
 
-Money = Decimal | None
+#: the largest budget accepted (a trillion); no budget at all is ``null``
+MAX_MONEY = 10**12
+#: budgets are stored as decimal text in a 40-character column (any float's digits fit)
+MONEY_CHARS = 40
+BIGINT_MAX = 2**63 - 1
+INTEGER_MAX = 2**31 - 1
+#: nesting of JSON objects and lists inside a body (``metadata``, ``permissions`` ...)
+MAX_DEPTH = 32
+#: ids in one list (``keys``, ``team_ids`` ...): each becomes one bound parameter of a statement
+MAX_IDS = 1000
+
+
+def _fits_column(value: Decimal) -> Decimal:
+    if len(str(value)) > MONEY_CHARS:
+        raise ValueError(f"has more digits than its {MONEY_CHARS}-character column holds; round it")
+    return value
+
+
+Money = Annotated[Decimal, Field(ge=0, le=MAX_MONEY), AfterValidator(_fits_column)] | None
+#: ``tpm_limit``, ``rpm_limit`` (BIGINT columns)
+Count = Annotated[int, Field(ge=0, le=BIGINT_MAX)] | None
+#: ``max_parallel_requests`` (an INTEGER column)
+SmallCount = Annotated[int, Field(ge=0, le=INTEGER_MAX)] | None
+Ids = Annotated[list[str], Field(max_length=MAX_IDS)]
 
 
 def _is_duration(value: str | None) -> str | None:
@@ -54,12 +85,12 @@ class Strict(BaseModel):
 
 
 class Limits(Strict):
-    max_budget: Money = Field(default=None, ge=0)
-    soft_budget: Money = Field(default=None, ge=0)
+    max_budget: Money = None
+    soft_budget: Money = None
     budget_duration: Duration = None
-    tpm_limit: int | None = Field(default=None, ge=0)
-    rpm_limit: int | None = Field(default=None, ge=0)
-    max_parallel_requests: int | None = Field(default=None, ge=0)
+    tpm_limit: Count = None
+    rpm_limit: Count = None
+    max_parallel_requests: SmallCount = None
     metadata: dict[str, Any] | None = None
 
 
@@ -77,8 +108,17 @@ class KeyFields(Limits):
 
     @field_validator("expires")
     @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+    def _in_range(cls, value: datetime | None) -> datetime | None:
+        """In UTC (no zone means UTC), and not further ahead than the longest ``duration``."""
+        if value is None:
+            return None
+        try:
+            value = value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        except OverflowError:  # e.g. 9999-12-31T23:59:59-14:00 is in year 10000 in UTC
+            raise ValueError("is outside the calendar once converted to UTC (years 1 to 9999)") from None
+        if value - utcnow() > MAX_DURATION:
+            raise ValueError(f"is more than {MAX_DURATION_TEXT} ahead; use null for a key that never expires")
+        return value
 
     @model_validator(mode="after")
     def _one_lifetime(self) -> KeyFields:
@@ -116,8 +156,8 @@ class KeyRef(Strict):
 
 
 class DeleteKeys(Strict):
-    keys: list[str] | None = None
-    key_aliases: list[str] | None = None
+    keys: Ids | None = None
+    key_aliases: Ids | None = None
 
     @model_validator(mode="after")
     def _something(self) -> DeleteKeys:
@@ -150,7 +190,7 @@ class TeamFields(Limits):
 
 class NewTeam(TeamFields):
     team_id: str | None = Field(default=None, min_length=1, max_length=255)
-    members_with_roles: list[Member] | None = None
+    members_with_roles: Annotated[list[Member], Field(max_length=MAX_IDS)] | None = None
 
 
 class UpdateTeam(TeamFields):
@@ -158,12 +198,12 @@ class UpdateTeam(TeamFields):
 
 
 class DeleteTeams(Strict):
-    team_ids: list[str] = Field(min_length=1)
+    team_ids: Ids = Field(min_length=1)
 
 
 class MemberAdd(Strict):
     team_id: str = Field(min_length=1)
-    member: Member | list[Member]
+    member: Member | Annotated[list[Member], Field(max_length=MAX_IDS)]
 
     def members(self) -> list[Member]:
         return self.member if isinstance(self.member, list) else [self.member]
@@ -197,7 +237,7 @@ class UserFields(Limits):
 
 class NewUser(UserFields):
     user_id: str | None = Field(default=None, min_length=1, max_length=255)
-    teams: list[str] | None = None
+    teams: Ids | None = None
     auto_create_key: bool = True
     key_alias: str | None = Field(default=None, max_length=255)
     duration: Duration = None
@@ -214,7 +254,7 @@ class UpdateUser(UserFields):
 
 
 class DeleteUsers(Strict):
-    user_ids: list[str] = Field(min_length=1)
+    user_ids: Ids = Field(min_length=1)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -222,6 +262,7 @@ class DeleteUsers(Strict):
 
 def parse(model: type[Body], data: dict[str, Any]) -> Body:
     """Validate a request body; a 400 naming every wrong field (``param`` = the first)."""
+    check_storable(data)
     data = _drop_empty_unsupported(model, data)
     try:
         return model.model_validate(data)
@@ -233,6 +274,41 @@ def parse(model: type[Body], data: dict[str, Any]) -> Body:
 def sent(body: Strict, *exclude: str) -> dict[str, Any]:
     """The fields the client actually sent (partial updates touch only these)."""
     return {name: getattr(body, name) for name in body.model_fields_set if name not in exclude}
+
+
+def check_storable(data: dict[str, Any]) -> None:
+    """Refuse (400, naming the field) what no column can hold, wherever it is in the body: NUL
+    characters in text or object keys, and nesting deeper than ``MAX_DEPTH``."""
+    for name, value in data.items():
+        field = _path_part(name)
+        if "\x00" in name:
+            raise BadRequestError(f"a field name {field!r} contains a NUL character (\\u0000); remove it", param="body")
+        _check_value(value, field, field, 1)
+
+
+def _check_value(value: Any, path: str, field: str, depth: int) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise BadRequestError(f"'{path}': text must not contain NUL characters (\\u0000)", param=path)
+        return
+    if not isinstance(value, dict | list):
+        return
+    if depth > MAX_DEPTH:
+        raise BadRequestError(f"'{field}': nested deeper than {MAX_DEPTH} levels; flatten it", param=field)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                raise BadRequestError(f"'{path}': object keys must not contain NUL characters (\\u0000)", param=path)
+            _check_value(item, f"{path}.{_path_part(key)}", field, depth + 1)
+    else:
+        for index, item in enumerate(value):
+            _check_value(item, f"{path}.{index}", field, depth + 1)
+
+
+def _path_part(name: str) -> str:
+    """A field name as shown in an error (a hostile 70,000-character key is cut short)."""
+    name = name.replace("\x00", "")
+    return name if len(name) <= 40 else name[:40] + "..."
 
 
 def _drop_empty_unsupported(model: type[Strict], data: dict[str, Any]) -> dict[str, Any]:
@@ -261,8 +337,8 @@ def _describe(model: type[Strict], err: Any) -> tuple[str, str]:
     message = err["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
-    if kind in ("greater_than_equal", "greater_than") and "input" in err:
-        message = f"{message} (got {err['input']})"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than") and "input" in err:
+        message = f"{message} (got {str(err['input'])[:40]})"
     if field == "body":
         return "body", message
     return field, f"'{field}': {message[:1].lower()}{message[1:]}"

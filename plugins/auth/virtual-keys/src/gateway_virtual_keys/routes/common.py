@@ -39,6 +39,7 @@ def admin_route(gateway: Gateway, path: str, method: str, handler: Handler) -> R
             principal = await authenticate_request(request, gateway)
             if not state.ready():
                 raise GatewayError("the key store is not open yet", status=503, type="service_unavailable")
+            check_parameters(request)
             caller = await caller_for(principal, state.store)
             result = await handler(request, caller, state)
         except GatewayError as exc:
@@ -46,6 +47,15 @@ def admin_route(gateway: Gateway, path: str, method: str, handler: Handler) -> R
         return result if isinstance(result, Response) else json_response(result)
 
     return Route(path, endpoint, methods=[method])
+
+
+def check_parameters(request: Request) -> None:
+    """Query and path parameters reach SQL statements: refuse NUL characters, which PostgreSQL text
+    cannot hold (bodies get the same check, and more, in ``bodies.parse``)."""
+    for name, value in [*request.query_params.multi_items(), *request.path_params.items()]:
+        if "\x00" in name or "\x00" in str(value):
+            shown = name.replace("\x00", "")[:40] or "query"
+            raise BadRequestError(f"parameter '{shown}' must not contain NUL characters (%00)", param=shown)
 
 
 async def body_of(request: Request, state: PluginState, *, optional: bool = False) -> dict[str, Any]:

@@ -11,9 +11,10 @@ from starlette.requests import Request
 from gateway import BadRequestError
 
 from .. import tables as t
-from ..bodies import DeleteUsers, NewUser, UpdateUser, parse, sent
+from ..bodies import MAX_IDS, DeleteUsers, NewUser, UpdateUser, parse, sent
 from ..durations import expiry_from_duration
 from ..hashing import display_name, generate_key
+from ..principal import USER_ROLES
 from ..roles import Caller
 from ..state import PluginState
 from ..store import as_dict
@@ -118,10 +119,14 @@ async def list_users(request: Request, caller: Caller, state: PluginState) -> di
     where: list[Any] = []
     role = request.query_params.get("role")
     if role:
+        if role not in USER_ROLES:
+            raise BadRequestError(f"'role' must be one of {', '.join(USER_ROLES)}, got {role[:40]!r}", param="role")
         where.append(t.users.c.user_role == role)
-    ids = request.query_params.get("user_ids")
+    ids = [i.strip() for i in (request.query_params.get("user_ids") or "").split(",") if i.strip()]
+    if len(ids) > MAX_IDS:
+        raise BadRequestError(f"'user_ids' lists at most {MAX_IDS} ids, got {len(ids)}", param="user_ids")
     if ids:
-        where.append(t.users.c.user_id.in_([i.strip() for i in ids.split(",") if i.strip()]))
+        where.append(t.users.c.user_id.in_(ids))
     async with state.store.read() as conn:
         rows, total = await state.store.page(conn, t.users, where, t.users.c.created_at, page, size)
     spend = await spend_of(state, "user", [r["user_id"] for r in rows])
