@@ -11,6 +11,7 @@ import orjson
 from starlette.requests import Request
 
 from ..errors import AuthenticationError, BadRequestError, PayloadTooLargeError
+from .validation import check_nesting
 
 if TYPE_CHECKING:
     from ..gateway import Gateway
@@ -112,6 +113,7 @@ def parse_json_object(raw: bytes, *, what: str = "the request body") -> dict[str
         raise BadRequestError(f"{what} is not valid JSON ({exc}); send a JSON object") from None
     if not isinstance(data, dict):
         raise BadRequestError(f"{what} must be a JSON object, not {type(data).__name__}")
+    check_nesting(data, raw)
     return data
 
 

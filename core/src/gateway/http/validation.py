@@ -1,4 +1,10 @@
-"""Checking OpenAI request bodies before anything else happens, with messages that say the fix."""
+"""Checking OpenAI request bodies before anything else happens, with messages that say the fix.
+
+Every field a provider, a plugin or the ledger reads is checked here for its JSON type (and
+integers for a range any upstream takes), so a wrong type is a 400 that names the field, never
+a ``TypeError`` deep in a provider's encoder.  Fields nobody reads are left alone: the upstream
+judges them.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,18 @@ from ..errors import BadRequestError
 
 _NUMBER = (int, float)
 VALID_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+#: the largest integer any upstream or column takes (a signed 64-bit value)
+MAX_INT = 2**63 - 1
+#: deepest nesting of arrays and objects in a request body: re-encoding JSON (orjson, for the
+#: upstream or the ledger) stops at 255 levels, and no real request comes near this
+MAX_JSON_DEPTH = 128
 
 #: common optional fields and the JSON types they must have
 _OPTIONAL_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "stream": ((bool,), "true or false"),
     "temperature": (_NUMBER, "a number"),
     "top_p": (_NUMBER, "a number"),
+    "top_k": ((int,), "an integer"),
     "n": ((int,), "an integer"),
     "max_tokens": ((int,), "an integer"),
     "max_completion_tokens": ((int,), "an integer"),
@@ -21,19 +33,31 @@ _OPTIONAL_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "frequency_penalty": (_NUMBER, "a number"),
     "stop": ((str, list), "a string or a list of strings"),
     "tools": ((list,), "a list"),
+    "tool_choice": ((str, dict), "'auto', 'none', 'required' or an object naming a function"),
+    "parallel_tool_calls": ((bool,), "true or false"),
     "user": ((str,), "a string"),
     "metadata": ((dict,), "an object"),
     "stream_options": ((dict,), "an object"),
     "response_format": ((dict,), "an object"),
+    "reasoning_effort": ((str,), "a string such as 'low', 'medium' or 'high'"),
+    "thinking": ((dict,), "an object like {\"type\": \"enabled\", \"budget_tokens\": 2048}"),
+    "logprobs": ((bool,), "true or false"),
+    "top_logprobs": ((int,), "an integer"),
     "seed": ((int,), "an integer"),
     "logit_bias": ((dict,), "an object"),
     "fallbacks": ((list,), "a list of model names"),
     "guardrails": ((list, dict), "a list of guardrail names"),
+    "dimensions": ((int,), "an integer"),
+    "encoding_format": ((str,), "'float' or 'base64'"),
 }
 
 
 #: fields that must be at least 1 when given
-_AT_LEAST_ONE = frozenset({"max_tokens", "max_completion_tokens", "n"})
+_AT_LEAST_ONE = frozenset({"max_tokens", "max_completion_tokens", "n", "dimensions"})
+
+
+def _bad(message: str, param: str) -> BadRequestError:
+    return BadRequestError(message, param=param)
 
 
 def _check_optional(body: dict[str, Any]) -> None:
@@ -44,54 +68,148 @@ def _check_optional(body: dict[str, Any]) -> None:
         types, expected = spec
         # bool is an int in Python; a number field given true/false is still wrong
         if not isinstance(value, types) or ((value is True or value is False) and bool not in types):
-            raise BadRequestError(f"'{name}' must be {expected}, got {type(value).__name__}", param=name)
-        if name in _AT_LEAST_ONE and value < 1:
-            raise BadRequestError(f"'{name}' must be at least 1, got {value}", param=name)
+            raise _bad(f"'{name}' must be {expected}, got {type(value).__name__}", name)
+        if types is _NUMBER or int in types:
+            if name in _AT_LEAST_ONE and value < 1:
+                raise _bad(f"'{name}' must be at least 1, got {value}", name)
+            if isinstance(value, int) and abs(value) > MAX_INT:
+                raise _bad(f"'{name}' must be at most {MAX_INT}, got a larger number", name)
+    stop = body.get("stop")
+    if isinstance(stop, list) and not all(isinstance(s, str) for s in stop):
+        raise _bad("'stop' must be a string or a list of strings", "stop")
+    response_format = body.get("response_format")
+    if response_format is not None and not isinstance(response_format.get("type"), str):
+        raise _bad("'response_format.type' must be 'text', 'json_object' or 'json_schema'", "response_format.type")
+    for name in ("logit_bias",):
+        bias = body.get(name)
+        if bias and not all(isinstance(v, _NUMBER) and not isinstance(v, bool) for v in bias.values()):
+            raise _bad(f"'{name}' must map token ids to numbers", name)
+    if body.get("tools"):
+        _check_tools(body["tools"])
+
+
+def _check_tools(tools: list[Any]) -> None:
+    for i, tool in enumerate(tools):
+        where = f"tools[{i}]"
+        if not isinstance(tool, dict) or not isinstance(tool.get("type", "function"), str):
+            raise _bad(f"{where} must be an object like {{\"type\": \"function\", \"function\": {{...}}}}", where)
+        if tool.get("type", "function") != "function":
+            continue  # a provider's built-in tool: that provider checks it
+        fn = tool.get("function")
+        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
+            raise _bad(f"{where}.function must be an object with a 'name'", f"{where}.function")
+        if fn.get("description") is not None and not isinstance(fn["description"], str):
+            raise _bad(f"{where}.function.description must be a string", f"{where}.function.description")
+        if fn.get("parameters") is not None and not isinstance(fn["parameters"], dict):
+            raise _bad(f"{where}.function.parameters must be a JSON schema object", f"{where}.function.parameters")
 
 
 def _check_model(body: dict[str, Any]) -> str:
     model = body.get("model")
     if model is None:
-        raise BadRequestError("'model' is required: name one of the models from GET /v1/models", param="model")
+        raise _bad("'model' is required: name one of the models from GET /v1/models", "model")
     if not isinstance(model, str) or not model.strip():
-        raise BadRequestError("'model' must be a non-empty string naming a model from GET /v1/models", param="model")
+        raise _bad("'model' must be a non-empty string naming a model from GET /v1/models", "model")
     return model
+
+
+#: content part type -> (member, what it must be): the member every reader of that part uses
+_PART_MEMBERS: dict[str, tuple[str, tuple[type, ...], str]] = {
+    "text": ("text", (str,), "a string"),
+    "refusal": ("refusal", (str,), "a string"),
+    "image_url": ("image_url", (str, dict), "an object like {\"url\": \"https://...\"}"),
+    "input_audio": ("input_audio", (dict,), "an object with 'data' and 'format'"),
+    "file": ("file", (dict,), "an object with 'file_id' or 'file_data'"),
+}
+
+
+def _check_parts(parts: list[Any], where: str) -> None:
+    for j, part in enumerate(parts):
+        at = f"{where}[{j}]"
+        if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+            raise _bad(f"{at} must be an object with a 'type' (text, image_url ...)", at)
+        spec = _PART_MEMBERS.get(part["type"])
+        if spec is None:
+            continue  # a part type the gateway does not read: the provider accepts or refuses it
+        member, types, expected = spec
+        value = part.get(member)
+        if not isinstance(value, types):
+            raise _bad(f"{at}.{member} must be {expected}, got {type(value).__name__}", f"{at}.{member}")
+        if isinstance(value, dict):
+            for name in ("url", "detail", "data", "format", "file_id", "file_data", "filename"):
+                if value.get(name) is not None and not isinstance(value[name], str):
+                    raise _bad(f"{at}.{member}.{name} must be a string", f"{at}.{member}.{name}")
+            if member == "image_url" and not isinstance(value.get("url"), str):
+                raise _bad(f"{at}.image_url.url is required: an https:// URL or a data: URL", f"{at}.image_url.url")
+
+
+def _check_tool_calls(calls: Any, where: str) -> None:
+    if not isinstance(calls, list):
+        raise _bad(f"{where} must be a list of tool calls", where)
+    for k, call in enumerate(calls):
+        at = f"{where}[{k}]"
+        fn = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not isinstance(call.get("id", ""), str):
+            raise _bad(f"{at} must be {{\"id\": ..., \"type\": \"function\", \"function\": {{\"name\", \"arguments\"}}}}", at)
+        if fn.get("arguments") is not None and not isinstance(fn["arguments"], str):
+            raise _bad(f"{at}.function.arguments must be a JSON string", f"{at}.function.arguments")
+
+
+def _check_message(message: Any, i: int) -> None:
+    where = f"messages[{i}]"
+    if not isinstance(message, dict):
+        raise _bad(f"{where} must be an object with 'role' and 'content'", where)
+    role = message.get("role")
+    if not isinstance(role, str) or role not in VALID_ROLES:
+        raise _bad(f"{where}.role must be one of {', '.join(sorted(VALID_ROLES))}, got {role!r}", f"{where}.role")
+    content = message.get("content")
+    if isinstance(content, list):
+        _check_parts(content, f"{where}.content")
+    elif content is not None and not isinstance(content, str):
+        raise _bad(f"{where}.content must be a string or a list of content parts", f"{where}.content")
+    for name in ("name", "tool_call_id"):
+        if message.get(name) is not None and not isinstance(message[name], str):
+            raise _bad(f"{where}.{name} must be a string", f"{where}.{name}")
+    if message.get("tool_calls") is not None:
+        _check_tool_calls(message["tool_calls"], f"{where}.tool_calls")
 
 
 def validate_chat(body: dict[str, Any]) -> str:
     model = _check_model(body)
     messages = body.get("messages")
     if messages is None:
-        raise BadRequestError("'messages' is required: a list like [{\"role\": \"user\", \"content\": \"Hello\"}]", param="messages")
+        raise _bad("'messages' is required: a list like [{\"role\": \"user\", \"content\": \"Hello\"}]", "messages")
     if not isinstance(messages, list):
-        raise BadRequestError(f"'messages' must be a list of message objects, got {type(messages).__name__}", param="messages")
+        raise _bad(f"'messages' must be a list of message objects, got {type(messages).__name__}", "messages")
     if not messages:
-        raise BadRequestError("'messages' is empty; send at least one message", param="messages")
+        raise _bad("'messages' is empty; send at least one message", "messages")
     for i, message in enumerate(messages):
-        if not isinstance(message, dict):
-            raise BadRequestError(f"messages[{i}] must be an object with 'role' and 'content'", param=f"messages[{i}]")
-        role = message.get("role")
-        if not isinstance(role, str) or role not in VALID_ROLES:
-            raise BadRequestError(
-                f"messages[{i}].role must be one of {', '.join(sorted(VALID_ROLES))}, got {role!r}",
-                param=f"messages[{i}].role",
-            )
-        content = message.get("content")
-        if content is not None and not isinstance(content, (str, list)):
-            raise BadRequestError(
-                f"messages[{i}].content must be a string or a list of content parts", param=f"messages[{i}].content"
-            )
+        _check_message(message, i)
     _check_optional(body)
     return model
+
+
+def _is_tokens(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(t, int) and not isinstance(t, bool) for t in value)
+
+
+def _check_texts(value: Any, name: str, what: str) -> None:
+    """A string, a list of strings, a list of token ids, or a list of such lists (OpenAI's forms)."""
+    if isinstance(value, str) or (value and _is_tokens(value)):
+        return
+    if isinstance(value, list) and value and all(isinstance(v, str) or _is_tokens(v) for v in value):
+        return
+    raise _bad(f"'{name}' must be {what}: a string, a list of strings, or token ids", name)
 
 
 def validate_completion(body: dict[str, Any]) -> str:
     model = _check_model(body)
     prompt = body.get("prompt")
     if prompt is None:
-        raise BadRequestError("'prompt' is required for /v1/completions", param="prompt")
-    if not isinstance(prompt, (str, list)):
-        raise BadRequestError("'prompt' must be a string or a list of strings", param="prompt")
+        raise _bad("'prompt' is required for /v1/completions", "prompt")
+    _check_texts(prompt, "prompt", "the text to complete")
+    if body.get("suffix") is not None and not isinstance(body["suffix"], str):
+        raise _bad("'suffix' must be a string", "suffix")
     _check_optional(body)
     return model
 
@@ -100,7 +218,28 @@ def validate_embeddings(body: dict[str, Any]) -> str:
     model = _check_model(body)
     value = body.get("input")
     if value is None:
-        raise BadRequestError("'input' is required: a string or a list of strings to embed", param="input")
-    if not isinstance(value, (str, list)) or (isinstance(value, list) and not value):
-        raise BadRequestError("'input' must be a non-empty string or list", param="input")
+        raise _bad("'input' is required: a string or a list of strings to embed", "input")
+    _check_texts(value, "input", "what to embed, not empty")
+    _check_optional(body)
     return model
+
+
+def check_nesting(data: dict[str, Any], raw: bytes) -> None:
+    """Refuse a body nested deeper than ``MAX_JSON_DEPTH`` (400 naming the top-level field).
+
+    A body with fewer ``[`` and ``{`` than the limit cannot be too deep: counting them runs in C
+    and settles nearly every request, so the walk only runs for bodies with many containers.
+    """
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return
+    stack = [(value, 2, name) for name, value in data.items() if isinstance(value, (dict, list))]
+    while stack:
+        value, depth, name = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise _bad(
+                f"'{name}' is nested more than {MAX_JSON_DEPTH} levels deep; the gateway accepts at most "
+                f"{MAX_JSON_DEPTH} levels of arrays and objects in a request",
+                name,
+            )
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((child, depth + 1, name) for child in children if isinstance(child, (dict, list)))

@@ -256,6 +256,27 @@ def test_errors_use_anthropics_envelope(gw: Any, client: anthropic.Anthropic, an
     assert overloaded.value.body["error"]["type"] == "overloaded_error"
 
 
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"temperature": "hot"}, "temperature: must be a number"),
+        ({"top_k": 1.5}, "top_k: must be a positive integer"),
+        ({"stop_sequences": ["END", 7]}, "stop_sequences: must be a list of strings"),
+        ({"stream": "yes"}, "stream: must be true or false"),
+        ({"max_tokens": 2**63}, "max_tokens: must be at most"),
+        ({"metadata": {"tags": orjson.loads(b"[" * 300 + b"]" * 300)}}, "'metadata' is nested more than 128 levels"),
+    ],
+)
+def test_wrong_types_are_400s_in_anthropics_envelope_that_name_the_field(
+    gw: Any, fields: dict[str, Any], words: str
+) -> None:
+    body = {"model": "claude", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], **fields}
+    reply = httpx.post(f"{gw.url}/v1/messages", json=body, headers={"authorization": f"Bearer {MASTER}"})
+    assert reply.status_code == 400, reply.text
+    assert reply.json()["type"] == "error" and reply.json()["error"]["type"] == "invalid_request_error"
+    assert words in reply.json()["error"]["message"]
+
+
 def test_unsupported_anthropic_features_are_clear_400s(client: anthropic.Anthropic, openai_server: FakeUpstream) -> None:
     with pytest.raises(anthropic.BadRequestError) as server_tool:
         client.messages.create(model="gpt", max_tokens=5, messages=[{"role": "user", "content": "x"}],

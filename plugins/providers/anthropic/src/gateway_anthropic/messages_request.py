@@ -29,8 +29,41 @@ IGNORED_FIELDS = frozenset({"diagnostics", "user_profile_id", "workspace_id"})
 ENDPOINT_NAME = "the gateway's /v1/messages endpoint"
 
 
+#: the largest integer any upstream takes (a signed 64-bit value)
+MAX_INT = 2**63 - 1
+_NUMBER = (int, float)
+#: optional top-level fields and the JSON type each must have (Anthropic's API refuses the same)
+FIELD_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "temperature": (_NUMBER, "a number from 0 to 1"),
+    "top_p": (_NUMBER, "a number from 0 to 1"),
+    "top_k": ((int,), "a positive integer"),
+    "stream": ((bool,), "true or false"),
+    "stop_sequences": ((list,), "a list of strings"),
+    "metadata": ((dict,), "an object like {\"user_id\": \"...\"}"),
+    "thinking": ((dict,), "an object like {\"type\": \"enabled\", \"budget_tokens\": 2048}"),
+    "cache_control": ((dict,), "an object like {\"type\": \"ephemeral\"}"),
+    "service_tier": ((str,), "a string"),
+}
+
+
 def _bad(message: str, param: str) -> BadRequestError:
     return BadRequestError(message, param=param)
+
+
+def _check_field_types(request: Mapping[str, Any]) -> None:
+    """Wrong JSON types are a 400 naming the field, before any translation reads them."""
+    for name, (types, expected) in FIELD_TYPES.items():
+        value = request.get(name)
+        if value is None:
+            continue
+        # bool is an int in Python; a number field given true/false is still wrong
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise _bad(f"{name}: must be {expected}, got {type(value).__name__}", name)
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            raise _bad(f"{name}: must be at most {MAX_INT}", name)
+    stop = request.get("stop_sequences")
+    if stop is not None and not all(isinstance(s, str) for s in stop):
+        raise _bad("stop_sequences: must be a list of strings", "stop_sequences")
 
 
 def _blocks(content: Any, where: str) -> list[dict[str, Any]]:
@@ -248,6 +281,9 @@ def openai_body_from_messages(
     max_tokens = request.get("max_tokens")
     if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 0:
         raise _bad("max_tokens: field required, a non-negative integer", "max_tokens")
+    if max_tokens > MAX_INT:
+        raise _bad(f"max_tokens: must be at most {MAX_INT}", "max_tokens")
+    _check_field_types(request)
     messages = request.get("messages")
     if not isinstance(messages, list) or not messages:
         raise _bad("messages: at least one message is required", "messages")
