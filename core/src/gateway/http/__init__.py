@@ -3,7 +3,7 @@
 from .admin import authenticate_request, require_admin, require_admin_request
 from .asgi import ClientGone, header_dict, id_headers, model_request_context, receive_body, send_bytes
 from .requests import extract_api_key, parse_json_object, read_body, read_json, client_request_id, new_request_id
-from .responses import error_response, json_response, response_headers, sse_response
+from .responses import error_headers, error_response, json_response, response_headers, sse_response
 
 __all__ = [
     "authenticate_request",
@@ -14,6 +14,7 @@ __all__ = [
     "parse_json_object",
     "json_response",
     "error_response",
+    "error_headers",
     "response_headers",
     "sse_response",
     "extract_api_key",

@@ -17,7 +17,15 @@ from ..types import Endpoint, RequestContext, StreamResponseBody
 from .admin import authenticate_request
 from .asgi import ClientGone, id_headers, model_request_context, receive_body, send_bytes
 from .requests import extract_api_key, parse_json_object
-from .responses import error_response, internal_error, json_response, openai_sse, response_headers, sse_response
+from .responses import (
+    error_headers,
+    error_response,
+    internal_error,
+    json_response,
+    openai_sse,
+    response_headers,
+    sse_response,
+)
 from .validation import validate_chat, validate_completion, validate_embeddings
 
 if TYPE_CHECKING:
@@ -54,7 +62,7 @@ class ModelEndpoint:
         except GatewayError as exc:
             if ctx.principal is not None:
                 pipeline.finish(gateway, ctx, exc)
-            await send_bytes(send, exc.status, exc.to_json(), {**exc.headers, **ctx.response_headers, **id_header})
+            await send_bytes(send, exc.status, exc.to_json(), {**error_headers(exc), **ctx.response_headers, **id_header})
             return
         except ClientGone:
             pipeline.finish(gateway, ctx, ClientDisconnectedError("the client disconnected while sending its request"))
@@ -62,7 +70,7 @@ class ModelEndpoint:
         except Exception as exc:
             error = internal_error(exc, request_id)
             pipeline.finish(gateway, ctx, error)
-            await send_bytes(send, error.status, error.to_json(), id_header)
+            await send_bytes(send, error.status, error.to_json(), {**error_headers(error), **id_header})
             return
         out_headers = response_headers(ctx, response)
         out_headers.update(id_header)

@@ -9,7 +9,7 @@ import orjson
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
-from ..errors import GatewayError
+from ..errors import GatewayError, UpstreamError
 from ..logs import get_logger
 from ..sse import DONE, encode_data
 from ..types import JSONResponseBody, RequestContext, StreamResponseBody
@@ -27,8 +27,18 @@ def json_response(
     return JSONBytesResponse(orjson.dumps(data), status_code=status, headers=headers, background=background)
 
 
+def error_headers(error: GatewayError) -> dict[str, str]:
+    """The headers an error answer carries: its own (``retry-after`` ...), plus ``Connection:
+    close`` on a 500 of the gateway's own (a bug, a plugin that raised; not an upstream's failure
+    passed on): the client opens a new connection instead of reusing one the failed request may
+    have left in any state, and the server closes it cleanly after the answer."""
+    if error.status == 500 and not isinstance(error, UpstreamError):
+        return {**error.headers, "connection": "close"}
+    return error.headers
+
+
 def error_response(error: GatewayError, headers: Mapping[str, str] | None = None) -> Response:
-    merged = {**error.headers, **(headers or {})}
+    merged = {**error_headers(error), **(headers or {})}
     return JSONBytesResponse(error.to_json(), status_code=error.status, headers=merged)
 
 

@@ -23,6 +23,7 @@ from gateway import pipeline
 from gateway.errors import ClientDisconnectedError, GatewayError
 from gateway.http import (
     ClientGone as ClientGoneWhileSending,
+    error_headers,
     extract_api_key,
     model_request_context,
     parse_json_object,
@@ -43,9 +44,10 @@ if TYPE_CHECKING:
 
 
 async def send_error(send: Send, error: GatewayError, headers: dict[str, str] | None = None) -> None:
-    """An error in Anthropic's envelope, with the error's own headers (``retry-after``)."""
+    """An error in Anthropic's envelope, with the error's own headers (``retry-after``; ``Connection:
+    close`` on the gateway's own 500s)."""
     body = error_body(anthropic_error_type(error.status, error.type), error.message)
-    await send_bytes(send, error.status, orjson.dumps(body), {**error.headers, **(headers or {})})
+    await send_bytes(send, error.status, orjson.dumps(body), {**error_headers(error), **(headers or {})})
 
 
 def _internal(exc: BaseException, request_id: str) -> GatewayError:
