@@ -70,6 +70,17 @@ class NotFoundError(GatewayError):
     type = "not_found_error"
 
 
+class RequestTimeoutError(GatewayError):
+    """The client stopped sending its request (408); the connection is closed after the answer."""
+
+    status = 408
+    type = "request_timeout"
+
+    def __init__(self, message: str, **kw: Any) -> None:
+        kw.setdefault("headers", {"connection": "close"})
+        super().__init__(message, **kw)
+
+
 class PayloadTooLargeError(GatewayError):
     status = 413
     type = "invalid_request_error"

@@ -135,6 +135,7 @@ class Gateway:
             payload="alert",
         )
         self.max_body_bytes = int(general.max_request_size_mb * 1024 * 1024)
+        self.request_body_timeout = general.request_body_timeout
         self.shutting_down = False
         self.drop_params = litellm.drop_params
         if self.config.inert:

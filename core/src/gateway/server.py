@@ -36,12 +36,16 @@ def serve(
     if workers > 1 and gateway.single_worker_reasons:
         reasons = "; ".join(f"{name}: {why}" for name, why in gateway.single_worker_reasons.items())
         raise ConfigError(f"cannot run {workers} workers: {reasons}")
-    graceful = gateway.config.general_settings.graceful_shutdown_timeout
+    general = gateway.config.general_settings
+    graceful = general.graceful_shutdown_timeout
     del gateway
 
     if server == "hypercorn":
-        return _hypercorn(host, port, workers, graceful)
+        # hypercorn has one deadline for every read: the longer one, so no body is cut short
+        return _hypercorn(host, port, workers, graceful, read_timeout=max(general.request_header_timeout, general.request_body_timeout))
     import uvicorn
+
+    from .http.head_timeout import HeadTimeoutProtocol
 
     uvicorn.run(
         "gateway.app:app_from_environment",
@@ -50,7 +54,8 @@ def serve(
         port=port,
         workers=workers if workers > 1 else None,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
-        http="httptools",
+        # httptools, with a deadline for the request head (uvicorn has none): general_settings.request_header_timeout
+        http=HeadTimeoutProtocol,
         lifespan="on",
         access_log=False,
         log_level="warning",
@@ -60,7 +65,7 @@ def serve(
     return 0
 
 
-def _hypercorn(host: str, port: int, workers: int, graceful: float) -> int:
+def _hypercorn(host: str, port: int, workers: int, graceful: float, *, read_timeout: float) -> int:
     try:
         from hypercorn.config import Config
         from hypercorn.run import run
@@ -72,5 +77,6 @@ def _hypercorn(host: str, port: int, workers: int, graceful: float) -> int:
     cfg.workers = workers
     cfg.worker_class = "uvloop"
     cfg.graceful_timeout = graceful
+    cfg.read_timeout = read_timeout
     cfg.accesslog = None
     return run(cfg)

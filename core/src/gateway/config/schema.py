@@ -78,6 +78,14 @@ class GeneralSettings(Strict):
     database_url: str | None = None
     #: refuse bodies bigger than this (HTTP 413)
     max_request_size_mb: float = Field(default=32, gt=0)
+    #: seconds a client may take to send a request's head (request line and headers), from its
+    #: first byte (or from connecting); then the connection is closed (nginx: client_header_timeout)
+    request_header_timeout: float = Field(default=10, gt=0)
+    #: seconds without any part of a request's body arriving; then HTTP 408 (nginx: client_body_timeout)
+    request_body_timeout: float = Field(default=60, gt=0)
+    #: seconds one database operation (connecting, a query, waiting for a pooled connection) may
+    #: take before the request gets HTTP 503 with retry-after, instead of hanging with the database
+    database_timeout: float = Field(default=5, gt=0)
     max_response_size_mb: float | None = None
     #: serve without any credential (only ever on loopback unless this is set)
     allow_unauthenticated: bool = False

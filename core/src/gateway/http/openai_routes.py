@@ -15,7 +15,7 @@ from .. import pipeline
 from ..errors import ClientDisconnectedError, GatewayError
 from ..types import Endpoint, RequestContext, StreamResponseBody
 from .admin import authenticate_request
-from .asgi import ClientGone, id_headers, model_request_context, receive_body, send_bytes
+from .asgi import ClientGone, id_headers, model_request_context, receive_body, run_until_disconnect, send_bytes
 from .requests import extract_api_key, parse_json_object
 from .responses import (
     error_headers,
@@ -55,17 +55,18 @@ class ModelEndpoint:
             # authenticate before reading the body: an anonymous client cannot make us read 32 MB
             ctx.api_key = extract_api_key(headers, self.key_header)
             await pipeline.authenticate(gateway, ctx)
-            ctx.body = parse_json_object(await receive_body(receive, headers.get("content-length"), gateway.max_body_bytes))
+            raw = await receive_body(receive, headers.get("content-length"), gateway.max_body_bytes, gateway.request_body_timeout)
+            ctx.body = parse_json_object(raw)
             ctx.requested_model = self.validate(ctx.body)
             ctx.stream = bool(ctx.body.get("stream")) and self.endpoint != "embeddings"
-            response = await pipeline.run(gateway, ctx)
+            response = await run_until_disconnect(gateway, ctx, receive)
         except GatewayError as exc:
             if ctx.principal is not None:
                 pipeline.finish(gateway, ctx, exc)
             await send_bytes(send, exc.status, exc.to_json(), {**error_headers(exc), **ctx.response_headers, **id_header})
             return
-        except ClientGone:
-            pipeline.finish(gateway, ctx, ClientDisconnectedError("the client disconnected while sending its request"))
+        except ClientGone as gone:
+            pipeline.finish(gateway, ctx, ClientDisconnectedError(str(gone)))
             return
         except Exception as exc:
             error = internal_error(exc, request_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import re
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from starlette.requests import Request
 
-from ..errors import AuthenticationError, BadRequestError, PayloadTooLargeError
+from ..errors import AuthenticationError, BadRequestError, PayloadTooLargeError, RequestTimeoutError
 from .validation import check_nesting
 
 if TYPE_CHECKING:
@@ -75,8 +76,52 @@ def extract_api_key(headers: Any, custom_header: str | None = None) -> str | Non
     return None
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refusing (413) anything over ``limit`` bytes before reading it all."""
+#: seconds without any part of the body arriving (``general_settings.request_body_timeout``)
+DEFAULT_BODY_TIMEOUT = 60.0
+
+
+class BodyDeadline:
+    """Cancels the reading task when no part of the body arrived for ``seconds`` (nginx's
+    ``client_body_timeout``: between two reads, so a large upload on a slow link still passes).
+
+    A loop timer, not ``asyncio.timeout``: on the hot path, where the body is usually complete by
+    the first read, arming and cancelling one ``call_later`` costs less than half as much.
+    """
+
+    __slots__ = ("seconds", "task", "handle", "expired")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.task = asyncio.current_task()
+        self.expired = False
+        self.handle = asyncio.get_running_loop().call_later(seconds, self._expire)
+
+    def _expire(self) -> None:
+        self.expired = True
+        if self.task is not None:
+            self.task.cancel()
+
+    def progressed(self) -> None:
+        """A part arrived: the next one has ``seconds`` again."""
+        self.handle.cancel()
+        self.handle = asyncio.get_running_loop().call_later(self.seconds, self._expire)
+
+    def close(self) -> None:
+        self.handle.cancel()
+
+    def error(self) -> RequestTimeoutError:
+        """After the task was cancelled by this deadline: undo that cancellation, say what happened."""
+        if self.task is not None:
+            self.task.uncancel()
+        return RequestTimeoutError(
+            f"no part of the request body arrived for {self.seconds:g} s; send the body without pausing, or "
+            "raise general_settings.request_body_timeout"
+        )
+
+
+async def read_body(request: Request, limit: int, timeout: float = DEFAULT_BODY_TIMEOUT) -> bytes:
+    """The raw body, refusing (413) anything over ``limit`` bytes before reading it all, and (408)
+    a body of which nothing arrived for ``timeout`` seconds."""
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
@@ -85,14 +130,23 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise BadRequestError("the Content-Length header is not a number") from None
         if size > limit:
             raise _too_large(limit)
-        # common case: read it whole
-        return await request.body()
+    deadline = BodyDeadline(timeout)
     received = bytearray()
-    async for chunk in request.stream():
-        received += chunk
-        if len(received) > limit:
-            raise _too_large(limit)
-    return bytes(received)
+    try:
+        async for chunk in request.stream():
+            received += chunk
+            if len(received) > limit:
+                raise _too_large(limit)
+            deadline.progressed()
+    except asyncio.CancelledError:
+        if deadline.expired:
+            raise deadline.error() from None
+        raise
+    finally:
+        deadline.close()
+    body = bytes(received)
+    request._body = body  # what Starlette's request.body() caches, so a later call still works
+    return body
 
 
 def _too_large(limit: int) -> PayloadTooLargeError:
@@ -118,4 +172,4 @@ def parse_json_object(raw: bytes, *, what: str = "the request body") -> dict[str
 
 
 async def read_json(request: Request, gateway: Gateway) -> dict[str, Any]:
-    return parse_json_object(await read_body(request, gateway.max_body_bytes))
+    return parse_json_object(await read_body(request, gateway.max_body_bytes, gateway.request_body_timeout))

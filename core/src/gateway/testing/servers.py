@@ -24,13 +24,13 @@ def free_port() -> int:
 class ServerThread:
     """Runs an ASGI app under uvicorn in a daemon thread on 127.0.0.1."""
 
-    def __init__(self, app: Any, port: int | None = None, *, graceful_timeout: int = 5) -> None:
+    def __init__(self, app: Any, port: int | None = None, *, graceful_timeout: int = 5, http: Any = "auto") -> None:
         import uvicorn
 
         self.port = port or free_port()
         self.config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", loop="asyncio",
-            timeout_graceful_shutdown=graceful_timeout,
+            timeout_graceful_shutdown=graceful_timeout, http=http,
         )
         self.server = uvicorn.Server(self.config)
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -134,8 +134,11 @@ def start_gateway(
     from ..app import create_app
     from ..gateway import Gateway
 
+    from ..http.head_timeout import HeadTimeoutProtocol
+
     gateway = Gateway(config, plugins=plugins, load_entrypoints=load_entrypoints, **gateway_kwargs)
-    server = ServerThread(create_app(gateway)).start()
+    # served as `gateway serve` serves it: httptools with the request-head deadline
+    server = ServerThread(create_app(gateway), http=HeadTimeoutProtocol).start()
     return RunningGateway(gateway, server, gateway.config.general_settings.master_key)
 
 

@@ -24,7 +24,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     #: seconds to wait before answering
     delay: float = 0.0
-    #: never answer (until the client gives up)
+    #: never answer: wait until the client gives up (closes the connection), then record the
+    #: request in ``FakeUpstream.abandoned``
     hang: bool = False
     #: SSE events to stream: dicts (sent as ``data: <json>``) or raw bytes
     stream: list[Any] | None = None
@@ -62,6 +63,8 @@ class FakeUpstream(LocalServer):
         self.script: list[Reply] = []
         self.default: Reply | Callable[[RecordedRequest], Reply] | None = None
         self.in_flight = 0
+        #: requests of ``hang`` replies whose client closed the connection (a cancelled upstream call)
+        self.abandoned: list[RecordedRequest] = []
         self._lock = threading.Lock()
 
     # ---- scripting
@@ -95,7 +98,12 @@ class FakeUpstream(LocalServer):
             self.in_flight += 1
             try:
                 if reply.hang:
-                    await asyncio.sleep(3600)
+                    # the body is read: the next message is the client's disconnect
+                    while (await request.receive())["type"] != "http.disconnect":
+                        pass
+                    with self._lock:
+                        self.abandoned.append(recorded)
+                    return Response(status_code=499)  # nobody reads it
                 if reply.delay:
                     await asyncio.sleep(reply.delay)
             finally:

@@ -22,13 +22,14 @@ from starlette.types import Receive, Scope, Send
 from gateway import pipeline
 from gateway.errors import ClientDisconnectedError, GatewayError
 from gateway.http import (
-    ClientGone as ClientGoneWhileSending,
+    ClientGone,
     error_headers,
     extract_api_key,
     model_request_context,
     parse_json_object,
     receive_body,
     response_headers,
+    run_until_disconnect,
     send_bytes,
     sse_response,
 )
@@ -75,21 +76,23 @@ class MessagesEndpoint:
             # authenticate before reading the body, as the OpenAI routes do
             ctx.api_key = extract_api_key(headers, self.key_header)
             await pipeline.authenticate(gateway, ctx)
-            incoming = parse_json_object(await receive_body(receive, headers.get("content-length"), gateway.max_body_bytes))
+            incoming = parse_json_object(
+                await receive_body(receive, headers.get("content-length"), gateway.max_body_bytes, gateway.request_body_timeout)
+            )
             ctx.body, extras = openai_body_from_messages(
                 incoming, drop_params=bool(gateway.drop_params), response_headers=ctx.response_headers
             )
             ctx.state[STATE_KEY] = {"inbound": True, "extras": extras}
             ctx.requested_model = ctx.body["model"]
             ctx.stream = bool(ctx.body.get("stream"))
-            response = await pipeline.run(gateway, ctx)
+            response = await run_until_disconnect(gateway, ctx, receive)
         except GatewayError as exc:
             if ctx.principal is not None:
                 pipeline.finish(gateway, ctx, exc)
             await send_error(send, exc, ctx.response_headers)
             return
-        except ClientGoneWhileSending:
-            pipeline.finish(gateway, ctx, ClientDisconnectedError("the client disconnected while sending its request"))
+        except ClientGone as gone:
+            pipeline.finish(gateway, ctx, ClientDisconnectedError(str(gone)))
             return
         except Exception as exc:
             error = _internal(exc, request_id)
