@@ -49,7 +49,7 @@ CASES: list[tuple[str, str, dict[str, Any], int, str | None]] = [
     ("POST", "/key/unblock", {"key": MISSING_KEY}, 404, "key"),
     ("POST", "/key/regenerate", {}, 400, "key"),
     ("POST", "/key/regenerate", {"key": "{A}", "grace_period": "later"}, 400, "grace_period"),
-    ("POST", "/key/regenerate", {"key": "{A}", "new_key": "sk-short"}, 400, "key"),
+    ("POST", "/key/regenerate", {"key": "{A}", "new_key": "sk-short"}, 400, "new_key"),
     ("GET", "/key/list", {"size": 0}, 400, "size"),
     ("GET", "/key/list", {"page": "first"}, 400, "page"),
     ("POST", "/team/new", {"max_budget": -1}, 400, "max_budget"),

@@ -60,11 +60,22 @@ def is_hash(value: str) -> bool:
     return len(value) == HASH_HEX_LENGTH and all(c in "0123456789abcdef" for c in value)
 
 
-def check_custom_key(key: str) -> None:
+def custom_key_refused(field: str = "key") -> BadRequestError:
+    """The one refusal for every unusable caller-chosen key.
+
+    A key already in use is refused with exactly the words a malformed one gets, so that
+    ``/key/generate`` cannot be used to learn whether some key exists (the auth path rate-limits
+    that question; this route must not answer it for free).
+    """
+    return BadRequestError(
+        f"'{field}' cannot be used as a custom key: it must be 'sk-' followed by at least 32 characters without "
+        f"whitespace, and not be a key that is already in use; choose another, or leave '{field}' out to get a "
+        "generated key",
+        param=field,
+    )
+
+
+def check_custom_key(key: str, field: str = "key") -> None:
     """A caller-chosen key must look like ours and be long enough to resist guessing."""
-    if not key.startswith(KEY_PREFIX):
-        raise BadRequestError("'key' must start with 'sk-'", param="key")
-    if len(key) < len(KEY_PREFIX) + 32:
-        raise BadRequestError("'key' must have at least 32 characters after 'sk-'", param="key")
-    if any(c.isspace() for c in key):
-        raise BadRequestError("'key' must not contain whitespace", param="key")
+    if not key.startswith(KEY_PREFIX) or len(key) < len(KEY_PREFIX) + 32 or any(c.isspace() for c in key):
+        raise custom_key_refused(field)

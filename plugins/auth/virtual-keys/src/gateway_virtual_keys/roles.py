@@ -5,16 +5,60 @@
 * ``team admin``: a key whose user is an ``admin`` member of a team: manages that team's keys and
   members, reads that team; for everything else it is a plain key.
 * a plain key: model routes, and reading its own key (``/key/info``) and user (``/user/info``).
+
+A key has its owner's powers (the user's role, and admin rights over the teams the user
+administers), so a delegated admin must never make, change or re-key a key whose owner stands
+above a plain member: it would hand itself, or whoever gets the key, powers it does not hold.
+A team admin therefore acts only for itself and for *plain members* of its team: users whose
+``user_role`` is ``internal_user`` / ``internal_user_viewer``, who are ``user`` members of the
+team and who administer no team.  Everything above that is a proxy admin's act.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from gateway import PermissionDeniedError, Principal
 
 from . import tables as t
 from .principal import ADMIN_VIEWER_ROLE
+
+#: user roles with no power beyond their own keys
+PLAIN_ROLES = frozenset({"internal_user", "internal_user_viewer"})
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a user stands: their role, and their role in each team (``user`` or ``admin``)."""
+
+    user_id: str
+    #: None: no such user
+    user_role: str | None
+    teams: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def exists(self) -> bool:
+        return self.user_role is not None
+
+    def is_plain_member_of(self, team_id: str | None) -> bool:
+        """A plain member: a plain role, a ``user`` member of ``team_id``, and admin of no team."""
+        return (
+            self.user_role in PLAIN_ROLES
+            and team_id is not None
+            and self.teams.get(team_id) == "user"
+            and "admin" not in self.teams.values()
+        )
+
+
+async def standing_of(conn: AsyncConnection, store: Store, user_id: str) -> Standing:
+    role = await store.select_column(conn, t.users.c.user_role, t.users.c.user_id == user_id)
+    rows = (await conn.execute(
+        sa.select(t.members.c.team_id, t.members.c.role).where(t.members.c.user_id == user_id)
+    )).all()
+    return Standing(user_id, str(role[0]) if role else None, {str(team): str(r) for team, r in rows})
 from .store import Store
 
 
@@ -38,8 +82,12 @@ class Caller:
         """Recorded as ``created_by`` / ``updated_by``."""
         return self.principal.user_id or self.principal.id
 
-    def denied(self, route: str, why: str) -> PermissionDeniedError:
-        return PermissionDeniedError(f"{route}: {why}", type="auth_error", code="403")
+    @property
+    def user_id(self) -> str | None:
+        return self.principal.user_id if self.principal.kind == "virtual_key" else None
+
+    def denied(self, route: str, why: str, param: str | None = None) -> PermissionDeniedError:
+        return PermissionDeniedError(f"{route}: {why}", type="auth_error", param=param, code="403")
 
     def require_admin(self, route: str) -> None:
         if not self.is_admin:
@@ -62,6 +110,34 @@ class Caller:
 
     def may_read_team(self, team_id: str | None) -> bool:
         return self.reads_everything or (team_id is not None and team_id in self.admin_teams)
+
+    def acts_for(self, owner: Standing | None, team_id: str | None) -> bool:
+        """May this caller make, change or re-key a key of ``team_id`` owned by ``owner`` (None:
+        nobody)?  Admins: always.  Team admins: keys of their teams owned by nobody, by
+        themselves, or by a plain member of that team."""
+        if self.is_admin:
+            return True
+        if team_id is None or team_id not in self.admin_teams:
+            return False
+        return owner is None or owner.user_id == self.user_id or owner.is_plain_member_of(team_id)
+
+    def may_add(self, user: Standing, team_id: str) -> bool:
+        """May this caller add ``user`` to ``team_id`` as a plain member?  Team admins: new users,
+        themselves, and existing users with a plain role who are in no other team (so it cannot
+        pull in another team's user, nor demote a fellow team admin)."""
+        if self.is_admin or not user.exists or user.user_id == self.user_id:
+            return True
+        if user.user_role not in PLAIN_ROLES:
+            return False
+        # already a plain member here: nothing changes; otherwise only users of no team
+        return user.teams.get(team_id) == "user" or not user.teams
+
+    def may_remove(self, user: Standing, team_id: str) -> bool:
+        """May this caller remove ``user`` from ``team_id``?  Team admins: themselves, and members
+        with a plain role who are not admins of that team."""
+        if self.is_admin or user.user_id == self.user_id:
+            return True
+        return user.user_role in PLAIN_ROLES and user.teams.get(team_id) == "user"
 
 
 async def caller_for(principal: Principal, store: Store) -> Caller:

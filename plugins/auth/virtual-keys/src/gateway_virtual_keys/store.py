@@ -22,6 +22,7 @@ from gateway import BadRequestError
 
 from . import tables as t
 from .durations import utcnow
+from .hashing import custom_key_refused
 
 Change = tuple[str, str]  # (kind, entity id)
 OnCommit = Callable[[int, list[Change], bool], Awaitable[None]]
@@ -71,6 +72,8 @@ class Store:
             except IntegrityError as exc:
                 # a unique alias or id taken by a concurrent request; the transaction rolls back
                 field = _conflicting_field(exc)
+                if field in ("token", "id"):  # a custom key a concurrent request just took
+                    raise custom_key_refused() from None
                 raise BadRequestError(f"another row already uses this {field}; choose a different one", param=field) from None
             if writer.changes:
                 now = utcnow()
@@ -181,6 +184,15 @@ class Store:
             await w.conn.execute(sa.delete(t.keys).where(t.keys.c.id.in_(key_ids)))
             w.changed("key", *key_ids)
         return key_ids
+
+    @staticmethod
+    async def token_in_use(conn: AsyncConnection, token: str) -> bool:
+        """Whether a secret hash is taken: a key's current secret or token id, or a grace-period secret."""
+        found = (await conn.execute(
+            sa.select(t.keys.c.id).where(sa.or_(t.keys.c.token == token, t.keys.c.id == token))
+            .union_all(sa.select(t.old_tokens.c.key_id).where(t.old_tokens.c.token == token)).limit(1)
+        )).first()
+        return found is not None
 
     @staticmethod
     async def select_column(conn: AsyncConnection, column: sa.Column[Any], *where: Any) -> list[Any]:

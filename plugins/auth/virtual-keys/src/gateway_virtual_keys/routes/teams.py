@@ -13,7 +13,7 @@ from gateway import BadRequestError, NotFoundError
 
 from .. import tables as t
 from ..bodies import DeleteTeams, Member, MemberAdd, MemberDelete, NewTeam, UpdateTeam, parse, sent
-from ..roles import Caller
+from ..roles import Caller, standing_of
 from ..state import PluginState
 from ..store import Writer, as_dict
 from .common import body_of, check_models, delete_owners, ensure_user, find_row, key_out, new_team_values, row_out, spend_of, stamps
@@ -32,25 +32,35 @@ async def _members(conn: AsyncConnection, team_id: str) -> list[dict[str, Any]]:
     return [{"user_id": u, "role": r, "user_email": e} for u, r, e in rows]
 
 
-async def _member_user(w: Writer, state: PluginState, caller: Caller, member: Member) -> str:
-    """The user id of a member given by id or e-mail; unknown users are created (as LiteLLM does)."""
-    if member.user_id:
-        created = await ensure_user(w.conn, state, member.user_id, caller)
-        if created and member.user_email:
-            await state.store.update(w.conn, t.users, "user_id", member.user_id, {"user_email": member.user_email})
-        return member.user_id
-    found = await state.store.select_column(w.conn, t.users.c.user_id, t.users.c.user_email == member.user_email)
-    if found:
-        return str(found[0])
-    user_id = str(uuid.uuid4())
+async def _member_user(w: Writer, state: PluginState, caller: Caller, route: str, team_id: str, member: Member) -> str:
+    """The user id of a member given by id or e-mail; unknown users are created (as LiteLLM does).
+    An existing user must be one the caller may add (``Caller.may_add``)."""
+    user_id = member.user_id
+    if not user_id:
+        found = await state.store.select_column(w.conn, t.users.c.user_id, t.users.c.user_email == member.user_email)
+        user_id = str(found[0]) if found else None
+    if user_id is not None:
+        standing = await standing_of(w.conn, state.store, user_id)
+        if standing.exists:
+            if not caller.may_add(standing, team_id):
+                raise caller.denied(
+                    route,
+                    f"{member.user_id or member.user_email!r} cannot be added by a team admin: a team admin adds new "
+                    "users, and existing users with a plain role (internal_user) who are in no other team, and it "
+                    "does not change the role of a fellow team admin; an admin key can",
+                    param="member",
+                )
+            return user_id
+    user_id = user_id or str(uuid.uuid4())
     await ensure_user(w.conn, state, user_id, caller)
-    await state.store.update(w.conn, t.users, "user_id", user_id, {"user_email": member.user_email})
+    if member.user_email:
+        await state.store.update(w.conn, t.users, "user_id", user_id, {"user_email": member.user_email})
     return user_id
 
 
-async def _add_members(w: Writer, state: PluginState, caller: Caller, team_id: str, members: list[Member]) -> None:
+async def _add_members(w: Writer, state: PluginState, caller: Caller, route: str, team_id: str, members: list[Member]) -> None:
     for member in members:
-        user_id = await _member_user(w, state, caller, member)
+        user_id = await _member_user(w, state, caller, route, team_id, member)
         await w.conn.execute(sa.delete(t.members).where(t.members.c.team_id == team_id, t.members.c.user_id == user_id))
         await state.store.insert(w.conn, t.members, {"team_id": team_id, "user_id": user_id, "role": member.role})
         w.changed("user", user_id)
@@ -78,7 +88,7 @@ async def new(request: Request, caller: Caller, state: PluginState) -> dict[str,
         if await state.store.get(w.conn, t.teams, "team_id", team_id) is not None:
             raise BadRequestError(f"'team_id': team {team_id!r} already exists; use /team/update to change it", param="team_id")
         await state.store.insert(w.conn, t.teams, new_team_values(team_id, caller, **fields))
-        await _add_members(w, state, caller, team_id, body.members_with_roles or [])
+        await _add_members(w, state, caller, "/team/new", team_id, body.members_with_roles or [])
         w.changed("team", team_id)
     return await _team_after_change(state, team_id)
 
@@ -126,32 +136,46 @@ async def delete(request: Request, caller: Caller, state: PluginState) -> dict[s
 
 
 async def member_add(request: Request, caller: Caller, state: PluginState) -> dict[str, Any]:
+    route = "/team/member_add"
     body = parse(MemberAdd, await body_of(request, state))
-    caller.require_team_admin("/team/member_add", body.team_id)
+    caller.require_team_admin(route, body.team_id)
+    if not caller.is_admin and any(m.role == "admin" for m in body.members()):
+        raise caller.denied(route, "only an admin key adds team admins (role 'admin')", param="member")
     async with state.store.write() as w:
         await find_row(w.conn, state, t.teams, "team_id", body.team_id, "team")
-        if not caller.is_admin and any(m.role == "admin" for m in body.members()):
-            raise caller.denied("/team/member_add", "only proxy admins may add team admins")
-        await _add_members(w, state, caller, body.team_id, body.members())
+        await _add_members(w, state, caller, route, body.team_id, body.members())
         w.changed("team", body.team_id)
     return await _team_after_change(state, body.team_id)
 
 
 async def member_delete(request: Request, caller: Caller, state: PluginState) -> dict[str, Any]:
+    route = "/team/member_delete"
     body = parse(MemberDelete, await body_of(request, state))
-    caller.require_team_admin("/team/member_delete", body.team_id)
+    caller.require_team_admin(route, body.team_id)
     async with state.store.write(revokes=True) as w:
         await find_row(w.conn, state, t.teams, "team_id", body.team_id, "team")
         user_id = body.user_id
         if not user_id:
-            found = await state.store.select_column(w.conn, t.users.c.user_id, t.users.c.user_email == body.user_email)
+            found = await state.store.select_column(
+                w.conn, t.users.c.user_id,
+                t.users.c.user_email == body.user_email,
+                t.users.c.user_id.in_(sa.select(t.members.c.user_id).where(t.members.c.team_id == body.team_id)),
+            )
             user_id = str(found[0]) if found else ""
-        gone = await w.conn.execute(
-            sa.delete(t.members).where(t.members.c.team_id == body.team_id, t.members.c.user_id == user_id)
-        )
-        if not gone.rowcount:
+        standing = await standing_of(w.conn, state.store, user_id)
+        if body.team_id not in standing.teams:
             raise NotFoundError(f"{body.user_id or body.user_email!r} is not a member of team {body.team_id!r}",
                                 param="user_id", code="404")
+        if not caller.may_remove(standing, body.team_id):
+            raise caller.denied(
+                route,
+                f"{user_id!r} is a team admin or has an admin role; a team admin removes only itself and plain "
+                "members (an admin key removes anyone)",
+                param="user_id",
+            )
+        await w.conn.execute(
+            sa.delete(t.members).where(t.members.c.team_id == body.team_id, t.members.c.user_id == user_id)
+        )
         # offboarding: the member's keys for this team stop working with the membership
         key_ids = await state.store.delete_keys(w, t.keys.c.team_id == body.team_id, t.keys.c.user_id == user_id)
         w.changed("user", user_id)
