@@ -61,6 +61,13 @@ class World:
         user = "u1" if team == TEAM_A else "ub"
         return self.api.new_key(team_id=team, user_id=user)["token_id"]
 
+    def member(self, prefix: str, team: str, role: str = "user", user_role: str = "internal_user") -> str:
+        """A new user with ``user_role``, a ``role`` member of ``team``."""
+        user = self.fresh(prefix)
+        self.api.ok("POST", "/user/new", {"user_id": user, "user_role": user_role, "auto_create_key": False})
+        self.api.ok("POST", "/team/member_add", {"team_id": team, "member": {"user_id": user, "role": role}})
+        return user
+
 
 Check = Callable[[World, str], httpx.Response]
 
@@ -84,11 +91,17 @@ def _member_delete(team: str) -> Check:
 CHECKS: dict[str, Check] = {
     "POST /key/generate for team A": lambda w, k: w.api.post("/key/generate", {"team_id": TEAM_A}, key=k),
     "POST /key/generate for team B": lambda w, k: w.api.post("/key/generate", {"team_id": TEAM_B}, key=k),
+    "POST /key/generate for a proxy_admin member of team A": lambda w, k: w.api.post(
+        "/key/generate", {"team_id": TEAM_A, "user_id": w.member("boss", TEAM_A, user_role="proxy_admin")}, key=k),
     "GET /key/info of its own key": lambda w, k: w.api.get("/key/info", key=k),
     "GET /key/info of a team A key": lambda w, k: w.api.get("/key/info", {"key": w.team_key(TEAM_A)}, key=k),
     "GET /key/info of a team B key": lambda w, k: w.api.get("/key/info", {"key": w.team_key(TEAM_B)}, key=k),
     "POST /key/update of a team A key": lambda w, k: w.api.post("/key/update", {"key": w.team_key(TEAM_A), "rpm_limit": 5}, key=k),
     "POST /key/update of a team B key": lambda w, k: w.api.post("/key/update", {"key": w.team_key(TEAM_B), "rpm_limit": 5}, key=k),
+    "POST /key/update of a team A key to team B": lambda w, k: w.api.post(
+        "/key/update", {"key": w.team_key(TEAM_A), "team_id": TEAM_B}, key=k),
+    "POST /key/update of a team A key to no team": lambda w, k: w.api.post(
+        "/key/update", {"key": w.team_key(TEAM_A), "team_id": None}, key=k),
     "POST /key/delete of a team A key": lambda w, k: w.api.post("/key/delete", {"keys": [w.team_key(TEAM_A)]}, key=k),
     "POST /key/delete of a team B key": lambda w, k: w.api.post("/key/delete", {"keys": [w.team_key(TEAM_B)]}, key=k),
     "POST /key/block of a team A key": _key_action("/key/block", TEAM_A),
@@ -97,6 +110,9 @@ CHECKS: dict[str, Check] = {
     "POST /key/unblock of a team B key": _key_action("/key/unblock", TEAM_B),
     "POST /key/regenerate of a team A key": _key_action("/key/regenerate", TEAM_A),
     "POST /key/regenerate of a team B key": _key_action("/key/regenerate", TEAM_B),
+    "POST /key/regenerate of another team A admin's key": lambda w, k: w.api.post(
+        "/key/regenerate", {"key": w.api.new_key(team_id=TEAM_A, user_id=w.member("lead", TEAM_A, "admin"))["token_id"]},
+        key=k),
     "GET /key/list": lambda w, k: w.api.get("/key/list", key=k),
     "POST /team/new": lambda w, k: w.api.post("/team/new", {"team_id": w.fresh("new-team")}, key=k),
     "GET /team/info of team A": lambda w, k: w.api.get("/team/info", {"team_id": TEAM_A}, key=k),
@@ -108,8 +124,12 @@ CHECKS: dict[str, Check] = {
         "/team/member_add", {"team_id": TEAM_A, "member": {"user_id": w.fresh("joiner")}}, key=k),
     "POST /team/member_add to team B": lambda w, k: w.api.post(
         "/team/member_add", {"team_id": TEAM_B, "member": {"user_id": w.fresh("joiner")}}, key=k),
+    "POST /team/member_add of a team B member to team A": lambda w, k: w.api.post(
+        "/team/member_add", {"team_id": TEAM_A, "member": {"user_id": w.member("b-member", TEAM_B)}}, key=k),
     "POST /team/member_delete from team A": _member_delete(TEAM_A),
     "POST /team/member_delete from team B": _member_delete(TEAM_B),
+    "POST /team/member_delete of another team A admin": lambda w, k: w.api.post(
+        "/team/member_delete", {"team_id": TEAM_A, "user_id": w.member("co-lead", TEAM_A, "admin")}, key=k),
     "GET /team/list": lambda w, k: w.api.get("/team/list", key=k),
     "POST /user/new": lambda w, k: w.api.post("/user/new", {"user_id": w.fresh("hire")}, key=k),
     "GET /user/info of its own user": lambda w, k: w.api.get("/user/info", key=k),
