@@ -67,7 +67,9 @@ Money = Annotated[Decimal, Field(ge=0, le=MAX_MONEY), AfterValidator(_fits_colum
 Count = Annotated[int, Field(ge=0, le=BIGINT_MAX)] | None
 #: ``max_parallel_requests`` (an INTEGER column)
 SmallCount = Annotated[int, Field(ge=0, le=INTEGER_MAX)] | None
-Ids = Annotated[list[str], Field(max_length=MAX_IDS)]
+#: a user, team or alias id (the columns hold 255 characters)
+Id = Annotated[str, Field(min_length=1, max_length=255)]
+Ids = Annotated[list[Id], Field(max_length=MAX_IDS)]
 
 
 def _is_duration(value: str | None) -> str | None:
@@ -96,8 +98,8 @@ class Limits(Strict):
 
 class KeyFields(Limits):
     key_alias: str | None = Field(default=None, max_length=255)
-    user_id: str | None = Field(default=None, min_length=1, max_length=255)
-    team_id: str | None = Field(default=None, min_length=1, max_length=255)
+    user_id: Id | None = None
+    team_id: Id | None = None
     models: list[str] | None = None
     aliases: dict[str, str] | None = None
     duration: Duration = None
@@ -202,7 +204,7 @@ class DeleteTeams(Strict):
 
 
 class MemberAdd(Strict):
-    team_id: str = Field(min_length=1)
+    team_id: Id
     member: Member | Annotated[list[Member], Field(max_length=MAX_IDS)]
 
     def members(self) -> list[Member]:
@@ -210,9 +212,9 @@ class MemberAdd(Strict):
 
 
 class MemberDelete(Strict):
-    team_id: str = Field(min_length=1)
-    user_id: str | None = None
-    user_email: str | None = None
+    team_id: Id
+    user_id: Id | None = None
+    user_email: str | None = Field(default=None, max_length=255)
 
     @model_validator(mode="after")
     def _identified(self) -> MemberDelete:
@@ -244,7 +246,7 @@ class NewUser(UserFields):
 
 
 class UpdateUser(UserFields):
-    user_id: str | None = None
+    user_id: Id | None = None
 
     @model_validator(mode="after")
     def _identified(self) -> UpdateUser:

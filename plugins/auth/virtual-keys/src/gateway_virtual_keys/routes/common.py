@@ -160,7 +160,8 @@ def check_models(state: PluginState, models: list[str] | None, field: str = "mod
             continue
         known = sorted([*router.groups, *router.aliases, *state.groups])
         raise BadRequestError(
-            f"'{field}': unknown model {name!r}; use names from GET /v1/models ({', '.join(known)}) or an access group",
+            f"'{field}': unknown model {name[:80]!r}; use names from GET /v1/models ({', '.join(known)}) or an access "
+            "group",
             param=field,
         )
 
