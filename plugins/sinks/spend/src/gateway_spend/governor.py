@@ -35,8 +35,16 @@ from gateway import (
 
 from .admission import AdmissionPlan, Admitted, NeedSeed, RateLine, Rejected
 from .errors import budget_error, rate_limit_error, success_headers
-from .money import from_nanos, money_str, to_nanos
-from .pricing import Price, TokenCounts, UnknownPrice, estimate_prompt_tokens, price_for, requested_output_tokens
+from .money import counter_step, from_nanos, money_str, to_nanos
+from .pricing import (
+    Price,
+    TokenCounts,
+    UnknownPrice,
+    choices_generated,
+    estimate_prompt_tokens,
+    price_for,
+    requested_output_tokens,
+)
 from .records import build_record
 from .scopes import GlobalBudget, applicable_scopes, plan_lines, scopes_signature
 
@@ -90,14 +98,30 @@ class Governor:
 
     # ------------------------------------------------------------------ admission
 
+    def _max_output(self, ctx: RequestContext, deployment: Deployment) -> int:
+        """Output tokens the request may generate on ``deployment``: every choice up to its cap."""
+        if ctx.endpoint == "embeddings":
+            return 0
+        per_choice = requested_output_tokens(ctx.body)
+        if per_choice is None:
+            per_choice = self.output_caps.get(deployment.id, self.config.default_max_output_tokens)
+        return per_choice * choices_generated(ctx.body)
+
     def _max_cost(self, ctx: RequestContext, prompt: int) -> int:
-        """The most this request can cost on any deployment of its group, in nanos."""
-        asked = requested_output_tokens(ctx.body) if ctx.endpoint != "embeddings" else 0
+        """The most this request can cost on any deployment of its group, in nanos.
+
+        The prompt is billed once, the output once per generated choice (``n``, ``best_of``).
+        """
         worst = Decimal(0)
         for deployment in self.gateway.router.groups.get(ctx.model_group, ()):
-            output = asked if asked is not None else self.output_caps.get(deployment.id, self.config.default_max_output_tokens)
+            output = self._max_output(ctx, deployment)
             worst = max(worst, self.prices[deployment.id].cost(TokenCounts(prompt, output)))
-        return to_nanos(worst)
+        return counter_step(to_nanos(worst))
+
+    def _max_tokens(self, ctx: RequestContext, prompt: int) -> int:
+        """Tokens reserved against ``tpm`` limits: the prompt and every choice's output cap, if asked."""
+        per_choice = requested_output_tokens(ctx.body) if ctx.endpoint != "embeddings" else None
+        return counter_step(prompt + (per_choice or 0) * choices_generated(ctx.body))
 
     def _lines(self, scopes: list[Any], enforce: bool) -> tuple[list[Any], list[Any], list[Any]]:
         """Plan lines for these scopes: validated and converted once per distinct set of limits."""
@@ -123,7 +147,7 @@ class Governor:
         prompt = spend.prompt_estimate = estimate_prompt_tokens(ctx.body)
         plan = AdmissionPlan(os.urandom(12).hex(), budgets, rates, parallels,  # type: ignore[arg-type]
                              reserve=self._max_cost(ctx, prompt) if budgets else 0, ttl=self.config.reservation_ttl_seconds,
-                             tokens=prompt + (requested_output_tokens(ctx.body) or 0))
+                             tokens=self._max_tokens(ctx, prompt))
         outcome = await self._admit(plan)
         if outcome is None:  # counters unreachable and the policy lets requests through
             return
@@ -204,8 +228,7 @@ class Governor:
         rid = spend.plan.rid if spend and spend.plan else os.urandom(12).hex()
         label = f"deployment {deployment.id} of {deployment.model_group!r}"
         plan = AdmissionPlan(rid, rates=[RateLine(label, f"deployment:{deployment.id}", rpm, tpm)],
-                             ttl=self.config.reservation_ttl_seconds,
-                             tokens=prompt + (requested_output_tokens(ctx.body) or 0))
+                             ttl=self.config.reservation_ttl_seconds, tokens=self._max_tokens(ctx, prompt))
         try:
             outcome = await self.counters.admit(plan, self.now())
         except Exception as exc:
@@ -238,9 +261,11 @@ class Governor:
         plan = spend.plan
         if plan is None:
             return
-        tokens = ctx.usage.total_tokens if ctx.usage else 0
+        tokens = counter_step(ctx.usage.total_tokens) if ctx.usage else 0
         try:
-            settled = await self.counters.settle(plan.rid, spend.window_keys, to_nanos(cost), tokens)
+            # the real cost, even past the reservation (an upstream that ignored max_tokens): the next
+            # admission sees it
+            settled = await self.counters.settle(plan.rid, spend.window_keys, counter_step(to_nanos(cost)), tokens)
         except Exception as exc:  # the reservation expires and is reclaimed; the ledger has the spend
             self.stats["settle_failures"] += 1
             log.error("spend_settle_failed", request_id=ctx.request_id, error=f"{type(exc).__name__}: {exc}")

@@ -15,9 +15,21 @@ _NANO = Decimal(1) / NANOS_PER_DOLLAR
 PICOS = Decimal(10) ** 12
 
 
+#: the largest amount a counter takes in one step: Lua numbers are doubles, exact up to 2**53, and a
+#: larger one reaches Redis's HINCRBY in exponent notation, which it refuses.  $9 million: more
+#: than any budget, so a request clamped to it is still refused (or, when only tracked, counted
+#: as the most a counter can say) instead of failing the script.
+MAX_COUNTER_STEP = 2**53 - 1
+
+
 def to_nanos(amount: Decimal) -> int:
     """Dollars to integer nano-dollars, rounded up."""
     return int((amount * NANOS_PER_DOLLAR).to_integral_value(rounding=ROUND_CEILING))
+
+
+def counter_step(nanos: int) -> int:
+    """An amount (nanos or tokens) as one counter step: never more than the scripts hold exactly."""
+    return min(nanos, MAX_COUNTER_STEP)
 
 
 def from_nanos(nanos: int) -> Decimal:

@@ -176,9 +176,40 @@ def estimate_prompt_tokens(body: dict[str, Any]) -> int:
 
 
 def requested_output_tokens(body: dict[str, Any]) -> int | None:
-    """The client's output cap (``max_completion_tokens`` / ``max_tokens``), if a positive integer."""
+    """The client's output cap per choice (``max_completion_tokens`` / ``max_tokens``), if a positive integer.
+
+    Anything else (absent, zero, negative, not a number) means "no cap" to some upstreams, so the
+    caller then reserves the deployment's own maximum.
+    """
     for name in ("max_completion_tokens", "max_tokens"):
         value = body.get(name)
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             return value
     return None
+
+
+def _whole_number(value: Any) -> int | None:
+    """``value`` as the positive whole number a lenient upstream would read from it, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def choices_generated(body: dict[str, Any]) -> int:
+    """How many completions the upstream may generate (and bill) for one request.
+
+    ``n`` choices are returned; with ``best_of`` (completions) the upstream generates ``best_of``
+    candidates and bills all of them (OpenAI requires ``best_of >= n``, so the larger of the two
+    is what is generated).  Values a strict upstream would refuse but a lenient one coerces
+    (``"8"``, ``8.0``) count as what the lenient one would do: the reservation must cover the worst.
+    """
+    generated = 1
+    for name in ("n", "best_of"):
+        value = body.get(name)
+        if value is not None:
+            generated = max(generated, _whole_number(value) or 1)
+    return generated
