@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -66,7 +66,7 @@ class World:
         return user_id
 
     def key_of(self, user_id: str | None, team_id: str | None = A) -> dict[str, Any]:
-        return self.api.new_key(**{"user_id": user_id, "team_id": team_id})
+        return self.api.new_key(user_id=user_id, team_id=team_id)
 
     def key_info(self, ref: str) -> dict[str, Any]:
         return self.api.ok("GET", "/key/info", {"key": ref})["info"]

@@ -175,7 +175,7 @@ def test_unstorable_values_in_every_body_field_are_400s_naming_the_field(world: 
 
 
 def test_nul_in_any_query_or_path_parameter_is_a_400_naming_it(world: Any) -> None:
-    api, made, connection = world
+    _, made, connection = world
     wrong = []
     for path, names in GET_ROUTES.items():
         for name in names:
@@ -194,7 +194,7 @@ def test_nul_in_any_query_or_path_parameter_is_a_400_naming_it(world: Any) -> No
 
 
 def test_list_parameters_are_bounded(world: Any) -> None:
-    api, _, connection = world
+    _, _, connection = world
     status, answer = connection.send("GET", "/user/list?" + urllib.parse.urlencode({"user_ids": ",".join(map(str, range(1001)))}))
     assert status == 400 and answer["error"]["param"] == "user_ids" and "1000" in answer["error"]["message"]
     status, answer = connection.send("GET", "/user/list?role=god")
