@@ -22,12 +22,14 @@ from .http.openai_routes import model_endpoints, openai_routes
 from .http.requests import client_request_id, new_request_id
 from .http.responses import error_response, internal_error
 from .logs import bind_request_id, configure_logging, get_logger
+from .unavailable import DependencyUnavailableError, is_unavailable
 
 log = get_logger("gateway.app")
 
 
 class RequestIdMiddleware:
-    """Give every request our own id and echo the ids on the response.
+    """Give every request our own id and echo the ids on the response (and answer 503 for a
+    route that failed because a dependency is unavailable: see :mod:`gateway.unavailable`).
 
     ``x-request-id`` echoes the client's own sane ``x-request-id`` when it sent one (so its traces
     line up), else ours; ``x-litellm-call-id`` is always ours.  The client's id is kept apart
@@ -53,14 +55,26 @@ class RequestIdMiddleware:
         state["client_request_id"] = client_id
         bind_request_id(request_id)
         headers = [(b"x-request-id", (client_id or request_id).encode()), (b"x-litellm-call-id", request_id.encode())]
+        started = False
 
         async def send_with_id(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], *headers]
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # a plugin route (an admin API) whose database or cache is down or too slow: 503 with
+            # retry-after, not a 500 with a traceback per request for as long as the outage lasts
+            if started or not is_unavailable(exc):
+                raise
+            log.warning("dependency_unavailable", route=scope["path"], error=f"{type(exc).__name__}: {exc}")
+            error = DependencyUnavailableError(f"{scope['method']} {scope['path']}", request_id)
+            await error_response(error)(scope, receive, send_with_id)
 
 
 def _route_keys(route: BaseRoute) -> list[tuple[str, str]]:

@@ -17,6 +17,7 @@ import pluggy
 
 from .errors import GatewayError
 from .logs import get_logger, request_id_var
+from .unavailable import DependencyUnavailableError, is_unavailable
 
 log = get_logger("gateway.hooks")
 
@@ -117,7 +118,10 @@ async def _invoke(impl: Impl, hook: str, kwargs: dict[str, Any]) -> Any:
     return result
 
 
-def _plugin_failure(plugin: str, hook: str, exc: Exception) -> PluginFailure:
+def _plugin_failure(plugin: str, hook: str, exc: Exception) -> GatewayError:
+    if is_unavailable(exc):  # its database or cache is down or too slow: 503, not a bug
+        log.warning("dependency_unavailable", plugin=plugin, hook=hook, error=f"{type(exc).__name__}: {exc}")
+        return DependencyUnavailableError(f"plugin {plugin!r} ({hook})", request_id_var.get())
     log.error("plugin_failed", plugin=plugin, hook=hook, error=f"{type(exc).__name__}: {exc}", exc_info=exc)
     return PluginFailure(plugin, hook, exc)
 

@@ -11,6 +11,16 @@ Which database
     directory when the config is not a file).  SQLite runs in WAL mode with a busy timeout, so
     several worker processes can share the file.
 
+Deadlines
+    On PostgreSQL every operation of the serving engine is bounded by
+    ``general_settings.database_timeout`` (default 5 s): connecting, each query, and waiting for a
+    pooled connection (LiteLLM's ``database_connection_timeout``, when set, bounds the last two
+    waits instead).  A database that accepts connections but never answers thus fails a request
+    with ``TimeoutError`` within that time; the kernel answers 503 with ``retry-after`` when such an
+    error (or a refused or dropped connection) escapes a request hook or a plugin route
+    (``gateway.unavailable``), so plugins need no code of their own for it.  Migrations run on a
+    separate engine without the query deadline.
+
 Public API (everything else in the package is private)
     ``get_engine(gateway) -> AsyncEngine``
         The gateway's engine, created on first use (no I/O) and kept in

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from sqlalchemy import event, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from ..errors import ConfigError
 from ..logs import get_logger
@@ -98,21 +99,40 @@ class Storage:
             self.engine = _create_engine(self)
         return self.engine
 
+    def migration_engine(self) -> AsyncEngine:
+        """The engine migrations run on: on PostgreSQL a separate one without the query deadline,
+        which the caller disposes of once done; SQLite has no such deadline (and an in-memory
+        database exists only on its own engine), so there it is the serving engine."""
+        if self.is_sqlite:
+            return self.get_engine()
+        return _create_engine(self, for_migrations=True)
 
-def _create_engine(storage: Storage) -> AsyncEngine:
+
+def _create_engine(storage: Storage, *, for_migrations: bool = False) -> AsyncEngine:
+    """The serving engine bounds every operation by ``general_settings.database_timeout``: a
+    database that accepts connections but never answers (or a full pool) makes a request fail
+    with a timeout, which the gateway answers with 503 and ``retry-after``, instead of hanging it
+    (asyncpg's own connect timeout is 60 s and its queries have none).  Migrations run on an
+    engine of their own without a query deadline: an index build or another worker's migration
+    lock may rightly take longer."""
     general = storage.gateway.config.general_settings
+    deadline = general.database_timeout
     kwargs: dict[str, Any] = {}
     if storage.is_sqlite:
         path = storage.sqlite_file()
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    elif for_migrations:
+        kwargs["poolclass"] = NullPool  # used once, at start-up
+        kwargs["connect_args"] = {"timeout": general.database_connection_timeout or deadline}
     else:
         kwargs["pool_size"] = general.database_connection_pool_limit or 10
         kwargs["max_overflow"] = 5
         kwargs["pool_pre_ping"] = True
-        if general.database_connection_timeout:
-            kwargs["pool_timeout"] = general.database_connection_timeout
+        # LiteLLM's database_connection_timeout, when set, is how long to wait for a connection
+        kwargs["pool_timeout"] = general.database_connection_timeout or deadline
+        kwargs["connect_args"] = {"timeout": general.database_connection_timeout or deadline, "command_timeout": deadline}
     engine = create_async_engine(storage.url, **kwargs)
     if storage.is_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

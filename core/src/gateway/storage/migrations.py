@@ -145,7 +145,7 @@ async def upgrade(gateway: Gateway, *, allow_destructive: bool = False) -> list[
     plugins = registry(gateway)
     if not plugins:
         return []
-    engine = storage.get_engine()
+    engine = storage.migration_engine()
     applied: list[str] = []
     if storage.is_sqlite:
         lock = _sqlite_file_lock(storage)
@@ -159,6 +159,8 @@ async def upgrade(gateway: Gateway, *, allow_destructive: bool = False) -> list[
     finally:
         if storage.is_sqlite:
             lock.__exit__(None, None, None)
+        else:
+            await engine.dispose()
     return applied
 
 
