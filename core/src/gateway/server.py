@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 
@@ -77,6 +78,6 @@ def _hypercorn(host: str, port: int, workers: int, graceful: float, *, read_time
     cfg.workers = workers
     cfg.worker_class = "uvloop"
     cfg.graceful_timeout = graceful
-    cfg.read_timeout = read_timeout
+    cfg.read_timeout = math.ceil(read_timeout)  # whole seconds in hypercorn's config
     cfg.accesslog = None
     return run(cfg)
