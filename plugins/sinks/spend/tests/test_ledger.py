@@ -6,6 +6,7 @@ import asyncio
 import os
 import time
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ async def stored_ids(store: LedgerStore) -> list[str]:
     return sorted(r["request_id"] for r in found)
 
 
-def test_records_rejected_by_postgres_go_to_the_dead_letter_file_and_the_rest_is_stored(
+def test_a_record_postgres_refuses_is_dead_lettered_but_its_spend_stays_in_the_ledger(
     fresh_pg: str, tmp_path: Path
 ) -> None:
     async def scenario() -> None:
@@ -47,16 +48,54 @@ def test_records_rejected_by_postgres_go_to_the_dead_letter_file_and_the_rest_is
         rejected: list[Any] = []
         shipper = shipper_for(writer, store, rejected)
         good = [record() for _ in range(20)]
-        bad = [record(end_user="x" * 300), record(key_alias="nul\x00byte")]  # too long; NUL is invalid in PG text
-        for r in good[:10] + bad + good[10:]:
+        # an upstream that reported three billion tokens: more than the column holds
+        bad = record(spend="6000", prompt_tokens=3_000_000_000, api_key="hash-b", end_user="carol")
+        for r in good[:10] + [bad] + good[10:]:
             writer.append(r)
         assert await shipper.flush(10)
-        assert await stored_ids(store) == sorted(r["request_id"] for r in good)
-        assert sorted(rejected) == sorted(r["request_id"] for r in bad)
+
+        assert rejected == [bad["request_id"]]
         letters = [orjson.loads(line) for line in (tmp_path / "dead-letter.jsonl").read_bytes().splitlines()]
-        assert sorted(letter["record"]["request_id"] for letter in letters) == sorted(rejected)
-        assert shipper.status()["dead_letters"] == 2 and shipper.status()["pending_bytes"] == 0
+        assert [(x["record"], x["spend_kept"]) for x in letters] == [(bad, True)]
+        assert "out of range" in letters[0]["reason"]
+        # every row is there, the refused one as a skeleton that keeps who spent how much
+        assert await stored_ids(store) == sorted(r["request_id"] for r in good + [bad])
+        [skeleton], _ = await store.logs({"request_id": bad["request_id"]}, None, None, 10, 0)
+        assert skeleton["spend_pico"] == 6000 * 10**12 and skeleton["end_user"] == "carol"
+        assert skeleton["prompt_tokens"] == 2**31 - 1 and "dead-letter" in skeleton["error"]
+        # so budgets re-seeded from the ledger and the totals of /key/info include its spend
+        assert await store.spend_since("key", "hash-b", 0) == Decimal(6000)
+        assert await store.spend_since("end_user", "carol", 0) == Decimal(6000)
+        assert await store.spend_since("global", "global", 0) == Decimal(6000) + Decimal("0.000018") * 20
+        assert await store.totals("key", ["hash-b", "hash-a"]) == {"hash-b": Decimal(6000),
+                                                                   "hash-a": Decimal("0.000018") * 20}
+        status = shipper.status()
+        assert status["dead_letters"] == 1 and status["dead_letters_spend_lost"] == 0 and status["pending_bytes"] == 0
         writer.close(remove_if_shipped=True)
+        await store.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("database", ["postgresql", "sqlite"])
+def test_values_no_column_can_hold_are_stored_under_a_stable_name_that_queries_find(
+    database: str, fresh_pg: str, tmp_path: Path
+) -> None:
+    """The safety net behind the edge checks: a value that did not come from the request."""
+
+    async def scenario() -> None:
+        store = LedgerStore.from_url(fresh_pg if database == "postgresql" else f"sqlite:///{tmp_path / 'l.db'}")
+        await store.create_tables()
+        long_team, nul_user = "t" * 300, "nul\x00byte"
+        rows = [record(team_id=long_team, user_id=nul_user, error="upstream said \x00"), record(team_id="t" * 299 + "u")]
+        assert await store.insert_batch(rows) == 2
+        assert await store.spend_since("team", long_team, 0) == Decimal("0.000018")
+        assert await store.spend_since("user", nul_user, 0) == Decimal("0.000018")
+        assert await store.totals("team", [long_team, "t" * 299 + "u"]) == {long_team: Decimal("0.000018"),
+                                                                            "t" * 299 + "u": Decimal("0.000018")}
+        [row], _ = await store.logs({"team_id": long_team}, None, None, 10, 0)
+        assert len(row["team_id"]) == 255 and row["team_id"].startswith("t" * 200)
+        assert "\x00" not in row["user_id"] and "\x00" not in row["error"]
         await store.close()
 
     asyncio.run(scenario())
@@ -71,6 +110,25 @@ def test_shipping_the_same_records_twice_stores_them_once_and_counts_them_once(t
         assert await store.insert_batch(batch + [record("extra")]) == 1
         assert await store.totals("key", ["hash-a"]) == {"hash-a": Decimal("0.000018") * 6}
         assert await store.spend_since("team", "t1", 0) == Decimal("0.000018") * 6
+        await store.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("database", ["postgresql", "sqlite"])
+def test_the_same_record_twice_in_one_batch_is_one_row_and_counted_once_in_the_daily_roll_up(
+    database: str, fresh_pg: str, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        store = LedgerStore.from_url(fresh_pg if database == "postgresql" else f"sqlite:///{tmp_path / 'l.db'}")
+        await store.create_tables()
+        twice, once = record("twice"), record("once")
+        assert await store.insert_batch([twice, once, dict(twice)]) == 2
+        assert await stored_ids(store) == ["once", "twice"]
+        assert await store.totals("key", ["hash-a"]) == {"hash-a": Decimal("0.000018") * 2}
+        today = datetime.now(UTC).date()
+        [day] = await store.daily_rows(today, today, {"api_key": "hash-a"})
+        assert (day["api_requests"], day["successful_requests"], day["prompt_tokens"]) == (2, 2, 8)
         await store.close()
 
     asyncio.run(scenario())

@@ -63,7 +63,9 @@ def build_record(ctx: RequestContext, cost: Decimal, *, status: str, http_status
     end_user = ctx.body.get("user")
     elapsed = (ctx.finished or time.perf_counter()) - ctx.started
     return {
+        # the gateway's own id: the row's idempotency key (a client may reuse its x-request-id)
         "request_id": ctx.request_id,
+        "client_request_id": getattr(ctx, "client_request_id", None),
         "call_type": ctx.endpoint,
         "api_key": principal.key_hash if principal else None,
         "key_alias": principal.key_alias if principal else None,

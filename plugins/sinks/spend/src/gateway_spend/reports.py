@@ -20,7 +20,7 @@ from gateway.http import error_response, json_response, require_admin_request
 from .money import from_picos
 
 GROUPS = ("team", "customer", "api_key", "model")
-#: query parameter -> ledger column, for /spend/logs
+#: query parameter -> ledger column, for /spend/logs (``request_id`` also matches the client's x-request-id)
 LOG_FILTERS = {"api_key": "api_key", "user_id": "user_id", "team_id": "team_id", "end_user": "end_user",
                "customer_id": "end_user", "request_id": "request_id", "model": "model_group"}
 #: query parameter -> roll-up column, for /global/spend/report
@@ -58,6 +58,7 @@ def log_row(row: dict[str, Any]) -> dict[str, Any]:
     """A ledger row in the shape of LiteLLM's ``LiteLLM_SpendLogs`` (plus our extra fields)."""
     return {
         "request_id": row["request_id"],
+        "client_request_id": row["client_request_id"],
         "call_type": row["call_type"],
         "api_key": row["api_key"] or "",
         "spend": float(from_picos(row["spend_pico"])),

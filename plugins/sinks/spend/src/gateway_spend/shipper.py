@@ -5,6 +5,9 @@ request id), then moves the cursor.  While the database is down it retries with 
 backoff; the records wait on disk, so memory stays bounded however long the outage lasts.  A
 batch the database refuses while it is up is split until the offending records are found; those
 go to ``dead-letter.jsonl`` next to the logs, are counted and reported, and never block the rest.
+Their spend stays in the ledger all the same, as a *skeleton* row (ids, cost, times: see
+:func:`~.store.skeleton_of`), so budget counters re-seeded from the ledger after a Redis restart,
+reports and ``/key/info`` totals still include it.
 Logs of dead workers are adopted and shipped too (see :mod:`.wal`).
 """
 
@@ -21,7 +24,7 @@ import orjson
 
 import structlog
 
-from .store import LedgerStore
+from .store import LedgerStore, skeleton_of
 from .wal import WalLog, WalWriter, orphaned_logs
 
 log = structlog.get_logger("gateway.spend")
@@ -42,8 +45,10 @@ class DeadLetters:
         self.count = 0
         self.on_rejected = on_rejected
 
-    def add(self, record: Any, reason: str) -> None:
-        line = orjson.dumps({"reason": reason[:2000], "record": record, "time": time.time()}, default=str) + b"\n"
+    def add(self, record: Any, reason: str, *, spend_kept: bool | None = None) -> None:
+        """Keep ``record`` in the file; ``spend_kept``: whether its skeleton row is in the ledger."""
+        entry = {"reason": reason[:2000], "record": record, "time": time.time(), "spend_kept": spend_kept}
+        line = orjson.dumps(entry, default=str) + b"\n"
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             os.write(fd, line)
@@ -51,7 +56,8 @@ class DeadLetters:
             os.close(fd)
         self.count += 1
         request_id = record.get("request_id") if isinstance(record, dict) else None
-        log.error("spend_record_rejected", request_id=request_id, reason=reason[:300], dead_letter_file=str(self.path))
+        log.error("spend_record_rejected", request_id=request_id, reason=reason[:300], dead_letter_file=str(self.path),
+                  spend_kept=spend_kept)
         self.on_rejected(request_id, reason)
 
 
@@ -70,6 +76,8 @@ class Shipper:
         self.lock = asyncio.Lock()
         self.shipped = 0
         self.duplicates = 0
+        #: dead letters whose spend could not be kept as a skeleton row either (should stay 0)
+        self.spend_lost = 0
         self.database_failures = 0
         self.database_down_since: float | None = None
         self.last_error: str | None = None
@@ -186,7 +194,7 @@ class Shipper:
             if not await self._database_up():
                 raise DatabaseDown(f"{type(exc).__name__}: {exc}") from exc
             if len(records) == 1:
-                self.dead_letters.add(records[0], f"{type(exc).__name__}: {exc}")
+                await self._dead_letter(records[0], f"{type(exc).__name__}: {exc}")
                 return
             middle = len(records) // 2
             await self._insert_or_bisect(records[:middle])
@@ -194,6 +202,19 @@ class Shipper:
             return
         self.shipped += inserted
         self.duplicates += len(records) - inserted
+
+    async def _dead_letter(self, record: dict[str, Any], reason: str) -> None:
+        """The database refuses ``record``: keep its spend as a skeleton row, the record in the file."""
+        try:
+            await self.store.insert_batch([skeleton_of(record, reason)])
+            kept = True
+        except Exception as exc:
+            if not await self._database_up():
+                raise DatabaseDown(f"{type(exc).__name__}: {exc}") from exc  # the batch is retried
+            kept = False
+            self.spend_lost += 1
+            reason += f"; its spend could not be kept in the ledger either: {type(exc).__name__}: {exc}"
+        self.dead_letters.add(record, reason, spend_kept=kept)
 
     async def _database_up(self) -> bool:
         try:
@@ -207,6 +228,7 @@ class Shipper:
             "shipped": self.shipped,
             "duplicates_skipped": self.duplicates,
             "dead_letters": self.dead_letters.count,
+            "dead_letters_spend_lost": self.spend_lost,
             "dead_letter_file": str(self.dead_letters.path),
             "database_failures": self.database_failures,
             "database_down_seconds": None if self.database_down_since is None

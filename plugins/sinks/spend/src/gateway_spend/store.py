@@ -2,8 +2,19 @@
 
 ``insert_batch`` writes request rows with ``ON CONFLICT (request_id) DO NOTHING`` and adds only
 the rows that were really inserted to the daily roll-up, in the same transaction: shipping the
-same record twice (a retry after a lost commit acknowledgement, a replay after ``kill -9``) changes
-nothing.
+same record twice (a retry after a lost commit acknowledgement, a replay after ``kill -9``, the
+same record twice in one batch) changes nothing.
+
+On PostgreSQL a batch of any size is one statement of one fixed text: the rows travel as one JSON
+parameter (``json_to_recordset``), and the roll-up is computed from the ``RETURNING`` of the
+insert in the same statement.  One text means one prepared statement per connection.  A
+``VALUES`` list per row (SQLAlchemy's *insertmanyvalues*) gives a different text for every batch
+size: asyncpg and SQLAlchemy then cache up to 100 prepared statements per pooled connection, each
+holding a statement of up to hundreds of kilobytes, and PostgreSQL keeps a server-side plan for
+each; that was the ledger's memory growth (``bench/ledger_memory.py``).
+
+Every string is passed through :func:`~.limits.storable` on its way in, and the ids that budget
+re-seeding asks for on their way to the query, so the two always agree.
 """
 
 from __future__ import annotations
@@ -13,13 +24,60 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, text
+import orjson
+from sqlalchemy import Index, String, bindparam, func, inspect, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from .limits import STRING_COLUMNS, storable
 from .tables import DAILY_DIMENSIONS, DAILY_SUMS, SCOPE_COLUMNS, from_picos, metadata, spend_daily, spend_logs
 
-
 _ONE_DAY = timedelta(days=1)
+#: plain ``str`` names (SQLAlchemy's are a ``str`` subclass, which orjson does not take as keys)
+_LOG_COLUMNS = tuple(str(c.name) for c in spend_logs.columns)
+_INT32 = 2**31 - 1
+_INT64 = 2**63 - 1
+_TOKEN_COLUMNS = ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "cache_creation_tokens",
+                  "reasoning_tokens")
+#: what a dead letter keeps in the ledger: who spent how much and when (see :func:`skeleton_of`)
+_SKELETON_FIELDS = ("request_id", "client_request_id", "call_type", "api_key", "key_alias", "user_id", "team_id",
+                    "team_alias", "end_user", "requested_model", "model_group", "model_id", "model", "custom_llm_provider",
+                    "spend", "price_source", "status", "start_time", "end_time", "usage_estimated", "cache_hit")
+
+
+def _pg_type(column: Any) -> str:
+    """The PostgreSQL type ``json_to_recordset`` reads a column as (lengths are checked on insert)."""
+    name = type(column.type).__name__
+    return {"String": "text", "Text": "text", "Integer": "integer", "BigInteger": "bigint", "Boolean": "boolean",
+            "DateTime": "timestamp", "Float": "double precision", "JSON": "json"}[name]
+
+
+def _pg_insert_sql() -> str:
+    """The one statement text of every PostgreSQL batch: insert new rows, roll them up, count them."""
+    columns = [c.name for c in spend_logs.columns]
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    record_type = ", ".join(f'"{c.name}" {_pg_type(c)}' for c in spend_logs.columns)
+    dims = ", ".join(f"coalesce({d}, '')" for d in DAILY_DIMENSIONS)
+    updates = ", ".join(f"{s} = gateway_spend_daily.{s} + excluded.{s}" for s in DAILY_SUMS)
+    return f"""
+WITH inserted AS (
+    INSERT INTO gateway_spend_logs ({quoted})
+    SELECT {quoted} FROM json_to_recordset(CAST(:rows AS json)) AS batch({record_type})
+    ON CONFLICT (request_id) DO NOTHING
+    RETURNING start_time, {", ".join(DAILY_DIMENSIONS)}, prompt_tokens, completion_tokens, cached_tokens,
+              spend_pico, status
+), rolled_up AS (
+    INSERT INTO gateway_spend_daily (day, {", ".join(DAILY_DIMENSIONS)}, {", ".join(DAILY_SUMS)})
+    SELECT CAST(start_time AS date), {dims}, sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens),
+           sum(spend_pico), count(*), count(*) FILTER (WHERE status = 'success'),
+           count(*) FILTER (WHERE status <> 'success')
+    FROM inserted GROUP BY 1, {", ".join(str(i) for i in range(2, len(DAILY_DIMENSIONS) + 2))}
+    ON CONFLICT (day, {", ".join(DAILY_DIMENSIONS)}) DO UPDATE SET {updates}
+    RETURNING 1
+)
+SELECT count(*) FROM inserted"""
+
+
+_PG_INSERT = text(_pg_insert_sql()).bindparams(bindparam("rows", type_=String))
 
 
 def async_url(url: str) -> str:
@@ -37,16 +95,41 @@ def utc(epoch: float) -> datetime:
 
 
 def row_from_record(record: dict[str, Any]) -> dict[str, Any]:
-    """A write-ahead record (JSON types) to a ``gateway_spend_logs`` row."""
-    row = {c.name: record.get(c.name) for c in spend_logs.columns}
+    """A write-ahead record (JSON types) to a ``gateway_spend_logs`` row (strings made storable)."""
+    row = {name: record.get(name) for name in _LOG_COLUMNS}
+    for name, limit in STRING_COLUMNS.items():
+        value = row[name]
+        if value is not None:
+            row[name] = storable(str(value), limit)
+    if row["error"] is not None:
+        row["error"] = str(row["error"]).replace("\x00", "\ufffd")
     row["start_time"] = utc(record["start_time"])
     row["end_time"] = utc(record["end_time"])
-    for name in ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "cache_creation_tokens",
-                 "reasoning_tokens", "spend_pico"):
+    for name in (*_TOKEN_COLUMNS, "spend_pico"):
         row[name] = int(row[name] or 0)
     row["usage_estimated"] = bool(row["usage_estimated"])
     row["cache_hit"] = bool(row["cache_hit"])
     return row
+
+
+def skeleton_of(record: dict[str, Any], reason: str) -> dict[str, Any]:
+    """What the ledger keeps of a record the database refused: its ids, cost and times.
+
+    The full record goes to the dead-letter file; this row keeps its spend where budget
+    re-seeding, reports and ``/key/info`` totals read it.  Nothing in it can be refused by a
+    database that stores any row at all: strings are made storable, numbers fit their columns.
+    """
+    skeleton: dict[str, Any] = {name: record.get(name) for name in _SKELETON_FIELDS}
+    for name in _TOKEN_COLUMNS:
+        value = record.get(name)
+        skeleton[name] = min(max(value, 0), _INT32) if isinstance(value, int) else 0
+    pico = record.get("spend_pico")
+    skeleton["spend_pico"] = min(max(pico, -_INT64), _INT64) if isinstance(pico, int) else 0
+    status = record.get("http_status")
+    skeleton["http_status"] = status if isinstance(status, int) and 0 <= status <= _INT32 else None
+    skeleton["metadata"] = {"dead_letter": reason[:1000]}
+    skeleton["error"] = "the database refused this request's record; the full record is in the dead-letter file"
+    return skeleton
 
 
 class LedgerStore:
@@ -76,13 +159,14 @@ class LedgerStore:
         return insert(table)
 
     async def create_tables(self) -> None:
-        """Create missing tables and indexes (never alters or drops anything).
+        """Create missing tables, indexes and (added) columns; never drops or changes anything.
 
         Only for a database of the plugin's own; the gateway's shared database gets the Alembic
         revisions in ``migrations/`` instead (``gateway db upgrade``, or at start-up).
         """
         async with self.engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
+            await conn.run_sync(_add_client_request_id)
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
@@ -98,7 +182,16 @@ class LedgerStore:
         """Insert rows, skipping request ids already present; returns how many were new."""
         if not records:
             return 0
-        rows = [row_from_record(r) for r in records]
+        # the same request twice in one batch is one row and is rolled up once (the first copy wins)
+        unique: dict[str, dict[str, Any]] = {}
+        for record in records:
+            row = row_from_record(record)
+            unique.setdefault(row["request_id"], row)
+        rows = list(unique.values())
+        if self.dialect == "postgresql":
+            payload = orjson.dumps(rows).decode()
+            async with self.engine.begin() as conn:
+                return int((await conn.execute(_PG_INSERT, {"rows": payload})).scalar_one())
         stmt = self._insert(spend_logs).on_conflict_do_nothing(index_elements=["request_id"]).returning(
             spend_logs.c.request_id
         )
@@ -133,13 +226,16 @@ class LedgerStore:
     # ------------------------------------------------------------------ reading
 
     async def spend_since(self, scope: str, scope_id: str, start: float) -> Decimal:
-        """Spend of one scope since ``start`` (epoch seconds; 0 = ever), from the request rows."""
+        """Spend of one scope since ``start`` (epoch seconds; 0 = ever), from the request rows.
+
+        Dead letters are included: their skeleton rows (:func:`skeleton_of`) carry their spend.
+        """
         query = select(func.coalesce(func.sum(spend_logs.c.spend_pico), 0))
         if scope != "global":
             column = SCOPE_COLUMNS.get(scope)
             if column is None:
                 return Decimal(0)
-            query = query.where(getattr(spend_logs.c, column) == scope_id)
+            query = query.where(getattr(spend_logs.c, column) == storable(scope_id, STRING_COLUMNS[column]))
         if start > 0:
             query = query.where(spend_logs.c.start_time >= utc(start))
         async with self.engine.connect() as conn:
@@ -151,15 +247,27 @@ class LedgerStore:
         if column is None or not ids:
             return dict.fromkeys(ids, Decimal(0))
         col = getattr(spend_daily.c, column)
-        query = select(col, func.sum(spend_daily.c.spend_pico)).where(col.in_(ids)).group_by(col)
+        stored = {i: storable(i, STRING_COLUMNS[column]) for i in ids}
+        query = select(col, func.sum(spend_daily.c.spend_pico)).where(col.in_(set(stored.values()))).group_by(col)
         async with self.engine.connect() as conn:
             found = {row[0]: from_picos(int(row[1] or 0)) for row in await conn.execute(query)}
-        return {i: found.get(i, Decimal(0)) for i in ids}
+        return {i: found.get(stored[i], Decimal(0)) for i in ids}
 
     async def logs(self, filters: dict[str, Any], start: date | None, end: date | None, limit: int, offset: int
                    ) -> tuple[list[dict[str, Any]], int]:
-        """Request rows matching ``filters`` (column -> value), newest first, and the total count."""
-        conditions = [getattr(spend_logs.c, column) == value for column, value in filters.items()]
+        """Request rows matching ``filters`` (column -> value), newest first, and the total count.
+
+        ``request_id`` matches the gateway's id or the client's ``x-request-id`` (which a client
+        may have sent with several requests: all of them are found).
+        """
+        conditions = []
+        for column, value in filters.items():
+            if column in STRING_COLUMNS:
+                value = storable(value, STRING_COLUMNS[column])
+            if column == "request_id":
+                conditions.append(or_(spend_logs.c.request_id == value, spend_logs.c.client_request_id == value))
+            else:
+                conditions.append(getattr(spend_logs.c, column) == value)
         if start is not None:
             conditions.append(spend_logs.c.start_time >= datetime.combine(start, datetime.min.time()))
         if end is not None:
@@ -175,8 +283,17 @@ class LedgerStore:
     async def daily_rows(self, start: date, end: date, filters: dict[str, str]) -> list[dict[str, Any]]:
         """Roll-up rows for ``start``..``end`` (inclusive)."""
         conditions = [spend_daily.c.day >= start, spend_daily.c.day <= end]
-        conditions += [getattr(spend_daily.c, column) == value for column, value in filters.items()]
+        conditions += [getattr(spend_daily.c, column) == storable(value, STRING_COLUMNS[column])
+                       for column, value in filters.items()]
         query = select(spend_daily).where(*conditions).order_by(spend_daily.c.day)
         async with self.engine.connect() as conn:
             return [dict(r._mapping) for r in await conn.execute(query)]
 
+
+
+def _add_client_request_id(conn: Any) -> None:
+    """A plugin-owned ledger created before ``client_request_id`` existed gets the column (additive)."""
+    if "client_request_id" in {c["name"] for c in inspect(conn).get_columns("gateway_spend_logs")}:
+        return
+    conn.execute(text("ALTER TABLE gateway_spend_logs ADD COLUMN client_request_id VARCHAR(255)"))
+    Index("ix_gateway_spend_logs_client_request_id", spend_logs.c.client_request_id).create(conn)

@@ -25,29 +25,31 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from .limits import STRING_COLUMNS
 from .money import from_picos, to_picos
 
 __all__ = ["metadata", "spend_logs", "spend_daily", "to_picos", "from_picos"]
 
 metadata = MetaData()
 
-#: one row per request; ``request_id`` is the idempotency key of shipping
+#: one row per request; ``request_id`` (the gateway's own id, never the client's) is the idempotency
+#: key of shipping; the client's ``x-request-id`` is ``client_request_id``, which clients may reuse
 spend_logs = Table(
     "gateway_spend_logs",
     metadata,
-    Column("request_id", String(128), primary_key=True),
-    Column("call_type", String(32), nullable=False),
-    Column("api_key", String(128)),
-    Column("key_alias", String(255)),
-    Column("user_id", String(255)),
-    Column("team_id", String(255)),
-    Column("team_alias", String(255)),
-    Column("end_user", String(255)),
-    Column("requested_model", String(255)),
-    Column("model_group", String(255)),
-    Column("model_id", String(255)),
-    Column("model", String(255)),
-    Column("custom_llm_provider", String(64)),
+    Column("request_id", String(STRING_COLUMNS["request_id"]), primary_key=True),
+    Column("call_type", String(STRING_COLUMNS["call_type"]), nullable=False),
+    Column("api_key", String(STRING_COLUMNS["api_key"])),
+    Column("key_alias", String(STRING_COLUMNS["key_alias"])),
+    Column("user_id", String(STRING_COLUMNS["user_id"])),
+    Column("team_id", String(STRING_COLUMNS["team_id"])),
+    Column("team_alias", String(STRING_COLUMNS["team_alias"])),
+    Column("end_user", String(STRING_COLUMNS["end_user"])),
+    Column("requested_model", String(STRING_COLUMNS["requested_model"])),
+    Column("model_group", String(STRING_COLUMNS["model_group"])),
+    Column("model_id", String(STRING_COLUMNS["model_id"])),
+    Column("model", String(STRING_COLUMNS["model"])),
+    Column("custom_llm_provider", String(STRING_COLUMNS["custom_llm_provider"])),
     Column("prompt_tokens", Integer, nullable=False, default=0),
     Column("completion_tokens", Integer, nullable=False, default=0),
     Column("total_tokens", Integer, nullable=False, default=0),
@@ -56,8 +58,8 @@ spend_logs = Table(
     Column("reasoning_tokens", Integer, nullable=False, default=0),
     Column("usage_estimated", Boolean, nullable=False, default=False),
     Column("spend_pico", BigInteger, nullable=False, default=0),
-    Column("price_source", String(32)),
-    Column("status", String(16), nullable=False),
+    Column("price_source", String(STRING_COLUMNS["price_source"])),
+    Column("status", String(STRING_COLUMNS["status"]), nullable=False),
     Column("http_status", Integer),
     Column("start_time", DateTime, nullable=False),
     Column("end_time", DateTime, nullable=False),
@@ -66,11 +68,13 @@ spend_logs = Table(
     Column("guardrail", JSON),
     Column("metadata", JSON),
     Column("error", Text),
+    Column("client_request_id", String(STRING_COLUMNS["client_request_id"])),
     Index("ix_gateway_spend_logs_start", "start_time"),
     Index("ix_gateway_spend_logs_key_start", "api_key", "start_time"),
     Index("ix_gateway_spend_logs_team_start", "team_id", "start_time"),
     Index("ix_gateway_spend_logs_user_start", "user_id", "start_time"),
     Index("ix_gateway_spend_logs_end_user_start", "end_user", "start_time"),
+    Index("ix_gateway_spend_logs_client_request_id", "client_request_id"),
 )
 
 #: per day and dimension combination; dimensions are '' rather than NULL so the upsert key matches
