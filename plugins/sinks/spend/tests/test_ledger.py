@@ -87,7 +87,8 @@ def test_values_no_column_can_hold_are_stored_under_a_stable_name_that_queries_f
         store = LedgerStore.from_url(fresh_pg if database == "postgresql" else f"sqlite:///{tmp_path / 'l.db'}")
         await store.create_tables()
         long_team, nul_user = "t" * 300, "nul\x00byte"
-        rows = [record(team_id=long_team, user_id=nul_user, error="upstream said \x00"), record(team_id="t" * 299 + "u")]
+        rows = [record(team_id=long_team, user_id=nul_user, error="upstream said \x00", metadata={"tags": ["a\x00"]}),
+                record(team_id="t" * 299 + "u")]
         assert await store.insert_batch(rows) == 2
         assert await store.spend_since("team", long_team, 0) == Decimal("0.000018")
         assert await store.spend_since("user", nul_user, 0) == Decimal("0.000018")
@@ -95,7 +96,7 @@ def test_values_no_column_can_hold_are_stored_under_a_stable_name_that_queries_f
                                                                             "t" * 299 + "u": Decimal("0.000018")}
         [row], _ = await store.logs({"team_id": long_team}, None, None, 10, 0)
         assert len(row["team_id"]) == 255 and row["team_id"].startswith("t" * 200)
-        assert "\x00" not in row["user_id"] and "\x00" not in row["error"]
+        assert "\x00" not in row["user_id"] and "\x00" not in row["error"] and row["metadata"] == {"tags": ["a\ufffd"]}
         await store.close()
 
     asyncio.run(scenario())

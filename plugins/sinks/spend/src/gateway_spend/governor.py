@@ -1,7 +1,8 @@
 """Admission, settlement and recording of one request: the plugin's request path.
 
-* ``admit`` (``gateway_pre_call``): one atomic backend call reserves the request's maximum cost
-  against every budget and takes its place in every rate window and parallel gauge.
+* ``admit`` (``gateway_pre_call``): refuses a request whose ledger row could not be stored
+  (:mod:`.edge`), then one atomic backend call reserves the request's maximum cost against every
+  budget and takes its place in every rate window and parallel gauge.
 * ``admit_deployment`` (``gateway_call``): the chosen deployment's own ``rpm``/``tpm``.
 * ``finish_response`` / the stream wrapper (``gateway_post_call``): price the real usage, append
   the ledger record to the write-ahead log, then settle the reservation (the second call).
@@ -34,6 +35,7 @@ from gateway import (
 )
 
 from .admission import AdmissionPlan, Admitted, NeedSeed, RateLine, Rejected
+from .edge import check_storable
 from .errors import budget_error, rate_limit_error, success_headers
 from .money import counter_step, from_nanos, money_str, to_nanos
 from .pricing import (
@@ -137,6 +139,8 @@ class Governor:
     async def admit(self, ctx: RequestContext) -> None:
         principal = ctx.principal
         assert principal is not None
+        if self.ledger is not None:
+            check_storable(ctx)  # before the upstream call: after it, a refused row would be spend unaccounted for
         enforce = principal.kind != "master"
         scopes = applicable_scopes(principal, ctx.body, self.global_budget)
         budgets, rates, parallels = self._lines(scopes, enforce) if scopes else ((), (), ())

@@ -103,6 +103,9 @@ def row_from_record(record: dict[str, Any]) -> dict[str, Any]:
             row[name] = storable(str(value), limit)
     if row["error"] is not None:
         row["error"] = str(row["error"]).replace("\x00", "\ufffd")
+    for name in ("metadata", "guardrail"):
+        if row[name] is not None and b"\\u0000" in orjson.dumps(row[name]):
+            row[name] = _without_nul(row[name])
     row["start_time"] = utc(record["start_time"])
     row["end_time"] = utc(record["end_time"])
     for name in (*_TOKEN_COLUMNS, "spend_pico"):
@@ -110,6 +113,20 @@ def row_from_record(record: dict[str, Any]) -> dict[str, Any]:
     row["usage_estimated"] = bool(row["usage_estimated"])
     row["cache_hit"] = bool(row["cache_hit"])
     return row
+
+
+def _without_nul(value: Any) -> Any:
+    """A JSON value with every NUL character of its strings and keys replaced (PostgreSQL refuses them).
+
+    Recursion is safe: records were encoded by orjson, which refuses nesting deeper than 254.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
 
 
 def skeleton_of(record: dict[str, Any], reason: str) -> dict[str, Any]:
