@@ -165,3 +165,18 @@ def test_wrong_types_in_completions_and_embeddings_are_a_400_naming_the_field(
 ) -> None:
     status, _, answer = raw().request("POST", path, {"model": "gpt-4o", **body})
     assert (status, json.loads(answer)["error"]["param"]) == (400, param)
+
+
+AUDIO_PART = {"type": "input_audio", "input_audio": {"data": "AA", "format": "wav"}}
+
+
+def test_the_forms_openai_accepts_are_served(raw: Any) -> None:
+    conn = raw()
+    for path, body in [
+        ("/v1/completions", {"prompt": [[1, 2], [3]], "logprobs": 2}),
+        ("/v1/embeddings", {"input": [[1, 2]], "dimensions": 8}),
+        ("/v1/chat/completions", {"messages": [{"role": "user", "content": [AUDIO_PART]}], "logprobs": True,
+                                  "top_logprobs": 2}),
+    ]:
+        status, _, answer = conn.request("POST", path, {"model": "gpt-4o", **body})
+        assert status == 200, answer

@@ -41,7 +41,7 @@ _OPTIONAL_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "response_format": ((dict,), "an object"),
     "reasoning_effort": ((str,), "a string such as 'low', 'medium' or 'high'"),
     "thinking": ((dict,), "an object like {\"type\": \"enabled\", \"budget_tokens\": 2048}"),
-    "logprobs": ((bool,), "true or false"),
+    "logprobs": ((bool, int), "true or false (an integer on /v1/completions)"),
     "top_logprobs": ((int,), "an integer"),
     "seed": ((int,), "an integer"),
     "logit_bias": ((dict,), "an object"),
@@ -150,7 +150,8 @@ def _check_tool_calls(calls: Any, where: str) -> None:
         at = f"{where}[{k}]"
         fn = call.get("function") if isinstance(call, dict) else None
         if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not isinstance(call.get("id", ""), str):
-            raise _bad(f"{at} must be {{\"id\": ..., \"type\": \"function\", \"function\": {{\"name\", \"arguments\"}}}}", at)
+            shape = '{"id": ..., "type": "function", "function": {"name": ..., "arguments": "<JSON>"}}'
+            raise _bad(f"{at} must be {shape}", at)
         if fn.get("arguments") is not None and not isinstance(fn["arguments"], str):
             raise _bad(f"{at}.function.arguments must be a JSON string", f"{at}.function.arguments")
 
