@@ -19,6 +19,7 @@ the warm-up; MB of RSS per 1,000 requests, whole run / second half):
     before (commit 12c6f79), ledger on:  0.494 / 0.457   (98.6 -> 151.8 MB: no plateau)
     before,                  ledger off: 0.037 / -0.003
     after (d5b816c),         ledger on:  0.036 / 0.013   (98.6 -> 102.3 MB)
+    after (a545e6c),         ledger on:  0.017 / 0.016   (100.0 -> 102.6 MB); ledger off: 0.023 / 0.002
 The cause (found with ``--tracemalloc`` and by counting the caches): SQLAlchemy's insertmanyvalues
 renders one ``VALUES`` group per row, so every batch size is a different statement text, and
 SQLAlchemy's asyncpg adapter and asyncpg cache up to 100 prepared statements per pooled
