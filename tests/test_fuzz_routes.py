@@ -420,7 +420,27 @@ def _psql(sql: str) -> None:
     asyncio.run(run())
 
 
-def gateway_config(database_url: str, workdir: Path, anthropic_url: str) -> dict[str, Any]:
+def delete_redis_keys(prefix: str) -> None:
+    """The spend counters this module's gateway left in Redis (every key is ``{prefix}:...``)."""
+    from gateway_spend.resp import RespClient
+
+    async def run() -> None:
+        client = RespClient(REDIS_URL, timeout=10)
+        try:
+            cursor: Any = b"0"
+            while True:
+                cursor, keys = await client.execute("SCAN", cursor, "MATCH", f"{{{prefix}}}:*", "COUNT", 1000)
+                if keys:
+                    await client.execute("DEL", *keys)
+                if cursor in (b"0", "0", 0):
+                    return
+        finally:
+            await client.close()
+
+    asyncio.run(run())
+
+
+def gateway_config(database_url: str, workdir: Path, anthropic_url: str, redis_prefix: str) -> dict[str, Any]:
     return {
         "model_list": [
             {"model_name": "gpt-4o", "litellm_params": {"model": "mock/gpt-4o", "input_cost_per_token": 0.000001,
@@ -433,7 +453,7 @@ def gateway_config(database_url: str, workdir: Path, anthropic_url: str) -> dict
         "general_settings": {"master_key": MASTER, "database_url": database_url},
         "plugins": {
             "virtual_keys": {"revocation_wait": False},
-            "spend": {"redis_url": REDIS_URL, "redis_prefix": f"fuzz-{uuid.uuid4().hex[:10]}",
+            "spend": {"redis_url": REDIS_URL, "redis_prefix": redis_prefix,
                       "wal_dir": str(workdir / "wal")},
         },
     }
@@ -466,11 +486,13 @@ def anthropic_upstream() -> Iterator[str]:
 def gateway(tmp_path_factory: pytest.TempPathFactory, anthropic_upstream: str) -> Iterator[GatewayProcess]:
     workdir = tmp_path_factory.mktemp("fuzz")
     database = f"fuzz_test_{uuid.uuid4().hex[:10]}"
+    redis_prefix = f"fuzz-{uuid.uuid4().hex[:10]}"
     _psql(f'CREATE DATABASE "{database}"')
     port = free_port()
     config_path = workdir / "gateway.yaml"
     config_path.write_text(
-        yaml.safe_dump(gateway_config(f"postgresql://postgres@127.0.0.1:5432/{database}", workdir, anthropic_upstream))
+        yaml.safe_dump(gateway_config(f"postgresql://postgres@127.0.0.1:5432/{database}", workdir, anthropic_upstream,
+                                      redis_prefix))
     )
     env = {**os.environ, "GATEWAY_LOG_FORMAT": "json"}
     for name in ("GATEWAY_LOAD_PLUGINS", "DATABASE_URL", "REDIS_URL", "GATEWAY_MASTER_KEY", "LITELLM_MASTER_KEY"):
@@ -502,6 +524,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, anthropic_upstream: str) -
             proc.kill()
             proc.wait(5)
         _psql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        delete_redis_keys(redis_prefix)
 
 
 def admin_call(gateway: GatewayProcess, path: str, body: dict[str, Any]) -> dict[str, Any]:
