@@ -80,10 +80,9 @@ def _check_optional(body: dict[str, Any]) -> None:
     response_format = body.get("response_format")
     if response_format is not None and not isinstance(response_format.get("type"), str):
         raise _bad("'response_format.type' must be 'text', 'json_object' or 'json_schema'", "response_format.type")
-    for name in ("logit_bias",):
-        bias = body.get(name)
-        if bias and not all(isinstance(v, _NUMBER) and not isinstance(v, bool) for v in bias.values()):
-            raise _bad(f"'{name}' must map token ids to numbers", name)
+    bias = body.get("logit_bias")
+    if bias and not all(isinstance(v, _NUMBER) and not isinstance(v, bool) for v in bias.values()):
+        raise _bad("'logit_bias' must map token ids to numbers", "logit_bias")
     if body.get("tools"):
         _check_tools(body["tools"])
 
