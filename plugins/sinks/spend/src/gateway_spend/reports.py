@@ -27,14 +27,21 @@ LOG_FILTERS = {"api_key": "api_key", "user_id": "user_id", "team_id": "team_id",
 REPORT_FILTERS = {"api_key": "api_key", "internal_user_id": "user_id", "team_id": "team_id", "customer_id": "end_user"}
 
 
+#: dates a report may name: the ledger holds nothing older, and a window must be computable around them
+FIRST_DATE, LAST_DATE = date(1970, 1, 1), date(9998, 12, 31)
+
+
 def _date(request: Request, name: str) -> date | None:
     value = request.query_params.get(name)
     if not value:
         return None
     try:
-        return date.fromisoformat(value[:10])
+        day = date.fromisoformat(value[:10])
     except ValueError:
-        raise BadRequestError(f"{name} must be a date like 2026-01-31, not {value!r}", param=name) from None
+        raise BadRequestError(f"{name} must be a date like 2026-01-31, not {value[:40]!r}", param=name) from None
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise BadRequestError(f"{name} must be a date from {FIRST_DATE} to {LAST_DATE}, not {day}", param=name)
+    return day
 
 
 def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
