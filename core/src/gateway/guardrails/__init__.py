@@ -19,6 +19,7 @@ from .base import (
 )
 from .logview import LoggedView, logged_view
 from .placeholders import PlaceholderRestorer
+from .plugin import configured_guardrails
 from .runner import ANNOTATION, GuardrailBlocked, GuardrailFailed
 from .settings import MODES, GuardrailSettings
 from .vendor import api_key, base_url, expect, post_json
@@ -39,6 +40,7 @@ __all__ = [
     "LoggedView",
     "logged_view",
     "ANNOTATION",
+    "configured_guardrails",
     "MODES",
     "post_json",
     "base_url",

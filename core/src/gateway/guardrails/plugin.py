@@ -43,6 +43,13 @@ def guardrail_set(gateway: Gateway) -> GuardrailSet | None:
     return gateway.state.get(NAME)
 
 
+def configured_guardrails(gateway: Gateway) -> list[str]:
+    """The names of the guardrails in the config's ``guardrails:`` list, in order (public API:
+    admin APIs check the names a key or team is given against it)."""
+    found = guardrail_set(gateway)
+    return list(found.guardrails) if found is not None else []
+
+
 @hookimpl
 def gateway_configure(gateway: Gateway) -> None:
     built = build_guardrails(gateway)

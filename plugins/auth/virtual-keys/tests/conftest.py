@@ -20,7 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from vk_testkit import MASTER, Api, Database, start, vk_config  # noqa: E402
+from vk_testkit import MASTER, Api, Database, NoopGuardrailPlugin, start, vk_config  # noqa: E402
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 VK_TABLES = "vk_old_tokens, vk_keys, vk_team_members, vk_users, vk_teams, vk_changes"
@@ -87,8 +87,12 @@ def gateway_for(database: Database) -> Iterator[Any]:
     """``gateway_for(**settings)`` -> (running gateway, Api with the master key); stopped after the test."""
     started: list[tuple[RunningGateway, Api]] = []
 
-    def make(*extra_plugins: Any, master_key: str | None = MASTER, **settings: Any) -> tuple[RunningGateway, Api]:
-        running = start(vk_config(database.url, master_key=master_key, **settings), *extra_plugins)
+    def make(
+        *extra_plugins: Any, master_key: str | None = MASTER, guardrails: tuple[str, ...] = (), **settings: Any
+    ) -> tuple[RunningGateway, Api]:
+        if guardrails:
+            extra_plugins = (*extra_plugins, NoopGuardrailPlugin())
+        running = start(vk_config(database.url, master_key=master_key, guardrails=guardrails, **settings), *extra_plugins)
         api = Api(running, master_key)
         started.append((running, api))
         return running, api

@@ -142,7 +142,7 @@ def test_no_key_and_non_virtual_keys(api: Api) -> None:
 
 def test_principal_carries_scopes_roles_and_settings(gateway_for: Any) -> None:
     recorder = PrincipalRecorder()
-    _, api = gateway_for(recorder)
+    _, api = gateway_for(recorder, guardrails=("pii", "lakera"))
     api.ok("POST", "/team/new", {"team_id": "eng", "team_alias": "Engineering", "max_budget": 100, "rpm_limit": 50,
                                  "budget_duration": "30d", "guardrails": ["pii"], "model_aliases": {"best": "gpt-4o"}})
     api.ok("POST", "/user/new", {"user_id": "boss", "user_role": "proxy_admin", "max_budget": 7, "auto_create_key": False})
@@ -206,3 +206,16 @@ def test_without_salt_or_master_key_no_key_can_be_made(monkeypatch: pytest.Monke
     with pytest.raises(GatewayError) as refused:
         state.require_hasher()
     assert refused.value.status == 500 and "LITELLM_SALT_KEY" in refused.value.message
+
+
+def test_keys_and_teams_take_only_configured_guardrails(gateway_for: Any) -> None:
+    # a key carrying a guardrail the gateway does not run would fail every request it makes
+    _, api = gateway_for(guardrails=("pii",))
+    for path, body in [("/key/generate", {"guardrails": ["pii", "nope"]}), ("/team/new", {"team_id": "t", "guardrails": ["nope"]})]:
+        refused = api.post(path, body)
+        assert refused.status_code == 400, refused.text
+        assert error_of(refused)["param"] == "guardrails" and "'nope' is not configured" in error_of(refused)["message"]
+    made = api.new_key(guardrails=["pii"])
+    assert api.chat(made["key"]).status_code == 200
+    refused = api.post("/key/update", {"key": made["key"], "guardrails": ["nope"]})
+    assert refused.status_code == 400 and error_of(refused)["param"] == "guardrails"

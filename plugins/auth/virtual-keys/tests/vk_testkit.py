@@ -9,6 +9,7 @@ import httpx
 
 import gateway_virtual_keys
 from gateway import JSONResponseBody, Provider, fake_openai, hookimpl
+from gateway.guardrails import Guardrail, GuardrailResult
 from gateway.testing import RunningGateway, start_gateway
 
 MASTER = "sk-master-for-tests-0123456789abcdef"
@@ -40,7 +41,29 @@ class Database:
 # --------------------------------------------------------------------------- gateways and clients
 
 
-def vk_config(db_url: str, *, master_key: str | None = MASTER, **settings: Any) -> dict[str, Any]:
+class NoopGuardrail(Guardrail):
+    """A guardrail type that passes everything: lets tests attach configured guardrails to keys."""
+
+    async def check(self, batch: Any) -> GuardrailResult:
+        return GuardrailResult.passed()
+
+
+class NoopGuardrailPlugin:
+    gateway_plugin_name = "noop_guardrail"
+
+    @hookimpl
+    def gateway_register_guardrails(self, register: Any) -> None:
+        register("noop", NoopGuardrail)
+
+
+def noop_guardrails(*names: str) -> list[dict[str, Any]]:
+    """``guardrails:`` entries of the no-op type (start the gateway with ``NoopGuardrailPlugin()``)."""
+    return [{"guardrail_name": name, "litellm_params": {"guardrail": "noop", "mode": "pre_call"}} for name in names]
+
+
+def vk_config(
+    db_url: str, *, master_key: str | None = MASTER, guardrails: tuple[str, ...] = (), **settings: Any
+) -> dict[str, Any]:
     config: dict[str, Any] = {
         "model_list": [
             {"model_name": name, "litellm_params": {"model": f"echo/{name}"}, "model_info": {"access_groups": ["chat-models"]}}
@@ -53,6 +76,8 @@ def vk_config(db_url: str, *, master_key: str | None = MASTER, **settings: Any) 
     }
     if master_key:
         config["general_settings"]["master_key"] = master_key
+    if guardrails:
+        config["guardrails"] = noop_guardrails(*guardrails)
     return config
 
 

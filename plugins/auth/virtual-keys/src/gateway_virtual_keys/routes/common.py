@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway import BadRequestError, GatewayError, NotFoundError
+from gateway.guardrails import configured_guardrails
 from gateway.hooks import acall_first
 from gateway.http import authenticate_request, error_response, json_response, parse_json_object, read_body
 
@@ -164,6 +165,19 @@ def check_models(state: PluginState, models: list[str] | None, field: str = "mod
             "group",
             param=field,
         )
+
+
+def check_guardrails(state: PluginState, names: list[str] | None, field: str = "guardrails") -> None:
+    """Every name must be a guardrail of the config's ``guardrails:`` list: a key or team carrying an
+    unknown one would fail every request it makes."""
+    configured = configured_guardrails(state.gateway)
+    for name in names or ():
+        if name not in configured:
+            raise BadRequestError(
+                f"'{field}': guardrail {name[:80]!r} is not configured on this gateway (configured: "
+                f"{', '.join(configured) or 'none'}); add it to the guardrails: section first",
+                param=field,
+            )
 
 
 def check_within_team(state: PluginState, models: list[str] | None, team: Mapping[str, Any] | None) -> None:

@@ -26,6 +26,7 @@ from ..state import PluginState
 from ..store import Writer
 from .common import (
     body_of,
+    check_guardrails,
     check_models,
     check_within_team,
     ensure_user,
@@ -166,6 +167,7 @@ async def generate(request: Request, caller: Caller, state: PluginState) -> dict
     caller.require_team_admin(route, body.team_id)
     _refuse_permissions(caller, route, body.permissions)
     check_models(state, body.models)
+    check_guardrails(state, body.guardrails)
     hasher = state.require_hasher()
     secret = _secret(state, body.key, "key")
     token = hasher.hash(secret)
@@ -225,6 +227,7 @@ async def _update(
             raise caller.denied(route, "a team admin's keys belong to a member; only an admin key clears 'user_id'",
                                 param="user_id")
         _refuse_permissions(caller, route, values.get("permissions"), row["permissions"])
+    check_guardrails(state, values.get("guardrails"))
     if "models" in values or "team_id" in values:
         check_models(state, values.get("models"))
         team = await _resolve_team(w, state, caller, team_id, may_create=False) if team_id else None

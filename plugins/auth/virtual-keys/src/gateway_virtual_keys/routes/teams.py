@@ -16,7 +16,7 @@ from ..bodies import DeleteTeams, Member, MemberAdd, MemberDelete, NewTeam, Upda
 from ..roles import Caller, standing_of
 from ..state import PluginState
 from ..store import Writer, as_dict
-from .common import body_of, check_models, delete_owners, ensure_user, find_row, key_out, new_team_values, row_out, spend_of, stamps
+from .common import body_of, check_guardrails, check_models, delete_owners, ensure_user, find_row, key_out, new_team_values, row_out, spend_of, stamps
 
 RESET_VALUES: dict[str, Any] = {"models": [], "model_aliases": {}, "metadata": {}, "guardrails": [], "blocked": False}
 
@@ -82,6 +82,7 @@ async def new(request: Request, caller: Caller, state: PluginState) -> dict[str,
     caller.require_admin("/team/new")
     body = parse(NewTeam, await body_of(request, state))
     check_models(state, body.models)
+    check_guardrails(state, body.guardrails)
     team_id = body.team_id or str(uuid.uuid4())
     fields = {k: v for k, v in sent(body, "team_id", "members_with_roles").items() if v is not None}
     async with state.store.write() as w:
@@ -118,6 +119,7 @@ async def update(request: Request, caller: Caller, state: PluginState) -> dict[s
     caller.require_admin("/team/update")
     body = parse(UpdateTeam, await body_of(request, state))
     check_models(state, body.models)
+    check_guardrails(state, body.guardrails)
     values = {k: (RESET_VALUES[k] if v is None and k in RESET_VALUES else v) for k, v in sent(body, "team_id").items()}
     async with state.store.write(revokes=True) as w:
         await find_row(w.conn, state, t.teams, "team_id", body.team_id, "team")
