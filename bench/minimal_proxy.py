@@ -33,8 +33,15 @@ async def lifespan(receive, send):  # type: ignore[no-untyped-def]
 
 def serve(app, default_port: int) -> None:  # type: ignore[no-untyped-def]
     """Run ``app`` as the bench runs every reference server: uvloop, httptools, no access log."""
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]) if len(sys.argv) > 2 else default_port, loop="uvloop",
-                http="httptools", access_log=False, log_level="warning")
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=int(sys.argv[2]) if len(sys.argv) > 2 else default_port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+    )
 
 
 async def app(scope, receive, send):  # type: ignore[no-untyped-def]

@@ -36,12 +36,16 @@ def main() -> None:
         print(f"{name:<16}{conns:>6}{r['rps']:>11.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}")
     gw, ref = rows.get(("gateway", "c32")), rows.get(("minimal", "c32"))
     if gw and ref:
-        print(f"\ngateway / minimal proxy at 32 connections: {gw['rps'] / ref['rps']:.1%} of requests/s (one run after the other)")
+        print(
+            f"\ngateway / minimal proxy at 32 connections: {gw['rps'] / ref['rps']:.1%} of requests/s (one run after the other)"
+        )
     for line in paired:
         print(line)
     gw1, ref1 = rows.get(("gateway", "c1")), rows.get(("minimal", "c1"))
     if gw1 and ref1:
-        print(f"gateway p50 at 1 connection: +{gw1['p50'] - ref1['p50']:.2f} ms over the minimal proxy; p99 {gw1['p99']:.2f} ms")
+        print(
+            f"gateway p50 at 1 connection: +{gw1['p50'] - ref1['p50']:.2f} ms over the minimal proxy; p99 {gw1['p99']:.2f} ms"
+        )
     ll = rows.get(("litellm", "c32"))
     if gw and ll:
         print(f"gateway / LiteLLM at 32 connections: {gw['rps'] / ll['rps']:.1f}x")

@@ -75,8 +75,16 @@ LONG_TEXT = st.sampled_from(["x" * 70_000, "\u00e9\u4e2d\U0001f600" * 10_000])
 DURATIONS = st.sampled_from(["9999999d", "99999999999999999999s", "9999999999mo", "0s", "-1d", "1.5h", "30x", "d"])
 #: timestamps at the very edge of the calendar, with offsets that push them past it
 DATES = st.sampled_from(
-    ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "9999-12-31", "0001-01-01", "2026-02-30", "0000-00-00",
-     "2026-01-01T25:00:00Z", "99999-01-01"]
+    [
+        "9999-12-31T23:59:59-14:00",
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31",
+        "0001-01-01",
+        "2026-02-30",
+        "0000-00-00",
+        "2026-01-01T25:00:00Z",
+        "99999-01-01",
+    ]
 )
 
 
@@ -102,12 +110,32 @@ NASTY = st.one_of(NUL_TEXT, HUGE_INTS, EXTREME_FLOATS, DEEP, WRONG_TYPES, DURATI
 INT_STRINGS = st.sampled_from(["9223372036854775808", "2147483648", "-1", "0", "1e308", "nan", "99999999999999999999"])
 #: what a query parameter can be: any string
 NASTY_QUERY = st.one_of(
-    NUL_TEXT, INT_STRINGS,
-    st.just(""), DURATIONS, DATES, TEXT, st.just("x" * 5_000),
+    NUL_TEXT,
+    INT_STRINGS,
+    st.just(""),
+    DURATIONS,
+    DATES,
+    TEXT,
+    st.just("x" * 5_000),
 )
 #: request bodies that are not a JSON object, or not JSON, or not UTF-8
-_RAW = [b"", b" ", b"null", b"[]", b'"text"', b"1", b"{", b'{"model": }', b"\x00", b"\xff\xfe\xfd", b'{"a": "\xff"}',
-        b"[" * 5000 + b"]" * 5000, b'{"a": 1e999}', b'{"a": NaN}', b'{"a": 1, "a": 2}']
+_RAW = [
+    b"",
+    b" ",
+    b"null",
+    b"[]",
+    b'"text"',
+    b"1",
+    b"{",
+    b'{"model": }',
+    b"\x00",
+    b"\xff\xfe\xfd",
+    b'{"a": "\xff"}',
+    b"[" * 5000 + b"]" * 5000,
+    b'{"a": 1e999}',
+    b'{"a": NaN}',
+    b'{"a": 1, "a": 2}',
+]
 RAW_BODIES = st.integers(0, len(_RAW) - 1).map(_RAW.__getitem__)  # (a short repr in Hypothesis' reports)
 #: mutations reach this deep into a body, not into the deep values they planted themselves
 MUTABLE_DEPTH = 8
@@ -220,8 +248,13 @@ class Target:
 
 
 LIMITS: dict[str, Any] = {
-    "max_budget": 10, "soft_budget": 5, "budget_duration": "30d", "tpm_limit": 1000, "rpm_limit": 100,
-    "max_parallel_requests": 5, "metadata": {"owner": "fuzz", "nested": {"list": [1, "two"]}},
+    "max_budget": 10,
+    "soft_budget": 5,
+    "budget_duration": "30d",
+    "tpm_limit": 1000,
+    "rpm_limit": 100,
+    "max_parallel_requests": 5,
+    "metadata": {"owner": "fuzz", "nested": {"list": [1, "two"]}},
 }
 
 
@@ -254,78 +287,169 @@ def both_models(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def chat_bodies(t: Target) -> list[dict[str, Any]]:
     messages = [
         {"role": "system", "content": "be brief"},
-        {"role": "user", "content": [
-            {"type": "text", "text": "hi"},
-            {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA", "detail": "low"}},
-        ]},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": "{\"q\": 1}"}},
-        ]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "hi"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA", "detail": "low"}},
+            ],
+        },
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": '{"q": 1}'}},
+            ],
+        },
         {"role": "tool", "tool_call_id": "call_1", "content": "found"},
         {"role": "user", "content": "thanks", "name": "alice"},
     ]
     schema = {"type": "object", "properties": {"q": {"type": "integer"}}}
     tools = [{"type": "function", "function": {"name": "lookup", "description": "look up", "parameters": schema}}]
-    return both_models([
-        {"model": "gpt-4o", "messages": messages, "max_tokens": 16, "temperature": 0.5, "top_p": 1, "n": 1,
-         "stop": ["\n"], "tools": tools, "tool_choice": "auto", "user": "end-user", "metadata": {"tag": "x"},
-         "response_format": {"type": "text"}, "seed": 1, "logit_bias": {"50256": -100}, "presence_penalty": 0,
-         "frequency_penalty": 0, "stream": False},
-        {"model": "gpt-4o", "messages": [{"role": "user", "content": "stream this"}], "stream": True,
-         "stream_options": {"include_usage": True}, "max_completion_tokens": 8},
-    ])
+    return both_models(
+        [
+            {
+                "model": "gpt-4o",
+                "messages": messages,
+                "max_tokens": 16,
+                "temperature": 0.5,
+                "top_p": 1,
+                "n": 1,
+                "stop": ["\n"],
+                "tools": tools,
+                "tool_choice": "auto",
+                "user": "end-user",
+                "metadata": {"tag": "x"},
+                "response_format": {"type": "text"},
+                "seed": 1,
+                "logit_bias": {"50256": -100},
+                "presence_penalty": 0,
+                "frequency_penalty": 0,
+                "stream": False,
+            },
+            {
+                "model": "gpt-4o",
+                "messages": [{"role": "user", "content": "stream this"}],
+                "stream": True,
+                "stream_options": {"include_usage": True},
+                "max_completion_tokens": 8,
+            },
+        ]
+    )
 
 
-CHAT_EXTRAS = {"parallel_tool_calls": True, "logprobs": True, "top_logprobs": 2, "fallbacks": ["gpt-4o"],
-               "guardrails": [], "reasoning_effort": "low", "modalities": ["text"], "store": False,
-               "service_tier": "auto", "prediction": {"type": "content", "content": "x"}}
+CHAT_EXTRAS = {
+    "parallel_tool_calls": True,
+    "logprobs": True,
+    "top_logprobs": 2,
+    "fallbacks": ["gpt-4o"],
+    "guardrails": [],
+    "reasoning_effort": "low",
+    "modalities": ["text"],
+    "store": False,
+    "service_tier": "auto",
+    "prediction": {"type": "content", "content": "x"},
+}
 
 
 def messages_bodies(t: Target) -> list[dict[str, Any]]:
-    return both_models([
-        {"model": "gpt-4o", "max_tokens": 16,
-         "system": [{"type": "text", "text": "be brief", "cache_control": {"type": "ephemeral"}}],
-         "messages": [
-             {"role": "user", "content": [
-                 {"type": "text", "text": "hi"},
-                 {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}},
-             ]},
-             {"role": "assistant", "content": [
-                 {"type": "thinking", "thinking": "hmm", "signature": "sig"},
-                 {"type": "text", "text": "let me look"},
-                 {"type": "tool_use", "id": "tu_1", "name": "lookup", "input": {"q": 1}},
-             ]},
-             {"role": "user", "content": [
-                 {"type": "tool_result", "tool_use_id": "tu_1", "content": [{"type": "text", "text": "found"}]},
-                 {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "a doc"}},
-             ]},
-         ],
-         "tools": [{"name": "lookup", "description": "look up", "input_schema": {"type": "object"}}],
-         "tool_choice": {"type": "auto"}, "temperature": 0.5, "top_p": 1, "top_k": 5, "stop_sequences": ["\n"],
-         "metadata": {"user_id": "end-user"}, "stream": False},
-        {"model": "gpt-4o", "max_tokens": 8, "messages": [{"role": "user", "content": "stream this"}], "stream": True},
-    ])
+    return both_models(
+        [
+            {
+                "model": "gpt-4o",
+                "max_tokens": 16,
+                "system": [{"type": "text", "text": "be brief", "cache_control": {"type": "ephemeral"}}],
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "text", "text": "hi"},
+                            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}},
+                        ],
+                    },
+                    {
+                        "role": "assistant",
+                        "content": [
+                            {"type": "thinking", "thinking": "hmm", "signature": "sig"},
+                            {"type": "text", "text": "let me look"},
+                            {"type": "tool_use", "id": "tu_1", "name": "lookup", "input": {"q": 1}},
+                        ],
+                    },
+                    {
+                        "role": "user",
+                        "content": [
+                            {
+                                "type": "tool_result",
+                                "tool_use_id": "tu_1",
+                                "content": [{"type": "text", "text": "found"}],
+                            },
+                            {
+                                "type": "document",
+                                "source": {"type": "text", "media_type": "text/plain", "data": "a doc"},
+                            },
+                        ],
+                    },
+                ],
+                "tools": [{"name": "lookup", "description": "look up", "input_schema": {"type": "object"}}],
+                "tool_choice": {"type": "auto"},
+                "temperature": 0.5,
+                "top_p": 1,
+                "top_k": 5,
+                "stop_sequences": ["\n"],
+                "metadata": {"user_id": "end-user"},
+                "stream": False,
+            },
+            {
+                "model": "gpt-4o",
+                "max_tokens": 8,
+                "messages": [{"role": "user", "content": "stream this"}],
+                "stream": True,
+            },
+        ]
+    )
 
 
-MESSAGES_EXTRAS = {"thinking": {"type": "enabled", "budget_tokens": 1024},
-                   "output_config": {"format": {"type": "json_schema", "schema": {"type": "object"}}},
-                   "service_tier": "auto"}
+MESSAGES_EXTRAS = {
+    "thinking": {"type": "enabled", "budget_tokens": 1024},
+    "output_config": {"format": {"type": "json_schema", "schema": {"type": "object"}}},
+    "service_tier": "auto",
+}
 
 
 def completion_bodies(t: Target) -> list[dict[str, Any]]:
-    return [{"model": "gpt-4o", "prompt": "Once upon a time", "max_tokens": 8, "temperature": 0, "stop": "\n",
-             "echo": False, "user": "end-user", "stream": False},
-            {"model": "gpt-4o", "prompt": ["a", "b"], "stream": True}]
+    return [
+        {
+            "model": "gpt-4o",
+            "prompt": "Once upon a time",
+            "max_tokens": 8,
+            "temperature": 0,
+            "stop": "\n",
+            "echo": False,
+            "user": "end-user",
+            "stream": False,
+        },
+        {"model": "gpt-4o", "prompt": ["a", "b"], "stream": True},
+    ]
 
 
 def embedding_bodies(t: Target) -> list[dict[str, Any]]:
-    return [{"model": "text-embedding-3-small", "input": ["a", "b"], "encoding_format": "float", "user": "end-user"},
-            {"model": "text-embedding-3-small", "input": "one"}]
+    return [
+        {"model": "text-embedding-3-small", "input": ["a", "b"], "encoding_format": "float", "user": "end-user"},
+        {"model": "text-embedding-3-small", "input": "one"},
+    ]
 
 
 def key_fields(t: Target) -> dict[str, Any]:
-    return {"key_alias": f"fuzz-alias-{UNIQUE}", "models": ["gpt-4o"], "aliases": {"fast": "gpt-4o"},
-            "duration": "30d", "blocked": False, "permissions": {"allow": True}, "guardrails": [], **LIMITS}
+    return {
+        "key_alias": f"fuzz-alias-{UNIQUE}",
+        "models": ["gpt-4o"],
+        "aliases": {"fast": "gpt-4o"},
+        "duration": "30d",
+        "blocked": False,
+        "permissions": {"allow": True},
+        "guardrails": [],
+        **LIMITS,
+    }
 
 
 def key_extras(t: Target) -> dict[str, Any]:
@@ -333,75 +457,189 @@ def key_extras(t: Target) -> dict[str, Any]:
 
 
 def team_fields(t: Target) -> dict[str, Any]:
-    return {"team_alias": "fuzz team", "models": ["gpt-4o"], "model_aliases": {"fast": "gpt-4o"}, "guardrails": [],
-            "blocked": False, **LIMITS}
+    return {
+        "team_alias": "fuzz team",
+        "models": ["gpt-4o"],
+        "model_aliases": {"fast": "gpt-4o"},
+        "guardrails": [],
+        "blocked": False,
+        **LIMITS,
+    }
 
 
 def user_fields(t: Target) -> dict[str, Any]:
-    return {"user_email": "fuzz@example.com", "user_alias": "fuzzer", "user_role": "internal_user",
-            "models": ["gpt-4o"], **LIMITS}
+    return {
+        "user_email": "fuzz@example.com",
+        "user_alias": "fuzzer",
+        "user_role": "internal_user",
+        "models": ["gpt-4o"],
+        **LIMITS,
+    }
 
 
-OPENAI = {"chat/completions": (chat_bodies, CHAT_EXTRAS), "completions": (completion_bodies, {"suffix": "!", "n": 1}),
-          "embeddings": (embedding_bodies, {"dimensions": 8})}
+OPENAI = {
+    "chat/completions": (chat_bodies, CHAT_EXTRAS),
+    "completions": (completion_bodies, {"suffix": "!", "n": 1}),
+    "embeddings": (embedding_bodies, {"dimensions": 8}),
+}
 
 ROUTES: list[Route] = [
-    *(Route("POST", f"{prefix}/{path}", bodies, lambda t, e=extras: e, model=True)
-      for prefix in ("/v1", "") for path, (bodies, extras) in OPENAI.items()),
+    *(
+        Route("POST", f"{prefix}/{path}", bodies, lambda t, e=extras: e, model=True)
+        for prefix in ("/v1", "")
+        for path, (bodies, extras) in OPENAI.items()
+    ),
     Route("POST", "/v1/messages", messages_bodies, lambda t: MESSAGES_EXTRAS, anthropic=True, model=True),
     # virtual keys
-    Route("POST", "/key/generate",
-          lambda t: [{**key_fields(t), "user_id": t.user_id, "team_id": t.team_id},
-                     {"expires": "2030-01-01T00:00:00+02:00", "team_id": t.team_id, "max_budget": 1}],
-          lambda t: {"key": f"sk-fuzz-custom-key-{UNIQUE}-0123456789abcdef"}),
-    Route("POST", "/key/update", lambda t: [{"key": t.key_id, **key_fields(t)},
-                                           {"key": t.key_id, "expires": "2030-01-01T00:00:00Z"}], key_extras),
-    Route("POST", "/key/delete", lambda t: [{"keys": ["sk-" + "0" * 40], "key_aliases": ["no-such-alias"]}],
-          valid_status=404),
+    Route(
+        "POST",
+        "/key/generate",
+        lambda t: [
+            {**key_fields(t), "user_id": t.user_id, "team_id": t.team_id},
+            {"expires": "2030-01-01T00:00:00+02:00", "team_id": t.team_id, "max_budget": 1},
+        ],
+        lambda t: {"key": f"sk-fuzz-custom-key-{UNIQUE}-0123456789abcdef"},
+    ),
+    Route(
+        "POST",
+        "/key/update",
+        lambda t: [{"key": t.key_id, **key_fields(t)}, {"key": t.key_id, "expires": "2030-01-01T00:00:00Z"}],
+        key_extras,
+    ),
+    Route(
+        "POST",
+        "/key/delete",
+        lambda t: [{"keys": ["sk-" + "0" * 40], "key_aliases": ["no-such-alias"]}],
+        valid_status=404,
+    ),
     Route("POST", "/key/block", lambda t: [{"key": t.key_id}]),
     Route("POST", "/key/unblock", lambda t: [{"key": t.key_id}]),
-    Route("POST", "/key/regenerate", lambda t: [{"key": t.key_id, "grace_period": "1h", "max_budget": 5}],
-          lambda t: {"new_key": f"sk-fuzz-new-key-{UNIQUE}-0123456789abcdef", **key_extras(t)}),
+    Route(
+        "POST",
+        "/key/regenerate",
+        lambda t: [{"key": t.key_id, "grace_period": "1h", "max_budget": 5}],
+        lambda t: {"new_key": f"sk-fuzz-new-key-{UNIQUE}-0123456789abcdef", **key_extras(t)},
+    ),
     Route("POST", "/key/{key}/regenerate", lambda t: [{"grace_period": "1h"}, {}]),
     Route("GET", "/key/info", lambda t: [{"key": t.key_id}]),
-    Route("GET", "/key/list", lambda t: [{"page": "1", "size": "10", "user_id": t.user_id, "team_id": t.team_id,
-                                          "key_alias": "fuzz-alias", "key_hash": t.key_id,
-                                          "return_full_object": "true"}]),
-    Route("POST", "/team/new", lambda t: [{"team_id": f"fuzz-new-team-{UNIQUE}", **team_fields(t),
-                                          "members_with_roles": [{"role": "user", "user_id": t.user_id}]}]),
+    Route(
+        "GET",
+        "/key/list",
+        lambda t: [
+            {
+                "page": "1",
+                "size": "10",
+                "user_id": t.user_id,
+                "team_id": t.team_id,
+                "key_alias": "fuzz-alias",
+                "key_hash": t.key_id,
+                "return_full_object": "true",
+            }
+        ],
+    ),
+    Route(
+        "POST",
+        "/team/new",
+        lambda t: [
+            {
+                "team_id": f"fuzz-new-team-{UNIQUE}",
+                **team_fields(t),
+                "members_with_roles": [{"role": "user", "user_id": t.user_id}],
+            }
+        ],
+    ),
     Route("POST", "/team/update", lambda t: [{"team_id": t.team_id, **team_fields(t)}]),
     Route("POST", "/team/delete", lambda t: [{"team_ids": ["no-such-team"]}], valid_status=404),
-    Route("POST", "/team/member_add",
-          lambda t: [{"team_id": t.team_id, "member": {"role": "user", "user_id": "fuzz-member"}},
-                     {"team_id": t.team_id, "member": [{"role": "admin", "user_email": "m@example.com"}]}]),
-    Route("POST", "/team/member_delete",
-          lambda t: [{"team_id": t.team_id, "user_id": "fuzz-member", "user_email": "m@example.com"}]),
+    Route(
+        "POST",
+        "/team/member_add",
+        lambda t: [
+            {"team_id": t.team_id, "member": {"role": "user", "user_id": "fuzz-member"}},
+            {"team_id": t.team_id, "member": [{"role": "admin", "user_email": "m@example.com"}]},
+        ],
+    ),
+    Route(
+        "POST",
+        "/team/member_delete",
+        lambda t: [{"team_id": t.team_id, "user_id": "fuzz-member", "user_email": "m@example.com"}],
+    ),
     Route("GET", "/team/info", lambda t: [{"team_id": t.team_id}]),
     Route("GET", "/team/list", lambda t: [{"user_id": t.user_id}]),
-    Route("POST", "/user/new", lambda t: [{"user_id": f"fuzz-new-user-{UNIQUE}", **user_fields(t), "teams": [t.team_id],
-                                          "auto_create_key": True, "key_alias": f"fuzz-user-key-{UNIQUE}",
-                                          "duration": "1d"}]),
+    Route(
+        "POST",
+        "/user/new",
+        lambda t: [
+            {
+                "user_id": f"fuzz-new-user-{UNIQUE}",
+                **user_fields(t),
+                "teams": [t.team_id],
+                "auto_create_key": True,
+                "key_alias": f"fuzz-user-key-{UNIQUE}",
+                "duration": "1d",
+            }
+        ],
+    ),
     Route("POST", "/user/update", lambda t: [{"user_id": t.user_id, **user_fields(t)}]),
     Route("POST", "/user/delete", lambda t: [{"user_ids": ["no-such-user"]}], valid_status=404),
     Route("GET", "/user/info", lambda t: [{"user_id": t.user_id}]),
-    Route("GET", "/user/list", lambda t: [{"page": "1", "page_size": "25", "role": "internal_user",
-                                           "user_ids": f"{t.user_id},other"}]),
+    Route(
+        "GET",
+        "/user/list",
+        lambda t: [{"page": "1", "page_size": "25", "role": "internal_user", "user_ids": f"{t.user_id},other"}],
+    ),
     # spend
-    *(Route("GET", path, lambda t: [{"api_key": t.key_id, "user_id": t.user_id, "team_id": t.team_id,
-                                     "end_user": "end-user", "customer_id": "c", "request_id": "r", "model": "gpt-4o",
-                                     "start_date": "2026-01-01", "end_date": "2026-12-31", "page": "1",
-                                     "page_size": "50"}])
-      for path in ("/spend/logs", "/spend/logs/v2")),
-    Route("GET", "/global/spend/report", lambda t: [{"group_by": "team", "start_date": "2026-01-01",
-                                                     "end_date": "2026-12-31", "api_key": t.key_id,
-                                                     "internal_user_id": t.user_id, "team_id": t.team_id,
-                                                     "customer_id": "c"},
-                                                    {"group_by": "model", "end_date": "2026-12-31"}]),
+    *(
+        Route(
+            "GET",
+            path,
+            lambda t: [
+                {
+                    "api_key": t.key_id,
+                    "user_id": t.user_id,
+                    "team_id": t.team_id,
+                    "end_user": "end-user",
+                    "customer_id": "c",
+                    "request_id": "r",
+                    "model": "gpt-4o",
+                    "start_date": "2026-01-01",
+                    "end_date": "2026-12-31",
+                    "page": "1",
+                    "page_size": "50",
+                }
+            ],
+        )
+        for path in ("/spend/logs", "/spend/logs/v2")
+    ),
+    Route(
+        "GET",
+        "/global/spend/report",
+        lambda t: [
+            {
+                "group_by": "team",
+                "start_date": "2026-01-01",
+                "end_date": "2026-12-31",
+                "api_key": t.key_id,
+                "internal_user_id": t.user_id,
+                "team_id": t.team_id,
+                "customer_id": "c",
+            },
+            {"group_by": "model", "end_date": "2026-12-31"},
+        ],
+    ),
     Route("GET", "/spend/ledger/status", lambda t: [{}]),
     # core and other plugins' read-only routes
     Route("GET", "/health", lambda t: [{"model": "gpt-4o"}]),
-    *(Route("GET", path, lambda t: [{}]) for path in (
-        "/health/liveliness", "/health/liveness", "/health/readiness", "/v1/models", "/models", "/guardrails/list")),
+    *(
+        Route("GET", path, lambda t: [{}])
+        for path in (
+            "/health/liveliness",
+            "/health/liveness",
+            "/health/readiness",
+            "/v1/models",
+            "/models",
+            "/guardrails/list",
+        )
+    ),
 ]
 
 # --------------------------------------------------------------------------- the gateway process
@@ -443,18 +681,29 @@ def delete_redis_keys(prefix: str) -> None:
 def gateway_config(database_url: str, workdir: Path, anthropic_url: str, redis_prefix: str) -> dict[str, Any]:
     return {
         "model_list": [
-            {"model_name": "gpt-4o", "litellm_params": {"model": "mock/gpt-4o", "input_cost_per_token": 0.000001,
-                                                        "output_cost_per_token": 0.000002}},
+            {
+                "model_name": "gpt-4o",
+                "litellm_params": {
+                    "model": "mock/gpt-4o",
+                    "input_cost_per_token": 0.000001,
+                    "output_cost_per_token": 0.000002,
+                },
+            },
             # a provider that translates every request (to a local server that checks it as Anthropic's API does)
-            {"model_name": "claude", "litellm_params": {"model": "anthropic/claude-sonnet-4-5",
-                                                        "api_base": anthropic_url, "api_key": ANTHROPIC_KEY}},
+            {
+                "model_name": "claude",
+                "litellm_params": {
+                    "model": "anthropic/claude-sonnet-4-5",
+                    "api_base": anthropic_url,
+                    "api_key": ANTHROPIC_KEY,
+                },
+            },
             {"model_name": "text-embedding-3-small", "litellm_params": {"model": "mock/text-embedding-3-small"}},
         ],
         "general_settings": {"master_key": MASTER, "database_url": database_url},
         "plugins": {
             "virtual_keys": {"revocation_wait": False},
-            "spend": {"redis_url": REDIS_URL, "redis_prefix": redis_prefix,
-                      "wal_dir": str(workdir / "wal")},
+            "spend": {"redis_url": REDIS_URL, "redis_prefix": redis_prefix, "wal_dir": str(workdir / "wal")},
         },
     }
 
@@ -491,16 +740,24 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, anthropic_upstream: str) -
     port = free_port()
     config_path = workdir / "gateway.yaml"
     config_path.write_text(
-        yaml.safe_dump(gateway_config(f"postgresql://postgres@127.0.0.1:5432/{database}", workdir, anthropic_upstream,
-                                      redis_prefix))
+        yaml.safe_dump(
+            gateway_config(
+                f"postgresql://postgres@127.0.0.1:5432/{database}", workdir, anthropic_upstream, redis_prefix
+            )
+        )
     )
     env = {**os.environ, "GATEWAY_LOG_FORMAT": "json"}
     for name in ("GATEWAY_LOAD_PLUGINS", "DATABASE_URL", "REDIS_URL", "GATEWAY_MASTER_KEY", "LITELLM_MASTER_KEY"):
         env.pop(name, None)  # every installed plugin, and only this file's settings
     log_path = workdir / "gateway.log"
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen([str(VENV_BIN / "gateway"), "--config", str(config_path), "--port", str(port)],
-                                cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [str(VENV_BIN / "gateway"), "--config", str(config_path), "--port", str(port)],
+            cwd=workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     running = GatewayProcess(f"http://127.0.0.1:{port}", port, log_path, proc)
     try:
         deadline = time.monotonic() + 60
@@ -537,8 +794,9 @@ def admin_call(gateway: GatewayProcess, path: str, body: dict[str, Any]) -> dict
 def target(gateway: GatewayProcess) -> Target:
     admin_call(gateway, "/team/new", {"team_id": "fuzz-team", "models": ["gpt-4o", "claude", "text-embedding-3-small"]})
     admin_call(gateway, "/user/new", {"user_id": "fuzz-user", "teams": ["fuzz-team"], "auto_create_key": False})
-    changed = admin_call(gateway, "/key/generate",
-                         {"team_id": "fuzz-team", "user_id": "fuzz-user", "key_alias": "fuzz-target"})
+    changed = admin_call(
+        gateway, "/key/generate", {"team_id": "fuzz-team", "user_id": "fuzz-user", "key_alias": "fuzz-target"}
+    )
     # the key model requests use: no team, no user, no limits, and no admin body ever names it
     plain = admin_call(gateway, "/key/generate", {"key_alias": "fuzz-plain"})
     return Target(virtual_key=plain["key"], key_id=changed["token_id"], team_id="fuzz-team", user_id="fuzz-user")
@@ -600,7 +858,7 @@ def check_stream(route: Route, reply: Reply) -> None:
     """A stream that started with 200 may still fail, but not with an internal error."""
     for line in reply.body.decode().splitlines():
         if line.startswith("data: ") and line != "data: [DONE]":
-            event = json.loads(line[len("data: "):])
+            event = json.loads(line[len("data: ") :])
             error = event.get("error") if isinstance(event, dict) else None
             assert not (isinstance(error, dict) and error.get("type") in INTERNAL_ERRORS), line
 
@@ -608,8 +866,9 @@ def check_stream(route: Route, reply: Reply) -> None:
 _counter = iter(range(10**9))
 
 
-def send_and_check(gateway: GatewayProcess, conn: KeepAliveConnection, route: Route, path: str, body: bytes | None,
-                   key: str) -> None:
+def send_and_check(
+    gateway: GatewayProcess, conn: KeepAliveConnection, route: Route, path: str, body: bytes | None, key: str
+) -> None:
     try:
         _send_and_check(gateway, conn, route, path, body, key)
     except BaseException:
@@ -617,8 +876,9 @@ def send_and_check(gateway: GatewayProcess, conn: KeepAliveConnection, route: Ro
         raise
 
 
-def _send_and_check(gateway: GatewayProcess, conn: KeepAliveConnection, route: Route, path: str, body: bytes | None,
-                    key: str) -> None:
+def _send_and_check(
+    gateway: GatewayProcess, conn: KeepAliveConnection, route: Route, path: str, body: bytes | None, key: str
+) -> None:
     number = next(_counter)
     request_id = f"fuzz-{number}"
     path = path.replace(UNIQUE, str(number))
@@ -668,8 +928,13 @@ def test_every_route_of_the_app_is_fuzzed(gateway: GatewayProcess, monkeypatch: 
 
     config = yaml.safe_load((gateway.log_path.parent / "gateway.yaml").read_text())
     app = create_app(Gateway(config))
-    served = {(method, route.path) for route in app.starlette.routes if isinstance(route, StarletteRoute)
-              for method in route.methods or () if method != "HEAD"}
+    served = {
+        (method, route.path)
+        for route in app.starlette.routes
+        if isinstance(route, StarletteRoute)
+        for method in route.methods or ()
+        if method != "HEAD"
+    }
     fuzzed = {(route.method, route.path) for route in ROUTES}
     assert served - fuzzed == set(), "routes without a fuzz entry in tests/test_fuzz_routes.py"
     assert fuzzed - served == set(), "fuzz entries for routes the gateway does not serve"
@@ -697,11 +962,34 @@ ROUTE_IDS = [f"{r.method} {r.path}" for r in ROUTES]
 
 #: the values the issue found 500s with, and their neighbours: each goes into every field in turn
 SWEEP_VALUES: list[Any] = [
-    "a\x00b", {"a\x00b": 1}, 2**31, 2**63, -(2**63) - 1, 2**200, 1e308, "9999999d", "9999-12-31T23:59:59-14:00",
-    "0001-01-01T00:00:00+14:00", nested(300, dict), nested(300, list), [5], {"text": 5}, 5, True, None, "",
+    "a\x00b",
+    {"a\x00b": 1},
+    2**31,
+    2**63,
+    -(2**63) - 1,
+    2**200,
+    1e308,
+    "9999999d",
+    "9999-12-31T23:59:59-14:00",
+    "0001-01-01T00:00:00+14:00",
+    nested(300, dict),
+    nested(300, list),
+    [5],
+    {"text": 5},
+    5,
+    True,
+    None,
+    "",
 ]
 SWEEP_QUERY: list[str | None] = [
-    "a\x00b", "", "9999-12-31", "9999-12-31T23:59:59-14:00", "0001-01-01", "9223372036854775808", "-1", "x" * 5000,
+    "a\x00b",
+    "",
+    "9999-12-31",
+    "9999-12-31T23:59:59-14:00",
+    "0001-01-01",
+    "9223372036854775808",
+    "-1",
+    "x" * 5000,
     None,  # left out: the route's default takes its place
 ]
 
@@ -757,16 +1045,21 @@ def test_hostile_input_gets_4xx_and_keeps_the_connection(
     key = data.draw(st.sampled_from([usual, usual, usual, other]), label="key")
     path = route.path
     if "{key}" in path:
-        segment = data.draw(st.one_of(st.just(target.key_id), NUL_TEXT, TEXT.filter(bool), st.just("x" * 5000)),
-                            label="path key")
+        segment = data.draw(
+            st.one_of(st.just(target.key_id), NUL_TEXT, TEXT.filter(bool), st.just("x" * 5000)), label="path key"
+        )
         path = path.replace("{key}", urllib.parse.quote(segment, safe=""))
     if route.method == "GET":
         query = data.draw(st.sampled_from(route.valid(target)).flatmap(broken_query), label="query")
         send_and_check(gateway, connection, route, f"{path}?{query}" if query else path, None, key)
         return
     body = data.draw(
-        st.one_of(broken_body(route.valid(target), route.extras(target)).map(
-            lambda b: json.dumps(b, ensure_ascii=False).encode()), RAW_BODIES),
+        st.one_of(
+            broken_body(route.valid(target), route.extras(target)).map(
+                lambda b: json.dumps(b, ensure_ascii=False).encode()
+            ),
+            RAW_BODIES,
+        ),
         label="body",
     )
     send_and_check(gateway, connection, route, path, body, key)

@@ -33,9 +33,15 @@ def governed(tmp_path: Path, gateway_factory: Any, monkeypatch: pytest.MonkeyPat
     db = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
     config = {
         "model_list": [
-            {"model_name": "gpt-4o", "litellm_params": {"model": "mock/gpt-4o", "mock_response": REPLY,
-                                                        "input_cost_per_token": float(INPUT),
-                                                        "output_cost_per_token": float(OUTPUT)}},
+            {
+                "model_name": "gpt-4o",
+                "litellm_params": {
+                    "model": "mock/gpt-4o",
+                    "mock_response": REPLY,
+                    "input_cost_per_token": float(INPUT),
+                    "output_cost_per_token": float(OUTPUT),
+                },
+            },
             {"model_name": "gpt-4o-mini", "litellm_params": {"model": "mock/gpt-4o-mini"}},
         ],
         "general_settings": {"master_key": MASTER, "database_url": db},
@@ -66,8 +72,12 @@ def test_key_budget_spend_and_reports_agree(governed: Any) -> None:
     # room for exactly three calls: the fourth's reservation (>= its cost) no longer fits
     budget = cost * Decimal("3.5")
     # the seed's body, sent as a hand-typed curl would: no Content-Type header
-    created = admin(governed, "POST", "/key/generate",
-                    content=f'{{"user_id":"alice@","team_id":"engineering","models":["gpt-4o"],"max_budget":{budget}}}')
+    created = admin(
+        governed,
+        "POST",
+        "/key/generate",
+        content=f'{{"user_id":"alice@","team_id":"engineering","models":["gpt-4o"],"max_budget":{budget}}}',
+    )
     assert created.status_code == 200, created.text
     key = created.json()["key"]
 

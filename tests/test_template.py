@@ -58,9 +58,21 @@ def site(generated: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -
     """The four packages built and installed (one pip run) into a private site folder."""
     target = tmp_path_factory.mktemp("site")
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", *BUILD_FLAGS,
-         "--target", str(target), *map(str, generated.values())],
-        capture_output=True, text=True, timeout=180,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            *BUILD_FLAGS,
+            "--target",
+            str(target),
+            *map(str, generated.values()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert result.returncode == 0, result.stderr
     return target
@@ -81,8 +93,15 @@ def test_every_kind_gets_a_complete_package(generated: dict[str, Path]) -> None:
         name, package = NAMES[kind], f"gateway_{NAMES[kind]}"
         config_example = "guardrails:\n  - guardrail_name" if kind == "guardrail" else f"plugins:\n  {name}:"
         files = {str(p.relative_to(path)) for p in path.rglob("*") if p.is_file()}
-        assert {"pyproject.toml", "README.md", "ci.sh", ".gitignore", ".github/workflows/test.yml",
-                f"src/{package}/__init__.py", f"tests/test_{name}.py"} <= files, kind
+        assert {
+            "pyproject.toml",
+            "README.md",
+            "ci.sh",
+            ".gitignore",
+            ".github/workflows/test.yml",
+            f"src/{package}/__init__.py",
+            f"tests/test_{name}.py",
+        } <= files, kind
         pyproject = tomllib.loads((path / "pyproject.toml").read_text())
         assert pyproject["project"]["name"] == f"gateway-{KINDS[kind]}"
         assert pyproject["project"]["entry-points"]["gateway"] == {name: package}
@@ -96,7 +115,9 @@ def test_every_kind_gets_a_complete_package(generated: dict[str, Path]) -> None:
             assert scaffold.PLACEHOLDER.search(text) is None, f"{kind}: unrendered placeholder in {file}"
 
 
-def test_a_bad_name_or_an_occupied_folder_is_refused_with_a_fix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_name_or_an_occupied_folder_is_refused_with_a_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert cli.main(["new-plugin", "Word Filter!", "--kind", "guardrail", "-o", str(tmp_path)]) == 2
     assert "for example 'word-filter'" in capsys.readouterr().err
     (tmp_path / "gateway-busy").mkdir()
@@ -111,7 +132,10 @@ def test_a_bad_name_or_an_occupied_folder_is_refused_with_a_fix(tmp_path: Path, 
 def test_names_are_normalised_once_for_every_spelling() -> None:
     names = scaffold.PluginNames.from_user("gateway-Word-Filter")
     assert (names.name, names.distribution, names.package, names.class_name) == (
-        "word_filter", "gateway-word-filter", "gateway_word_filter", "WordFilter"
+        "word_filter",
+        "gateway-word-filter",
+        "gateway_word_filter",
+        "WordFilter",
     )
 
 
@@ -119,8 +143,13 @@ def test_names_are_normalised_once_for_every_spelling() -> None:
 
 
 def test_gateway_plugins_lists_each_generated_plugin_from_its_distribution(site: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "gateway.cli", "plugins", "--json"], env=env_with(site),
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "plugins", "--json"],
+        env=env_with(site),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     records = {r["name"]: r for r in orjson.loads(result.stdout)}
     for kind, name in NAMES.items():
         assert records[name]["status"] == "loaded", records[name]
@@ -154,9 +183,17 @@ def served(site: Path, fake_upstream: FakeUpstream, receiver: FakeUpstream, tmp_
             {"model_name": "mine", "litellm_params": {"model": f"{NAMES['provider']}/served", "api_base": base}},
         ],
         "general_settings": {"master_key": MASTER_KEY},
-        "guardrails": [{"guardrail_name": "no-secrets", "litellm_params": {
-            "guardrail": NAMES["guardrail"], "mode": "pre_call", "default_on": True, "blocked_words": ["secret"],
-        }}],
+        "guardrails": [
+            {
+                "guardrail_name": "no-secrets",
+                "litellm_params": {
+                    "guardrail": NAMES["guardrail"],
+                    "mode": "pre_call",
+                    "default_on": True,
+                    "blocked_words": ["secret"],
+                },
+            }
+        ],
         "plugins": {
             NAMES["guardrail_hook"]: {"blocked_words": ["forbidden"]},
             NAMES["router"]: {"applies_to": ["auto"], "rules": [{"when_contains": ["python"], "model_group": "coder"}]},
@@ -170,7 +207,9 @@ def served(site: Path, fake_upstream: FakeUpstream, receiver: FakeUpstream, tmp_
     log = (tmp_path / "gateway.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "serve", "--config", str(path), "--port", str(port)],
-        env=env_with(site, GATEWAY_LOAD_PLUGINS=allow, GATEWAY_STRICT_PLUGINS="1"), stdout=log, stderr=log,
+        env=env_with(site, GATEWAY_LOAD_PLUGINS=allow, GATEWAY_STRICT_PLUGINS="1"),
+        stdout=log,
+        stderr=log,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -202,7 +241,9 @@ def test_each_generated_plugin_works_in_a_gateway_that_discovered_it(
     hello = [{"role": "user", "content": "hello"}]
 
     # provider: "mine" is served by the generated provider, in OpenAI format, with the upstream model name
-    assert client.chat.completions.create(model="mine", messages=hello).choices[0].message.content == fake_upstream.content
+    assert (
+        client.chat.completions.create(model="mine", messages=hello).choices[0].message.content == fake_upstream.content
+    )
     assert fake_upstream.requests[-1].json["model"] == "served"
 
     # guardrails: refused with an OpenAI error, nothing sent upstream
@@ -216,7 +257,9 @@ def test_each_generated_plugin_works_in_a_gateway_that_discovered_it(
     assert len(fake_upstream.requests) == sent_before
 
     # router: a prompt about python, asked of "auto", is served by the "coder" group
-    raw = client.chat.completions.with_raw_response.create(model="auto", messages=[{"role": "user", "content": "python?"}])
+    raw = client.chat.completions.with_raw_response.create(
+        model="auto", messages=[{"role": "user", "content": "python?"}]
+    )
     assert raw.headers["x-litellm-model-group"] == "coder"
     assert fake_upstream.requests[-1].json["model"] == "code"
 
@@ -234,7 +277,11 @@ def test_the_generated_plugins_own_tests_pass(generated: dict[str, Path], site: 
     runs = {
         kind: subprocess.Popen(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"],
-            cwd=path, env=env_with(site), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=path,
+            env=env_with(site),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         for kind, path in generated.items()
     }
@@ -251,19 +298,28 @@ def test_new_plugin_works_from_the_installed_wheel(tmp_path: Path) -> None:
     core = Path(__file__).resolve().parents[1] / "core"
     wheels, target = tmp_path / "wheels", tmp_path / "site"
     pip = [sys.executable, "-m", "pip", "--quiet"]
-    build = subprocess.run([*pip, "wheel", "--no-deps", *BUILD_FLAGS, "-w", str(wheels), str(core)],
-                           capture_output=True, text=True, timeout=120)
+    build = subprocess.run(
+        [*pip, "wheel", "--no-deps", *BUILD_FLAGS, "-w", str(wheels), str(core)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert build.returncode == 0, build.stderr
     (wheel,) = wheels.glob("gateway-*.whl")
-    install = subprocess.run([*pip, "install", "--no-deps", "--no-index", "--target", str(target), str(wheel)],
-                             capture_output=True, text=True, timeout=120)
+    install = subprocess.run(
+        [*pip, "install", "--no-deps", "--no-index", "--target", str(target), str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert install.returncode == 0, install.stderr
     script = (
         "import gateway, sys; from gateway import cli; "
         f"assert gateway.__file__.startswith({str(target)!r}), gateway.__file__; "
         f"sys.exit(cli.main(['new-plugin', 'from-wheel', '--kind', 'router', '-o', {str(tmp_path)!r}]))"
     )
-    result = subprocess.run([sys.executable, "-c", script], env=env_with(target), capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env_with(target), capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "gateway-from-wheel" / "src" / "gateway_from_wheel" / "__init__.py").is_file()

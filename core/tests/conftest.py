@@ -19,9 +19,18 @@ def openai_config(upstream: FakeUpstream, **extra: Any) -> dict[str, Any]:
     """A config with one OpenAI-format deployment pointing at the fake upstream."""
     config: dict[str, Any] = {
         "model_list": [
-            {"model_name": "gpt-4o", "litellm_params": {"model": "openai/gpt-4o", "api_base": upstream.base_url, "api_key": "sk-up"}},
-            {"model_name": "text-embedding-3-small",
-             "litellm_params": {"model": "openai/text-embedding-3-small", "api_base": upstream.base_url, "api_key": "sk-up"}},
+            {
+                "model_name": "gpt-4o",
+                "litellm_params": {"model": "openai/gpt-4o", "api_base": upstream.base_url, "api_key": "sk-up"},
+            },
+            {
+                "model_name": "text-embedding-3-small",
+                "litellm_params": {
+                    "model": "openai/text-embedding-3-small",
+                    "api_base": upstream.base_url,
+                    "api_key": "sk-up",
+                },
+            },
         ],
         "general_settings": {"master_key": MASTER},
     }

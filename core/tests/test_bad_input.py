@@ -50,8 +50,10 @@ class RawConnection:
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, dict[str, str], bytes]:
         data = b"" if body is None else json.dumps(body).encode()
-        head = (f"{method} {path} HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer {MASTER}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n")
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer {MASTER}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+        )
         self.sock.sendall(head.encode() + data)
         while b"\r\n\r\n" not in self.buffer:
             self._fill()
@@ -122,21 +124,46 @@ def test_a_model_request_whose_plugin_hook_raises_answers_500_and_closes_the_con
 @pytest.mark.parametrize(
     ("body", "param", "words"),
     [
-        ({"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]},
-         "messages[0].content[0].text", "must be a string, got int"),
-        ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": 7}}]}]},
-         "messages[0].content[0].image_url.url", "must be a string"),
-        ({"messages": [{"role": "assistant", "tool_calls": [{"id": "c", "function": {"name": "f", "arguments": {}}}]}]},
-         "messages[0].tool_calls[0].function.arguments", "JSON string"),
-        ({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2**63},
-         "max_tokens", "at most 9223372036854775807"),
-        ({"messages": [{"role": "user", "content": "hi"}], "reasoning_effort": ["high"]},
-         "reasoning_effort", "must be a string"),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]},
+            "messages[0].content[0].text",
+            "must be a string, got int",
+        ),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": 7}}]}]},
+            "messages[0].content[0].image_url.url",
+            "must be a string",
+        ),
+        (
+            {
+                "messages": [
+                    {"role": "assistant", "tool_calls": [{"id": "c", "function": {"name": "f", "arguments": {}}}]}
+                ]
+            },
+            "messages[0].tool_calls[0].function.arguments",
+            "JSON string",
+        ),
+        (
+            {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2**63},
+            "max_tokens",
+            "at most 9223372036854775807",
+        ),
+        (
+            {"messages": [{"role": "user", "content": "hi"}], "reasoning_effort": ["high"]},
+            "reasoning_effort",
+            "must be a string",
+        ),
         ({"messages": [{"role": "user", "content": "hi"}], "stop": ["ok", 3]}, "stop", "list of strings"),
-        ({"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function", "function": {"name": 1}}]},
-         "tools[0].function", "with a 'name'"),
-        ({"messages": [{"role": "user", "content": "hi"}], "metadata": {"deep": json.loads("[" * 300 + "]" * 300)}},
-         "metadata", "nested more than 128 levels"),
+        (
+            {"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function", "function": {"name": 1}}]},
+            "tools[0].function",
+            "with a 'name'",
+        ),
+        (
+            {"messages": [{"role": "user", "content": "hi"}], "metadata": {"deep": json.loads("[" * 300 + "]" * 300)}},
+            "metadata",
+            "nested more than 128 levels",
+        ),
     ],
 )
 def test_wrong_types_in_a_chat_request_are_a_400_naming_the_field_and_keep_the_connection(
@@ -175,8 +202,10 @@ def test_the_forms_openai_accepts_are_served(raw: Any) -> None:
     for path, body in [
         ("/v1/completions", {"prompt": [[1, 2], [3]], "logprobs": 2}),
         ("/v1/embeddings", {"input": [[1, 2]], "dimensions": 8}),
-        ("/v1/chat/completions", {"messages": [{"role": "user", "content": [AUDIO_PART]}], "logprobs": True,
-                                  "top_logprobs": 2}),
+        (
+            "/v1/chat/completions",
+            {"messages": [{"role": "user", "content": [AUDIO_PART]}], "logprobs": True, "top_logprobs": 2},
+        ),
     ]:
         status, _, answer = conn.request("POST", path, {"model": "gpt-4o", **body})
         assert status == 200, answer

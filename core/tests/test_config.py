@@ -53,7 +53,11 @@ environment_variables:
   EXTRA_SETTING: "1"
 """
 
-ENV = {"AZURE_API_KEY": "az-secret-value", "OPENAI_API_KEY": "sk-openai-secret", "LITELLM_MASTER_KEY": "sk-master-secret"}
+ENV = {
+    "AZURE_API_KEY": "az-secret-value",
+    "OPENAI_API_KEY": "sk-openai-secret",
+    "LITELLM_MASTER_KEY": "sk-master-secret",
+}
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -78,11 +82,16 @@ def test_litellm_style_config_loads_unchanged(tmp_path: Path, monkeypatch: pytes
 
 def test_seed_model_snippet_and_master_key_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LITELLM_MASTER_KEY", "sk-from-env")
-    gateway = Gateway(write(tmp_path, """
+    gateway = Gateway(
+        write(
+            tmp_path,
+            """
         model_list:
           - model_name: gpt-4o
             litellm_params: {model: openai/gpt-4o, api_key: sk-x}
-    """))
+    """,
+        )
+    )
     assert gateway.config.master_key == "sk-from-env"
     assert gateway.master_key_bytes == b"sk-from-env"
 
@@ -94,29 +103,37 @@ def problems_of(tmp_path: Path, text: str, monkeypatch: pytest.MonkeyPatch | Non
 
 
 def test_unknown_key_names_its_line_and_suggests_the_fix(tmp_path: Path) -> None:
-    message = problems_of(tmp_path, """
+    message = problems_of(
+        tmp_path,
+        """
         model_list:
           - model_name: gpt-4o
             litellm_params:
               model: openai/gpt-4o
               api_kye: sk-x
               api_bse: http://x
-    """)
+    """,
+    )
     assert "config.yaml line 5: model_list[0].litellm_params.api_kye: unknown key; did you mean 'api_key'?" in message
     assert "config.yaml line 6: model_list[0].litellm_params.api_bse: unknown key; did you mean 'api_base'?" in message
     assert "2 problems" in message
-    message = problems_of(tmp_path, """
+    message = problems_of(
+        tmp_path,
+        """
         router_settings:
           cooldown_tme: 5
         general_settings:
           master_kye: x
-    """)
+    """,
+    )
     assert "config.yaml line 2: router_settings.cooldown_tme: unknown key; did you mean 'cooldown_time'?" in message
     assert "config.yaml line 4: general_settings.master_kye: unknown key; did you mean 'master_key'?" in message
 
 
 def test_wrong_types_and_values(tmp_path: Path) -> None:
-    message = problems_of(tmp_path, """
+    message = problems_of(
+        tmp_path,
+        """
         model_list:
           - model_name: gpt-4o
             litellm_params: {model: openai/gpt-4o, rpm: lots}
@@ -124,7 +141,8 @@ def test_wrong_types_and_values(tmp_path: Path) -> None:
             litellm_params: {model: gpt-4o}
         router_settings:
           num_retries: -1
-    """)
+    """,
+    )
     assert "line 3: model_list[0].litellm_params.rpm" in message and "valid integer" in message
     assert "model_list[1].litellm_params.model: must be '<provider>/<model>'" in message
     assert "router_settings.num_retries" in message and "greater than or equal to 0" in message
@@ -132,20 +150,29 @@ def test_wrong_types_and_values(tmp_path: Path) -> None:
 
 def test_missing_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
-    message = problems_of(tmp_path, """
+    message = problems_of(
+        tmp_path,
+        """
         model_list:
           - model_name: gpt-4o
             litellm_params: {model: openai/gpt-4o, api_key: os.environ/NOT_SET_ANYWHERE}
-    """)
-    assert "line 3: model_list[0].litellm_params.api_key: reads the environment variable NOT_SET_ANYWHERE, which is not set" in message
+    """,
+    )
+    assert (
+        "line 3: model_list[0].litellm_params.api_key: reads the environment variable NOT_SET_ANYWHERE, which is not set"
+        in message
+    )
 
 
 def test_provider_plugin_not_installed(tmp_path: Path) -> None:
-    message = problems_of(tmp_path, """
+    message = problems_of(
+        tmp_path,
+        """
         model_list:
           - model_name: claude
             litellm_params: {model: nosuchprovider/claude-x}
-    """)
+    """,
+    )
     assert "model_list[0].litellm_params.model: no installed plugin serves the provider 'nosuchprovider'" in message
     assert "pip install" in message
 
@@ -159,20 +186,26 @@ def test_missing_required_and_bad_yaml_and_duplicates(tmp_path: Path) -> None:
 
 def test_secrets_are_never_printed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SECRET_RPM", "sk-very-secret-1234")
-    message = problems_of(tmp_path, """
+    message = problems_of(
+        tmp_path,
+        """
         model_list:
           - model_name: gpt-4o
             litellm_params: {model: openai/gpt-4o, rpm: os.environ/SECRET_RPM, api_key: sk-literal-secret-999}
-    """)
+    """,
+    )
     assert "rpm" in message
     assert "sk-very-secret-1234" not in message and "sk-literal-secret-999" not in message
 
 
 def test_unknown_plugin_section_and_alias_target(tmp_path: Path) -> None:
-    message = problems_of(tmp_path, """
+    message = problems_of(
+        tmp_path,
+        """
         plugins:
           no_such_plugin: {x: 1}
-    """)
+    """,
+    )
     assert "plugins.no_such_plugin: unknown key" in message
     with pytest.raises(ConfigError, match="model_group_alias points at 'missing'"):
         Gateway({"router_settings": {"model_group_alias": {"a": "missing"}}})

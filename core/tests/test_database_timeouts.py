@@ -124,10 +124,13 @@ def _assert_unavailable(response: httpx.Response, port: int) -> None:
 def test_a_hanging_database_gets_503_with_retry_after_on_auth_and_admin_routes(
     database: str, hanging_database: HangingDatabase, fake_upstream: FakeUpstream, gateway_factory: Any
 ) -> None:
-    config = openai_config(fake_upstream, general_settings={
-        "database_url": f"postgresql://postgres@127.0.0.1:{hanging_database.port}/{database}",
-        "database_timeout": 1,
-    })
+    config = openai_config(
+        fake_upstream,
+        general_settings={
+            "database_url": f"postgresql://postgres@127.0.0.1:{hanging_database.port}/{database}",
+            "database_timeout": 1,
+        },
+    )
     gw = gateway_factory(config, plugins=[("virtual_keys", gateway_virtual_keys)])
     master = {"Authorization": f"Bearer {MASTER}"}
     # while the database answers, keys are made and used as usual

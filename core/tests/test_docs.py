@@ -76,6 +76,11 @@ def test_hook_names_in_the_docs_are_real_hooks() -> None:
     """A renamed hook must not live on in prose: every ``gateway_<x>`` hook-like name mentioned exists."""
     mentioned: set[str] = set()
     for page in [DOCS / "plugins.md", DOCS / "writing-a-guardrail.md", *HOOK_PAGES.glob("*.md")]:
-        mentioned |= set(re.findall(r"\bgateway_(?:register_\w+|auth|pre_call|route|call|post_call|log|alert|"
-                                    r"configure|lifespan|get_spend)\b", page.read_text("utf-8")))
+        mentioned |= set(
+            re.findall(
+                r"\bgateway_(?:register_\w+|auth|pre_call|route|call|post_call|log|alert|"
+                r"configure|lifespan|get_spend)\b",
+                page.read_text("utf-8"),
+            )
+        )
     assert mentioned - set(SPECS) == set()

@@ -75,8 +75,12 @@ def guard(name: str, mode: Any = "pre_call", **params: Any) -> dict[str, Any]:
 
 def config(upstream: FakeUpstream, *guards: dict[str, Any]) -> dict[str, Any]:
     return {
-        "model_list": [{"model_name": "gpt-4o", "litellm_params": {
-            "model": "openai/gpt-4o", "api_base": upstream.base_url, "api_key": "sk-up"}}],
+        "model_list": [
+            {
+                "model_name": "gpt-4o",
+                "litellm_params": {"model": "openai/gpt-4o", "api_base": upstream.base_url, "api_key": "sk-up"},
+            }
+        ],
         "general_settings": {"master_key": MASTER},
         "guardrails": list(guards),
     }
@@ -142,8 +146,15 @@ def test_pre_call_block_is_a_400_naming_guardrail_and_mode_and_nothing_reaches_u
         chat(gw, "say the forbidden word")
     assert caught.value.status_code == 400
     assert caught.value.body == {
-        "message": "Violated guardrail policy", "type": "invalid_request_error", "param": None, "code": "400",
-        "provider_specific_fields": {"why": "forbidden word", "guardrail_name": "blocker", "guardrail_mode": "pre_call"},
+        "message": "Violated guardrail policy",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "400",
+        "provider_specific_fields": {
+            "why": "forbidden word",
+            "guardrail_name": "blocker",
+            "guardrail_mode": "pre_call",
+        },
     }
     assert fake_upstream.requests == []
     assert chat(gw, "a harmless question").choices[0].message.content == fake_upstream.content
@@ -152,7 +163,9 @@ def test_pre_call_block_is_a_400_naming_guardrail_and_mode_and_nothing_reaches_u
 def test_pre_call_mask_changes_what_upstream_receives_and_is_logged(
     gateway_factory: Any, fake_upstream: FakeUpstream, log_collector: LogCollector
 ) -> None:
-    gw = start(gateway_factory, fake_upstream, guard("masker", default_on=True, mask_word="s3cret"), extra=(log_collector,))
+    gw = start(
+        gateway_factory, fake_upstream, guard("masker", default_on=True, mask_word="s3cret"), extra=(log_collector,)
+    )
     chat(gw, "my password is s3cret")
     assert fake_upstream.requests[-1].json["messages"][0]["content"] == "my password is [MASKED]"
     event = log_collector.assert_logged(status=200)
@@ -162,8 +175,12 @@ def test_pre_call_mask_changes_what_upstream_receives_and_is_logged(
 
 
 def test_non_text_parts_pass_or_block_per_config(gateway_factory: Any, fake_upstream: FakeUpstream) -> None:
-    gw = start(gateway_factory, fake_upstream, guard("strict", default_on=True, non_text="block"),
-               guard("lenient", mask_word="hello"))
+    gw = start(
+        gateway_factory,
+        fake_upstream,
+        guard("strict", default_on=True, non_text="block"),
+        guard("lenient", mask_word="hello"),
+    )
     image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
     messages = [{"role": "user", "content": [{"type": "text", "text": "hello, what is this?"}, image]}]
     with pytest.raises(openai.BadRequestError) as caught:
@@ -178,7 +195,9 @@ def test_non_text_parts_pass_or_block_per_config(gateway_factory: Any, fake_upst
 # --------------------------------------------------------------------------- selection
 
 
-def test_selection_default_on_request_metadata_and_unknown_names(gateway_factory: Any, fake_upstream: FakeUpstream) -> None:
+def test_selection_default_on_request_metadata_and_unknown_names(
+    gateway_factory: Any, fake_upstream: FakeUpstream
+) -> None:
     gw = start(gateway_factory, fake_upstream, guard("optional"))
     assert chat(gw, "forbidden but nobody asked").choices  # not default_on: does not run
     for extra in ({"guardrails": ["optional"]}, {"metadata": {"guardrails": ["optional"]}}):
@@ -211,7 +230,8 @@ def test_timeouts_and_errors_follow_the_failure_policy(
     gateway_factory: Any, fake_upstream: FakeUpstream, log_collector: LogCollector
 ) -> None:
     gw = start(
-        gateway_factory, fake_upstream,
+        gateway_factory,
+        fake_upstream,
         guard("slow-closed", delay=5, timeout=0.2),
         guard("slow-open", delay=5, timeout=0.2, on_error="fail_open"),
         guard("down-closed", fail=True),
@@ -253,7 +273,9 @@ def test_during_call_runs_alongside_the_upstream_and_a_flag_replaces_the_answer(
 # --------------------------------------------------------------------------- post_call
 
 
-def test_post_call_blocks_answers_and_holds_streams_by_default(gateway_factory: Any, fake_upstream: FakeUpstream) -> None:
+def test_post_call_blocks_answers_and_holds_streams_by_default(
+    gateway_factory: Any, fake_upstream: FakeUpstream
+) -> None:
     fake_upstream.content = "the forbidden answer"
     gw = start(gateway_factory, fake_upstream, guard("out", mode="post_call", default_on=True))
     with pytest.raises(openai.BadRequestError) as caught:
@@ -266,12 +288,24 @@ def test_post_call_blocks_answers_and_holds_streams_by_default(gateway_factory: 
 def test_post_call_window_policy_masks_per_window_and_ends_a_flagged_stream(
     gateway_factory: Any, fake_upstream: FakeUpstream
 ) -> None:
-    gw = start(gateway_factory, fake_upstream,
-               guard("win", mode="post_call", default_on=True, stream_policy="window", stream_window_chars=10,
-                     mask_word="secret"))
+    gw = start(
+        gateway_factory,
+        fake_upstream,
+        guard(
+            "win", mode="post_call", default_on=True, stream_policy="window", stream_window_chars=10, mask_word="secret"
+        ),
+    )
     words = ["one ", "two ", "secret ", "three ", "four ", "forbidden ", "five"]
-    events = [{"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
-               "choices": [{"index": 0, "delta": {"content": w}, "finish_reason": None}]} for w in words]
+    events = [
+        {
+            "id": "c1",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "gpt-4o",
+            "choices": [{"index": 0, "delta": {"content": w}, "finish_reason": None}],
+        }
+        for w in words
+    ]
     fake_upstream.enqueue(Reply(stream=events))
     received: list[str] = []
     with pytest.raises(openai.APIError) as caught:
@@ -300,12 +334,18 @@ class RedactedSink:
 def test_logging_only_changes_only_what_sinks_see(gateway_factory: Any, fake_upstream: FakeUpstream) -> None:
     fake_upstream.content = "your s3cret is safe"
     sink = RedactedSink()
-    gw = start(gateway_factory, fake_upstream, guard("log-mask", mode="logging_only", default_on=True, mask_word="s3cret"),
-               extra=(sink,))
+    gw = start(
+        gateway_factory,
+        fake_upstream,
+        guard("log-mask", mode="logging_only", default_on=True, mask_word="s3cret"),
+        extra=(sink,),
+    )
     reply = chat(gw, "remember s3cret")
     assert reply.choices[0].message.content == "your s3cret is safe"
     assert fake_upstream.requests[-1].json["messages"][0]["content"] == "remember s3cret"
-    stream_text = "".join(c.choices[0].delta.content or "" for c in chat(gw, "remember s3cret", stream=True) if c.choices)
+    stream_text = "".join(
+        c.choices[0].delta.content or "" for c in chat(gw, "remember s3cret", stream=True) if c.choices
+    )
     assert stream_text == "your s3cret is safe"
     for _ in range(500):  # log delivery is asynchronous
         if len(sink.views) == 2:
@@ -318,16 +358,29 @@ def test_logging_only_changes_only_what_sinks_see(gateway_factory: Any, fake_ups
         assert view.response_texts == {0: "your [MASKED] is safe"}
 
 
-def test_guardrails_list_shows_names_types_and_modes_but_no_secrets(gateway_factory: Any, fake_upstream: FakeUpstream) -> None:
-    entry = guard("listed", mode=["pre_call", "post_call"], default_on=True, api_key="sk-vendor-secret",
-                  api_base="http://vendor.internal")
+def test_guardrails_list_shows_names_types_and_modes_but_no_secrets(
+    gateway_factory: Any, fake_upstream: FakeUpstream
+) -> None:
+    entry = guard(
+        "listed",
+        mode=["pre_call", "post_call"],
+        default_on=True,
+        api_key="sk-vendor-secret",
+        api_base="http://vendor.internal",
+    )
     entry["guardrail_info"] = {"description": "blocks the forbidden word"}
     gw = start(gateway_factory, fake_upstream, entry)
     import httpx
 
     assert httpx.get(gw.url + "/guardrails/list").status_code == 401
     listing = httpx.get(gw.url + "/guardrails/list", headers={"authorization": "Bearer sk-plain"}).json()
-    assert listing == {"guardrails": [{
-        "guardrail_name": "listed", "guardrail_info": {"description": "blocks the forbidden word"},
-        "litellm_params": {"guardrail": "word_guard", "mode": ["pre_call", "post_call"], "default_on": True}}]}
+    assert listing == {
+        "guardrails": [
+            {
+                "guardrail_name": "listed",
+                "guardrail_info": {"description": "blocks the forbidden word"},
+                "litellm_params": {"guardrail": "word_guard", "mode": ["pre_call", "post_call"], "default_on": True},
+            }
+        ]
+    }
     assert "secret" not in str(listing) and "vendor.internal" not in str(listing)

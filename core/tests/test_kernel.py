@@ -133,7 +133,9 @@ class Shout(Named):
 
 
 def test_route_call_and_post_call_semantics(fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
-    proxy = gateway_factory(openai_config(fake_upstream), plugins=[RouteToEmbeddings("router"), CacheHit("cache"), Shout("shout")])
+    proxy = gateway_factory(
+        openai_config(fake_upstream), plugins=[RouteToEmbeddings("router"), CacheHit("cache"), Shout("shout")]
+    )
     client = proxy.openai()
     cached = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "cached?"}])
     assert cached.choices[0].message.content == "FROM CACHE"
@@ -204,7 +206,9 @@ def _fake_distribution(root: Path, dist: str, entry_name: str, module: str, sour
 
 
 def test_plugin_that_fails_to_import_is_named_and_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _fake_distribution(tmp_path, "gateway-broken", "broken_thing", "broken_thing_mod", "raise ImportError('missing dep xyz')\n")
+    _fake_distribution(
+        tmp_path, "gateway-broken", "broken_thing", "broken_thing_mod", "raise ImportError('missing dep xyz')\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     pm = PluginManager()
     pm.load_entrypoints(strict=False, allow=["broken_thing"])
@@ -215,7 +219,9 @@ def test_plugin_that_fails_to_import_is_named_and_skipped(tmp_path: Path, monkey
         PluginManager().load_entrypoints(strict=True, allow=["broken_thing"])
 
 
-def test_gateway_starts_without_the_broken_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_upstream: FakeUpstream) -> None:
+def test_gateway_starts_without_the_broken_plugin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_upstream: FakeUpstream
+) -> None:
     _fake_distribution(tmp_path, "gateway-broken2", "broken_two", "broken_two_mod", "1/0\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("GATEWAY_LOAD_PLUGINS", "broken_two,openai")

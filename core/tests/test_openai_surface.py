@@ -96,7 +96,9 @@ def test_no_key_and_wrong_key_are_401(proxy: Any) -> None:
     none = httpx.post(proxy.base_url + "/chat/completions", json={"model": "gpt-4o", "messages": MESSAGES})
     assert none.status_code == 401 and "No api key" in none.json()["error"]["message"]
     malformed = httpx.post(
-        proxy.base_url + "/chat/completions", headers={"Authorization": MASTER}, json={"model": "gpt-4o", "messages": MESSAGES}
+        proxy.base_url + "/chat/completions",
+        headers={"Authorization": MASTER},
+        json={"model": "gpt-4o", "messages": MESSAGES},
     )
     assert malformed.status_code == 401 and "Bearer" in malformed.json()["error"]["message"]
 
@@ -120,8 +122,14 @@ def test_unknown_model_is_404(proxy: Any) -> None:
         (b'{"model": "gpt-4o", "messages": [{"role": ["user"], "content": "x"}]}', "messages[0].role"),
         (b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "n": true}', "'n' must be an integer"),
         (b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "n": -2}', "'n' must be at least 1"),
-        (b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "temperature": "hot"}', "'temperature' must be a number"),
-        (b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "max_tokens": 0}', "'max_tokens' must be at least 1"),
+        (
+            b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "temperature": "hot"}',
+            "'temperature' must be a number",
+        ),
+        (
+            b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "max_tokens": 0}',
+            "'max_tokens' must be at least 1",
+        ),
         (b'{"messages": [{"role": "user", "content": "x"}]}', "'model' is required"),
     ],
 )
@@ -140,7 +148,9 @@ def test_sdk_raises_bad_request_for_a_wrong_type(proxy: Any) -> None:
 
 
 def test_oversized_body_is_413(fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
-    proxy = gateway_factory(openai_config(fake_upstream, general_settings={"master_key": MASTER, "max_request_size_mb": 0.01}))
+    proxy = gateway_factory(
+        openai_config(fake_upstream, general_settings={"master_key": MASTER, "max_request_size_mb": 0.01})
+    )
     big = "x" * 20_000
     with pytest.raises(openai.APIStatusError) as err:
         proxy.openai().chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": big}])
@@ -183,7 +193,9 @@ def test_upstream_5xx_is_retried_then_passed_on(fake_upstream: FakeUpstream, gat
 
 def test_upstream_400_is_not_retried(fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
     proxy = gateway_factory(openai_config(fake_upstream, router_settings={"num_retries": 3}))
-    fake_upstream.enqueue(Reply(status=400, json={"error": {"message": "bad tool schema", "type": "invalid_request_error"}}))
+    fake_upstream.enqueue(
+        Reply(status=400, json={"error": {"message": "bad tool schema", "type": "invalid_request_error"}})
+    )
     with pytest.raises(openai.BadRequestError) as err:
         proxy.openai().chat.completions.create(model="gpt-4o", messages=MESSAGES)
     assert "bad tool schema" in err.value.body["message"]
@@ -214,7 +226,12 @@ def test_upstream_unreachable(gateway_factory: Any) -> None:
     from gateway.testing import free_port
 
     config = {
-        "model_list": [{"model_name": "gpt-4o", "litellm_params": {"model": "openai/gpt-4o", "api_base": f"http://127.0.0.1:{free_port()}/v1"}}],
+        "model_list": [
+            {
+                "model_name": "gpt-4o",
+                "litellm_params": {"model": "openai/gpt-4o", "api_base": f"http://127.0.0.1:{free_port()}/v1"},
+            }
+        ],
         "general_settings": {"master_key": MASTER},
         "router_settings": {"num_retries": 0},
     }

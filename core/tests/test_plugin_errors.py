@@ -96,7 +96,9 @@ async def test_a_plugin_raising_in_a_request_hook_gets_a_named_openai_error(
     )
     assert "boom" not in failed.text and "ValueError" not in failed.text
     assert error["provider_specific_fields"] == {"plugin": "broken_plugin", "hook": f"gateway_{hook}"}
-    assert server_logs.named("plugin_failed", plugin="broken_plugin", hook=f"gateway_{hook}", error=f"ValueError: boom in {hook}")
+    assert server_logs.named(
+        "plugin_failed", plugin="broken_plugin", hook=f"gateway_{hook}", error=f"ValueError: boom in {hook}"
+    )
     assert served.status_code == 200, served.text  # the next request is unaffected
     if hook != "auth":  # before auth there is no caller to account the request to
         event = log_collector.assert_logged(status=500)
@@ -159,7 +161,9 @@ async def test_a_request_hook_failure_is_in_the_gateway_log_with_the_plugin_name
     assert server_logs.named("plugin_failed", plugin="broken_plugin", hook="gateway_pre_call")
 
 
-def test_master_key_still_required_when_a_plugin_auth_hook_fails(gateway_factory: Any, fake_upstream: FakeUpstream) -> None:
+def test_master_key_still_required_when_a_plugin_auth_hook_fails(
+    gateway_factory: Any, fake_upstream: FakeUpstream
+) -> None:
     """A broken auth plugin fails closed: the request is refused, never let through."""
     gw = gateway_factory(openai_config(fake_upstream), plugins=plugins(), load_entrypoints=False)
     with pytest.raises(openai.InternalServerError):
@@ -182,14 +186,21 @@ def fake_distribution(site: Path, dist: str, entry_name: str, module: str, sourc
 
 def test_plugins_check_reports_each_import_cost_and_fails_on_a_broken_plugin(tmp_path: Path) -> None:
     site = tmp_path / "site"
-    fake_distribution(site, "gateway-slow-check", "slow_check", "slow_check_plugin",
-                      "import time\ntime.sleep(0.15)  # a heavy import at module level\n")
-    fake_distribution(site, "gateway-broken-check", "broken_check", "broken_check_plugin",
-                      "raise ImportError('needs libfoo')\n")
+    fake_distribution(
+        site,
+        "gateway-slow-check",
+        "slow_check",
+        "slow_check_plugin",
+        "import time\ntime.sleep(0.15)  # a heavy import at module level\n",
+    )
+    fake_distribution(
+        site, "gateway-broken-check", "broken_check", "broken_check_plugin", "raise ImportError('needs libfoo')\n"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     env["PYTHONPATH"] = str(site)
-    result = subprocess.run([sys.executable, "-m", "gateway.cli", "plugins", "--check"], env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "plugins", "--check"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     slow = next(line for line in lines if line.startswith("slow_check "))

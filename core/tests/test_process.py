@@ -26,7 +26,9 @@ GATEWAY = str(Path(sys.executable).with_name("gateway"))
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([GATEWAY, *args], capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [GATEWAY, *args], capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})}
+    )
 
 
 def test_check_config_accepts_a_good_file_and_explains_a_bad_one(tmp_path: Path) -> None:
@@ -108,7 +110,9 @@ def test_graceful_shutdown_lets_an_in_flight_stream_finish(fake_upstream: FakeUp
     chunks = list(fake_openai.chat_chunks("gpt-4o", content, prompt=3, pieces=8))
     fake_upstream.enqueue(Reply(stream=chunks, chunk_delay=0.15))
     received: list[str] = []
-    stream = gateway.client().chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}], stream=True)
+    stream = gateway.client().chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "x"}], stream=True
+    )
     iterator = iter(stream)
     received.append(next(iterator).choices[0].delta.content or "")
     gateway.proc.send_signal(signal.SIGTERM)  # mid-stream
@@ -136,8 +140,11 @@ def test_client_disconnect_mid_stream_releases_the_upstream(fake_upstream: FakeU
         fake_upstream.enqueue(Reply(stream=slow, chunk_delay=1.0))
     for _ in range(5):
         with httpx.stream(
-            "POST", proxy.base_url + "/chat/completions", headers={"Authorization": f"Bearer {MASTER}"},
-            json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "stream": True}, timeout=10,
+            "POST",
+            proxy.base_url + "/chat/completions",
+            headers={"Authorization": f"Bearer {MASTER}"},
+            json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "stream": True},
+            timeout=10,
         ) as response:
             next(response.iter_raw())  # first bytes arrived; now hang up
     loop = proxy.server.loop

@@ -17,7 +17,17 @@ import pytest
 redis = pytest.importorskip("redis", reason="the shared router state needs the 'redis' package")
 
 from .conftest import MASTER
-from .test_routing_support import chat, config, entry, failing, not_near_minute_end, served_by, start, upstreams, wait_until
+from .test_routing_support import (
+    chat,
+    config,
+    entry,
+    failing,
+    not_near_minute_end,
+    served_by,
+    start,
+    upstreams,
+    wait_until,
+)
 
 __all__ = ["upstreams"]
 
@@ -48,12 +58,18 @@ def _unhealthy(proxy: Any) -> list[str]:
     return [e["model_id"] for e in body["unhealthy_endpoints"]]
 
 
-def test_a_cooldown_started_on_one_instance_applies_on_the_other(redis_prefix: str, upstreams: Any, gateway_factory: Any) -> None:
+def test_a_cooldown_started_on_one_instance_applies_on_the_other(
+    redis_prefix: str, upstreams: Any, gateway_factory: Any
+) -> None:
     sick, well = upstreams(2)
     failing(sick, 500)
     cfg = config(
-        entry("primary", sick, model_info={"id": "sick"}), entry("primary", well, model_info={"id": "well"}),
-        num_retries=1, allowed_fails=0, cooldown_time=30, redis_url=REDIS_URL,
+        entry("primary", sick, model_info={"id": "sick"}),
+        entry("primary", well, model_info={"id": "well"}),
+        num_retries=1,
+        allowed_fails=0,
+        cooldown_time=30,
+        redis_url=REDIS_URL,
     )
     first, second = start(gateway_factory, cfg), start(gateway_factory, cfg)
     for _ in range(50):
@@ -69,14 +85,23 @@ def test_a_cooldown_started_on_one_instance_applies_on_the_other(redis_prefix: s
 
 def test_rpm_limits_hold_across_instances(redis_prefix: str, upstreams: Any, gateway_factory: Any) -> None:
     a, b = upstreams(2)
-    cfg = config(entry("primary", a, rpm=2), entry("primary", b, rpm=1), routing_strategy="usage-based-routing", redis_url=REDIS_URL)
+    cfg = config(
+        entry("primary", a, rpm=2),
+        entry("primary", b, rpm=1),
+        routing_strategy="usage-based-routing",
+        redis_url=REDIS_URL,
+    )
     first, second = start(gateway_factory, cfg), start(gateway_factory, cfg)
     not_near_minute_end()
     chat(first)
     chat(first)
     ids = [d.id for d in second.gateway.deployments]
     state = second.gateway.router.state
-    wait_until(lambda: sum(state.count(f"rpm:{i}") for i in ids) == 2, timeout=5, what="the second instance seeing two requests")
+    wait_until(
+        lambda: sum(state.count(f"rpm:{i}") for i in ids) == 2,
+        timeout=5,
+        what="the second instance seeing two requests",
+    )
     chat(second)
     with pytest.raises(openai.RateLimitError):
         chat(second)
@@ -89,20 +114,29 @@ def test_latency_samples_are_shared(redis_prefix: str, upstreams: Any, gateway_f
 
     slow_one, fast_one = upstreams(2)
     slow(slow_one, 0.2)
-    cfg = config(entry("primary", slow_one), entry("primary", fast_one), routing_strategy="latency-based-routing", redis_url=REDIS_URL)
+    cfg = config(
+        entry("primary", slow_one),
+        entry("primary", fast_one),
+        routing_strategy="latency-based-routing",
+        redis_url=REDIS_URL,
+    )
     first, second = start(gateway_factory, cfg), start(gateway_factory, cfg)
     for _ in range(4):
         chat(first)  # first learns both latencies
     keys = [f"latency:{d.id}" for d in second.gateway.deployments]
     state = second.gateway.router.state
-    wait_until(lambda: all(state.samples(k, 3600) for k in keys), timeout=5, what="the second instance receiving samples")
+    wait_until(
+        lambda: all(state.samples(k, 3600) for k in keys), timeout=5, what="the second instance receiving samples"
+    )
     before = len(slow_one.requests)
     for _ in range(4):
         assert served_by(chat(second)[0]) == served_by(fast_one.content)
     assert len(slow_one.requests) == before
 
 
-def test_redis_down_leaves_routing_working_per_worker(monkeypatch: pytest.MonkeyPatch, upstreams: Any, gateway_factory: Any) -> None:
+def test_redis_down_leaves_routing_working_per_worker(
+    monkeypatch: pytest.MonkeyPatch, upstreams: Any, gateway_factory: Any
+) -> None:
     from gateway.testing import free_port
 
     monkeypatch.setenv("GATEWAY_ROUTER_SYNC_INTERVAL", "0.1")

@@ -43,7 +43,9 @@ CONTENT_POLICY_MESSAGE = (
 )
 
 
-def test_retries_within_the_group_then_each_fallback_group_with_its_own_retries(upstreams: Any, gateway_factory: Any) -> None:
+def test_retries_within_the_group_then_each_fallback_group_with_its_own_retries(
+    upstreams: Any, gateway_factory: Any
+) -> None:
     p1, p2, second, third = upstreams(4)
     failing(p1, 500)
     failing(p2, 500)
@@ -52,8 +54,13 @@ def test_retries_within_the_group_then_each_fallback_group_with_its_own_retries(
     proxy = start(
         gateway_factory,
         config(
-            entry("primary", p1), entry("primary", p2), entry("second", second), entry("third", third),
-            num_retries=2, fallbacks=[{"primary": ["second", "third"]}], allowed_fails=100,
+            entry("primary", p1),
+            entry("primary", p2),
+            entry("second", second),
+            entry("third", third),
+            num_retries=2,
+            fallbacks=[{"primary": ["second", "third"]}],
+            allowed_fails=100,
         ),
         plugins=(log,),
     )
@@ -74,7 +81,10 @@ def test_context_window_and_content_policy_errors_use_their_own_fallbacks(upstre
     proxy = start(
         gateway_factory,
         config(
-            entry("primary", primary), entry("general", general), entry("big", big), entry("lenient", lenient),
+            entry("primary", primary),
+            entry("general", general),
+            entry("big", big),
+            entry("lenient", lenient),
             num_retries=3,
             fallbacks=[{"primary": ["general"]}],
             context_window_fallbacks=[{"primary": ["big"]}],
@@ -98,21 +108,31 @@ def test_context_window_and_content_policy_errors_use_their_own_fallbacks(upstre
     assert len(primary.requests) == 3
 
 
-def test_context_window_error_without_its_own_list_uses_the_general_fallbacks(upstreams: Any, gateway_factory: Any) -> None:
+def test_context_window_error_without_its_own_list_uses_the_general_fallbacks(
+    upstreams: Any, gateway_factory: Any
+) -> None:
     primary, general = upstreams(2)
     failing(primary, 400, "prompt is too long: 210000 tokens > 200000 maximum", type="invalid_request_error")
-    proxy = start(gateway_factory, config(entry("primary", primary), entry("general", general), fallbacks=[{"primary": ["general"]}]))
+    proxy = start(
+        gateway_factory,
+        config(entry("primary", primary), entry("general", general), fallbacks=[{"primary": ["general"]}]),
+    )
     assert served_by(chat(proxy)[0]) == served_by(general.content)
 
 
-def test_request_fallbacks_replace_the_configured_ones_and_can_be_disabled(upstreams: Any, gateway_factory: Any) -> None:
+def test_request_fallbacks_replace_the_configured_ones_and_can_be_disabled(
+    upstreams: Any, gateway_factory: Any
+) -> None:
     primary, configured, chosen = upstreams(3)
     failing(primary, 500)
     proxy = start(
         gateway_factory,
         config(
-            entry("primary", primary), entry("configured", configured), entry("chosen", chosen),
-            num_retries=0, fallbacks=[{"primary": ["configured"]}],
+            entry("primary", primary),
+            entry("configured", configured),
+            entry("chosen", chosen),
+            num_retries=0,
+            fallbacks=[{"primary": ["configured"]}],
         ),
     )
     assert served_by(chat(proxy, extra_body={"fallbacks": ["chosen"]})[0]) == served_by(chosen.content)
@@ -133,8 +153,12 @@ def test_default_fallbacks_and_max_fallbacks(upstreams: Any, gateway_factory: An
     proxy = start(
         gateway_factory,
         config(
-            entry("primary", primary), entry("first", first), entry("second", second),
-            num_retries=0, default_fallbacks=["first", "second"], max_fallbacks=1,
+            entry("primary", primary),
+            entry("first", first),
+            entry("second", second),
+            num_retries=0,
+            default_fallbacks=["first", "second"],
+            max_fallbacks=1,
         ),
     )
     with pytest.raises(openai.InternalServerError) as err:
@@ -148,7 +172,11 @@ def test_retry_policy_sets_retries_per_error_type(upstreams: Any, gateway_factor
     (only,) = upstreams(1)
     proxy = start(
         gateway_factory,
-        config(entry("primary", only), num_retries=1, retry_policy={"RateLimitErrorRetries": 0, "InternalServerErrorRetries": 3}),
+        config(
+            entry("primary", only),
+            num_retries=1,
+            retry_policy={"RateLimitErrorRetries": 0, "InternalServerErrorRetries": 3},
+        ),
     )
     only.enqueue(Reply(status=429, json={"error": {"message": "slow down"}}))
     with pytest.raises(openai.RateLimitError):
@@ -169,8 +197,12 @@ def test_a_failing_deployment_cools_down_and_comes_back(upstreams: Any, gateway_
     proxy = start(
         gateway_factory,
         config(
-            entry("primary", sick, model_info={"id": "sick"}), entry("primary", well, model_info={"id": "well"}),
-            num_retries=1, allowed_fails=1, cooldown_time=3, routing_strategy_args={"seed": 3},
+            entry("primary", sick, model_info={"id": "sick"}),
+            entry("primary", well, model_info={"id": "well"}),
+            num_retries=1,
+            allowed_fails=1,
+            cooldown_time=3,
+            routing_strategy_args={"seed": 3},
         ),
         plugins=(alerts,),
     )
@@ -190,7 +222,11 @@ def test_a_failing_deployment_cools_down_and_comes_back(upstreams: Any, gateway_
         assert served_by(chat(proxy)[0]) == served_by(well.content)
     assert len(sick.requests) == failed_so_far, "a cooling deployment gets no traffic"
 
-    wait_until(lambda: served_by(chat(proxy)[0]) == served_by(sick.content), timeout=15, what="the cooled deployment serving again")
+    wait_until(
+        lambda: served_by(chat(proxy)[0]) == served_by(sick.content),
+        timeout=15,
+        what="the cooled deployment serving again",
+    )
 
 
 def test_a_groups_only_deployment_is_never_cooled_down(upstreams: Any, gateway_factory: Any) -> None:
@@ -209,7 +245,14 @@ def test_a_group_with_every_deployment_cooling_answers_429_or_falls_back(upstrea
     a, b, spare = upstreams(3)
     failing(a, 500)
     failing(b, 500)
-    cfg = config(entry("primary", a), entry("primary", b), entry("spare", spare), num_retries=1, allowed_fails=0, cooldown_time=60)
+    cfg = config(
+        entry("primary", a),
+        entry("primary", b),
+        entry("spare", spare),
+        num_retries=1,
+        allowed_fails=0,
+        cooldown_time=60,
+    )
     proxy = start(gateway_factory, cfg)
     with pytest.raises(openai.InternalServerError):
         chat(proxy)  # both deployments fail once: both cool down
@@ -228,13 +271,17 @@ def _stream_text(chunks: list[Any]) -> str:
 def _pinned_pair(first: Any, second: Any, **settings: Any) -> dict[str, Any]:
     """Two deployments of one group where the shuffle (seeded) all but surely tries ``first`` first."""
     return config(
-        entry("primary", first, weight=1_000_000), entry("primary", second, weight=0.000001),
-        routing_strategy_args={"seed": 1}, **settings,
+        entry("primary", first, weight=1_000_000),
+        entry("primary", second, weight=0.000001),
+        routing_strategy_args={"seed": 1},
+        **settings,
     )
 
 
 @pytest.mark.parametrize("how", ["drops the connection", "sends an error event"])
-def test_stream_failing_before_its_first_chunk_is_retried_once_on_another_deployment(how: str, upstreams: Any, gateway_factory: Any) -> None:
+def test_stream_failing_before_its_first_chunk_is_retried_once_on_another_deployment(
+    how: str, upstreams: Any, gateway_factory: Any
+) -> None:
     breaking, backup = upstreams(2)
     chunks = list(fake_openai.chat_chunks("gpt-4o", breaking.content, prompt=3))
     if how == "drops the connection":
@@ -254,7 +301,9 @@ def test_stream_failing_before_its_first_chunk_is_retried_once_on_another_deploy
 
 def test_stream_failing_after_its_first_chunk_is_not_retried(upstreams: Any, gateway_factory: Any) -> None:
     breaking, backup = upstreams(2)
-    breaking.default = Reply(stream=list(fake_openai.chat_chunks("gpt-4o", "one two three four five", prompt=3)), break_after=2, done=False)
+    breaking.default = Reply(
+        stream=list(fake_openai.chat_chunks("gpt-4o", "one two three four five", prompt=3)), break_after=2, done=False
+    )
     proxy = start(gateway_factory, _pinned_pair(breaking, backup, num_retries=3))
     received = []
     with pytest.raises(openai.APIError) as err:
@@ -270,8 +319,12 @@ def test_allowed_fails_policy_counts_each_error_type_on_its_own(upstreams: Any, 
     proxy = start(
         gateway_factory,
         config(
-            entry("primary", limited, model_info={"id": "limited"}), entry("primary", other, model_info={"id": "other"}),
-            num_retries=1, allowed_fails=100, cooldown_time=60, allowed_fails_policy={"RateLimitErrorAllowedFails": 0},
+            entry("primary", limited, model_info={"id": "limited"}),
+            entry("primary", other, model_info={"id": "other"}),
+            num_retries=1,
+            allowed_fails=100,
+            cooldown_time=60,
+            allowed_fails_policy={"RateLimitErrorAllowedFails": 0},
             routing_strategy_args={"seed": 5},
         ),
     )

@@ -30,8 +30,11 @@ def test_simple_shuffle_splits_traffic_by_weight(weight_key: str, upstreams: Any
     ups = upstreams(3)
     proxy = start(
         gateway_factory,
-        config(*[entry("primary", u, **{weight_key: w}) for u, w in zip(ups, weights)],
-               routing_strategy="simple-shuffle", routing_strategy_args={"seed": 7})
+        config(
+            *[entry("primary", u, **{weight_key: w}) for u, w in zip(ups, weights)],
+            routing_strategy="simple-shuffle",
+            routing_strategy_args={"seed": 7},
+        ),
     )
     trials = 200
     client = proxy.openai()
@@ -46,7 +49,9 @@ def test_simple_shuffle_splits_traffic_by_weight(weight_key: str, upstreams: Any
 def test_least_busy_sends_concurrent_traffic_to_the_idle_deployment(upstreams: Any, gateway_factory: Any) -> None:
     slow_one, fast_one = upstreams(2)
     slow(slow_one, 0.5)
-    proxy = start(gateway_factory, config(entry("primary", slow_one), entry("primary", fast_one), routing_strategy="least-busy"))
+    proxy = start(
+        gateway_factory, config(entry("primary", slow_one), entry("primary", fast_one), routing_strategy="least-busy")
+    )
 
     async def burst() -> None:
         client = proxy.async_openai()
@@ -67,7 +72,10 @@ def test_least_busy_sends_concurrent_traffic_to_the_idle_deployment(upstreams: A
 def test_latency_based_prefers_the_fast_deployment(upstreams: Any, gateway_factory: Any) -> None:
     slow_one, fast_one = upstreams(2)
     slow(slow_one, 0.15)
-    proxy = start(gateway_factory, config(entry("primary", slow_one), entry("primary", fast_one), routing_strategy="latency-based-routing"))
+    proxy = start(
+        gateway_factory,
+        config(entry("primary", slow_one), entry("primary", fast_one), routing_strategy="latency-based-routing"),
+    )
     answers = [served_by(chat(proxy)[0]) for _ in range(10)]
     # each deployment may be tried once while it has no latency sample; after that the fast one wins
     assert len(slow_one.requests) <= 1
@@ -78,7 +86,10 @@ def test_latency_based_orders_streams_by_time_to_first_token(upstreams: Any, gat
     late_start, quick_start = upstreams(2)
     slow(late_start, 0.2)  # first byte after 0.2 s, then fast
     slow(quick_start, 0.0, chunk_delay=0.04)  # first byte at once, the whole stream takes longer
-    proxy = start(gateway_factory, config(entry("primary", late_start), entry("primary", quick_start), routing_strategy="latency-based-routing"))
+    proxy = start(
+        gateway_factory,
+        config(entry("primary", late_start), entry("primary", quick_start), routing_strategy="latency-based-routing"),
+    )
     client = proxy.openai()
     for _ in range(8):
         chunks = list(client.chat.completions.create(model="primary", messages=MESSAGES, stream=True))
@@ -91,7 +102,9 @@ def test_usage_based_keeps_each_deployment_within_its_rpm(upstreams: Any, gatewa
     small, large = upstreams(2)
     proxy = start(
         gateway_factory,
-        config(entry("primary", small, rpm=2), entry("primary", large, rpm=3), routing_strategy="usage-based-routing-v2")
+        config(
+            entry("primary", small, rpm=2), entry("primary", large, rpm=3), routing_strategy="usage-based-routing-v2"
+        ),
     )
     not_near_minute_end()
     for _ in range(5):
@@ -109,7 +122,11 @@ def test_usage_based_counts_tokens_against_tpm(upstreams: Any, gateway_factory: 
     tokens_per_call = fake_openai.prompt_tokens(MESSAGES) + fake_openai.count_tokens(second.content)
     proxy = start(
         gateway_factory,
-        config(entry("primary", first, tpm=10_000), entry("primary", second, tpm=tokens_per_call + 2), routing_strategy="usage-based-routing")
+        config(
+            entry("primary", first, tpm=10_000),
+            entry("primary", second, tpm=tokens_per_call + 2),
+            routing_strategy="usage-based-routing",
+        ),
     )
     not_near_minute_end()
     for _ in range(6):
@@ -126,7 +143,7 @@ def test_cost_based_prefers_the_cheapest_until_its_rpm_is_used(upstreams: Any, g
             entry("primary", pricey, input_cost_per_token=1e-5, output_cost_per_token=3e-5),
             entry("primary", cheap, input_cost_per_token=1e-7, output_cost_per_token=4e-7, rpm=3),
             routing_strategy="cost-based-routing",
-        )
+        ),
     )
     not_near_minute_end()
     answers = [served_by(chat(proxy)[0]) for _ in range(5)]
@@ -171,7 +188,11 @@ def test_a_plugin_adds_a_strategy(upstreams: Any, gateway_factory: Any) -> None:
     plugin = StrategyPlugin()
     proxy = start(
         gateway_factory,
-        config(entry("primary", a, model_info={"id": "a"}), entry("primary", b, model_info={"id": "b"}), routing_strategy="pinned-last"),
+        config(
+            entry("primary", a, model_info={"id": "a"}),
+            entry("primary", b, model_info={"id": "b"}),
+            routing_strategy="pinned-last",
+        ),
         plugins=(plugin,),
     )
     answers = {served_by(chat(proxy)[0]) for _ in range(4)}
@@ -189,12 +210,25 @@ def test_config_mistakes_are_start_up_errors(upstreams: Any) -> None:
         _build(config(entry("primary", up), routing_strategy="fastest-please"))
     message = str(err.value)
     assert "router_settings.routing_strategy" in message and "'fastest-please'" in message
-    for known in ("simple-shuffle", "least-busy", "latency-based-routing", "usage-based-routing", "usage-based-routing-v2", "cost-based-routing"):
+    for known in (
+        "simple-shuffle",
+        "least-busy",
+        "latency-based-routing",
+        "usage-based-routing",
+        "usage-based-routing-v2",
+        "cost-based-routing",
+    ):
         assert known in message
 
-    with pytest.raises(ConfigError, match=r"routing_strategy_args\.buffer: not an option of routing strategy 'latency-based-routing'"):
-        _build(config(entry("primary", up), routing_strategy="latency-based-routing", routing_strategy_args={"buffer": 1}))
-    with pytest.raises(ConfigError, match=r"retry_policy\.RateLimitRetries: unknown key; known keys: .*RateLimitErrorRetries"):
+    with pytest.raises(
+        ConfigError, match=r"routing_strategy_args\.buffer: not an option of routing strategy 'latency-based-routing'"
+    ):
+        _build(
+            config(entry("primary", up), routing_strategy="latency-based-routing", routing_strategy_args={"buffer": 1})
+        )
+    with pytest.raises(
+        ConfigError, match=r"retry_policy\.RateLimitRetries: unknown key; known keys: .*RateLimitErrorRetries"
+    ):
         _build(config(entry("primary", up), retry_policy={"RateLimitRetries": 2}))
     with pytest.raises(ConfigError, match=r"allowed_fails_policy\.TimeoutErrorAllowedFails: must be a whole number"):
         _build(config(entry("primary", up), allowed_fails_policy={"TimeoutErrorAllowedFails": -1}))

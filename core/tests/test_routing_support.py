@@ -76,7 +76,9 @@ def slow(upstream: FakeUpstream, seconds: float, chunk_delay: float = 0.0) -> Fa
     return upstream
 
 
-def failing(upstream: FakeUpstream, status: int = 500, message: str = "upstream exploded", **error: Any) -> FakeUpstream:
+def failing(
+    upstream: FakeUpstream, status: int = 500, message: str = "upstream exploded", **error: Any
+) -> FakeUpstream:
     """Answer every request with an OpenAI-shaped error."""
     upstream.default = Reply(status=status, json={"error": {"message": message, "type": "server_error", **error}})
     return upstream

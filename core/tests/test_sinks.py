@@ -76,7 +76,7 @@ def _chat(gw: Any, **kwargs: Any) -> Any:
 
 def test_unknown_sink_name_fails_start_up_with_line_and_distribution(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
-    config.write_text("litellm_settings:\n  success_callback:\n    - langfuse\n  callbacks: [\"datadog\", \"mything\"]\n")
+    config.write_text('litellm_settings:\n  success_callback:\n    - langfuse\n  callbacks: ["datadog", "mything"]\n')
     with pytest.raises(ConfigError) as error:
         Gateway(config, load_entrypoints=False)
     message = str(error.value)
@@ -87,14 +87,18 @@ def test_unknown_sink_name_fails_start_up_with_line_and_distribution(tmp_path: P
 
 
 def test_a_plugins_own_name_in_callbacks_is_left_to_that_plugin() -> None:
-    gateway = Gateway({"litellm_settings": {"callbacks": ["test_sinks"]}}, plugins=[SinkPlugin()], load_entrypoints=False)
+    gateway = Gateway(
+        {"litellm_settings": {"callbacks": ["test_sinks"]}}, plugins=[SinkPlugin()], load_entrypoints=False
+    )
     assert gateway.state["sinks"].active == {}
 
 
 def test_success_and_failure_lists_route_events(fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
     ok, bad, both = RecordingSink(), RecordingSink(), RecordingSink()
-    config = openai_config(fake_upstream, litellm_settings={
-        "success_callback": ["ok", "both"], "failure_callback": ["bad"], "callbacks": []})
+    config = openai_config(
+        fake_upstream,
+        litellm_settings={"success_callback": ["ok", "both"], "failure_callback": ["bad"], "callbacks": []},
+    )
     config["plugins"] = {"sinks": {"delivery_defaults": {"flush_interval": 0}}}
     gw = gateway_factory(config, plugins=[SinkPlugin(ok=ok, bad=bad, both=both)])
     _chat(gw)
@@ -114,8 +118,12 @@ def test_payload_has_ids_timings_usage_principal_and_content(fake_upstream: Fake
     sink = RecordingSink()
     config = openai_config(fake_upstream, litellm_settings={"callbacks": ["rec"]})
     gw = gateway_factory(config, plugins=[SinkPlugin(rec=sink)])
-    reply = _chat(gw, temperature=0.2, user="end-user-7", extra_body={"metadata": {"session_id": "s1", "tags": ["a"],
-                                                                                    "langfuse_secret_key": "sk-lf-x"}})
+    reply = _chat(
+        gw,
+        temperature=0.2,
+        user="end-user-7",
+        extra_body={"metadata": {"session_id": "s1", "tags": ["a"], "langfuse_secret_key": "sk-lf-x"}},
+    )
     event = sink.wait_for(1)[0]
     assert event["schema_version"] == 1
     assert event["request_id"] and event["model_group"] == "gpt-4o" and event["provider"] == "openai"
@@ -133,9 +141,13 @@ def test_payload_has_ids_timings_usage_principal_and_content(fake_upstream: Fake
     assert MASTER not in repr(event)
 
 
-def test_streamed_answer_is_captured_with_time_to_first_token(fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
+def test_streamed_answer_is_captured_with_time_to_first_token(
+    fake_upstream: FakeUpstream, gateway_factory: Any
+) -> None:
     sink = RecordingSink()
-    gw = gateway_factory(openai_config(fake_upstream, litellm_settings={"callbacks": ["rec"]}), plugins=[SinkPlugin(rec=sink)])
+    gw = gateway_factory(
+        openai_config(fake_upstream, litellm_settings={"callbacks": ["rec"]}), plugins=[SinkPlugin(rec=sink)]
+    )
     stream = _chat(gw, stream=True, stream_options={"include_usage": True})
     text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
     event = sink.wait_for(1)[0]
@@ -149,8 +161,10 @@ def test_streamed_answer_is_captured_with_time_to_first_token(fake_upstream: Fak
 
 def test_redaction_settings_remove_content_and_principal(fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
     sink = RecordingSink()
-    config = openai_config(fake_upstream, litellm_settings={
-        "callbacks": ["rec"], "turn_off_message_logging": True, "redact_user_api_key_info": True})
+    config = openai_config(
+        fake_upstream,
+        litellm_settings={"callbacks": ["rec"], "turn_off_message_logging": True, "redact_user_api_key_info": True},
+    )
     gw = gateway_factory(config, plugins=[SinkPlugin(rec=sink)])
     _chat(gw)
     event = sink.wait_for(1)[0]
@@ -165,8 +179,9 @@ def test_huge_content_is_truncated_per_config(fake_upstream: FakeUpstream, gatew
     config["plugins"] = {"sinks": {"max_string_chars": 1000, "max_content_chars": 1500}}
     gw = gateway_factory(config, plugins=[SinkPlugin(rec=sink)])
     huge = "é" * 300_000
-    gw.openai().chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": huge},
-                                                                  {"role": "user", "content": huge}])
+    gw.openai().chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": huge}, {"role": "user", "content": huge}]
+    )
     event = sink.wait_for(1)[0]
     first, second = (m["content"] for m in event["request"]["messages"])
     assert first.startswith("é" * 1000) and first.endswith("[truncated 299000 chars]")
@@ -177,7 +192,7 @@ def test_huge_content_is_truncated_per_config(fake_upstream: FakeUpstream, gatew
 
 def test_safe_text_replaces_lone_surrogates_and_keeps_pairs() -> None:
     assert safe_text("a\ud800b", 100) == "a\ufffdb"
-    assert safe_text("emoji \U0001F600", 100) == "emoji \U0001F600"
+    assert safe_text("emoji \U0001f600", 100) == "emoji \U0001f600"
     assert safe_text("x" * 20, 5) == "xxxxx...[truncated 15 chars]"
 
 
@@ -196,16 +211,26 @@ class HttpSink(Sink):
                 raise SinkError(f"HTTP {resp.status}")
 
 
-def test_hanging_and_failing_endpoints_are_bounded_and_counted(fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
+def test_hanging_and_failing_endpoints_are_bounded_and_counted(
+    fake_upstream: FakeUpstream, gateway_factory: Any
+) -> None:
     hanging, failing = FakeUpstream().start(), FakeUpstream().start()
     hanging.default = Reply(hang=True)
     failing.default = Reply(status=500, body=b"<html>oops</html>")
     try:
         good = RecordingSink()
-        sinks = SinkPlugin(good=good, failing=HttpSink(failing.url + "/ingest"), hanging=HttpSink(hanging.url + "/ingest"))
+        sinks = SinkPlugin(
+            good=good, failing=HttpSink(failing.url + "/ingest"), hanging=HttpSink(hanging.url + "/ingest")
+        )
         config = openai_config(fake_upstream, litellm_settings={"callbacks": ["good", "failing", "hanging"]})
-        delivery = {"queue_size": 5, "batch_size": 2, "flush_interval": 0, "max_retries": 1, "retry_backoff": 0.01,
-                    "send_timeout": 0.3}
+        delivery = {
+            "queue_size": 5,
+            "batch_size": 2,
+            "flush_interval": 0,
+            "max_retries": 1,
+            "retry_backoff": 0.01,
+            "send_timeout": 0.3,
+        }
         config["plugins"] = {"sinks": {"delivery_defaults": delivery, "flush_timeout": 0.5}}
         gw = gateway_factory(config, plugins=[sinks])
         requests = 40
@@ -214,8 +239,11 @@ def test_hanging_and_failing_endpoints_are_bounded_and_counted(fake_upstream: Fa
         good.wait_for(requests)
 
         def settled(stats: dict[str, Any]) -> bool:  # the failing sink has worked through its queue
-            return (stats["good"]["delivered"] == requests and stats["failing"]["queued"] == 0
-                    and stats["failing"]["sending"] == 0)
+            return (
+                stats["good"]["delivered"] == requests
+                and stats["failing"]["queued"] == 0
+                and stats["failing"]["sending"] == 0
+            )
 
         deadline = time.monotonic() + 10
         while not settled(sink_stats(gw.gateway)) and time.monotonic() < deadline:
@@ -253,8 +281,9 @@ def test_queued_events_are_flushed_at_shutdown(fake_upstream: FakeUpstream, gate
     assert len(sink.events) == 3
 
 
-def test_one_access_line_per_request_without_secrets(fake_upstream: FakeUpstream, gateway_factory: Any,
-                                                     server_logs: Any) -> None:
+def test_one_access_line_per_request_without_secrets(
+    fake_upstream: FakeUpstream, gateway_factory: Any, server_logs: Any
+) -> None:
     gw = gateway_factory(openai_config(fake_upstream), plugins=[])
     _chat(gw)
     deadline = time.monotonic() + 5
@@ -269,8 +298,9 @@ def test_one_access_line_per_request_without_secrets(fake_upstream: FakeUpstream
     assert MASTER not in repr(line)
 
 
-def test_access_log_false_writes_no_request_line(fake_upstream: FakeUpstream, gateway_factory: Any,
-                                                   server_logs: Any) -> None:
+def test_access_log_false_writes_no_request_line(
+    fake_upstream: FakeUpstream, gateway_factory: Any, server_logs: Any
+) -> None:
     collector = LogCollector()  # its event arrives after the request finished, so the line would be there
     config = openai_config(fake_upstream, plugins={"sinks": {"access_log": False}})
     gw = gateway_factory(config, plugins=[collector])
@@ -301,8 +331,16 @@ def test_access_line_is_stamped_with_the_time_the_request_finished(capsys: Any, 
 def test_log_redaction_masks_keys_in_any_field() -> None:
     from gateway.logs import redact
 
-    out = redact(None, "info", {"error": "upstream said: Bearer sk-abcdef123456 is invalid", "api_key": "sk-x",
-                                "url": "https://u:pw@host/v1?key=abc&x=1", "key_alias": "team-a"})
+    out = redact(
+        None,
+        "info",
+        {
+            "error": "upstream said: Bearer sk-abcdef123456 is invalid",
+            "api_key": "sk-x",
+            "url": "https://u:pw@host/v1?key=abc&x=1",
+            "key_alias": "team-a",
+        },
+    )
     assert out["error"] == "upstream said: Bearer [redacted] is invalid"
     assert out["api_key"] == "[redacted]"
     assert out["url"] == "https://[redacted]@host/v1?key=[redacted]&x=1"
@@ -315,8 +353,13 @@ async def test_otlp_batches_encoded_in_slices_are_one_valid_export_request() -> 
 
     from gateway.sinks.otlp import Span, encode_in_slices, encode_spans
 
-    spans = [Span(name=f"s{i}", trace_id=f"{i + 1:032x}", span_id=f"{i + 1:016x}", start_ns=i, end_ns=i + 1) for i in range(25)]
-    body = await encode_in_slices(spans, lambda chunk: encode_spans(chunk, resource={"service.name": "t"}, scope_name="t"))
+    spans = [
+        Span(name=f"s{i}", trace_id=f"{i + 1:032x}", span_id=f"{i + 1:016x}", start_ns=i, end_ns=i + 1)
+        for i in range(25)
+    ]
+    body = await encode_in_slices(
+        spans, lambda chunk: encode_spans(chunk, resource={"service.name": "t"}, scope_name="t")
+    )
     request = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
     names = [span.name for rs in request.resource_spans for ss in rs.scope_spans for span in ss.spans]
     assert names == [f"s{i}" for i in range(25)]

@@ -21,14 +21,21 @@ AUTH = {"Authorization": f"Bearer {MASTER}"}
 
 def _config(api_base: str) -> dict[str, Any]:
     return {
-        "model_list": [{"model_name": "gpt-4o", "litellm_params": {"model": "openai/gpt-4o", "api_base": api_base},
-                        "model_info": {"id": "gpt-4o-east"}}],
+        "model_list": [
+            {
+                "model_name": "gpt-4o",
+                "litellm_params": {"model": "openai/gpt-4o", "api_base": api_base},
+                "model_info": {"id": "gpt-4o-east"},
+            }
+        ],
         "general_settings": {"master_key": MASTER},
         "router_settings": {"num_retries": 0},
     }
 
 
-def test_an_unreachable_upstream_is_named_by_deployment_not_by_address(gateway_factory: Any, server_logs: ServerLogs) -> None:
+def test_an_unreachable_upstream_is_named_by_deployment_not_by_address(
+    gateway_factory: Any, server_logs: ServerLogs
+) -> None:
     port = free_port()  # nothing listens there
     gw = gateway_factory(_config(f"http://127.0.0.1:{port}/v1"))
     answer = httpx.post(gw.base_url + "/chat/completions", json=CHAT, headers=AUTH)

@@ -107,7 +107,9 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         error = NotFoundError(f"no route {request.method} {request.url.path}; model routes live under /v1/", code="404")
     elif exc.status_code == 405:
-        error = GatewayError(f"{request.method} is not allowed on {request.url.path}", status=405, type="invalid_request_error")
+        error = GatewayError(
+            f"{request.method} is not allowed on {request.url.path}", status=405, type="invalid_request_error"
+        )
     else:
         error = GatewayError(str(exc.detail), status=exc.status_code, type="invalid_request_error")
     return error_response(error)

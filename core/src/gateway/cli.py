@@ -1,9 +1,9 @@
 """The ``gateway`` command.
 
-    gateway --config config.yaml --port 4000      serve (also: --host, --workers, --server)
-    gateway check-config config.yaml              validate a config file and exit
-    gateway plugins [--check]                     list installed plugins and their hooks
-    gateway new-plugin NAME --kind guardrail      start a plugin from the template (plugin-template kit)
+gateway --config config.yaml --port 4000      serve (also: --host, --workers, --server)
+gateway check-config config.yaml              validate a config file and exit
+gateway plugins [--check]                     list installed plugins and their hooks
+gateway new-plugin NAME --kind guardrail      start a plugin from the template (plugin-template kit)
 """
 
 from __future__ import annotations
@@ -19,15 +19,29 @@ SUBCOMMANDS = ("serve", "check-config", "plugins")
 
 
 def _serve_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", "-c", default=os.environ.get("GATEWAY_CONFIG") or os.environ.get("CONFIG_FILE_PATH"),
-                        help="the YAML config file (LiteLLM format)")
-    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"), help="address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--config",
+        "-c",
+        default=os.environ.get("GATEWAY_CONFIG") or os.environ.get("CONFIG_FILE_PATH"),
+        help="the YAML config file (LiteLLM format)",
+    )
+    parser.add_argument(
+        "--host", default=os.environ.get("HOST", "127.0.0.1"), help="address to listen on (default 127.0.0.1)"
+    )
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "4000")), help="port (default 4000)")
-    parser.add_argument("--workers", "--num_workers", type=int, default=int(os.environ.get("NUM_WORKERS", "1")),
-                        help="worker processes (shared state needs REDIS_URL)")
+    parser.add_argument(
+        "--workers",
+        "--num_workers",
+        type=int,
+        default=int(os.environ.get("NUM_WORKERS", "1")),
+        help="worker processes (shared state needs REDIS_URL)",
+    )
     parser.add_argument("--server", choices=("uvicorn", "hypercorn"), default="uvicorn")
-    parser.add_argument("--allow-unauthenticated", action="store_true",
-                        help="serve without a master key or auth plugin on a non-loopback address")
+    parser.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="serve without a master key or auth plugin on a non-loopback address",
+    )
     parser.add_argument("--log-format", choices=("json", "console"), default=None)
 
 
@@ -41,15 +55,28 @@ def build_parser() -> argparse.ArgumentParser:
     plugins.add_argument("--check", action="store_true", help="import every plugin and report its start-up cost")
     plugins.add_argument("--json", action="store_true")
     # listed for --help only: main() hands "new-plugin" to gateway.scaffold before parsing
-    sub.add_parser("new-plugin", help="start a plugin package from the template: gateway new-plugin NAME --kind KIND",
-                   add_help=False)
+    sub.add_parser(
+        "new-plugin",
+        help="start a plugin package from the template: gateway new-plugin NAME --kind KIND",
+        add_help=False,
+    )
     db = sub.add_parser("db", help="apply or show the SQL migrations of installed plugins (needs gateway[sql])")
-    db.add_argument("action", choices=("upgrade", "current"),
-                    help="upgrade: apply pending migrations; current: show each plugin's revision and what is pending")
-    db.add_argument("--config", "-c", default=os.environ.get("GATEWAY_CONFIG"),
-                    help="the config file (its database_url, or DATABASE_URL, or gateway.db next to it)")
-    db.add_argument("--allow-destructive", action="store_true",
-                    help="also apply migrations marked destructive (they may delete data; back up first)")
+    db.add_argument(
+        "action",
+        choices=("upgrade", "current"),
+        help="upgrade: apply pending migrations; current: show each plugin's revision and what is pending",
+    )
+    db.add_argument(
+        "--config",
+        "-c",
+        default=os.environ.get("GATEWAY_CONFIG"),
+        help="the config file (its database_url, or DATABASE_URL, or gateway.db next to it)",
+    )
+    db.add_argument(
+        "--allow-destructive",
+        action="store_true",
+        help="also apply migrations marked destructive (they may delete data; back up first)",
+    )
     return parser
 
 
@@ -145,8 +172,10 @@ def _plugins(check: bool, as_json: bool) -> int:
             print(f"{'':<22} error: {r.error.splitlines()[0]}")
     if check:
         plugin_seconds = sum(r.import_seconds for r in records if not r.builtin)
-        print(f"start-up: {total_seconds * 1000:.0f} ms to load everything: core {builtins_seconds * 1000:.0f} ms, "
-              f"plugin imports {plugin_seconds * 1000:.0f} ms, entry-point scan and registration the rest")
+        print(
+            f"start-up: {total_seconds * 1000:.0f} ms to load everything: core {builtins_seconds * 1000:.0f} ms, "
+            f"plugin imports {plugin_seconds * 1000:.0f} ms, entry-point scan and registration the rest"
+        )
         if failed:
             print(f"{len(failed)} plugin(s) failed to import: {', '.join(r.name for r in failed)}")
     return 1 if check and failed else 0

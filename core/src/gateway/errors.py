@@ -166,7 +166,9 @@ def upstream_status_error(
         return UpstreamError(text, status=429, type=type or "rate_limit_error", upstream_status=status, headers=headers)
     if status in (408, 409) or status >= 500:
         client_status = status if status >= 500 else 502
-        return UpstreamError(text, status=client_status, type=type or "upstream_error", upstream_status=status, headers=headers)
+        return UpstreamError(
+            text, status=client_status, type=type or "upstream_error", upstream_status=status, headers=headers
+        )
     kind = {400: "invalid_request_error", 401: "auth_error", 403: "permission_denied", 404: "not_found_error"}.get(
         status, "invalid_request_error"
     )

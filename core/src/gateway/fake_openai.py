@@ -22,7 +22,9 @@ def message_text(message: dict[str, Any]) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return " ".join(part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text")
+        return " ".join(
+            part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text"
+        )
     return ""
 
 
@@ -38,7 +40,9 @@ def completion_id(seed: str) -> str:
     return "chatcmpl-" + hashlib.sha256(seed.encode()).hexdigest()[:24]
 
 
-def chat_completion(model: str, content: str, *, prompt: int, finish_reason: str = "stop", seed: str = "") -> dict[str, Any]:
+def chat_completion(
+    model: str, content: str, *, prompt: int, finish_reason: str = "stop", seed: str = ""
+) -> dict[str, Any]:
     return {
         "id": completion_id(seed or content),
         "object": "chat.completion",
@@ -77,8 +81,14 @@ def chat_chunks(
         yield chunk({"content": piece}, None)
     yield chunk({}, "stop")
     if with_usage:
-        yield {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model, "choices": [],
-               "usage": usage(prompt, count_tokens(content))}
+        yield {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [],
+            "usage": usage(prompt, count_tokens(content)),
+        }
 
 
 def text_completion(model: str, text: str, *, prompt: int) -> dict[str, Any]:
@@ -100,7 +110,13 @@ def embedding_vector(text: str, dims: int = 8) -> list[float]:
 def embeddings(model: str, inputs: list[str], dims: int = 8) -> dict[str, Any]:
     return {
         "object": "list",
-        "data": [{"object": "embedding", "index": i, "embedding": embedding_vector(text, dims)} for i, text in enumerate(inputs)],
+        "data": [
+            {"object": "embedding", "index": i, "embedding": embedding_vector(text, dims)}
+            for i, text in enumerate(inputs)
+        ],
         "model": model,
-        "usage": {"prompt_tokens": sum(count_tokens(t) for t in inputs), "total_tokens": sum(count_tokens(t) for t in inputs)},
+        "usage": {
+            "prompt_tokens": sum(count_tokens(t) for t in inputs),
+            "total_tokens": sum(count_tokens(t) for t in inputs),
+        },
     }

@@ -69,16 +69,28 @@ class Gateway:
         # ---- plugins
         self.pm = PluginManager()
         self.pm.load_builtins()
-        strict = strict if strict is not None else (general.strict_plugins or os.environ.get("GATEWAY_STRICT_PLUGINS") == "1")
+        strict = (
+            strict
+            if strict is not None
+            else (general.strict_plugins or os.environ.get("GATEWAY_STRICT_PLUGINS") == "1")
+        )
         disabled = set(env_list("GATEWAY_DISABLE_PLUGINS") or [])
-        disabled |= {name for name, section in self.config.plugins.items() if isinstance(section, dict) and section.get("enabled") is False}
+        disabled |= {
+            name
+            for name, section in self.config.plugins.items()
+            if isinstance(section, dict) and section.get("enabled") is False
+        }
         if load_entrypoints:
             self.pm.load_entrypoints(strict=bool(strict), allow=env_list("GATEWAY_LOAD_PLUGINS"), block=disabled)
         self.pm.register_explicit(plugins)
         self.pm.finish()
         for record in self.pm.failed():
-            log.error("plugin_failed_to_import", plugin=record.name, distribution=record.distribution,
-                      error=(record.error or "").splitlines()[0])
+            log.error(
+                "plugin_failed_to_import",
+                plugin=record.name,
+                distribution=record.distribution,
+                error=(record.error or "").splitlines()[0],
+            )
 
         problems = self.config.problems()
         self._plugin_configs: dict[str, Any] = {}
@@ -86,7 +98,9 @@ class Gateway:
 
         # ---- providers and deployments
         self.providers = ProviderRegistry()
-        call_startup_hook(self.pm, "gateway_register_providers", register=PerPlugin(self.providers.registrar), gateway=self)
+        call_startup_hook(
+            self.pm, "gateway_register_providers", register=PerPlugin(self.providers.registrar), gateway=self
+        )
         self.deployments = self._build_deployments(problems)
         problems.raise_if_any()
 
@@ -94,7 +108,9 @@ class Gateway:
         self.router = Router(self.deployments, self.config.router_settings, extra_fallbacks=litellm.fallbacks or [])
         for name in self.router.aliases.values():
             if name not in self.router.groups:
-                raise ConfigError(f"router_settings.model_group_alias points at {name!r}, which no model_list entry defines")
+                raise ConfigError(
+                    f"router_settings.model_group_alias points at {name!r}, which no model_list entry defines"
+                )
         self.num_retries = (
             self.config.router_settings.num_retries
             if self.config.router_settings.num_retries is not None
@@ -128,7 +144,11 @@ class Gateway:
             timeout=general.log_hook_timeout,
         )
         self.alert_dispatcher = LogDispatcher(
-            [i for i in ordered_impls(self.pm, "gateway_alert") if (i.plugin, "gateway_alert") not in self.inactive_hooks],
+            [
+                i
+                for i in ordered_impls(self.pm, "gateway_alert")
+                if (i.plugin, "gateway_alert") not in self.inactive_hooks
+            ],
             {"gateway": self},
             size=1000,
             timeout=general.log_hook_timeout,
@@ -212,11 +232,16 @@ class Gateway:
             for key in sorted(extras - provider.params):
                 problems.unknown_key((*path, key), sorted(COMMON_PARAMS | provider.params))
             data = params.model_dump(exclude_none=True)
-            deployment_id = entry.model_info.id or hashlib.sha256(
-                orjson.dumps({"n": entry.model_name, "p": data}, option=orjson.OPT_SORT_KEYS, default=str)
-            ).hexdigest()[:16]
+            deployment_id = (
+                entry.model_info.id
+                or hashlib.sha256(
+                    orjson.dumps({"n": entry.model_name, "p": data}, option=orjson.OPT_SORT_KEYS, default=str)
+                ).hexdigest()[:16]
+            )
             if deployment_id in seen_ids:
-                problems.add(("model_list", index, "model_info", "id"), f"id {deployment_id!r} is used twice; ids must be unique")
+                problems.add(
+                    ("model_list", index, "model_info", "id"), f"id {deployment_id!r} is used twice; ids must be unique"
+                )
             seen_ids.add(deployment_id)
             weight = params.weight or params.rpm or params.tpm or 1
             deployment = Deployment(
@@ -228,7 +253,10 @@ class Gateway:
                 model_info=entry.model_info.model_dump(exclude_none=True),
                 weight=float(weight),
                 timeout=params.timeout or default_timeout,
-                stream_timeout=params.stream_timeout or settings.router_settings.stream_timeout or params.timeout or default_timeout,
+                stream_timeout=params.stream_timeout
+                or settings.router_settings.stream_timeout
+                or params.timeout
+                or default_timeout,
             )
             try:
                 provider.validate_deployment(deployment)

@@ -81,9 +81,7 @@ class Impl:
 def ordered_impls(pm: pluggy.PluginManager, hook_name: str) -> list[Impl]:
     """pluggy's call order: last registered first, ``tryfirst`` before, ``trylast`` after."""
     caller = getattr(pm.hook, hook_name)
-    return [
-        Impl(impl.function, tuple(impl.argnames), impl.plugin_name) for impl in reversed(caller.get_hookimpls())
-    ]
+    return [Impl(impl.function, tuple(impl.argnames), impl.plugin_name) for impl in reversed(caller.get_hookimpls())]
 
 
 def _start(impl: Impl, hook: str, kwargs: dict[str, Any]) -> Any:

@@ -35,7 +35,9 @@ class LogWorker:
     waits ``GATHER_SECONDS`` so that it delivers a batch per wake-up, not an event.
     """
 
-    def __init__(self, impl: Impl, kwargs_base: dict[str, Any], size: int, timeout: float, payload: str = "event") -> None:
+    def __init__(
+        self, impl: Impl, kwargs_base: dict[str, Any], size: int, timeout: float, payload: str = "event"
+    ) -> None:
         self.impl = impl
         #: the hook argument name the queued object is passed as (``event`` or ``alert``)
         self.payload = payload
@@ -120,15 +122,20 @@ class LogWorker:
             self.delivered += 1
         except asyncio.TimeoutError:
             self.failed += 1
-            log.warning("log_hook_timeout", plugin=self.impl.plugin, timeout_s=self.timeout,
-                        request_id=_request_id(self._event))
+            log.warning(
+                "log_hook_timeout", plugin=self.impl.plugin, timeout_s=self.timeout, request_id=_request_id(self._event)
+            )
         except Exception as exc:
             self._failed(exc)
 
     def _failed(self, exc: Exception) -> None:
         self.failed += 1
-        log.error("log_hook_failed", plugin=self.impl.plugin, error=f"{type(exc).__name__}: {exc}",
-                  request_id=_request_id(self._event))
+        log.error(
+            "log_hook_failed",
+            plugin=self.impl.plugin,
+            error=f"{type(exc).__name__}: {exc}",
+            request_id=_request_id(self._event),
+        )
 
 
 def _request_id(event: Any) -> str | None:
@@ -146,7 +153,9 @@ class LogDispatcher:
         for worker in self.workers:
             if worker.task is None:
                 worker._stopping = False  # a gateway may be started again after a drain (tests do)
-                worker.task = asyncio.get_running_loop().create_task(worker.run(), name=f"gateway-log-{worker.impl.plugin}")
+                worker.task = asyncio.get_running_loop().create_task(
+                    worker.run(), name=f"gateway-log-{worker.impl.plugin}"
+                )
 
     def submit(self, event: Any) -> None:
         for worker in self.workers:

@@ -30,8 +30,19 @@ if TYPE_CHECKING:
 
 SECRET_FIELD_MARKERS = ("key", "secret", "password", "token", "authorization", "dsn")
 #: field names that contain a marker but hold no secret
-NOT_SECRET_FIELDS = frozenset({"key_hash", "key_alias", "key_name", "api_key_hash", "tokens_in", "tokens_out",
-                               "total_tokens", "prompt_tokens", "completion_tokens"})
+NOT_SECRET_FIELDS = frozenset(
+    {
+        "key_hash",
+        "key_alias",
+        "key_name",
+        "api_key_hash",
+        "tokens_in",
+        "tokens_out",
+        "total_tokens",
+        "prompt_tokens",
+        "completion_tokens",
+    }
+)
 #: what a credential looks like inside free text (error messages, URLs)
 SECRET_PATTERN = re.compile(
     r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{6,}"
@@ -211,28 +222,30 @@ def access_line(ctx: RequestContext) -> None:
     deployment = ctx.deployment
     end = ctx.finished or ctx.started
     error = ctx.error
-    access_log.write({
-        "event": "request",
-        "level": "info",
-        # when the request finished, from its start and the measured latency (one clock, both figures agree)
-        "timestamp": datetime.fromtimestamp(ctx.start_time + (end - ctx.started), timezone.utc),
-        "request_id": ctx.request_id,
-        "client_request_id": ctx.client_request_id,
-        "endpoint": ctx.endpoint,
-        "model": ctx.requested_model,
-        "model_group": ctx.model_group or None,
-        "deployment_id": deployment.id if deployment else None,
-        "provider": deployment.provider if deployment else None,
-        "status": ctx.status,
-        "stream": ctx.stream,
-        "latency_ms": round((end - ctx.started) * 1000, 2),
-        "ttft_ms": round((ctx.first_token_at - ctx.started) * 1000, 2) if ctx.first_token_at else None,
-        "tokens_in": usage.prompt_tokens if usage else None,
-        "tokens_out": usage.completion_tokens if usage else None,
-        "cost": None if ctx.cost is None else str(ctx.cost),
-        "caller": (principal.key_alias or principal.id) if principal else None,
-        "team": principal.team_alias or principal.team_id if principal else None,
-        "retries": len(ctx.attempts) or None,
-        "fallbacks": ctx.fallbacks_used or None,
-        "error": type(error).__name__ if error else None,
-    })
+    access_log.write(
+        {
+            "event": "request",
+            "level": "info",
+            # when the request finished, from its start and the measured latency (one clock, both figures agree)
+            "timestamp": datetime.fromtimestamp(ctx.start_time + (end - ctx.started), timezone.utc),
+            "request_id": ctx.request_id,
+            "client_request_id": ctx.client_request_id,
+            "endpoint": ctx.endpoint,
+            "model": ctx.requested_model,
+            "model_group": ctx.model_group or None,
+            "deployment_id": deployment.id if deployment else None,
+            "provider": deployment.provider if deployment else None,
+            "status": ctx.status,
+            "stream": ctx.stream,
+            "latency_ms": round((end - ctx.started) * 1000, 2),
+            "ttft_ms": round((ctx.first_token_at - ctx.started) * 1000, 2) if ctx.first_token_at else None,
+            "tokens_in": usage.prompt_tokens if usage else None,
+            "tokens_out": usage.completion_tokens if usage else None,
+            "cost": None if ctx.cost is None else str(ctx.cost),
+            "caller": (principal.key_alias or principal.id) if principal else None,
+            "team": principal.team_alias or principal.team_id if principal else None,
+            "retries": len(ctx.attempts) or None,
+            "fallbacks": ctx.fallbacks_used or None,
+            "error": type(error).__name__ if error else None,
+        }
+    )

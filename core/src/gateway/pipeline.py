@@ -29,7 +29,9 @@ async def authenticate(gateway: Gateway, ctx: RequestContext) -> Principal:
             raise AuthenticationError(
                 "Authentication Error, No api key passed in. Send 'Authorization: Bearer <key>'.", param="api_key"
             )
-        raise AuthenticationError("Authentication Error, Invalid API key provided.", type="token_not_found_in_db", param="key")
+        raise AuthenticationError(
+            "Authentication Error, Invalid API key provided.", type="token_not_found_in_db", param="key"
+        )
     ctx.principal = principal
     return principal
 

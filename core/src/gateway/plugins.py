@@ -174,7 +174,9 @@ class PluginManager(pluggy.PluginManager):
             else:
                 name = getattr(plugin, "gateway_plugin_name", None)
                 if name is None:
-                    name = plugin.__name__.rsplit(".", 1)[-1] if isinstance(plugin, ModuleType) else type(plugin).__name__
+                    name = (
+                        plugin.__name__.rsplit(".", 1)[-1] if isinstance(plugin, ModuleType) else type(plugin).__name__
+                    )
             self.register_plugin(plugin, name)
 
     def finish(self) -> None:

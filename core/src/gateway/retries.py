@@ -153,7 +153,9 @@ def request_num_retries(ctx: RequestContext, default: int) -> int:
     if value is None:
         return default
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_REQUEST_RETRIES:
-        raise BadRequestError(f"num_retries must be a whole number from 0 to {MAX_REQUEST_RETRIES}", param="num_retries")
+        raise BadRequestError(
+            f"num_retries must be a whole number from 0 to {MAX_REQUEST_RETRIES}", param="num_retries"
+        )
     return value
 
 
@@ -285,7 +287,9 @@ class RetryLoop:
             raise
         except BaseException as exc:  # cancelled, or a plugin's bug: not the deployment's fault
             error = exc if isinstance(exc, GatewayError) else None
-            router.attempt_failed(ctx, deployment, AttemptResult(time.perf_counter() - started, error=error, aborted=error is None), None)
+            router.attempt_failed(
+                ctx, deployment, AttemptResult(time.perf_counter() - started, error=error, aborted=error is None), None
+            )
             raise
         if isinstance(response, StreamResponseBody):
             report = StreamReport(self, deployment, started, first_at)
@@ -356,7 +360,9 @@ class StreamReport:
         self.first_at = first_at
         self.done = False
 
-    def watch(self, chunks: AsyncIterator[dict[str, Any]], first: dict[str, Any] | None) -> AsyncIterator[dict[str, Any]]:
+    def watch(
+        self, chunks: AsyncIterator[dict[str, Any]], first: dict[str, Any] | None
+    ) -> AsyncIterator[dict[str, Any]]:
         generator = self._watch(chunks, first)
         weakref.finalize(generator, self._abandoned)
         return generator
@@ -364,7 +370,10 @@ class StreamReport:
     def _result(self, error: GatewayError | None = None, aborted: bool = False) -> AttemptResult:
         ttft = self.first_at - self.started if self.first_at is not None else None
         return AttemptResult(
-            time.perf_counter() - self.started, time_to_first_token=ttft, usage=self.loop.ctx.usage, error=error,
+            time.perf_counter() - self.started,
+            time_to_first_token=ttft,
+            usage=self.loop.ctx.usage,
+            error=error,
             aborted=aborted,
         )
 
@@ -373,7 +382,9 @@ class StreamReport:
             self.done = True
             self.loop.router.attempt_failed(self.loop.ctx, self.deployment, self._result(aborted=True), None)
 
-    async def _watch(self, chunks: AsyncIterator[dict[str, Any]], first: dict[str, Any] | None) -> AsyncIterator[dict[str, Any]]:
+    async def _watch(
+        self, chunks: AsyncIterator[dict[str, Any]], first: dict[str, Any] | None
+    ) -> AsyncIterator[dict[str, Any]]:
         # the one wrapper every stream passes through: it also records, for the request, the time
         # to first token (when the gateway read it) and the final usage
         ctx = self.loop.ctx

@@ -52,7 +52,17 @@ CONTENT_POLICY = "ContentPolicyViolationError"
 CONTEXT_WINDOW = "ContextWindowExceededError"
 INTERNAL = "InternalServerError"
 UNAVAILABLE = "ServiceUnavailableError"
-ERROR_KINDS = (BAD_REQUEST, AUTHENTICATION, NOT_FOUND, TIMEOUT, RATE_LIMIT, CONTENT_POLICY, CONTEXT_WINDOW, INTERNAL, UNAVAILABLE)
+ERROR_KINDS = (
+    BAD_REQUEST,
+    AUTHENTICATION,
+    NOT_FOUND,
+    TIMEOUT,
+    RATE_LIMIT,
+    CONTENT_POLICY,
+    CONTEXT_WINDOW,
+    INTERNAL,
+    UNAVAILABLE,
+)
 #: failures that count towards a cooldown without an ``allowed_fails_policy`` entry
 COOLDOWN_KINDS = frozenset({AUTHENTICATION, NOT_FOUND, TIMEOUT, RATE_LIMIT, INTERNAL, UNAVAILABLE})
 #: per-request ``num_retries`` above this is refused (a client must not turn one call into hundreds)
@@ -383,7 +393,9 @@ class Router:
         if self._on_success is not None:
             self._quietly(self._on_success, ctx, deployment, result)
 
-    def attempt_failed(self, ctx: RequestContext, deployment: Deployment, result: AttemptResult, kind: str | None) -> bool:
+    def attempt_failed(
+        self, ctx: RequestContext, deployment: Deployment, result: AttemptResult, kind: str | None
+    ) -> bool:
         """Report a failed (or abandoned) attempt; True when it put the deployment in cooldown."""
         if self._on_failure is not None:
             self._quietly(self._on_failure, ctx, deployment, result)
@@ -418,7 +430,7 @@ def request_fallbacks(value: Any, key: str, group: str) -> list[str]:
     ``[{"gpt-4o": ["gpt-4o-mini"]}]`` (LiteLLM's mapping form; entries for other groups are ignored).
     """
     if not isinstance(value, list):
-        raise BadRequestError(f"{key} must be a list of model names, for example [\"gpt-4o-mini\"]", param=key)
+        raise BadRequestError(f'{key} must be a list of model names, for example ["gpt-4o-mini"]', param=key)
     names: list[str] = []
     for item in value:
         if isinstance(item, str):
@@ -436,4 +448,3 @@ def request_fallbacks(value: Any, key: str, group: str) -> list[str]:
         else:
             raise BadRequestError(f"{key}: {item!r} is not a model name", param=key)
     return names
-

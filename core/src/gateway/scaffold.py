@@ -79,7 +79,7 @@ class PluginNames:
         cleaned = raw.strip().lower()
         for prefix in ("gateway-", "gateway_"):
             if cleaned.startswith(prefix):
-                cleaned = cleaned[len(prefix):]
+                cleaned = cleaned[len(prefix) :]
         if not NAME_RULE.match(cleaned):
             raise ScaffoldError(
                 f"{raw!r} is not a usable plugin name: use lower-case letters, digits and single '-' or '_' "
@@ -177,10 +177,17 @@ def plan(names: PluginNames, kind: str, description: str, variant: str | None = 
         "hooks": KIND_HOOKS[folder],
         "dependencies": toml_list([gateway_requirement(), *KIND_DEPENDENCIES[folder]]),
         "test_dependencies": toml_list(
-            TEST_DEPENDENCIES + ([f"gateway-openai{gateway_requirement()[len('gateway'):]}"] if folder.split("_")[0] in NEEDS_OPENAI_PROVIDER else [])
+            TEST_DEPENDENCIES
+            + (
+                [f"gateway-openai{gateway_requirement()[len('gateway') :]}"]
+                if folder.split("_")[0] in NEEDS_OPENAI_PROVIDER
+                else []
+            )
         ),
     }
-    values["kind_readme"] = render_text((root / folder / README_PART).read_text("utf-8"), values, f"{folder}/{README_PART}")
+    values["kind_readme"] = render_text(
+        (root / folder / README_PART).read_text("utf-8"), values, f"{folder}/{README_PART}"
+    )
     files: dict[str, str] = {}
     for layer in ("common", folder):
         for relative, entry in iter_tree(root / layer):

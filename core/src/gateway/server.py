@@ -43,7 +43,13 @@ def serve(
 
     if server == "hypercorn":
         # hypercorn has one deadline for every read: the longer one, so no body is cut short
-        return _hypercorn(host, port, workers, graceful, read_timeout=max(general.request_header_timeout, general.request_body_timeout))
+        return _hypercorn(
+            host,
+            port,
+            workers,
+            graceful,
+            read_timeout=max(general.request_header_timeout, general.request_body_timeout),
+        )
     import uvicorn
 
     from .http.head_timeout import HeadTimeoutProtocol

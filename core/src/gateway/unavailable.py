@@ -35,8 +35,15 @@ _UNAVAILABLE_CLASSES = frozenset(
     }
 )
 _NETWORK_ERRNOS = frozenset(
-    {errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EHOSTUNREACH, errno.ENETUNREACH,
-     errno.ETIMEDOUT, errno.EPIPE}
+    {
+        errno.ECONNREFUSED,
+        errno.ECONNRESET,
+        errno.ECONNABORTED,
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+        errno.ETIMEDOUT,
+        errno.EPIPE,
+    }
 )
 
 

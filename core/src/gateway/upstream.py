@@ -146,7 +146,9 @@ class UpstreamClient:
                 url, data=body, headers=headers, params=params, timeout=self.timeout(timeout, stream=True)
             )
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise UpstreamTimeoutError(f"{provider} did not start its stream within {timeout or DEFAULT_TIMEOUT:g} s") from exc
+            raise UpstreamTimeoutError(
+                f"{provider} did not start its stream within {timeout or DEFAULT_TIMEOUT:g} s"
+            ) from exc
         except aiohttp.ClientError as exc:
             raise transport_error(provider, url, exc) from exc
         if resp.status >= 400:
@@ -168,7 +170,9 @@ async def iter_body(resp: aiohttp.ClientResponse, provider: str, timeout: float 
         async for chunk in resp.content.iter_any():
             yield chunk
     except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
-        raise UpstreamTimeoutError(f"{provider} stopped sending for {timeout or DEFAULT_TIMEOUT:g} s in the middle of a stream") from exc
+        raise UpstreamTimeoutError(
+            f"{provider} stopped sending for {timeout or DEFAULT_TIMEOUT:g} s in the middle of a stream"
+        ) from exc
     except aiohttp.ClientPayloadError as exc:
         log.warning("upstream_stream_broken", provider=provider, error=f"{type(exc).__name__}: {exc}")
         raise UpstreamError(f"{provider} closed the stream early") from exc
@@ -209,7 +213,9 @@ def error_message_from_body(payload: bytes) -> tuple[str, str | None]:
         return (text or "(empty body)"), None
     err = data.get("error") if isinstance(data, dict) else None
     if isinstance(err, dict):
-        return str(err.get("message") or err)[:ERROR_BODY_LIMIT], err.get("type") if isinstance(err.get("type"), str) else None
+        return str(err.get("message") or err)[:ERROR_BODY_LIMIT], err.get("type") if isinstance(
+            err.get("type"), str
+        ) else None
     if isinstance(err, str):
         return err[:ERROR_BODY_LIMIT], None
     if isinstance(data, dict) and "message" in data:

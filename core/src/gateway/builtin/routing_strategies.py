@@ -27,7 +27,9 @@ def gateway_register_routing_strategies(register: Callable[..., None]) -> None:
 def gateway_configure(gateway: Gateway) -> None:
     """Build the strategy the config names (before other plugins configure, so they see it)."""
     registry = StrategyRegistry()
-    call_startup_hook(gateway.pm, "gateway_register_routing_strategies", register=PerPlugin(registry.registrar), gateway=gateway)
+    call_startup_hook(
+        gateway.pm, "gateway_register_routing_strategies", register=PerPlugin(registry.registrar), gateway=gateway
+    )
     router = gateway.router
     litellm = gateway.config.litellm_settings
     router.add_fallbacks("context_window_fallbacks", litellm.context_window_fallbacks or [])

@@ -20,7 +20,9 @@ def parse_data_url(url: str, where: str = "image_url") -> tuple[str, str]:
     meta = header[5:].split(";")
     media_type = meta[0].strip().lower()
     if "base64" not in (m.strip().lower() for m in meta[1:]):
-        raise BadRequestError(f"{where} must be base64-encoded: 'data:{media_type or 'image/png'};base64,<data>'", param=where)
+        raise BadRequestError(
+            f"{where} must be base64-encoded: 'data:{media_type or 'image/png'};base64,<data>'", param=where
+        )
     if not media_type:
         raise BadRequestError(f"{where} has no media type: 'data:image/png;base64,<data>'", param=where)
     data = data.strip()

@@ -145,10 +145,13 @@ class ToolCall:
             value = orjson.loads(self.arguments)
         except orjson.JSONDecodeError:
             raise BadRequestError(
-                f"{where}.function.arguments is not valid JSON: {self.arguments[:80]!r}", param=f"{where}.function.arguments"
+                f"{where}.function.arguments is not valid JSON: {self.arguments[:80]!r}",
+                param=f"{where}.function.arguments",
             ) from None
         if not isinstance(value, dict):
-            raise BadRequestError(f"{where}.function.arguments must encode a JSON object", param=f"{where}.function.arguments")
+            raise BadRequestError(
+                f"{where}.function.arguments must encode a JSON object", param=f"{where}.function.arguments"
+            )
         return value
 
     def __eq__(self, other: object) -> bool:
@@ -262,8 +265,21 @@ class ToolChoice:
 
 #: the typed top-level fields, in the order :meth:`ChatRequest.snapshot` lists them
 TOP_FIELDS = (
-    "model", "stream", "max_tokens", "temperature", "top_p", "top_k", "n", "seed", "stop", "user",
-    "tool_choice", "parallel_tool_calls", "response_format", "reasoning_effort", "thinking",
+    "model",
+    "stream",
+    "max_tokens",
+    "temperature",
+    "top_p",
+    "top_k",
+    "n",
+    "seed",
+    "stop",
+    "user",
+    "tool_choice",
+    "parallel_tool_calls",
+    "response_format",
+    "reasoning_effort",
+    "thinking",
 )
 
 
@@ -276,7 +292,16 @@ class ChatRequest:
     """
 
     __slots__ = (
-        "format", "body", "messages", "tools", "gateway", "extra", "include_usage", *TOP_FIELDS, "_original", "_hints",
+        "format",
+        "body",
+        "messages",
+        "tools",
+        "gateway",
+        "extra",
+        "include_usage",
+        *TOP_FIELDS,
+        "_original",
+        "_hints",
     )
 
     def __init__(self, format: str, body: JSON, model: str) -> None:

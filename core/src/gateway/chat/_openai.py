@@ -65,8 +65,26 @@ _AT_LEAST_ONE = frozenset({"max_tokens", "max_completion_tokens", "n"})
 MAX_INT = 2**63 - 1
 _MESSAGE_KEYS = frozenset({"role", "content", "name", "tool_calls", "tool_call_id", "cache_control", "thinking_blocks"})
 _TYPED_TOP = frozenset(
-    {"model", "messages", "stream", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "n", "seed",
-     "stop", "user", "tools", "tool_choice", "parallel_tool_calls", "response_format", "reasoning_effort", "thinking"}
+    {
+        "model",
+        "messages",
+        "stream",
+        "max_tokens",
+        "max_completion_tokens",
+        "temperature",
+        "top_p",
+        "top_k",
+        "n",
+        "seed",
+        "stop",
+        "user",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "response_format",
+        "reasoning_effort",
+        "thinking",
+    }
 )
 
 
@@ -107,7 +125,7 @@ def decode_chat(body: JSON) -> ChatRequest:
     model = check_model(body)
     messages = body.get("messages")
     if messages is None:
-        raise _bad("'messages' is required: a list like [{\"role\": \"user\", \"content\": \"Hello\"}]", "messages")
+        raise _bad('\'messages\' is required: a list like [{"role": "user", "content": "Hello"}]', "messages")
     if not isinstance(messages, list):
         raise _bad(f"'messages' must be a list of message objects, got {type(messages).__name__}", "messages")
     if not messages:
@@ -149,7 +167,7 @@ def decode_chat(body: JSON) -> ChatRequest:
     request.reasoning_effort = get("reasoning_effort")
     thinking = get("thinking")
     if thinking is not None and not isinstance(thinking, dict):
-        raise _bad("'thinking' must be an object like {\"type\": \"enabled\", \"budget_tokens\": 2048}", "thinking")
+        raise _bad('\'thinking\' must be an object like {"type": "enabled", "budget_tokens": 2048}', "thinking")
     request.thinking = thinking
     response_format = get("response_format")
     if response_format is not None and not isinstance(response_format, dict):
@@ -190,7 +208,10 @@ def decode_message(message: Any, where: str) -> Message:
     if role == "tool":
         call_id = message.get("tool_call_id")
         if not isinstance(call_id, str) or not call_id:
-            raise _bad(f"{where}.tool_call_id is required: the id of the tool call this message answers", f"{where}.tool_call_id")
+            raise _bad(
+                f"{where}.tool_call_id is required: the id of the tool call this message answers",
+                f"{where}.tool_call_id",
+            )
         result = ToolResult(call_id, parts, form)
         return Message(role, [result], name, form, cache_control, extra)
     if "tool_call_id" in message:
@@ -218,7 +239,7 @@ def decode_message(message: Any, where: str) -> Message:
 def _cache_control(obj: Mapping[str, Any], where: str) -> JSON | None:
     value = obj.get("cache_control")
     if value is not None and not isinstance(value, dict):
-        raise _bad(f"{where}.cache_control must be an object like {{\"type\": \"ephemeral\"}}", f"{where}.cache_control")
+        raise _bad(f'{where}.cache_control must be an object like {{"type": "ephemeral"}}', f"{where}.cache_control")
     return value
 
 
@@ -257,8 +278,12 @@ def decode_part(part: Any, where: str) -> Part:
         if detail is not None and not isinstance(detail, str):
             raise _bad(f"{where}.image_url.detail must be 'auto', 'low' or 'high'", f"{where}.image_url.detail")
         return Image(
-            url=url, detail=detail, cache_control=_cache_control(part, where),
-            extra=_rest(part, "type", "image_url", "cache_control"), source_extra=_rest(inner, "url", "detail"), bare=bare,
+            url=url,
+            detail=detail,
+            cache_control=_cache_control(part, where),
+            extra=_rest(part, "type", "image_url", "cache_control"),
+            source_extra=_rest(inner, "url", "detail"),
+            bare=bare,
         )
     if kind == "file":
         spec = part.get("file")
@@ -269,8 +294,11 @@ def decode_part(part: Any, where: str) -> Part:
             if value is not None and not isinstance(value, str):
                 raise _bad(f"{where}.file.{key} must be a string", f"{where}.file.{key}")
         return File(
-            url=values["file_data"], file_id=values["file_id"], filename=values["filename"],
-            cache_control=_cache_control(part, where), extra=_rest(part, "type", "file", "cache_control"),
+            url=values["file_data"],
+            file_id=values["file_id"],
+            filename=values["filename"],
+            cache_control=_cache_control(part, where),
+            extra=_rest(part, "type", "file", "cache_control"),
             source_extra=_rest(spec, "file_data", "file_id", "filename"),
         )
     return Opaque(FORMAT, part)
@@ -285,16 +313,23 @@ def _rest(obj: Mapping[str, Any], *known: str) -> JSON:
 def _decode_tool_call(call: Any, where: str) -> ToolCall:
     fn = call.get("function") if isinstance(call, dict) else None
     if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not isinstance(call.get("id"), str):
-        raise _bad(f"{where} must be {{\"id\": ..., \"type\": \"function\", \"function\": {{\"name\", \"arguments\"}}}}", where)
+        raise _bad(f'{where} must be {{"id": ..., "type": "function", "function": {{"name", "arguments"}}}}', where)
     arguments = fn.get("arguments")
     extra, function_extra = _rest(call, "id", "function"), _rest(fn, "name", "arguments")
     if isinstance(arguments, dict):  # some clients send an object; kept as such
-        return ToolCall(call["id"], fn["name"], input=arguments, extra=extra, function_extra=function_extra,
-                        arguments_form="object")
+        return ToolCall(
+            call["id"], fn["name"], input=arguments, extra=extra, function_extra=function_extra, arguments_form="object"
+        )
     if arguments is not None and not isinstance(arguments, str):
         raise _bad(f"{where}.function.arguments must be a JSON string", f"{where}.function.arguments")
-    return ToolCall(call["id"], fn["name"], arguments=arguments if arguments is not None else "", extra=extra,
-                    function_extra=function_extra, arguments_form="string" if "arguments" in fn else "absent")
+    return ToolCall(
+        call["id"],
+        fn["name"],
+        arguments=arguments if arguments is not None else "",
+        extra=extra,
+        function_extra=function_extra,
+        arguments_form="string" if "arguments" in fn else "absent",
+    )
 
 
 def _decode_thinking(block: Any, where: str) -> Thinking | Opaque:
@@ -311,7 +346,7 @@ def _decode_thinking(block: Any, where: str) -> Thinking | Opaque:
 def decode_tool(tool: Any, where: str) -> Tool | OpaqueTool:
     fn = tool.get("function") if isinstance(tool, dict) else None
     if not isinstance(tool, dict):
-        raise _bad(f"{where} must be an object like {{\"type\": \"function\", \"function\": {{...}}}}", where)
+        raise _bad(f'{where} must be an object like {{"type": "function", "function": {{...}}}}', where)
     if tool.get("type", "function") != "function" or not isinstance(fn, dict):
         return OpaqueTool(FORMAT, tool)
     name = fn.get("name")
@@ -328,9 +363,14 @@ def decode_tool(tool: Any, where: str) -> Tool | OpaqueTool:
         raise _bad(f"{where}.function.strict must be true or false", f"{where}.function.strict")
     # "type" is required by OpenAI's API and always written back as "function"
     return Tool(
-        name, description, parameters if parameters is not None else {"type": "object", "properties": {}}, strict,
-        _cache_control(tool, where), extra=_rest(fn, "name", "description", "parameters", "strict"),
-        outer_extra=_rest(tool, "type", "function", "cache_control"), parameters_absent=parameters is None,
+        name,
+        description,
+        parameters if parameters is not None else {"type": "object", "properties": {}},
+        strict,
+        _cache_control(tool, where),
+        extra=_rest(fn, "name", "description", "parameters", "strict"),
+        outer_extra=_rest(tool, "type", "function", "cache_control"),
+        parameters_absent=parameters is None,
     )
 
 
@@ -427,10 +467,21 @@ _ENCODE_TOP = {
     "max_tokens": _top_max_tokens,
     "stop": _top_stop,
     "tool_choice": _top_tool_choice,
-    **{name: _plain(name) for name in (
-        "temperature", "top_p", "top_k", "n", "seed", "user", "parallel_tool_calls", "response_format",
-        "reasoning_effort", "thinking",
-    )},
+    **{
+        name: _plain(name)
+        for name in (
+            "temperature",
+            "top_p",
+            "top_k",
+            "n",
+            "seed",
+            "user",
+            "parallel_tool_calls",
+            "response_format",
+            "reasoning_effort",
+            "thinking",
+        )
+    },
 }
 
 
@@ -447,7 +498,10 @@ def encode_tool_choice(choice: ToolChoice | None) -> Any:
 def encode_tool(tool: Tool | OpaqueTool, same: bool = True) -> JSON:
     if isinstance(tool, OpaqueTool):
         if tool.format != FORMAT:
-            raise _bad(f"tool {tool.type!r} is a built-in tool of the {tool.format} API; OpenAI-format models cannot run it", "tools")
+            raise _bad(
+                f"tool {tool.type!r} is a built-in tool of the {tool.format} API; OpenAI-format models cannot run it",
+                "tools",
+            )
         return tool.data
     fn: JSON = {"name": tool.name}
     if tool.description is not None:
@@ -485,10 +539,15 @@ def _encode_message(message: Message) -> JSON:
         out["tool_call_id"] = result.call_id
         _put_content(out, result.content_form, result.parts)
     else:
-        thinking = [p for p in parts if isinstance(p, Thinking) or (isinstance(p, Opaque) and p.slot == "thinking_blocks")]
+        thinking = [
+            p for p in parts if isinstance(p, Thinking) or (isinstance(p, Opaque) and p.slot == "thinking_blocks")
+        ]
         calls = [p for p in parts if isinstance(p, ToolCall)]
-        content = [p for p in parts if not isinstance(p, (Thinking, ToolCall))
-                   and not (isinstance(p, Opaque) and p.slot == "thinking_blocks")]
+        content = [
+            p
+            for p in parts
+            if not isinstance(p, (Thinking, ToolCall)) and not (isinstance(p, Opaque) and p.slot == "thinking_blocks")
+        ]
         _put_content(out, message.content_form, content)
         if thinking:
             out["thinking_blocks"] = [_encode_thinking(t) for t in thinking]
@@ -606,9 +665,13 @@ def _foreign_part(part: Part) -> JSON | None:
             return {"type": "file", "file": {"file_data": f"data:{inline[0]};base64,{inline[1]}"}}
         if part.file_id is not None:
             return {"type": "file", "file": {"file_id": part.file_id}}
-        raise _bad("a document given by URL cannot be sent to an OpenAI-format model; send it inline (base64)", "messages")
+        raise _bad(
+            "a document given by URL cannot be sent to an OpenAI-format model; send it inline (base64)", "messages"
+        )
     if isinstance(part, Opaque):
-        raise _bad(f"content of type {part.type!r} ({part.format} format) cannot be sent to an OpenAI-format model", "messages")
+        raise _bad(
+            f"content of type {part.type!r} ({part.format} format) cannot be sent to an OpenAI-format model", "messages"
+        )
     return None
 
 
@@ -632,7 +695,8 @@ def _encode_foreign_message(message: Message) -> list[JSON]:
         answer: JSON = {"role": "assistant", "content": text if text or not calls else None}
         if calls:
             answer["tool_calls"] = [
-                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments_json()}} for c in calls
+                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments_json()}}
+                for c in calls
             ]
         return [answer]
     carried: list[Part] = []

@@ -63,9 +63,14 @@ def _resolve_env(value: Any, path: ConfigPath, environ: Mapping[str, str], probl
 
 
 def _describe_type(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "true/false", int: "a number", float: "a number"}.get(
-        type(value), type(value).__name__
-    )
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), type(value).__name__)
 
 
 def report_validation_error(

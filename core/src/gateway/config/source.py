@@ -49,7 +49,9 @@ def _build(node: yaml.Node, path: ConfigPath, source: SourceMap) -> Any:
             child = (*path, key)
             source.lines[child] = key_node.start_mark.line + 1
             if key in result:
-                raise ConfigError(f"{source.filename} line {key_node.start_mark.line + 1}: {format_path(child)} is set twice")
+                raise ConfigError(
+                    f"{source.filename} line {key_node.start_mark.line + 1}: {format_path(child)} is set twice"
+                )
             result[key] = _build(value_node, child, source)
         return result
     if isinstance(node, yaml.SequenceNode):
@@ -73,7 +75,9 @@ def load_yaml(text: str, filename: str) -> tuple[dict[str, Any], SourceMap]:
         return {}, source
     data = _build(root, (), source)
     if not isinstance(data, dict):
-        raise ConfigError(f"{filename}: the top level must be a mapping of sections (model_list:, general_settings: ...)")
+        raise ConfigError(
+            f"{filename}: the top level must be a mapping of sections (model_list:, general_settings: ...)"
+        )
     return data, source
 
 

@@ -60,8 +60,13 @@ class TextBatch:
         from .content import request_texts
 
         slots = request_texts(self.ctx.endpoint, self.ctx.body).slots
-        batch = TextBatch([s.get() for s in slots], [s.role for s in slots], "input", self.ctx,
-                          message_index=[s.message_index for s in slots])
+        batch = TextBatch(
+            [s.get() for s in slots],
+            [s.role for s in slots],
+            "input",
+            self.ctx,
+            message_index=[s.message_index for s in slots],
+        )
         return batch.messages()
 
     def messages(self) -> list[dict[str, str]]:

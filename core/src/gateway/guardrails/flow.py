@@ -35,8 +35,12 @@ def input_batch(guard: Guardrail, ctx: RequestContext, extracted: Extracted) -> 
         latest_user_only=settings.experimental_use_latest_role_message_only,
     )
     batch = TextBatch(
-        [s.get() for s in slots], [s.role for s in slots], "input", ctx,
-        message_index=[s.message_index for s in slots], non_text_parts=extracted.non_text_parts,
+        [s.get() for s in slots],
+        [s.role for s in slots],
+        "input",
+        ctx,
+        message_index=[s.message_index for s in slots],
+        non_text_parts=extracted.non_text_parts,
     )
     return batch, slots
 
@@ -149,8 +153,13 @@ class RequestGuards:
         if not slots:
             return
         for guard in post:
-            batch = TextBatch([s.get() for s in slots], [s.role for s in slots], "output", ctx,
-                              message_index=[s.message_index for s in slots])
+            batch = TextBatch(
+                [s.get() for s in slots],
+                [s.role for s in slots],
+                "output",
+                ctx,
+                message_index=[s.message_index for s in slots],
+            )
             if apply_result(guard, "post_call", await run_check(guard, "post_call", batch), slots):
                 response.changed()
         if self.rewriters:
@@ -170,7 +179,9 @@ class RequestGuards:
                 window = min(g.settings.stream_window_chars for g in post)
                 response.chunks = window_checked(ctx, post, response.chunks, window)
         if self.rewriters or self.stream_text is not None:
-            response.chunks = rewritten(response.chunks, self.rewriters, self._keep_text if self.stream_text is not None else None)
+            response.chunks = rewritten(
+                response.chunks, self.rewriters, self._keep_text if self.stream_text is not None else None
+            )
 
     def _keep_text(self, index: int, text: str) -> None:
         assert self.stream_text is not None

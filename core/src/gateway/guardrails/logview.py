@@ -76,7 +76,9 @@ async def _redact(ctx: RequestContext, guards: RequestGuards) -> LoggedView:
                 redacted = True
         if texts:
             indexes = sorted(texts)
-            out = TextBatch([texts[i] for i in indexes], ["assistant"] * len(indexes), "output", ctx, message_index=indexes)
+            out = TextBatch(
+                [texts[i] for i in indexes], ["assistant"] * len(indexes), "output", ctx, message_index=indexes
+            )
             result = await run_check(guard, "logging_only", out)
             if result.outcome == "masked" and result.texts is not None:
                 texts = dict(zip(indexes, result.texts))

@@ -48,7 +48,9 @@ def _missing_type_message(type_name: str, gateway: Gateway, types: GuardrailType
     record = gateway.pm.records.get(dist.removeprefix("gateway-").replace("-", "_")) if dist else None
     if record is not None and record.status == "failed":
         return f"the plugin providing {type_name!r} is installed but failed to import ({(record.error or '').splitlines()[0]})"
-    install = f"pip install {dist}" if dist else f"install the gateway plugin that provides the guardrail type {type_name!r}"
+    install = (
+        f"pip install {dist}" if dist else f"install the gateway plugin that provides the guardrail type {type_name!r}"
+    )
     known = ", ".join(sorted(types.factories)) or "none"
     return f"no installed plugin provides the guardrail type {type_name!r}; {install} (installed types: {known})"
 
@@ -64,12 +66,16 @@ def build_guardrails(gateway: Gateway) -> dict[str, Guardrail]:
         raw = entry.litellm_params.model_dump()
         name = entry.guardrail_name
         if name in built:
-            problems.add(("guardrails", index, "guardrail_name"), f"the name {name!r} is used twice; names must be unique")
+            problems.add(
+                ("guardrails", index, "guardrail_name"), f"the name {name!r} is used twice; names must be unique"
+            )
             continue
         type_name = raw["guardrail"]
         found = types.factories.get(type_name)
         if found is None:
-            problems.add((*path, "guardrail"), f"guardrail {name!r}: {_missing_type_message(type_name, gateway, types)}")
+            problems.add(
+                (*path, "guardrail"), f"guardrail {name!r}: {_missing_type_message(type_name, gateway, types)}"
+            )
             continue
         factory = found[0]
         common = {k: v for k, v in raw.items() if k in COMMON_KEYS and v is not None}
@@ -91,8 +97,11 @@ def build_guardrails(gateway: Gateway) -> dict[str, Guardrail]:
         if supported is not None:
             for mode in settings.mode:
                 if mode not in supported:
-                    problems.add((*path, "mode"), f"guardrail type {type_name!r} cannot run in mode {mode!r}; "
-                                 f"it supports {', '.join(sorted(supported))}")
+                    problems.add(
+                        (*path, "mode"),
+                        f"guardrail type {type_name!r} cannot run in mode {mode!r}; "
+                        f"it supports {', '.join(sorted(supported))}",
+                    )
         spec = GuardrailSpec(name, type_name, settings, params, entry.guardrail_info)
         try:
             built[name] = factory(spec, gateway)

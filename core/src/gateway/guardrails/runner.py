@@ -66,9 +66,7 @@ async def run_check(guardrail: Guardrail, mode: str, batch: TextBatch) -> Guardr
         async with asyncio.timeout(settings.timeout):
             result = await check(batch)
         if result.outcome == "masked" and (result.texts is None or len(result.texts) != len(batch.texts)):
-            raise GuardrailUnavailable(
-                f"returned {len(result.texts or [])} masked texts for {len(batch.texts)} inputs"
-            )
+            raise GuardrailUnavailable(f"returned {len(result.texts or [])} masked texts for {len(batch.texts)} inputs")
     except asyncio.TimeoutError:
         error = f"timed out after {settings.timeout:g} s"
     except GuardrailUnavailable as exc:
@@ -92,8 +90,14 @@ async def run_check(guardrail: Guardrail, mode: str, batch: TextBatch) -> Guardr
             entry["details"] = result.details
         record(batch.ctx, entry)
         return result
-    log.warning("guardrail_failed", guardrail=guardrail.name, mode=mode, policy=settings.on_error, error=error,
-                request_id=batch.ctx.request_id)
+    log.warning(
+        "guardrail_failed",
+        guardrail=guardrail.name,
+        mode=mode,
+        policy=settings.on_error,
+        error=error,
+        request_id=batch.ctx.request_id,
+    )
     entry["error"] = error
     entry["on_error"] = settings.on_error
     if settings.on_error == "fail_open":
@@ -112,9 +116,18 @@ async def run_check(guardrail: Guardrail, mode: str, batch: TextBatch) -> Guardr
 def check_non_text(guardrail: Guardrail, mode: str, batch: TextBatch) -> None:
     """``non_text: block``: refuse requests carrying images, audio or files this guardrail cannot read."""
     if batch.non_text_parts and guardrail.settings.non_text == "block":
-        record(batch.ctx, {"guardrail": guardrail.name, "type": guardrail.spec.type, "mode": mode,
-                           "direction": batch.direction, "outcome": "blocked", "latency_ms": 0.0,
-                           "details": {"non_text_parts": batch.non_text_parts}})
+        record(
+            batch.ctx,
+            {
+                "guardrail": guardrail.name,
+                "type": guardrail.spec.type,
+                "mode": mode,
+                "direction": batch.direction,
+                "outcome": "blocked",
+                "latency_ms": 0.0,
+                "details": {"non_text_parts": batch.non_text_parts},
+            },
+        )
         raise GuardrailBlocked(
             f"guardrail {guardrail.name!r} cannot check images, audio or files and is configured to block them "
             "(non_text: block); send text only",

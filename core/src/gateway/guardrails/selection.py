@@ -64,7 +64,7 @@ def select(ctx: RequestContext, configured: Mapping[str, Guardrail]) -> list[Gua
         if not any(permissions.get(p) for p in OPT_OUT_PERMISSIONS):
             raise PermissionDeniedError(
                 f"this key may not turn guardrails off ('{OPT_OUT_FIELD}'); an admin can allow it with the key "
-                "permission {\"allow_pii_controls\": true}",
+                'permission {"allow_pii_controls": true}',
                 param=OPT_OUT_FIELD,
             )
         skip_defaults = True

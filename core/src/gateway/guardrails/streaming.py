@@ -51,8 +51,13 @@ async def _check_choices(
     for guard in guards:
         texts = ["".join(s.get() for s in by_choice[i]) for i in indexes]
         batch = TextBatch(
-            texts, ["assistant"] * len(texts), "output", ctx, message_index=indexes,
-            context=[(context or {}).get(i, "") for i in indexes] if streaming else None, streaming=streaming,
+            texts,
+            ["assistant"] * len(texts),
+            "output",
+            ctx,
+            message_index=indexes,
+            context=[(context or {}).get(i, "") for i in indexes] if streaming else None,
+            streaming=streaming,
         )
         result = await run_check(guard, "post_call", batch)
         if result.outcome == "blocked":

@@ -29,8 +29,9 @@ def vendor_failures(*malformed: Reply) -> list[Any]:
     return cases + [pytest.param(reply, id=f"malformed-{i}") for i, reply in enumerate(malformed)]
 
 
-def assert_failure_policies(send: Callable[[str], Any], upstream: FakeUpstream, closed: str = "closed",
-                            opened: str = "open") -> None:
+def assert_failure_policies(
+    send: Callable[[str], Any], upstream: FakeUpstream, closed: str = "closed", opened: str = "open"
+) -> None:
     """``send(name)`` makes one request through the guardrail ``name`` with the OpenAI SDK.
 
     The fail-closed guardrail must refuse with 503 ``guardrail_unavailable`` naming itself, and

@@ -37,7 +37,9 @@ def base_url(settings: GuardrailSettings, env_var: str | None, default: str | No
     """``api_base``, else ``$env_var``, else ``default``; ``http://`` added when no scheme is given."""
     url = settings.api_base or (os.environ.get(env_var) if env_var else None) or default
     if not url:
-        raise GuardrailConfigError(f"set api_base{f' (or {env_var})' if env_var else ''} to the vendor's URL", "api_base")
+        raise GuardrailConfigError(
+            f"set api_base{f' (or {env_var})' if env_var else ''} to the vendor's URL", "api_base"
+        )
     url = url.rstrip("/")
     return url if "://" in url else "http://" + url
 
@@ -48,7 +50,8 @@ def api_key(settings: GuardrailSettings, env_var: str | None, *, required: bool 
     if key is None and required:
         raise GuardrailConfigError(
             f"needs an API key: set api_key (for example api_key: os.environ/{env_var or 'VENDOR_API_KEY'})"
-            + (f" or export {env_var}" if env_var else ""), "api_key",
+            + (f" or export {env_var}" if env_var else ""),
+            "api_key",
         )
     return key
 

@@ -1,7 +1,15 @@
 """HTTP helpers that plugins may use for their own routes (public API)."""
 
 from .admin import authenticate_request, require_admin, require_admin_request
-from .asgi import ClientGone, header_dict, id_headers, model_request_context, receive_body, run_until_disconnect, send_bytes
+from .asgi import (
+    ClientGone,
+    header_dict,
+    id_headers,
+    model_request_context,
+    receive_body,
+    run_until_disconnect,
+    send_bytes,
+)
 from .requests import extract_api_key, parse_json_object, read_body, read_json, client_request_id, new_request_id
 from .responses import error_headers, error_response, json_response, response_headers, sse_response
 

@@ -147,7 +147,9 @@ async def run_until_disconnect(gateway: Gateway, ctx: RequestContext, receive: R
         watch.stop()
 
 
-async def send_bytes(send: Send, status: int, body: bytes, headers: Mapping[str, str], content_type: bytes = b"application/json") -> None:
+async def send_bytes(
+    send: Send, status: int, body: bytes, headers: Mapping[str, str], content_type: bytes = b"application/json"
+) -> None:
     raw_headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
     raw_headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})

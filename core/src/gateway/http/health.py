@@ -48,7 +48,9 @@ def health_routes(gateway: Gateway) -> list[Route]:
                 continue
             entry = {"model": deployment.model_group, "model_id": deployment.id, "provider": deployment.provider}
             if deployment.id in cooling:
-                unhealthy.append({**entry, "error": "cooling down after failures", "cooldown_seconds_left": cooling[deployment.id]})
+                unhealthy.append(
+                    {**entry, "error": "cooling down after failures", "cooldown_seconds_left": cooling[deployment.id]}
+                )
             else:
                 healthy.append(entry)
         return json_response(

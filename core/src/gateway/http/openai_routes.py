@@ -34,8 +34,6 @@ if TYPE_CHECKING:
 Validator = Callable[[dict[str, Any]], str]
 
 
-
-
 class ModelEndpoint:
     """One model-serving endpoint, built once at start-up and served as a raw ASGI handler."""
 
@@ -55,7 +53,9 @@ class ModelEndpoint:
             # authenticate before reading the body: an anonymous client cannot make us read 32 MB
             ctx.api_key = extract_api_key(headers, self.key_header)
             await pipeline.authenticate(gateway, ctx)
-            raw = await receive_body(receive, headers.get("content-length"), gateway.max_body_bytes, gateway.request_body_timeout)
+            raw = await receive_body(
+                receive, headers.get("content-length"), gateway.max_body_bytes, gateway.request_body_timeout
+            )
             ctx.body = parse_json_object(raw)
             ctx.requested_model = self.validate(ctx.body)
             ctx.stream = bool(ctx.body.get("stream")) and self.endpoint != "embeddings"
@@ -63,7 +63,9 @@ class ModelEndpoint:
         except GatewayError as exc:
             if ctx.principal is not None:
                 pipeline.finish(gateway, ctx, exc)
-            await send_bytes(send, exc.status, exc.to_json(), {**error_headers(exc), **ctx.response_headers, **id_header})
+            await send_bytes(
+                send, exc.status, exc.to_json(), {**error_headers(exc), **ctx.response_headers, **id_header}
+            )
             return
         except ClientGone as gone:
             pipeline.finish(gateway, ctx, ClientDisconnectedError(str(gone)))
@@ -115,7 +117,12 @@ def models_endpoint(gateway: Gateway) -> Callable[[Request], Any]:
         except GatewayError as exc:
             return error_response(exc)
         data = [
-            {"id": name, "object": "model", "created": created, "owned_by": owners.get(gateway.resolve_model(name, principal), "gateway")}
+            {
+                "id": name,
+                "object": "model",
+                "created": created,
+                "owned_by": owners.get(gateway.resolve_model(name, principal), "gateway"),
+            }
             for name in gateway.model_names_for(principal)
         ]
         return json_response({"object": "list", "data": data})

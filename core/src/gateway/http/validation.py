@@ -40,7 +40,7 @@ _OPTIONAL_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "stream_options": ((dict,), "an object"),
     "response_format": ((dict,), "an object"),
     "reasoning_effort": ((str,), "a string such as 'low', 'medium' or 'high'"),
-    "thinking": ((dict,), "an object like {\"type\": \"enabled\", \"budget_tokens\": 2048}"),
+    "thinking": ((dict,), 'an object like {"type": "enabled", "budget_tokens": 2048}'),
     "logprobs": ((bool, int), "true or false (an integer on /v1/completions)"),
     "top_logprobs": ((int,), "an integer"),
     "seed": ((int,), "an integer"),
@@ -91,7 +91,7 @@ def _check_tools(tools: list[Any]) -> None:
     for i, tool in enumerate(tools):
         where = f"tools[{i}]"
         if not isinstance(tool, dict) or not isinstance(tool.get("type", "function"), str):
-            raise _bad(f"{where} must be an object like {{\"type\": \"function\", \"function\": {{...}}}}", where)
+            raise _bad(f'{where} must be an object like {{"type": "function", "function": {{...}}}}', where)
         if tool.get("type", "function") != "function":
             continue  # a provider's built-in tool: that provider checks it
         fn = tool.get("function")
@@ -116,7 +116,7 @@ def _check_model(body: dict[str, Any]) -> str:
 _PART_MEMBERS: dict[str, tuple[str, tuple[type, ...], str]] = {
     "text": ("text", (str,), "a string"),
     "refusal": ("refusal", (str,), "a string"),
-    "image_url": ("image_url", (str, dict), "an object like {\"url\": \"https://...\"}"),
+    "image_url": ("image_url", (str, dict), 'an object like {"url": "https://..."}'),
     "input_audio": ("input_audio", (dict,), "an object with 'data' and 'format'"),
     "file": ("file", (dict,), "an object with 'file_id' or 'file_data'"),
 }
@@ -178,7 +178,7 @@ def validate_chat(body: dict[str, Any]) -> str:
     model = _check_model(body)
     messages = body.get("messages")
     if messages is None:
-        raise _bad("'messages' is required: a list like [{\"role\": \"user\", \"content\": \"Hello\"}]", "messages")
+        raise _bad('\'messages\' is required: a list like [{"role": "user", "content": "Hello"}]', "messages")
     if not isinstance(messages, list):
         raise _bad(f"'messages' must be a list of message objects, got {type(messages).__name__}", "messages")
     if not messages:

@@ -21,7 +21,18 @@ MAX_TOOL_CALLS = 32
 class StreamCapture:
     """The assembled content of one streamed chat or text completion."""
 
-    __slots__ = ("limit", "id", "model", "created", "texts", "sizes", "finish", "tools", "dropped_chars", "last_chunk_at")
+    __slots__ = (
+        "limit",
+        "id",
+        "model",
+        "created",
+        "texts",
+        "sizes",
+        "finish",
+        "tools",
+        "dropped_chars",
+        "last_chunk_at",
+    )
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -76,7 +87,9 @@ class StreamCapture:
             position = call.get("index") if isinstance(call.get("index"), int) else 0
             if position >= MAX_TOOL_CALLS:
                 continue
-            slot = slots.setdefault(position, {"id": None, "type": "function", "function": {"name": "", "arguments": ""}})
+            slot = slots.setdefault(
+                position, {"id": None, "type": "function", "function": {"name": "", "arguments": ""}}
+            )
             if isinstance(call.get("id"), str):
                 slot["id"] = call["id"]
             function = call.get("function") if isinstance(call.get("function"), dict) else {}
@@ -105,7 +118,9 @@ class StreamCapture:
         return response
 
 
-async def capture_stream(chunks: AsyncIterator[dict[str, Any]], capture: StreamCapture) -> AsyncIterator[dict[str, Any]]:
+async def capture_stream(
+    chunks: AsyncIterator[dict[str, Any]], capture: StreamCapture
+) -> AsyncIterator[dict[str, Any]]:
     """Pass ``chunks`` through unchanged while ``capture`` records them."""
     async for chunk in chunks:
         try:

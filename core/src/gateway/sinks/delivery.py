@@ -96,7 +96,11 @@ class SinkRunner:
         while True:
             first = await self.queue.get()
             self.sending = 1  # taken from the queue: counted as sending until it is resolved
-            if not self._closing and self.settings.flush_interval > 0 and self.queue.qsize() + 1 < self.settings.batch_size:
+            if (
+                not self._closing
+                and self.settings.flush_interval > 0
+                and self.queue.qsize() + 1 < self.settings.batch_size
+            ):
                 try:
                     await asyncio.wait_for(self._batch_ready.wait(), self.settings.flush_interval)
                 except asyncio.TimeoutError:

@@ -90,7 +90,9 @@ class SinkManager:
 
             return register
 
-        call_startup_hook(self.gateway.pm, "gateway_register_sinks", register=PerPlugin(registrar), gateway=self.gateway)
+        call_startup_hook(
+            self.gateway.pm, "gateway_register_sinks", register=PerPlugin(registrar), gateway=self.gateway
+        )
         problems = self.gateway.config.problems()
         for name, enabled in enabled_sinks(self.gateway, set(factories), problems).items():
             plugin, factory = factories[name]
@@ -167,7 +169,8 @@ class SinkManager:
             self.gateway.emit_alert(
                 "sink_dropping",
                 f"the {sink} sink is dropping log events ({reason}); check its endpoint",
-                sink=sink, reason=reason,
+                sink=sink,
+                reason=reason,
             )
 
     def stats(self) -> dict[str, dict[str, Any]]:

@@ -30,12 +30,44 @@ KNOWN_SINK_DISTRIBUTIONS = {
 }
 
 #: LiteLLM callbacks no gateway plugin implements (yet): a clearer message than "unknown"
-LITELLM_ONLY_CALLBACKS = frozenset({
-    "langsmith", "datadog", "datadog_llm_observability", "arize", "arize_phoenix", "braintrust", "galileo", "opik",
-    "mlflow", "lunary", "logfire", "langtrace", "weave_otel", "gcs_bucket", "gcs_pubsub", "s3", "s3_v2",
-    "azure_storage", "aws_sqs", "dynamodb", "clickhouse", "pagerduty", "posthog", "newrelic", "signoz", "openmeter",
-    "lago", "cloudzero", "vantage", "focus", "resend_email", "sendgrid_email", "smtp_email", "email",
-})
+LITELLM_ONLY_CALLBACKS = frozenset(
+    {
+        "langsmith",
+        "datadog",
+        "datadog_llm_observability",
+        "arize",
+        "arize_phoenix",
+        "braintrust",
+        "galileo",
+        "opik",
+        "mlflow",
+        "lunary",
+        "logfire",
+        "langtrace",
+        "weave_otel",
+        "gcs_bucket",
+        "gcs_pubsub",
+        "s3",
+        "s3_v2",
+        "azure_storage",
+        "aws_sqs",
+        "dynamodb",
+        "clickhouse",
+        "pagerduty",
+        "posthog",
+        "newrelic",
+        "signoz",
+        "openmeter",
+        "lago",
+        "cloudzero",
+        "vantage",
+        "focus",
+        "resend_email",
+        "sendgrid_email",
+        "smtp_email",
+        "email",
+    }
+)
 
 LISTS = ("success_callback", "failure_callback", "callbacks")
 
@@ -70,7 +102,9 @@ def enabled_sinks(gateway: Gateway, registered: set[str], problems: ConfigProble
     return enabled
 
 
-def _check(gateway: Gateway, name: str, registered: set[str], problems: ConfigProblems, path: tuple[str | int, ...]) -> bool:
+def _check(
+    gateway: Gateway, name: str, registered: set[str], problems: ConfigProblems, path: tuple[str | int, ...]
+) -> bool:
     """True when ``name`` is a registered sink; otherwise report why not (or ignore it)."""
     if name in registered:
         return True
@@ -81,16 +115,22 @@ def _check(gateway: Gateway, name: str, registered: set[str], problems: ConfigPr
     if record is not None and record.status == "failed":
         why = f"the plugin {name!r} is installed but failed to import ({(record.error or '').splitlines()[0]})"
     elif record is not None and record.status == "disabled":
-        why = (f"the plugin {name!r} is installed but not loaded (see GATEWAY_LOAD_PLUGINS, GATEWAY_DISABLE_PLUGINS "
-               f"and plugins.{name}.enabled)")
+        why = (
+            f"the plugin {name!r} is installed but not loaded (see GATEWAY_LOAD_PLUGINS, GATEWAY_DISABLE_PLUGINS "
+            f"and plugins.{name}.enabled)"
+        )
     elif distribution:
         why = f"no installed plugin provides the sink {name!r}; install it with: pip install {distribution}"
     elif name in LITELLM_ONLY_CALLBACKS:
-        why = (f"{name!r} is a LiteLLM callback that no gateway plugin implements yet; remove it, or write a sink "
-               "plugin (see docs/log-event.md)")
+        why = (
+            f"{name!r} is a LiteLLM callback that no gateway plugin implements yet; remove it, or write a sink "
+            "plugin (see docs/log-event.md)"
+        )
     elif "." in name:
-        why = ("custom Python callbacks (module.instance) are not loaded by the gateway; package the logger as a "
-               "sink plugin registered through gateway_register_sinks (see docs/log-event.md)")
+        why = (
+            "custom Python callbacks (module.instance) are not loaded by the gateway; package the logger as a "
+            "sink plugin registered through gateway_register_sinks (see docs/log-event.md)"
+        )
     else:
         known = sorted(registered | set(KNOWN_SINK_DISTRIBUTIONS))
         why = f"unknown sink {name!r}; known sinks: {', '.join(known)}"

@@ -103,7 +103,9 @@ def _key_values(pb: Any, attributes: dict[str, Any]) -> list[Any]:
 ENCODE_SLICE = 10
 
 
-async def encode_in_slices(items: list[Any], encode: Callable[[list[Any]], bytes], slice_size: int = ENCODE_SLICE) -> bytes:
+async def encode_in_slices(
+    items: list[Any], encode: Callable[[list[Any]], bytes], slice_size: int = ENCODE_SLICE
+) -> bytes:
     """Serialize ``items`` a slice at a time, giving the event loop back between slices.
 
     A batch of a hundred requests is milliseconds of protobuf building; done in one go it delays
@@ -134,24 +136,30 @@ def encode_spans(
 
     proto_spans = []
     for span in spans:
-        proto_spans.append(trace_pb2.Span(
-            trace_id=bytes.fromhex(span.trace_id),
-            span_id=bytes.fromhex(span.span_id),
-            parent_span_id=bytes.fromhex(span.parent_span_id) if span.parent_span_id else b"",
-            name=span.name,
-            kind=span.kind,
-            start_time_unix_nano=span.start_ns,
-            end_time_unix_nano=max(span.end_ns, span.start_ns),
-            attributes=_key_values(common_pb2, span.attributes),
-            status=trace_pb2.Status(code=span.status, message=span.status_message),
-        ))
+        proto_spans.append(
+            trace_pb2.Span(
+                trace_id=bytes.fromhex(span.trace_id),
+                span_id=bytes.fromhex(span.span_id),
+                parent_span_id=bytes.fromhex(span.parent_span_id) if span.parent_span_id else b"",
+                name=span.name,
+                kind=span.kind,
+                start_time_unix_nano=span.start_ns,
+                end_time_unix_nano=max(span.end_ns, span.start_ns),
+                attributes=_key_values(common_pb2, span.attributes),
+                status=trace_pb2.Status(code=span.status, message=span.status_message),
+            )
+        )
     scope = common_pb2.InstrumentationScope(
         name=scope_name, version=scope_version, attributes=_key_values(common_pb2, scope_attributes or {})
     )
-    request = trace_service_pb2.ExportTraceServiceRequest(resource_spans=[trace_pb2.ResourceSpans(
-        resource=resource_pb2.Resource(attributes=_key_values(common_pb2, resource)),
-        scope_spans=[trace_pb2.ScopeSpans(scope=scope, spans=proto_spans)],
-    )])
+    request = trace_service_pb2.ExportTraceServiceRequest(
+        resource_spans=[
+            trace_pb2.ResourceSpans(
+                resource=resource_pb2.Resource(attributes=_key_values(common_pb2, resource)),
+                scope_spans=[trace_pb2.ScopeSpans(scope=scope, spans=proto_spans)],
+            )
+        ]
+    )
     return request.SerializeToString()
 
 
@@ -170,17 +178,28 @@ def decode_spans(body: bytes) -> list[dict[str, Any]]:
     for resource_spans in request.resource_spans:
         resource = {kv.key: _plain(kv.value) for kv in resource_spans.resource.attributes}
         for scope_spans in resource_spans.scope_spans:
-            scope = {"name": scope_spans.scope.name, "version": scope_spans.scope.version,
-                     "attributes": {kv.key: _plain(kv.value) for kv in scope_spans.scope.attributes}}
+            scope = {
+                "name": scope_spans.scope.name,
+                "version": scope_spans.scope.version,
+                "attributes": {kv.key: _plain(kv.value) for kv in scope_spans.scope.attributes},
+            }
             for span in scope_spans.spans:
-                out.append({
-                    "name": span.name, "trace_id": span.trace_id.hex(), "span_id": span.span_id.hex(),
-                    "parent_span_id": span.parent_span_id.hex() or None, "kind": span.kind,
-                    "start_ns": span.start_time_unix_nano, "end_ns": span.end_time_unix_nano,
-                    "status": span.status.code, "status_message": span.status.message,
-                    "attributes": {kv.key: _plain(kv.value) for kv in span.attributes},
-                    "resource": resource, "scope": scope,
-                })
+                out.append(
+                    {
+                        "name": span.name,
+                        "trace_id": span.trace_id.hex(),
+                        "span_id": span.span_id.hex(),
+                        "parent_span_id": span.parent_span_id.hex() or None,
+                        "kind": span.kind,
+                        "start_ns": span.start_time_unix_nano,
+                        "end_ns": span.end_time_unix_nano,
+                        "status": span.status.code,
+                        "status_message": span.status.message,
+                        "attributes": {kv.key: _plain(kv.value) for kv in span.attributes},
+                        "resource": resource,
+                        "scope": scope,
+                    }
+                )
     return out
 
 

@@ -26,9 +26,27 @@ REDACTED = "redacted-by-gateway"
 
 #: request fields that are model parameters (exported as ``request.params``)
 MODEL_PARAMS = (
-    "temperature", "top_p", "max_tokens", "max_completion_tokens", "n", "stop", "presence_penalty",
-    "frequency_penalty", "seed", "logit_bias", "response_format", "tool_choice", "parallel_tool_calls",
-    "reasoning_effort", "top_k", "logprobs", "top_logprobs", "stream", "dimensions", "encoding_format", "user",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "max_completion_tokens",
+    "n",
+    "stop",
+    "presence_penalty",
+    "frequency_penalty",
+    "seed",
+    "logit_bias",
+    "response_format",
+    "tool_choice",
+    "parallel_tool_calls",
+    "reasoning_effort",
+    "top_k",
+    "logprobs",
+    "top_logprobs",
+    "stream",
+    "dimensions",
+    "encoding_format",
+    "user",
 )
 #: metadata keys that look like credentials never leave the gateway (per-request sink keys ...)
 SECRET_METADATA = re.compile(r"(secret|password|api_key|apikey|token|authorization|credential|private)", re.I)
@@ -115,9 +133,7 @@ def build_payload(event: LogEvent, options: PayloadOptions = DEFAULT_OPTIONS, vi
     total_ms = (end - ctx.started) * 1000
     captured = sink_state.get("stream")
     upstream_done = sink_state.get("upstream_done") or (captured.last_chunk_at if captured is not None else None)
-    upstream_ms = (
-        (upstream_done - ctx.upstream_started) * 1000 if upstream_done and ctx.upstream_started else None
-    )
+    upstream_ms = (upstream_done - ctx.upstream_started) * 1000 if upstream_done and ctx.upstream_started else None
     ttft_ms = (ctx.first_token_at - ctx.started) * 1000 if ctx.first_token_at else None
     metadata = ctx.body.get("metadata") if isinstance(ctx.body.get("metadata"), dict) else {}
     error = ctx.error
@@ -156,8 +172,12 @@ def build_payload(event: LogEvent, options: PayloadOptions = DEFAULT_OPTIONS, vi
         "error_type": getattr(error, "type", None) if error else None,
         "error_message": safe_text(str(getattr(error, "message", error)), 4096) if error else None,
         "attempts": [
-            {"deployment_id": a.deployment_id, "model_group": a.model_group,
-             "error": None if a.error is None else safe_text(a.error, 2048), "status": a.status}
+            {
+                "deployment_id": a.deployment_id,
+                "model_group": a.model_group,
+                "error": None if a.error is None else safe_text(a.error, 2048),
+                "status": a.status,
+            }
             for a in ctx.attempts
         ],
         "retries": len(ctx.attempts),
@@ -199,19 +219,39 @@ def _principal(ctx: RequestContext, redact: bool) -> dict[str, Any] | None:
     if p is None:
         return None
     if redact:
-        return {"id": None, "kind": p.kind, "key_hash": None, "key_alias": None, "user_id": None,
-                "team_id": None, "team_alias": None}
-    return {"id": p.id, "kind": p.kind, "key_hash": p.key_hash, "key_alias": p.key_alias, "user_id": p.user_id,
-            "team_id": p.team_id, "team_alias": p.team_alias}
+        return {
+            "id": None,
+            "kind": p.kind,
+            "key_hash": None,
+            "key_alias": None,
+            "user_id": None,
+            "team_id": None,
+            "team_alias": None,
+        }
+    return {
+        "id": p.id,
+        "kind": p.kind,
+        "key_hash": p.key_hash,
+        "key_alias": p.key_alias,
+        "user_id": p.user_id,
+        "team_id": p.team_id,
+        "team_alias": p.team_alias,
+    }
 
 
 def _usage(ctx: RequestContext) -> dict[str, Any] | None:
     u = ctx.usage
     if u is None:
         return None
-    return {"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens, "total_tokens": u.total_tokens,
-            "cached_tokens": u.cached_tokens, "cache_creation_tokens": u.cache_creation_tokens,
-            "reasoning_tokens": u.reasoning_tokens, "estimated": u.estimated}
+    return {
+        "prompt_tokens": u.prompt_tokens,
+        "completion_tokens": u.completion_tokens,
+        "total_tokens": u.total_tokens,
+        "cached_tokens": u.cached_tokens,
+        "cache_creation_tokens": u.cache_creation_tokens,
+        "reasoning_tokens": u.reasoning_tokens,
+        "estimated": u.estimated,
+    }
 
 
 def _float_or_none(value: Any) -> float | None:
@@ -240,19 +280,26 @@ def guardrail_outcomes(raw: Any) -> list[dict[str, Any]]:
     if isinstance(raw, dict):
         items = [(str(k), v) for k, v in raw.items()]
     elif isinstance(raw, list):
-        items = [(str(v.get("name") or v.get("guardrail") or v.get("guardrail_name") or "?"), v)
-                 for v in raw if isinstance(v, dict)]
+        items = [
+            (str(v.get("name") or v.get("guardrail") or v.get("guardrail_name") or "?"), v)
+            for v in raw
+            if isinstance(v, dict)
+        ]
     out = []
     for name, value in items[:64]:
         info = value if isinstance(value, dict) else {"outcome": value}
         latency = info.get("latency_ms")
-        out.append({
-            "name": safe_text(name, 128),
-            "mode": safe_text(str(info.get("mode") or ""), 64) or None,
-            "outcome": safe_text(str(info.get("outcome") or info.get("status") or info.get("result") or "unknown"), 64),
-            "latency_ms": float(latency) if isinstance(latency, (int, float)) else None,
-            "error": bool(info.get("error")),
-        })
+        out.append(
+            {
+                "name": safe_text(name, 128),
+                "mode": safe_text(str(info.get("mode") or ""), 64) or None,
+                "outcome": safe_text(
+                    str(info.get("outcome") or info.get("status") or info.get("result") or "unknown"), 64
+                ),
+                "latency_ms": float(latency) if isinstance(latency, (int, float)) else None,
+                "error": bool(info.get("error")),
+            }
+        )
     return out
 
 
@@ -291,7 +338,9 @@ def _request(ctx: RequestContext, limit: int, budget: _Budget, view: Any) -> dic
     return request
 
 
-def _response(ctx: RequestContext, sink_state: dict[str, Any], limit: int, budget: _Budget, view: Any) -> dict[str, Any] | None:
+def _response(
+    ctx: RequestContext, sink_state: dict[str, Any], limit: int, budget: _Budget, view: Any
+) -> dict[str, Any] | None:
     masked = bool(getattr(view, "redacted", False))
     captured = sink_state.get("stream")
     if captured is not None:

@@ -130,8 +130,12 @@ def _deliver(sinks: Any, event: LogEvent, view: Any) -> None:
         try:
             item = active.sink.prepare(payload, event)
         except Exception as exc:  # a sink's bug stays inside that sink
-            log.error("sink_prepare_failed", sink=active.sink.name, error=f"{type(exc).__name__}: {exc}",
-                      request_id=event.ctx.request_id)
+            log.error(
+                "sink_prepare_failed",
+                sink=active.sink.name,
+                error=f"{type(exc).__name__}: {exc}",
+                request_id=event.ctx.request_id,
+            )
             continue
         if item is not None:
             active.runner.submit(item)

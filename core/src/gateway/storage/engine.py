@@ -132,7 +132,10 @@ def _create_engine(storage: Storage, *, for_migrations: bool = False) -> AsyncEn
         kwargs["pool_pre_ping"] = True
         # LiteLLM's database_connection_timeout, when set, is how long to wait for a connection
         kwargs["pool_timeout"] = general.database_connection_timeout or deadline
-        kwargs["connect_args"] = {"timeout": general.database_connection_timeout or deadline, "command_timeout": deadline}
+        kwargs["connect_args"] = {
+            "timeout": general.database_connection_timeout or deadline,
+            "command_timeout": deadline,
+        }
     engine = create_async_engine(storage.url, **kwargs)
     if storage.is_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -71,7 +71,9 @@ class Strategy:
     name: ClassVar[str] = ""
     args: ClassVar[Mapping[str, Any]] = {}
 
-    def __init__(self, state: RouterState, options: Mapping[str, Any] | None = None, *, deployments: Sequence[Deployment] = ()) -> None:
+    def __init__(
+        self, state: RouterState, options: Mapping[str, Any] | None = None, *, deployments: Sequence[Deployment] = ()
+    ) -> None:
         self.state = state
         self.options = {**self.args, **(options or {})}
         seed = self.options.get("seed")

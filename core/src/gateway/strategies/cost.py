@@ -63,7 +63,9 @@ class CostBased(Strategy):
 
     name = "cost-based-routing"
 
-    def __init__(self, state: RouterState, options: Mapping[str, Any] | None = None, *, deployments: Sequence[Deployment] = ()) -> None:
+    def __init__(
+        self, state: RouterState, options: Mapping[str, Any] | None = None, *, deployments: Sequence[Deployment] = ()
+    ) -> None:
         super().__init__(state, options, deployments=deployments)
         self.usage = UsageCounters(state)
         self.prices: dict[str, float | None] = {}
@@ -72,8 +74,11 @@ class CostBased(Strategy):
             self.prices[deployment.id] = price if price is not None else catalogue_price(deployment)
         unpriced = sorted(f"{d.model_group} ({d.provider}/{d.model})" for d in deployments if self.prices[d.id] is None)
         if unpriced:
-            log.warning("cost_routing_without_price", deployments=unpriced,
-                        fix="set input_cost_per_token/output_cost_per_token on them; they are tried last")
+            log.warning(
+                "cost_routing_without_price",
+                deployments=unpriced,
+                fix="set input_cost_per_token/output_cost_per_token on them; they are tried last",
+            )
 
     def order(self, ctx: RequestContext, deployments: Sequence[Deployment]) -> list[Deployment]:
         fitting = self.usage.with_room(ctx, deployments)

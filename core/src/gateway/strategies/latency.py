@@ -31,7 +31,9 @@ class LatencyBased(Strategy):
     name = "latency-based-routing"
     args = {"ttl": 3600.0, "lowest_latency_buffer": 0.0, "max_latency_list_size": 10}
 
-    def __init__(self, state: RouterState, options: Mapping[str, Any] | None = None, *, deployments: Sequence[Deployment] = ()) -> None:
+    def __init__(
+        self, state: RouterState, options: Mapping[str, Any] | None = None, *, deployments: Sequence[Deployment] = ()
+    ) -> None:
         super().__init__(state, options, deployments=deployments)
         self.ttl = float(self.options["ttl"])
         self.buffer = float(self.options["lowest_latency_buffer"])

@@ -191,8 +191,11 @@ class RedisRouterState(RouterState):
 
     def _report_failure(self, exc: BaseException) -> None:
         if self.healthy or self.syncs == 0:
-            log.error("router_redis_unavailable", error=f"{type(exc).__name__}: {exc}",
-                      consequence="cooldowns and routing statistics are per worker until Redis is back")
+            log.error(
+                "router_redis_unavailable",
+                error=f"{type(exc).__name__}: {exc}",
+                consequence="cooldowns and routing statistics are per worker until Redis is back",
+            )
         self.healthy = False
 
     # ------------------------------------------------------------------ one round trip
@@ -241,7 +244,7 @@ class RedisRouterState(RouterState):
         except BaseException:
             self._restore(minute, counts, samples, cooling)
             raise
-        tail = results[len(results) - 3 - len(watched):]
+        tail = results[len(results) - 3 - len(watched) :]
         usage, cooled, busy_all = tail[0], tail[1], tail[2]
         if self._minute == minute:
             self._remote_counts = {name: float(value) for name, value in usage.items()}

@@ -71,7 +71,9 @@ class UsageBased(Strategy):
 
     name = "usage-based-routing"
 
-    def __init__(self, state: RouterState, options: Mapping[str, Any] | None = None, *, deployments: Sequence[Deployment] = ()) -> None:
+    def __init__(
+        self, state: RouterState, options: Mapping[str, Any] | None = None, *, deployments: Sequence[Deployment] = ()
+    ) -> None:
         super().__init__(state, options, deployments=deployments)
         self.usage = UsageCounters(state)
 
@@ -87,4 +89,3 @@ class UsageBased(Strategy):
 
     def on_success(self, ctx: RequestContext, deployment: Deployment, result: AttemptResult) -> None:
         self.usage.ended(ctx, deployment, result)
-

@@ -22,7 +22,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .collectors import LogCollector, ServerLogs
-from .servers import LocalServer, RunningGateway, ServerThread, asgi_lifespan, free_port, in_process_client, start_gateway
+from .servers import (
+    LocalServer,
+    RunningGateway,
+    ServerThread,
+    asgi_lifespan,
+    free_port,
+    in_process_client,
+    start_gateway,
+)
 from .upstream import FakeUpstream, RecordedRequest, Reply
 
 try:
@@ -82,7 +90,6 @@ if pytest is not None:
                 access_log.listeners.remove(captured.append)
 
 
-
 __all__ = [
     "start_gateway",
     "in_process_client",
@@ -97,4 +104,3 @@ __all__ = [
     "LocalServer",
     "asgi_lifespan",
 ]
-

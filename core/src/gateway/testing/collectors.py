@@ -8,8 +8,6 @@ from collections.abc import Iterator
 from typing import Any
 
 
-
-
 class LogCollector:
     """A plugin that keeps every ``gateway_log`` payload; register it in ``plugins=[...]``.
 

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 
-
-
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket() as sock:
@@ -29,8 +27,14 @@ class ServerThread:
 
         self.port = port or free_port()
         self.config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", loop="asyncio",
-            timeout_graceful_shutdown=graceful_timeout, http=http,
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            loop="asyncio",
+            timeout_graceful_shutdown=graceful_timeout,
+            http=http,
         )
         self.server = uvicorn.Server(self.config)
         self.thread = threading.Thread(target=self._run, daemon=True)

@@ -90,7 +90,10 @@ class FakeUpstream(LocalServer):
         async def handle(request: Request) -> Response:
             body = await request.body()
             recorded = RecordedRequest(
-                request.method, request.url.path, {k.lower(): v for k, v in request.headers.items()}, body,
+                request.method,
+                request.url.path,
+                {k.lower(): v for k, v in request.headers.items()},
+                body,
                 dict(request.query_params),
             )
             self.requests.append(recorded)
@@ -109,11 +112,16 @@ class FakeUpstream(LocalServer):
             finally:
                 self.in_flight -= 1
             if reply.stream is not None:
-                return StreamingResponse(self._events(reply), status_code=reply.status, headers=reply.headers,
-                                         media_type="text/event-stream")
+                return StreamingResponse(
+                    self._events(reply), status_code=reply.status, headers=reply.headers, media_type="text/event-stream"
+                )
             payload = reply.body if reply.body is not None else orjson.dumps(reply.json)
-            return Response(payload, status_code=reply.status, headers=reply.headers,
-                            media_type=None if reply.body is not None else "application/json")
+            return Response(
+                payload,
+                status_code=reply.status,
+                headers=reply.headers,
+                media_type=None if reply.body is not None else "application/json",
+            )
 
         return Starlette(routes=[Route("/{path:path}", handle, methods=["GET", "POST", "PUT", "DELETE"])])
 
@@ -141,11 +149,14 @@ class FakeUpstream(LocalServer):
         prompt = fake_openai.prompt_tokens(data.get("messages") or [])
         if data.get("stream"):
             opts = data.get("stream_options") or {}
-            return Reply(stream=list(fake_openai.chat_chunks(model, self.content, prompt=prompt,
-                                                             with_usage=bool(opts.get("include_usage")))))
+            return Reply(
+                stream=list(
+                    fake_openai.chat_chunks(
+                        model, self.content, prompt=prompt, with_usage=bool(opts.get("include_usage"))
+                    )
+                )
+            )
         return Reply(json=fake_openai.chat_completion(model, self.content, prompt=prompt))
-
-
 
     @property
     def base_url(self) -> str:

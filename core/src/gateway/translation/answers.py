@@ -143,4 +143,4 @@ class ChunkBuilder:
         }
 
 
-__all__ = ['ChunkBuilder', 'chat_completion', 'new_completion_id', 'openai_usage', 'tool_call', 'upstream_json_object']
+__all__ = ["ChunkBuilder", "chat_completion", "new_completion_id", "openai_usage", "tool_call", "upstream_json_object"]

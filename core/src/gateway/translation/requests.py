@@ -37,7 +37,9 @@ def unsupported_params(body: Mapping[str, Any], supported: Iterable[str], ignore
     return sorted(k for k, v in body.items() if v is not None and k not in known and k not in GATEWAY_ONLY_FIELDS)
 
 
-def drop_or_refuse(names: list[str], *, provider: str, drop: bool, response_headers: dict[str, str] | None = None) -> None:
+def drop_or_refuse(
+    names: list[str], *, provider: str, drop: bool, response_headers: dict[str, str] | None = None
+) -> None:
     """Apply ``drop_params`` to unsupported parameters ``names``.
 
     With ``drop`` on, the names are recorded in the ``x-gateway-dropped-params`` response header
@@ -49,7 +51,9 @@ def drop_or_refuse(names: list[str], *, provider: str, drop: bool, response_head
     if drop:
         if response_headers is not None:
             previous = response_headers.get(DROPPED_PARAMS_HEADER)
-            listed = ([previous] if previous else []) + [n for n in names if not previous or n not in previous.split(",")]
+            listed = ([previous] if previous else []) + [
+                n for n in names if not previous or n not in previous.split(",")
+            ]
             response_headers[DROPPED_PARAMS_HEADER] = ",".join(listed)
         return
     first = names[0]
@@ -86,7 +90,8 @@ def content_parts(content: Any, where: str) -> list[dict[str, Any]]:
             continue
         if not isinstance(part, dict) or not isinstance(part.get("type"), str):
             raise BadRequestError(
-                f"{where}.content[{i}] must be an object with a 'type' (text, image_url ...)", param=f"{where}.content[{i}]"
+                f"{where}.content[{i}] must be an object with a 'type' (text, image_url ...)",
+                param=f"{where}.content[{i}]",
             )
         if part["type"] == "text" and not isinstance(part.get("text"), str):
             raise BadRequestError(f"{where}.content[{i}].text must be a string", param=f"{where}.content[{i}].text")
@@ -136,7 +141,9 @@ def image_ref(part: Mapping[str, Any], where: str, allowed_media_types: Iterable
             )
         return ImageRef(media_type=media_type, data=data)
     if not url.startswith(("http://", "https://")):
-        raise BadRequestError(f"{where}.image_url.url must start with https://, http:// or data:", param=f"{where}.image_url")
+        raise BadRequestError(
+            f"{where}.image_url.url must start with https://, http:// or data:", param=f"{where}.image_url"
+        )
     return ImageRef(url=url)
 
 
@@ -155,7 +162,9 @@ def parse_tool_arguments(arguments: Any, where: str) -> dict[str, Any]:
             f"{where}.function.arguments is not valid JSON: {arguments[:80]!r}", param=f"{where}.function.arguments"
         ) from None
     if not isinstance(value, dict):
-        raise BadRequestError(f"{where}.function.arguments must encode a JSON object", param=f"{where}.function.arguments")
+        raise BadRequestError(
+            f"{where}.function.arguments must encode a JSON object", param=f"{where}.function.arguments"
+        )
     return value
 
 
@@ -186,35 +195,50 @@ def normalize_tools(tools: Any) -> list[FunctionTool]:
     if tools is None:
         return []
     if not isinstance(tools, list):
-        raise BadRequestError("'tools' must be a list of {\"type\": \"function\", \"function\": {...}} objects", param="tools")
+        raise BadRequestError(
+            '\'tools\' must be a list of {"type": "function", "function": {...}} objects', param="tools"
+        )
     out: list[FunctionTool] = []
     seen: set[str] = set()
     for i, tool in enumerate(tools):
         where = f"tools[{i}]"
-        if not isinstance(tool, dict) or tool.get("type", "function") != "function" or not isinstance(tool.get("function"), dict):
+        if (
+            not isinstance(tool, dict)
+            or tool.get("type", "function") != "function"
+            or not isinstance(tool.get("function"), dict)
+        ):
             raise BadRequestError(
-                f"{where} must be {{\"type\": \"function\", \"function\": {{\"name\": ..., \"parameters\": {{...}}}}}}", param=where
+                f'{where} must be {{"type": "function", "function": {{"name": ..., "parameters": {{...}}}}}}',
+                param=where,
             )
         fn = tool["function"]
         name = fn.get("name")
         if not isinstance(name, str) or not name:
-            raise BadRequestError(f"{where}.function.name is required (letters, digits, _ and -)", param=f"{where}.function.name")
+            raise BadRequestError(
+                f"{where}.function.name is required (letters, digits, _ and -)", param=f"{where}.function.name"
+            )
         if not all(c.isalnum() or c in "_-" for c in name) or len(name) > 64:
             raise BadRequestError(
                 f"{where}.function.name {name!r} is invalid: use at most 64 letters, digits, '_' or '-'",
                 param=f"{where}.function.name",
             )
         if name in seen:
-            raise BadRequestError(f"{where}.function.name {name!r} is used by two tools; tool names must be unique", param=where)
+            raise BadRequestError(
+                f"{where}.function.name {name!r} is used by two tools; tool names must be unique", param=where
+            )
         seen.add(name)
         description = fn.get("description")
         if description is not None and not isinstance(description, str):
-            raise BadRequestError(f"{where}.function.description must be a string", param=f"{where}.function.description")
+            raise BadRequestError(
+                f"{where}.function.description must be a string", param=f"{where}.function.description"
+            )
         parameters = fn.get("parameters")
         if parameters is None:
             parameters = {"type": "object", "properties": {}}
         if not isinstance(parameters, dict):
-            raise BadRequestError(f"{where}.function.parameters must be a JSON schema object", param=f"{where}.function.parameters")
+            raise BadRequestError(
+                f"{where}.function.parameters must be a JSON schema object", param=f"{where}.function.parameters"
+            )
         if parameters.get("type", "object") != "object":
             raise BadRequestError(
                 f"{where}.function.parameters must be a JSON schema of type 'object' (got type {parameters.get('type')!r})",
@@ -239,7 +263,9 @@ def normalize_tools(tools: Any) -> list[FunctionTool]:
     return out
 
 
-def normalize_tool_choice(tool_choice: Any, tools: list[FunctionTool], parallel_tool_calls: Any = None) -> ToolChoice | None:
+def normalize_tool_choice(
+    tool_choice: Any, tools: list[FunctionTool], parallel_tool_calls: Any = None
+) -> ToolChoice | None:
     """OpenAI ``tool_choice`` as a :class:`ToolChoice`; None when the client did not set one."""
     parallel = parallel_tool_calls if isinstance(parallel_tool_calls, bool) else None
     if tool_choice is None:
@@ -258,9 +284,14 @@ def normalize_tool_choice(tool_choice: Any, tools: list[FunctionTool], parallel_
         fn = tool_choice.get("function")
         name = fn.get("name") if isinstance(fn, dict) else None
         if not isinstance(name, str) or not name:
-            raise BadRequestError("'tool_choice' must name the function: {\"type\": \"function\", \"function\": {\"name\": ...}}", param="tool_choice")
+            raise BadRequestError(
+                '\'tool_choice\' must name the function: {"type": "function", "function": {"name": ...}}',
+                param="tool_choice",
+            )
         if name not in {t.name for t in tools}:
-            raise BadRequestError(f"'tool_choice' names {name!r}, which is not one of the request's tools", param="tool_choice")
+            raise BadRequestError(
+                f"'tool_choice' names {name!r}, which is not one of the request's tools", param="tool_choice"
+            )
         return ToolChoice("function", name, parallel=parallel)
     raise BadRequestError("'tool_choice' must be a string or an object", param="tool_choice")
 
@@ -282,7 +313,6 @@ def max_output_tokens(body: Mapping[str, Any]) -> int | None:
     if value is None:
         value = body.get("max_tokens")
     return value if isinstance(value, int) and not isinstance(value, bool) else None
-
 
 
 # --------------------------------------------------------------------------- appended: shared by the Gemini and Bedrock providers
@@ -316,11 +346,38 @@ def assistant_tool_calls(message: Mapping[str, Any], where: str) -> list[Assista
         fn = call.get("function") if isinstance(call, dict) else None
         if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not isinstance(call.get("id"), str):
             raise BadRequestError(
-                f"{call_where} must be {{\"id\": ..., \"type\": \"function\", \"function\": {{\"name\", \"arguments\"}}}}",
+                f'{call_where} must be {{"id": ..., "type": "function", "function": {{"name", "arguments"}}}}',
                 param=call_where,
             )
         out.append(AssistantToolCall(call["id"], fn["name"], parse_tool_arguments(fn.get("arguments"), call_where)))
     return out
 
 
-__all__ = ['AssistantToolCall', 'COMMON_CHAT_FIELDS', 'DROPPED_PARAMS_HEADER', 'FINISH_CONTENT_FILTER', 'FINISH_LENGTH', 'FINISH_REASONS', 'FINISH_STOP', 'FINISH_TOOL_CALLS', 'FunctionTool', 'ImageRef', 'NEUTRAL_PARAM_VALUES', 'ToolChoice', 'assistant_tool_calls', 'content_parts', 'drop_or_refuse', 'effective_drop_params', 'image_ref', 'max_output_tokens', 'normalize_stop', 'normalize_tool_choice', 'normalize_tools', 'parse_data_url', 'parse_tool_arguments', 'text_of', 'unsupported_params', 'without_neutral_values']
+__all__ = [
+    "AssistantToolCall",
+    "COMMON_CHAT_FIELDS",
+    "DROPPED_PARAMS_HEADER",
+    "FINISH_CONTENT_FILTER",
+    "FINISH_LENGTH",
+    "FINISH_REASONS",
+    "FINISH_STOP",
+    "FINISH_TOOL_CALLS",
+    "FunctionTool",
+    "ImageRef",
+    "NEUTRAL_PARAM_VALUES",
+    "ToolChoice",
+    "assistant_tool_calls",
+    "content_parts",
+    "drop_or_refuse",
+    "effective_drop_params",
+    "image_ref",
+    "max_output_tokens",
+    "normalize_stop",
+    "normalize_tool_choice",
+    "normalize_tools",
+    "parse_data_url",
+    "parse_tool_arguments",
+    "text_of",
+    "unsupported_params",
+    "without_neutral_values",
+]

@@ -58,7 +58,10 @@ def _wrk(name: str, url: str, key: str, connections: int, seconds: float) -> flo
     env = {**os.environ, "KEY": key, "MODEL": "gpt-4o-mini"}
     line = subprocess.run(
         [str(BENCH / "wrkrun.sh"), name, url + "/v1/chat/completions", str(connections), str(int(seconds))],
-        capture_output=True, text=True, env=env, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     ).stdout.strip()
     print(line)
     if "non2xx=0" not in line:
@@ -77,23 +80,41 @@ def main() -> int:
     upstream_port, port = free_port(), free_port()
     workdir = Path(tempfile.mkdtemp(prefix="vk-bench-"))
     config = workdir / "config.yaml"
-    config.write_text(json.dumps({
-        "model_list": [{"model_name": "gpt-4o-mini", "litellm_params": {
-            "model": "openai/gpt-4o-mini", "api_base": f"http://127.0.0.1:{upstream_port}/v1", "api_key": "sk-up"}}],
-        "general_settings": {"master_key": MASTER},
-    }))
+    config.write_text(
+        json.dumps(
+            {
+                "model_list": [
+                    {
+                        "model_name": "gpt-4o-mini",
+                        "litellm_params": {
+                            "model": "openai/gpt-4o-mini",
+                            "api_base": f"http://127.0.0.1:{upstream_port}/v1",
+                            "api_key": "sk-up",
+                        },
+                    }
+                ],
+                "general_settings": {"master_key": MASTER},
+            }
+        )
+    )
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(GATEWAY_LOAD_PLUGINS="virtual_keys,openai", TMPDIR=str(workdir))
     subprocess.run([str(BENCH / "upstream.sh"), "start", str(upstream_port)], check=True, env=env, capture_output=True)
     gateway = subprocess.Popen(
         [str(Path(sys.executable).with_name("gateway")), "--config", str(config), "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / "gateway.log", "w"),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(workdir / "gateway.log", "w"),
     )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url, gateway)
-        key = str(_post(url + "/key/generate", {"user_id": "bench", "team_id": "bench", "models": ["gpt-4o-mini"],
-                                                "max_budget": 1000})["key"])
+        key = str(
+            _post(
+                url + "/key/generate",
+                {"user_id": "bench", "team_id": "bench", "models": ["gpt-4o-mini"], "max_budget": 1000},
+            )["key"]
+        )
         for name, credential in (("warm-master", MASTER), ("warm-virtual", key)):
             _wrk(name, url, credential, args.connections, 1)
         rps: dict[str, list[float]] = {"master": [], "virtual": []}
@@ -110,8 +131,10 @@ def main() -> int:
         per_request = {name: 1e6 * cpu[name] / served[name] for name in cpu}
         for name in ("master", "virtual"):
             print(f"{name:<8} key  {mean[name]:9.1f} req/s   {per_request[name]:7.1f} µs gateway CPU per request")
-        print(f"virtual/master throughput {mean['virtual'] / mean['master']:.3f}   "
-              f"CPU per request {per_request['virtual'] / per_request['master']:.3f}  (target: within 10%)")
+        print(
+            f"virtual/master throughput {mean['virtual'] / mean['master']:.3f}   "
+            f"CPU per request {per_request['virtual'] / per_request['master']:.3f}  (target: within 10%)"
+        )
     finally:
         gateway.terminate()
         gateway.wait(timeout=30)

@@ -78,7 +78,14 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Da
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("REDIS_URL", "LITELLM_SALT_KEY", "GATEWAY_SALT_KEY", "DATABASE_URL", "LITELLM_MASTER_KEY", "GATEWAY_MASTER_KEY"):
+    for name in (
+        "REDIS_URL",
+        "LITELLM_SALT_KEY",
+        "GATEWAY_SALT_KEY",
+        "DATABASE_URL",
+        "LITELLM_MASTER_KEY",
+        "GATEWAY_MASTER_KEY",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -92,7 +99,9 @@ def gateway_for(database: Database) -> Iterator[Any]:
     ) -> tuple[RunningGateway, Api]:
         if guardrails:
             extra_plugins = (*extra_plugins, NoopGuardrailPlugin())
-        running = start(vk_config(database.url, master_key=master_key, guardrails=guardrails, **settings), *extra_plugins)
+        running = start(
+            vk_config(database.url, master_key=master_key, guardrails=guardrails, **settings), *extra_plugins
+        )
         api = Api(running, master_key)
         started.append((running, api))
         return running, api
@@ -108,4 +117,3 @@ def gateway_for(database: Database) -> Iterator[Any]:
 @pytest.fixture
 def api(gateway_for: Any) -> Api:
     return gateway_for()[1]
-

@@ -126,8 +126,11 @@ def test_keys_never_reach_the_logs(gateway_for: Any, server_logs: Any) -> None:
     [("Basic dXNlcjpwYXNz", "Bearer"), ("Bearer", "Bearer"), ("sk-abc", "Bearer")],
 )
 def test_malformed_authorization_header_is_401_saying_what_is_wrong(api: Api, header: str, words: str) -> None:
-    response = api.http.post("/v1/chat/completions", headers={"Authorization": header},
-                             json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
+    response = api.http.post(
+        "/v1/chat/completions",
+        headers={"Authorization": header},
+        json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
+    )
     assert response.status_code == 401 and words in error_of(response)["message"]
     admin = api.http.get("/key/list", headers={"Authorization": header})
     assert admin.status_code == 401 and words in error_of(admin)["message"]
@@ -143,23 +146,58 @@ def test_no_key_and_non_virtual_keys(api: Api) -> None:
 def test_principal_carries_scopes_roles_and_settings(gateway_for: Any) -> None:
     recorder = PrincipalRecorder()
     _, api = gateway_for(recorder, guardrails=("pii", "lakera"))
-    api.ok("POST", "/team/new", {"team_id": "eng", "team_alias": "Engineering", "max_budget": 100, "rpm_limit": 50,
-                                 "budget_duration": "30d", "guardrails": ["pii"], "model_aliases": {"best": "gpt-4o"}})
-    api.ok("POST", "/user/new", {"user_id": "boss", "user_role": "proxy_admin", "max_budget": 7, "auto_create_key": False})
-    made = api.new_key(team_id="eng", user_id="boss", key_alias="k1", max_budget=12.5, soft_budget=10, tpm_limit=1000,
-                       max_parallel_requests=3, metadata={"app": "x"}, permissions={"allow_pii_controls": True},
-                       guardrails=["lakera"], aliases={"quick": "gpt-4o-mini"})
+    api.ok(
+        "POST",
+        "/team/new",
+        {
+            "team_id": "eng",
+            "team_alias": "Engineering",
+            "max_budget": 100,
+            "rpm_limit": 50,
+            "budget_duration": "30d",
+            "guardrails": ["pii"],
+            "model_aliases": {"best": "gpt-4o"},
+        },
+    )
+    api.ok(
+        "POST", "/user/new", {"user_id": "boss", "user_role": "proxy_admin", "max_budget": 7, "auto_create_key": False}
+    )
+    made = api.new_key(
+        team_id="eng",
+        user_id="boss",
+        key_alias="k1",
+        max_budget=12.5,
+        soft_budget=10,
+        tpm_limit=1000,
+        max_parallel_requests=3,
+        metadata={"app": "x"},
+        permissions={"allow_pii_controls": True},
+        guardrails=["lakera"],
+        aliases={"quick": "gpt-4o-mini"},
+    )
     assert api.chat(made["key"], "best").status_code == 200
     principal = recorder.seen[-1]
     assert principal.kind == "virtual_key" and principal.id == principal.key_hash == made["token_id"]
     assert principal.is_admin and principal.extra["user_role"] == "proxy_admin"
-    assert (principal.user_id, principal.team_id, principal.team_alias, principal.key_alias) == ("boss", "eng", "Engineering", "k1")
+    assert (principal.user_id, principal.team_id, principal.team_alias, principal.key_alias) == (
+        "boss",
+        "eng",
+        "Engineering",
+        "k1",
+    )
     assert principal.aliases == {"best": "gpt-4o", "quick": "gpt-4o-mini"}
     assert principal.models is None and principal.guardrails == ["pii", "lakera"]
     assert principal.metadata == {"app": "x"} and principal.permissions == {"allow_pii_controls": True}
     assert principal.scopes == [
-        BudgetScope("key", made["token_id"], max_budget=Decimal("12.5"), soft_budget=Decimal("10"), tpm_limit=1000,
-                    max_parallel_requests=3, alias="k1"),
+        BudgetScope(
+            "key",
+            made["token_id"],
+            max_budget=Decimal("12.5"),
+            soft_budget=Decimal("10"),
+            tpm_limit=1000,
+            max_parallel_requests=3,
+            alias="k1",
+        ),
         BudgetScope("team", "eng", max_budget=Decimal("100"), budget_duration="30d", rpm_limit=50, alias="Engineering"),
         BudgetScope("user", "boss", max_budget=Decimal("7")),
     ]
@@ -211,7 +249,10 @@ def test_without_salt_or_master_key_no_key_can_be_made(monkeypatch: pytest.Monke
 def test_keys_and_teams_take_only_configured_guardrails(gateway_for: Any) -> None:
     # a key carrying a guardrail the gateway does not run would fail every request it makes
     _, api = gateway_for(guardrails=("pii",))
-    for path, body in [("/key/generate", {"guardrails": ["pii", "nope"]}), ("/team/new", {"team_id": "t", "guardrails": ["nope"]})]:
+    for path, body in [
+        ("/key/generate", {"guardrails": ["pii", "nope"]}),
+        ("/team/new", {"team_id": "t", "guardrails": ["nope"]}),
+    ]:
         refused = api.post(path, body)
         assert refused.status_code == 400, refused.text
         assert error_of(refused)["param"] == "guardrails" and "'nope' is not configured" in error_of(refused)["message"]

@@ -26,8 +26,10 @@ def test_concurrent_updates_of_different_fields_never_lose_one(api: Api) -> None
     def writer(field: str) -> list[int]:
         client = Api(api.running, api.key)
         try:
-            return [client.post("/key/update", {"key": made["token_id"], field: FIELDS[field](i)}).status_code
-                    for i in range(ROUNDS)]
+            return [
+                client.post("/key/update", {"key": made["token_id"], field: FIELDS[field](i)}).status_code
+                for i in range(ROUNDS)
+            ]
         finally:
             client.close()
 

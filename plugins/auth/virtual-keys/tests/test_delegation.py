@@ -36,8 +36,18 @@ class World:
             api.ok("POST", "/team/new", {"team_id": team, "models": ["gpt-4o"] if team == A else []})
         api.ok("POST", "/user/new", {"user_id": "pa", "user_role": "proxy_admin", "auto_create_key": False})
         api.ok("POST", "/user/new", {"user_id": "pv", "user_role": "proxy_admin_viewer", "auto_create_key": False})
-        api.ok("POST", "/team/member_add", {"team_id": A, "member": [
-            {"role": "admin", "user_id": "ta"}, {"role": "admin", "user_id": "ta2"}, {"role": "user", "user_id": "u1"}]})
+        api.ok(
+            "POST",
+            "/team/member_add",
+            {
+                "team_id": A,
+                "member": [
+                    {"role": "admin", "user_id": "ta"},
+                    {"role": "admin", "user_id": "ta2"},
+                    {"role": "user", "user_id": "u1"},
+                ],
+            },
+        )
         api.ok("POST", "/team/member_add", {"team_id": C, "member": {"role": "admin", "user_id": "ta"}})
         api.ok("POST", "/team/member_add", {"team_id": B, "member": {"role": "user", "user_id": "ub"}})
         self.keys = {
@@ -61,8 +71,11 @@ class World:
         user_id = self.fresh(role)
         self.api.ok("POST", "/user/new", {"user_id": user_id, "user_role": role, "auto_create_key": False})
         for team, member_role in memberships.items():
-            self.api.ok("POST", "/team/member_add", {"team_id": team.replace("_", "-"),
-                                                     "member": {"user_id": user_id, "role": member_role}})
+            self.api.ok(
+                "POST",
+                "/team/member_add",
+                {"team_id": team.replace("_", "-"), "member": {"user_id": user_id, "role": member_role}},
+            )
         return user_id
 
     def key_of(self, user_id: str | None, team_id: str | None = A) -> dict[str, Any]:
@@ -140,29 +153,47 @@ def test_team_admin_cannot_detach_a_key_from_its_team(world: World) -> None:
 def test_team_admin_cannot_move_keys_between_teams_in_any_direction(world: World) -> None:
     key = world.key_of("u1")
     for team in (B, C, None):  # C: a team it administers too
-        refused(world.api.post("/key/update", {"key": key["token_id"], "team_id": team}, key=world.team_admin), "team_id")
-        refused(world.api.post("/key/regenerate", {"key": key["token_id"], "team_id": team}, key=world.team_admin),
-                "team_id")
+        refused(
+            world.api.post("/key/update", {"key": key["token_id"], "team_id": team}, key=world.team_admin), "team_id"
+        )
+        refused(
+            world.api.post("/key/regenerate", {"key": key["token_id"], "team_id": team}, key=world.team_admin),
+            "team_id",
+        )
     assert world.key_info(key["token_id"])["team_id"] == A
     own_c_key = world.api.ok("POST", "/key/generate", {"team_id": C}, key=world.team_admin)
-    refused(world.api.post("/key/update", {"key": own_c_key["token_id"], "team_id": A}, key=world.team_admin), "team_id")
+    refused(
+        world.api.post("/key/update", {"key": own_c_key["token_id"], "team_id": A}, key=world.team_admin), "team_id"
+    )
     # keys without a team cannot be pulled in either (a proxy admin's key, invisible to it)
     loose = world.key_of("u1", team_id=None)
     refused(world.api.post("/key/update", {"key": loose["token_id"], "team_id": A}, key=world.team_admin), "key")
     # a proxy admin moves keys
-    moved = world.api.ok("POST", "/key/update", {"key": key["token_id"], "team_id": B}, key=world.keys["proxy_admin key"])
+    moved = world.api.ok(
+        "POST", "/key/update", {"key": key["token_id"], "team_id": B}, key=world.keys["proxy_admin key"]
+    )
     assert moved["team_id"] == B
 
 
 def test_team_admin_cannot_demote_remove_or_replace_a_fellow_team_admin(world: World) -> None:
     api, ta = world.api, world.team_admin
-    refused(api.post("/team/member_add", {"team_id": A, "member": {"user_id": "ta2", "role": "user"}}, key=ta), "member")
-    refused(api.post("/team/member_add", {"team_id": A, "member": {"user_email": "x@example.com", "user_id": "ta2"}},
-                     key=ta), "member")
+    refused(
+        api.post("/team/member_add", {"team_id": A, "member": {"user_id": "ta2", "role": "user"}}, key=ta), "member"
+    )
+    refused(
+        api.post(
+            "/team/member_add", {"team_id": A, "member": {"user_email": "x@example.com", "user_id": "ta2"}}, key=ta
+        ),
+        "member",
+    )
     refused(api.post("/team/member_delete", {"team_id": A, "user_id": "ta2"}, key=ta), "user_id")
     ta2_key = world.ta2_key
-    for path, body in (("/key/block", {}), ("/key/update", {"max_budget": 0}), ("/key/regenerate", {}),
-                       ("/key/update", {"user_id": "u1"})):
+    for path, body in (
+        ("/key/block", {}),
+        ("/key/update", {"max_budget": 0}),
+        ("/key/regenerate", {}),
+        ("/key/update", {"user_id": "u1"}),
+    ):
         refused(api.post(path, {"key": ta2_key["token_id"], **body}, key=ta), "key")
     refused(api.post("/key/delete", {"keys": [ta2_key["token_id"]]}, key=ta), "key")
     refused(api.post("/key/generate", {"team_id": A, "user_id": "ta2"}, key=ta), "user_id")
@@ -204,7 +235,9 @@ def test_a_custom_key_in_use_is_refused_like_a_malformed_one(world: World) -> No
             answer = api.post("/key/generate", {"team_id": A, "key": taken}, key=caller)
             assert answer.status_code == 400 and error_of(answer) == malformed, answer.text
         answer = api.post("/key/regenerate", {"key": existing["token_id"], "new_key": taken})
-        assert answer.status_code == 400 and error_of(answer)["message"] == malformed["message"].replace("'key'", "'new_key'")
+        assert answer.status_code == 400 and error_of(answer)["message"] == malformed["message"].replace(
+            "'key'", "'new_key'"
+        )
     assert api.chat(existing["key"]).status_code == 200 and api.chat(rotated["key"]).status_code == 200
     assert api.ok("POST", "/key/generate", {"team_id": A, "key": "sk-" + "n" * 40}, key=world.team_admin)
 
@@ -232,7 +265,10 @@ def test_refusals_do_not_reveal_whether_a_key_exists(world: World) -> None:
             seen, unseen = api.post(path, existing, key=caller), api.post(path, absent, key=caller)
             assert (seen.status_code, seen.json()) == (unseen.status_code, unseen.json()) == (403, seen.json()), path
         for ref, absent_ref in ((other["token_id"], missing), (other["key"], "garbage")):
-            seen, unseen = api.get("/key/info", {"key": ref}, key=caller), api.get("/key/info", {"key": absent_ref}, key=caller)
+            seen, unseen = (
+                api.get("/key/info", {"key": ref}, key=caller),
+                api.get("/key/info", {"key": absent_ref}, key=caller),
+            )
             if caller == world.keys["proxy_admin_viewer key"]:
                 assert seen.status_code == 200 and unseen.status_code == 404  # a viewer sees every key
             else:
@@ -241,12 +277,23 @@ def test_refusals_do_not_reveal_whether_a_key_exists(world: World) -> None:
 
 
 def test_role_fields_in_metadata_grant_nothing(world: World) -> None:
-    made = world.api.ok("POST", "/key/generate", {"team_id": A, "metadata": {
-        "user_role": "proxy_admin", "is_admin": True, "role": "admin", "team_admin": [A, B, C]}}, key=world.team_admin)
+    made = world.api.ok(
+        "POST",
+        "/key/generate",
+        {
+            "team_id": A,
+            "metadata": {"user_role": "proxy_admin", "is_admin": True, "role": "admin", "team_admin": [A, B, C]},
+        },
+        key=world.team_admin,
+    )
     assert not world.is_admin_key(made["key"])
     assert world.api.get("/team/info", {"team_id": B}, key=made["key"]).status_code == 403
-    refused(world.api.post("/key/generate", {"team_id": A, "permissions": {"allow_pii_controls": True}},
-                           key=world.team_admin), "permissions")
+    refused(
+        world.api.post(
+            "/key/generate", {"team_id": A, "permissions": {"allow_pii_controls": True}}, key=world.team_admin
+        ),
+        "permissions",
+    )
 
 
 # --------------------------------------------------------------------------- every route, every caller
@@ -271,8 +318,10 @@ def _own_user(world: World, actor: str) -> str:
 def _key_with(**fields: Any) -> Callable[[World, dict[str, Any], httpx.Response], bool]:
     def check(world: World, ctx: dict[str, Any], response: httpx.Response) -> bool:
         info = world.key_info(ctx["key"]["token_id"])
-        return all(info[name] == (ctx[value[1:]] if isinstance(value, str) and value.startswith("$") else value)
-                   for name, value in fields.items())
+        return all(
+            info[name] == (ctx[value[1:]] if isinstance(value, str) and value.startswith("$") else value)
+            for name, value in fields.items()
+        )
 
     return check
 
@@ -283,8 +332,10 @@ def _made_key_for(world: World, ctx: dict[str, Any], response: httpx.Response) -
 
 def _update(**fields: Any) -> Callable[[World, dict[str, Any], str], httpx.Response]:
     def attempt(world: World, ctx: dict[str, Any], key: str) -> httpx.Response:
-        body = {name: (ctx[value[1:]] if isinstance(value, str) and value.startswith("$") else value)
-                for name, value in fields.items()}
+        body = {
+            name: (ctx[value[1:]] if isinstance(value, str) and value.startswith("$") else value)
+            for name, value in fields.items()
+        }
         return world.api.post("/key/update", {"key": ctx["key"]["token_id"], **body}, key=key)
 
     return attempt
@@ -309,100 +360,147 @@ ATTEMPTS: dict[str, Attempt] = {
     # /key/generate: an owner above a plain member, or permissions
     "generate for a proxy_admin member": Attempt(
         _admin_member(team_a="user"),
-        lambda w, ctx, k: w.api.post("/key/generate", {"team_id": A, "user_id": ctx["user"]}, key=k), _made_key_for),
+        lambda w, ctx, k: w.api.post("/key/generate", {"team_id": A, "user_id": ctx["user"]}, key=k),
+        _made_key_for,
+    ),
     "generate for a proxy_admin_viewer member": Attempt(
         _admin_member("proxy_admin_viewer", team_a="user"),
-        lambda w, ctx, k: w.api.post("/key/generate", {"team_id": A, "user_id": ctx["user"]}, key=k), _made_key_for),
+        lambda w, ctx, k: w.api.post("/key/generate", {"team_id": A, "user_id": ctx["user"]}, key=k),
+        _made_key_for,
+    ),
     "generate for a fellow team admin": Attempt(
         _admin_member("internal_user", team_a="admin"),
-        lambda w, ctx, k: w.api.post("/key/generate", {"team_id": A, "user_id": ctx["user"]}, key=k), _made_key_for),
+        lambda w, ctx, k: w.api.post("/key/generate", {"team_id": A, "user_id": ctx["user"]}, key=k),
+        _made_key_for,
+    ),
     "generate for a member who administers another team": Attempt(
         _admin_member("internal_user", team_a="user", team_b="admin"),
-        lambda w, ctx, k: w.api.post("/key/generate", {"team_id": A, "user_id": ctx["user"]}, key=k), _made_key_for),
+        lambda w, ctx, k: w.api.post("/key/generate", {"team_id": A, "user_id": ctx["user"]}, key=k),
+        _made_key_for,
+    ),
     "generate for another team's user": Attempt(
         _admin_member("internal_user", team_b="user"),
-        lambda w, ctx, k: w.api.post("/key/generate", {"team_id": A, "user_id": ctx["user"]}, key=k), _made_key_for),
+        lambda w, ctx, k: w.api.post("/key/generate", {"team_id": A, "user_id": ctx["user"]}, key=k),
+        _made_key_for,
+    ),
     "generate with permissions": Attempt(
         lambda w, a: {},
-        lambda w, ctx, k: w.api.post("/key/generate", {"team_id": A, "permissions": {"allow_pii_controls": True}}, key=k),
-        lambda w, ctx, r: r.status_code == 200 and r.json()["permissions"] == {"allow_pii_controls": True}),
+        lambda w, ctx, k: w.api.post(
+            "/key/generate", {"team_id": A, "permissions": {"allow_pii_controls": True}}, key=k
+        ),
+        lambda w, ctx, r: r.status_code == 200 and r.json()["permissions"] == {"allow_pii_controls": True},
+    ),
     "generate without a team": Attempt(
-        lambda w, a: {}, lambda w, ctx, k: w.api.post("/key/generate", {"user_id": "u1"}, key=k),
-        lambda w, ctx, r: r.status_code == 200 and r.json()["team_id"] is None),
+        lambda w, a: {},
+        lambda w, ctx, k: w.api.post("/key/generate", {"user_id": "u1"}, key=k),
+        lambda w, ctx, r: r.status_code == 200 and r.json()["team_id"] is None,
+    ),
     # /key/update: owner, team, permissions
     "update owner to a proxy_admin member": Attempt(
-        _admin_member(team_a="user"), _update(user_id="$user"), _key_with(user_id="$user")),
+        _admin_member(team_a="user"), _update(user_id="$user"), _key_with(user_id="$user")
+    ),
     "update owner to a fellow team admin": Attempt(
-        _admin_member("internal_user", team_a="admin"), _update(user_id="$user"), _key_with(user_id="$user")),
+        _admin_member("internal_user", team_a="admin"), _update(user_id="$user"), _key_with(user_id="$user")
+    ),
     "update owner to nobody": Attempt(_plain_key, _update(user_id=None), _key_with(user_id=None)),
     "update team to another team": Attempt(_plain_key, _update(team_id=B), _key_with(team_id=B)),
     "update team to another team it administers": Attempt(_plain_key, _update(team_id=C), _key_with(team_id=C)),
     "update team to none": Attempt(_plain_key, _update(team_id=None), _key_with(team_id=None)),
-    "update permissions": Attempt(_plain_key, _update(permissions={"disable_global_guardrails": True}),
-                                  _key_with(permissions={"disable_global_guardrails": True})),
+    "update permissions": Attempt(
+        _plain_key,
+        _update(permissions={"disable_global_guardrails": True}),
+        _key_with(permissions={"disable_global_guardrails": True}),
+    ),
     # /key/regenerate: an admin's key, or a regenerate that also changes owner or team
     "regenerate a proxy_admin's team key": Attempt(
         lambda w, a: {"key": w.key_of(w.user("proxy_admin", team_a="user"))},
         lambda w, ctx, k: w.api.post("/key/regenerate", {"key": ctx["key"]["token_id"]}, key=k),
-        lambda w, ctx, r: r.status_code == 200 and w.api.chat(ctx["key"]["key"]).status_code == 401),
+        lambda w, ctx, r: r.status_code == 200 and w.api.chat(ctx["key"]["key"]).status_code == 401,
+    ),
     "regenerate a fellow team admin's key": Attempt(
         lambda w, a: {"key": w.key_of(w.user("internal_user", team_a="admin"))},
         lambda w, ctx, k: w.api.post(f"/key/{ctx['key']['token_id']}/regenerate", {}, key=k),
-        lambda w, ctx, r: r.status_code == 200 and w.api.chat(ctx["key"]["key"]).status_code == 401),
+        lambda w, ctx, r: r.status_code == 200 and w.api.chat(ctx["key"]["key"]).status_code == 401,
+    ),
     "regenerate with a new owner": Attempt(
         _admin_member(team_a="user"),
         lambda w, ctx, k: w.api.post("/key/regenerate", {"key": ctx["key"]["token_id"], "user_id": ctx["user"]}, key=k),
-        _key_with(user_id="$user")),
+        _key_with(user_id="$user"),
+    ),
     "regenerate out of its team": Attempt(
-        _plain_key, lambda w, ctx, k: w.api.post("/key/regenerate", {"key": ctx["key"]["token_id"], "team_id": None}, key=k),
-        _key_with(team_id=None)),
+        _plain_key,
+        lambda w, ctx, k: w.api.post("/key/regenerate", {"key": ctx["key"]["token_id"], "team_id": None}, key=k),
+        _key_with(team_id=None),
+    ),
     # /user/*: roles
     "user/new with user_role proxy_admin": Attempt(
         lambda w, a: {"user": w.fresh("new-admin")},
         lambda w, ctx, k: w.api.post("/user/new", {"user_id": ctx["user"], "user_role": "proxy_admin"}, key=k),
-        lambda w, ctx, r: w.api.get("/user/info", {"user_id": ctx["user"]}).status_code == 200),
+        lambda w, ctx, r: w.api.get("/user/info", {"user_id": ctx["user"]}).status_code == 200,
+    ),
     "user/update of its own user to proxy_admin": Attempt(
         lambda w, a: {"user": _own_user(w, a)},
         lambda w, ctx, k: w.api.post("/user/update", {"user_id": ctx["user"], "user_role": "proxy_admin"}, key=k),
-        lambda w, ctx, r: w.user_info(ctx["user"])["user_info"]["user_role"] == "proxy_admin"),
+        lambda w, ctx, r: w.user_info(ctx["user"])["user_info"]["user_role"] == "proxy_admin",
+    ),
     "user/update of a team member to proxy_admin_viewer": Attempt(
         lambda w, a: {"user": w.user(team_a="user")},
-        lambda w, ctx, k: w.api.post("/user/update", {"user_id": ctx["user"], "user_role": "proxy_admin_viewer"}, key=k),
-        lambda w, ctx, r: w.user_info(ctx["user"])["user_info"]["user_role"] == "proxy_admin_viewer"),
+        lambda w, ctx, k: w.api.post(
+            "/user/update", {"user_id": ctx["user"], "user_role": "proxy_admin_viewer"}, key=k
+        ),
+        lambda w, ctx, r: w.user_info(ctx["user"])["user_info"]["user_role"] == "proxy_admin_viewer",
+    ),
     # /team/*: member roles
     "member_add as admin": Attempt(
         lambda w, a: {"user": w.fresh("promoted")},
-        lambda w, ctx, k: w.api.post("/team/member_add", {"team_id": A, "member": {"user_id": ctx["user"], "role": "admin"}},
-                                     key=k), _member_role(A, "admin")),
+        lambda w, ctx, k: w.api.post(
+            "/team/member_add", {"team_id": A, "member": {"user_id": ctx["user"], "role": "admin"}}, key=k
+        ),
+        _member_role(A, "admin"),
+    ),
     "member_add of itself as admin of another team": Attempt(
         lambda w, a: {"user": _own_user(w, a)},
-        lambda w, ctx, k: w.api.post("/team/member_add", {"team_id": B, "member": {"user_id": ctx["user"], "role": "admin"}},
-                                     key=k), _member_role(B, "admin")),
+        lambda w, ctx, k: w.api.post(
+            "/team/member_add", {"team_id": B, "member": {"user_id": ctx["user"], "role": "admin"}}, key=k
+        ),
+        _member_role(B, "admin"),
+    ),
     "member_add of an existing proxy_admin": Attempt(
         _admin_member(),
         lambda w, ctx, k: w.api.post("/team/member_add", {"team_id": A, "member": {"user_id": ctx["user"]}}, key=k),
-        _member_role(A, "user")),
+        _member_role(A, "user"),
+    ),
     "member_add of another team's user": Attempt(
         _admin_member("internal_user", team_b="user"),
         lambda w, ctx, k: w.api.post("/team/member_add", {"team_id": A, "member": {"user_id": ctx["user"]}}, key=k),
-        _member_role(A, "user")),
+        _member_role(A, "user"),
+    ),
     "member_add demoting a fellow team admin": Attempt(
         _admin_member("internal_user", team_a="admin"),
-        lambda w, ctx, k: w.api.post("/team/member_add", {"team_id": A, "member": {"user_id": ctx["user"], "role": "user"}},
-                                     key=k), _member_role(A, "user")),
+        lambda w, ctx, k: w.api.post(
+            "/team/member_add", {"team_id": A, "member": {"user_id": ctx["user"], "role": "user"}}, key=k
+        ),
+        _member_role(A, "user"),
+    ),
     "member_delete of a fellow team admin": Attempt(
         _admin_member("internal_user", team_a="admin"),
         lambda w, ctx, k: w.api.post("/team/member_delete", {"team_id": A, "user_id": ctx["user"]}, key=k),
-        _member_role(A, None)),
+        _member_role(A, None),
+    ),
     "member_delete of a proxy_admin member": Attempt(
         _admin_member(team_a="user"),
         lambda w, ctx, k: w.api.post("/team/member_delete", {"team_id": A, "user_id": ctx["user"]}, key=k),
-        _member_role(A, None)),
+        _member_role(A, None),
+    ),
     "team/new with itself as admin": Attempt(
         lambda w, a: {"user": _own_user(w, a), "team": w.fresh("own-team")},
-        lambda w, ctx, k: w.api.post("/team/new", {"team_id": ctx["team"], "members_with_roles": [
-            {"user_id": ctx["user"], "role": "admin"}]}, key=k),
-        lambda w, ctx, r: w.api.get("/team/info", {"team_id": ctx["team"]}).status_code == 200),
+        lambda w, ctx, k: w.api.post(
+            "/team/new",
+            {"team_id": ctx["team"], "members_with_roles": [{"user_id": ctx["user"], "role": "admin"}]},
+            key=k,
+        ),
+        lambda w, ctx, r: w.api.get("/team/info", {"team_id": ctx["team"]}).status_code == 200,
+    ),
 }
 
 
@@ -417,8 +515,10 @@ def test_no_caller_raises_a_keys_power(world: World) -> None:
                 if response.status_code != 200 or not gained:
                     wrong.append(f"{name} as {actor}: should work, got {response.status_code} {response.text[:200]}")
             elif response.status_code != 403 or gained:
-                wrong.append(f"{name} as {actor}: should be 403 with no effect, got {response.status_code} "
-                             f"(took effect: {gained}) {response.text[:200]}")
+                wrong.append(
+                    f"{name} as {actor}: should be 403 with no effect, got {response.status_code} "
+                    f"(took effect: {gained}) {response.text[:200]}"
+                )
             elif set(response.json()) != {"error"} or response.json()["error"]["code"] != "403":
                 wrong.append(f"{name} as {actor}: not an OpenAI error envelope: {response.text[:200]}")
     assert not wrong, "\n".join(wrong)
@@ -428,8 +528,15 @@ def test_team_admin_still_manages_its_plain_members(world: World) -> None:
     """The legitimate delegated path, end to end, with the team admin's key only."""
     api, ta = world.api, world.team_admin
     newcomer = world.fresh("newcomer")
-    api.ok("POST", "/team/member_add", {"team_id": A, "member": {"user_id": newcomer, "user_email": "n@example.com"}}, key=ta)
-    made = api.ok("POST", "/key/generate", {"team_id": A, "user_id": newcomer, "max_budget": 3, "models": ["gpt-4o"]}, key=ta)
+    api.ok(
+        "POST",
+        "/team/member_add",
+        {"team_id": A, "member": {"user_id": newcomer, "user_email": "n@example.com"}},
+        key=ta,
+    )
+    made = api.ok(
+        "POST", "/key/generate", {"team_id": A, "user_id": newcomer, "max_budget": 3, "models": ["gpt-4o"]}, key=ta
+    )
     assert api.chat(made["key"]).status_code == 200 and not world.is_admin_key(made["key"])
     api.ok("POST", "/key/update", {"key": made["token_id"], "user_id": "u1", "rpm_limit": 10}, key=ta)
     api.ok("POST", "/key/block", {"key": made["token_id"]}, key=ta)

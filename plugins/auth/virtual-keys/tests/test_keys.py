@@ -12,9 +12,18 @@ from vk_testkit import MASTER, Api, error_of
 
 
 def test_generate_returns_the_key_once_and_stores_only_a_hash(api: Api, database: Any) -> None:
-    made = api.new_key(key_alias="ci-bot", models=["gpt-4o"], max_budget=12.5, tpm_limit=1000, rpm_limit=10,
-                       max_parallel_requests=2, budget_duration="30d", soft_budget=10, metadata={"env": "ci"},
-                       aliases={"fast": "gpt-4o-mini"})
+    made = api.new_key(
+        key_alias="ci-bot",
+        models=["gpt-4o"],
+        max_budget=12.5,
+        tpm_limit=1000,
+        rpm_limit=10,
+        max_parallel_requests=2,
+        budget_duration="30d",
+        soft_budget=10,
+        metadata={"env": "ci"},
+        aliases={"fast": "gpt-4o-mini"},
+    )
     key = made["key"]
     assert key.startswith("sk-") and len(key) >= 3 + 32
     assert made["key_name"] == f"sk-...{key[-4:]}" and len(made["token_id"]) == 64
@@ -109,7 +118,10 @@ def test_list_is_paginated_and_filtered(api: Api) -> None:
     assert all(isinstance(k, str) and len(k) == 64 for k in page["keys"])
     mine = api.ok("GET", "/key/list", {"user_id": "lister", "return_full_object": "true"})
     assert mine["total_count"] == 2 and {k["key_alias"] for k in mine["keys"]} == {"l1", "l3"}
-    assert api.ok("GET", "/key/list", {"page": 3, "size": 2})["keys"] and not api.ok("GET", "/key/list", {"page": 4, "size": 2})["keys"]
+    assert (
+        api.ok("GET", "/key/list", {"page": 3, "size": 2})["keys"]
+        and not api.ok("GET", "/key/list", {"page": 4, "size": 2})["keys"]
+    )
 
 
 def test_models_aliases_and_access_groups(gateway_for: Any) -> None:

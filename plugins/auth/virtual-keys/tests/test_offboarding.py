@@ -39,7 +39,9 @@ class GatewayProcess:
         self.log = log.open("w")
         self.process = subprocess.Popen(
             [str(GATEWAY_CLI), "--config", str(config), "--port", str(self.port)],
-            stdout=self.log, stderr=subprocess.STDOUT, env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
         self.http = httpx.Client(base_url=self.url, timeout=30)
 
@@ -62,8 +64,11 @@ class GatewayProcess:
         return response.json()
 
     def chat(self, key: str) -> int:
-        return self.http.post("/v1/chat/completions", headers={"Authorization": f"Bearer {key}"},
-                              json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}).status_code
+        return self.http.post(
+            "/v1/chat/completions",
+            headers={"Authorization": f"Bearer {key}"},
+            json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
+        ).status_code
 
     def stop(self) -> None:
         self.http.close()
@@ -77,18 +82,31 @@ class GatewayProcess:
 
 
 @pytest.fixture(params=["poll", "redis"])
-def two_gateways(request: pytest.FixtureRequest, database: Database, fake_upstream: FakeUpstream,
-                 tmp_path: Path) -> Iterator[tuple[GatewayProcess, GatewayProcess]]:
+def two_gateways(
+    request: pytest.FixtureRequest, database: Database, fake_upstream: FakeUpstream, tmp_path: Path
+) -> Iterator[tuple[GatewayProcess, GatewayProcess]]:
     settings: dict[str, Any] = {}
     if request.param == "redis":
         settings = {"redis_url": REDIS_URL, "redis_channel": f"vk-test-{uuid.uuid4().hex}"}
     config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump({
-        "model_list": [{"model_name": "gpt-4o", "litellm_params": {
-            "model": "openai/gpt-4o", "api_base": fake_upstream.base_url, "api_key": "sk-upstream"}}],
-        "general_settings": {"master_key": MASTER, "database_url": database.url},
-        "plugins": {"virtual_keys": settings},
-    }))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "model_list": [
+                    {
+                        "model_name": "gpt-4o",
+                        "litellm_params": {
+                            "model": "openai/gpt-4o",
+                            "api_base": fake_upstream.base_url,
+                            "api_key": "sk-upstream",
+                        },
+                    }
+                ],
+                "general_settings": {"master_key": MASTER, "database_url": database.url},
+                "plugins": {"virtual_keys": settings},
+            }
+        )
+    )
     first = GatewayProcess(config, tmp_path / "first.log")
     second = GatewayProcess(config, tmp_path / "second.log")
     try:

@@ -25,7 +25,7 @@ def readme_matrix() -> tuple[list[str], dict[str, list[str]]]:
     start = next(i for i, line in enumerate(lines) if line.startswith("| route | master key |"))
     actors = [cell.strip() for cell in lines[start].strip("|").split("|")][1:]
     rows: dict[str, list[str]] = {}
-    for line in lines[start + 2:]:
+    for line in lines[start + 2 :]:
         if not line.startswith("|"):
             break
         cells = [cell.strip() for cell in line.strip("|").split("|")]
@@ -43,8 +43,11 @@ class World:
         api.ok("POST", "/team/new", {"team_id": TEAM_B})
         api.ok("POST", "/user/new", {"user_id": "pa", "user_role": "proxy_admin", "auto_create_key": False})
         api.ok("POST", "/user/new", {"user_id": "pv", "user_role": "proxy_admin_viewer", "auto_create_key": False})
-        api.ok("POST", "/team/member_add", {"team_id": TEAM_A, "member": [{"role": "admin", "user_id": "ta"},
-                                                                          {"role": "user", "user_id": "u1"}]})
+        api.ok(
+            "POST",
+            "/team/member_add",
+            {"team_id": TEAM_A, "member": [{"role": "admin", "user_id": "ta"}, {"role": "user", "user_id": "u1"}]},
+        )
         api.ok("POST", "/team/member_add", {"team_id": TEAM_B, "member": {"role": "user", "user_id": "ub"}})
         self.keys = {
             "master key": MASTER,
@@ -92,16 +95,23 @@ CHECKS: dict[str, Check] = {
     "POST /key/generate for team A": lambda w, k: w.api.post("/key/generate", {"team_id": TEAM_A}, key=k),
     "POST /key/generate for team B": lambda w, k: w.api.post("/key/generate", {"team_id": TEAM_B}, key=k),
     "POST /key/generate for a proxy_admin member of team A": lambda w, k: w.api.post(
-        "/key/generate", {"team_id": TEAM_A, "user_id": w.member("boss", TEAM_A, user_role="proxy_admin")}, key=k),
+        "/key/generate", {"team_id": TEAM_A, "user_id": w.member("boss", TEAM_A, user_role="proxy_admin")}, key=k
+    ),
     "GET /key/info of its own key": lambda w, k: w.api.get("/key/info", key=k),
     "GET /key/info of a team A key": lambda w, k: w.api.get("/key/info", {"key": w.team_key(TEAM_A)}, key=k),
     "GET /key/info of a team B key": lambda w, k: w.api.get("/key/info", {"key": w.team_key(TEAM_B)}, key=k),
-    "POST /key/update of a team A key": lambda w, k: w.api.post("/key/update", {"key": w.team_key(TEAM_A), "rpm_limit": 5}, key=k),
-    "POST /key/update of a team B key": lambda w, k: w.api.post("/key/update", {"key": w.team_key(TEAM_B), "rpm_limit": 5}, key=k),
+    "POST /key/update of a team A key": lambda w, k: w.api.post(
+        "/key/update", {"key": w.team_key(TEAM_A), "rpm_limit": 5}, key=k
+    ),
+    "POST /key/update of a team B key": lambda w, k: w.api.post(
+        "/key/update", {"key": w.team_key(TEAM_B), "rpm_limit": 5}, key=k
+    ),
     "POST /key/update of a team A key to team B": lambda w, k: w.api.post(
-        "/key/update", {"key": w.team_key(TEAM_A), "team_id": TEAM_B}, key=k),
+        "/key/update", {"key": w.team_key(TEAM_A), "team_id": TEAM_B}, key=k
+    ),
     "POST /key/update of a team A key to no team": lambda w, k: w.api.post(
-        "/key/update", {"key": w.team_key(TEAM_A), "team_id": None}, key=k),
+        "/key/update", {"key": w.team_key(TEAM_A), "team_id": None}, key=k
+    ),
     "POST /key/delete of a team A key": lambda w, k: w.api.post("/key/delete", {"keys": [w.team_key(TEAM_A)]}, key=k),
     "POST /key/delete of a team B key": lambda w, k: w.api.post("/key/delete", {"keys": [w.team_key(TEAM_B)]}, key=k),
     "POST /key/block of a team A key": _key_action("/key/block", TEAM_A),
@@ -111,33 +121,48 @@ CHECKS: dict[str, Check] = {
     "POST /key/regenerate of a team A key": _key_action("/key/regenerate", TEAM_A),
     "POST /key/regenerate of a team B key": _key_action("/key/regenerate", TEAM_B),
     "POST /key/regenerate of another team A admin's key": lambda w, k: w.api.post(
-        "/key/regenerate", {"key": w.api.new_key(team_id=TEAM_A, user_id=w.member("lead", TEAM_A, "admin"))["token_id"]},
-        key=k),
+        "/key/regenerate",
+        {"key": w.api.new_key(team_id=TEAM_A, user_id=w.member("lead", TEAM_A, "admin"))["token_id"]},
+        key=k,
+    ),
     "GET /key/list": lambda w, k: w.api.get("/key/list", key=k),
     "POST /team/new": lambda w, k: w.api.post("/team/new", {"team_id": w.fresh("new-team")}, key=k),
     "GET /team/info of team A": lambda w, k: w.api.get("/team/info", {"team_id": TEAM_A}, key=k),
     "GET /team/info of team B": lambda w, k: w.api.get("/team/info", {"team_id": TEAM_B}, key=k),
-    "POST /team/update of team A": lambda w, k: w.api.post("/team/update", {"team_id": TEAM_A, "team_alias": "A"}, key=k),
+    "POST /team/update of team A": lambda w, k: w.api.post(
+        "/team/update", {"team_id": TEAM_A, "team_alias": "A"}, key=k
+    ),
     "POST /team/delete": lambda w, k: w.api.post(
-        "/team/delete", {"team_ids": [w.api.ok("POST", "/team/new", {"team_id": w.fresh("doomed")})["team_id"]]}, key=k),
+        "/team/delete", {"team_ids": [w.api.ok("POST", "/team/new", {"team_id": w.fresh("doomed")})["team_id"]]}, key=k
+    ),
     "POST /team/member_add to team A": lambda w, k: w.api.post(
-        "/team/member_add", {"team_id": TEAM_A, "member": {"user_id": w.fresh("joiner")}}, key=k),
+        "/team/member_add", {"team_id": TEAM_A, "member": {"user_id": w.fresh("joiner")}}, key=k
+    ),
     "POST /team/member_add to team B": lambda w, k: w.api.post(
-        "/team/member_add", {"team_id": TEAM_B, "member": {"user_id": w.fresh("joiner")}}, key=k),
+        "/team/member_add", {"team_id": TEAM_B, "member": {"user_id": w.fresh("joiner")}}, key=k
+    ),
     "POST /team/member_add of a team B member to team A": lambda w, k: w.api.post(
-        "/team/member_add", {"team_id": TEAM_A, "member": {"user_id": w.member("b-member", TEAM_B)}}, key=k),
+        "/team/member_add", {"team_id": TEAM_A, "member": {"user_id": w.member("b-member", TEAM_B)}}, key=k
+    ),
     "POST /team/member_delete from team A": _member_delete(TEAM_A),
     "POST /team/member_delete from team B": _member_delete(TEAM_B),
     "POST /team/member_delete of another team A admin": lambda w, k: w.api.post(
-        "/team/member_delete", {"team_id": TEAM_A, "user_id": w.member("co-lead", TEAM_A, "admin")}, key=k),
+        "/team/member_delete", {"team_id": TEAM_A, "user_id": w.member("co-lead", TEAM_A, "admin")}, key=k
+    ),
     "GET /team/list": lambda w, k: w.api.get("/team/list", key=k),
     "POST /user/new": lambda w, k: w.api.post("/user/new", {"user_id": w.fresh("hire")}, key=k),
     "GET /user/info of its own user": lambda w, k: w.api.get("/user/info", key=k),
     "GET /user/info of another user": lambda w, k: w.api.get("/user/info", {"user_id": "ub"}, key=k),
     "POST /user/update": lambda w, k: w.api.post("/user/update", {"user_id": "ub", "user_alias": "B"}, key=k),
     "POST /user/delete": lambda w, k: w.api.post(
-        "/user/delete", {"user_ids": [w.api.ok("POST", "/user/new", {"user_id": w.fresh("quit"),
-                                                                      "auto_create_key": False})["user_id"]]}, key=k),
+        "/user/delete",
+        {
+            "user_ids": [
+                w.api.ok("POST", "/user/new", {"user_id": w.fresh("quit"), "auto_create_key": False})["user_id"]
+            ]
+        },
+        key=k,
+    ),
     "GET /user/list": lambda w, k: w.api.get("/user/list", key=k),
     "POST /v1/chat/completions": lambda w, k: w.api.chat(k),
 }
@@ -159,7 +184,9 @@ def test_every_cell_of_the_permission_matrix(api: Api) -> None:
             response = CHECKS[route](world, world.keys[actor])
             expected = EXPECTED_STATUS[cell]
             if response.status_code != expected:
-                wrong.append(f"{route} as {actor}: expected {expected}, got {response.status_code} {response.text[:200]}")
+                wrong.append(
+                    f"{route} as {actor}: expected {expected}, got {response.status_code} {response.text[:200]}"
+                )
             elif expected != 200:
                 body: Any = response.json()
                 assert set(body) == {"error"} and body["error"]["code"] == str(expected), body

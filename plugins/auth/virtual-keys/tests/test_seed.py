@@ -22,7 +22,9 @@ def curl_generate(url: str) -> dict[str, Any]:
     """The seed's command, character for character (curl -d sends a form Content-Type)."""
     completed = subprocess.run(
         ["curl", "-s", "-X", "POST", f"{url}/key/generate", "-H", f"Authorization: Bearer {MASTER}", "-d", SEED_BODY],
-        capture_output=True, check=True, timeout=30,
+        capture_output=True,
+        check=True,
+        timeout=30,
     )
     return orjson.loads(completed.stdout)
 

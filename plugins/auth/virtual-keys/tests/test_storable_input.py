@@ -37,28 +37,59 @@ HOSTILE: dict[str, list[tuple[Any, str]]] = {
     "integer": [(2**31, "2147483647")],
     "money": [(1e308, "1000000000000")],
     "duration": [("9999999d", "36500d"), ("99999999999999999999s", "16 characters")],
-    "expires": [("9999-12-31T23:59:59-14:00", "UTC"), ("0001-01-01T00:00:00+14:00", "UTC"),
-                ("2999-01-01T00:00:00Z", "100 years")],
+    "expires": [
+        ("9999-12-31T23:59:59-14:00", "UTC"),
+        ("0001-01-01T00:00:00+14:00", "UTC"),
+        ("2999-01-01T00:00:00Z", "100 years"),
+    ],
     # 40 levels: past this plugin's limit; 300: past what the JSON tools handle (core may refuse it first)
     "object": [(nested(40), "32 levels"), (nested(300), "levels"), ({"k": NUL}, "NUL"), ({NUL: 1}, "NUL")],
     "texts": [([NUL], "NUL"), ([nested(40)], "32 levels"), ([nested(300)], "levels")],
 }
 
 KEY_FIELDS = {
-    "key_alias": "text", "user_id": "text", "team_id": "text", "models": "texts", "aliases": "object",
-    "max_budget": "money", "soft_budget": "money", "budget_duration": "duration", "tpm_limit": "bigint",
-    "rpm_limit": "bigint", "max_parallel_requests": "integer", "metadata": "object", "permissions": "object",
-    "guardrails": "texts", "duration": "duration", "expires": "expires",
+    "key_alias": "text",
+    "user_id": "text",
+    "team_id": "text",
+    "models": "texts",
+    "aliases": "object",
+    "max_budget": "money",
+    "soft_budget": "money",
+    "budget_duration": "duration",
+    "tpm_limit": "bigint",
+    "rpm_limit": "bigint",
+    "max_parallel_requests": "integer",
+    "metadata": "object",
+    "permissions": "object",
+    "guardrails": "texts",
+    "duration": "duration",
+    "expires": "expires",
 }
 TEAM_FIELDS = {
-    "team_alias": "text", "models": "texts", "model_aliases": "object", "max_budget": "money",
-    "soft_budget": "money", "budget_duration": "duration", "tpm_limit": "bigint", "rpm_limit": "bigint",
-    "max_parallel_requests": "integer", "metadata": "object", "guardrails": "texts",
+    "team_alias": "text",
+    "models": "texts",
+    "model_aliases": "object",
+    "max_budget": "money",
+    "soft_budget": "money",
+    "budget_duration": "duration",
+    "tpm_limit": "bigint",
+    "rpm_limit": "bigint",
+    "max_parallel_requests": "integer",
+    "metadata": "object",
+    "guardrails": "texts",
 }
 USER_FIELDS = {
-    "user_email": "text", "user_alias": "text", "user_role": "text", "models": "texts", "max_budget": "money",
-    "soft_budget": "money", "budget_duration": "duration", "tpm_limit": "bigint", "rpm_limit": "bigint",
-    "max_parallel_requests": "integer", "metadata": "object",
+    "user_email": "text",
+    "user_alias": "text",
+    "user_role": "text",
+    "models": "texts",
+    "max_budget": "money",
+    "soft_budget": "money",
+    "budget_duration": "duration",
+    "tpm_limit": "bigint",
+    "rpm_limit": "bigint",
+    "max_parallel_requests": "integer",
+    "metadata": "object",
 }
 
 #: path -> (a valid body, with "{K}" standing for a real key's token id; the fields and their kinds)
@@ -73,10 +104,14 @@ POST_ROUTES: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
     "/team/update": ({"team_id": "team-a"}, {**TEAM_FIELDS, "team_id": "text"}),
     "/team/delete": ({"team_ids": ["team-a"]}, {"team_ids": "texts"}),
     "/team/member_add": ({"team_id": "team-a", "member": {"user_id": "newcomer"}}, {"team_id": "text"}),
-    "/team/member_delete": ({"team_id": "team-a", "user_id": "u1"}, {"team_id": "text", "user_id": "text",
-                                                                     "user_email": "text"}),
-    "/user/new": ({}, {**USER_FIELDS, "user_id": "text", "teams": "texts", "key_alias": "text",
-                       "duration": "duration"}),
+    "/team/member_delete": (
+        {"team_id": "team-a", "user_id": "u1"},
+        {"team_id": "text", "user_id": "text", "user_email": "text"},
+    ),
+    "/user/new": (
+        {},
+        {**USER_FIELDS, "user_id": "text", "teams": "texts", "key_alias": "text", "duration": "duration"},
+    ),
     "/user/update": ({"user_id": "u1"}, {**USER_FIELDS, "user_id": "text"}),
     "/user/delete": ({"user_ids": ["u1"]}, {"user_ids": "texts"}),
 }
@@ -120,8 +155,12 @@ class Connection:
 
     def send(self, method: str, target: str, body: Any = None) -> tuple[int, dict[str, Any]]:
         payload = None if body is None else json.dumps(body).encode()
-        self.http.request(method, target, body=payload, headers={"Authorization": f"Bearer {MASTER}",
-                                                                 "Content-Type": "application/json"})
+        self.http.request(
+            method,
+            target,
+            body=payload,
+            headers={"Authorization": f"Bearer {MASTER}", "Content-Type": "application/json"},
+        )
         response = self.http.getresponse()
         data = json.loads(response.read())
         if self.socket is None:
@@ -195,7 +234,9 @@ def test_nul_in_any_query_or_path_parameter_is_a_400_naming_it(world: Any) -> No
 
 def test_list_parameters_are_bounded(world: Any) -> None:
     _, _, connection = world
-    status, answer = connection.send("GET", "/user/list?" + urllib.parse.urlencode({"user_ids": ",".join(map(str, range(1001)))}))
+    status, answer = connection.send(
+        "GET", "/user/list?" + urllib.parse.urlencode({"user_ids": ",".join(map(str, range(1001)))})
+    )
     assert status == 400 and answer["error"]["param"] == "user_ids" and "1000" in answer["error"]["message"]
     status, answer = connection.send("GET", "/user/list?role=god")
     assert status == 400 and answer["error"]["param"] == "role" and "proxy_admin" in answer["error"]["message"]
@@ -206,9 +247,17 @@ def test_list_parameters_are_bounded(world: Any) -> None:
 def test_values_at_the_limits_are_accepted(world: Any) -> None:
     """The bounds are the columns' own: the largest value each one holds is stored and read back."""
     api, _, _ = world
-    made = api.new_key(team_id="team-a", tpm_limit=2**63 - 1, rpm_limit=2**63 - 1, max_parallel_requests=2**31 - 1,
-                       max_budget=10**12, soft_budget=0.1, budget_duration="36500d", duration="36500d",
-                       metadata=nested(31))
+    made = api.new_key(
+        team_id="team-a",
+        tpm_limit=2**63 - 1,
+        rpm_limit=2**63 - 1,
+        max_parallel_requests=2**31 - 1,
+        max_budget=10**12,
+        soft_budget=0.1,
+        budget_duration="36500d",
+        duration="36500d",
+        metadata=nested(31),
+    )
     info = api.ok("GET", "/key/info", {"key": made["key"]})["info"]
     assert (info["tpm_limit"], info["rpm_limit"], info["max_parallel_requests"]) == (2**63 - 1, 2**63 - 1, 2**31 - 1)
     assert info["max_budget"] == 10**12 and info["budget_duration"] == "36500d" and info["metadata"] == nested(31)

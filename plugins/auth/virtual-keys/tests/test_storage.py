@@ -50,21 +50,25 @@ def test_database_url_environment_variable(monkeypatch: pytest.MonkeyPatch) -> N
 def _migrations(tmp_path: Path, destructive_second: bool) -> Path:
     versions = tmp_path / "demo_migrations" / "versions"
     versions.mkdir(parents=True)
-    (versions / "d1_create.py").write_text(textwrap.dedent("""
+    (versions / "d1_create.py").write_text(
+        textwrap.dedent("""
         import sqlalchemy as sa
         from alembic import op
         revision, down_revision = "d1", None
         def upgrade():
             op.create_table("demo_items", sa.Column("id", sa.Integer, primary_key=True), sa.Column("name", sa.String(20)))
-    """))
+    """)
+    )
     # distinct file names: Alembic keeps loaded revision modules by file name for the whole process
-    (versions / ("d2_drop.py" if destructive_second else "d2_add.py")).write_text(textwrap.dedent(f"""
+    (versions / ("d2_drop.py" if destructive_second else "d2_add.py")).write_text(
+        textwrap.dedent(f"""
         import sqlalchemy as sa
         from alembic import op
         revision, down_revision = "d2", "d1"
         def upgrade():
             {'op.drop_column("demo_items", "name")' if destructive_second else 'op.add_column("demo_items", sa.Column("note", sa.String(20)))'}
-    """))
+    """)
+    )
     return tmp_path / "demo_migrations"
 
 
@@ -80,8 +84,11 @@ class DemoPlugin:
 
 
 def _gateway(database: Database, *plugins: Any) -> Gateway:
-    return Gateway({"general_settings": {"master_key": MASTER, "database_url": database.url}},
-                   plugins=plugins, load_entrypoints=False)
+    return Gateway(
+        {"general_settings": {"master_key": MASTER, "database_url": database.url}},
+        plugins=plugins,
+        load_entrypoints=False,
+    )
 
 
 def test_additive_migrations_run_at_start_up_once_per_plugin(empty_database: Database, tmp_path: Path) -> None:
@@ -133,8 +140,13 @@ def test_gateway_db_command(empty_database: Database, tmp_path: Path) -> None:
     env = {**os.environ, "GATEWAY_LOAD_PLUGINS": "virtual_keys"}
 
     def db(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(GATEWAY_CLI), "db", *args, "--config", str(config)], capture_output=True, text=True,
-                              env=env, timeout=60)
+        return subprocess.run(
+            [str(GATEWAY_CLI), "db", *args, "--config", str(config)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
 
     before = db("current")
     assert before.returncode == 0 and "current (empty)" in before.stdout and "pending vk0001" in before.stdout
@@ -145,9 +157,11 @@ def test_gateway_db_command(empty_database: Database, tmp_path: Path) -> None:
 
 def test_unreachable_database_fails_start_up_with_a_clear_message(tmp_path: Path) -> None:
     port = free_port()  # nothing listens there
-    gateway = Gateway({"general_settings": {"master_key": MASTER,
-                                            "database_url": f"postgresql://gw:s3cret@127.0.0.1:{port}/gw"}},
-                      plugins=[DemoPlugin(_migrations(tmp_path, destructive_second=False))], load_entrypoints=False)
+    gateway = Gateway(
+        {"general_settings": {"master_key": MASTER, "database_url": f"postgresql://gw:s3cret@127.0.0.1:{port}/gw"}},
+        plugins=[DemoPlugin(_migrations(tmp_path, destructive_second=False))],
+        load_entrypoints=False,
+    )
 
     async def run() -> None:
         async with open_storage(gateway):

@@ -8,14 +8,27 @@ from vk_testkit import Api, error_of
 
 
 def test_team_lifecycle(api: Api) -> None:
-    team = api.ok("POST", "/team/new", {"team_alias": "Research", "models": ["gpt-4o"], "max_budget": 50,
-                                        "budget_duration": "1mo", "tpm_limit": 10_000, "metadata": {"cost_center": 7},
-                                        "members_with_roles": [{"role": "admin", "user_id": "lead"},
-                                                               {"role": "user", "user_email": "dev@example.com"}]})
+    team = api.ok(
+        "POST",
+        "/team/new",
+        {
+            "team_alias": "Research",
+            "models": ["gpt-4o"],
+            "max_budget": 50,
+            "budget_duration": "1mo",
+            "tpm_limit": 10_000,
+            "metadata": {"cost_center": 7},
+            "members_with_roles": [
+                {"role": "admin", "user_id": "lead"},
+                {"role": "user", "user_email": "dev@example.com"},
+            ],
+        },
+    )
     team_id = team["team_id"]
     assert len(team_id) == 36 and team["team_alias"] == "Research" and team["max_budget"] == 50
-    assert {(m["user_id"] if m["role"] == "admin" else m["user_email"], m["role"]) for m in team["members_with_roles"]} == {
-        ("lead", "admin"), ("dev@example.com", "user")}
+    assert {
+        (m["user_id"] if m["role"] == "admin" else m["user_email"], m["role"]) for m in team["members_with_roles"]
+    } == {("lead", "admin"), ("dev@example.com", "user")}
     key = api.new_key(team_id=team_id)["key"]
     info = api.ok("GET", "/team/info", {"team_id": team_id})
     assert info["team_info"]["tpm_limit"] == 10_000 and info["team_info"]["metadata"] == {"cost_center": 7}
@@ -62,8 +75,11 @@ def test_removing_a_member_revokes_their_team_keys(api: Api) -> None:
 
 
 def test_team_admin_manages_only_its_team(api: Api) -> None:
-    api.ok("POST", "/team/new", {"team_id": "mine", "members_with_roles": [{"role": "admin", "user_id": "tl"},
-                                                                           {"user_id": "member"}]})
+    api.ok(
+        "POST",
+        "/team/new",
+        {"team_id": "mine", "members_with_roles": [{"role": "admin", "user_id": "tl"}, {"user_id": "member"}]},
+    )
     api.ok("POST", "/team/new", {"team_id": "theirs"})
     admin_key = api.new_key(team_id="mine", user_id="tl")["key"]
     api.new_key(team_id="theirs")
@@ -76,7 +92,9 @@ def test_team_admin_manages_only_its_team(api: Api) -> None:
     listed = api.ok("GET", "/key/list", {"return_full_object": "true"}, key=admin_key)
     assert {k["team_id"] for k in listed["keys"]} == {"mine"} and listed["total_count"] == 3
     assert [t["team_id"] for t in api.ok("GET", "/team/list", key=admin_key)] == ["mine"]
-    promote = api.post("/team/member_add", {"team_id": "mine", "member": {"role": "admin", "user_id": "member"}}, key=admin_key)
+    promote = api.post(
+        "/team/member_add", {"team_id": "mine", "member": {"role": "admin", "user_id": "member"}}, key=admin_key
+    )
     assert promote.status_code == 403
     moved = api.post("/key/update", {"key": made["key"], "team_id": "theirs"}, key=admin_key)
     assert moved.status_code == 403
@@ -84,13 +102,26 @@ def test_team_admin_manages_only_its_team(api: Api) -> None:
 
 def test_user_lifecycle(api: Api) -> None:
     api.ok("POST", "/team/new", {"team_id": "ops"})
-    user = api.ok("POST", "/user/new", {"user_id": "erin", "user_email": "erin@example.com", "user_role": "internal_user",
-                                        "max_budget": 20, "teams": ["ops"], "key_alias": "erin-laptop", "duration": "30d"})
+    user = api.ok(
+        "POST",
+        "/user/new",
+        {
+            "user_id": "erin",
+            "user_email": "erin@example.com",
+            "user_role": "internal_user",
+            "max_budget": 20,
+            "teams": ["ops"],
+            "key_alias": "erin-laptop",
+            "duration": "30d",
+        },
+    )
     assert user["user_id"] == "erin" and user["key"].startswith("sk-") and user["teams"] == ["ops"]
     second = api.new_key(user_id="erin")["key"]
     info = api.ok("GET", "/user/info", {"user_id": "erin"})
     assert info["user_info"]["max_budget"] == 20 and info["user_info"]["user_email"] == "erin@example.com"
-    assert {k["key_alias"] for k in info["keys"]} == {"erin-laptop", None} and [t["team_id"] for t in info["teams"]] == ["ops"]
+    assert {k["key_alias"] for k in info["keys"]} == {"erin-laptop", None} and [
+        t["team_id"] for t in info["teams"]
+    ] == ["ops"]
     assert api.ok("GET", "/user/info", key=user["key"])["user_id"] == "erin"  # a key reads its own user
     updated = api.ok("POST", "/user/update", {"user_email": "erin@example.com", "user_alias": "Erin"})
     assert updated["user_alias"] == "Erin" and updated["max_budget"] == 20

@@ -11,9 +11,20 @@ from typing import Any
 from vk_testkit import Api, error_of
 
 POST_ROUTES = (
-    "/key/generate", "/key/update", "/key/delete", "/key/block", "/key/unblock", "/key/regenerate",
-    "/team/new", "/team/update", "/team/delete", "/team/member_add", "/team/member_delete",
-    "/user/new", "/user/update", "/user/delete",
+    "/key/generate",
+    "/key/update",
+    "/key/delete",
+    "/key/block",
+    "/key/unblock",
+    "/key/regenerate",
+    "/team/new",
+    "/team/update",
+    "/team/delete",
+    "/team/member_add",
+    "/team/member_delete",
+    "/user/new",
+    "/user/update",
+    "/user/delete",
 )
 MISSING_KEY = "sk-" + "0" * 40
 

@@ -21,7 +21,9 @@ class EchoProvider(Provider):
 
     async def chat(self, ctx: Any, deployment: Any, gateway: Any) -> JSONResponseBody:
         prompt = fake_openai.prompt_tokens(ctx.body.get("messages") or [])
-        return JSONResponseBody(data=fake_openai.chat_completion(deployment.model_group, "Hello from echo", prompt=prompt))
+        return JSONResponseBody(
+            data=fake_openai.chat_completion(deployment.model_group, "Hello from echo", prompt=prompt)
+        )
 
 
 class EchoProviderPlugin:
@@ -66,7 +68,11 @@ def vk_config(
 ) -> dict[str, Any]:
     config: dict[str, Any] = {
         "model_list": [
-            {"model_name": name, "litellm_params": {"model": f"echo/{name}"}, "model_info": {"access_groups": ["chat-models"]}}
+            {
+                "model_name": name,
+                "litellm_params": {"model": f"echo/{name}"},
+                "model_info": {"access_groups": ["chat-models"]},
+            }
             for name in MODELS
         ],
         "general_settings": {"database_url": db_url},
@@ -110,8 +116,11 @@ class Api:
         return self.ok("POST", "/key/generate", fields)
 
     def chat(self, key: str, model: str = "gpt-4o") -> httpx.Response:
-        return self.http.post("/v1/chat/completions", json={"model": model, "messages": [{"role": "user", "content": "hi"}]},
-                              headers={"Authorization": f"Bearer {key}"})
+        return self.http.post(
+            "/v1/chat/completions",
+            json={"model": model, "messages": [{"role": "user", "content": "hi"}]},
+            headers={"Authorization": f"Bearer {key}"},
+        )
 
     def close(self) -> None:
         self.http.close()
@@ -123,8 +132,6 @@ def start(config: dict[str, Any], *extra_plugins: Any) -> RunningGateway:
         plugins=[("virtual_keys", gateway_virtual_keys), EchoProviderPlugin(), *extra_plugins],
         load_entrypoints=False,
     )
-
-
 
 
 def error_of(response: httpx.Response) -> dict[str, Any]:

@@ -31,8 +31,14 @@ def aporia_reply(request: RecordedRequest) -> Reply:
         action, revised = "modify", str(body["response"]).replace("darn", "****")
     else:
         action, revised = "passthrough", None
-    return Reply(json={"action": action, "revised_response": revised, "explain_log": None,
-                       "policy_execution_result": {"policy_log": [], "action": {"type": action}}})
+    return Reply(
+        json={
+            "action": action,
+            "revised_response": revised,
+            "explain_log": None,
+            "policy_execution_result": {"policy_log": [], "action": {"type": action}},
+        }
+    )
 
 
 @pytest.fixture
@@ -49,20 +55,32 @@ def aporia() -> Iterator[FakeUpstream]:
 def guard(aporia: FakeUpstream, name: str = "aporia", **params: Any) -> dict[str, Any]:
     params.setdefault("mode", "pre_call")
     params.setdefault("default_on", True)
-    return {"guardrail_name": name, "litellm_params": {"guardrail": "aporia", "api_key": "ap-key",
-                                                      "api_base": aporia.url + "/proj-1", **params}}
+    return {
+        "guardrail_name": name,
+        "litellm_params": {"guardrail": "aporia", "api_key": "ap-key", "api_base": aporia.url + "/proj-1", **params},
+    }
 
 
 def start(factory: Any, upstream: FakeUpstream, *guards: dict[str, Any]) -> Any:
-    config = {"model_list": [{"model_name": "gpt-4o", "litellm_params": {
-        "model": "openai/gpt-4o", "api_base": upstream.base_url, "api_key": "sk-up"}}],
-        "general_settings": {"master_key": "sk-m"}, "guardrails": list(guards)}
+    config = {
+        "model_list": [
+            {
+                "model_name": "gpt-4o",
+                "litellm_params": {"model": "openai/gpt-4o", "api_base": upstream.base_url, "api_key": "sk-up"},
+            }
+        ],
+        "general_settings": {"master_key": "sk-m"},
+        "guardrails": list(guards),
+    }
     return factory(config, plugins=[gateway_openai, gateway_aporia], load_entrypoints=False)
 
 
 def ask(gw: Any, text: str, **kwargs: Any) -> Any:
-    return gw.openai().chat.completions.create(model="gpt-4o", messages=[
-        {"role": "user", "content": text}, {"role": "tool", "content": "tool says hi", "tool_call_id": "t1"}], **kwargs)
+    return gw.openai().chat.completions.create(
+        model="gpt-4o",
+        messages=[{"role": "user", "content": text}, {"role": "tool", "content": "tool says hi", "tool_call_id": "t1"}],
+        **kwargs,
+    )
 
 
 def test_prompt_pass_and_block(gateway_factory: Any, fake_upstream: FakeUpstream, aporia: FakeUpstream) -> None:
@@ -70,16 +88,19 @@ def test_prompt_pass_and_block(gateway_factory: Any, fake_upstream: FakeUpstream
     assert ask(gw, "hello").choices
     sent = aporia.requests[-1]
     assert sent.path == "/proj-1/validate" and sent.headers["x-aporia-api-key"] == "ap-key"
-    assert sent.json == {"messages": [{"role": "user", "content": "hello"}, {"role": "other", "content": "tool says hi"}],
-                         "validation_target": "prompt"}
+    assert sent.json == {
+        "messages": [{"role": "user", "content": "hello"}, {"role": "other", "content": "tool says hi"}],
+        "validation_target": "prompt",
+    }
     with pytest.raises(openai.BadRequestError) as caught:
         ask(gw, "something toxic")
     assert caught.value.body["provider_specific_fields"]["aporia_ai_response"]["action"] == "block"
     assert len(fake_upstream.requests) == 1
 
 
-def test_response_checks_send_both_and_may_apply_revisions(gateway_factory: Any, fake_upstream: FakeUpstream,
-                                                           aporia: FakeUpstream) -> None:
+def test_response_checks_send_both_and_may_apply_revisions(
+    gateway_factory: Any, fake_upstream: FakeUpstream, aporia: FakeUpstream
+) -> None:
     fake_upstream.content = "well darn it"
     gw = start(gateway_factory, fake_upstream, guard(aporia, mode="post_call", use_revised_response=True))
     assert ask(gw, "hi").choices[0].message.content == "well **** it"
@@ -92,11 +113,16 @@ def test_response_checks_send_both_and_may_apply_revisions(gateway_factory: Any,
 
 
 @pytest.mark.parametrize("reply", vendor_failures(Reply(json={"action": "maybe"}), Reply(json=["passthrough"])))
-def test_vendor_failures_under_both_policies(reply: Reply, gateway_factory: Any, fake_upstream: FakeUpstream,
-                                             aporia: FakeUpstream) -> None:
+def test_vendor_failures_under_both_policies(
+    reply: Reply, gateway_factory: Any, fake_upstream: FakeUpstream, aporia: FakeUpstream
+) -> None:
     aporia.default = reply
-    gw = start(gateway_factory, fake_upstream, guard(aporia, "closed", default_on=False, timeout=0.5),
-               guard(aporia, "open", default_on=False, timeout=0.5, on_error="fail_open"))
+    gw = start(
+        gateway_factory,
+        fake_upstream,
+        guard(aporia, "closed", default_on=False, timeout=0.5),
+        guard(aporia, "open", default_on=False, timeout=0.5, on_error="fail_open"),
+    )
     assert_failure_policies(lambda name: ask(gw, "hello", extra_body={"guardrails": [name]}), fake_upstream)
 
 

@@ -28,8 +28,14 @@ def guards_server(request: RecordedRequest) -> Reply:
     if "raise" in text:
         return Reply(status=400, json={"message": "Validation failed for field with errors: contains 'raise'"})
     fixed = text.replace("password", "[redacted]")
-    return Reply(json={"callId": str(uuid.uuid4()), "rawLlmOutput": text, "validatedOutput": fixed,
-                       "validationPassed": "forbidden" not in text})
+    return Reply(
+        json={
+            "callId": str(uuid.uuid4()),
+            "rawLlmOutput": text,
+            "validatedOutput": fixed,
+            "validationPassed": "forbidden" not in text,
+        }
+    )
 
 
 @pytest.fixture
@@ -46,21 +52,35 @@ def server() -> Iterator[FakeUpstream]:
 def guard(server: FakeUpstream, name: str = "gai", **params: Any) -> dict[str, Any]:
     params.setdefault("mode", "pre_call")
     params.setdefault("default_on", True)
-    return {"guardrail_name": name, "litellm_params": {"guardrail": "guardrails_ai", "guard_name": "no-secrets",
-                                                      "api_base": server.url, **params}}
+    return {
+        "guardrail_name": name,
+        "litellm_params": {"guardrail": "guardrails_ai", "guard_name": "no-secrets", "api_base": server.url, **params},
+    }
 
 
 def start(factory: Any, upstream: FakeUpstream, *guards: dict[str, Any]) -> Any:
-    config = {"model_list": [{"model_name": "gpt-4o", "litellm_params": {
-        "model": "openai/gpt-4o", "api_base": upstream.base_url, "api_key": "sk-up"}}],
-        "general_settings": {"master_key": "sk-m"}, "guardrails": list(guards)}
+    config = {
+        "model_list": [
+            {
+                "model_name": "gpt-4o",
+                "litellm_params": {"model": "openai/gpt-4o", "api_base": upstream.base_url, "api_key": "sk-up"},
+            }
+        ],
+        "general_settings": {"master_key": "sk-m"},
+        "guardrails": list(guards),
+    }
     return factory(config, plugins=[gateway_openai, gateway_guardrails_ai], load_entrypoints=False)
 
 
 def ask(gw: Any, text: str, **kwargs: Any) -> Any:
-    return gw.openai().chat.completions.create(model="gpt-4o", messages=[
-        {"role": "system", "content": "forbidden system text is not checked"}, {"role": "user", "content": text}],
-        **kwargs)
+    return gw.openai().chat.completions.create(
+        model="gpt-4o",
+        messages=[
+            {"role": "system", "content": "forbidden system text is not checked"},
+            {"role": "user", "content": text},
+        ],
+        **kwargs,
+    )
 
 
 def test_pass_fix_and_fail(gateway_factory: Any, fake_upstream: FakeUpstream, server: FakeUpstream) -> None:
@@ -77,7 +97,9 @@ def test_pass_fix_and_fail(gateway_factory: Any, fake_upstream: FakeUpstream, se
     assert "Validation failed" in caught.value.body["provider_specific_fields"]["guardrails_ai_error"]
 
 
-def test_answers_are_validated_post_call(gateway_factory: Any, fake_upstream: FakeUpstream, server: FakeUpstream) -> None:
+def test_answers_are_validated_post_call(
+    gateway_factory: Any, fake_upstream: FakeUpstream, server: FakeUpstream
+) -> None:
     gw = start(gateway_factory, fake_upstream, guard(server, mode="post_call"))
     fake_upstream.content = "the admin password is 1234"
     assert ask(gw, "hi").choices[0].message.content == "the admin [redacted] is 1234"
@@ -86,10 +108,17 @@ def test_answers_are_validated_post_call(gateway_factory: Any, fake_upstream: Fa
         ask(gw, "hi")
 
 
-@pytest.mark.parametrize("reply", vendor_failures(Reply(json={"callId": "x"}), Reply(status=404, json={"message": "no guard"})))
-def test_vendor_failures_under_both_policies(reply: Reply, gateway_factory: Any, fake_upstream: FakeUpstream,
-                                             server: FakeUpstream) -> None:
+@pytest.mark.parametrize(
+    "reply", vendor_failures(Reply(json={"callId": "x"}), Reply(status=404, json={"message": "no guard"}))
+)
+def test_vendor_failures_under_both_policies(
+    reply: Reply, gateway_factory: Any, fake_upstream: FakeUpstream, server: FakeUpstream
+) -> None:
     server.default = reply
-    gw = start(gateway_factory, fake_upstream, guard(server, "closed", default_on=False, timeout=0.5),
-               guard(server, "open", default_on=False, timeout=0.5, on_error="fail_open"))
+    gw = start(
+        gateway_factory,
+        fake_upstream,
+        guard(server, "closed", default_on=False, timeout=0.5),
+        guard(server, "open", default_on=False, timeout=0.5, on_error="fail_open"),
+    )
     assert_failure_policies(lambda name: ask(gw, "hello", extra_body={"guardrails": [name]}), fake_upstream)

@@ -31,14 +31,30 @@ def guard_v2(body: dict[str, Any]) -> dict[str, Any]:
         content = str(message.get("content", ""))
         attack = attack or bool(ATTACK.search(content))
         for match in EMAIL.finditer(content):
-            findings.append({"start": match.start(), "end": match.end(), "text": match.group(0),
-                             "detector_type": "pii/email", "labels": ["pii/email"], "message_id": index})
+            findings.append(
+                {
+                    "start": match.start(),
+                    "end": match.end(),
+                    "text": match.group(0),
+                    "detector_type": "pii/email",
+                    "labels": ["pii/email"],
+                    "message_id": index,
+                }
+            )
     detectors = {"prompt_attack": attack, "pii/email": bool(findings), "moderated_content/hate": False}
     answer: dict[str, Any] = {"flagged": attack or bool(findings), "metadata": {"request_uuid": str(uuid.uuid4())}}
     if body.get("breakdown"):
-        answer["breakdown"] = [{"project_id": body.get("project_id", "project-default"), "policy_id": "policy-1",
-                                "detector_id": f"detector-{name}", "detector_type": name, "detected": hit,
-                                "message_id": len(messages) - 1} for name, hit in detectors.items()]
+        answer["breakdown"] = [
+            {
+                "project_id": body.get("project_id", "project-default"),
+                "policy_id": "policy-1",
+                "detector_id": f"detector-{name}",
+                "detector_type": name,
+                "detected": hit,
+                "message_id": len(messages) - 1,
+            }
+            for name, hit in detectors.items()
+        ]
     if body.get("payload"):
         answer["payload"] = findings
     return answer
@@ -48,9 +64,18 @@ def guard_v1(body: dict[str, Any]) -> dict[str, Any]:
     text = " ".join(str(m.get("content", "")) for m in body.get("input") or [])
     attack = bool(ATTACK.search(text))
     scores = {"prompt_injection": 0.97 if attack else 0.02, "jailbreak": 0.4 if attack else 0.01}
-    return {"model": "lakera-guard-1", "results": [{
-        "categories": {"prompt_injection": attack, "jailbreak": False}, "category_scores": scores,
-        "flagged": attack, "payload": {}}], "dev_info": {"git_revision": "abc", "git_timestamp": "2024-01-01"}}
+    return {
+        "model": "lakera-guard-1",
+        "results": [
+            {
+                "categories": {"prompt_injection": attack, "jailbreak": False},
+                "category_scores": scores,
+                "flagged": attack,
+                "payload": {},
+            }
+        ],
+        "dev_info": {"git_revision": "abc", "git_timestamp": "2024-01-01"},
+    }
 
 
 def lakera_reply(request: RecordedRequest) -> Reply:

@@ -28,15 +28,29 @@ PROMPT = (
 MODEL = {"model_name": "m", "litellm_params": {"model": "mock/m", "mock_response": "Here is a plan."}}
 CONFIGS: dict[str, list[dict[str, Any]]] = {
     "none": [],
-    "content_filter": [{"guardrail_name": "cf", "litellm_params": {
-        "guardrail": "content_filter", "mode": "pre_call", "default_on": True,
-        "blocked_words": ["project falcon", "internal only", "confidential", "top secret", "password dump"],
-        "blocked_topics": {"weapons": ["rifle", "ammunition", "explosives"], "drugs": ["cocaine", "heroin"]},
-        "patterns": [{"pattern_type": "prebuilt", "pattern_name": "us_ssn", "action": "BLOCK"},
-                     {"pattern_type": "prebuilt", "pattern_name": "email", "action": "MASK"},
-                     {"pattern_type": "prebuilt", "pattern_name": "credit_card", "action": "BLOCK"}]}}],
-    "presidio_no_op": [{"guardrail_name": "pii", "litellm_params": {
-        "guardrail": "presidio", "mode": "pre_call", "default_on": True, "nlp_engine": "no_op"}}],
+    "content_filter": [
+        {
+            "guardrail_name": "cf",
+            "litellm_params": {
+                "guardrail": "content_filter",
+                "mode": "pre_call",
+                "default_on": True,
+                "blocked_words": ["project falcon", "internal only", "confidential", "top secret", "password dump"],
+                "blocked_topics": {"weapons": ["rifle", "ammunition", "explosives"], "drugs": ["cocaine", "heroin"]},
+                "patterns": [
+                    {"pattern_type": "prebuilt", "pattern_name": "us_ssn", "action": "BLOCK"},
+                    {"pattern_type": "prebuilt", "pattern_name": "email", "action": "MASK"},
+                    {"pattern_type": "prebuilt", "pattern_name": "credit_card", "action": "BLOCK"},
+                ],
+            },
+        }
+    ],
+    "presidio_no_op": [
+        {
+            "guardrail_name": "pii",
+            "litellm_params": {"guardrail": "presidio", "mode": "pre_call", "default_on": True, "nlp_engine": "no_op"},
+        }
+    ],
 }
 
 
@@ -72,14 +86,20 @@ async def main(requests: int, warmup: int) -> None:
     async with AsyncExitStack() as stack:
         for name, guards in CONFIGS.items():
             recorders[name] = CheckTimes()
-            gateway = Gateway({"model_list": [MODEL], "general_settings": {"master_key": "sk-bench"}, "guardrails": guards},
-                              plugins=[gateway_mock, gateway_content_filter, gateway_presidio, recorders[name]],
-                              load_entrypoints=False)
+            gateway = Gateway(
+                {"model_list": [MODEL], "general_settings": {"master_key": "sk-bench"}, "guardrails": guards},
+                plugins=[gateway_mock, gateway_content_filter, gateway_presidio, recorders[name]],
+                load_entrypoints=False,
+            )
             app = create_app(gateway)
             await stack.enter_async_context(asgi_lifespan(app))
-            clients[name] = await stack.enter_async_context(httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://bench",
-                headers={"authorization": "Bearer sk-bench", "content-type": "application/json"}))
+            clients[name] = await stack.enter_async_context(
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app),
+                    base_url="http://bench",
+                    headers={"authorization": "Bearer sk-bench", "content-type": "application/json"},
+                )
+            )
         timings: dict[str, list[float]] = {name: [] for name in CONFIGS}
         for round_ in range(warmup + requests):
             for name, client in clients.items():
@@ -92,13 +112,17 @@ async def main(requests: int, warmup: int) -> None:
         await asyncio.sleep(0.2)  # let the log queue deliver the annotations
     base50, base99 = pct(timings["none"], 0.5), pct(timings["none"], 0.99)
     print(f"{requests} requests per configuration, interleaved; prompt {len(PROMPT)} characters")
-    print(f"{'configuration':16} {'p50 ms':>8} {'p99 ms':>8} {'added p50':>10} {'added p99':>10} {'check p50':>10} {'check p99':>10}")
+    print(
+        f"{'configuration':16} {'p50 ms':>8} {'p99 ms':>8} {'added p50':>10} {'added p99':>10} {'check p50':>10} {'check p99':>10}"
+    )
     for name, values in timings.items():
         checks = recorders[name].times[-requests:]
         check50 = f"{pct(checks, 0.5):10.3f}" if checks else f"{'-':>10}"
         check99 = f"{pct(checks, 0.99):10.3f}" if checks else f"{'-':>10}"
-        print(f"{name:16} {pct(values, 0.5):8.3f} {pct(values, 0.99):8.3f} {pct(values, 0.5) - base50:10.3f} "
-              f"{pct(values, 0.99) - base99:10.3f} {check50} {check99}")
+        print(
+            f"{name:16} {pct(values, 0.5):8.3f} {pct(values, 0.99):8.3f} {pct(values, 0.5) - base50:10.3f} "
+            f"{pct(values, 0.99) - base99:10.3f} {check50} {check99}"
+        )
     print(f"(mean of 'none': {statistics.mean(timings['none']):.3f} ms)")
 
 

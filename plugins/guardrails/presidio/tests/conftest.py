@@ -28,11 +28,26 @@ def echo_reply(request: RecordedRequest) -> Reply:
     body = request.json or {}
     text = "You said: " + str((body.get("messages") or [{}])[-1].get("content"))
     if body.get("stream"):
-        pieces = [text[i:i + 3] for i in range(0, len(text), 3)]
-        chunks = [{"id": "chatcmpl-echo", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
-                   "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]} for p in pieces]
-        chunks.append({"id": "chatcmpl-echo", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
-                       "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        pieces = [text[i : i + 3] for i in range(0, len(text), 3)]
+        chunks = [
+            {
+                "id": "chatcmpl-echo",
+                "object": "chat.completion.chunk",
+                "created": 1,
+                "model": "gpt-4o",
+                "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}],
+            }
+            for p in pieces
+        ]
+        chunks.append(
+            {
+                "id": "chatcmpl-echo",
+                "object": "chat.completion.chunk",
+                "created": 1,
+                "model": "gpt-4o",
+                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+            }
+        )
         return Reply(stream=chunks)
     return Reply(json=fake_openai.chat_completion("gpt-4o", text, prompt=10))
 
@@ -50,8 +65,12 @@ def echo_upstream() -> Iterator[FakeUpstream]:
 
 def gateway_config(upstream: FakeUpstream, *guards: dict[str, Any]) -> dict[str, Any]:
     return {
-        "model_list": [{"model_name": "gpt-4o", "litellm_params": {
-            "model": "openai/gpt-4o", "api_base": upstream.base_url, "api_key": "sk-up"}}],
+        "model_list": [
+            {
+                "model_name": "gpt-4o",
+                "litellm_params": {"model": "openai/gpt-4o", "api_base": upstream.base_url, "api_key": "sk-up"},
+            }
+        ],
         "general_settings": {"master_key": "sk-test-master"},
         "guardrails": list(guards),
     }

@@ -24,8 +24,10 @@ PII = {
     "ssn": "536-22-8714",
     "ip": "192.168.1.10",
 }
-PROMPT = (f"I am John, email {PII['email']}, phone {PII['phone']}, card {PII['card']}, "
-          f"SSN {PII['ssn']} and my IP is {PII['ip']}.")
+PROMPT = (
+    f"I am John, email {PII['email']}, phone {PII['phone']}, card {PII['card']}, "
+    f"SSN {PII['ssn']} and my IP is {PII['ip']}."
+)
 
 
 def presidio(name: str = "pii", **params: Any) -> dict[str, Any]:
@@ -74,8 +76,11 @@ def test_the_seed_block_works_as_written_with_nothing_else_set(
 def test_emails_phones_cards_ssns_and_ips_never_reach_the_upstream(
     gateway_factory: Any, echo_upstream: FakeUpstream, make_config: Any, log_collector: Any
 ) -> None:
-    gw = gateway_factory(make_config(echo_upstream, presidio()), load_entrypoints=False,
-                         plugins=[gateway_openai, gateway_presidio, log_collector])
+    gw = gateway_factory(
+        make_config(echo_upstream, presidio()),
+        load_entrypoints=False,
+        plugins=[gateway_openai, gateway_presidio, log_collector],
+    )
     reply = ask(gw, PROMPT)
     upstream_saw = sent_text(echo_upstream)
     for value in PII.values():
@@ -90,9 +95,16 @@ def test_emails_phones_cards_ssns_and_ips_never_reach_the_upstream(
 def test_block_entities_are_refused_and_thresholds_and_deny_list_apply(
     gateway_factory: Any, echo_upstream: FakeUpstream, make_config: Any
 ) -> None:
-    gw = start(gateway_factory, echo_upstream, make_config,
-               presidio(pii_entities_config={"US_SSN": "BLOCK", "EMAIL_ADDRESS": "MASK", "IP_ADDRESS": "MASK"},
-                        presidio_score_thresholds={"IP_ADDRESS": 0.9}, presidio_entities_deny_list=["EMAIL_ADDRESS"]))
+    gw = start(
+        gateway_factory,
+        echo_upstream,
+        make_config,
+        presidio(
+            pii_entities_config={"US_SSN": "BLOCK", "EMAIL_ADDRESS": "MASK", "IP_ADDRESS": "MASK"},
+            presidio_score_thresholds={"IP_ADDRESS": 0.9},
+            presidio_entities_deny_list=["EMAIL_ADDRESS"],
+        ),
+    )
     with pytest.raises(openai.BadRequestError) as caught:
         ask(gw, PROMPT)
     fields = caught.value.body["provider_specific_fields"]
@@ -118,15 +130,17 @@ def test_unmasking_restores_originals_in_normal_and_streamed_answers(
     assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "You said: " + prompt
 
 
-def test_malformed_placeholders_and_unicode_in_answers(gateway_factory: Any, fake_upstream: FakeUpstream,
-                                                        make_config: Any) -> None:
+def test_malformed_placeholders_and_unicode_in_answers(
+    gateway_factory: Any, fake_upstream: FakeUpstream, make_config: Any
+) -> None:
     gw = start(gateway_factory, fake_upstream, make_config, presidio(output_parse_pii=True))
     fake_upstream.content = "See <EMAIL_ADDRESS_1>, <EMAIL_ADDRESS_99>, <EMAIL_ADDRESS_1 and <<EMAIL_ADDRESS_1>> 🙂"
     reply = ask(gw, f"‏مرحبا 👋🏽 ле\u0301на {PII['email']}")
     sent = fake_upstream.requests[-1].json["messages"][0]["content"]
     assert PII["email"] not in sent and "‏مرحبا 👋🏽 ле\u0301на" in sent
     assert reply.choices[0].message.content == (
-        f"See {PII['email']}, <EMAIL_ADDRESS_99>, <EMAIL_ADDRESS_1 and <{PII['email']}> 🙂")
+        f"See {PII['email']}, <EMAIL_ADDRESS_99>, <EMAIL_ADDRESS_1 and <{PII['email']}> 🙂"
+    )
 
 
 def test_long_prompts_are_chunked_and_oversized_work_fails_closed(
@@ -147,29 +161,59 @@ def test_long_prompts_are_chunked_and_oversized_work_fails_closed(
     assert caught.value.body["provider_specific_fields"]["guardrail_name"] == "slow"
 
 
-def test_spacy_models_are_used_only_when_installed(tmp_path: Path, make_config: Any, fake_upstream: FakeUpstream) -> None:
+def test_spacy_models_are_used_only_when_installed(
+    tmp_path: Path, make_config: Any, fake_upstream: FakeUpstream
+) -> None:
     with pytest.raises(ConfigError) as caught:
-        Gateway(make_config(fake_upstream, presidio(spacy_model="en_core_web_nope")),
-                plugins=[gateway_openai, gateway_presidio], load_entrypoints=False)
+        Gateway(
+            make_config(fake_upstream, presidio(spacy_model="en_core_web_nope")),
+            plugins=[gateway_openai, gateway_presidio],
+            load_entrypoints=False,
+        )
     assert "never downloaded" in str(caught.value) and "spacy_model" in str(caught.value)
 
 
-def test_windowed_streams_mask_output_pii_per_window(gateway_factory: Any, fake_upstream: FakeUpstream,
-                                                     make_config: Any) -> None:
-    gw = start(gateway_factory, fake_upstream, make_config,
-               presidio(mode="post_call", stream_policy="window", stream_window_chars=30))
-    words = ["Sure. ", "Our support ", "address is ", "help@example.com ", "and the ", "server is at ",
-             "10.1.2.3 ", "if you need it."]
-    fake_upstream.enqueue(Reply(stream=[
-        {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
-         "choices": [{"index": 0, "delta": {"content": w}, "finish_reason": None}]} for w in words]))
+def test_windowed_streams_mask_output_pii_per_window(
+    gateway_factory: Any, fake_upstream: FakeUpstream, make_config: Any
+) -> None:
+    gw = start(
+        gateway_factory,
+        fake_upstream,
+        make_config,
+        presidio(mode="post_call", stream_policy="window", stream_window_chars=30),
+    )
+    words = [
+        "Sure. ",
+        "Our support ",
+        "address is ",
+        "help@example.com ",
+        "and the ",
+        "server is at ",
+        "10.1.2.3 ",
+        "if you need it.",
+    ]
+    fake_upstream.enqueue(
+        Reply(
+            stream=[
+                {
+                    "id": "c",
+                    "object": "chat.completion.chunk",
+                    "created": 1,
+                    "model": "gpt-4o",
+                    "choices": [{"index": 0, "delta": {"content": w}, "finish_reason": None}],
+                }
+                for w in words
+            ]
+        )
+    )
     text = "".join(c.choices[0].delta.content or "" for c in ask(gw, "hi", stream=True) if c.choices)
     assert "help@example.com" not in text and "10.1.2.3" not in text
     assert text.startswith("Sure. Our support address is <EMAIL_ADDRESS>") and text.endswith("if you need it.")
 
 
-def test_an_installed_spacy_model_directory_is_used(tmp_path: Path, gateway_factory: Any, fake_upstream: FakeUpstream,
-                                                    make_config: Any) -> None:
+def test_an_installed_spacy_model_directory_is_used(
+    tmp_path: Path, gateway_factory: Any, fake_upstream: FakeUpstream, make_config: Any
+) -> None:
     import spacy
 
     model = tmp_path / "blank_en"

@@ -33,20 +33,26 @@ def post(url: str, body: Any) -> tuple[int, Any]:
 
 
 def test_our_server_speaks_presidios_contract(presidio_server: ServerThread) -> None:
-    status, results = post(presidio_server.url + "/analyze", {"text": f"mail {EMAIL}", "language": "en",
-                                                              "entities": ["EMAIL_ADDRESS"]})
+    status, results = post(
+        presidio_server.url + "/analyze", {"text": f"mail {EMAIL}", "language": "en", "entities": ["EMAIL_ADDRESS"]}
+    )
     assert status == 200
-    assert results == [{"analysis_explanation": None, "end": 5 + len(EMAIL), "entity_type": "EMAIL_ADDRESS",
-                        "score": 1.0, "start": 5}]
+    assert results == [
+        {"analysis_explanation": None, "end": 5 + len(EMAIL), "entity_type": "EMAIL_ADDRESS", "score": 1.0, "start": 5}
+    ]
     assert post(presidio_server.url + "/analyze", {"text": "x"}) == (500, {"error": "No language provided"})
-    status, anonymized = post(presidio_server.url + "/anonymize", {"text": f"mail {EMAIL}", "analyzer_results": results})
+    status, anonymized = post(
+        presidio_server.url + "/anonymize", {"text": f"mail {EMAIL}", "analyzer_results": results}
+    )
     assert status == 200 and anonymized["text"] == "mail <EMAIL_ADDRESS>"
     assert anonymized["items"][0]["entity_type"] == "EMAIL_ADDRESS" and anonymized["items"][0]["operator"] == "replace"
 
 
 def rest_guard(**params: Any) -> dict[str, Any]:
-    return {"guardrail_name": "pii-rest", "litellm_params": {"guardrail": "presidio", "mode": "pre_call",
-                                                             "default_on": True, **params}}
+    return {
+        "guardrail_name": "pii-rest",
+        "litellm_params": {"guardrail": "presidio", "mode": "pre_call", "default_on": True, **params},
+    }
 
 
 def ask(gw: Any, text: str, **kwargs: Any) -> Any:
@@ -54,18 +60,25 @@ def ask(gw: Any, text: str, **kwargs: Any) -> Any:
 
 
 def test_env_configured_rest_backend_masks_and_unmasks(
-    gateway_factory: Any, echo_upstream: FakeUpstream, make_config: Any, presidio_server: ServerThread,
+    gateway_factory: Any,
+    echo_upstream: FakeUpstream,
+    make_config: Any,
+    presidio_server: ServerThread,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     host = presidio_server.url.removeprefix("http://")  # no scheme: http:// is assumed, as LiteLLM does
     monkeypatch.setenv("PRESIDIO_ANALYZER_API_BASE", host)
     monkeypatch.setenv("PRESIDIO_ANONYMIZER_API_BASE", presidio_server.url)
-    gw = gateway_factory(make_config(echo_upstream, rest_guard()), plugins=[gateway_openai, gateway_presidio],
-                         load_entrypoints=False)
+    gw = gateway_factory(
+        make_config(echo_upstream, rest_guard()), plugins=[gateway_openai, gateway_presidio], load_entrypoints=False
+    )
     ask(gw, f"email {EMAIL}, card {CARD}")
     assert echo_upstream.requests[-1].json["messages"][0]["content"] == "email <EMAIL_ADDRESS>, card <CREDIT_CARD>"
-    gw2 = gateway_factory(make_config(echo_upstream, rest_guard(output_parse_pii=True)),
-                          plugins=[gateway_openai, gateway_presidio], load_entrypoints=False)
+    gw2 = gateway_factory(
+        make_config(echo_upstream, rest_guard(output_parse_pii=True)),
+        plugins=[gateway_openai, gateway_presidio],
+        load_entrypoints=False,
+    )
     prompt = f"email {EMAIL}, card {CARD}"
     assert ask(gw2, prompt).choices[0].message.content == "You said: " + prompt
     assert EMAIL not in echo_upstream.requests[-1].body.decode()
@@ -73,13 +86,17 @@ def test_env_configured_rest_backend_masks_and_unmasks(
     assert streamed == "You said: " + prompt
 
 
-@pytest.mark.parametrize("reply", [
-    Reply(status=503, json={"error": "overloaded"}),
-    Reply(json={"not": "a list"}),
-    Reply(json=[{"entity_type": "EMAIL_ADDRESS", "start": 0, "end": 10_000, "score": 1.0}]),
-    Reply(body=b"<html>gateway timeout</html>"),
-    Reply(hang=True),
-], ids=["5xx", "not-a-list", "out-of-range", "not-json", "timeout"])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(status=503, json={"error": "overloaded"}),
+        Reply(json={"not": "a list"}),
+        Reply(json=[{"entity_type": "EMAIL_ADDRESS", "start": 0, "end": 10_000, "score": 1.0}]),
+        Reply(body=b"<html>gateway timeout</html>"),
+        Reply(hang=True),
+    ],
+    ids=["5xx", "not-a-list", "out-of-range", "not-json", "timeout"],
+)
 def test_analyzer_failures_follow_the_failure_policy(
     reply: Reply, gateway_factory: Any, fake_upstream: FakeUpstream, make_config: Any
 ) -> None:
@@ -89,11 +106,16 @@ def test_analyzer_failures_follow_the_failure_policy(
     try:
         urls = {"presidio_analyzer_api_base": broken.url, "presidio_anonymizer_api_base": broken.url}
         closed = {**rest_guard(timeout=0.5, **urls), "guardrail_name": "closed"}
-        opened = {"guardrail_name": "open", "litellm_params": {**closed["litellm_params"], "on_error": "fail_open",
-                                                               "default_on": False}}
+        opened = {
+            "guardrail_name": "open",
+            "litellm_params": {**closed["litellm_params"], "on_error": "fail_open", "default_on": False},
+        }
         closed["litellm_params"]["default_on"] = False
-        gw = gateway_factory(make_config(fake_upstream, closed, opened), plugins=[gateway_openai, gateway_presidio],
-                             load_entrypoints=False)
+        gw = gateway_factory(
+            make_config(fake_upstream, closed, opened),
+            plugins=[gateway_openai, gateway_presidio],
+            load_entrypoints=False,
+        )
         with pytest.raises(openai.InternalServerError) as caught:
             ask(gw, f"email {EMAIL}", extra_body={"guardrails": ["closed"]})
         assert caught.value.status_code == 503 and fake_upstream.requests == []

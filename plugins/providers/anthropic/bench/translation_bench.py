@@ -39,7 +39,10 @@ ROOT = Path(__file__).resolve().parents[4]
 MASTER = "sk-bench-master"
 TEXT = "Hello! How can I help you today?"
 OPENAI_CHAT = {
-    "id": "chatcmpl-bench", "object": "chat.completion", "created": 1764000000, "model": "gpt-4o-mini",
+    "id": "chatcmpl-bench",
+    "object": "chat.completion",
+    "created": 1764000000,
+    "model": "gpt-4o-mini",
     "choices": [{"index": 0, "message": {"role": "assistant", "content": TEXT}, "finish_reason": "stop"}],
     "usage": {"prompt_tokens": 12, "completion_tokens": 9, "total_tokens": 21},
 }
@@ -48,8 +51,13 @@ ANTHROPIC_MESSAGE = message(TEXT, model="claude-bench", input_tokens=12, output_
 
 def openai_stream() -> str:
     def chunk(delta: dict, finish: str | None, usage: dict | None = None) -> str:
-        data = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1764000000, "model": "gpt-4o-mini",
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        data = {
+            "id": "chatcmpl-bench",
+            "object": "chat.completion.chunk",
+            "created": 1764000000,
+            "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
         if usage:
             data["usage"] = usage
         return "data: " + orjson.dumps(data).decode() + "\n\n"
@@ -89,12 +97,17 @@ def nginx_conf(folder: Path, port: int) -> str:
 
 def gateway_config(up: str) -> str:
     models = {
-        "gpt": ("openai/gpt-4o-mini", f"{up}/v1"), "gpt-stream": ("openai/gpt-4o-mini", f"{up}/stream/v1"),
-        "claude": ("anthropic/claude-bench", up), "claude-stream": ("anthropic/claude-bench", f"{up}/stream"),
+        "gpt": ("openai/gpt-4o-mini", f"{up}/v1"),
+        "gpt-stream": ("openai/gpt-4o-mini", f"{up}/stream/v1"),
+        "claude": ("anthropic/claude-bench", up),
+        "claude-stream": ("anthropic/claude-bench", f"{up}/stream"),
     }
     lines = ["model_list:"]
     for name, (model, base) in models.items():
-        lines += [f"  - model_name: {name}", f"    litellm_params: {{model: {model}, api_base: '{base}', api_key: sk-up}}"]
+        lines += [
+            f"  - model_name: {name}",
+            f"    litellm_params: {{model: {model}, api_base: '{base}', api_key: sk-up}}",
+        ]
     lines += ["general_settings:", f"  master_key: {MASTER}"]
     return "\n".join(lines) + "\n"
 
@@ -115,15 +128,23 @@ def chat_body(model: str, stream: bool) -> str:
 
 
 def messages_body(model: str, stream: bool) -> str:
-    body = {"model": model, "max_tokens": 64, "messages": [{"role": "user", "content": "Say hello in one short sentence."}]}
+    body = {
+        "model": model,
+        "max_tokens": 64,
+        "messages": [{"role": "user", "content": "Say hello in one short sentence."}],
+    }
     if stream:
         body["stream"] = True
     return orjson.dumps(body).decode()
 
 
 def post(url: str, body: str) -> bytes:
-    request = urllib.request.Request(url, data=body.encode(), method="POST",
-                                     headers={"content-type": "application/json", "authorization": f"Bearer {MASTER}"})
+    request = urllib.request.Request(
+        url,
+        data=body.encode(),
+        method="POST",
+        headers={"content-type": "application/json", "authorization": f"Bearer {MASTER}"},
+    )
     with urllib.request.urlopen(request, timeout=10) as reply:
         return reply.read()
 
@@ -139,20 +160,29 @@ def wrk(url: str, body: str, lua: Path, connections: int, seconds: int, pid: int
     cpu_before = cpu_seconds(pid)
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(lua), url],
-        capture_output=True, text=True, env={**os.environ, "BODY": body, "KEY": MASTER}, timeout=seconds + 30,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "BODY": body, "KEY": MASTER},
+        timeout=seconds + 30,
     ).stdout
     cpu = cpu_seconds(pid) - cpu_before
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     p50 = re.search(r"50%\s+(\S+)", out)
-    return rps, cpu / max(total, 1) * 1e6, f"p50={p50.group(1) if p50 else '?'} non2xx={non2xx.group(1) if non2xx else 0}"
+    return (
+        rps,
+        cpu / max(total, 1) * 1e6,
+        f"p50={p50.group(1) if p50 else '?'} non2xx={non2xx.group(1) if non2xx else 0}",
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=1, help="length of each wrk run (keep it short)")
-    parser.add_argument("--rounds", type=int, default=2, help="the cases run interleaved this many times (noise on a shared machine)")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="the cases run interleaved this many times (noise on a shared machine)"
+    )
     parser.add_argument("--connections", type=int, default=8)
     args = parser.parse_args()
     for tool in ("nginx", "wrk"):
@@ -169,8 +199,18 @@ def main() -> int:
         subprocess.run(["nginx", "-c", str(folder / "nginx.conf"), "-p", str(folder)], check=True)
         env = {**os.environ, "GATEWAY_LOAD_PLUGINS": "anthropic,openai", "GATEWAY_LOG_LEVEL": "WARNING"}
         gateway = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gateway"), "--config", str(folder / "gateway.yaml"), "--port", str(gw_port), "--log-format", "json"],
-            env=env, stdout=subprocess.DEVNULL, stderr=open(folder / "gateway.log", "wb"),
+            [
+                str(ROOT / ".venv/bin/gateway"),
+                "--config",
+                str(folder / "gateway.yaml"),
+                "--port",
+                str(gw_port),
+                "--log-format",
+                "json",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(folder / "gateway.log", "wb"),
         )
         base = f"http://127.0.0.1:{gw_port}"
         cases = [
@@ -195,21 +235,30 @@ def main() -> int:
         for round_no in range(args.rounds):
             order = cases if round_no % 2 == 0 else cases[::-1]
             for name, url, body in order:
-                rps, cpu_us, detail = wrk(url, body, folder / "request.lua", args.connections, args.seconds, gateway.pid)
+                rps, cpu_us, detail = wrk(
+                    url, body, folder / "request.lua", args.connections, args.seconds, gateway.pid
+                )
                 rps_runs[name].append(rps)
                 cpu_runs[name].append(cpu_us)
-                print(f"round {round_no + 1}  {name:24s} {rps:8.1f} req/s  {cpu_us:7.1f} us CPU/request  {detail}", flush=True)
+                print(
+                    f"round {round_no + 1}  {name:24s} {rps:8.1f} req/s  {cpu_us:7.1f} us CPU/request  {detail}",
+                    flush=True,
+                )
         rps_mean = {name: sum(v) / len(v) for name, v in rps_runs.items()}
         cpu_mean = {name: sum(v) / len(v) for name, v in cpu_runs.items()}
-        print("\nCPU per request decides the throughput of a worker; wall-clock req/s moves with the machine's other load.")
+        print(
+            "\nCPU per request decides the throughput of a worker; wall-clock req/s moves with the machine's other load."
+        )
         for mode in ("", " stream"):
             base = "passthrough" + mode
             print(f"{base:24s} {rps_mean[base]:8.1f} req/s  {cpu_mean[base]:7.1f} us CPU/request")
             for name in ("anthropic" + mode, "messages->openai" + mode):
                 capacity = cpu_mean[base] / cpu_mean[name]
-                print(f"{name:24s} {rps_mean[name]:8.1f} req/s  {cpu_mean[name]:7.1f} us CPU/request  "
-                      f"throughput {capacity:6.1%} of pass-through by CPU (costs {1 - capacity:5.1%}), "
-                      f"{rps_mean[name] / rps_mean[base]:6.1%} by wall clock")
+                print(
+                    f"{name:24s} {rps_mean[name]:8.1f} req/s  {cpu_mean[name]:7.1f} us CPU/request  "
+                    f"throughput {capacity:6.1%} of pass-through by CPU (costs {1 - capacity:5.1%}), "
+                    f"{rps_mean[name] / rps_mean[base]:6.1%} by wall clock"
+                )
         return 0
     finally:
         if gateway is not None:

@@ -32,16 +32,31 @@ def config(anthropic: FakeAnthropic | None = None, openai: FakeUpstream | None =
     models: list[dict[str, Any]] = []
     params = extra.pop("params", {})
     if anthropic is not None:
-        models.append({"model_name": "claude", "litellm_params": {
-            "model": "anthropic/claude-sonnet-4-5", "api_base": anthropic.url, "api_key": UPSTREAM_KEY, **params}})
+        models.append(
+            {
+                "model_name": "claude",
+                "litellm_params": {
+                    "model": "anthropic/claude-sonnet-4-5",
+                    "api_base": anthropic.url,
+                    "api_key": UPSTREAM_KEY,
+                    **params,
+                },
+            }
+        )
     if openai is not None:
-        models.append({"model_name": "gpt", "litellm_params": {
-            "model": "openai/gpt-4o", "api_base": openai.base_url, "api_key": "sk-openai-up"}})
+        models.append(
+            {
+                "model_name": "gpt",
+                "litellm_params": {"model": "openai/gpt-4o", "api_base": openai.base_url, "api_key": "sk-openai-up"},
+            }
+        )
     return {"model_list": models, "general_settings": {"master_key": MASTER}, **extra}
 
 
 @pytest.fixture
-def start(gateway_factory: Callable[..., RunningGateway], monkeypatch: pytest.MonkeyPatch) -> Callable[..., RunningGateway]:
+def start(
+    gateway_factory: Callable[..., RunningGateway], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., RunningGateway]:
     """Start a gateway with only this plugin and the OpenAI provider loaded."""
     monkeypatch.setenv("GATEWAY_LOAD_PLUGINS", "anthropic,openai")
 

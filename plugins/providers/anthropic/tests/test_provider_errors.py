@@ -36,8 +36,14 @@ def test_overloaded_then_success_is_retried_transparently(claude: Any, anthropic
 
 
 def test_rate_limit_429_keeps_status_and_retry_after(claude: Any, anthropic_server: FakeAnthropic) -> None:
-    anthropic_server.enqueue(*[error_reply(429, "rate_limit_error", "Number of requests has exceeded your rate limit",
-                                           headers={"retry-after": "0"})] * 3)
+    anthropic_server.enqueue(
+        *[
+            error_reply(
+                429, "rate_limit_error", "Number of requests has exceeded your rate limit", headers={"retry-after": "0"}
+            )
+        ]
+        * 3
+    )
     with pytest.raises(openai.RateLimitError) as caught:
         claude.openai().chat.completions.create(model="claude", messages=HI)
     assert caught.value.status_code == 429
@@ -46,7 +52,9 @@ def test_rate_limit_429_keeps_status_and_retry_after(claude: Any, anthropic_serv
 
 
 def test_invalid_request_400_is_passed_on_and_not_retried(claude: Any, anthropic_server: FakeAnthropic) -> None:
-    anthropic_server.enqueue(error_reply(400, "invalid_request_error", "prompt is too long: 250000 tokens > 200000 maximum"))
+    anthropic_server.enqueue(
+        error_reply(400, "invalid_request_error", "prompt is too long: 250000 tokens > 200000 maximum")
+    )
     with pytest.raises(openai.BadRequestError) as caught:
         claude.openai().chat.completions.create(model="claude", messages=HI)
     assert "prompt is too long" in caught.value.body["message"]
@@ -54,7 +62,9 @@ def test_invalid_request_400_is_passed_on_and_not_retried(claude: Any, anthropic
     assert len(anthropic_server.requests) == 1
 
 
-def test_rejected_upstream_key_is_a_gateway_credential_error(start: Any, make_config: Any, anthropic_server: FakeAnthropic) -> None:
+def test_rejected_upstream_key_is_a_gateway_credential_error(
+    start: Any, make_config: Any, anthropic_server: FakeAnthropic
+) -> None:
     gw = start(make_config(anthropic_server, params={"api_key": "sk-ant-wrong"}))
     with pytest.raises(openai.APIStatusError) as caught:
         gw.openai().chat.completions.create(model="claude", messages=HI)
@@ -82,7 +92,9 @@ def test_overloaded_on_stream_open_is_a_503_before_any_chunk(claude: Any, anthro
         ({"seed": 7}, "seed"),
     ],
 )
-def test_unsupported_parameter_is_a_400_naming_it_and_the_provider(claude: Any, anthropic_server: FakeAnthropic, extra: dict[str, Any], param: str) -> None:
+def test_unsupported_parameter_is_a_400_naming_it_and_the_provider(
+    claude: Any, anthropic_server: FakeAnthropic, extra: dict[str, Any], param: str
+) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
         claude.openai().chat.completions.create(model="claude", messages=HI, **extra)
     body = caught.value.body
@@ -112,36 +124,115 @@ def test_drop_params_on_the_deployment_alone(start: Any, make_config: Any, anthr
 @pytest.mark.parametrize(
     ("request_extra", "expected"),
     [
-        ({"tools": [{"type": "function", "function": {"name": "bad name!", "parameters": {"type": "object"}}}]}, "tools[0].function.name"),
-        ({"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "array"}}}]}, "tools[0].function.parameters"),
-        ({"tools": [{"type": "function", "function": {"name": "f", "parameters": "nope"}}]}, "tools[0].function.parameters"),
-        ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/bmp;base64,Qk0="}}]}]},
-         "messages[0].content[0].image_url"),
-        ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,@@@@"}}]}]},
-         "messages[0].content[0].image_url.url"),
-        ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "ftp://x/y.png"}}]}]},
-         "messages[0].content[0].image_url"),
+        (
+            {"tools": [{"type": "function", "function": {"name": "bad name!", "parameters": {"type": "object"}}}]},
+            "tools[0].function.name",
+        ),
+        (
+            {"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "array"}}}]},
+            "tools[0].function.parameters",
+        ),
+        (
+            {"tools": [{"type": "function", "function": {"name": "f", "parameters": "nope"}}]},
+            "tools[0].function.parameters",
+        ),
+        (
+            {
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [{"type": "image_url", "image_url": {"url": "data:image/bmp;base64,Qk0="}}],
+                    }
+                ]
+            },
+            "messages[0].content[0].image_url",
+        ),
+        (
+            {
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,@@@@"}}],
+                    }
+                ]
+            },
+            "messages[0].content[0].image_url.url",
+        ),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "ftp://x/y.png"}}]}]},
+            "messages[0].content[0].image_url",
+        ),
         ({"messages": [{"role": "user", "content": ""}]}, "messages[0].content"),
         ({"messages": [{"role": "system", "content": "only a system prompt"}]}, "messages"),
-        ({"messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}}]}]},
-         "messages[0].content[0]"),
-        ({"messages": [{"role": "user", "content": "x"}, {"role": "tool", "tool_call_id": "call_1", "content": "r"}]},
-         "messages[1].tool_call_id"),
-        ({"messages": [{"role": "user", "content": "x"},
-                       {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
-                       {"role": "user", "content": "y"}]}, "messages[1].tool_calls"),
-        ({"messages": [{"role": "user", "content": "x"},
-                       {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{not json"}}]},
-                       {"role": "tool", "tool_call_id": "c1", "content": "r"}]}, "messages[1].tool_calls[0].function.arguments"),
+        (
+            {
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [{"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}}],
+                    }
+                ]
+            },
+            "messages[0].content[0]",
+        ),
+        (
+            {
+                "messages": [
+                    {"role": "user", "content": "x"},
+                    {"role": "tool", "tool_call_id": "call_1", "content": "r"},
+                ]
+            },
+            "messages[1].tool_call_id",
+        ),
+        (
+            {
+                "messages": [
+                    {"role": "user", "content": "x"},
+                    {
+                        "role": "assistant",
+                        "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
+                    },
+                    {"role": "user", "content": "y"},
+                ]
+            },
+            "messages[1].tool_calls",
+        ),
+        (
+            {
+                "messages": [
+                    {"role": "user", "content": "x"},
+                    {
+                        "role": "assistant",
+                        "tool_calls": [
+                            {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{not json"}}
+                        ],
+                    },
+                    {"role": "tool", "tool_call_id": "c1", "content": "r"},
+                ]
+            },
+            "messages[1].tool_calls[0].function.arguments",
+        ),
         ({"temperature": 1.5}, "temperature"),
-        ({"tool_choice": {"type": "function", "function": {"name": "missing"}},
-          "tools": [{"type": "function", "function": {"name": "f"}}]}, "tool_choice"),
-        ({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "array"}}}}, "response_format"),
+        (
+            {
+                "tool_choice": {"type": "function", "function": {"name": "missing"}},
+                "tools": [{"type": "function", "function": {"name": "f"}}],
+            },
+            "tool_choice",
+        ),
+        (
+            {"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "array"}}}},
+            "response_format",
+        ),
     ],
 )
-def test_bad_input_is_a_clear_400_before_any_upstream_call(claude: Any, anthropic_server: FakeAnthropic, request_extra: dict[str, Any], expected: str) -> None:
+def test_bad_input_is_a_clear_400_before_any_upstream_call(
+    claude: Any, anthropic_server: FakeAnthropic, request_extra: dict[str, Any], expected: str
+) -> None:
     body = {"model": "claude", "messages": HI, **request_extra}
-    reply = httpx.post(f"{claude.base_url}/chat/completions", json=body, headers={"authorization": "Bearer sk-test-master"})
+    reply = httpx.post(
+        f"{claude.base_url}/chat/completions", json=body, headers={"authorization": "Bearer sk-test-master"}
+    )
     assert reply.status_code == 400, reply.text
     error = reply.json()["error"]
     assert error["param"] == expected, error

@@ -53,9 +53,29 @@ AUTHORIZATION = re.compile(
     r"^AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request, "
     r"SignedHeaders=(?P<signed>[a-z0-9;-]+), Signature=(?P<signature>[0-9a-f]{64})$"
 )
-REQUEST_FIELDS = {"messages", "system", "inferenceConfig", "toolConfig", "guardrailConfig", "additionalModelRequestFields",
-                  "additionalModelResponseFieldPaths", "promptVariables", "requestMetadata", "performanceConfig"}
-BLOCK_KINDS = {"text", "image", "document", "video", "toolUse", "toolResult", "guardContent", "cachePoint", "reasoningContent"}
+REQUEST_FIELDS = {
+    "messages",
+    "system",
+    "inferenceConfig",
+    "toolConfig",
+    "guardrailConfig",
+    "additionalModelRequestFields",
+    "additionalModelResponseFieldPaths",
+    "promptVariables",
+    "requestMetadata",
+    "performanceConfig",
+}
+BLOCK_KINDS = {
+    "text",
+    "image",
+    "document",
+    "video",
+    "toolUse",
+    "toolResult",
+    "guardContent",
+    "cachePoint",
+    "reasoningContent",
+}
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
@@ -85,7 +105,12 @@ def check_signature(method: str, raw_path: str, query: str, headers: dict[str, s
     signed = match["signed"].split(";")
     if match["key"] != ACCESS_KEY:
         raise Refused(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
-    if match["service"] != "bedrock" or match["date"] != amz_date[:8] or "host" not in signed or "x-amz-date" not in signed:
+    if (
+        match["service"] != "bedrock"
+        or match["date"] != amz_date[:8]
+        or "host" not in signed
+        or "x-amz-date" not in signed
+    ):
         raise Refused(403, "InvalidSignatureException", "Credential scope or signed headers are wrong")
     token = headers.get("x-amz-security-token")
     if token is not None and (token != SESSION_TOKEN or "x-amz-security-token" not in signed):
@@ -96,7 +121,11 @@ def check_signature(method: str, raw_path: str, query: str, headers: dict[str, s
     auth = SigV4Auth(ReadOnlyCredentials(ACCESS_KEY, SECRET_KEY, token), "bedrock", match["region"])
     expected = auth.signature(auth.string_to_sign(request, auth.canonical_request(request)), request)
     if expected != match["signature"]:
-        raise Refused(403, "InvalidSignatureException", "The request signature we calculated does not match the signature you provided.")
+        raise Refused(
+            403,
+            "InvalidSignatureException",
+            "The request signature we calculated does not match the signature you provided.",
+        )
     return match["region"]
 
 
@@ -108,7 +137,9 @@ def check_block(block: Any, where: str) -> str:
         raise invalid(f"{where}: a ContentBlock holds exactly one member")
     kind, value = next(iter(block.items()))
     if kind == "text" and (not isinstance(value, str) or not value.strip()):
-        raise invalid(f"The text field in the ContentBlock object at {where} is blank. Add text to the text field, and try again.")
+        raise invalid(
+            f"The text field in the ContentBlock object at {where} is blank. Add text to the text field, and try again."
+        )
     if kind == "image":
         if value.get("format") not in ("png", "jpeg", "gif", "webp") or set(value) != {"format", "source"}:
             raise invalid(f"{where}.image: format must be png, jpeg, gif or webp")
@@ -119,17 +150,27 @@ def check_block(block: Any, where: str) -> str:
     if kind == "toolUse" and (set(value) != {"toolUseId", "name", "input"} or not isinstance(value["input"], dict)):
         raise invalid(f"{where}.toolUse needs toolUseId, name and an input object")
     if kind == "toolResult":
-        if not isinstance(value.get("toolUseId"), str) or not isinstance(value.get("content"), list) or not value["content"]:
+        if (
+            not isinstance(value.get("toolUseId"), str)
+            or not isinstance(value.get("content"), list)
+            or not value["content"]
+        ):
             raise invalid(f"{where}.toolResult needs toolUseId and content")
         for item in value["content"]:
-            if not isinstance(item, dict) or len(item) != 1 or next(iter(item)) not in ("text", "json", "image", "document"):
+            if (
+                not isinstance(item, dict)
+                or len(item) != 1
+                or next(iter(item)) not in ("text", "json", "image", "document")
+            ):
                 raise invalid(f"{where}.toolResult.content: each item holds one of text, json, image, document")
     return kind
 
 
 def check_converse(body: Any) -> None:
     if not isinstance(body, dict) or set(body) - REQUEST_FIELDS:
-        raise invalid(f"Unknown request fields: {sorted(set(body) - REQUEST_FIELDS) if isinstance(body, dict) else body}")
+        raise invalid(
+            f"Unknown request fields: {sorted(set(body) - REQUEST_FIELDS) if isinstance(body, dict) else body}"
+        )
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise invalid("messages: must not be empty")
@@ -138,9 +179,13 @@ def check_converse(body: Any) -> None:
         if message.get("role") not in ("user", "assistant") or set(message) != {"role", "content"}:
             raise invalid(f"messages.{i}: role must be user or assistant")
         if i == 0 and message["role"] != "user":
-            raise invalid("A conversation must start with a user message. Try again with a conversation that starts with a user message.")
+            raise invalid(
+                "A conversation must start with a user message. Try again with a conversation that starts with a user message."
+            )
         if i and messages[i - 1]["role"] == message["role"]:
-            raise invalid("A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.")
+            raise invalid(
+                "A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again."
+            )
         if not isinstance(message["content"], list) or not message["content"]:
             raise invalid(f"messages.{i}.content: must not be empty")
         kinds = [check_block(b, f"messages.{i}.content.{j}") for j, b in enumerate(message["content"])]
@@ -150,15 +195,23 @@ def check_converse(body: Any) -> None:
             after = messages[i + 1]["content"] if i + 1 < len(messages) else []
             given = {b["toolResult"]["toolUseId"] for b in after if isinstance(b, dict) and "toolResult" in b}
             if i + 1 < len(messages) and wanted != given:
-                raise invalid(f"Expected toolResult blocks at messages.{i + 1}.content for the following Ids: {', '.join(sorted(wanted - given))}")
+                raise invalid(
+                    f"Expected toolResult blocks at messages.{i + 1}.content for the following Ids: {', '.join(sorted(wanted - given))}"
+                )
     for j, block in enumerate(body.get("system") or []):
         if set(block) - {"text", "guardContent", "cachePoint"} or not str(block.get("text", "x")).strip():
             raise invalid(f"system.{j}: a SystemContentBlock holds non-blank text")
     config = body.get("inferenceConfig")
     if config is not None:
         if set(config) - {"maxTokens", "temperature", "topP", "stopSequences"}:
-            raise invalid(f"inferenceConfig: unknown fields {sorted(set(config) - {'maxTokens', 'temperature', 'topP', 'stopSequences'})}")
-        if not 0 <= config.get("temperature", 0) <= 1 or not 0 <= config.get("topP", 0) <= 1 or config.get("maxTokens", 1) < 1:
+            raise invalid(
+                f"inferenceConfig: unknown fields {sorted(set(config) - {'maxTokens', 'temperature', 'topP', 'stopSequences'})}"
+            )
+        if (
+            not 0 <= config.get("temperature", 0) <= 1
+            or not 0 <= config.get("topP", 0) <= 1
+            or config.get("maxTokens", 1) < 1
+        ):
             raise invalid("inferenceConfig: temperature and topP are between 0 and 1, maxTokens at least 1")
     tools = body.get("toolConfig")
     if uses_tools and tools is None:
@@ -176,7 +229,9 @@ def check_tool_config(config: Any) -> None:
         if not isinstance(spec, dict) or set(spec) - {"name", "description", "inputSchema"}:
             raise invalid(f"toolConfig.tools.{i}: a Tool holds a toolSpec with name, description, inputSchema")
         if not TOOL_NAME.match(str(spec.get("name"))) or ("description" in spec and not spec["description"]):
-            raise invalid(f"toolConfig.tools.{i}.toolSpec: name must match [a-zA-Z0-9_-]+ and description must not be empty")
+            raise invalid(
+                f"toolConfig.tools.{i}.toolSpec: name must match [a-zA-Z0-9_-]+ and description must not be empty"
+            )
         schema = (spec.get("inputSchema") or {}).get("json")
         if not isinstance(schema, dict) or schema.get("type") != "object":
             raise invalid(f"toolConfig.tools.{i}.toolSpec.inputSchema: the json schema must be of type object")
@@ -205,24 +260,36 @@ def encode_message(headers: dict[str, str], payload: bytes) -> bytes:
 
 
 def event(event_type: str, payload: dict[str, Any]) -> bytes:
-    return encode_message({":event-type": event_type, ":content-type": "application/json", ":message-type": "event"},
-                          orjson.dumps({**payload, "p": "abcdefgh"}))  # real events carry "p" padding
+    return encode_message(
+        {":event-type": event_type, ":content-type": "application/json", ":message-type": "event"},
+        orjson.dumps({**payload, "p": "abcdefgh"}),
+    )  # real events carry "p" padding
 
 
 def exception(exception_type: str, message: str) -> bytes:
-    return encode_message({":exception-type": exception_type, ":content-type": "application/json", ":message-type": "exception"},
-                          orjson.dumps({"message": message}))
+    return encode_message(
+        {":exception-type": exception_type, ":content-type": "application/json", ":message-type": "exception"},
+        orjson.dumps({"message": message}),
+    )
 
 
 def text_stream(*pieces: str, stop: str = "end_turn", usage: dict[str, int] | None = None) -> list[bytes]:
     events = [event("messageStart", {"role": "assistant"})]
     events += [event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": p}}) for p in pieces]
-    events += [event("contentBlockStop", {"contentBlockIndex": 0}), event("messageStop", {"stopReason": stop}),
-               event("metadata", {"usage": usage or {"inputTokens": 9, "outputTokens": 4, "totalTokens": 13}, "metrics": {"latencyMs": 5}})]
+    events += [
+        event("contentBlockStop", {"contentBlockIndex": 0}),
+        event("messageStop", {"stopReason": stop}),
+        event(
+            "metadata",
+            {"usage": usage or {"inputTokens": 9, "outputTokens": 4, "totalTokens": 13}, "metrics": {"latencyMs": 5}},
+        ),
+    ]
     return events
 
 
-def converse_response(*blocks: dict[str, Any], stop: str = "end_turn", usage: dict[str, int] | None = None) -> dict[str, Any]:
+def converse_response(
+    *blocks: dict[str, Any], stop: str = "end_turn", usage: dict[str, int] | None = None
+) -> dict[str, Any]:
     return {
         "output": {"message": {"role": "assistant", "content": list(blocks)}},
         "stopReason": stop,
@@ -268,7 +335,6 @@ class FakeBedrock(LocalServer):
     def enqueue(self, *replies: BedrockReply) -> None:
         self.script.extend(replies)
 
-
     def app(self) -> Any:
         async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             if scope["type"] == "lifespan":
@@ -290,7 +356,9 @@ class FakeBedrock(LocalServer):
 
         return app
 
-    async def _answer(self, scope: dict[str, Any], raw_path: str, headers: dict[str, str], body: bytes, send: Any) -> None:
+    async def _answer(
+        self, scope: dict[str, Any], raw_path: str, headers: dict[str, str], body: bytes, send: Any
+    ) -> None:
         try:
             region = check_signature(scope["method"], raw_path, scope["query_string"].decode(), headers, body)
             match = re.fullmatch(r"/model/([^/]+)/(converse|converse-stream)", raw_path)
@@ -305,12 +373,21 @@ class FakeBedrock(LocalServer):
         reply = self.script.pop(0) if self.script else None
         streaming = match.group(2) == "converse-stream"
         if reply is None:
-            reply = BedrockReply(events=text_stream("Hello from ", "Bedrock.")) if streaming else BedrockReply(json=converse_response({"text": "Hello from Bedrock."}))
+            reply = (
+                BedrockReply(events=text_stream("Hello from ", "Bedrock."))
+                if streaming
+                else BedrockReply(json=converse_response({"text": "Hello from Bedrock."}))
+            )
         if reply.status != 200 or not streaming:
             await self._send_json(send, reply.status, reply.json, reply.error_type)
             return
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/vnd.amazon.eventstream"), (b"x-amzn-requestid", b"req-1")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/vnd.amazon.eventstream"), (b"x-amzn-requestid", b"req-1")],
+            }
+        )
         async for piece in self._pieces(reply):
             await send({"type": "http.response.body", "body": piece, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -324,21 +401,25 @@ class FakeBedrock(LocalServer):
                 await asyncio.to_thread(reply.resume.wait, 10)
             step = reply.piece_size or len(message)
             for start in range(0, len(message), step):
-                yield message[start:start + step]
+                yield message[start : start + step]
 
     async def _send_json(self, send: Any, status: int, payload: Any, error_type: str | None) -> None:
         headers = [(b"content-type", b"application/json")]
         if error_type:
-            headers.append((b"x-amzn-errortype", f"{error_type}:http://internal.amazon.com/coral/com.amazon.bedrock/".encode()))
+            headers.append(
+                (b"x-amzn-errortype", f"{error_type}:http://internal.amazon.com/coral/com.amazon.bedrock/".encode())
+            )
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": orjson.dumps(payload)})
 
 
-
 def bedrock_config(server: FakeBedrock, *, session_token: bool = False, **litellm_settings: Any) -> dict[str, Any]:
     params: dict[str, Any] = {
-        "model": f"bedrock/{MODEL_ID}", "api_base": server.url, "aws_region_name": REGION,
-        "aws_access_key_id": ACCESS_KEY, "aws_secret_access_key": SECRET_KEY,
+        "model": f"bedrock/{MODEL_ID}",
+        "api_base": server.url,
+        "aws_region_name": REGION,
+        "aws_access_key_id": ACCESS_KEY,
+        "aws_secret_access_key": SECRET_KEY,
     }
     if session_token:
         params["aws_session_token"] = SESSION_TOKEN

@@ -31,13 +31,18 @@ USER = [{"role": "user", "content": "Hi"}]
         (403, "AccessDeniedException", 502, "upstream_auth_error"),
     ],
 )
-def test_bedrock_exceptions_keep_their_class(proxy: Any, bedrock: FakeBedrock, status: int, name: str, client_status: int, error_type: str) -> None:
+def test_bedrock_exceptions_keep_their_class(
+    proxy: Any, bedrock: FakeBedrock, status: int, name: str, client_status: int, error_type: str
+) -> None:
     bedrock.enqueue(BedrockReply(status=status, error_type=name, json={"message": f"{name} happened"}))
     with pytest.raises(openai.APIStatusError) as caught:
         proxy.openai().chat.completions.create(model="claude-bedrock", messages=USER)
     assert caught.value.status_code == client_status
     assert caught.value.body["type"] == error_type
-    assert f"bedrock returned {name}" in caught.value.body["message"] and f"{name} happened" in caught.value.body["message"]
+    assert (
+        f"bedrock returned {name}" in caught.value.body["message"]
+        and f"{name} happened" in caught.value.body["message"]
+    )
 
 
 def test_streaming_request_refused_upstream_is_an_error_status(proxy: Any, bedrock: FakeBedrock) -> None:
@@ -84,9 +89,18 @@ def test_drop_params_drops_with_a_warning_header(dropping_proxy: Any, bedrock: F
 @pytest.mark.parametrize(
     ("tool", "param"),
     [
-        ({"type": "function", "function": {"name": "f", "parameters": {"type": "array"}}}, "tools[0].function.parameters"),
-        ({"type": "function", "function": {"name": "has space", "parameters": {"type": "object"}}}, "tools[0].function.name"),
-        ({"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": []}}}, "tools[0].function.parameters.properties"),
+        (
+            {"type": "function", "function": {"name": "f", "parameters": {"type": "array"}}},
+            "tools[0].function.parameters",
+        ),
+        (
+            {"type": "function", "function": {"name": "has space", "parameters": {"type": "object"}}},
+            "tools[0].function.name",
+        ),
+        (
+            {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": []}}},
+            "tools[0].function.parameters.properties",
+        ),
         ({"type": "retrieval"}, "tools[0]"),
     ],
     ids=["not-object", "bad-name", "bad-properties", "not-a-function"],
@@ -113,15 +127,40 @@ def test_images_bedrock_cannot_take_are_refused(proxy: Any, bedrock: FakeBedrock
     [
         ([{"role": "system", "content": "Be brief."}], "messages", "at least one non-empty user message"),
         ([{"role": "user", "content": "   "}], "messages", "at least one non-empty user message"),
-        ([{"role": "assistant", "content": "Hello"}, {"role": "user", "content": "Hi"}], "messages[0]", "must start with a user message"),
-        ([{"role": "user", "content": "x"}, {"role": "assistant", "tool_calls": [{"id": "t1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
-          {"role": "tool", "tool_call_id": "t1", "content": "1"}], "tools", "needs the tool definitions"),
-        ([{"role": "user", "content": "x"}, {"role": "assistant", "tool_calls": [{"id": "t1", "type": "function", "function": {"name": "f", "arguments": "{oops"}}]}],
-         "messages[1].tool_calls[0].function.arguments", "not valid JSON"),
+        (
+            [{"role": "assistant", "content": "Hello"}, {"role": "user", "content": "Hi"}],
+            "messages[0]",
+            "must start with a user message",
+        ),
+        (
+            [
+                {"role": "user", "content": "x"},
+                {
+                    "role": "assistant",
+                    "tool_calls": [{"id": "t1", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
+                },
+                {"role": "tool", "tool_call_id": "t1", "content": "1"},
+            ],
+            "tools",
+            "needs the tool definitions",
+        ),
+        (
+            [
+                {"role": "user", "content": "x"},
+                {
+                    "role": "assistant",
+                    "tool_calls": [{"id": "t1", "type": "function", "function": {"name": "f", "arguments": "{oops"}}],
+                },
+            ],
+            "messages[1].tool_calls[0].function.arguments",
+            "not valid JSON",
+        ),
     ],
     ids=["only-system", "blank", "assistant-first", "tools-missing", "bad-arguments"],
 )
-def test_conversations_bedrock_would_refuse_are_refused_here(proxy: Any, bedrock: FakeBedrock, messages: list[Any], param: str, says: str) -> None:
+def test_conversations_bedrock_would_refuse_are_refused_here(
+    proxy: Any, bedrock: FakeBedrock, messages: list[Any], param: str, says: str
+) -> None:
     error = refused(proxy, bedrock, messages=messages)
     assert error.body["param"] == param and says in error.body["message"]
 
@@ -130,11 +169,24 @@ def test_misconfigured_deployments_fail_at_start_up() -> None:
     import gateway_bedrock
     from gateway import ConfigError, Gateway
 
-    config = {"model_list": [
-        {"model_name": "a", "litellm_params": {"model": "bedrock/amazon.nova-lite-v1:0"}},
-        {"model_name": "b", "litellm_params": {"model": "bedrock/invoke/amazon.nova-lite-v1:0", "aws_region_name": "us-east-1"}},
-        {"model_name": "c", "litellm_params": {"model": "bedrock/amazon.nova-lite-v1:0", "aws_region_name": "us-east-1", "aws_access_key_id": "AKID"}},
-    ], "general_settings": {"master_key": "sk-m"}}
+    config = {
+        "model_list": [
+            {"model_name": "a", "litellm_params": {"model": "bedrock/amazon.nova-lite-v1:0"}},
+            {
+                "model_name": "b",
+                "litellm_params": {"model": "bedrock/invoke/amazon.nova-lite-v1:0", "aws_region_name": "us-east-1"},
+            },
+            {
+                "model_name": "c",
+                "litellm_params": {
+                    "model": "bedrock/amazon.nova-lite-v1:0",
+                    "aws_region_name": "us-east-1",
+                    "aws_access_key_id": "AKID",
+                },
+            },
+        ],
+        "general_settings": {"master_key": "sk-m"},
+    }
     with pytest.raises(ConfigError) as caught:
         Gateway(config, plugins=[gateway_bedrock], load_entrypoints=False)
     message = str(caught.value)

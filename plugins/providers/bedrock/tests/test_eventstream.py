@@ -26,13 +26,20 @@ def header(name: str, kind: int, value: bytes) -> bytes:
     return bytes([len(name)]) + name.encode() + bytes([kind]) + value
 
 
-EVERY_TYPE = b"".join([
-    header("yes", 0, b""), header("no", 1, b""), header("byte", 2, struct.pack(">b", -5)),
-    header("short", 3, struct.pack(">h", 300)), header("int", 4, struct.pack(">i", -70000)),
-    header("long", 5, struct.pack(">q", 2**40)), header("bytes", 6, struct.pack(">H", 3) + b"\x00\x01\x02"),
-    header(":event-type", 7, struct.pack(">H", 5) + b"hello"), header("time", 8, struct.pack(">q", 1_700_000_000_000)),
-    header("id", 9, uuid.UUID("12345678-1234-5678-1234-567812345678").bytes),
-])
+EVERY_TYPE = b"".join(
+    [
+        header("yes", 0, b""),
+        header("no", 1, b""),
+        header("byte", 2, struct.pack(">b", -5)),
+        header("short", 3, struct.pack(">h", 300)),
+        header("int", 4, struct.pack(">i", -70000)),
+        header("long", 5, struct.pack(">q", 2**40)),
+        header("bytes", 6, struct.pack(">H", 3) + b"\x00\x01\x02"),
+        header(":event-type", 7, struct.pack(">H", 5) + b"hello"),
+        header("time", 8, struct.pack(">q", 1_700_000_000_000)),
+        header("id", 9, uuid.UUID("12345678-1234-5678-1234-567812345678").bytes),
+    ]
+)
 
 
 def test_decodes_what_botocore_decodes_fed_one_byte_at_a_time() -> None:
@@ -41,12 +48,14 @@ def test_decodes_what_botocore_decodes_fed_one_byte_at_a_time() -> None:
     reference.add_data(stream)
     expected = [(m.headers, m.payload) for m in reference]
     decoder = EventStreamDecoder()
-    got = [m for i in range(len(stream)) for m in decoder.feed(stream[i:i + 1])]
+    got = [m for i in range(len(stream)) for m in decoder.feed(stream[i : i + 1])]
     decoder.close()
     assert len(got) == len(expected) == 3
     for message, (headers, payload) in zip(got, expected):
         assert message.payload == payload
-        assert {k: v for k, v in message.headers.items() if k not in ("time", "id")} == {k: v for k, v in headers.items() if k not in ("time", "id")}
+        assert {k: v for k, v in message.headers.items() if k not in ("time", "id")} == {
+            k: v for k, v in headers.items() if k not in ("time", "id")
+        }
     assert got[0].headers["id"] == uuid.UUID("12345678-1234-5678-1234-567812345678")
     assert got[0].headers["time"] == 1_700_000_000_000
 

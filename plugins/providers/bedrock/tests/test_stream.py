@@ -25,7 +25,9 @@ def collect_text(stream: Any) -> tuple[str, list[Any]]:
 def test_stream_text_with_usage_at_the_end(proxy: Any, bedrock: FakeBedrock, piece_size: int | None) -> None:
     usage = {"inputTokens": 11, "outputTokens": 3, "cacheReadInputTokens": 4, "totalTokens": 18}
     bedrock.enqueue(BedrockReply(events=text_stream("Hel", "lo", "!", usage=usage), piece_size=piece_size))
-    stream = proxy.openai().chat.completions.create(model="claude-bedrock", messages=USER, stream=True, stream_options={"include_usage": True})
+    stream = proxy.openai().chat.completions.create(
+        model="claude-bedrock", messages=USER, stream=True, stream_options={"include_usage": True}
+    )
     text, chunks = collect_text(stream)
     assert text == "Hello!"
     assert chunks[0].choices[0].delta.role == "assistant"
@@ -41,18 +43,30 @@ def test_stream_with_tool_calls(proxy: Any, bedrock: FakeBedrock) -> None:
         event("messageStart", {"role": "assistant"}),
         event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "Checking."}}),
         event("contentBlockStop", {"contentBlockIndex": 0}),
-        event("contentBlockStart", {"contentBlockIndex": 1, "start": {"toolUse": {"toolUseId": "tooluse_a", "name": "lookup"}}}),
+        event(
+            "contentBlockStart",
+            {"contentBlockIndex": 1, "start": {"toolUse": {"toolUseId": "tooluse_a", "name": "lookup"}}},
+        ),
         event("contentBlockDelta", {"contentBlockIndex": 1, "delta": {"toolUse": {"input": '{"q": '}}}),
         event("contentBlockDelta", {"contentBlockIndex": 1, "delta": {"toolUse": {"input": '"a"}'}}}),
         event("contentBlockStop", {"contentBlockIndex": 1}),
-        event("contentBlockStart", {"contentBlockIndex": 2, "start": {"toolUse": {"toolUseId": "tooluse_b", "name": "lookup"}}}),
+        event(
+            "contentBlockStart",
+            {"contentBlockIndex": 2, "start": {"toolUse": {"toolUseId": "tooluse_b", "name": "lookup"}}},
+        ),
         event("contentBlockDelta", {"contentBlockIndex": 2, "delta": {"toolUse": {"input": '{"q": "b"}'}}}),
         event("contentBlockStop", {"contentBlockIndex": 2}),
         event("messageStop", {"stopReason": "tool_use"}),
-        event("metadata", {"usage": {"inputTokens": 30, "outputTokens": 12, "totalTokens": 42}, "metrics": {"latencyMs": 9}}),
+        event(
+            "metadata",
+            {"usage": {"inputTokens": 30, "outputTokens": 12, "totalTokens": 42}, "metrics": {"latencyMs": 9}},
+        ),
     ]
     bedrock.enqueue(BedrockReply(events=events))
-    tool = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}}
+    tool = {
+        "type": "function",
+        "function": {"name": "lookup", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}},
+    }
     stream = proxy.openai().chat.completions.create(model="claude-bedrock", messages=USER, tools=[tool], stream=True)
     calls: dict[int, dict[str, str]] = {}
     finish = None
@@ -67,8 +81,10 @@ def test_stream_with_tool_calls(proxy: Any, bedrock: FakeBedrock) -> None:
                 entry["arguments"] += (call.function.arguments or "") if call.function else ""
             finish = choice.finish_reason or finish
     assert text == "Checking." and finish == "tool_calls"
-    assert calls == {0: {"id": "tooluse_a", "name": "lookup", "arguments": '{"q": "a"}'},
-                     1: {"id": "tooluse_b", "name": "lookup", "arguments": '{"q": "b"}'}}
+    assert calls == {
+        0: {"id": "tooluse_a", "name": "lookup", "arguments": '{"q": "a"}'},
+        1: {"id": "tooluse_b", "name": "lookup", "arguments": '{"q": "b"}'},
+    }
 
 
 def test_first_chunk_reaches_the_client_before_the_upstream_finished(proxy: Any, bedrock: FakeBedrock) -> None:
@@ -107,13 +123,36 @@ DELTA = event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "p
         ([START, DELTA[:20]], None, "the stream ended in the middle of a message"),
         ([START, corrupt(DELTA)], None, "message checksum mismatch"),
         ([START, event("surpriseEvent", {})], None, "unknown stream event type 'surpriseEvent'"),
-        ([START, encode_message({":message-type": "event", ":event-type": "contentBlockDelta"}, b"{oops")], None, "not JSON"),
-        ([START, DELTA, exception("throttlingException", "Too many tokens, please wait.")], None, "Too many tokens, please wait."),
-        ([START, exception("modelStreamErrorException", "The model failed mid-stream.")], None, "The model failed mid-stream."),
+        (
+            [START, encode_message({":message-type": "event", ":event-type": "contentBlockDelta"}, b"{oops")],
+            None,
+            "not JSON",
+        ),
+        (
+            [START, DELTA, exception("throttlingException", "Too many tokens, please wait.")],
+            None,
+            "Too many tokens, please wait.",
+        ),
+        (
+            [START, exception("modelStreamErrorException", "The model failed mid-stream.")],
+            None,
+            "The model failed mid-stream.",
+        ),
     ],
-    ids=["truncated", "no-message-stop", "cut-inside-a-frame", "bad-crc", "unknown-event", "garbled-payload", "throttled", "model-error"],
+    ids=[
+        "truncated",
+        "no-message-stop",
+        "cut-inside-a-frame",
+        "bad-crc",
+        "unknown-event",
+        "garbled-payload",
+        "throttled",
+        "model-error",
+    ],
 )
-def test_broken_streams_end_with_a_clean_error(proxy: Any, bedrock: FakeBedrock, events: list[bytes], cut_after: int | None, expected: str) -> None:
+def test_broken_streams_end_with_a_clean_error(
+    proxy: Any, bedrock: FakeBedrock, events: list[bytes], cut_after: int | None, expected: str
+) -> None:
     bedrock.enqueue(BedrockReply(events=events, cut_after=cut_after))
     assert expected in str(stream_error(proxy))
     # the gateway keeps serving

@@ -40,22 +40,76 @@ from gateway.testing import LocalServer
 
 API_KEY = "gm-test-key"
 NAME_RULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$")
-REQUEST_FIELDS = {"contents", "tools", "toolConfig", "safetySettings", "systemInstruction", "generationConfig", "cachedContent"}
-PART_DATA = {"text", "inlineData", "fileData", "functionCall", "functionResponse", "executableCode", "codeExecutionResult"}
+REQUEST_FIELDS = {
+    "contents",
+    "tools",
+    "toolConfig",
+    "safetySettings",
+    "systemInstruction",
+    "generationConfig",
+    "cachedContent",
+}
+PART_DATA = {
+    "text",
+    "inlineData",
+    "fileData",
+    "functionCall",
+    "functionResponse",
+    "executableCode",
+    "codeExecutionResult",
+}
 PART_FIELDS = PART_DATA | {"thought", "thoughtSignature", "videoMetadata"}
 CONFIG_FIELDS = {
-    "stopSequences", "responseMimeType", "responseSchema", "responseJsonSchema", "candidateCount", "maxOutputTokens",
-    "temperature", "topP", "topK", "seed", "presencePenalty", "frequencyPenalty", "responseLogprobs", "logprobs",
-    "thinkingConfig", "responseModalities",
+    "stopSequences",
+    "responseMimeType",
+    "responseSchema",
+    "responseJsonSchema",
+    "candidateCount",
+    "maxOutputTokens",
+    "temperature",
+    "topP",
+    "topK",
+    "seed",
+    "presencePenalty",
+    "frequencyPenalty",
+    "responseLogprobs",
+    "logprobs",
+    "thinkingConfig",
+    "responseModalities",
 }
 SCHEMA_FIELDS = {
-    "type", "format", "title", "description", "nullable", "enum", "maxItems", "minItems", "properties", "required",
-    "minProperties", "maxProperties", "minLength", "maxLength", "pattern", "example", "anyOf", "propertyOrdering",
-    "default", "items", "minimum", "maximum",
+    "type",
+    "format",
+    "title",
+    "description",
+    "nullable",
+    "enum",
+    "maxItems",
+    "minItems",
+    "properties",
+    "required",
+    "minProperties",
+    "maxProperties",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "example",
+    "anyOf",
+    "propertyOrdering",
+    "default",
+    "items",
+    "minimum",
+    "maximum",
 }
 SCHEMA_TYPES = {"STRING", "NUMBER", "INTEGER", "BOOLEAN", "ARRAY", "OBJECT"}
-STATUS_NAMES = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED",
-                500: "INTERNAL", 503: "UNAVAILABLE"}
+STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
 
 
 class Invalid(Exception):
@@ -146,11 +200,15 @@ def check_contents(contents: Any) -> None:
         if previous is not None and previous["role"] == content["role"]:
             raise Invalid("Please ensure that multiturn requests alternate between user and model.")
         if "functionCall" in kinds and (previous is None or previous["role"] != "user"):
-            raise Invalid("Please ensure that function call turn comes immediately after a user turn or after a function response turn.")
+            raise Invalid(
+                "Please ensure that function call turn comes immediately after a user turn or after a function response turn."
+            )
         if "functionResponse" in kinds:
             calls = sum(1 for p in (previous or {}).get("parts", []) if "functionCall" in p)
             if kinds.count("functionResponse") != calls:
-                raise Invalid("Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn.")
+                raise Invalid(
+                    "Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn."
+                )
         previous = content
 
 
@@ -176,8 +234,11 @@ def check_request(body: Any) -> None:
                 check_schema(decl["parameters"], f"{where}.parameters")
     config = body.get("toolConfig")
     if config is not None:
-        calling = check_fields(check_fields(config, {"functionCallingConfig"}, "tool_config")["functionCallingConfig"],
-                               {"mode", "allowedFunctionNames"}, "tool_config.function_calling_config")
+        calling = check_fields(
+            check_fields(config, {"functionCallingConfig"}, "tool_config")["functionCallingConfig"],
+            {"mode", "allowedFunctionNames"},
+            "tool_config.function_calling_config",
+        )
         if calling.get("mode") not in ("AUTO", "ANY", "NONE", "VALIDATED"):
             raise Invalid(f"Invalid value at 'tool_config.function_calling_config.mode': {calling.get('mode')!r}")
         allowed = calling.get("allowedFunctionNames")
@@ -197,7 +258,9 @@ def check_request(body: Any) -> None:
 # --------------------------------------------------------------------------- scripted answers
 
 
-def text_response(text: str, *, finish: str = "STOP", usage: dict[str, int] | None = None, **extra: Any) -> dict[str, Any]:
+def text_response(
+    text: str, *, finish: str = "STOP", usage: dict[str, int] | None = None, **extra: Any
+) -> dict[str, Any]:
     """A ``GenerateContentResponse`` with one text candidate."""
     data: dict[str, Any] = {
         "candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": finish, "index": 0}],
@@ -242,7 +305,6 @@ class FakeGemini(LocalServer):
     def enqueue(self, *replies: GeminiReply) -> None:
         self.script.extend(replies)
 
-
     def app(self) -> Any:
         from starlette.applications import Starlette
         from starlette.requests import Request
@@ -269,9 +331,13 @@ class FakeGemini(LocalServer):
                 check_request(body)
             except Invalid as exc:
                 return JSONResponse(error_body(400, str(exc)), status_code=400)
-            reply = self.script.pop(0) if self.script else GeminiReply(
-                events=[text_response("Hello from Gemini.")] if streaming else None,
-                json=None if streaming else text_response("Hello from Gemini."),
+            reply = (
+                self.script.pop(0)
+                if self.script
+                else GeminiReply(
+                    events=[text_response("Hello from Gemini.")] if streaming else None,
+                    json=None if streaming else text_response("Hello from Gemini."),
+                )
             )
             if reply.events is not None and reply.status == 200:
                 return StreamingResponse(self._events(reply), media_type="text/event-stream")
@@ -289,11 +355,13 @@ class FakeGemini(LocalServer):
         self.finished_streams += 1
 
 
-
 def gemini_config(server: FakeGemini, **litellm_settings: Any) -> dict[str, Any]:
     return {
         "model_list": [
-            {"model_name": "gemini-flash", "litellm_params": {"model": "gemini/gemini-2.0-flash", "api_base": server.url, "api_key": API_KEY}},
+            {
+                "model_name": "gemini-flash",
+                "litellm_params": {"model": "gemini/gemini-2.0-flash", "api_base": server.url, "api_key": API_KEY},
+            },
         ],
         "general_settings": {"master_key": "sk-master"},
         "router_settings": {"num_retries": 0},

@@ -16,7 +16,9 @@ PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAh
 
 
 def test_plain_chat_translates_both_ways(proxy: Any, gemini: FakeGemini) -> None:
-    reply = proxy.openai().chat.completions.create(model="gemini-flash", messages=[{"role": "user", "content": "Hi"}], temperature=0.2, max_tokens=50)
+    reply = proxy.openai().chat.completions.create(
+        model="gemini-flash", messages=[{"role": "user", "content": "Hi"}], temperature=0.2, max_tokens=50
+    )
     assert reply.choices[0].message.content == "Hello from Gemini."
     assert reply.choices[0].finish_reason == "stop"
     assert (reply.usage.prompt_tokens, reply.usage.completion_tokens, reply.usage.total_tokens) == (7, 3, 10)
@@ -80,14 +82,23 @@ def function_call_response(*calls: tuple[str, dict[str, Any]], signature: str | 
 
 
 def test_tool_call_round_trip(proxy: Any, gemini: FakeGemini) -> None:
-    gemini.enqueue(GeminiReply(json=function_call_response(("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Oslo"}), signature="c2lnbmF0dXJl")))
+    gemini.enqueue(
+        GeminiReply(
+            json=function_call_response(
+                ("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Oslo"}), signature="c2lnbmF0dXJl"
+            )
+        )
+    )
     client = proxy.openai()
     messages: list[Any] = [{"role": "user", "content": "Weather in Paris and Oslo?"}]
-    first = client.chat.completions.create(model="gemini-flash", messages=messages, tools=[WEATHER_TOOL], tool_choice="auto")
+    first = client.chat.completions.create(
+        model="gemini-flash", messages=messages, tools=[WEATHER_TOOL], tool_choice="auto"
+    )
     calls = first.choices[0].message.tool_calls
     assert first.choices[0].finish_reason == "tool_calls"
     assert [(c.function.name, c.function.arguments) for c in calls] == [
-        ("get_weather", '{"city":"Paris"}'), ("get_weather", '{"city":"Oslo"}')
+        ("get_weather", '{"city":"Paris"}'),
+        ("get_weather", '{"city":"Oslo"}'),
     ]
     declaration = gemini.requests[-1].body["tools"][0]["functionDeclarations"][0]
     assert declaration["parameters"]["properties"]["unit"] == {"nullable": True, "type": "string", "enum": ["C", "F"]}
@@ -101,36 +112,61 @@ def test_tool_call_round_trip(proxy: Any, gemini: FakeGemini) -> None:
     second = client.chat.completions.create(model="gemini-flash", messages=messages, tools=[WEATHER_TOOL])
     assert second.choices[0].message.content == "Hello from Gemini."
     contents = gemini.requests[-1].body["contents"]
-    assert contents[1]["parts"][0] == {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}, "thoughtSignature": "c2lnbmF0dXJl"}
-    assert contents[2] == {"role": "user", "parts": [
-        {"functionResponse": {"name": "get_weather", "response": {"output": {"temp": 18}}}},
-        {"functionResponse": {"name": "get_weather", "response": {"output": "cold"}}},
-    ]}
+    assert contents[1]["parts"][0] == {
+        "functionCall": {"name": "get_weather", "args": {"city": "Paris"}},
+        "thoughtSignature": "c2lnbmF0dXJl",
+    }
+    assert contents[2] == {
+        "role": "user",
+        "parts": [
+            {"functionResponse": {"name": "get_weather", "response": {"output": {"temp": 18}}}},
+            {"functionResponse": {"name": "get_weather", "response": {"output": "cold"}}},
+        ],
+    }
 
 
 def test_forced_tool_choice_and_json_schema_response_format(proxy: Any, gemini: FakeGemini) -> None:
-    schema = {"type": "object", "properties": {"answer": {"type": "string"}, "tags": {"type": "array"}}, "required": ["answer"], "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": {"answer": {"type": "string"}, "tags": {"type": "array"}},
+        "required": ["answer"],
+        "additionalProperties": False,
+    }
     proxy.openai().chat.completions.create(
-        model="gemini-flash", messages=[{"role": "user", "content": "x"}], tools=[WEATHER_TOOL],
+        model="gemini-flash",
+        messages=[{"role": "user", "content": "x"}],
+        tools=[WEATHER_TOOL],
         tool_choice={"type": "function", "function": {"name": "get_weather"}},
         response_format={"type": "json_schema", "json_schema": {"name": "a", "schema": schema, "strict": True}},
     )
     body = gemini.requests[-1].body
     assert body["toolConfig"] == {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["get_weather"]}}
     assert body["generationConfig"]["responseMimeType"] == "application/json"
-    assert body["generationConfig"]["responseSchema"]["properties"]["tags"] == {"type": "array", "items": {"type": "string"}}
+    assert body["generationConfig"]["responseSchema"]["properties"]["tags"] == {
+        "type": "array",
+        "items": {"type": "string"},
+    }
 
 
 def test_image_input_is_sent_inline(proxy: Any, gemini: FakeGemini) -> None:
-    content = [{"type": "text", "text": "What is this?"}, {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}}]
+    content = [
+        {"type": "text", "text": "What is this?"},
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}},
+    ]
     proxy.openai().chat.completions.create(model="gemini-flash", messages=[{"role": "user", "content": content}])
     assert gemini.requests[-1].body["contents"][0]["parts"][1] == {"inlineData": {"mimeType": "image/png", "data": PNG}}
 
 
 @pytest.mark.parametrize(
     ("gemini_reason", "openai_reason"),
-    [("STOP", "stop"), ("MAX_TOKENS", "length"), ("SAFETY", "content_filter"), ("RECITATION", "content_filter"),
-     ("PROHIBITED_CONTENT", "content_filter"), ("OTHER", "stop")],
+    [
+        ("STOP", "stop"),
+        ("MAX_TOKENS", "length"),
+        ("SAFETY", "content_filter"),
+        ("RECITATION", "content_filter"),
+        ("PROHIBITED_CONTENT", "content_filter"),
+        ("OTHER", "stop"),
+    ],
 )
 def test_finish_reason_mapping(proxy: Any, gemini: FakeGemini, gemini_reason: str, openai_reason: str) -> None:
     gemini.enqueue(GeminiReply(json=text_response("partial", finish=gemini_reason)))
@@ -138,12 +174,22 @@ def test_finish_reason_mapping(proxy: Any, gemini: FakeGemini, gemini_reason: st
     assert reply.choices[0].finish_reason == openai_reason
 
 
-def test_usage_reports_cached_and_thinking_tokens_and_keeps_thoughts_out_of_content(proxy: Any, gemini: FakeGemini) -> None:
-    usage = {"promptTokenCount": 100, "cachedContentTokenCount": 60, "candidatesTokenCount": 10, "thoughtsTokenCount": 30, "totalTokenCount": 140}
+def test_usage_reports_cached_and_thinking_tokens_and_keeps_thoughts_out_of_content(
+    proxy: Any, gemini: FakeGemini
+) -> None:
+    usage = {
+        "promptTokenCount": 100,
+        "cachedContentTokenCount": 60,
+        "candidatesTokenCount": 10,
+        "thoughtsTokenCount": 30,
+        "totalTokenCount": 140,
+    }
     data = text_response("The answer.", usage=usage)
     data["candidates"][0]["content"]["parts"].insert(0, {"text": "Let me think...", "thought": True})
     gemini.enqueue(GeminiReply(json=data))
-    raw = proxy.openai().chat.completions.with_raw_response.create(model="gemini-flash", messages=[{"role": "user", "content": "x"}])
+    raw = proxy.openai().chat.completions.with_raw_response.create(
+        model="gemini-flash", messages=[{"role": "user", "content": "x"}]
+    )
     reply = raw.parse()
     assert reply.choices[0].message.content == "The answer."
     assert raw.http_response.json()["choices"][0]["message"]["reasoning_content"] == "Let me think..."
@@ -153,7 +199,14 @@ def test_usage_reports_cached_and_thinking_tokens_and_keeps_thoughts_out_of_cont
 
 
 def test_blocked_prompt_is_a_content_filter_finish(proxy: Any, gemini: FakeGemini) -> None:
-    gemini.enqueue(GeminiReply(json={"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 4, "totalTokenCount": 4}}))
+    gemini.enqueue(
+        GeminiReply(
+            json={
+                "promptFeedback": {"blockReason": "SAFETY"},
+                "usageMetadata": {"promptTokenCount": 4, "totalTokenCount": 4},
+            }
+        )
+    )
     reply = proxy.openai().chat.completions.create(model="gemini-flash", messages=[{"role": "user", "content": "x"}])
     assert reply.choices[0].finish_reason == "content_filter"
     assert reply.usage.prompt_tokens == 4

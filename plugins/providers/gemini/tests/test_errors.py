@@ -27,7 +27,9 @@ USER = [{"role": "user", "content": "Hi"}]
         (503, "The model is overloaded. Please try again later.", 503, "upstream_error"),
     ],
 )
-def test_upstream_errors_keep_their_class(proxy: Any, gemini: FakeGemini, status: int, message: str, client_status: int, error_type: str) -> None:
+def test_upstream_errors_keep_their_class(
+    proxy: Any, gemini: FakeGemini, status: int, message: str, client_status: int, error_type: str
+) -> None:
     gemini.enqueue(GeminiReply(status=status, json=error_body(status, message)))
     with pytest.raises(openai.APIStatusError) as caught:
         proxy.openai().chat.completions.create(model="gemini-flash", messages=USER)
@@ -70,19 +72,51 @@ def test_drop_params_drops_with_a_warning_header(dropping_proxy: Any, gemini: Fa
 @pytest.mark.parametrize(
     ("tool", "param", "says"),
     [
-        ({"type": "function", "function": {"name": "f", "parameters": {"type": "string"}}}, "tools[0].function.parameters", "type 'object'"),
-        ({"type": "function", "function": {"name": "9lives", "parameters": {"type": "object", "properties": {"a": {"type": "string"}}}}},
-         "tools[0].function.name", "must start with a letter"),
-        ({"type": "function", "function": {"name": "tree", "parameters": {
-            "type": "object", "properties": {"node": {"$ref": "#/$defs/node"}},
-            "$defs": {"node": {"type": "object", "properties": {"child": {"$ref": "#/$defs/node"}}}}}}},
-         "tools[0].function.parameters.properties.node", "recursive"),
-        ({"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"a": {"type": "tuple"}}}}},
-         "tools[0].function.parameters.properties.a", "not a JSON schema type"),
+        (
+            {"type": "function", "function": {"name": "f", "parameters": {"type": "string"}}},
+            "tools[0].function.parameters",
+            "type 'object'",
+        ),
+        (
+            {
+                "type": "function",
+                "function": {
+                    "name": "9lives",
+                    "parameters": {"type": "object", "properties": {"a": {"type": "string"}}},
+                },
+            },
+            "tools[0].function.name",
+            "must start with a letter",
+        ),
+        (
+            {
+                "type": "function",
+                "function": {
+                    "name": "tree",
+                    "parameters": {
+                        "type": "object",
+                        "properties": {"node": {"$ref": "#/$defs/node"}},
+                        "$defs": {"node": {"type": "object", "properties": {"child": {"$ref": "#/$defs/node"}}}},
+                    },
+                },
+            },
+            "tools[0].function.parameters.properties.node",
+            "recursive",
+        ),
+        (
+            {
+                "type": "function",
+                "function": {"name": "f", "parameters": {"type": "object", "properties": {"a": {"type": "tuple"}}}},
+            },
+            "tools[0].function.parameters.properties.a",
+            "not a JSON schema type",
+        ),
     ],
     ids=["not-object", "bad-name", "recursive", "bad-type"],
 )
-def test_invalid_tool_schemas_are_refused(proxy: Any, gemini: FakeGemini, tool: dict[str, Any], param: str, says: str) -> None:
+def test_invalid_tool_schemas_are_refused(
+    proxy: Any, gemini: FakeGemini, tool: dict[str, Any], param: str, says: str
+) -> None:
     error = refused(proxy, gemini, messages=USER, tools=[tool])
     assert error.body["param"].startswith(param) and says in error.body["message"]
 
@@ -102,7 +136,9 @@ def test_images_gemini_cannot_take_are_refused(proxy: Any, gemini: FakeGemini, u
 
 
 def test_messages_without_any_turn_are_refused(proxy: Any, gemini: FakeGemini) -> None:
-    error = refused(proxy, gemini, messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": ""}])
+    error = refused(
+        proxy, gemini, messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": ""}]
+    )
     assert error.body["param"] == "messages" and "at least one non-empty user message" in error.body["message"]
     refused(proxy, gemini, messages=[])
 
@@ -134,8 +170,12 @@ def test_a_deployment_without_a_key_fails_at_start_up(monkeypatch: pytest.Monkey
     from gateway import ConfigError, Gateway
 
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
-    config = {"model_list": [{"model_name": "g", "litellm_params": {"model": "gemini/gemini-2.0-flash", "safety_setting": []}}],
-              "general_settings": {"master_key": "sk-m"}}
+    config = {
+        "model_list": [
+            {"model_name": "g", "litellm_params": {"model": "gemini/gemini-2.0-flash", "safety_setting": []}}
+        ],
+        "general_settings": {"master_key": "sk-m"},
+    }
     with pytest.raises(ConfigError) as caught:
         Gateway(config, plugins=[gateway_gemini], load_entrypoints=False)
     assert "need api_key (for example os.environ/GEMINI_API_KEY)" in str(caught.value)

@@ -29,9 +29,16 @@ def event(*parts: dict[str, Any], finish: str | None = None, usage: dict[str, in
 
 
 def test_stream_text_with_usage_at_the_end(proxy: Any, gemini: FakeGemini) -> None:
-    gemini.enqueue(GeminiReply(events=[event({"text": "Hel"}), event({"text": "lo"}), event({"text": "!"}, finish="STOP", usage=USAGE)]))
+    gemini.enqueue(
+        GeminiReply(
+            events=[event({"text": "Hel"}), event({"text": "lo"}), event({"text": "!"}, finish="STOP", usage=USAGE)]
+        )
+    )
     stream = proxy.openai().chat.completions.create(
-        model="gemini-flash", messages=[{"role": "user", "content": "Hi"}], stream=True, stream_options={"include_usage": True}
+        model="gemini-flash",
+        messages=[{"role": "user", "content": "Hi"}],
+        stream=True,
+        stream_options={"include_usage": True},
     )
     chunks = list(stream)
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Hello!"
@@ -44,19 +51,35 @@ def test_stream_text_with_usage_at_the_end(proxy: Any, gemini: FakeGemini) -> No
 
 def test_stream_without_include_usage_hides_the_usage_chunk(proxy: Any, gemini: FakeGemini) -> None:
     gemini.enqueue(GeminiReply(events=[event({"text": "ok"}, finish="MAX_TOKENS", usage=USAGE)]))
-    chunks = list(proxy.openai().chat.completions.create(model="gemini-flash", messages=[{"role": "user", "content": "Hi"}], stream=True))
+    chunks = list(
+        proxy.openai().chat.completions.create(
+            model="gemini-flash", messages=[{"role": "user", "content": "Hi"}], stream=True
+        )
+    )
     assert all(c.usage is None for c in chunks)
     assert chunks[-1].choices[0].finish_reason == "length"
 
 
 def test_stream_with_tool_calls(proxy: Any, gemini: FakeGemini) -> None:
-    gemini.enqueue(GeminiReply(events=[
-        event({"text": "Checking."}),
-        event({"functionCall": {"name": "lookup", "args": {"q": "a"}}}, {"functionCall": {"name": "lookup", "args": {"q": "b"}}}),
-        event(finish="STOP", usage=USAGE),
-    ]))
-    tool = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}}
-    stream = proxy.openai().chat.completions.create(model="gemini-flash", messages=[{"role": "user", "content": "find"}], tools=[tool], stream=True)
+    gemini.enqueue(
+        GeminiReply(
+            events=[
+                event({"text": "Checking."}),
+                event(
+                    {"functionCall": {"name": "lookup", "args": {"q": "a"}}},
+                    {"functionCall": {"name": "lookup", "args": {"q": "b"}}},
+                ),
+                event(finish="STOP", usage=USAGE),
+            ]
+        )
+    )
+    tool = {
+        "type": "function",
+        "function": {"name": "lookup", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}},
+    }
+    stream = proxy.openai().chat.completions.create(
+        model="gemini-flash", messages=[{"role": "user", "content": "find"}], tools=[tool], stream=True
+    )
     calls: dict[int, dict[str, str]] = {}
     finish = None
     for chunk in stream:
@@ -73,9 +96,13 @@ def test_stream_with_tool_calls(proxy: Any, gemini: FakeGemini) -> None:
 
 
 def test_first_chunk_reaches_the_client_before_the_upstream_finished(proxy: Any, gemini: FakeGemini) -> None:
-    reply = GeminiReply(events=[event({"text": "first"}), event({"text": " second"}, finish="STOP", usage=USAGE)], pause_after=1)
+    reply = GeminiReply(
+        events=[event({"text": "first"}), event({"text": " second"}, finish="STOP", usage=USAGE)], pause_after=1
+    )
     gemini.enqueue(reply)
-    stream = proxy.openai().chat.completions.create(model="gemini-flash", messages=[{"role": "user", "content": "Hi"}], stream=True)
+    stream = proxy.openai().chat.completions.create(
+        model="gemini-flash", messages=[{"role": "user", "content": "Hi"}], stream=True
+    )
     first = next(iter(stream))
     # the upstream is still holding back its second event until we say so: nothing was buffered
     assert first.choices[0].delta.content == "first" and gemini.finished_streams == 0
@@ -87,7 +114,9 @@ def test_first_chunk_reaches_the_client_before_the_upstream_finished(proxy: Any,
 def stream_error(proxy: Any) -> openai.APIError:
     """The error the client sees: an error status when nothing was sent yet, else an error event in the stream."""
     with pytest.raises(openai.APIError) as caught:
-        for _ in proxy.openai().chat.completions.create(model="gemini-flash", messages=[{"role": "user", "content": "Hi"}], stream=True):
+        for _ in proxy.openai().chat.completions.create(
+            model="gemini-flash", messages=[{"role": "user", "content": "Hi"}], stream=True
+        ):
             pass
     return caught.value
 
@@ -95,18 +124,35 @@ def stream_error(proxy: Any) -> openai.APIError:
 @pytest.mark.parametrize(
     ("reply", "expected"),
     [
-        (GeminiReply(events=[event({"text": "a"}), event({"text": "b"}), event({"text": "c"})], cut_after=1), "gemini closed the stream early"),
+        (
+            GeminiReply(events=[event({"text": "a"}), event({"text": "b"}), event({"text": "c"})], cut_after=1),
+            "gemini closed the stream early",
+        ),
         (GeminiReply(events=[event({"text": "a"})]), "no finishReason"),
         (GeminiReply(events=[event({"text": "a"}), b"data: {not json\r\n\r\n"]), "not JSON"),
         (GeminiReply(events=[b"event: surprise\r\ndata: {}\r\n\r\n"]), "unknown stream event type 'surprise'"),
-        (GeminiReply(events=[event({"text": "a"}), {"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}}]),
-         "The model is overloaded."),
+        (
+            GeminiReply(
+                events=[
+                    event({"text": "a"}),
+                    {"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}},
+                ]
+            ),
+            "The model is overloaded.",
+        ),
     ],
     ids=["truncated", "ended-early", "garbled", "unknown-event", "error-event"],
 )
-def test_broken_streams_end_with_a_clean_error(proxy: Any, gemini: FakeGemini, reply: GeminiReply, expected: str) -> None:
+def test_broken_streams_end_with_a_clean_error(
+    proxy: Any, gemini: FakeGemini, reply: GeminiReply, expected: str
+) -> None:
     gemini.enqueue(reply)
     error = stream_error(proxy)
     assert expected in str(error)
     # the gateway keeps serving
-    assert proxy.openai().chat.completions.create(model="gemini-flash", messages=[{"role": "user", "content": "x"}]).choices[0].message.content
+    assert (
+        proxy.openai()
+        .chat.completions.create(model="gemini-flash", messages=[{"role": "user", "content": "x"}])
+        .choices[0]
+        .message.content
+    )

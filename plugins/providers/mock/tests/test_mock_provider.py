@@ -34,8 +34,11 @@ def test_reply_and_usage_are_deterministic(gateway_factory: Any) -> None:
     assert first.choices[0].message.content == second.choices[0].message.content == "Fixed answer."
     assert first.usage.prompt_tokens == fake_openai.prompt_tokens(MESSAGES) == second.usage.prompt_tokens
     assert first.usage.completion_tokens == fake_openai.count_tokens("Fixed answer.")
-    streamed = "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
-                       if c.choices)
+    streamed = "".join(
+        c.choices[0].delta.content or ""
+        for c in client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
+        if c.choices
+    )
     assert streamed == "Fixed answer."
 
 
@@ -76,7 +79,10 @@ def test_server_mode_speaks_openai() -> None:
                     raise
                 time.sleep(0.05)
         client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0)
-        assert client.chat.completions.create(model="any", messages=MESSAGES).choices[0].message.content == "Hi from the server."
+        assert (
+            client.chat.completions.create(model="any", messages=MESSAGES).choices[0].message.content
+            == "Hi from the server."
+        )
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -61,7 +61,9 @@ def classifier_timing(runs: int) -> None:
     }
     print("classifier, per request (extract the ask + classify):")
     for name, prompt in prompts.items():
-        ctx = RequestContext(request_id="bench", endpoint="chat", body={"messages": [{"role": "user", "content": prompt}]}, headers={})
+        ctx = RequestContext(
+            request_id="bench", endpoint="chat", body={"messages": [{"role": "user", "content": prompt}]}, headers={}
+        )
         wall, cpu = [], []
         for _ in range(200):
             router.decide(ctx)
@@ -70,16 +72,22 @@ def classifier_timing(runs: int) -> None:
             decision = router.decide(ctx)
             cpu.append((time.thread_time_ns() - c0) / 1000)
             wall.append((time.perf_counter_ns() - w0) / 1000)
-        print(f"  {name:>24}: wall p50 {percentile(wall, .5):6.1f} us, p99 {percentile(wall, .99):6.1f} us | "
-              f"cpu p50 {percentile(cpu, .5):6.1f} us, p99 {percentile(cpu, .99):6.1f} us  -> {decision.tier}")
+        print(
+            f"  {name:>24}: wall p50 {percentile(wall, 0.5):6.1f} us, p99 {percentile(wall, 0.99):6.1f} us | "
+            f"cpu p50 {percentile(cpu, 0.5):6.1f} us, p99 {percentile(cpu, 0.99):6.1f} us  -> {decision.tier}"
+        )
 
 
 def bench_config() -> dict[str, Any]:
     entries: list[dict[str, Any]] = [
-        {"model_name": "smart-router",
-         "litellm_params": {"model": "auto_router/complexity_router", "complexity_router_config": {"tiers": TIERS}}},
+        {
+            "model_name": "smart-router",
+            "litellm_params": {"model": "auto_router/complexity_router", "complexity_router_config": {"tiers": TIERS}},
+        },
     ]
-    entries += [{"model_name": g, "litellm_params": {"model": f"mock/{g}", "mock_response": "ok"}} for g in TIERS.values()]
+    entries += [
+        {"model_name": g, "litellm_params": {"model": f"mock/{g}", "mock_response": "ok"}} for g in TIERS.values()
+    ]
     return {"model_list": entries, "general_settings": {"master_key": MASTER}}
 
 
@@ -118,11 +126,13 @@ def pipeline_cpu(requests: int) -> None:
     gc.freeze()
     cpu: dict[str, list[float]] = {"smart-router": [], "claude-sonnet": []}
     for round_number in range(6):
-        for model in (cpu if round_number % 2 else reversed(list(cpu))):
+        for model in cpu if round_number % 2 else reversed(list(cpu)):
             gc.collect()
             cpu[model].append(asyncio.run(run(model)))
     routed, direct = statistics.median(cpu["smart-router"]), statistics.median(cpu["claude-sonnet"])
-    print(f"\npipeline in-process (auth, hooks, routing, mock call, log hand-off), CPU per request, medians of 6 x {requests}:")
+    print(
+        f"\npipeline in-process (auth, hooks, routing, mock call, log hand-off), CPU per request, medians of 6 x {requests}:"
+    )
     print(f"  router {routed:.1f} us, direct {direct:.1f} us: the router adds {routed - direct:.1f} us per request")
 
 
@@ -160,8 +170,12 @@ def throughput(seconds: float, concurrency: int) -> None:
         config = write_config(Path(folder))
         env = {**os.environ, "GATEWAY_LOAD_PLUGINS": "mock,complexity_router"}
         gateway = str(Path(sys.executable).with_name("gateway"))
-        server = subprocess.Popen([gateway, "serve", "--config", str(config), "--port", str(port)],
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [gateway, "serve", "--config", str(config), "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             ready = f"http://127.0.0.1:{port}/health/readiness"
             for _ in range(200):
@@ -188,12 +202,18 @@ def throughput(seconds: float, concurrency: int) -> None:
     # medians of alternating rounds: another process taking the CPU for a second spoils one round, not the ratio
     routed, direct = statistics.median(results["smart-router"]), statistics.median(results["claude-sonnet"])
     print(f"\nthroughput, concurrency {concurrency}, {seconds:g} s of load, one gateway worker, mock upstream:")
-    print(f"  through smart-router (classified to COMPLEX): {routed:8.0f} req/s  rounds {[round(r) for r in results['smart-router']]}")
-    print(f"  direct model name claude-sonnet:              {direct:8.0f} req/s  rounds {[round(r) for r in results['claude-sonnet']]}")
+    print(
+        f"  through smart-router (classified to COMPLEX): {routed:8.0f} req/s  rounds {[round(r) for r in results['smart-router']]}"
+    )
+    print(
+        f"  direct model name claude-sonnet:              {direct:8.0f} req/s  rounds {[round(r) for r in results['claude-sonnet']]}"
+    )
     print(f"  ratio router/direct: {routed / direct:.3f} (wall clock: sensitive to other load on the machine)")
     cpu_routed, cpu_direct = statistics.median(cpu["smart-router"]), statistics.median(cpu["claude-sonnet"])
-    print(f"  gateway CPU per request: router {cpu_routed:.0f} us, direct {cpu_direct:.0f} us -> capacity ratio "
-          f"router/direct {cpu_direct / cpu_routed:.3f} (what one worker can serve when the CPU is its own)")
+    print(
+        f"  gateway CPU per request: router {cpu_routed:.0f} us, direct {cpu_direct:.0f} us -> capacity ratio "
+        f"router/direct {cpu_direct / cpu_routed:.3f} (what one worker can serve when the CPU is its own)"
+    )
 
 
 async def _get(url: str) -> int:

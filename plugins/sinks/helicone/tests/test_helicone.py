@@ -42,22 +42,34 @@ def logs(server: FakeUpstream, count: int, timeout: float = 10) -> list[Any]:
 
 def config_for(upstream: FakeUpstream) -> dict[str, Any]:
     return {
-        "model_list": [{"model_name": "gpt-4o", "litellm_params": {"model": "openai/gpt-4o", "api_base": upstream.base_url,
-                                                                  "api_key": "sk-up"}}],
+        "model_list": [
+            {
+                "model_name": "gpt-4o",
+                "litellm_params": {"model": "openai/gpt-4o", "api_base": upstream.base_url, "api_key": "sk-up"},
+            }
+        ],
         "general_settings": {"master_key": MASTER},
         "litellm_settings": {"success_callback": ["helicone"], "failure_callback": ["helicone"]},
         "router_settings": {"num_retries": 0},
-        "plugins": {"sinks": {"delivery_defaults": {"flush_interval": 0.05, "retry_backoff": 0.05}},
-                    "helicone": {"properties": {"App": "checkout"}}},
+        "plugins": {
+            "sinks": {"delivery_defaults": {"flush_interval": 0.05, "retry_backoff": 0.05}},
+            "helicone": {"properties": {"App": "checkout"}},
+        },
     }
 
 
-def test_success_and_failure_are_logged_in_helicones_format(helicone: FakeUpstream, fake_upstream: FakeUpstream,
-                                                            gateway_factory: Any) -> None:
+def test_success_and_failure_are_logged_in_helicones_format(
+    helicone: FakeUpstream, fake_upstream: FakeUpstream, gateway_factory: Any
+) -> None:
     gw = gateway_factory(config_for(fake_upstream), plugins=[gateway_helicone, gateway_openai], load_entrypoints=False)
     client = gw.openai()
-    reply = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}], user="u-1",
-                                           temperature=0.5, extra_body={"metadata": {"session_id": "s-9"}})
+    reply = client.chat.completions.create(
+        model="gpt-4o",
+        messages=[{"role": "user", "content": "hi"}],
+        user="u-1",
+        temperature=0.5,
+        extra_body={"metadata": {"session_id": "s-9"}},
+    )
     fake_upstream.enqueue(Reply(status=500, json={"error": {"message": "upstream broke"}}))
     with pytest.raises(Exception):
         client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "again"}])
@@ -84,16 +96,22 @@ def test_success_and_failure_are_logged_in_helicones_format(helicone: FakeUpstre
     assert MASTER not in repr(first.body) + repr(second.body)
 
 
-def test_streams_report_time_to_first_token(helicone: FakeUpstream, fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
+def test_streams_report_time_to_first_token(
+    helicone: FakeUpstream, fake_upstream: FakeUpstream, gateway_factory: Any
+) -> None:
     gw = gateway_factory(config_for(fake_upstream), plugins=[gateway_helicone, gateway_openai], load_entrypoints=False)
-    for _ in gw.openai().chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True):
+    for _ in gw.openai().chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True
+    ):
         pass
     [log] = logs(helicone, 1)
     assert log.json["timing"]["timeToFirstToken"] >= 0
     assert log.json["providerResponse"]["json"]["choices"][0]["message"]["content"] == fake_upstream.content
 
 
-def test_a_retried_batch_does_not_send_twice(helicone: FakeUpstream, fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
+def test_a_retried_batch_does_not_send_twice(
+    helicone: FakeUpstream, fake_upstream: FakeUpstream, gateway_factory: Any
+) -> None:
     config = config_for(fake_upstream)
     config["plugins"]["sinks"]["delivery"] = {"helicone": {"flush_interval": 0.5, "batch_size": 2}}
     gw = gateway_factory(config, plugins=[gateway_helicone, gateway_openai], load_entrypoints=False)

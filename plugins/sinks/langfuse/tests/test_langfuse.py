@@ -58,8 +58,12 @@ def langfuse_env(monkeypatch: pytest.MonkeyPatch, langfuse_server: FakeUpstream)
 
 def config_for(upstream: FakeUpstream, **litellm: Any) -> dict[str, Any]:
     return {
-        "model_list": [{"model_name": "gpt-4o", "litellm_params": {"model": "openai/gpt-4o-2024", "api_base": upstream.base_url,
-                                                                  "api_key": "sk-up"}}],
+        "model_list": [
+            {
+                "model_name": "gpt-4o",
+                "litellm_params": {"model": "openai/gpt-4o-2024", "api_base": upstream.base_url, "api_key": "sk-up"},
+            }
+        ],
         "general_settings": {"master_key": MASTER},
         "litellm_settings": litellm or {"success_callback": ["langfuse"]},
         "plugins": {"sinks": {"delivery_defaults": {"flush_interval": 0.05, "retry_backoff": 0.05}}},
@@ -82,12 +86,18 @@ def by_type(spans: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [s for s in spans if s["attributes"].get("langfuse.observation.type") == kind]
 
 
-def test_seed_switch_delivers_trace_and_generation(langfuse_env: None, langfuse_server: FakeUpstream,
-                                                   fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
-    gw = gateway_factory(config_for(fake_upstream), plugins=[gateway_langfuse, gateway_openai, FixedCost()], load_entrypoints=False)
+def test_seed_switch_delivers_trace_and_generation(
+    langfuse_env: None, langfuse_server: FakeUpstream, fake_upstream: FakeUpstream, gateway_factory: Any
+) -> None:
+    gw = gateway_factory(
+        config_for(fake_upstream), plugins=[gateway_langfuse, gateway_openai, FixedCost()], load_entrypoints=False
+    )
     client = gw.openai()
     reply = client.chat.completions.create(
-        model="gpt-4o", messages=[{"role": "user", "content": "hi"}], temperature=0.2, user="end-user-42",
+        model="gpt-4o",
+        messages=[{"role": "user", "content": "hi"}],
+        temperature=0.2,
+        user="end-user-42",
         extra_body={"metadata": {"session_id": "sess-1", "tags": ["checkout"], "generation_name": "answer"}},
     )
     spans = received_spans(langfuse_server, 2)
@@ -108,7 +118,10 @@ def test_seed_switch_delivers_trace_and_generation(langfuse_env: None, langfuse_
     assert attrs["langfuse.observation.model.name"] == "gpt-4o-2024"
     assert json.loads(attrs["langfuse.observation.model.parameters"]) == {"temperature": 0.2, "user": "end-user-42"}
     assert json.loads(attrs["langfuse.observation.usage_details"]) == {
-        "input": reply.usage.prompt_tokens, "output": reply.usage.completion_tokens, "total": reply.usage.total_tokens}
+        "input": reply.usage.prompt_tokens,
+        "output": reply.usage.completion_tokens,
+        "total": reply.usage.total_tokens,
+    }
     assert json.loads(attrs["langfuse.observation.cost_details"]) == {"total": 0.000123}
     assert json.loads(attrs["langfuse.observation.input"]) == [{"role": "user", "content": "hi"}]
     assert json.loads(attrs["langfuse.observation.output"])["content"] == fake_upstream.content
@@ -120,8 +133,9 @@ def test_seed_switch_delivers_trace_and_generation(langfuse_env: None, langfuse_
     assert MASTER not in repr(spans) and "sk-up" not in repr(spans)
 
 
-def test_failed_call_is_an_error_level_generation(langfuse_env: None, langfuse_server: FakeUpstream,
-                                                  fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
+def test_failed_call_is_an_error_level_generation(
+    langfuse_env: None, langfuse_server: FakeUpstream, fake_upstream: FakeUpstream, gateway_factory: Any
+) -> None:
     config = config_for(fake_upstream, success_callback=["langfuse"], failure_callback=["langfuse"])
     gw = gateway_factory(config, plugins=[gateway_langfuse, gateway_openai], load_entrypoints=False)
     fake_upstream.enqueue(Reply(status=400, json={"error": {"message": "context too long"}}))
@@ -133,10 +147,13 @@ def test_failed_call_is_an_error_level_generation(langfuse_env: None, langfuse_s
     assert generation["status"] == 2
 
 
-def test_streamed_call_has_completion_start_time_and_output(langfuse_env: None, langfuse_server: FakeUpstream,
-                                                           fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
+def test_streamed_call_has_completion_start_time_and_output(
+    langfuse_env: None, langfuse_server: FakeUpstream, fake_upstream: FakeUpstream, gateway_factory: Any
+) -> None:
     gw = gateway_factory(config_for(fake_upstream), plugins=[gateway_langfuse, gateway_openai], load_entrypoints=False)
-    stream = gw.openai().chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True)
+    stream = gw.openai().chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
     for _ in stream:
         pass
     [generation] = by_type(received_spans(langfuse_server, 2), "generation")
@@ -145,22 +162,28 @@ def test_streamed_call_has_completion_start_time_and_output(langfuse_env: None, 
     assert attrs["langfuse.observation.completion_start_time"]
 
 
-def test_per_request_keys_send_to_that_project_and_never_leak(langfuse_env: None, langfuse_server: FakeUpstream,
-                                                             fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
+def test_per_request_keys_send_to_that_project_and_never_leak(
+    langfuse_env: None, langfuse_server: FakeUpstream, fake_upstream: FakeUpstream, gateway_factory: Any
+) -> None:
     gw = gateway_factory(config_for(fake_upstream), plugins=[gateway_langfuse, gateway_openai], load_entrypoints=False)
     gw.openai().chat.completions.create(
-        model="gpt-4o", messages=[{"role": "user", "content": "hi"}],
-        extra_body={"metadata": {"langfuse_public_key": "pk-lf-team", "langfuse_secret_key": "sk-lf-team-secret"}})
+        model="gpt-4o",
+        messages=[{"role": "user", "content": "hi"}],
+        extra_body={"metadata": {"langfuse_public_key": "pk-lf-team", "langfuse_secret_key": "sk-lf-team-secret"}},
+    )
     spans = received_spans(langfuse_server, 2)
     request = next(r for r in langfuse_server.requests if r.path.endswith("/traces"))
     assert request.headers["authorization"] == "Basic " + base64.b64encode(b"pk-lf-team:sk-lf-team-secret").decode()
     assert "sk-lf-team-secret" not in repr(spans)
 
 
-def test_server_errors_are_retried_and_redirects_never_followed(langfuse_env: None, langfuse_server: FakeUpstream,
-                                                               fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
+def test_server_errors_are_retried_and_redirects_never_followed(
+    langfuse_env: None, langfuse_server: FakeUpstream, fake_upstream: FakeUpstream, gateway_factory: Any
+) -> None:
     gw = gateway_factory(config_for(fake_upstream), plugins=[gateway_langfuse, gateway_openai], load_entrypoints=False)
-    langfuse_server.enqueue(Reply(status=503, body=b"<html>busy</html>"), Reply(status=200, body=b"not protobuf at all"))
+    langfuse_server.enqueue(
+        Reply(status=503, body=b"<html>busy</html>"), Reply(status=200, body=b"not protobuf at all")
+    )
     gw.openai().chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
     deadline = time.monotonic() + 10
     while sink_stats(gw.gateway)["langfuse"]["delivered"] < 1 and time.monotonic() < deadline:
@@ -178,7 +201,9 @@ def test_server_errors_are_retried_and_redirects_never_followed(langfuse_env: No
     assert not [r for r in langfuse_server.requests if r.path == "/steal"]
 
 
-def test_missing_keys_fail_start_up_naming_the_variables(monkeypatch: pytest.MonkeyPatch, fake_upstream: FakeUpstream) -> None:
+def test_missing_keys_fail_start_up_naming_the_variables(
+    monkeypatch: pytest.MonkeyPatch, fake_upstream: FakeUpstream
+) -> None:
     monkeypatch.delenv("LANGFUSE_PUBLIC_KEY", raising=False)
     monkeypatch.delenv("LANGFUSE_SECRET_KEY", raising=False)
     with pytest.raises(ConfigError) as error:

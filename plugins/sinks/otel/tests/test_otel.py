@@ -43,9 +43,14 @@ class GrpcCollector:
         self.metadata: list[dict[str, str]] = []
         self.port = free_port()
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-        handler = grpc.method_handlers_generic_handler("opentelemetry.proto.collector.trace.v1.TraceService", {
-            "Export": grpc.unary_unary_rpc_method_handler(self._export, request_deserializer=None, response_serializer=None),
-        })
+        handler = grpc.method_handlers_generic_handler(
+            "opentelemetry.proto.collector.trace.v1.TraceService",
+            {
+                "Export": grpc.unary_unary_rpc_method_handler(
+                    self._export, request_deserializer=None, response_serializer=None
+                ),
+            },
+        )
         self.server.add_generic_rpc_handlers((handler,))
         self.server.add_insecure_port(f"127.0.0.1:{self.port}")
         self.server.start()
@@ -61,8 +66,12 @@ class GrpcCollector:
 
 def config_for(upstream: FakeUpstream, **otel: Any) -> dict[str, Any]:
     return {
-        "model_list": [{"model_name": "gpt-4o", "litellm_params": {"model": "openai/gpt-4o", "api_base": upstream.base_url,
-                                                                  "api_key": "sk-up"}}],
+        "model_list": [
+            {
+                "model_name": "gpt-4o",
+                "litellm_params": {"model": "openai/gpt-4o", "api_base": upstream.base_url, "api_key": "sk-up"},
+            }
+        ],
         "general_settings": {"master_key": MASTER},
         "litellm_settings": {"callbacks": ["otel"]},
         "router_settings": {"num_retries": 0},
@@ -85,14 +94,19 @@ def http_bodies(collector: FakeUpstream) -> list[bytes]:
 
 
 def test_http_export_continues_the_client_trace_and_propagates_upstream(
-        collector: FakeUpstream, fake_upstream: FakeUpstream, gateway_factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    collector: FakeUpstream, fake_upstream: FakeUpstream, gateway_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url)
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=acme")
     monkeypatch.setenv("OTEL_SERVICE_NAME", "edge-gateway")
     gw = gateway_factory(config_for(fake_upstream), plugins=[gateway_otel, gateway_openai], load_entrypoints=False)
     reply = gw.openai().chat.completions.create(
-        model="gpt-4o", messages=[{"role": "user", "content": "hi"}], temperature=0.3, max_tokens=50,
-        extra_headers={"traceparent": f"00-{CLIENT_TRACE}-{CLIENT_SPAN}-01"})
+        model="gpt-4o",
+        messages=[{"role": "user", "content": "hi"}],
+        temperature=0.3,
+        max_tokens=50,
+        extra_headers={"traceparent": f"00-{CLIENT_TRACE}-{CLIENT_SPAN}-01"},
+    )
     spans = spans_from(lambda: http_bodies(collector), 2)
     request = next(r for r in collector.requests if r.path == "/v1/traces")
     assert request.headers["content-type"] == "application/x-protobuf" and request.headers["x-tenant"] == "acme"
@@ -119,11 +133,15 @@ def test_http_export_continues_the_client_trace_and_propagates_upstream(
 
 
 def test_without_client_context_a_new_trace_still_links_upstream(
-        collector: FakeUpstream, fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
+    collector: FakeUpstream, fake_upstream: FakeUpstream, gateway_factory: Any
+) -> None:
     config = config_for(fake_upstream, endpoint=collector.url + "/v1/traces", capture_message_content=True)
     gw = gateway_factory(config, plugins=[gateway_otel, gateway_openai], load_entrypoints=False)
-    gw.openai().chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}],
-                                        extra_headers={"traceparent": "00-" + "0" * 32 + "-" + "0" * 16 + "-01"})
+    gw.openai().chat.completions.create(
+        model="gpt-4o",
+        messages=[{"role": "user", "content": "hi"}],
+        extra_headers={"traceparent": "00-" + "0" * 32 + "-" + "0" * 16 + "-01"},
+    )
     spans = spans_from(lambda: http_bodies(collector), 2)
     client = next(s for s in spans if s["kind"] == KIND_CLIENT)
     assert client["trace_id"] != "0" * 32
@@ -135,8 +153,12 @@ def test_without_client_context_a_new_trace_still_links_upstream(
 def test_grpc_export_marks_failed_calls_as_errors(fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
     receiver = GrpcCollector()
     try:
-        config = config_for(fake_upstream, exporter="otlp_grpc", endpoint=f"127.0.0.1:{receiver.port}",
-                            headers={"x-api-key": "otel-secret"})
+        config = config_for(
+            fake_upstream,
+            exporter="otlp_grpc",
+            endpoint=f"127.0.0.1:{receiver.port}",
+            headers={"x-api-key": "otel-secret"},
+        )
         gw = gateway_factory(config, plugins=[gateway_otel, gateway_openai], load_entrypoints=False)
         fake_upstream.enqueue(Reply(status=503, json={"error": {"message": "overloaded"}}))
         with pytest.raises(Exception):

@@ -49,8 +49,13 @@ while True:
 
 
 def spawn(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(args, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        args,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -141,24 +146,40 @@ async def run_one(name: str, config: Path, requests: int) -> dict[str, object]:
         after = rss_kb(gateway.pid)
         drops = ""
         async with aiohttp.ClientSession() as session:
-            async with session.get(f"http://127.0.0.1:{port}/metrics", headers={"authorization": f"Bearer {MASTER}"}) as resp:
+            async with session.get(
+                f"http://127.0.0.1:{port}/metrics", headers={"authorization": f"Bearer {MASTER}"}
+            ) as resp:
                 if resp.status == 200:
-                    drops = "\n".join(line for line in (await resp.text()).splitlines()
-                                      if line.startswith("gateway_sink_dropped_events_total"))
-        return {"name": name, "p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99),
-                "mean": statistics.fmean(latencies), "rss_before_kb": before, "rss_after_kb": after, "drops": drops}
+                    drops = "\n".join(
+                        line
+                        for line in (await resp.text()).splitlines()
+                        if line.startswith("gateway_sink_dropped_events_total")
+                    )
+        return {
+            "name": name,
+            "p50": percentile(latencies, 0.5),
+            "p99": percentile(latencies, 0.99),
+            "mean": statistics.fmean(latencies),
+            "rss_before_kb": before,
+            "rss_after_kb": after,
+            "drops": drops,
+        }
     finally:
         stop(gateway)
 
 
 async def main(requests: int, rounds: int) -> None:
     upstream_port, hang_port, fail_port = free_port(), free_port(), free_port()
-    servers = [spawn([PY, "-c", SERVER, kind, str(port)]) for kind, port in
-               (("ok", upstream_port), ("hang", hang_port), ("fail", fail_port))]
+    servers = [
+        spawn([PY, "-c", SERVER, kind, str(port)])
+        for kind, port in (("ok", upstream_port), ("hang", hang_port), ("fail", fail_port))
+    ]
     pairs: list[tuple[dict[str, object], dict[str, object]]] = []
     try:
         for port in (upstream_port, hang_port, fail_port):
-            await wait_ready(f"http://127.0.0.1:{port}/v1/models") if port == upstream_port else await asyncio.sleep(0.5)
+            await wait_ready(f"http://127.0.0.1:{port}/v1/models") if port == upstream_port else await asyncio.sleep(
+                0.5
+            )
         with tempfile.TemporaryDirectory() as tmp:
             baseline = write_config(Path(tmp), upstream_port, None, None)
             bad = write_config(Path(tmp), upstream_port, hang_port, fail_port)
@@ -168,7 +189,9 @@ async def main(requests: int, rounds: int) -> None:
                 first, second = ("baseline", "bad") if i % 2 == 0 else ("bad", "baseline")
                 got = {}
                 for which in (first, second):
-                    config, name = (baseline, "baseline (no sinks)") if which == "baseline" else (bad, "hanging + failing sinks")
+                    config, name = (
+                        (baseline, "baseline (no sinks)") if which == "baseline" else (bad, "hanging + failing sinks")
+                    )
                     got[which] = await run_one(name, config, requests)
                 pairs.append((got["baseline"], got["bad"]))
     finally:
@@ -177,12 +200,16 @@ async def main(requests: int, rounds: int) -> None:
     diffs = []
     for i, (base, worse) in enumerate(pairs, 1):
         for r in (base, worse):
-            print(f"round {i} {r['name']:<26} p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f} ms  mean {r['mean']:.2f} ms  "
-                  f"RSS {r['rss_before_kb'] / 1024:.1f} -> {r['rss_after_kb'] / 1024:.1f} MiB")
+            print(
+                f"round {i} {r['name']:<26} p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f} ms  mean {r['mean']:.2f} ms  "
+                f"RSS {r['rss_before_kb'] / 1024:.1f} -> {r['rss_after_kb'] / 1024:.1f} MiB"
+            )
         diffs.append(worse["p99"] - base["p99"])  # type: ignore[operator]
     p99s = [float(base["p99"]) for base, _ in pairs]  # type: ignore[arg-type]
-    print(f"p99 difference (bad sinks - baseline) per round: {', '.join(f'{d:+.2f}' for d in diffs)} ms; "
-          f"median {statistics.median(diffs):+.2f} ms")
+    print(
+        f"p99 difference (bad sinks - baseline) per round: {', '.join(f'{d:+.2f}' for d in diffs)} ms; "
+        f"median {statistics.median(diffs):+.2f} ms"
+    )
     print(f"noise floor: the baseline's own p99 ranged {min(p99s):.2f}-{max(p99s):.2f} ms over the rounds")
     print(pairs[-1][1]["drops"] or "(no drop counters scraped)")
 

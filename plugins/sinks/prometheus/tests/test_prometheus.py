@@ -38,14 +38,16 @@ class Governance:
     @hookimpl
     def gateway_pre_call(self, ctx: Any) -> None:
         metadata = ctx.body.get("metadata") or {}
-        ctx.annotations["spend"] = {"budgets": [{"scope": "key", "id": "hash-1", "alias": "k1", "max_budget": 2.0,
-                                                 "spend": 1.5}],
-                                    "rate_limits": [{"scope": "key", "id": "hash-1", "alias": "k1", "remaining_requests": 41}]}
+        ctx.annotations["spend"] = {
+            "budgets": [{"scope": "key", "id": "hash-1", "alias": "k1", "max_budget": 2.0, "spend": 1.5}],
+            "rate_limits": [{"scope": "key", "id": "hash-1", "alias": "k1", "remaining_requests": 41}],
+        }
         if metadata.get("block") == "budget":
             raise BudgetExceededError("Budget has been exceeded! key 'k1' spend 2.0, max budget 2.0")
         if metadata.get("block") == "guardrail":
-            ctx.annotations["guardrails"] = [{"guardrail": "no-secrets", "mode": "pre_call", "outcome": "blocked",
-                                              "latency_ms": 3.0}]
+            ctx.annotations["guardrails"] = [
+                {"guardrail": "no-secrets", "mode": "pre_call", "outcome": "blocked", "latency_ms": 3.0}
+            ]
             raise BadRequestError("Violated guardrail policy: no-secrets")
 
 
@@ -63,8 +65,11 @@ class FailingSinkPlugin:
 
 
 def model(name: str, upstream: FakeUpstream, model_id: str) -> dict[str, Any]:
-    return {"model_name": name, "litellm_params": {"model": "openai/gpt-4o", "api_base": upstream.base_url, "api_key": "sk-up"},
-            "model_info": {"id": model_id}}
+    return {
+        "model_name": name,
+        "litellm_params": {"model": "openai/gpt-4o", "api_base": upstream.base_url, "api_key": "sk-up"},
+        "model_info": {"id": model_id},
+    }
 
 
 def sample(text: str, name: str, **labels: str) -> float:
@@ -101,17 +106,23 @@ def broken() -> Any:
     server.stop()
 
 
-def test_metrics_after_a_mix_of_requests(fake_upstream: FakeUpstream, broken: FakeUpstream, gateway_factory: Any) -> None:
+def test_metrics_after_a_mix_of_requests(
+    fake_upstream: FakeUpstream, broken: FakeUpstream, gateway_factory: Any
+) -> None:
     config = {
-        "model_list": [model("gpt-4o", fake_upstream, "good-1"), model("broken", broken, "broken-1"),
-                       model("flaky", broken, "flaky-1")],
+        "model_list": [
+            model("gpt-4o", fake_upstream, "good-1"),
+            model("broken", broken, "broken-1"),
+            model("flaky", broken, "flaky-1"),
+        ],
         "general_settings": {"master_key": MASTER},
         "litellm_settings": {"callbacks": ["prometheus", "failing"]},
         "router_settings": {"num_retries": 0, "fallbacks": [{"flaky": ["gpt-4o"]}]},
         "plugins": {"sinks": {"delivery": {"failing": {"max_retries": 0, "flush_interval": 0}}}},
     }
-    gw = gateway_factory(config, plugins=[gateway_prometheus, gateway_openai, Governance(), FailingSinkPlugin()],
-                         load_entrypoints=False)
+    gw = gateway_factory(
+        config, plugins=[gateway_prometheus, gateway_openai, Governance(), FailingSinkPlugin()], load_entrypoints=False
+    )
     client = gw.openai()
     for _ in range(3):
         client.chat.completions.create(model="gpt-4o", messages=CHAT)
@@ -119,7 +130,9 @@ def test_metrics_after_a_mix_of_requests(fake_upstream: FakeUpstream, broken: Fa
         pass
     for target, extra in (("broken", None), ("gpt-4o", {"block": "budget"}), ("gpt-4o", {"block": "guardrail"})):
         with pytest.raises(Exception):
-            client.chat.completions.create(model=target, messages=CHAT, extra_body={"metadata": extra} if extra else None)
+            client.chat.completions.create(
+                model=target, messages=CHAT, extra_body={"metadata": extra} if extra else None
+            )
     client.chat.completions.create(model="flaky", messages=CHAT)  # served by the fallback
 
     total = "litellm_proxy_total_requests_metric_total"
@@ -133,7 +146,10 @@ def test_metrics_after_a_mix_of_requests(fake_upstream: FakeUpstream, broken: Fa
     assert sample(text, failed, model_group="broken", exception_class="UpstreamError") == 1
     assert sample(text, failed, exception_class="BudgetExceededError") == 1
     assert sample(text, failed, exception_class="BadRequestError") == 1
-    assert sample(text, "litellm_deployment_successful_fallbacks_total", requested_model="flaky", fallback_model="gpt-4o") == 1
+    assert (
+        sample(text, "litellm_deployment_successful_fallbacks_total", requested_model="flaky", fallback_model="gpt-4o")
+        == 1
+    )
     assert sample(text, "litellm_deployment_failure_responses_total", model_id="flaky-1") == 1
     assert sample(text, "litellm_deployment_success_responses_total", model_id="good-1") == 5
     assert sample(text, "litellm_deployment_state", model_id="broken-1") == 1
@@ -142,7 +158,9 @@ def test_metrics_after_a_mix_of_requests(fake_upstream: FakeUpstream, broken: Fa
     assert sample(text, "litellm_remaining_api_key_requests_for_model", api_key_alias="k1", model_group="gpt-4o") == 41
     assert sample(text, "litellm_in_flight_requests") == 0
     # four answered requests (the stream reports usage too), each with the fake model's prompt count
-    assert sample(text, "litellm_input_tokens_metric_total", model_group="gpt-4o") == 4 * fake_openai.prompt_tokens(CHAT)
+    assert sample(text, "litellm_input_tokens_metric_total", model_group="gpt-4o") == 4 * fake_openai.prompt_tokens(
+        CHAT
+    )
     assert sample(text, "litellm_llm_api_time_to_first_token_metric_count", model_group="gpt-4o") == 1
     assert sample(text, "litellm_request_total_latency_metric_count", model_group="gpt-4o") == 6
     assert sample(text, "litellm_llm_api_latency_metric_count", model_group="gpt-4o") == 4
@@ -151,9 +169,12 @@ def test_metrics_after_a_mix_of_requests(fake_upstream: FakeUpstream, broken: Fa
 
 
 def test_caller_labels_are_off_by_default_and_capped_when_on(fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
-    config = {"model_list": [model("gpt-4o", fake_upstream, "good-1")], "general_settings": {"master_key": MASTER},
-              "litellm_settings": {"callbacks": ["prometheus"]},
-              "plugins": {"prometheus": {"extra_labels": ["end_user"], "max_label_values": 2}}}
+    config = {
+        "model_list": [model("gpt-4o", fake_upstream, "good-1")],
+        "general_settings": {"master_key": MASTER},
+        "litellm_settings": {"callbacks": ["prometheus"]},
+        "plugins": {"prometheus": {"extra_labels": ["end_user"], "max_label_values": 2}},
+    }
     gw = gateway_factory(config, plugins=[gateway_prometheus, gateway_openai], load_entrypoints=False)
     for user in ("alice", "bob", "carol", "dave"):
         gw.openai().chat.completions.create(model="gpt-4o", messages=CHAT, user=user)
@@ -189,10 +210,12 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "default": {},
     "plugins.prometheus.require_auth: false": {"plugins": {"prometheus": {"require_auth": False}}},
     "litellm_settings.require_auth_for_metrics_endpoint: false": {
-        "litellm_settings": {"callbacks": ["prometheus"], "require_auth_for_metrics_endpoint": False}},
+        "litellm_settings": {"callbacks": ["prometheus"], "require_auth_for_metrics_endpoint": False}
+    },
     "require_auth: true wins over LiteLLM's false": {
         "litellm_settings": {"callbacks": ["prometheus"], "require_auth_for_metrics_endpoint": False},
-        "plugins": {"prometheus": {"require_auth": True}}},
+        "plugins": {"prometheus": {"require_auth": True}},
+    },
 }
 
 
@@ -204,9 +227,12 @@ def test_metrics_route_exists_only_when_enabled(fake_upstream: FakeUpstream, gat
 
 @pytest.mark.parametrize("setting", list(METRICS_MATRIX))
 def test_who_may_scrape(setting: str, fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
-    config: dict[str, Any] = {"model_list": [model("gpt-4o", fake_upstream, "good-1")],
-                              "general_settings": {"master_key": MASTER},
-                              "litellm_settings": {"callbacks": ["prometheus"]}, **SETTINGS[setting]}
+    config: dict[str, Any] = {
+        "model_list": [model("gpt-4o", fake_upstream, "good-1")],
+        "general_settings": {"master_key": MASTER},
+        "litellm_settings": {"callbacks": ["prometheus"]},
+        **SETTINGS[setting],
+    }
     gw = gateway_factory(config, plugins=[gateway_prometheus, gateway_openai, Keys()], load_entrypoints=False)
     got = tuple(
         httpx.get(gw.url + "/metrics", headers={"authorization": f"Bearer {key}"} if key else {}).status_code
@@ -215,9 +241,14 @@ def test_who_may_scrape(setting: str, fake_upstream: FakeUpstream, gateway_facto
     assert got == METRICS_MATRIX[setting]
 
 
-def test_a_refused_scrape_is_an_openai_shaped_error_naming_the_fix(fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
-    config = {"model_list": [model("gpt-4o", fake_upstream, "good-1")], "general_settings": {"master_key": MASTER},
-              "litellm_settings": {"callbacks": ["prometheus"]}}
+def test_a_refused_scrape_is_an_openai_shaped_error_naming_the_fix(
+    fake_upstream: FakeUpstream, gateway_factory: Any
+) -> None:
+    config = {
+        "model_list": [model("gpt-4o", fake_upstream, "good-1")],
+        "general_settings": {"master_key": MASTER},
+        "litellm_settings": {"callbacks": ["prometheus"]},
+    }
     gw = gateway_factory(config, plugins=[gateway_prometheus, gateway_openai, Keys()], load_entrypoints=False)
     refused = httpx.get(gw.url + "/metrics", headers={"authorization": "Bearer sk-plain"})
     assert refused.status_code == 403
@@ -226,9 +257,14 @@ def test_a_refused_scrape_is_an_openai_shaped_error_naming_the_fix(fake_upstream
     assert "litellm_" not in refused.text  # no metric leaked with the refusal
 
 
-def test_a_gateway_without_credentials_serves_metrics_to_anyone(fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
+def test_a_gateway_without_credentials_serves_metrics_to_anyone(
+    fake_upstream: FakeUpstream, gateway_factory: Any
+) -> None:
     # open access on loopback (no master key, no auth plugin): there is no admin key to ask for
-    config = {"model_list": [model("gpt-4o", fake_upstream, "good-1")], "litellm_settings": {"callbacks": ["prometheus"]}}
+    config = {
+        "model_list": [model("gpt-4o", fake_upstream, "good-1")],
+        "litellm_settings": {"callbacks": ["prometheus"]},
+    }
     gw = gateway_factory(config, plugins=[gateway_prometheus, gateway_openai], load_entrypoints=False)
     assert httpx.get(gw.url + "/metrics").status_code == 200
 
@@ -253,7 +289,10 @@ def _serve(config: Path, port: int, env: dict[str, str], workers: int = 1) -> su
     env = {k: v for k, v in env.items() if not (k == "PROMETHEUS_MULTIPROC_DIR" and not v)}
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "--config", str(config), "--port", str(port), "--workers", str(workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -298,9 +337,13 @@ def test_two_gateway_processes_sharing_a_directory_add_up(tmp_path: Path, fake_u
             _chat(port_b, 4)
             url = f"http://127.0.0.1:{port_a}"
             text = settle(url, "litellm_proxy_total_requests_metric_total", 7, model_group="gpt-4o", status_code="200")
-            assert sample(text, "litellm_proxy_total_requests_metric_total", model_group="gpt-4o", status_code="200") == 7
+            assert (
+                sample(text, "litellm_proxy_total_requests_metric_total", model_group="gpt-4o", status_code="200") == 7
+            )
             other = scrape(f"http://127.0.0.1:{port_b}")
-            assert sample(other, "litellm_proxy_total_requests_metric_total", model_group="gpt-4o", status_code="200") == 7
+            assert (
+                sample(other, "litellm_proxy_total_requests_metric_total", model_group="gpt-4o", status_code="200") == 7
+            )
             assert sample(text, "litellm_in_flight_requests") == 0
         finally:
             _stop(second)
@@ -317,6 +360,8 @@ def test_workers_flag_merges_every_workers_counts(tmp_path: Path, fake_upstream:
         url = f"http://127.0.0.1:{port}"
         for _ in range(5):  # whichever worker answers the scrape, it reports all workers' requests
             text = settle(url, "litellm_proxy_total_requests_metric_total", 6, model_group="gpt-4o", status_code="200")
-            assert sample(text, "litellm_proxy_total_requests_metric_total", model_group="gpt-4o", status_code="200") == 6
+            assert (
+                sample(text, "litellm_proxy_total_requests_metric_total", model_group="gpt-4o", status_code="200") == 6
+            )
     finally:
         _stop(process)

@@ -33,8 +33,15 @@ SHARED = Path(os.environ.get("SHARED_BENCH", ROOT.parent / "shared" / "bench"))
 MASTER = "sk-bench-master"
 GOVERNED = "sk-bench-governed"
 SCOPES = [
-    {"scope": "key", "id": "bench-key", "max_budget": "1000000", "rpm_limit": 10**9, "tpm_limit": 10**12,
-     "max_parallel_requests": 100000, "alias": "bench"},
+    {
+        "scope": "key",
+        "id": "bench-key",
+        "max_budget": "1000000",
+        "rpm_limit": 10**9,
+        "tpm_limit": 10**12,
+        "max_parallel_requests": 100000,
+        "alias": "bench",
+    },
     {"scope": "team", "id": "bench-team", "max_budget": "1000000", "soft_budget": "999999"},
 ]
 
@@ -44,24 +51,54 @@ def config(tmp: Path, redis_url: str | None) -> dict:
     if redis_url:
         spend["redis_url"] = redis_url
     return {
-        "model_list": [{"model_name": "gpt-4o-mini", "litellm_params": {
-            "model": "mock/gpt-4o-mini", "input_cost_per_token": 0.00000015, "output_cost_per_token": 0.0000006}}],
+        "model_list": [
+            {
+                "model_name": "gpt-4o-mini",
+                "litellm_params": {
+                    "model": "mock/gpt-4o-mini",
+                    "input_cost_per_token": 0.00000015,
+                    "output_cost_per_token": 0.0000006,
+                },
+            }
+        ],
         "general_settings": {"master_key": MASTER, "database_url": f"sqlite:///{tmp / 'ledger.db'}"},
-        "plugins": {"spend": spend, "spend_testauth": {"keys": {GOVERNED: {
-            "key_hash": "bench-key", "key_alias": "bench", "team_id": "bench-team", "scopes": SCOPES}}}},
+        "plugins": {
+            "spend": spend,
+            "spend_testauth": {
+                "keys": {
+                    GOVERNED: {"key_hash": "bench-key", "key_alias": "bench", "team_id": "bench-team", "scopes": SCOPES}
+                }
+            },
+        },
     }
 
 
 def wrk(name: str, url: str, connections: int, seconds: int, key: str) -> dict:
-    out = subprocess.run(["bash", str(SHARED / "wrkrun.sh"), name, url, str(connections), str(seconds)],
-                         env={**os.environ, "KEY": key}, capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        ["bash", str(SHARED / "wrkrun.sh"), name, url, str(connections), str(seconds)],
+        env={**os.environ, "KEY": key},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     fields = dict(p.split("=", 1) for p in out.split()[2:] if "=" in p)
-    return {"line": out, "rps": float(fields["rps"]), "p50": _ms(fields["p50"]), "non2xx": int(fields.get("non2xx") or 0)}
+    return {
+        "line": out,
+        "rps": float(fields["rps"]),
+        "p50": _ms(fields["p50"]),
+        "non2xx": int(fields.get("non2xx") or 0),
+    }
 
 
 def _ms(value: str) -> float:
     number = float(re.sub(r"[a-z]+$", "", value))
-    return number / 1000 if value.endswith("us") else number * 1000 if value.endswith("s") and not value.endswith("ms") else number
+    return (
+        number / 1000
+        if value.endswith("us")
+        else number * 1000
+        if value.endswith("s") and not value.endswith("ms")
+        else number
+    )
 
 
 def redis_round_trips(port: int) -> int:
@@ -77,8 +114,12 @@ def redis_round_trips(port: int) -> int:
 
 def warm(url: str, key: str) -> None:
     for _ in range(20):
-        httpx.post(url + "/v1/chat/completions", headers={"Authorization": f"Bearer {key}"},
-                   json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}, timeout=10)
+        httpx.post(
+            url + "/v1/chat/completions",
+            headers={"Authorization": f"Bearer {key}"},
+            json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
+            timeout=10,
+        )
 
 
 def main() -> None:
@@ -102,14 +143,27 @@ def main() -> None:
 
         # ---- two workers sharing a private Redis
         redis_port = _free_port()
-        redis_proc = subprocess.Popen(["redis-server", "--port", str(redis_port), "--save", "", "--appendonly", "no"],
-                                      stdout=subprocess.DEVNULL)
+        redis_proc = subprocess.Popen(
+            ["redis-server", "--port", str(redis_port), "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL
+        )
         try:
             time.sleep(0.3)
             two = GatewayProcess(config(tmp / "two", f"redis://127.0.0.1:{redis_port}/0"), tmp / "two")
             two.proc = subprocess.Popen(
-                [str(Path(sys.executable).parent / "gateway"), "--config", str(two.config_path), "--port", str(two.port),
-                 "--workers", "2"], cwd=two.workdir, env=two.env, stdout=open(two.log_path, "ab"), stderr=subprocess.STDOUT)
+                [
+                    str(Path(sys.executable).parent / "gateway"),
+                    "--config",
+                    str(two.config_path),
+                    "--port",
+                    str(two.port),
+                    "--workers",
+                    "2",
+                ],
+                cwd=two.workdir,
+                env=two.env,
+                stdout=open(two.log_path, "ab"),
+                stderr=subprocess.STDOUT,
+            )
             two.start()
             try:
                 url = two.url + "/v1/chat/completions"
@@ -156,15 +210,23 @@ def report(results: list) -> None:
         m_rps, g_rps = best("1w-master", connections, "rps"), best("1w-governed", connections, "rps")
         m_p50, g_p50 = best("1w-master", connections, "p50"), best("1w-governed", connections, "p50")
         ratios = pair_ratios(connections)
-        print(f"one worker, c{connections}: governed/master requests/s, median of adjacent pairs = "
-              f"{ratios[len(ratios) // 2]:.2f} (pairs {', '.join(f'{r:.2f}' for r in ratios)}; best {g_rps:.0f} vs "
-              f"{m_rps:.0f}); added p50 = {g_p50 - m_p50:+.2f} ms (best {g_p50:.2f} vs {m_p50:.2f})")
+        print(
+            f"one worker, c{connections}: governed/master requests/s, median of adjacent pairs = "
+            f"{ratios[len(ratios) // 2]:.2f} (pairs {', '.join(f'{r:.2f}' for r in ratios)}; best {g_rps:.0f} vs "
+            f"{m_rps:.0f}); added p50 = {g_p50 - m_p50:+.2f} ms (best {g_p50:.2f} vs {m_p50:.2f})"
+        )
     m_rps, g_rps = best("2w-master", 32, "rps"), best("2w-governed", 32, "rps")
     per_request = [r["redis_per_request"] for lab, _, r in results if lab == "2w-governed"][0]
-    print(f"two workers + Redis, c32: governed/master requests/s = {g_rps / m_rps:.2f} ({g_rps:.0f} vs {m_rps:.0f}); "
-          f"Redis commands per governed request = {per_request:.2f}")
-    print(yaml.safe_dump({"note": "non2xx must be 0 everywhere",
-                          "non2xx": {f"{lab}-c{c}": r["non2xx"] for lab, c, r in results}}, sort_keys=False))
+    print(
+        f"two workers + Redis, c32: governed/master requests/s = {g_rps / m_rps:.2f} ({g_rps:.0f} vs {m_rps:.0f}); "
+        f"Redis commands per governed request = {per_request:.2f}"
+    )
+    print(
+        yaml.safe_dump(
+            {"note": "non2xx must be 0 everywhere", "non2xx": {f"{lab}-c{c}": r["non2xx"] for lab, c, r in results}},
+            sort_keys=False,
+        )
+    )
 
 
 if __name__ == "__main__":

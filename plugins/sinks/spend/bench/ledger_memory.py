@@ -53,14 +53,33 @@ BODY = b'{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":7
 
 def config(pg_url: str, ledger: bool) -> dict[str, Any]:
     return {
-        "model_list": [{"model_name": "m", "litellm_params": {
-            "model": "mock/m", "input_cost_per_token": 0.000001, "output_cost_per_token": 0.000002}}],
+        "model_list": [
+            {
+                "model_name": "m",
+                "litellm_params": {
+                    "model": "mock/m",
+                    "input_cost_per_token": 0.000001,
+                    "output_cost_per_token": 0.000002,
+                },
+            }
+        ],
         "general_settings": {"master_key": MASTER, "database_url": pg_url},
-        "plugins": {"spend": {"ledger": ledger, "ship_interval_seconds": 0.5},
-                    "spend_testauth": {"keys": {KEY: {
-                        "key_hash": "bench-memory", "key_alias": "bench", "team_id": "bench-team",
-                        "scopes": [{"scope": "key", "id": "bench-memory", "max_budget": "1000000"},
-                                   {"scope": "team", "id": "bench-team", "max_budget": "1000000"}]}}}},
+        "plugins": {
+            "spend": {"ledger": ledger, "ship_interval_seconds": 0.5},
+            "spend_testauth": {
+                "keys": {
+                    KEY: {
+                        "key_hash": "bench-memory",
+                        "key_alias": "bench",
+                        "team_id": "bench-team",
+                        "scopes": [
+                            {"scope": "key", "id": "bench-memory", "max_budget": "1000000"},
+                            {"scope": "team", "id": "bench-team", "max_budget": "1000000"},
+                        ],
+                    }
+                }
+            },
+        },
     }
 
 
@@ -140,9 +159,17 @@ def measure(pg_url: str, requests: int, ledger: bool, workdir: Path) -> dict[str
     finally:
         gateway.stop()
     half = [s for s in samples if s[0] >= requests // 2]
-    return {"ledger": ledger, "requests": requests, "failures": failures, "rps": requests / elapsed,
-            "rss_start": samples[0][1], "rss_end": samples[-1][1], "shipped": shipped,
-            "slope": slope_per_thousand(samples), "slope_second_half": slope_per_thousand(half)}
+    return {
+        "ledger": ledger,
+        "requests": requests,
+        "failures": failures,
+        "rps": requests / elapsed,
+        "rss_start": samples[0][1],
+        "rss_end": samples[-1][1],
+        "shipped": shipped,
+        "slope": slope_per_thousand(samples),
+        "slope_second_half": slope_per_thousand(half),
+    }
 
 
 def trace(pg_url: str, requests: int) -> None:
@@ -222,10 +249,13 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="spend-bench-") as tmp:
             for ledger in modes:
                 result = measure(pg_url, args.requests, ledger, Path(tmp) / ("on" if ledger else "off"))
-                print(f"ledger {'on ' if ledger else 'off'}: {result['requests']} requests ({result['failures']} failed, "
-                      f"{result['rps']:.0f}/s, {result['shipped']} rows shipped), RSS {result['rss_start']:.1f} -> "
-                      f"{result['rss_end']:.1f} MB: {result['slope']:.3f} MB per 1,000 requests "
-                      f"(second half: {result['slope_second_half']:.3f})", flush=True)
+                print(
+                    f"ledger {'on ' if ledger else 'off'}: {result['requests']} requests ({result['failures']} failed, "
+                    f"{result['rps']:.0f}/s, {result['shipped']} rows shipped), RSS {result['rss_start']:.1f} -> "
+                    f"{result['rss_end']:.1f} MB: {result['slope']:.3f} MB per 1,000 requests "
+                    f"(second half: {result['slope_second_half']:.3f})",
+                    flush=True,
+                )
     finally:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 

@@ -75,8 +75,9 @@ def redis_prefix() -> Iterator[str]:
 def gateway_processes(tmp_path: Path) -> Iterator[Any]:
     started: list[GatewayProcess] = []
 
-    def start(config: dict[str, Any], env: dict[str, str] | None = None, workdir: Path | None = None,
-              count: int = 1) -> Any:
+    def start(
+        config: dict[str, Any], env: dict[str, str] | None = None, workdir: Path | None = None, count: int = 1
+    ) -> Any:
         """Start ``count`` gateways (concurrently); one process, or a list when ``count`` > 1."""
         processes = [GatewayProcess(config, workdir or tmp_path, env).launch() for _ in range(count)]
         started.extend(processes)

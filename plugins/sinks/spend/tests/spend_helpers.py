@@ -22,14 +22,28 @@ REDIS_URL = os.environ.get("SPEND_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 MASTER = "sk-master-spend-tests"
 
 
-def model_entry(name: str = "m", *, input_cost: str = "0.000001", output_cost: str = "0.000002", **params: Any) -> dict[str, Any]:
+def model_entry(
+    name: str = "m", *, input_cost: str = "0.000001", output_cost: str = "0.000002", **params: Any
+) -> dict[str, Any]:
     """A mock deployment with exact per-token prices."""
-    return {"model_name": name, "litellm_params": {"model": f"mock/{name}", "input_cost_per_token": float(input_cost),
-                                                   "output_cost_per_token": float(output_cost), **params}}
+    return {
+        "model_name": name,
+        "litellm_params": {
+            "model": f"mock/{name}",
+            "input_cost_per_token": float(input_cost),
+            "output_cost_per_token": float(output_cost),
+            **params,
+        },
+    }
 
 
-def key(key_hash: str, *scopes: dict[str, Any], team_id: str | None = None, user_id: str | None = None,
-        alias: str | None = None) -> dict[str, Any]:
+def key(
+    key_hash: str,
+    *scopes: dict[str, Any],
+    team_id: str | None = None,
+    user_id: str | None = None,
+    alias: str | None = None,
+) -> dict[str, Any]:
     return {"key_hash": key_hash, "key_alias": alias, "team_id": team_id, "user_id": user_id, "scopes": list(scopes)}
 
 
@@ -46,10 +60,14 @@ class GatewayProcess:
         dist.mkdir(parents=True, exist_ok=True)
         (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: spend-testauth\nVersion: 0.0.0\n")
         (dist / "entry_points.txt").write_text("[gateway]\nspend_testauth = spend_testauth\n")
-        self.env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(dist.parent)]),
-                    "GATEWAY_LOG_FORMAT": "json",
-                    # only what these tests are about, whatever else is installed in the environment
-                    "GATEWAY_LOAD_PLUGINS": "mock,spend,spend_testauth", **(env or {})}
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(TESTS), str(dist.parent)]),
+            "GATEWAY_LOG_FORMAT": "json",
+            # only what these tests are about, whatever else is installed in the environment
+            "GATEWAY_LOAD_PLUGINS": "mock,spend,spend_testauth",
+            **(env or {}),
+        }
         self.env.pop("DATABASE_URL", None)
         self.log_path = workdir / f"gateway-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -62,7 +80,10 @@ class GatewayProcess:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [str(VENV_BIN / "gateway"), "--config", str(self.config_path), "--port", str(self.port)],
-                cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                cwd=self.workdir,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         return self
 
@@ -104,8 +125,6 @@ class GatewayProcess:
         response = httpx.get(self.url + path, params=params, headers={"Authorization": f"Bearer {MASTER}"}, timeout=30)
         assert response.status_code == 200, response.text
         return response.json()
-
-
 
 
 def redis_command(*args: object) -> object:
@@ -150,8 +169,11 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
-        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:

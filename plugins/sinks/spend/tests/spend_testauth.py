@@ -55,8 +55,15 @@ def principal_for(spec: KeySpec) -> Principal:
                 except ArithmeticError:
                     pass  # keep the bad value: the plugin under test must refuse it
         scopes.append(BudgetScope(**data))
-    return Principal(id=spec.key_hash, kind="virtual_key", key_hash=spec.key_hash, key_alias=spec.key_alias,
-                     user_id=spec.user_id, team_id=spec.team_id, scopes=scopes)
+    return Principal(
+        id=spec.key_hash,
+        kind="virtual_key",
+        key_hash=spec.key_hash,
+        key_alias=spec.key_alias,
+        user_id=spec.user_id,
+        team_id=spec.team_id,
+        scopes=scopes,
+    )
 
 
 class TestAuth:

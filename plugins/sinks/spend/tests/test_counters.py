@@ -50,9 +50,19 @@ async def admit(backend: Any, plan: AdmissionPlan, now: float) -> Any:
     return outcome
 
 
-def plan(*, budgets: list[BudgetLine] = (), rates: list[RateLine] = (), parallels: list[ParallelLine] = (),
-         reserve: int = 0, ttl: float = 900, rid: str | None = None, tokens: int = 0) -> AdmissionPlan:
-    return AdmissionPlan(rid or f"r{random.random()}", list(budgets), list(rates), list(parallels), reserve, ttl, tokens)
+def plan(
+    *,
+    budgets: list[BudgetLine] = (),
+    rates: list[RateLine] = (),
+    parallels: list[ParallelLine] = (),
+    reserve: int = 0,
+    ttl: float = 900,
+    rid: str | None = None,
+    tokens: int = 0,
+) -> AdmissionPlan:
+    return AdmissionPlan(
+        rid or f"r{random.random()}", list(budgets), list(rates), list(parallels), reserve, ttl, tokens
+    )
 
 
 def test_budget_admits_while_spent_plus_reserved_fits(backend: Any, loop: asyncio.AbstractEventLoop) -> None:
@@ -111,7 +121,9 @@ def test_missing_counters_ask_for_a_seed_from_the_ledger(backend: Any, loop: asy
     loop.run_until_complete(scenario())
 
 
-def test_sliding_window_never_admits_more_than_the_limit_in_any_window(backend: Any, loop: asyncio.AbstractEventLoop) -> None:
+def test_sliding_window_never_admits_more_than_the_limit_in_any_window(
+    backend: Any, loop: asyncio.AbstractEventLoop
+) -> None:
     """Random arrivals over 5 minutes: every 60 s window holds at most rpm admissions, and a
     saturating client gets at least 99% of the limit per window (buckets of 1 s)."""
 

@@ -44,8 +44,14 @@ class Alerts:
 
 @pytest.fixture
 def start(gateway_factory: Any, tmp_path: Path) -> Any:
-    def start(keys: dict[str, dict[str, Any]] | None = None, *, models: list[dict[str, Any]] | None = None,
-              litellm: dict[str, Any] | None = None, spend: dict[str, Any] | None = None, extra: tuple[Any, ...] = ()) -> Any:
+    def start(
+        keys: dict[str, dict[str, Any]] | None = None,
+        *,
+        models: list[dict[str, Any]] | None = None,
+        litellm: dict[str, Any] | None = None,
+        spend: dict[str, Any] | None = None,
+        extra: tuple[Any, ...] = (),
+    ) -> Any:
         config = {
             "model_list": models or [model_entry("m")],
             "general_settings": {"master_key": MASTER, "database_url": f"sqlite:///{tmp_path / 'ledger.db'}"},
@@ -53,8 +59,11 @@ def start(gateway_factory: Any, tmp_path: Path) -> Any:
             "plugins": {"spend": {"ship_interval_seconds": 0.05, **(spend or {})}},
         }
         auth = TestAuth({k: KeySpec.model_validate(v) for k, v in (keys or {}).items()})
-        return gateway_factory(config, plugins=[("mock", gateway_mock), ("openai", gateway_openai), ("spend", gateway_spend), auth, *extra],
-                               load_entrypoints=False)
+        return gateway_factory(
+            config,
+            plugins=[("mock", gateway_mock), ("openai", gateway_openai), ("spend", gateway_spend), auth, *extra],
+            load_entrypoints=False,
+        )
 
     return start
 
@@ -85,13 +94,17 @@ def test_cost_header_ledger_row_and_spend_totals_agree(start: Any) -> None:
 
     import asyncio
 
-    totals = asyncio.run(acall_first(gw.gateway.pm, "gateway_get_spend", scope="team", ids=["t1", "t2"], gateway=gw.gateway))
+    totals = asyncio.run(
+        acall_first(gw.gateway.pm, "gateway_get_spend", scope="team", ids=["t1", "t2"], gateway=gw.gateway)
+    )
     assert totals == {"t1": COST * 2, "t2": Decimal(0)}
 
 
 def test_exhausted_budget_names_scope_spent_and_limit_with_configured_status(start: Any) -> None:
-    gw = start({"sk-a": key("hash-a", {"scope": "team", "id": "t1", "max_budget": str(COST * 2), "alias": "eng"})},
-               litellm={"budget_exceeded_status_code": 400})
+    gw = start(
+        {"sk-a": key("hash-a", {"scope": "team", "id": "t1", "max_budget": str(COST * 2), "alias": "eng"})},
+        litellm={"budget_exceeded_status_code": 400},
+    )
     client = gw.openai("sk-a")
     for _ in range(2):
         client.chat.completions.create(model="m", messages=HI, max_tokens=7)
@@ -100,12 +113,16 @@ def test_exhausted_budget_names_scope_spent_and_limit_with_configured_status(sta
     assert refused.value.status_code == 400
     body = refused.value.body
     assert body["type"] == "budget_exceeded"
-    assert body["message"] == ("Budget has been exceeded for team 'eng': spent $0.000036 of max budget $0.000036; "
-                               "this request could cost up to $0.000018.")
+    assert body["message"] == (
+        "Budget has been exceeded for team 'eng': spent $0.000036 of max budget $0.000036; "
+        "this request could cost up to $0.000018."
+    )
 
 
 def test_budget_resets_on_budget_duration_with_a_controllable_clock(start: Any) -> None:
-    gw = start({"sk-a": key("hash-a", {"scope": "key", "id": "hash-a", "max_budget": str(COST), "budget_duration": "1h"})})
+    gw = start(
+        {"sk-a": key("hash-a", {"scope": "key", "id": "hash-a", "max_budget": str(COST), "budget_duration": "1h"})}
+    )
     governor = gw.gateway.state["spend"]
     # the clock starts at the real time (the ledger's rows carry real times) and then jumps
     hour = time.time() // 3600 * 3600
@@ -115,7 +132,10 @@ def test_budget_resets_on_budget_duration_with_a_controllable_clock(start: Any) 
     client.chat.completions.create(model="m", messages=HI, max_tokens=7)
     with pytest.raises(openai.UnprocessableEntityError) as refused:
         client.chat.completions.create(model="m", messages=HI, max_tokens=7)
-    assert f"The budget resets at {time.strftime('%Y-%m-%d %H:00:00', time.gmtime(hour + 3600))} UTC" in refused.value.message
+    assert (
+        f"The budget resets at {time.strftime('%Y-%m-%d %H:00:00', time.gmtime(hour + 3600))} UTC"
+        in refused.value.message
+    )
     now[0] = hour + 3600 - 0.01  # one hundredth of a second early: still refused
     with pytest.raises(openai.UnprocessableEntityError):
         client.chat.completions.create(model="m", messages=HI, max_tokens=7)
@@ -125,8 +145,10 @@ def test_budget_resets_on_budget_duration_with_a_controllable_clock(start: Any) 
 
 def test_soft_budget_crossing_alerts_once_and_does_not_block(start: Any) -> None:
     alerts = Alerts()
-    gw = start({"sk-a": key("hash-a", {"scope": "key", "id": "hash-a", "soft_budget": str(COST * 2), "alias": "a"})},
-               extra=(alerts,))
+    gw = start(
+        {"sk-a": key("hash-a", {"scope": "key", "id": "hash-a", "soft_budget": str(COST * 2), "alias": "a"})},
+        extra=(alerts,),
+    )
     client = gw.openai("sk-a")
     for _ in range(4):
         client.chat.completions.create(model="m", messages=HI)
@@ -155,7 +177,9 @@ def test_end_user_and_global_budgets(start: Any) -> None:
     assert [r["end_user"] for r in rows(gw, end_user="carol")] == ["carol", "carol"]
 
 
-@pytest.mark.parametrize(("field", "value"), [("max_budget", "-1"), ("rpm_limit", "ten"), ("budget_duration", "1 fortnight")])
+@pytest.mark.parametrize(
+    ("field", "value"), [("max_budget", "-1"), ("rpm_limit", "ten"), ("budget_duration", "1 fortnight")]
+)
 def test_bad_budget_or_limit_values_are_a_400_naming_the_field(start: Any, field: str, value: Any) -> None:
     gw = start({"sk-a": key("hash-a", {"scope": "key", "id": "hash-a", "max_budget": "1", field: value})})
     with pytest.raises(openai.BadRequestError) as refused:
@@ -165,8 +189,10 @@ def test_bad_budget_or_limit_values_are_a_400_naming_the_field(start: Any, field
 
 
 def test_upstream_error_releases_the_reservation_and_records_a_failure(start: Any) -> None:
-    gw = start({"sk-a": key("hash-a", {"scope": "key", "id": "hash-a", "max_budget": str(COST)})},
-               models=[model_entry("m", mock_failure_rate=1)])
+    gw = start(
+        {"sk-a": key("hash-a", {"scope": "key", "id": "hash-a", "max_budget": str(COST)})},
+        models=[model_entry("m", mock_failure_rate=1)],
+    )
     for _ in range(3):  # would be refused after the first if a reservation leaked
         with pytest.raises(openai.InternalServerError):
             gw.openai("sk-a").chat.completions.create(model="m", messages=HI, max_tokens=7)
@@ -177,10 +203,14 @@ def test_upstream_error_releases_the_reservation_and_records_a_failure(start: An
 
 
 def test_client_disconnect_mid_stream_settles_and_records(start: Any) -> None:
-    gw = start({"sk-a": key("hash-a", {"scope": "key", "id": "hash-a", "max_budget": "1", "max_parallel_requests": 1})},
-               models=[model_entry("m", mock_stream_chunk_delay_ms=300, mock_stream_pieces=20)])
+    gw = start(
+        {"sk-a": key("hash-a", {"scope": "key", "id": "hash-a", "max_budget": "1", "max_parallel_requests": 1})},
+        models=[model_entry("m", mock_stream_chunk_delay_ms=300, mock_stream_pieces=20)],
+    )
     body = {"model": "m", "messages": HI, "stream": True}
-    with httpx.stream("POST", gw.base_url + "/chat/completions", json=body, headers={"Authorization": "Bearer sk-a"}) as r:
+    with httpx.stream(
+        "POST", gw.base_url + "/chat/completions", json=body, headers={"Authorization": "Bearer sk-a"}
+    ) as r:
         next(r.iter_lines())  # first event, then hang up
     deadline = time.monotonic() + 10
     governor = gw.gateway.state["spend"]
@@ -194,8 +224,10 @@ def test_client_disconnect_mid_stream_settles_and_records(start: Any) -> None:
 
 
 def test_max_parallel_requests(start: Any) -> None:
-    gw = start({"sk-a": key("hash-a", {"scope": "key", "id": "hash-a", "max_parallel_requests": 1, "alias": "a"})},
-               models=[model_entry("m", mock_latency_ms=400)])
+    gw = start(
+        {"sk-a": key("hash-a", {"scope": "key", "id": "hash-a", "max_parallel_requests": 1, "alias": "a"})},
+        models=[model_entry("m", mock_latency_ms=400)],
+    )
     results: list[Any] = []
 
     def call() -> None:
@@ -228,12 +260,29 @@ def test_deployment_rpm_moves_to_the_other_deployment_then_429(start: Any) -> No
 def test_upstream_without_usage_is_estimated_and_flagged(start: Any) -> None:
     upstream = FakeUpstream().start()
     try:
-        upstream.default = Reply(json={"id": "x", "object": "chat.completion", "created": 1, "model": "gpt-x",
-                                       "choices": [{"index": 0, "message": {"role": "assistant", "content": "12345678"},
-                                                    "finish_reason": "stop"}]})
-        models = [{"model_name": "m", "litellm_params": {"model": "openai/gpt-x", "api_base": upstream.base_url,
-                                                         "api_key": "sk-upstream", "input_cost_per_token": 0.000001,
-                                                         "output_cost_per_token": 0.000002}}]
+        upstream.default = Reply(
+            json={
+                "id": "x",
+                "object": "chat.completion",
+                "created": 1,
+                "model": "gpt-x",
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": "12345678"}, "finish_reason": "stop"}
+                ],
+            }
+        )
+        models = [
+            {
+                "model_name": "m",
+                "litellm_params": {
+                    "model": "openai/gpt-x",
+                    "api_base": upstream.base_url,
+                    "api_key": "sk-upstream",
+                    "input_cost_per_token": 0.000001,
+                    "output_cost_per_token": 0.000002,
+                },
+            }
+        ]
         gw = start(models=models)
         raw = gw.openai(MASTER).chat.completions.with_raw_response.create(model="m", messages=HI)
         assert raw.headers["x-litellm-response-cost"] == "0.000008"  # 4 prompt + 2 completion tokens, estimated
@@ -252,9 +301,14 @@ def test_one_worker_without_redis_refuses_several_workers(start: Any) -> None:
 def test_unreachable_redis_follows_the_failure_policy_and_is_counted(start: Any, policy: str) -> None:
     from gateway.testing import free_port
 
-    gw = start({"sk-a": key("hash-a", {"scope": "key", "id": "hash-a", "rpm_limit": 5})},
-               spend={"redis_url": f"redis://127.0.0.1:{free_port()}/0", "redis_failure_policy": policy,
-                      "redis_timeout_seconds": 0.5})
+    gw = start(
+        {"sk-a": key("hash-a", {"scope": "key", "id": "hash-a", "rpm_limit": 5})},
+        spend={
+            "redis_url": f"redis://127.0.0.1:{free_port()}/0",
+            "redis_failure_policy": policy,
+            "redis_timeout_seconds": 0.5,
+        },
+    )
     client = gw.openai("sk-a")
     if policy == "closed":
         with pytest.raises(openai.InternalServerError) as refused:

@@ -21,16 +21,35 @@ from gateway_spend.wal import WalLog, WalWriter, orphaned_logs
 
 def record(request_id: str | None = None, *, spend: str = "0.000018", **fields: Any) -> dict[str, Any]:
     now = time.time()
-    base = {"request_id": request_id or uuid.uuid4().hex, "call_type": "chat", "api_key": "hash-a", "team_id": "t1",
-            "model_group": "m", "custom_llm_provider": "mock", "prompt_tokens": 4, "completion_tokens": 7,
-            "total_tokens": 11, "spend": spend, "spend_pico": int(Decimal(spend) * 10**12), "status": "success",
-            "http_status": 200, "start_time": now, "end_time": now + 0.01}
+    base = {
+        "request_id": request_id or uuid.uuid4().hex,
+        "call_type": "chat",
+        "api_key": "hash-a",
+        "team_id": "t1",
+        "model_group": "m",
+        "custom_llm_provider": "mock",
+        "prompt_tokens": 4,
+        "completion_tokens": 7,
+        "total_tokens": 11,
+        "spend": spend,
+        "spend_pico": int(Decimal(spend) * 10**12),
+        "status": "success",
+        "http_status": 200,
+        "start_time": now,
+        "end_time": now + 0.01,
+    }
     return {**base, **fields}
 
 
 def shipper_for(writer: WalWriter, store: LedgerStore, rejected: list[Any]) -> Shipper:
-    return Shipper(writer, store, batch_size=50, interval=0.05, max_backoff=0.2,
-                   dead_letters=DeadLetters(writer.dir, lambda rid, reason: rejected.append(rid)))
+    return Shipper(
+        writer,
+        store,
+        batch_size=50,
+        interval=0.05,
+        max_backoff=0.2,
+        dead_letters=DeadLetters(writer.dir, lambda rid, reason: rejected.append(rid)),
+    )
 
 
 async def stored_ids(store: LedgerStore) -> list[str]:
@@ -67,8 +86,10 @@ def test_a_record_postgres_refuses_is_dead_lettered_but_its_spend_stays_in_the_l
         assert await store.spend_since("key", "hash-b", 0) == Decimal(6000)
         assert await store.spend_since("end_user", "carol", 0) == Decimal(6000)
         assert await store.spend_since("global", "global", 0) == Decimal(6000) + Decimal("0.000018") * 20
-        assert await store.totals("key", ["hash-b", "hash-a"]) == {"hash-b": Decimal(6000),
-                                                                   "hash-a": Decimal("0.000018") * 20}
+        assert await store.totals("key", ["hash-b", "hash-a"]) == {
+            "hash-b": Decimal(6000),
+            "hash-a": Decimal("0.000018") * 20,
+        }
         status = shipper.status()
         assert status["dead_letters"] == 1 and status["dead_letters_spend_lost"] == 0 and status["pending_bytes"] == 0
         writer.close(remove_if_shipped=True)
@@ -87,13 +108,17 @@ def test_values_no_column_can_hold_are_stored_under_a_stable_name_that_queries_f
         store = LedgerStore.from_url(fresh_pg if database == "postgresql" else f"sqlite:///{tmp_path / 'l.db'}")
         await store.create_tables()
         long_team, nul_user = "t" * 300, "nul\x00byte"
-        rows = [record(team_id=long_team, user_id=nul_user, error="upstream said \x00", metadata={"tags": ["a\x00"]}),
-                record(team_id="t" * 299 + "u")]
+        rows = [
+            record(team_id=long_team, user_id=nul_user, error="upstream said \x00", metadata={"tags": ["a\x00"]}),
+            record(team_id="t" * 299 + "u"),
+        ]
         assert await store.insert_batch(rows) == 2
         assert await store.spend_since("team", long_team, 0) == Decimal("0.000018")
         assert await store.spend_since("user", nul_user, 0) == Decimal("0.000018")
-        assert await store.totals("team", [long_team, "t" * 299 + "u"]) == {long_team: Decimal("0.000018"),
-                                                                            "t" * 299 + "u": Decimal("0.000018")}
+        assert await store.totals("team", [long_team, "t" * 299 + "u"]) == {
+            long_team: Decimal("0.000018"),
+            "t" * 299 + "u": Decimal("0.000018"),
+        }
         [row], _ = await store.logs({"team_id": long_team}, None, None, 10, 0)
         assert len(row["team_id"]) == 255 and row["team_id"].startswith("t" * 200)
         assert "\x00" not in row["user_id"] and "\x00" not in row["error"] and row["metadata"] == {"tags": ["a\ufffd"]}

@@ -12,18 +12,28 @@ from genai_prices import calc_price
 from gateway import Deployment
 from gateway_spend.durations import parse_duration
 from gateway_spend.money import as_decimal, from_nanos, to_nanos
-from gateway_spend.pricing import GenaiPrice, OverridePrice, TokenCounts, UnknownPrice, estimate_prompt_tokens, price_for
+from gateway_spend.pricing import (
+    GenaiPrice,
+    OverridePrice,
+    TokenCounts,
+    UnknownPrice,
+    estimate_prompt_tokens,
+    price_for,
+)
 
 
 def deployment(model: str, provider: str = "openai", **params: object) -> Deployment:
-    return Deployment(id="d", model_group="g", provider=provider, model=model, params={"model": f"{provider}/{model}", **params})
+    return Deployment(
+        id="d", model_group="g", provider=provider, model=model, params={"model": f"{provider}/{model}", **params}
+    )
 
 
 def test_bundled_prices_match_genai_prices_including_cached_tokens() -> None:
     price = price_for(deployment("gpt-4o"))
     assert isinstance(price, GenaiPrice)
-    expected = calc_price(GenaiUsage(input_tokens=1000, cache_read_tokens=300, output_tokens=200), "gpt-4o",
-                          provider_id="openai").total_price
+    expected = calc_price(
+        GenaiUsage(input_tokens=1000, cache_read_tokens=300, output_tokens=200), "gpt-4o", provider_id="openai"
+    ).total_price
     assert price.cost(TokenCounts(prompt=1000, completion=200, cached=300)) == expected
     # 700 x $2.50 + 300 x $1.25 (cache read) + 200 x $10, per million
     assert expected == Decimal("0.004125")
@@ -37,16 +47,29 @@ def test_prices_are_the_bundled_data_never_downloaded() -> None:
 
 
 def test_overrides_win_and_split_cached_and_reasoning_tokens() -> None:
-    price = price_for(deployment("gpt-4o", input_cost_per_token=0.000001, output_cost_per_token=0.000004,
-                                 cache_read_input_token_cost=0.0000005, output_cost_per_reasoning_token=0.000008))
+    price = price_for(
+        deployment(
+            "gpt-4o",
+            input_cost_per_token=0.000001,
+            output_cost_per_token=0.000004,
+            cache_read_input_token_cost=0.0000005,
+            output_cost_per_reasoning_token=0.000008,
+        )
+    )
     assert isinstance(price, OverridePrice)
     cost = price.cost(TokenCounts(prompt=100, completion=50, cached=40, reasoning=10))
     assert cost == Decimal("0.000060") + Decimal("0.000020") + Decimal("0.000160") + Decimal("0.000080")
 
 
 def test_model_info_prices_and_unknown_models() -> None:
-    info = Deployment(id="d", model_group="g", provider="openai", model="in-house", params={"model": "openai/in-house"},
-                      model_info={"input_cost_per_token": 0.000002, "output_cost_per_token": 0.000002})
+    info = Deployment(
+        id="d",
+        model_group="g",
+        provider="openai",
+        model="in-house",
+        params={"model": "openai/in-house"},
+        model_info={"input_cost_per_token": 0.000002, "output_cost_per_token": 0.000002},
+    )
     assert price_for(info).cost(TokenCounts(10, 10)) == Decimal("0.000040")
     assert isinstance(price_for(deployment("no-such-model-anywhere")), UnknownPrice)
     with pytest.raises(ValueError, match="litellm_params.input_cost_per_token"):
@@ -63,13 +86,16 @@ def test_money_is_exact_and_rounds_counters_up() -> None:
             as_decimal(bad, "max_budget")
 
 
-@pytest.mark.parametrize(("text", "now", "start", "after"), [
-    ("1d", "2026-03-14 15:00", "2026-03-14 00:00", "2026-03-15 00:00"),
-    ("30m", "2026-03-14 15:47", "2026-03-14 15:30", "2026-03-14 16:00"),
-    ("1w", "2026-03-14 15:00", "2026-03-09 00:00", "2026-03-16 00:00"),  # weeks start on Monday
-    ("1mo", "2026-03-14 15:00", "2026-03-01 00:00", "2026-04-01 00:00"),
-    ("3mo", "2026-12-31 23:59", "2026-10-01 00:00", "2027-01-01 00:00"),
-])
+@pytest.mark.parametrize(
+    ("text", "now", "start", "after"),
+    [
+        ("1d", "2026-03-14 15:00", "2026-03-14 00:00", "2026-03-15 00:00"),
+        ("30m", "2026-03-14 15:47", "2026-03-14 15:30", "2026-03-14 16:00"),
+        ("1w", "2026-03-14 15:00", "2026-03-09 00:00", "2026-03-16 00:00"),  # weeks start on Monday
+        ("1mo", "2026-03-14 15:00", "2026-03-01 00:00", "2026-04-01 00:00"),
+        ("3mo", "2026-12-31 23:59", "2026-10-01 00:00", "2027-01-01 00:00"),
+    ],
+)
 def test_budget_windows(text: str, now: str, start: str, after: str) -> None:
     def epoch(value: str) -> float:
         return datetime.strptime(value, "%Y-%m-%d %H:%M").replace(tzinfo=UTC).timestamp()

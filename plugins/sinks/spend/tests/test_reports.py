@@ -16,8 +16,10 @@ from spend_testauth import KeySpec, TestAuth
 
 HI = [{"role": "user", "content": "hi"}]
 KEYS = {
-    "sk-a1": key("hash-a1", team_id="alpha"), "sk-a2": key("hash-a2", team_id="alpha"),
-    "sk-b1": key("hash-b1", team_id="beta"), "sk-solo": key("hash-solo"),
+    "sk-a1": key("hash-a1", team_id="alpha"),
+    "sk-a2": key("hash-a2", team_id="alpha"),
+    "sk-b1": key("hash-b1", team_id="beta"),
+    "sk-solo": key("hash-solo"),
 }
 
 
@@ -29,7 +31,9 @@ def gw(gateway_factory: Any, fresh_pg: str) -> Any:
         "plugins": {"spend": {"ship_interval_seconds": 0.05}},
     }
     auth = TestAuth({k: KeySpec.model_validate(v) for k, v in KEYS.items()})
-    gateway = gateway_factory(config, plugins=[("mock", gateway_mock), ("spend", gateway_spend), auth], load_entrypoints=False)
+    gateway = gateway_factory(
+        config, plugins=[("mock", gateway_mock), ("spend", gateway_spend), auth], load_entrypoints=False
+    )
     plan = {"sk-a1": ["m", "m", "big"], "sk-a2": ["big"], "sk-b1": ["m", "big", "big"], "sk-solo": ["m"]}
     for api_key, models in plan.items():
         for model in models:
@@ -53,7 +57,11 @@ def test_team_report_equals_the_sum_of_each_teams_ledger_rows(gw: Any) -> None:
     reported = {t["team_name"]: Decimal(t["total_spend_exact"]) for t in day["teams"]}
     assert reported == {"alpha": per_team["alpha"], "beta": per_team["beta"], None: per_team[None]}
     alpha = next(t for t in day["teams"] if t["team_name"] == "alpha")
-    assert {(m["model"], m["api_key"]) for m in alpha["metadata"]} == {("m", "hash-a1"), ("big", "hash-a1"), ("big", "hash-a2")}
+    assert {(m["model"], m["api_key"]) for m in alpha["metadata"]} == {
+        ("m", "hash-a1"),
+        ("big", "hash-a1"),
+        ("big", "hash-a2"),
+    }
     assert all(set(m) == {"model", "api_key", "spend", "total_tokens"} for m in alpha["metadata"])
 
 
@@ -82,12 +90,17 @@ def test_spend_logs_filters_and_pages(gw: Any) -> None:
     assert get(gw, "/spend/logs", team_id="alpha", start_date="2000-01-01", end_date="2000-01-02").json() == []
 
 
-@pytest.mark.parametrize(("path", "params", "param"), [
-    ("/global/spend/report", {"group_by": "planet"}, "group_by"),
-    ("/global/spend/report", {"start_date": "yesterday"}, "start_date"),
-    ("/spend/logs/v2", {"page_size": "0"}, "page_size"),
-])
-def test_bad_report_parameters_are_400_naming_the_parameter(gw: Any, path: str, params: dict[str, str], param: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "params", "param"),
+    [
+        ("/global/spend/report", {"group_by": "planet"}, "group_by"),
+        ("/global/spend/report", {"start_date": "yesterday"}, "start_date"),
+        ("/spend/logs/v2", {"page_size": "0"}, "page_size"),
+    ],
+)
+def test_bad_report_parameters_are_400_naming_the_parameter(
+    gw: Any, path: str, params: dict[str, str], param: str
+) -> None:
     response = get(gw, path, **params)
     assert response.status_code == 400 and response.json()["error"]["param"] == param
 

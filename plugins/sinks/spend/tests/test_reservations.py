@@ -43,9 +43,16 @@ def answer_every_choice(request: RecordedRequest, completion_tokens_per_choice: 
 
 
 def model(upstream: FakeUpstream) -> dict[str, Any]:
-    return {"model_name": "m", "litellm_params": {"model": "openai/gpt-x", "api_base": upstream.base_url,
-                                                  "api_key": "sk-upstream", "input_cost_per_token": 0.000001,
-                                                  "output_cost_per_token": 0.000002}}
+    return {
+        "model_name": "m",
+        "litellm_params": {
+            "model": "openai/gpt-x",
+            "api_base": upstream.base_url,
+            "api_key": "sk-upstream",
+            "input_cost_per_token": 0.000001,
+            "output_cost_per_token": 0.000002,
+        },
+    }
 
 
 @pytest.fixture
@@ -62,8 +69,11 @@ async def fire(targets: list[tuple[str, str]], **body: Any) -> list[tuple[int, s
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=400), timeout=60) as client:
 
         async def one(url: str, api_key: str) -> tuple[int, str, dict[str, str]]:
-            response = await client.post(url + "/v1/chat/completions", json={"model": "m", "messages": HI, **body},
-                                         headers={"Authorization": f"Bearer {api_key}"})
+            response = await client.post(
+                url + "/v1/chat/completions",
+                json={"model": "m", "messages": HI, **body},
+                headers={"Authorization": f"Bearer {api_key}"},
+            )
             message = "" if response.status_code == 200 else response.json()["error"]["message"]
             return response.status_code, message, dict(response.headers)
 
@@ -82,12 +92,16 @@ def test_n_choices_are_reserved_so_200_concurrent_requests_at_n_8_never_pass_the
     cfg = {
         "model_list": [model(upstream)],
         "general_settings": {"master_key": MASTER, "database_url": pg_url},
-        "plugins": {"spend": {"redis_url": REDIS_URL, "redis_prefix": redis_prefix, "ship_interval_seconds": 0.2},
-                    "spend_testauth": {"keys": keys}},
+        "plugins": {
+            "spend": {"redis_url": REDIS_URL, "redis_prefix": redis_prefix, "ship_interval_seconds": 0.2},
+            "spend_testauth": {"keys": keys},
+        },
     }
     first, second = gateway_processes(cfg, env={"GATEWAY_LOAD_PLUGINS": "openai,spend,spend_testauth"}, count=2)
 
-    results = asyncio.run(fire([((first, second)[i % 2].url, "sk-n") for i in range(200)], n=8, max_tokens=CHOICE_TOKENS))
+    results = asyncio.run(
+        fire([((first, second)[i % 2].url, "sk-n") for i in range(200)], n=8, max_tokens=CHOICE_TOKENS)
+    )
 
     ok = [r for r in results if r[0] == 200]
     refused = [r for r in results if r[0] != 200]
@@ -111,16 +125,21 @@ def start(gateway_factory: Any, tmp_path: Path) -> Any:
             "plugins": {"spend": {"redis_url": REDIS_URL, "redis_prefix": redis_prefix, "ship_interval_seconds": 0.05}},
         }
         auth = TestAuth({k: KeySpec.model_validate(v) for k, v in keys.items()})
-        return gateway_factory(config, plugins=[("openai", gateway_openai), ("spend", gateway_spend), auth],
-                               load_entrypoints=False)
+        return gateway_factory(
+            config, plugins=[("openai", gateway_openai), ("spend", gateway_spend), auth], load_entrypoints=False
+        )
 
     return start
 
 
 def post(gw: Any, api_key: str, path: str = "/chat/completions", **body: Any) -> httpx.Response:
     prompt = {"messages": HI} if path == "/chat/completions" else {"prompt": "hi"}
-    return httpx.post(gw.base_url + path, json={"model": "m", **prompt, **body},
-                      headers={"Authorization": f"Bearer {api_key}"}, timeout=30)
+    return httpx.post(
+        gw.base_url + path,
+        json={"model": "m", **prompt, **body},
+        headers={"Authorization": f"Bearer {api_key}"},
+        timeout=30,
+    )
 
 
 def test_an_upstream_that_exceeds_max_tokens_is_charged_its_real_cost_and_the_next_admission_sees_it(
@@ -128,9 +147,12 @@ def test_an_upstream_that_exceeds_max_tokens_is_charged_its_real_cost_and_the_ne
 ) -> None:
     upstream.default = lambda request: answer_every_choice(request, completion_tokens_per_choice=200)
     budget = Decimal("0.0002")  # ten reservations of max_tokens 7 would fit
-    gw = start(upstream, {"sk-a": key("hash-over", {"scope": "key", "id": "hash-over", "max_budget": str(budget),
-                                                    "alias": "over"})},
-               database_url=fresh_pg, redis_prefix=redis_prefix)
+    gw = start(
+        upstream,
+        {"sk-a": key("hash-over", {"scope": "key", "id": "hash-over", "max_budget": str(budget), "alias": "over"})},
+        database_url=fresh_pg,
+        redis_prefix=redis_prefix,
+    )
 
     first = post(gw, "sk-a", max_tokens=CHOICE_TOKENS)
     real = PROMPT + 200 * PER_OUTPUT_TOKEN  # $0.000404, though $0.000018 was reserved
@@ -139,23 +161,34 @@ def test_an_upstream_that_exceeds_max_tokens_is_charged_its_real_cost_and_the_ne
     second = post(gw, "sk-a", max_tokens=CHOICE_TOKENS)
     assert second.status_code == 422
     assert second.json()["error"]["message"].startswith(
-        f"Budget has been exceeded for key 'over': spent ${real} of max budget ${budget}")
+        f"Budget has been exceeded for key 'over': spent ${real} of max budget ${budget}"
+    )
     assert len(upstream.requests) == 1
-    [row] = [r for r in httpx.get(gw.url + "/spend/logs", headers={"Authorization": f"Bearer {MASTER}"}).json()
-             if r["status"] == "success"]
+    [row] = [
+        r
+        for r in httpx.get(gw.url + "/spend/logs", headers={"Authorization": f"Bearer {MASTER}"}).json()
+        if r["status"] == "success"
+    ]
     assert row["spend_exact"] == str(real) and row["completion_tokens"] == 200
 
 
-@pytest.mark.parametrize(("path", "body", "choices"), [
-    ("/chat/completions", {"n": 3}, 3),
-    # best_of candidates are generated and billed, n of them returned
-    ("/completions", {"n": 2, "best_of": 5}, 5),
-])
+@pytest.mark.parametrize(
+    ("path", "body", "choices"),
+    [
+        ("/chat/completions", {"n": 3}, 3),
+        # best_of candidates are generated and billed, n of them returned
+        ("/completions", {"n": 2, "best_of": 5}, 5),
+    ],
+)
 def test_the_reservation_names_the_maximum_over_every_generated_choice(
     upstream: FakeUpstream, start: Any, fresh_pg: str, redis_prefix: str, path: str, body: dict[str, Any], choices: int
 ) -> None:
-    gw = start(upstream, {"sk-a": key("hash-tiny", {"scope": "key", "id": "hash-tiny", "max_budget": "0.00001"})},
-               database_url=fresh_pg, redis_prefix=redis_prefix)
+    gw = start(
+        upstream,
+        {"sk-a": key("hash-tiny", {"scope": "key", "id": "hash-tiny", "max_budget": "0.00001"})},
+        database_url=fresh_pg,
+        redis_prefix=redis_prefix,
+    )
     refused = post(gw, "sk-a", path, max_tokens=10, **body)
     assert refused.status_code == 422
     prompt_tokens = fake_openai.prompt_tokens(HI) if path == "/chat/completions" else fake_openai.count_tokens("hi")

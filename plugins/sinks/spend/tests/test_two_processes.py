@@ -26,8 +26,10 @@ def config(pg_url: str, prefix: str, keys: dict[str, Any], **spend: Any) -> dict
     return {
         "model_list": [model_entry("m")],
         "general_settings": {"master_key": MASTER, "database_url": pg_url},
-        "plugins": {"spend": {"redis_url": REDIS_URL, "redis_prefix": prefix, "ship_interval_seconds": 0.2, **spend},
-                    "spend_testauth": {"keys": keys}},
+        "plugins": {
+            "spend": {"redis_url": REDIS_URL, "redis_prefix": prefix, "ship_interval_seconds": 0.2, **spend},
+            "spend_testauth": {"keys": keys},
+        },
     }
 
 
@@ -41,8 +43,11 @@ async def fire(targets: list[tuple[str, str]], **body: Any) -> list[tuple[int, s
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=400), timeout=60) as client:
 
         async def one(url: str, api_key: str) -> tuple[int, str, dict[str, str]]:
-            response = await client.post(url + "/v1/chat/completions", json={"model": "m", "messages": MESSAGES, **body},
-                                         headers={"Authorization": f"Bearer {api_key}"})
+            response = await client.post(
+                url + "/v1/chat/completions",
+                json={"model": "m", "messages": MESSAGES, **body},
+                headers={"Authorization": f"Bearer {api_key}"},
+            )
             message = "" if response.status_code == 200 else response.json()["error"]["message"]
             return response.status_code, message, dict(response.headers)
 
@@ -73,13 +78,21 @@ def test_budget_for_exactly_k_requests_holds_under_200_concurrent_requests(
     k = 7
     budget = str(COST * k)
     if shared == "key":
-        keys = {"sk-one": key("hash-one", {"scope": "key", "id": "hash-one", "max_budget": budget, "alias": "one"},
-                              alias="one")}
+        keys = {
+            "sk-one": key(
+                "hash-one", {"scope": "key", "id": "hash-one", "max_budget": budget, "alias": "one"}, alias="one"
+            )
+        }
     else:  # several keys of one team share the team's budget
-        keys = {f"sk-{i}": key(f"hash-{i}-{redis_prefix}", {"scope": "key", "id": f"hash-{i}-{redis_prefix}"},
-                               {"scope": "team", "id": f"team-{redis_prefix}", "max_budget": budget, "alias": "platform"},
-                               team_id=f"team-{redis_prefix}")
-                for i in range(4)}
+        keys = {
+            f"sk-{i}": key(
+                f"hash-{i}-{redis_prefix}",
+                {"scope": "key", "id": f"hash-{i}-{redis_prefix}"},
+                {"scope": "team", "id": f"team-{redis_prefix}", "max_budget": budget, "alias": "platform"},
+                team_id=f"team-{redis_prefix}",
+            )
+            for i in range(4)
+        }
     cfg = config(pg_url, redis_prefix, keys)
     first, second = gateway_processes(cfg, count=2)
     names = sorted(keys)
@@ -130,8 +143,12 @@ def test_rpm_limit_is_shared_exactly_by_two_processes(pg_url: str, redis_prefix:
     limited = [r for r in results if r[0] == 429]
     # all 150 fall into one 60 s window: every slot is usable (>= 99%), none beyond the limit
     assert len(ok) == limit and len(limited) == 100
-    assert all(int(r[2]["retry-after"]) >= 1 and r[2]["x-ratelimit-limit-requests"] == str(limit)
-               and r[2]["x-ratelimit-remaining-requests"] == "0" for r in limited)
+    assert all(
+        int(r[2]["retry-after"]) >= 1
+        and r[2]["x-ratelimit-limit-requests"] == str(limit)
+        and r[2]["x-ratelimit-remaining-requests"] == "0"
+        for r in limited
+    )
     assert all("Rate limit exceeded for key 'rl'" in r[1] for r in limited)
     remaining = sorted(int(r[2]["x-ratelimit-remaining-requests"]) for r in ok)
     assert remaining == list(range(limit))

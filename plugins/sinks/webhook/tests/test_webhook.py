@@ -43,8 +43,11 @@ def wait_for(server: FakeUpstream, predicate: Any, timeout: float = 60) -> list[
 def base_config(*urls: str, **extra: Any) -> dict[str, Any]:
     config: dict[str, Any] = {
         "model_list": [
-            {"model_name": "gpt-4o", "litellm_params": {"model": "openai/gpt-4o", "api_base": url, "api_key": "sk-up"},
-             "model_info": {"id": f"deployment-{i}"}}
+            {
+                "model_name": "gpt-4o",
+                "litellm_params": {"model": "openai/gpt-4o", "api_base": url, "api_key": "sk-up"},
+                "model_info": {"id": f"deployment-{i}"},
+            }
             for i, url in enumerate(urls)
         ],
         "general_settings": {"master_key": MASTER},
@@ -55,9 +58,14 @@ def base_config(*urls: str, **extra: Any) -> dict[str, Any]:
     return config
 
 
-def test_failures_are_posted_as_json_payloads(receiver: FakeUpstream, fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
-    config = base_config(fake_upstream.base_url, litellm_settings={"failure_callback": ["generic_api"]},
-                         router_settings={"num_retries": 0})
+def test_failures_are_posted_as_json_payloads(
+    receiver: FakeUpstream, fake_upstream: FakeUpstream, gateway_factory: Any
+) -> None:
+    config = base_config(
+        fake_upstream.base_url,
+        litellm_settings={"failure_callback": ["generic_api"]},
+        router_settings={"num_retries": 0},
+    )
     config["plugins"]["webhook"] = {"url": receiver.url + "/ingest", "headers": {"x-token": "t1"}}
     gw = gateway_factory(config, plugins=[gateway_webhook, gateway_openai], load_entrypoints=False)
     gw.openai().chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "ok"}])
@@ -72,15 +80,19 @@ def test_failures_are_posted_as_json_payloads(receiver: FakeUpstream, fake_upstr
     assert event["request"]["messages"][0]["content"] == "boom"
 
 
-def test_deployment_cooldown_alert_reaches_webhook_and_slack(receiver: FakeUpstream, fake_upstream: FakeUpstream,
-                                                             gateway_factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deployment_cooldown_alert_reaches_webhook_and_slack(
+    receiver: FakeUpstream, fake_upstream: FakeUpstream, gateway_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     failing = FakeUpstream().start()
     failing.default = Reply(status=500, json={"error": {"message": "down"}})
     try:
         monkeypatch.setenv("SLACK_WEBHOOK_URL", receiver.url + "/slack")
-        config = base_config(failing.base_url, fake_upstream.base_url,
-                             router_settings={"allowed_fails": 0, "cooldown_time": 60, "num_retries": 1},
-                             general_settings={"alerting": ["slack"]})
+        config = base_config(
+            failing.base_url,
+            fake_upstream.base_url,
+            router_settings={"allowed_fails": 0, "cooldown_time": 60, "num_retries": 1},
+            general_settings={"alerting": ["slack"]},
+        )
         config["plugins"]["webhook"] = {"alert_url": receiver.url + "/alerts", "environment": "test"}
         gw = gateway_factory(config, plugins=[gateway_webhook, gateway_openai], load_entrypoints=False)
         client = gw.openai()
@@ -107,11 +119,19 @@ class SoftBudget:
 
     @hookimpl
     def gateway_pre_call(self, ctx: Any, gateway: Any) -> None:
-        gateway.emit_alert("soft_budget_crossed", "key 'team-a-key' crossed its soft budget of $10.00 (spend $10.42)",
-                           scope="key", key_alias="team-a-key", soft_budget="10.00", spend="10.42")
+        gateway.emit_alert(
+            "soft_budget_crossed",
+            "key 'team-a-key' crossed its soft budget of $10.00 (spend $10.42)",
+            scope="key",
+            key_alias="team-a-key",
+            soft_budget="10.00",
+            spend="10.42",
+        )
 
 
-def test_soft_budget_alert_is_delivered(receiver: FakeUpstream, fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
+def test_soft_budget_alert_is_delivered(
+    receiver: FakeUpstream, fake_upstream: FakeUpstream, gateway_factory: Any
+) -> None:
     config = base_config(fake_upstream.base_url)
     config["plugins"]["webhook"] = {"alert_url": receiver.url + "/alerts", "alert_types": ["soft_budget_crossed"]}
     gw = gateway_factory(config, plugins=[gateway_webhook, gateway_openai, SoftBudget()], load_entrypoints=False)
@@ -120,8 +140,9 @@ def test_soft_budget_alert_is_delivered(receiver: FakeUpstream, fake_upstream: F
     assert alert.json["kind"] == "soft_budget_crossed" and alert.json["details"]["spend"] == "10.42"
 
 
-def test_hanging_alert_endpoint_is_bounded_and_never_blocks_requests(fake_upstream: FakeUpstream, gateway_factory: Any,
-                                                                     server_logs: Any) -> None:
+def test_hanging_alert_endpoint_is_bounded_and_never_blocks_requests(
+    fake_upstream: FakeUpstream, gateway_factory: Any, server_logs: Any
+) -> None:
     hanging = FakeUpstream().start()
     hanging.default = Reply(hang=True)
     try:

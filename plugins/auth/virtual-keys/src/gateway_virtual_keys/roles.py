@@ -55,10 +55,12 @@ class Standing:
 
 async def standing_of(conn: AsyncConnection, store: Store, user_id: str) -> Standing:
     role = await store.select_column(conn, t.users.c.user_role, t.users.c.user_id == user_id)
-    rows = (await conn.execute(
-        sa.select(t.members.c.team_id, t.members.c.role).where(t.members.c.user_id == user_id)
-    )).all()
+    rows = (
+        await conn.execute(sa.select(t.members.c.team_id, t.members.c.role).where(t.members.c.user_id == user_id))
+    ).all()
     return Standing(user_id, str(role[0]) if role else None, {str(team): str(r) for team, r in rows})
+
+
 from .store import Store
 
 

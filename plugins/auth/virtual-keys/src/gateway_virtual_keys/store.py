@@ -63,7 +63,9 @@ class Store:
         """One write transaction.  ``revokes``: the change may take access away (block, delete ...)."""
         async with self.engine.begin() as conn:
             bumped = await conn.execute(
-                sa.update(t.version).where(t.version.c.id == 1).values(version=t.version.c.version + 1)
+                sa.update(t.version)
+                .where(t.version.c.id == 1)
+                .values(version=t.version.c.version + 1)
                 .returning(t.version.c.version)
             )
             writer = Writer(conn, int(bumped.scalar_one()))
@@ -74,12 +76,17 @@ class Store:
                 field = _conflicting_field(exc)
                 if field in ("token", "id"):  # a custom key a concurrent request just took
                     raise custom_key_refused() from None
-                raise BadRequestError(f"another row already uses this {field}; choose a different one", param=field) from None
+                raise BadRequestError(
+                    f"another row already uses this {field}; choose a different one", param=field
+                ) from None
             if writer.changes:
                 now = utcnow()
                 await conn.execute(
                     sa.insert(t.changes),
-                    [{"version": writer.version, "kind": k, "entity_id": e, "changed_at": now} for k, e in writer.changes],
+                    [
+                        {"version": writer.version, "kind": k, "entity_id": e, "changed_at": now}
+                        for k, e in writer.changes
+                    ],
                 )
         if writer.changes and self.on_commit is not None:
             await self.on_commit(writer.version, writer.changes, revokes)
@@ -98,7 +105,9 @@ class Store:
     async def changes_since(self, version: int, limit: int) -> list[tuple[int, str, str]]:
         query = (
             sa.select(t.changes.c.version, t.changes.c.kind, t.changes.c.entity_id)
-            .where(t.changes.c.version > version).order_by(t.changes.c.seq).limit(limit)
+            .where(t.changes.c.version > version)
+            .order_by(t.changes.c.seq)
+            .limit(limit)
         )
         async with self.read() as conn:
             return [(int(v), k, e) for v, k, e in (await conn.execute(query)).all()]
@@ -115,8 +124,9 @@ class Store:
             current = [(a, b) for a, b in (await conn.execute(sa.select(t.keys.c.token, t.keys.c.id))).all()]
             old = (
                 await conn.execute(
-                    sa.select(t.old_tokens.c.token, t.old_tokens.c.key_id, t.old_tokens.c.expires_at)
-                    .where(t.old_tokens.c.expires_at > utcnow())
+                    sa.select(t.old_tokens.c.token, t.old_tokens.c.key_id, t.old_tokens.c.expires_at).where(
+                        t.old_tokens.c.expires_at > utcnow()
+                    )
                 )
             ).all()
         return current, [(a, b, c) for a, b, c in old]
@@ -144,7 +154,9 @@ class Store:
             ).first()
         return (old[0], old[1]) if old is not None else None
 
-    async def auth_record(self, key_id: str) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None] | None:
+    async def auth_record(
+        self, key_id: str
+    ) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None] | None:
         """The key with its team and user rows (one connection, cold path only)."""
         async with self.read() as conn:
             key = _row((await conn.execute(sa.select(t.keys).where(t.keys.c.id == key_id))).first())
@@ -188,10 +200,14 @@ class Store:
     @staticmethod
     async def token_in_use(conn: AsyncConnection, token: str) -> bool:
         """Whether a secret hash is taken: a key's current secret or token id, or a grace-period secret."""
-        found = (await conn.execute(
-            sa.select(t.keys.c.id).where(sa.or_(t.keys.c.token == token, t.keys.c.id == token))
-            .union_all(sa.select(t.old_tokens.c.key_id).where(t.old_tokens.c.token == token)).limit(1)
-        )).first()
+        found = (
+            await conn.execute(
+                sa.select(t.keys.c.id)
+                .where(sa.or_(t.keys.c.token == token, t.keys.c.id == token))
+                .union_all(sa.select(t.old_tokens.c.key_id).where(t.old_tokens.c.token == token))
+                .limit(1)
+            )
+        ).first()
         return found is not None
 
     @staticmethod
@@ -205,7 +221,9 @@ class Store:
         conditions = list(where)
         total = (await conn.execute(sa.select(sa.func.count()).select_from(table).where(*conditions))).scalar_one()
         rows = (
-            await conn.execute(sa.select(table).where(*conditions).order_by(order).offset((page - 1) * size).limit(size))
+            await conn.execute(
+                sa.select(table).where(*conditions).order_by(order).offset((page - 1) * size).limit(size)
+            )
         ).all()
         return [as_dict(r) for r in rows], int(total)
 

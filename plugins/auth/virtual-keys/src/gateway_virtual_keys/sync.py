@@ -189,7 +189,9 @@ class Synchroniser:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("virtual_keys_redis_subscription_lost", error=f"{type(exc).__name__}: {exc}", retry_in=delay)
+                log.warning(
+                    "virtual_keys_redis_subscription_lost", error=f"{type(exc).__name__}: {exc}", retry_in=delay
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
             finally:

@@ -51,8 +51,9 @@ class AporiaGuard(Guardrail):
         self.url = base_url(spec.settings, None, _env("APORIA_API_BASE") or _env("APORIO_API_BASE"))
         key = spec.settings.api_key or _env("APORIA_API_KEY") or _env("APORIO_API_KEY")
         if not key:
-            raise GuardrailConfigError("needs an API key: set api_key (api_key: os.environ/APORIA_API_KEY) or export "
-                                       "APORIA_API_KEY", "api_key")
+            raise GuardrailConfigError(
+                "needs an API key: set api_key (api_key: os.environ/APORIA_API_KEY) or export APORIA_API_KEY", "api_key"
+            )
         self.headers = {"x-aporia-api-key": key}
 
     async def check(self, batch: TextBatch) -> GuardrailResult:
@@ -66,17 +67,26 @@ class AporiaGuard(Guardrail):
                 body["messages"] = _messages(batch.request_messages())
         if p.explain:
             body["explain"] = True
-        answer = await post_json(self.gateway, "aporia", self.url + "/validate", body, self.headers,
-                                 timeout=self.settings.timeout)
-        expect(isinstance(answer, dict) and answer.get("action") in ACTIONS, "aporia",
-               f"'action' is not one of {', '.join(ACTIONS)}")
+        answer = await post_json(
+            self.gateway, "aporia", self.url + "/validate", body, self.headers, timeout=self.settings.timeout
+        )
+        expect(
+            isinstance(answer, dict) and answer.get("action") in ACTIONS,
+            "aporia",
+            f"'action' is not one of {', '.join(ACTIONS)}",
+        )
         action = answer["action"]
         details = {"action": action}
         if action == "block":
             return GuardrailResult.blocked("Violated guardrail policy", aporia_ai_response=answer, **details)
         revised = answer.get("revised_response")
-        if (action != "passthrough" and p.use_revised_response and batch.direction == "output"
-                and isinstance(revised, str) and len(batch.texts) == 1):
+        if (
+            action != "passthrough"
+            and p.use_revised_response
+            and batch.direction == "output"
+            and isinstance(revised, str)
+            and len(batch.texts) == 1
+        ):
             return GuardrailResult.masked([revised], **details)
         return GuardrailResult.passed(**details)
 

@@ -16,7 +16,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.guardrails import Guardrail, GuardrailResult, GuardrailSpec, TextBatch, api_key, base_url, expect, post_json
+from gateway.guardrails import (
+    Guardrail,
+    GuardrailResult,
+    GuardrailSpec,
+    TextBatch,
+    api_key,
+    base_url,
+    expect,
+    post_json,
+)
 
 MAX_CHARS = 10_000
 CATEGORIES = ("Hate", "SelfHarm", "Sexual", "Violence")
@@ -46,7 +55,9 @@ class ContentSafetyParams(AzureCommon):
     severity_threshold: int | None = Field(default=None, ge=0, le=7)
     #: per-category thresholds (``Hate``, ``SelfHarm``, ``Sexual``, ``Violence``)
     severity_threshold_by_category: dict[str, int] | None = None
-    categories: list[Literal["Hate", "SelfHarm", "Sexual", "Violence"]] = Field(default_factory=lambda: list(CATEGORIES))
+    categories: list[Literal["Hate", "SelfHarm", "Sexual", "Violence"]] = Field(
+        default_factory=lambda: list(CATEGORIES)
+    )
     blocklistNames: list[str] | None = None
     haltOnBlocklistHit: bool = False
     outputType: Literal["FourSeverityLevels", "EightSeverityLevels"] = "FourSeverityLevels"
@@ -64,8 +75,9 @@ class AzureGuard(Guardrail):
         self.headers = {"ocp-apim-subscription-key": str(api_key(spec.settings, "AZURE_CONTENT_SAFETY_KEY"))}
 
     async def call(self, body: dict[str, Any]) -> dict[str, Any]:
-        answer = await post_json(self.gateway, "azure_content_safety", self.url, body, self.headers,
-                                 timeout=self.settings.timeout)
+        answer = await post_json(
+            self.gateway, "azure_content_safety", self.url, body, self.headers, timeout=self.settings.timeout
+        )
         expect(isinstance(answer, dict), "azure content safety", "not a JSON object")
         return answer
 
@@ -91,21 +103,32 @@ class ContentSafetyGuard(AzureGuard):
             analysis = answer.get("categoriesAnalysis")
             expect(isinstance(analysis, list), "azure content safety", "no 'categoriesAnalysis' list")
             for item in analysis:
-                expect(isinstance(item, dict) and isinstance(item.get("severity"), int), "azure content safety",
-                       "a category without an integer 'severity'")
+                expect(
+                    isinstance(item, dict) and isinstance(item.get("severity"), int),
+                    "azure content safety",
+                    "a category without an integer 'severity'",
+                )
                 worst[str(item.get("category"))] = max(worst.get(str(item.get("category")), 0), item["severity"])
-            blocklists |= {str(m.get("blocklistName")) for m in answer.get("blocklistsMatch") or [] if isinstance(m, dict)}
+            blocklists |= {
+                str(m.get("blocklistName")) for m in answer.get("blocklistsMatch") or [] if isinstance(m, dict)
+            }
         details: dict[str, Any] = {"severities": worst}
         if blocklists:
             return GuardrailResult.blocked(
                 f"Azure Content Safety Guardrail: blocklist match ({', '.join(sorted(blocklists))})",
-                blocklists=sorted(blocklists), **details)
+                blocklists=sorted(blocklists),
+                **details,
+            )
         for category, severity in sorted(worst.items()):
             limit = self.threshold(category)
             if limit is not None and severity >= limit:
                 return GuardrailResult.blocked(
                     f"Azure Content Safety Guardrail: {category} crossed severity {limit}, Got severity: {severity}",
-                    category=category, severity=severity, threshold=limit, **details)
+                    category=category,
+                    severity=severity,
+                    threshold=limit,
+                    **details,
+                )
         return GuardrailResult.passed(**details)
 
     def _body(self, text: str) -> dict[str, Any]:
@@ -130,16 +153,23 @@ class PromptShieldGuard(AzureGuard):
     async def check(self, batch: TextBatch) -> GuardrailResult:
         roles = set(self.params.document_roles)
         prompt = "\n".join(t for t, r in zip(batch.texts, batch.roles) if r not in roles and t.strip())
-        documents = [piece for t, r in zip(batch.texts, batch.roles) if r in roles and t.strip() for piece in split_words(t)]
-        bodies = [{"userPrompt": piece, "documents": documents if i == 0 else []}
-                  for i, piece in enumerate(split_words(prompt))]
+        documents = [
+            piece for t, r in zip(batch.texts, batch.roles) if r in roles and t.strip() for piece in split_words(t)
+        ]
+        bodies = [
+            {"userPrompt": piece, "documents": documents if i == 0 else []}
+            for i, piece in enumerate(split_words(prompt))
+        ]
         answers = await asyncio.gather(*(self.call(body) for body in bodies))
         user_attack = False
         document_attacks = 0
         for answer in answers:
             user = answer.get("userPromptAnalysis")
-            expect(isinstance(user, dict) and isinstance(user.get("attackDetected"), bool), "azure prompt shield",
-                   "no boolean userPromptAnalysis.attackDetected")
+            expect(
+                isinstance(user, dict) and isinstance(user.get("attackDetected"), bool),
+                "azure prompt shield",
+                "no boolean userPromptAnalysis.attackDetected",
+            )
             user_attack = user_attack or user["attackDetected"]
             docs = answer.get("documentsAnalysis") or []
             expect(isinstance(docs, list), "azure prompt shield", "documentsAnalysis is not a list")

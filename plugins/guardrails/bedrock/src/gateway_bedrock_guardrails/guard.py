@@ -67,8 +67,12 @@ def actions_of(assessments: list[Any]) -> list[tuple[str, str]]:
             for key in lists:
                 for item in section.get(key) or ():
                     if isinstance(item, dict) and item.get("action"):
-                        found.append((str(item.get("type") or item.get("name") or item.get("match_type") or policy),
-                                      str(item["action"])))
+                        found.append(
+                            (
+                                str(item.get("type") or item.get("name") or item.get("match_type") or policy),
+                                str(item["action"]),
+                            )
+                        )
     return found
 
 
@@ -82,11 +86,16 @@ class BedrockGuard(Guardrail):
         if not self.region:
             raise GuardrailConfigError("needs a region: set aws_region_name or AWS_REGION", "aws_region_name")
         if bool(p.aws_access_key_id) != bool(p.aws_secret_access_key):
-            raise GuardrailConfigError("set both aws_access_key_id and aws_secret_access_key, or neither "
-                                       "(to use the default credential chain)", "aws_access_key_id")
+            raise GuardrailConfigError(
+                "set both aws_access_key_id and aws_secret_access_key, or neither "
+                "(to use the default credential chain)",
+                "aws_access_key_id",
+            )
         base = (spec.settings.api_base or f"https://bedrock-runtime.{self.region}.amazonaws.com").rstrip("/")
-        self.url = (f"{base}/guardrail/{quote(p.guardrailIdentifier, safe='')}/version/"
-                    f"{quote(p.guardrailVersion, safe='')}/apply")
+        self.url = (
+            f"{base}/guardrail/{quote(p.guardrailIdentifier, safe='')}/version/"
+            f"{quote(p.guardrailVersion, safe='')}/apply"
+        )
         self.credentials: Any = None
 
     async def start(self) -> None:
@@ -98,28 +107,37 @@ class BedrockGuard(Guardrail):
     async def check(self, batch: TextBatch) -> GuardrailResult:
         if self.credentials is None:
             raise GuardrailUnavailable("no AWS credentials found (keys, AWS_* variables, profile or instance role)")
-        body: dict[str, Any] = {"source": "INPUT" if batch.direction == "input" else "OUTPUT",
-                                "content": [{"text": {"text": t}} for t in batch.texts]}
+        body: dict[str, Any] = {
+            "source": "INPUT" if batch.direction == "input" else "OUTPUT",
+            "content": [{"text": {"text": t}} for t in batch.texts],
+        }
         if self.params.output_scope:
             body["outputScope"] = self.params.output_scope
         raw = orjson.dumps(body)
         # signing is microseconds of hashing; the credentials object refreshes itself when temporary
         headers = signed_headers(self.credentials, self.region, self.url, raw)
-        _, _, payload = await self.gateway.upstream.post("bedrock", self.url, raw, headers, timeout=self.settings.timeout)
+        _, _, payload = await self.gateway.upstream.post(
+            "bedrock", self.url, raw, headers, timeout=self.settings.timeout
+        )
         try:
             answer = orjson.loads(payload)
         except orjson.JSONDecodeError as exc:
             raise GuardrailUnavailable("bedrock answered with something that is not JSON") from exc
-        expect(isinstance(answer, dict) and answer.get("action") in ("NONE", "GUARDRAIL_INTERVENED"), "bedrock",
-               "'action' is not NONE or GUARDRAIL_INTERVENED")
+        expect(
+            isinstance(answer, dict) and answer.get("action") in ("NONE", "GUARDRAIL_INTERVENED"),
+            "bedrock",
+            "'action' is not NONE or GUARDRAIL_INTERVENED",
+        )
         return self._decide(batch, answer)
 
     def _decide(self, batch: TextBatch, answer: dict[str, Any]) -> GuardrailResult:
         assessments = answer.get("assessments") or []
         expect(isinstance(assessments, list), "bedrock", "'assessments' is not a list")
         actions = actions_of(assessments)
-        details: dict[str, Any] = {"action": answer["action"],
-                                   "interventions": sorted({f"{kind}:{action}" for kind, action in actions if action != "NONE"})}
+        details: dict[str, Any] = {
+            "action": answer["action"],
+            "interventions": sorted({f"{kind}:{action}" for kind, action in actions if action != "NONE"}),
+        }
         if answer["action"] == "NONE":
             return GuardrailResult.passed(**details)
         blocked = any(action == "BLOCKED" for _, action in actions) or not actions
@@ -131,6 +149,9 @@ class BedrockGuard(Guardrail):
             return GuardrailResult.blocked("Violated guardrail policy", bedrock_action_reason=reason, **details)
         outputs = answer.get("outputs") or []
         texts = [o.get("text") for o in outputs if isinstance(o, dict)]
-        expect(len(texts) == len(batch.texts) and all(isinstance(t, str) for t in texts), "bedrock",
-               f"{len(texts)} anonymized outputs for {len(batch.texts)} texts")
+        expect(
+            len(texts) == len(batch.texts) and all(isinstance(t, str) for t in texts),
+            "bedrock",
+            f"{len(texts)} anonymized outputs for {len(batch.texts)} texts",
+        )
         return GuardrailResult.masked(texts, **details)  # type: ignore[arg-type]

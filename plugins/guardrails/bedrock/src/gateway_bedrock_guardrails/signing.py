@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 
-def resolve_credentials(access_key: str | None, secret_key: str | None, token: str | None,
-                        profile: str | None) -> Any:
+def resolve_credentials(access_key: str | None, secret_key: str | None, token: str | None, profile: str | None) -> Any:
     """Explicit keys, else botocore's default chain (env, profile, SSO, container/instance role).
 
     Slow when the chain reaches the instance metadata service: call it in a thread.

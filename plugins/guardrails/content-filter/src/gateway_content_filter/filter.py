@@ -100,8 +100,11 @@ def compile_rules(params: ContentFilterParams) -> tuple[list[Rule], list[Rule], 
     blocking: list[Rule] = []
     masking: list[Rule] = []
     owners: dict[str, tuple[str, str]] = {}
-    words = [w if isinstance(w, str) else w.keyword for w in params.blocked_words
-             if isinstance(w, str) or w.action == "BLOCK"]
+    words = [
+        w if isinstance(w, str) else w.keyword
+        for w in params.blocked_words
+        if isinstance(w, str) or w.action == "BLOCK"
+    ]
     if params.blocked_words_file:
         words += _read_words(params.blocked_words_file)
     for word in words:
@@ -117,19 +120,25 @@ def compile_rules(params: ContentFilterParams) -> tuple[list[Rule], list[Rule], 
         if pattern.pattern_type == "prebuilt":
             source = PREBUILT.get(pattern.pattern_name or "")
             if source is None:
-                raise GuardrailConfigError(f"unknown prebuilt pattern {pattern.pattern_name!r}; "
-                                           f"choose one of {', '.join(sorted(PREBUILT))}", "patterns", position)
+                raise GuardrailConfigError(
+                    f"unknown prebuilt pattern {pattern.pattern_name!r}; choose one of {', '.join(sorted(PREBUILT))}",
+                    "patterns",
+                    position,
+                )
             name = pattern.name or pattern.pattern_name or "pattern"
             compiled = re.compile(source)  # prebuilt patterns carry their own case rules
         else:
             if not pattern.pattern:
-                raise GuardrailConfigError("a regex pattern needs 'pattern: <regular expression>'", "patterns", position)
+                raise GuardrailConfigError(
+                    "a regex pattern needs 'pattern: <regular expression>'", "patterns", position
+                )
             name = pattern.name or pattern.pattern_name or f"pattern_{position}"
             try:
                 compiled = re.compile(pattern.pattern, flags)
             except re.error as exc:
-                raise GuardrailConfigError(f"{pattern.pattern!r} is not a valid regular expression: {exc}",
-                                           "patterns", position) from exc
+                raise GuardrailConfigError(
+                    f"{pattern.pattern!r} is not a valid regular expression: {exc}", "patterns", position
+                ) from exc
         (blocking if pattern.action == "BLOCK" else masking).append(Rule(name, compiled, "pattern"))
     return blocking, masking, index
 
@@ -143,8 +152,9 @@ class WordIndex:
 
     def __init__(self, owners: dict[str, tuple[str, str]], case_sensitive: bool) -> None:
         self.case_sensitive = case_sensitive
-        self.owners = {(normalized(w) if case_sensitive else normalized(w).lower()): owner
-                       for w, owner in owners.items() if w}
+        self.owners = {
+            (normalized(w) if case_sensitive else normalized(w).lower()): owner for w, owner in owners.items() if w
+        }
         self.regex = _words_regex(list(self.owners), 0)
 
     def find(self, text: str) -> tuple[str, str] | None:
@@ -183,8 +193,9 @@ class ContentFilter(Guardrail):
             if self.words is not None:
                 owner = self.words.find(text)
                 if owner is not None:
-                    return GuardrailResult.blocked(f"Content blocked: {owner[0]} {owner[1]} detected",
-                                                   rule=owner[0], kind=owner[1])
+                    return GuardrailResult.blocked(
+                        f"Content blocked: {owner[0]} {owner[1]} detected", rule=owner[0], kind=owner[1]
+                    )
             for rule in self.blocking:
                 if rule.regex.search(text):
                     reason = f"Content blocked: {rule.name} {rule.kind} detected"

@@ -42,8 +42,10 @@ class GuardrailsAIGuard(Guardrail):
     def __init__(self, spec: GuardrailSpec, gateway: Any) -> None:
         super().__init__(spec, gateway)
         if spec.params.guardrails_ai_api_input_format != "llmOutput":
-            raise ValueError("guardrails_ai_api_input_format: only 'llmOutput' is supported (the 'inputs' format does "
-                             "not work with current Guardrails AI servers)")
+            raise ValueError(
+                "guardrails_ai_api_input_format: only 'llmOutput' is supported (the 'inputs' format does "
+                "not work with current Guardrails AI servers)"
+            )
         base = base_url(spec.settings, "GUARDRAILS_AI_API_BASE", DEFAULT_BASE)
         self.url = f"{base}/guards/{quote(spec.params.guard_name, safe='')}/validate"
 
@@ -79,8 +81,11 @@ class GuardrailsAIGuard(Guardrail):
             if exc.upstream_status == 400:  # a validator with on_fail: exception refused the text
                 return GuardrailResult.blocked("Violated guardrail policy", guardrails_ai_error=exc.message[-500:])
             raise
-        expect(isinstance(outcome, dict) and isinstance(outcome.get("validationPassed"), bool), "guardrails_ai",
-               "no boolean 'validationPassed'")
+        expect(
+            isinstance(outcome, dict) and isinstance(outcome.get("validationPassed"), bool),
+            "guardrails_ai",
+            "no boolean 'validationPassed'",
+        )
         if outcome["validationPassed"] is False:
             summary = {k: outcome.get(k) for k in ("callId", "validationPassed", "error") if k in outcome}
             return GuardrailResult.blocked("Violated guardrail policy", guardrails_ai_response=summary)

@@ -65,8 +65,10 @@ class LakeraGuard(Guardrail):
     def _messages(self, batch: TextBatch) -> list[dict[str, str]]:
         if batch.direction == "input":
             # one message per text, so payload message_id indexes batch.texts directly (for mask)
-            return [{"role": r if r in ("system", "user", "assistant") else "user", "content": t}
-                    for t, r in zip(batch.texts, batch.roles)]
+            return [
+                {"role": r if r in ("system", "user", "assistant") else "user", "content": t}
+                for t, r in zip(batch.texts, batch.roles)
+            ]
         return batch.request_messages() + [{"role": "assistant", "content": t} for t in batch.texts]
 
     async def check(self, batch: TextBatch) -> GuardrailResult:
@@ -74,16 +76,20 @@ class LakeraGuard(Guardrail):
         if self.params.lakera_api_version == "v1":
             return await self._v1(messages)
         p = self.params
-        body: dict[str, Any] = {"messages": messages, "payload": p.payload or p.on_flagged == "mask",
-                                "breakdown": p.breakdown or p.on_flagged == "mask"}
+        body: dict[str, Any] = {
+            "messages": messages,
+            "payload": p.payload or p.on_flagged == "mask",
+            "breakdown": p.breakdown or p.on_flagged == "mask",
+        }
         if p.project_id:
             body["project_id"] = p.project_id
         if p.metadata:
             body["metadata"] = p.metadata
         if p.dev_info:
             body["dev_info"] = True
-        answer = await post_json(self.gateway, "lakera", self.base + "/v2/guard", body, self.headers,
-                                 timeout=self.settings.timeout)
+        answer = await post_json(
+            self.gateway, "lakera", self.base + "/v2/guard", body, self.headers, timeout=self.settings.timeout
+        )
         expect(isinstance(answer, dict) and isinstance(answer.get("flagged"), bool), "lakera", "no boolean 'flagged'")
         return self._decide(batch, answer, offset=len(messages) - len(batch.texts))
 
@@ -101,12 +107,18 @@ class LakeraGuard(Guardrail):
         action = self.params.on_flagged
         if action == "monitor":
             return GuardrailResult.passed(**details)
-        pii_only = bool(payload) and all(str(p.get("detector_type", "")).startswith("pii/") for p in payload
-                                         if isinstance(p, dict)) and all(d.startswith("pii/") for d in detected)
+        pii_only = (
+            bool(payload)
+            and all(str(p.get("detector_type", "")).startswith("pii/") for p in payload if isinstance(p, dict))
+            and all(d.startswith("pii/") for d in detected)
+        )
         if action == "mask" and pii_only:
             return GuardrailResult.masked(self._mask(batch, payload, offset), **details)
         # the response without match texts: the client gets Lakera's verdict, logs never get the values
-        safe = {**answer, "payload": [{k: v for k, v in p.items() if k != "text"} for p in payload if isinstance(p, dict)]}
+        safe = {
+            **answer,
+            "payload": [{k: v for k, v in p.items() if k != "text"} for p in payload if isinstance(p, dict)],
+        }
         return GuardrailResult.blocked("Violated guardrail policy", lakera_guardrail_response=safe, **details)
 
     def _mask(self, batch: TextBatch, payload: list[dict[str, Any]], offset: int) -> list[str]:
@@ -126,8 +138,14 @@ class LakeraGuard(Guardrail):
         return texts
 
     async def _v1(self, messages: list[dict[str, str]]) -> GuardrailResult:
-        answer = await post_json(self.gateway, "lakera", self.base + "/v1/prompt_injection", {"input": messages},
-                                 self.headers, timeout=self.settings.timeout)
+        answer = await post_json(
+            self.gateway,
+            "lakera",
+            self.base + "/v1/prompt_injection",
+            {"input": messages},
+            self.headers,
+            timeout=self.settings.timeout,
+        )
         results = answer.get("results") if isinstance(answer, dict) else None
         expect(isinstance(results, list) and results and isinstance(results[0], dict), "lakera", "no 'results'")
         first = results[0]

@@ -25,14 +25,33 @@ KNOWN_SPACY_MODELS = ("en_core_web_lg", "en_core_web_md", "en_core_web_sm", "en_
 #: Presidio's own defaults (conf/default.yaml): map spaCy labels, ignore the noisy ones
 NER_CONFIGURATION = {
     "model_to_presidio_entity_mapping": {
-        "PER": "PERSON", "PERSON": "PERSON", "NORP": "NRP", "FAC": "LOCATION", "LOC": "LOCATION",
-        "GPE": "LOCATION", "LOCATION": "LOCATION", "ORG": "ORGANIZATION", "ORGANIZATION": "ORGANIZATION",
-        "DATE": "DATE_TIME", "TIME": "DATE_TIME",
+        "PER": "PERSON",
+        "PERSON": "PERSON",
+        "NORP": "NRP",
+        "FAC": "LOCATION",
+        "LOC": "LOCATION",
+        "GPE": "LOCATION",
+        "LOCATION": "LOCATION",
+        "ORG": "ORGANIZATION",
+        "ORGANIZATION": "ORGANIZATION",
+        "DATE": "DATE_TIME",
+        "TIME": "DATE_TIME",
     },
     "low_confidence_score_multiplier": 0.4,
     "low_score_entity_names": ["ORG", "ORGANIZATION"],
-    "labels_to_ignore": ["ORGANIZATION", "CARDINAL", "EVENT", "LANGUAGE", "LAW", "MONEY", "ORDINAL", "PERCENT",
-                         "PRODUCT", "QUANTITY", "WORK_OF_ART"],
+    "labels_to_ignore": [
+        "ORGANIZATION",
+        "CARDINAL",
+        "EVENT",
+        "LANGUAGE",
+        "LAW",
+        "MONEY",
+        "ORDINAL",
+        "PERCENT",
+        "PRODUCT",
+        "QUANTITY",
+        "WORK_OF_ART",
+    ],
 }
 #: in-process: texts shorter than this are anonymized on the event loop (it takes microseconds)
 INLINE_ANONYMIZE_CHARS = 5_000
@@ -59,7 +78,8 @@ def choose_nlp(engine: str, model: str | None, language: str) -> tuple[str, str]
         if engine == "spacy":
             raise GuardrailConfigError(
                 f"nlp_engine: spacy needs an installed model package ({', '.join(KNOWN_SPACY_MODELS)}) or spacy_model: "
-                "<package or directory>", "nlp_engine",
+                "<package or directory>",
+                "nlp_engine",
             )
     return "no_op", "no_op"
 
@@ -112,7 +132,9 @@ class InProcessBackend:
             self._loading = self._loading or asyncio.Lock()
             async with self._loading:
                 if self._engines is None:
-                    self._engines = await asyncio.to_thread(load_engines, self.engine, self.model, self.language, self.ad_hoc)
+                    self._engines = await asyncio.to_thread(
+                        load_engines, self.engine, self.model, self.language, self.ad_hoc
+                    )
         return self._engines
 
     async def analyze(self, text: str, language: str, entities: list[str] | None) -> list[Finding]:
@@ -142,8 +164,9 @@ def _base(url: str) -> str:
 class RestBackend:
     """Presidio's analyzer and anonymizer containers (``POST /analyze``, ``POST /anonymize``)."""
 
-    def __init__(self, analyzer: str, anonymizer: str, gateway: Gateway, ad_hoc: list[dict[str, Any]], chunk: int,
-                 timeout: float) -> None:
+    def __init__(
+        self, analyzer: str, anonymizer: str, gateway: Gateway, ad_hoc: list[dict[str, Any]], chunk: int, timeout: float
+    ) -> None:
         self.analyzer, self.anonymizer = _base(analyzer), _base(anonymizer)
         self.gateway, self.ad_hoc, self.chunk, self.timeout = gateway, ad_hoc, chunk, timeout
 

@@ -37,13 +37,17 @@ def _load_ad_hoc(path: str | None) -> list[dict[str, Any]]:
     try:
         data = orjson.loads(Path(path).read_bytes())
     except OSError as exc:
-        raise GuardrailConfigError(f"{path!r} cannot be read: {exc.strerror or exc}", "presidio_ad_hoc_recognizers") from exc
+        raise GuardrailConfigError(
+            f"{path!r} cannot be read: {exc.strerror or exc}", "presidio_ad_hoc_recognizers"
+        ) from exc
     except orjson.JSONDecodeError as exc:
         raise GuardrailConfigError(f"{path!r} is not JSON: {exc}", "presidio_ad_hoc_recognizers") from exc
     recognizers = data.get("ad_hoc_recognizers") if isinstance(data, dict) else data
     if not isinstance(recognizers, list) or not all(isinstance(r, dict) for r in recognizers):
-        raise GuardrailConfigError(f"{path!r} must hold a list of recognizers (or {{'ad_hoc_recognizers': [...]}})",
-                                   "presidio_ad_hoc_recognizers")
+        raise GuardrailConfigError(
+            f"{path!r} must hold a list of recognizers (or {{'ad_hoc_recognizers': [...]}})",
+            "presidio_ad_hoc_recognizers",
+        )
     return recognizers
 
 
@@ -65,11 +69,14 @@ class PresidioGuardrail(Guardrail):
                     "the REST backend needs both presidio_analyzer_api_base and presidio_anonymizer_api_base (or "
                     "PRESIDIO_ANALYZER_API_BASE and PRESIDIO_ANONYMIZER_API_BASE); set neither to use the in-process engines"
                 )
-            self.backend = RestBackend(analyzer, anonymizer, gateway, ad_hoc, p.presidio_analyze_chunk_size_bytes,
-                                       spec.settings.timeout)
+            self.backend = RestBackend(
+                analyzer, anonymizer, gateway, ad_hoc, p.presidio_analyze_chunk_size_bytes, spec.settings.timeout
+            )
         else:
             engine, model = choose_nlp(p.nlp_engine, p.spacy_model, p.presidio_language)
-            self.backend = InProcessBackend(engine, model, p.presidio_language, ad_hoc, p.presidio_analyze_chunk_size_bytes)
+            self.backend = InProcessBackend(
+                engine, model, p.presidio_language, ad_hoc, p.presidio_analyze_chunk_size_bytes
+            )
         self.language = p.presidio_language
         self.entities = sorted(p.pii_entities_config) or None
         self.only = frozenset(p.pii_entities_config) if p.pii_entities_config else None
@@ -105,8 +112,13 @@ class PresidioGuardrail(Guardrail):
         per_text = []
         for context, findings in zip(contexts, per_joined):
             shift = len(context)
-            per_text.append([Finding(f.entity_type, max(f.start - shift, 0), f.end - shift, f.score)
-                             for f in findings if f.end > shift])
+            per_text.append(
+                [
+                    Finding(f.entity_type, max(f.start - shift, 0), f.end - shift, f.score)
+                    for f in findings
+                    if f.end > shift
+                ]
+            )
         return await self._decide(batch, per_text, batch.texts)
 
     async def _decide(self, batch: TextBatch, per_text: list[list[Finding]], texts: list[str]) -> GuardrailResult:
@@ -117,15 +129,22 @@ class PresidioGuardrail(Guardrail):
         if blocked:
             return GuardrailResult.blocked(
                 f"Blocked entity detected: {', '.join(blocked)} by Guardrail: {self.name}. This entity is not allowed "
-                "to be used in this request", entities=dict(counts), blocked_entities=blocked,
+                "to be used in this request",
+                entities=dict(counts),
+                blocked_entities=blocked,
             )
         if self.parse_output and batch.direction == "input":
             book = self._book(batch)
-            masked = [replace_spans(t, fs, lambda f, value: book.token(f.entity_type, value)) for t, fs in zip(texts, per_text)]
+            masked = [
+                replace_spans(t, fs, lambda f, value: book.token(f.entity_type, value))
+                for t, fs in zip(texts, per_text)
+            ]
         else:
-            masked = list(await asyncio.gather(*(
-                self.backend.anonymize(t, fs) if fs else _same(t) for t, fs in zip(texts, per_text)
-            )))
+            masked = list(
+                await asyncio.gather(
+                    *(self.backend.anonymize(t, fs) if fs else _same(t) for t, fs in zip(texts, per_text))
+                )
+            )
         return GuardrailResult.masked(masked, entities=dict(counts))
 
     def _book(self, batch: TextBatch) -> TokenBook:

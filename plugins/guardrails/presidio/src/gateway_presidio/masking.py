@@ -34,7 +34,9 @@ def parse_results(raw: Any, text_length: int) -> list[Finding]:
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"an analyzer result lacks entity_type/start/end/score: {exc}") from exc
         if not 0 <= finding.start < finding.end <= text_length:
-            raise ValueError(f"an analyzer result spans {finding.start}..{finding.end} of a {text_length}-character text")
+            raise ValueError(
+                f"an analyzer result spans {finding.start}..{finding.end} of a {text_length}-character text"
+            )
         findings.append(finding)
     return findings
 
@@ -49,7 +51,8 @@ def keep(
     """Drop denied entities, entities outside ``pii_entities_config`` and results under their threshold."""
     default = thresholds.get("ALL", 0.0)
     return [
-        f for f in findings
+        f
+        for f in findings
         if f.entity_type not in deny
         and (only is None or f.entity_type in only)
         and f.score >= thresholds.get(f.entity_type, default)
@@ -94,8 +97,8 @@ def replace_spans(text: str, findings: list[Finding], replacement: Any) -> str:
     out = []
     cursor = 0
     for f in findings:
-        out.append(text[cursor:f.start])
-        out.append(replacement(f, text[f.start:f.end]))
+        out.append(text[cursor : f.start])
+        out.append(replacement(f, text[f.start : f.end]))
         cursor = f.end
     out.append(text[cursor:])
     return "".join(out)

@@ -30,7 +30,9 @@ def create_app(nlp_engine: str = "no_op", spacy_model: str | None = None, langua
     analyzer, anonymizer = load_engines(engine, model, language, [])
 
     def reply(data: Any, status: int = 200) -> Response:
-        return Response(orjson.dumps(data, option=orjson.OPT_SORT_KEYS), status_code=status, media_type="application/json")
+        return Response(
+            orjson.dumps(data, option=orjson.OPT_SORT_KEYS), status_code=status, media_type="application/json"
+        )
 
     async def body_of(request: Request) -> Any:
         try:
@@ -43,9 +45,13 @@ def create_app(nlp_engine: str = "no_op", spacy_model: str | None = None, langua
 
         ad_hoc = [PatternRecognizer.from_dict(r) for r in data.get("ad_hoc_recognizers") or []]
         results = analyzer.analyze(
-            text=text, language=data["language"], entities=data.get("entities"),
-            score_threshold=data.get("score_threshold"), context=data.get("context"),
-            allow_list=data.get("allow_list"), ad_hoc_recognizers=ad_hoc or None,
+            text=text,
+            language=data["language"],
+            entities=data.get("entities"),
+            score_threshold=data.get("score_threshold"),
+            context=data.get("context"),
+            allow_list=data.get("allow_list"),
+            ad_hoc_recognizers=ad_hoc or None,
         )
         out = []
         for r in results:
@@ -78,11 +84,14 @@ def create_app(nlp_engine: str = "no_op", spacy_model: str | None = None, langua
             return reply({"error": "Invalid request json"}, 400)
         text = data.get("text", "")
         try:
-            results = [RecognizerResult(r["entity_type"], r["start"], r["end"], r["score"])
-                       for r in data.get("analyzer_results") or []]
+            results = [
+                RecognizerResult(r["entity_type"], r["start"], r["end"], r["score"])
+                for r in data.get("analyzer_results") or []
+            ]
             operators = {k: OperatorConfig(v.pop("type"), v) for k, v in (data.get("anonymizers") or {}).items()}
-            result = await run_in_threadpool(anonymizer.anonymize, text=text, analyzer_results=results,
-                                             operators=operators or None)
+            result = await run_in_threadpool(
+                anonymizer.anonymize, text=text, analyzer_results=results, operators=operators or None
+            )
         except (KeyError, TypeError) as exc:
             return reply({"error": f"Invalid request json: {exc}"}, 400)
         except Exception as exc:  # Presidio's InvalidParamError and friends
@@ -95,10 +104,14 @@ def create_app(nlp_engine: str = "no_op", spacy_model: str | None = None, langua
     async def supported(request: Request) -> Response:
         return reply(analyzer.get_supported_entities(request.query_params.get("language", language)))
 
-    return Starlette(routes=[
-        Route("/health", health), Route("/analyze", analyze, methods=["POST"]),
-        Route("/anonymize", anonymize, methods=["POST"]), Route("/supportedentities", supported),
-    ])
+    return Starlette(
+        routes=[
+            Route("/health", health),
+            Route("/analyze", analyze, methods=["POST"]),
+            Route("/anonymize", anonymize, methods=["POST"]),
+            Route("/supportedentities", supported),
+        ]
+    )
 
 
 def main() -> None:

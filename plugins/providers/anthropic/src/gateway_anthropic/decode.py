@@ -36,8 +36,20 @@ FORMAT = "anthropic"
 ANTHROPIC_GATEWAY_FIELDS = GATEWAY_ONLY_FIELDS - {"metadata"}
 #: request members held by typed fields (``metadata`` too when it holds only ``user_id``)
 TYPED_MEMBERS = frozenset(
-    {"model", "messages", "system", "max_tokens", "stop_sequences", "stream", "temperature", "top_p", "top_k", "tools",
-     "tool_choice", "thinking"}
+    {
+        "model",
+        "messages",
+        "system",
+        "max_tokens",
+        "stop_sequences",
+        "stream",
+        "temperature",
+        "top_p",
+        "top_k",
+        "tools",
+        "tool_choice",
+        "thinking",
+    }
 )
 _MAX_INT = 2**63 - 1
 
@@ -53,7 +65,7 @@ def _rest(obj: Mapping[str, Any], *known: str) -> JSON:
 def _cache(block: Mapping[str, Any], where: str) -> JSON | None:
     value = block.get("cache_control")
     if value is not None and not isinstance(value, dict):
-        raise _bad(f"{where}.cache_control must be an object like {{\"type\": \"ephemeral\"}}", f"{where}.cache_control")
+        raise _bad(f'{where}.cache_control must be an object like {{"type": "ephemeral"}}', f"{where}.cache_control")
     return value
 
 
@@ -104,14 +116,14 @@ def decode_messages_request(body: JSON) -> ChatRequest:
     metadata = body.get("metadata")
     if metadata is not None:
         if not isinstance(metadata, dict):
-            raise _bad("metadata: must be an object like {\"user_id\": \"...\"}", "metadata")
+            raise _bad('metadata: must be an object like {"user_id": "..."}', "metadata")
         user = metadata.get("user_id")
         if user is not None and not isinstance(user, str):
             raise _bad("metadata.user_id: must be a string", "metadata.user_id")
         request.user = user
     thinking = body.get("thinking")
     if thinking is not None and (not isinstance(thinking, dict) or not isinstance(thinking.get("type"), str)):
-        raise _bad("thinking: must be {\"type\": \"enabled\", \"budget_tokens\": N} or {\"type\": \"disabled\"}", "thinking")
+        raise _bad('thinking: must be {"type": "enabled", "budget_tokens": N} or {"type": "disabled"}', "thinking")
     request.thinking = thinking
     tools = body.get("tools")
     if tools is not None:
@@ -183,9 +195,14 @@ def _block(block: Any, where: str) -> Part:
         arguments = block.get("input")
         if arguments is not None and not isinstance(arguments, dict):
             raise _bad(f"{where}.input must be an object", f"{where}.input")
-        return ToolCall(block["id"], block["name"], input=arguments if arguments is not None else {},
-                        cache_control=_cache(block, where), extra=_rest(block, "type", "id", "name", "input", "cache_control"),
-                        arguments_form="object" if "input" in block else "absent")
+        return ToolCall(
+            block["id"],
+            block["name"],
+            input=arguments if arguments is not None else {},
+            cache_control=_cache(block, where),
+            extra=_rest(block, "type", "id", "name", "input", "cache_control"),
+            arguments_form="object" if "input" in block else "absent",
+        )
     if kind == "tool_result":
         call_id = block.get("tool_use_id")
         if not isinstance(call_id, str) or not call_id:
@@ -194,8 +211,14 @@ def _block(block: Any, where: str) -> Part:
         is_error = block.get("is_error")
         if is_error is not None and not isinstance(is_error, bool):
             raise _bad(f"{where}.is_error must be true or false", f"{where}.is_error")
-        return ToolResult(call_id, parts, form, is_error, _cache(block, where),
-                          _rest(block, "type", "tool_use_id", "content", "is_error", "cache_control"))
+        return ToolResult(
+            call_id,
+            parts,
+            form,
+            is_error,
+            _cache(block, where),
+            _rest(block, "type", "tool_use_id", "content", "is_error", "cache_control"),
+        )
     if kind == "thinking" and isinstance(block.get("thinking"), str):
         return Thinking(block["thinking"], block.get("signature"), extra=_rest(block, "type", "thinking", "signature"))
     if kind == "redacted_thinking" and isinstance(block.get("data"), str):
@@ -205,12 +228,17 @@ def _block(block: Any, where: str) -> Part:
 
 def _image(block: Mapping[str, Any], where: str) -> Part:
     source = block.get("source")
-    common: dict[str, Any] = {"cache_control": _cache(block, where), "extra": _rest(block, "type", "source", "cache_control")}
+    common: dict[str, Any] = {
+        "cache_control": _cache(block, where),
+        "extra": _rest(block, "type", "source", "cache_control"),
+    }
     if isinstance(source, dict) and source.get("type") == "base64":
         media_type, data = source.get("media_type"), source.get("data")
         if not isinstance(media_type, str) or not isinstance(data, str) or not data:
             raise _bad(f"{where}.source needs media_type and base64 data", f"{where}.source")
-        return Image(media_type=media_type, data=data, source_extra=_rest(source, "type", "media_type", "data"), **common)
+        return Image(
+            media_type=media_type, data=data, source_extra=_rest(source, "type", "media_type", "data"), **common
+        )
     if isinstance(source, dict) and source.get("type") == "url" and isinstance(source.get("url"), str):
         return Image(url=source["url"], source_extra=_rest(source, "type", "url"), **common)
     if isinstance(source, dict) and isinstance(source.get("type"), str):
@@ -220,11 +248,18 @@ def _image(block: Mapping[str, Any], where: str) -> Part:
 
 def _document(block: Mapping[str, Any], where: str) -> Part:
     source = block.get("source")
-    common: dict[str, Any] = {"cache_control": _cache(block, where), "extra": _rest(block, "type", "source", "cache_control")}
+    common: dict[str, Any] = {
+        "cache_control": _cache(block, where),
+        "extra": _rest(block, "type", "source", "cache_control"),
+    }
     if isinstance(source, dict) and source.get("type") == "base64" and isinstance(source.get("data"), str):
         media_type = source.get("media_type")
-        return File(data=source["data"], media_type=media_type if isinstance(media_type, str) else None,
-                    source_extra=_rest(source, "type", "media_type", "data"), **common)
+        return File(
+            data=source["data"],
+            media_type=media_type if isinstance(media_type, str) else None,
+            source_extra=_rest(source, "type", "media_type", "data"),
+            **common,
+        )
     if isinstance(source, dict) and source.get("type") == "text" and isinstance(source.get("data"), str):
         return File(text=source["data"], source_extra=_rest(source, "type", "data"), **common)
     if isinstance(source, dict) and source.get("type") == "url" and isinstance(source.get("url"), str):
@@ -246,15 +281,28 @@ def _tool(tool: Any, where: str) -> Tool | OpaqueTool:
     if description is not None and not isinstance(description, str):
         raise _bad(f"{where}.description must be a string", f"{where}.description")
     strict = tool.get("strict")
-    return Tool(tool["name"], description, schema, strict if isinstance(strict, bool) else None, _cache(tool, where),
-                extra=_rest(tool, "name", "description", "input_schema", "cache_control", *(("strict",) if isinstance(strict, bool) else ())))
+    return Tool(
+        tool["name"],
+        description,
+        schema,
+        strict if isinstance(strict, bool) else None,
+        _cache(tool, where),
+        extra=_rest(
+            tool,
+            "name",
+            "description",
+            "input_schema",
+            "cache_control",
+            *(("strict",) if isinstance(strict, bool) else ()),
+        ),
+    )
 
 
 def _tool_choice(choice: Any) -> tuple[ToolChoice | None, bool | None]:
     if choice is None:
         return None, None
     if not isinstance(choice, dict):
-        raise _bad("tool_choice must be an object like {\"type\": \"auto\"}", "tool_choice")
+        raise _bad('tool_choice must be an object like {"type": "auto"}', "tool_choice")
     kind = choice.get("type")
     disable = choice.get("disable_parallel_tool_use")
     parallel = None if disable is None else not bool(disable)
@@ -282,5 +330,5 @@ def _response_format(config: Any) -> JSON | None:
     if fmt is None:
         return None
     if not isinstance(fmt, dict) or fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict):
-        raise _bad("output_config.format must be {\"type\": \"json_schema\", \"schema\": {...}}", "output_config.format")
+        raise _bad('output_config.format must be {"type": "json_schema", "schema": {...}}', "output_config.format")
     return {"type": "json_schema", "json_schema": {"name": "output", "schema": fmt["schema"]}}

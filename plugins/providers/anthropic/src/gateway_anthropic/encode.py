@@ -131,7 +131,13 @@ def _same_content(out: JSON, form: ContentForm, parts: list[Part]) -> None:
         out["content"] = None
     elif form == "text" and not parts:
         out["content"] = ""
-    elif form == "text" and len(parts) == 1 and isinstance(parts[0], Text) and parts[0].cache_control is None and not parts[0].extra:
+    elif (
+        form == "text"
+        and len(parts) == 1
+        and isinstance(parts[0], Text)
+        and parts[0].cache_control is None
+        and not parts[0].extra
+    ):
         out["content"] = parts[0].text
     else:
         out["content"] = [_same_block(p) for p in parts]
@@ -149,8 +155,11 @@ def _same_block(part: Part) -> JSON:
         return _with({"type": "text", "text": part.text}, part.cache_control, part.extra)
     if isinstance(part, Image):
         inline = part.inline() if part.data is not None or (part.url or "").startswith("data:") else None
-        source: JSON = ({"type": "base64", "media_type": inline[0], "data": inline[1]} if inline
-                        else {"type": "url", "url": part.url})
+        source: JSON = (
+            {"type": "base64", "media_type": inline[0], "data": inline[1]}
+            if inline
+            else {"type": "url", "url": part.url}
+        )
         source.update(part.source_extra)
         return _with({"type": "image", "source": source}, part.cache_control, part.extra)
     if isinstance(part, File):
@@ -170,7 +179,9 @@ def _same_block(part: Part) -> JSON:
         return _thinking_block(part)
     if isinstance(part, Opaque) and part.format == FORMAT:
         return part.data
-    raise BadRequestError(f"content of type {part.type!r} ({part.format} format) cannot be sent to anthropic", param="messages")
+    raise BadRequestError(
+        f"content of type {part.type!r} ({part.format} format) cannot be sent to anthropic", param="messages"
+    )
 
 
 def _document_source(part: File) -> JSON:
@@ -206,7 +217,10 @@ def _thinking_block(part: Thinking) -> JSON:
 def _same_tool(tool: Tool | OpaqueTool) -> JSON:
     if isinstance(tool, OpaqueTool):
         if tool.format != FORMAT:
-            raise BadRequestError(f"tool {tool.type!r} is a built-in tool of the {tool.format} API; anthropic cannot run it", param="tools")
+            raise BadRequestError(
+                f"tool {tool.type!r} is a built-in tool of the {tool.format} API; anthropic cannot run it",
+                param="tools",
+            )
         return tool.data
     return _tool(tool, keep_extra=True)
 
@@ -308,7 +322,9 @@ def _tool_choice(choice: ToolChoice | None, parallel: bool | None) -> JSON | Non
             return choice.raw
         raise BadRequestError(f"tool_choice {choice.raw!r} has no anthropic equivalent", param="tool_choice")
     out: JSON = {"auto": {"type": "auto"}, "none": {"type": "none"}, "required": {"type": "any"}}.get(choice.mode) or {
-        "type": "tool", "name": choice.name}
+        "type": "tool",
+        "name": choice.name,
+    }
     if parallel is not None and out["type"] != "none":
         out["disable_parallel_tool_use"] = not parallel
     return out
@@ -318,7 +334,9 @@ def _thinking(request: ChatRequest) -> JSON | None:
     thinking = request.thinking
     if thinking is not None:
         if not isinstance(thinking, dict) or not isinstance(thinking.get("type"), str):
-            raise BadRequestError("'thinking' must be {\"type\": \"enabled\", \"budget_tokens\": N} or {\"type\": \"disabled\"}", param="thinking")
+            raise BadRequestError(
+                '\'thinking\' must be {"type": "enabled", "budget_tokens": N} or {"type": "disabled"}', param="thinking"
+            )
         if thinking["type"] == "enabled":
             budget = thinking.get("budget_tokens")
             if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1024:
@@ -329,7 +347,8 @@ def _thinking(request: ChatRequest) -> JSON | None:
         return None
     if effort not in THINKING_BUDGETS:
         raise BadRequestError(
-            f"'reasoning_effort' must be one of none, {', '.join(THINKING_BUDGETS)}; got {effort!r}", param="reasoning_effort"
+            f"'reasoning_effort' must be one of none, {', '.join(THINKING_BUDGETS)}; got {effort!r}",
+            param="reasoning_effort",
         )
     return {"type": "enabled", "budget_tokens": THINKING_BUDGETS[effort]}
 
@@ -342,7 +361,8 @@ def _json_schema(response_format: JSON | None) -> JSON | None:
     schema = spec.get("schema") if isinstance(spec, dict) else None
     if not isinstance(schema, dict) or schema.get("type", "object") != "object":
         raise BadRequestError(
-            "response_format.json_schema.schema must be a JSON schema of type 'object' for anthropic", param="response_format"
+            "response_format.json_schema.schema must be a JSON schema of type 'object' for anthropic",
+            param="response_format",
         )
     return schema if "type" in schema else {"type": "object", **schema}
 
@@ -354,8 +374,12 @@ def _unsupported(request: ChatRequest) -> list[str]:
     names = [k for k, v in request.extra.items() if v is not None and k not in TRANSLATED_EXTRAS]
     names += [k for k in ("n", "seed") if getattr(request, k) is not None and NEUTRAL.get(k) != getattr(request, k)]
     if request.format == "openai":  # values that ask for what Anthropic does anyway
-        names = [k for k in names if not (k == "logprobs" and request.extra.get(k) is False)
-                 and not (k == "store" and request.extra.get(k) is False)]
+        names = [
+            k
+            for k in names
+            if not (k == "logprobs" and request.extra.get(k) is False)
+            and not (k == "store" and request.extra.get(k) is False)
+        ]
     return sorted(names)
 
 
@@ -369,7 +393,9 @@ def _encode_foreign(
     names = {t.name for t in tools if isinstance(t, Tool)}
     choice = request.tool_choice
     if choice is not None and choice.mode == "tool" and choice.name not in names:
-        raise BadRequestError(f"'tool_choice' names {choice.name!r}, which is not one of the request's tools", param="tool_choice")
+        raise BadRequestError(
+            f"'tool_choice' names {choice.name!r}, which is not one of the request's tools", param="tool_choice"
+        )
     if choice is not None and choice.mode == "required" and not tools:
         raise BadRequestError("'tool_choice' is 'required' but the request has no 'tools'", param="tool_choice")
     system, turns = Turns().translate(request.messages)
@@ -385,7 +411,8 @@ def _encode_foreign(
     elif thinking and thinking.get("type") == "enabled" and max_tokens <= thinking["budget_tokens"]:
         raise BadRequestError(
             f"max_tokens ({max_tokens}) must be larger than the thinking budget ({thinking['budget_tokens']}): "
-            "raise max_tokens or lower the reasoning effort", param="max_tokens",
+            "raise max_tokens or lower the reasoning effort",
+            param="max_tokens",
         )
     out["max_tokens"] = max_tokens
     if thinking:
@@ -409,8 +436,9 @@ def _check_tool(tool: Tool | OpaqueTool, i: int) -> None:
         if tool.format == FORMAT:
             return
         raise BadRequestError(
-            f"{where} must be {{\"type\": \"function\", \"function\": {{\"name\": ..., \"parameters\": {{...}}}}}}; "
-            f"{tool.type!r} tools cannot be sent to anthropic", param=where,
+            f'{where} must be {{"type": "function", "function": {{"name": ..., "parameters": {{...}}}}}}; '
+            f"{tool.type!r} tools cannot be sent to anthropic",
+            param=where,
         )
     if not _TOOL_NAME.match(tool.name):
         raise BadRequestError(
@@ -429,7 +457,9 @@ def _sampling(request: ChatRequest, out: JSON) -> None:
     temperature = request.temperature
     if temperature is not None:
         if not 0 <= temperature <= 1:
-            raise BadRequestError(f"anthropic accepts temperature between 0 and 1, got {temperature}", param="temperature")
+            raise BadRequestError(
+                f"anthropic accepts temperature between 0 and 1, got {temperature}", param="temperature"
+            )
         out["temperature"] = temperature
     if request.top_p is not None:
         out["top_p"] = request.top_p
@@ -457,10 +487,15 @@ def _response_format(response_format: JSON | None, out: JSON, *, has_tools: bool
     if kind == "text":
         return None
     if kind == "json_schema":
-        out["output_config"] = {**(out.get("output_config") or {}), "format": {"type": "json_schema", "schema": _json_schema(response_format)}}
+        out["output_config"] = {
+            **(out.get("output_config") or {}),
+            "format": {"type": "json_schema", "schema": _json_schema(response_format)},
+        }
         return None
     if kind != "json_object":
-        raise BadRequestError("response_format.type must be 'text', 'json_object' or 'json_schema'", param="response_format")
+        raise BadRequestError(
+            "response_format.type must be 'text', 'json_object' or 'json_schema'", param="response_format"
+        )
     if has_tools:
         raise BadRequestError(
             "anthropic has no JSON mode; the gateway emulates it with a forced tool call, which cannot be combined with "
@@ -470,9 +505,12 @@ def _response_format(response_format: JSON | None, out: JSON, *, has_tools: bool
     if thinking and thinking.get("type") in ("enabled", "adaptive"):
         raise BadRequestError(
             "anthropic cannot force a tool call while thinking is on, so JSON mode is unavailable; use "
-            "response_format json_schema instead", param="response_format",
+            "response_format json_schema instead",
+            param="response_format",
         )
-    out["tools"] = [{"name": JSON_TOOL_NAME, "description": "Respond with the JSON answer.", "input_schema": {"type": "object"}}]
+    out["tools"] = [
+        {"name": JSON_TOOL_NAME, "description": "Respond with the JSON answer.", "input_schema": {"type": "object"}}
+    ]
     out["tool_choice"] = {"type": "tool", "name": JSON_TOOL_NAME}
     return JSON_TOOL_NAME
 
@@ -510,7 +548,9 @@ class Turns:
                 raise BadRequestError(f"{where}.role {role!r} is not a chat role", param=f"{where}.role")
         self._check_answered()
         if not self.turns:
-            raise BadRequestError("the request has no user or assistant messages; anthropic needs at least one", param="messages")
+            raise BadRequestError(
+                "the request has no user or assistant messages; anthropic needs at least one", param="messages"
+            )
         return self.system, self.turns
 
     def _append(self, role: str, blocks: list[JSON]) -> None:
@@ -525,11 +565,13 @@ class Turns:
             ids = ", ".join(self.pending)
             raise BadRequestError(
                 f"messages[{self.pending_from}] (assistant) calls tools that no 'tool' message answers: {ids}. Send one "
-                "{\"role\": \"tool\", \"tool_call_id\": ..., \"content\": ...} message per call right after it",
+                '{"role": "tool", "tool_call_id": ..., "content": ...} message per call right after it',
                 param=f"messages[{self.pending_from}].tool_calls",
             )
 
-    def _blocks(self, message: Message, where: str, *, allow_media: bool, parts: Iterable[Part] | None = None) -> list[JSON]:
+    def _blocks(
+        self, message: Message, where: str, *, allow_media: bool, parts: Iterable[Part] | None = None
+    ) -> list[JSON]:
         blocks: list[JSON] = []
         for j, part in enumerate(message.parts if parts is None else parts):
             block = self._block(part, f"{where}.content[{j}]", allow_media)
@@ -556,11 +598,14 @@ class Turns:
                 if inline[0] not in IMAGE_MEDIA_TYPES:
                     raise BadRequestError(
                         f"{where}: image type {inline[0]!r} is not supported by this model; send one of "
-                        f"{', '.join(sorted(IMAGE_MEDIA_TYPES))}", param=f"{where}.image_url",
+                        f"{', '.join(sorted(IMAGE_MEDIA_TYPES))}",
+                        param=f"{where}.image_url",
                     )
                 return {"type": "image", "source": {"type": "base64", "media_type": inline[0], "data": inline[1]}}
             if not (part.url or "").startswith(("http://", "https://")):
-                raise BadRequestError(f"{where}.image_url.url must start with https://, http:// or data:", param=f"{where}.image_url")
+                raise BadRequestError(
+                    f"{where}.image_url.url must start with https://, http:// or data:", param=f"{where}.image_url"
+                )
             return {"type": "image", "source": {"type": "url", "url": part.url}}
         if isinstance(part, File):
             if part.text is not None:
@@ -569,7 +614,8 @@ class Turns:
             if inline is None:
                 raise BadRequestError(
                     f"{where}: anthropic needs the file inline as file.file_data ('data:application/pdf;base64,...'); "
-                    "uploaded file ids are not supported", param=where,
+                    "uploaded file ids are not supported",
+                    param=where,
                 )
             if inline[0] not in DOCUMENT_MEDIA_TYPES:
                 raise BadRequestError(f"{where}: anthropic accepts PDF documents, not {inline[0]!r}", param=where)
@@ -584,7 +630,9 @@ class Turns:
         blocks = [self._tool_result(r, message, where) for r in results]
         content = self._blocks(message, where, allow_media=True, parts=others) if others else []
         if not blocks and not content:
-            raise BadRequestError(f"{where} (user) has no content; send some text or an image", param=f"{where}.content")
+            raise BadRequestError(
+                f"{where} (user) has no content; send some text or an image", param=f"{where}.content"
+            )
         # results open the user turn that follows the assistant's tool_use turn (tool_result blocks come first)
         self._append("user", blocks + content)
 
@@ -615,15 +663,23 @@ class Turns:
     def _assistant(self, message: Message, index: int, *, is_last: bool) -> None:
         where = f"messages[{index}]"
         blocks: list[JSON] = [_thinking_block(p) for p in message.parts if isinstance(p, Thinking)]
-        blocks += [dict(p.data) for p in message.parts
-                   if isinstance(p, Opaque) and p.slot == "thinking_blocks" and p.type in ("thinking", "redacted_thinking")]
+        blocks += [
+            dict(p.data)
+            for p in message.parts
+            if isinstance(p, Opaque) and p.slot == "thinking_blocks" and p.type in ("thinking", "redacted_thinking")
+        ]
         for j, part in enumerate(message.parts):
             if isinstance(part, (Thinking, ToolCall)) or (isinstance(part, Opaque) and part.slot == "thinking_blocks"):
                 continue
-            text = part.text if isinstance(part, Text) else (
-                part.data.get("refusal") if isinstance(part, Opaque) and part.type == "refusal" else None)
+            text = (
+                part.text
+                if isinstance(part, Text)
+                else (part.data.get("refusal") if isinstance(part, Opaque) and part.type == "refusal" else None)
+            )
             if text is None:
-                raise BadRequestError(f"{where}.content[{j}]: assistant messages may only hold text", param=f"{where}.content")
+                raise BadRequestError(
+                    f"{where}.content[{j}]: assistant messages may only hold text", param=f"{where}.content"
+                )
             if isinstance(text, str) and text.strip():
                 block: JSON = {"type": "text", "text": text}
                 if getattr(part, "cache_control", None):
@@ -632,8 +688,14 @@ class Turns:
         calls = message.tool_calls()
         for k, call in enumerate(calls):
             call_id = tool_use_id(call.id)
-            blocks.append({"type": "tool_use", "id": call_id, "name": call.name,
-                           "input": call.input_object(f"{where}.tool_calls[{k}]")})
+            blocks.append(
+                {
+                    "type": "tool_use",
+                    "id": call_id,
+                    "name": call.name,
+                    "input": call.input_object(f"{where}.tool_calls[{k}]"),
+                }
+            )
             self.pending[call_id] = call.name
             self.pending_from = index
         if is_last and not calls:
@@ -654,5 +716,11 @@ class Turns:
 def _kind(part: Part) -> str:
     if isinstance(part, Opaque):
         return part.type
-    return {Text: "text", Image: "image_url", File: "file", ToolCall: "tool_call", ToolResult: "tool_result",
-            Thinking: "thinking"}.get(type(part), type(part).__name__)
+    return {
+        Text: "text",
+        Image: "image_url",
+        File: "file",
+        ToolCall: "tool_call",
+        ToolResult: "tool_result",
+        Thinking: "thinking",
+    }.get(type(part), type(part).__name__)

@@ -19,8 +19,20 @@ from .extras import AnthropicExtras
 
 #: Anthropic request fields this endpoint translates
 KNOWN_FIELDS = frozenset(
-    {"model", "messages", "max_tokens", "system", "metadata", "stop_sequences", "stream", "temperature", "top_p",
-     "tools", "tool_choice", "output_config"}
+    {
+        "model",
+        "messages",
+        "max_tokens",
+        "system",
+        "metadata",
+        "stop_sequences",
+        "stream",
+        "temperature",
+        "top_p",
+        "tools",
+        "tool_choice",
+        "output_config",
+    }
 )
 #: Anthropic-only settings kept for ``anthropic/`` deployments (OpenAI-format upstreams have no such fields)
 ANTHROPIC_ONLY_FIELDS = frozenset({"top_k", "thinking", "cache_control", "service_tier", "speed", "inference_geo"})
@@ -39,9 +51,9 @@ FIELD_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "top_k": ((int,), "a positive integer"),
     "stream": ((bool,), "true or false"),
     "stop_sequences": ((list,), "a list of strings"),
-    "metadata": ((dict,), "an object like {\"user_id\": \"...\"}"),
-    "thinking": ((dict,), "an object like {\"type\": \"enabled\", \"budget_tokens\": 2048}"),
-    "cache_control": ((dict,), "an object like {\"type\": \"ephemeral\"}"),
+    "metadata": ((dict,), 'an object like {"user_id": "..."}'),
+    "thinking": ((dict,), 'an object like {"type": "enabled", "budget_tokens": 2048}'),
+    "cache_control": ((dict,), 'an object like {"type": "ephemeral"}'),
     "service_tier": ((str,), "a string"),
 }
 
@@ -198,7 +210,9 @@ class MessagesTranslator:
                 if not isinstance(block.get("id"), str) or not isinstance(block.get("name"), str):
                     raise _bad(f"{bw} needs 'id' and 'name'", bw)
                 arguments = orjson.dumps(block.get("input") if isinstance(block.get("input"), dict) else {}).decode()
-                calls.append({"id": block["id"], "type": "function", "function": {"name": block["name"], "arguments": arguments}})
+                calls.append(
+                    {"id": block["id"], "type": "function", "function": {"name": block["name"], "arguments": arguments}}
+                )
             elif kind in ("thinking", "redacted_thinking"):
                 thinking.append(dict(block))
             else:
@@ -221,7 +235,8 @@ def _tools(tools: Any, extras: AnthropicExtras) -> list[dict[str, Any]]:
         if tool.get("type") not in (None, "custom"):
             raise _bad(
                 f"tools.{i}: server tool {tool.get('type')!r} cannot be served through {ENDPOINT_NAME}; only custom tools "
-                "(name, description, input_schema) are translated", f"tools.{i}.type",
+                "(name, description, input_schema) are translated",
+                f"tools.{i}.type",
             )
         schema = tool.get("input_schema")
         if not isinstance(schema, dict):
@@ -239,7 +254,7 @@ def _tools(tools: Any, extras: AnthropicExtras) -> list[dict[str, Any]]:
 
 def _tool_choice(choice: Any) -> tuple[Any, bool | None]:
     if not isinstance(choice, dict):
-        raise _bad("tool_choice must be an object like {\"type\": \"auto\"}", "tool_choice")
+        raise _bad('tool_choice must be an object like {"type": "auto"}', "tool_choice")
     kind = choice.get("type")
     parallel = False if choice.get("disable_parallel_tool_use") is True else None
     if kind == "auto":
@@ -262,7 +277,7 @@ def _output_config(config: Any, body: dict[str, Any], extras: AnthropicExtras) -
     fmt = config.get("format")
     if fmt is not None:
         if not isinstance(fmt, dict) or fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict):
-            raise _bad("output_config.format must be {\"type\": \"json_schema\", \"schema\": {...}}", "output_config.format")
+            raise _bad('output_config.format must be {"type": "json_schema", "schema": {...}}', "output_config.format")
         body["response_format"] = {"type": "json_schema", "json_schema": {"name": "output", "schema": fmt["schema"]}}
     rest = {k: v for k, v in config.items() if k != "format" and v is not None}
     if rest:

@@ -72,7 +72,9 @@ def message_from_completion(data: Mapping[str, Any]) -> dict[str, Any]:
         content.append({"type": "text", "text": text})
     for call in message.get("tool_calls") or []:
         fn = call.get("function") or {}
-        content.append({"type": "tool_use", "id": call.get("id"), "name": fn.get("name"), "input": _arguments(fn.get("arguments"))})
+        content.append(
+            {"type": "tool_use", "id": call.get("id"), "name": fn.get("name"), "input": _arguments(fn.get("arguments"))}
+        )
     stop_reason, stop_sequence = _stop(choice.get("finish_reason"), message)
     return {
         "id": _message_id(data.get("id")),
@@ -105,8 +107,13 @@ class EventTranslator:
     def _start(self, chunk: Mapping[str, Any]) -> bytes:
         self.started = True
         message = {
-            "id": _message_id(chunk.get("id")), "type": "message", "role": "assistant", "model": chunk.get("model") or self.model,
-            "content": [], "stop_reason": None, "stop_sequence": None,
+            "id": _message_id(chunk.get("id")),
+            "type": "message",
+            "role": "assistant",
+            "model": chunk.get("model") or self.model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
             "usage": {"input_tokens": 0, "output_tokens": 0},
         }
         return encode_event("message_start", {"type": "message_start", "message": message})
@@ -120,7 +127,9 @@ class EventTranslator:
         yield from self._close()
         self.index += 1
         self.block = kind
-        yield encode_event("content_block_start", {"type": "content_block_start", "index": self.index, "content_block": block})
+        yield encode_event(
+            "content_block_start", {"type": "content_block_start", "index": self.index, "content_block": block}
+        )
 
     def _delta(self, index: int, delta: dict[str, Any]) -> bytes:
         return encode_event("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
@@ -174,11 +183,14 @@ class EventTranslator:
             yield self._start({})
         yield from self._close()
         usage = anthropic_usage(self.usage)
-        yield encode_event("message_delta", {
-            "type": "message_delta",
-            "delta": {"stop_reason": self.stop_reason or "end_turn", "stop_sequence": self.stop_sequence},
-            "usage": usage,
-        })
+        yield encode_event(
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": self.stop_reason or "end_turn", "stop_sequence": self.stop_sequence},
+                "usage": usage,
+            },
+        )
         yield encode_event("message_stop", {"type": "message_stop"})
 
 

@@ -88,7 +88,9 @@ class AnthropicProvider(Provider):
             stream=ctx.stream,
         )
 
-    async def chat(self, ctx: RequestContext, deployment: Deployment, gateway: Any) -> JSONResponseBody | StreamResponseBody:
+    async def chat(
+        self, ctx: RequestContext, deployment: Deployment, gateway: Any
+    ) -> JSONResponseBody | StreamResponseBody:
         request = self.translate(ctx, deployment, gateway)
         target = self.targets[deployment.id]
         payload = orjson.dumps(request.body)
@@ -100,7 +102,9 @@ class AnthropicProvider(Provider):
             except UpstreamError as exc:
                 raise map_upstream_error(exc) from None
             message = upstream_json_object(PROVIDER, raw)
-            return JSONResponseBody(data=completion_from_message(message, request.json_tool), headers=pass_headers(headers))
+            return JSONResponseBody(
+                data=completion_from_message(message, request.json_tool), headers=pass_headers(headers)
+            )
         try:
             resp = await gateway.upstream.open_stream(
                 PROVIDER, target.url, payload, target.headers, timeout=deployment.stream_timeout
@@ -109,8 +113,10 @@ class AnthropicProvider(Provider):
             raise map_upstream_error(exc) from None
         translator = StreamTranslator(deployment.model, request.json_tool)
         chunks = translate_stream(
-            iter_body(resp, PROVIDER, deployment.stream_timeout), translator,
-            deployment_id=deployment.id, request_id=ctx.request_id,
+            iter_body(resp, PROVIDER, deployment.stream_timeout),
+            translator,
+            deployment_id=deployment.id,
+            request_id=ctx.request_id,
         )
         stream = StreamResponseBody(chunks, headers=pass_headers(resp.headers))
         stream.on_close(resp.release)

@@ -39,8 +39,18 @@ from .wire import DOCUMENT_MEDIA_TYPES, IMAGE_MEDIA_TYPES, PROVIDER
 #: OpenAI parameters this provider translates (the rest are dropped or refused, see ``drop_params``)
 SUPPORTED_PARAMS = frozenset(
     {
-        "temperature", "top_p", "top_k", "max_tokens", "max_completion_tokens", "stop", "tools", "tool_choice",
-        "parallel_tool_calls", "response_format", "reasoning_effort", "thinking",
+        "temperature",
+        "top_p",
+        "top_k",
+        "max_tokens",
+        "max_completion_tokens",
+        "stop",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "response_format",
+        "reasoning_effort",
+        "thinking",
     }
 )
 #: the forced tool that carries ``response_format`` JSON (LiteLLM uses the same name)
@@ -77,8 +87,12 @@ def translate_request(
     stream: bool = False,
 ) -> AnthropicRequest:
     """Build the Messages API body for an OpenAI chat ``body``."""
-    drop_or_refuse(unsupported_params(without_neutral_values(body), SUPPORTED_PARAMS), provider=PROVIDER, drop=drop_params,
-                   response_headers=response_headers)
+    drop_or_refuse(
+        unsupported_params(without_neutral_values(body), SUPPORTED_PARAMS),
+        provider=PROVIDER,
+        drop=drop_params,
+        response_headers=response_headers,
+    )
     params = extras.params if extras is not None else {}
     positional = extras if extras is not None and extras.applies_to(body.get("messages")) else NO_EXTRAS
 
@@ -98,7 +112,8 @@ def translate_request(
     elif thinking and thinking.get("type") == "enabled" and max_tokens <= thinking["budget_tokens"]:
         raise BadRequestError(
             f"max_tokens ({max_tokens}) must be larger than the thinking budget ({thinking['budget_tokens']}): "
-            "raise max_tokens or lower the reasoning effort", param="max_tokens",
+            "raise max_tokens or lower the reasoning effort",
+            param="max_tokens",
         )
     out["max_tokens"] = max_tokens
     if thinking:
@@ -106,7 +121,9 @@ def translate_request(
 
     _sampling(body, params, out)
     if tools:
-        out["tools"] = [_tool(t, raw, positional.tool_cache.get(i)) for i, (t, raw) in enumerate(zip(tools, body["tools"]))]
+        out["tools"] = [
+            _tool(t, raw, positional.tool_cache.get(i)) for i, (t, raw) in enumerate(zip(tools, body["tools"]))
+        ]
     if choice is not None and tools:
         out["tool_choice"] = _tool_choice(choice.mode, choice.name, choice.parallel)
     for name in PASSTHROUGH_PARAMS:
@@ -123,7 +140,9 @@ def _sampling(body: Mapping[str, Any], params: Mapping[str, Any], out: dict[str,
     temperature = body.get("temperature")
     if temperature is not None:
         if not 0 <= temperature <= 1:
-            raise BadRequestError(f"anthropic accepts temperature between 0 and 1, got {temperature}", param="temperature")
+            raise BadRequestError(
+                f"anthropic accepts temperature between 0 and 1, got {temperature}", param="temperature"
+            )
         out["temperature"] = temperature
     if body.get("top_p") is not None:
         out["top_p"] = body["top_p"]
@@ -144,7 +163,9 @@ def _thinking(body: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, A
     thinking = body.get("thinking", params.get("thinking"))
     if thinking is not None:
         if not isinstance(thinking, dict) or not isinstance(thinking.get("type"), str):
-            raise BadRequestError("'thinking' must be {\"type\": \"enabled\", \"budget_tokens\": N} or {\"type\": \"disabled\"}", param="thinking")
+            raise BadRequestError(
+                '\'thinking\' must be {"type": "enabled", "budget_tokens": N} or {"type": "disabled"}', param="thinking"
+            )
         if thinking["type"] == "enabled":
             budget = thinking.get("budget_tokens")
             if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1024:
@@ -155,7 +176,8 @@ def _thinking(body: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, A
         return None
     if effort not in THINKING_BUDGETS:
         raise BadRequestError(
-            f"'reasoning_effort' must be one of none, {', '.join(THINKING_BUDGETS)}; got {effort!r}", param="reasoning_effort"
+            f"'reasoning_effort' must be one of none, {', '.join(THINKING_BUDGETS)}; got {effort!r}",
+            param="reasoning_effort",
         )
     return {"type": "enabled", "budget_tokens": THINKING_BUDGETS[effort]}
 
@@ -174,7 +196,9 @@ def _tool(tool: Any, raw: Mapping[str, Any], cache: dict[str, Any] | None) -> di
 
 def _tool_choice(mode: str, name: str | None, parallel: bool | None) -> dict[str, Any]:
     choice: dict[str, Any] = {
-        "auto": {"type": "auto"}, "none": {"type": "none"}, "required": {"type": "any"},
+        "auto": {"type": "auto"},
+        "none": {"type": "none"},
+        "required": {"type": "any"},
     }.get(mode) or {"type": "tool", "name": name}
     if parallel is False and choice["type"] != "none":
         choice = {**choice, "disable_parallel_tool_use": True}
@@ -202,11 +226,16 @@ def _response_format(response_format: Any, out: dict[str, Any], *, has_tools: bo
                 param="response_format",
             )
         config = dict(out.get("output_config") or {})
-        config["format"] = {"type": "json_schema", "schema": schema if "type" in schema else {"type": "object", **schema}}
+        config["format"] = {
+            "type": "json_schema",
+            "schema": schema if "type" in schema else {"type": "object", **schema},
+        }
         out["output_config"] = config
         return None
     if kind != "json_object":
-        raise BadRequestError("response_format.type must be 'text', 'json_object' or 'json_schema'", param="response_format")
+        raise BadRequestError(
+            "response_format.type must be 'text', 'json_object' or 'json_schema'", param="response_format"
+        )
     if has_tools:
         raise BadRequestError(
             "anthropic has no JSON mode; the gateway emulates it with a forced tool call, which cannot be combined with "
@@ -216,9 +245,12 @@ def _response_format(response_format: Any, out: dict[str, Any], *, has_tools: bo
     if thinking and thinking.get("type") in ("enabled", "adaptive"):
         raise BadRequestError(
             "anthropic cannot force a tool call while thinking is on, so JSON mode is unavailable; use "
-            "response_format json_schema instead", param="response_format",
+            "response_format json_schema instead",
+            param="response_format",
         )
-    out["tools"] = [{"name": JSON_TOOL_NAME, "description": "Respond with the JSON answer.", "input_schema": {"type": "object"}}]
+    out["tools"] = [
+        {"name": JSON_TOOL_NAME, "description": "Respond with the JSON answer.", "input_schema": {"type": "object"}}
+    ]
     out["tool_choice"] = {"type": "tool", "name": JSON_TOOL_NAME}
     return JSON_TOOL_NAME
 
@@ -248,7 +280,9 @@ class MessageTranslator:
             elif role == "user":
                 blocks = self._blocks(message, i, where, allow_media=True)
                 if not blocks:
-                    raise BadRequestError(f"{where} (user) has no content; send some text or an image", param=f"{where}.content")
+                    raise BadRequestError(
+                        f"{where} (user) has no content; send some text or an image", param=f"{where}.content"
+                    )
                 self._append("user", blocks)
             elif role == "assistant":
                 self._assistant(message, i, where, is_last=i == last)
@@ -263,7 +297,9 @@ class MessageTranslator:
                 raise BadRequestError(f"{where}.role {role!r} is not a chat role", param=f"{where}.role")
         self._check_answered()
         if not self.turns:
-            raise BadRequestError("the request has no user or assistant messages; anthropic needs at least one", param="messages")
+            raise BadRequestError(
+                "the request has no user or assistant messages; anthropic needs at least one", param="messages"
+            )
         return self.system, self.turns
 
     # ---------------------------------------------------------------- pieces
@@ -280,7 +316,7 @@ class MessageTranslator:
             ids = ", ".join(self.pending)
             raise BadRequestError(
                 f"messages[{self.pending_from}] (assistant) calls tools that no 'tool' message answers: {ids}. Send one "
-                "{\"role\": \"tool\", \"tool_call_id\": ..., \"content\": ...} message per call right after it",
+                '{"role": "tool", "tool_call_id": ..., "content": ...} message per call right after it',
                 param=f"messages[{self.pending_from}].tool_calls",
             )
 
@@ -323,7 +359,8 @@ class MessageTranslator:
             if not isinstance(data_url, str):
                 raise BadRequestError(
                     f"{where}: anthropic needs the file inline as file.file_data ('data:application/pdf;base64,...'); "
-                    "uploaded file ids are not supported", param=where,
+                    "uploaded file ids are not supported",
+                    param=where,
                 )
             media_type, data = parse_data_url(data_url, f"{where}.file.file_data")
             if media_type not in DOCUMENT_MEDIA_TYPES:
@@ -337,10 +374,14 @@ class MessageTranslator:
         blocks: list[dict[str, Any]] = []
         thinking = message.get("thinking_blocks") or self.extras.thinking.get(i)
         if isinstance(thinking, list):
-            blocks += [dict(b) for b in thinking if isinstance(b, dict) and b.get("type") in ("thinking", "redacted_thinking")]
+            blocks += [
+                dict(b) for b in thinking if isinstance(b, dict) and b.get("type") in ("thinking", "redacted_thinking")
+            ]
         for j, part in enumerate(content_parts(message.get("content"), where)):
             if part["type"] not in ("text", "refusal"):
-                raise BadRequestError(f"{where}.content[{j}]: assistant messages may only hold text", param=f"{where}.content")
+                raise BadRequestError(
+                    f"{where}.content[{j}]: assistant messages may only hold text", param=f"{where}.content"
+                )
             text = part.get("text") if part["type"] == "text" else part.get("refusal")
             if isinstance(text, str) and text.strip():
                 block: dict[str, Any] = {"type": "text", "text": text}
@@ -372,7 +413,9 @@ class MessageTranslator:
     def _tool_result(self, message: Mapping[str, Any], i: int, where: str) -> None:
         raw_id = message.get("tool_call_id")
         if not isinstance(raw_id, str) or not raw_id:
-            raise BadRequestError(f"{where}.tool_call_id is required: the id of the tool call this answers", param=f"{where}.tool_call_id")
+            raise BadRequestError(
+                f"{where}.tool_call_id is required: the id of the tool call this answers", param=f"{where}.tool_call_id"
+            )
         call_id = tool_use_id(raw_id)
         if call_id not in self.pending:
             raise BadRequestError(

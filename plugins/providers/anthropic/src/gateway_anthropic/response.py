@@ -85,7 +85,10 @@ def map_upstream_error(exc: UpstreamError) -> UpstreamError:
     if exc.upstream_status == 529:
         return UpstreamError(
             f"{exc.message} (the API is overloaded; retry later or add a fallback deployment)",
-            status=503, type="service_unavailable", upstream_status=529, headers=exc.headers,
+            status=503,
+            type="service_unavailable",
+            upstream_status=529,
+            headers=exc.headers,
         )
     return exc
 

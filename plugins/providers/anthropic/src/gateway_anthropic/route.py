@@ -55,7 +55,11 @@ def _internal(exc: BaseException, request_id: str) -> GatewayError:
     import structlog
 
     structlog.get_logger("gateway.anthropic").error(
-        "unhandled_error", route="/v1/messages", error=f"{type(exc).__name__}: {exc}", request_id=request_id, exc_info=exc
+        "unhandled_error",
+        route="/v1/messages",
+        error=f"{type(exc).__name__}: {exc}",
+        request_id=request_id,
+        exc_info=exc,
     )
     return GatewayError(f"internal error while serving request {request_id}; the gateway's log has the details")
 
@@ -77,7 +81,9 @@ class MessagesEndpoint:
             ctx.api_key = extract_api_key(headers, self.key_header)
             await pipeline.authenticate(gateway, ctx)
             incoming = parse_json_object(
-                await receive_body(receive, headers.get("content-length"), gateway.max_body_bytes, gateway.request_body_timeout)
+                await receive_body(
+                    receive, headers.get("content-length"), gateway.max_body_bytes, gateway.request_body_timeout
+                )
             )
             ctx.body, extras = openai_body_from_messages(
                 incoming, drop_params=bool(gateway.drop_params), response_headers=ctx.response_headers
@@ -108,13 +114,17 @@ class MessagesEndpoint:
         finally:
             pipeline.finish(gateway, ctx)
 
-    async def _send_json(self, send: Send, ctx: RequestContext, response: JSONResponseBody, headers: dict[str, str]) -> None:
+    async def _send_json(
+        self, send: Send, ctx: RequestContext, response: JSONResponseBody, headers: dict[str, str]
+    ) -> None:
         data = response.data
         ctx.status = response.status
         if response.status != 200:
             err = data.get("error") if isinstance(data.get("error"), dict) else {}
             kind = err.get("type") if isinstance(err.get("type"), str) else None
-            body = error_body(anthropic_error_type(response.status, kind), str(err.get("message") or "the upstream failed"))
+            body = error_body(
+                anthropic_error_type(response.status, kind), str(err.get("message") or "the upstream failed")
+            )
             await send_bytes(send, response.status, orjson.dumps(body), headers)
             return
         await send_bytes(send, 200, orjson.dumps(message_from_completion(data)), headers)

@@ -65,7 +65,9 @@ class StreamTranslator:
             elif dtype == "thinking_delta":
                 yield chunk({"reasoning_content": delta.get("thinking", "")})
             elif dtype == "signature_delta":
-                yield chunk({"thinking_blocks": [{"type": "thinking", "thinking": "", "signature": delta.get("signature", "")}]})
+                yield chunk(
+                    {"thinking_blocks": [{"type": "thinking", "thinking": "", "signature": delta.get("signature", "")}]}
+                )
             elif dtype == "citations_delta":
                 return  # citations have no OpenAI field; the cited text itself arrives as text_delta
             else:
@@ -90,7 +92,11 @@ class StreamTranslator:
             if stop_reason is not None and not self.finished:
                 self.finished = True
                 sequence = delta.get("stop_sequence")
-                extra = {"provider_specific_fields": {"stop_sequence": sequence}} if stop_reason == "stop_sequence" and sequence else {}
+                extra = (
+                    {"provider_specific_fields": {"stop_sequence": sequence}}
+                    if stop_reason == "stop_sequence" and sequence
+                    else {}
+                )
                 yield chunk(extra, finish_reason(stop_reason, self.json_tool))
         elif kind == "message_stop":
             self.stopped = True
@@ -115,8 +121,18 @@ class StreamTranslator:
                 self.blocks[index] = ("json", 0)
                 return
             self.blocks[index] = ("tool", self.tool_index)
-            yield chunk({"tool_calls": [{"index": self.tool_index, "id": block.get("id"), "type": "function",
-                                         "function": {"name": block.get("name"), "arguments": ""}}]})
+            yield chunk(
+                {
+                    "tool_calls": [
+                        {
+                            "index": self.tool_index,
+                            "id": block.get("id"),
+                            "type": "function",
+                            "function": {"name": block.get("name"), "arguments": ""},
+                        }
+                    ]
+                }
+            )
             self.tool_index += 1
         elif btype == "thinking":
             self.blocks[index] = ("thinking", 0)
@@ -159,6 +175,11 @@ async def translate_stream(
                     return
         raise UpstreamError(f"{PROVIDER} ended the stream before message_stop: the answer is incomplete")
     except UpstreamError as exc:
-        log.warning("upstream_stream_failed", provider=PROVIDER, deployment_id=deployment_id, request_id=request_id,
-                    error=exc.message)
+        log.warning(
+            "upstream_stream_failed",
+            provider=PROVIDER,
+            deployment_id=deployment_id,
+            request_id=request_id,
+            error=exc.message,
+        )
         raise

@@ -51,12 +51,41 @@ from gateway.testing import LocalServer, RecordedRequest
 from .wire import API_VERSION, IMAGE_MEDIA_TYPES, error_body
 
 TOP_LEVEL_FIELDS = frozenset(
-    {"model", "messages", "max_tokens", "system", "metadata", "stop_sequences", "stream", "temperature", "top_p",
-     "top_k", "tools", "tool_choice", "thinking", "service_tier", "cache_control", "output_config", "speed",
-     "inference_geo"}
+    {
+        "model",
+        "messages",
+        "max_tokens",
+        "system",
+        "metadata",
+        "stop_sequences",
+        "stream",
+        "temperature",
+        "top_p",
+        "top_k",
+        "tools",
+        "tool_choice",
+        "thinking",
+        "service_tier",
+        "cache_control",
+        "output_config",
+        "speed",
+        "inference_geo",
+    }
 )
-TOOL_FIELDS = frozenset({"name", "description", "input_schema", "cache_control", "type", "strict", "input_examples",
-                         "defer_loading", "eager_input_streaming", "allowed_callers"})
+TOOL_FIELDS = frozenset(
+    {
+        "name",
+        "description",
+        "input_schema",
+        "cache_control",
+        "type",
+        "strict",
+        "input_examples",
+        "defer_loading",
+        "eager_input_streaming",
+        "allowed_callers",
+    }
+)
 _ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
@@ -92,13 +121,18 @@ def validate_request(body: Any) -> None:
     for name, low, high in (("temperature", 0, 1), ("top_p", 0, 1)):
         value = body.get(name)
         if value is not None:
-            _require(isinstance(value, (int, float)) and low <= value <= high, f"{name}: must be between {low} and {high}")
+            _require(
+                isinstance(value, (int, float)) and low <= value <= high, f"{name}: must be between {low} and {high}"
+            )
     top_k = body.get("top_k")
     if top_k is not None:
         _require(isinstance(top_k, int) and top_k >= 1, "top_k: must be a positive integer")
     stops = body.get("stop_sequences")
     if stops is not None:
-        _require(isinstance(stops, list) and all(isinstance(s, str) and s for s in stops), "stop_sequences: must be a list of strings")
+        _require(
+            isinstance(stops, list) and all(isinstance(s, str) and s for s in stops),
+            "stop_sequences: must be a list of strings",
+        )
     metadata = body.get("metadata")
     if metadata is not None:
         _require(isinstance(metadata, dict) and set(metadata) <= {"user_id"}, "metadata: only user_id is permitted")
@@ -108,7 +142,10 @@ def validate_request(body: Any) -> None:
     _validate_output_config(body.get("output_config"))
     thinking = body.get("thinking")
     if thinking is not None:
-        _require(isinstance(thinking, dict) and thinking.get("type") in ("enabled", "disabled", "adaptive"), "thinking.type: invalid")
+        _require(
+            isinstance(thinking, dict) and thinking.get("type") in ("enabled", "disabled", "adaptive"),
+            "thinking.type: invalid",
+        )
         if thinking["type"] == "enabled":
             budget = thinking.get("budget_tokens")
             _require(isinstance(budget, int) and budget >= 1024, "thinking.budget_tokens: must be at least 1024")
@@ -118,19 +155,28 @@ def validate_request(body: Any) -> None:
 def _validate_output_config(config: Any) -> None:
     if config is None:
         return
-    _require(isinstance(config, dict) and set(config) <= {"effort", "format"}, "output_config: Extra inputs are not permitted")
+    _require(
+        isinstance(config, dict) and set(config) <= {"effort", "format"},
+        "output_config: Extra inputs are not permitted",
+    )
     if config.get("effort") is not None:
         _require(config["effort"] in ("low", "medium", "high", "xhigh", "max"), "output_config.effort: invalid")
     fmt = config.get("format")
     if fmt is not None:
-        _require(isinstance(fmt, dict) and fmt.get("type") == "json_schema", "output_config.format.type: Input should be 'json_schema'")
+        _require(
+            isinstance(fmt, dict) and fmt.get("type") == "json_schema",
+            "output_config.format.type: Input should be 'json_schema'",
+        )
         _require(isinstance(fmt.get("schema"), dict), "output_config.format.schema: field required")
 
 
 def _validate_cache_control(block: dict[str, Any], where: str) -> None:
     cache = block.get("cache_control")
     if cache is not None:
-        _require(isinstance(cache, dict) and cache.get("type") == "ephemeral", f"{where}.cache_control.type: must be 'ephemeral'")
+        _require(
+            isinstance(cache, dict) and cache.get("type") == "ephemeral",
+            f"{where}.cache_control.type: must be 'ephemeral'",
+        )
 
 
 def _validate_text(block: dict[str, Any], where: str) -> None:
@@ -160,11 +206,17 @@ def _validate_tools(tools: Any) -> set[str]:
         _require(isinstance(tool, dict), f"{where}: must be an object")
         _require(set(tool) <= TOOL_FIELDS, f"{where}: Extra inputs are not permitted")
         name = tool.get("name")
-        _require(isinstance(name, str) and _TOOL_NAME.match(name), f"{where}.name: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'")
+        _require(
+            isinstance(name, str) and _TOOL_NAME.match(name),
+            f"{where}.name: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'",
+        )
         _require(name not in names, f"tools: Tool names must be unique ({name})")
         names.add(name)
         schema = tool.get("input_schema")
-        _require(isinstance(schema, dict) and schema.get("type") == "object", f"{where}.input_schema.type: Input should be 'object'")
+        _require(
+            isinstance(schema, dict) and schema.get("type") == "object",
+            f"{where}.input_schema.type: Input should be 'object'",
+        )
         if "description" in tool:
             _require(isinstance(tool["description"], str), f"{where}.description: must be a string")
         _validate_cache_control(tool, where)
@@ -174,27 +226,37 @@ def _validate_tools(tools: Any) -> set[str]:
 def _validate_tool_choice(choice: Any, tools: set[str]) -> None:
     if choice is None:
         return
-    _require(isinstance(choice, dict) and choice.get("type") in ("auto", "any", "tool", "none"), "tool_choice.type: invalid")
+    _require(
+        isinstance(choice, dict) and choice.get("type") in ("auto", "any", "tool", "none"), "tool_choice.type: invalid"
+    )
     _require(tools, "tool_choice may only be specified while providing tools")
     if choice["type"] == "tool":
         _require(choice.get("name") in tools, f"tool_choice.name: no tool named {choice.get('name')!r}")
     if "disable_parallel_tool_use" in choice:
-        _require(isinstance(choice["disable_parallel_tool_use"], bool), "tool_choice.disable_parallel_tool_use: must be a boolean")
+        _require(
+            isinstance(choice["disable_parallel_tool_use"], bool),
+            "tool_choice.disable_parallel_tool_use: must be a boolean",
+        )
 
 
 def _validate_image(block: dict[str, Any], where: str) -> None:
     source = block.get("source")
     _require(isinstance(source, dict), f"{where}.source: field required")
     if source.get("type") == "base64":
-        _require(source.get("media_type") in IMAGE_MEDIA_TYPES,
-                 f"{where}.source.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'")
+        _require(
+            source.get("media_type") in IMAGE_MEDIA_TYPES,
+            f"{where}.source.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'",
+        )
         try:
             base64.b64decode(source.get("data") or "", validate=True)
         except (binascii.Error, ValueError):
             raise Invalid(f"{where}.source.data: invalid base64 data") from None
         _require(source.get("data"), f"{where}.source.data: field required")
     elif source.get("type") == "url":
-        _require(isinstance(source.get("url"), str) and source["url"].startswith(("http://", "https://")), f"{where}.source.url: invalid")
+        _require(
+            isinstance(source.get("url"), str) and source["url"].startswith(("http://", "https://")),
+            f"{where}.source.url: invalid",
+        )
     else:
         raise Invalid(f"{where}.source.type: Input should be 'base64' or 'url'")
     _validate_cache_control(block, where)
@@ -205,25 +267,40 @@ def _validate_block(block: Any, role: str, where: str) -> None:
     kind = block["type"]
     user_kinds = {"text", "image", "document", "tool_result"}
     assistant_kinds = {"text", "tool_use", "thinking", "redacted_thinking"}
-    _require(kind in (user_kinds if role == "user" else assistant_kinds), f"{where}.type: {kind!r} blocks are not allowed in {role} messages")
+    _require(
+        kind in (user_kinds if role == "user" else assistant_kinds),
+        f"{where}.type: {kind!r} blocks are not allowed in {role} messages",
+    )
     if kind == "text":
         _validate_text(block, where)
     elif kind == "image":
         _validate_image(block, where)
     elif kind == "document":
         source = block.get("source") or {}
-        _require(source.get("type") == "base64" and source.get("media_type") == "application/pdf", f"{where}.source: invalid document source")
+        _require(
+            source.get("type") == "base64" and source.get("media_type") == "application/pdf",
+            f"{where}.source: invalid document source",
+        )
     elif kind == "tool_use":
-        _require(isinstance(block.get("id"), str) and _ID.match(block["id"]), f"{where}.id: String should match pattern '^[a-zA-Z0-9_-]+$'")
+        _require(
+            isinstance(block.get("id"), str) and _ID.match(block["id"]),
+            f"{where}.id: String should match pattern '^[a-zA-Z0-9_-]+$'",
+        )
         _require(isinstance(block.get("name"), str) and block["name"], f"{where}.name: field required")
         _require(isinstance(block.get("input"), dict), f"{where}.input: Input should be a valid dictionary")
         _validate_cache_control(block, where)
     elif kind == "tool_result":
-        _require(isinstance(block.get("tool_use_id"), str) and _ID.match(block["tool_use_id"]), f"{where}.tool_use_id: invalid")
+        _require(
+            isinstance(block.get("tool_use_id"), str) and _ID.match(block["tool_use_id"]),
+            f"{where}.tool_use_id: invalid",
+        )
         content = block.get("content")
         if isinstance(content, list):
             for j, inner in enumerate(content):
-                _require(isinstance(inner, dict) and inner.get("type") in ("text", "image"), f"{where}.content.{j}.type: must be text or image")
+                _require(
+                    isinstance(inner, dict) and inner.get("type") in ("text", "image"),
+                    f"{where}.content.{j}.type: must be text or image",
+                )
                 (_validate_text if inner["type"] == "text" else _validate_image)(inner, f"{where}.content.{j}")
         else:
             _require(content is None or isinstance(content, str), f"{where}.content: must be a string or a list")
@@ -231,7 +308,10 @@ def _validate_block(block: Any, role: str, where: str) -> None:
             _require(isinstance(block["is_error"], bool), f"{where}.is_error: must be a boolean")
         _validate_cache_control(block, where)
     elif kind == "thinking":
-        _require(isinstance(block.get("thinking"), str) and isinstance(block.get("signature"), str), f"{where}: thinking blocks need thinking and signature")
+        _require(
+            isinstance(block.get("thinking"), str) and isinstance(block.get("signature"), str),
+            f"{where}: thinking blocks need thinking and signature",
+        )
     elif kind == "redacted_thinking":
         _require(isinstance(block.get("data"), str), f"{where}.data: field required")
 
@@ -243,21 +323,32 @@ def _validate_messages(messages: list[Any]) -> bool:
     last = len(messages) - 1
     for i, message in enumerate(messages):
         where = f"messages.{i}"
-        _require(isinstance(message, dict) and set(message) <= {"role", "content"}, f"{where}: Extra inputs are not permitted")
+        _require(
+            isinstance(message, dict) and set(message) <= {"role", "content"},
+            f"{where}: Extra inputs are not permitted",
+        )
         role = message.get("role")
-        _require(role in ("user", "assistant", "system"), f"{where}.role: Input should be 'user', 'assistant' or 'system'")
+        _require(
+            role in ("user", "assistant", "system"), f"{where}.role: Input should be 'user', 'assistant' or 'system'"
+        )
         if role == "system":
             _validate_system(message.get("content"))
             continue
-        _require(role != previous_role, f"{where}: roles must alternate between \"user\" and \"assistant\"")
+        _require(role != previous_role, f'{where}: roles must alternate between "user" and "assistant"')
         previous_role = role
         content = message.get("content")
         if isinstance(content, str):
-            _require(content or (i == last and role == "assistant"), f"{where}: all messages must have non-empty content except for the optional final assistant message")
+            _require(
+                content or (i == last and role == "assistant"),
+                f"{where}: all messages must have non-empty content except for the optional final assistant message",
+            )
             blocks: list[Any] = [{"type": "text", "text": content}] if content else []
         else:
             _require(isinstance(content, list), f"{where}.content: must be a string or a list of blocks")
-            _require(content or (i == last and role == "assistant"), f"{where}: all messages must have non-empty content except for the optional final assistant message")
+            _require(
+                content or (i == last and role == "assistant"),
+                f"{where}: all messages must have non-empty content except for the optional final assistant message",
+            )
             blocks = content
         for j, block in enumerate(blocks):
             _validate_block(block, role, f"{where}.content.{j}")
@@ -265,18 +356,29 @@ def _validate_messages(messages: list[Any]) -> bool:
         if results:
             uses_tools = True
             first_other = next((j for j, b in enumerate(blocks) if b.get("type") != "tool_result"), len(blocks))
-            _require(all(b.get("type") != "tool_result" for b in blocks[first_other:]),
-                     f"{where}: tool_result blocks must come first in the user message content, before any other blocks")
+            _require(
+                all(b.get("type") != "tool_result" for b in blocks[first_other:]),
+                f"{where}: tool_result blocks must come first in the user message content, before any other blocks",
+            )
             unknown = [r for r in results if r not in pending]
-            _require(not unknown, f"{where}: unexpected `tool_use_id` found in `tool_result` blocks: {', '.join(unknown)}. Each "
-                     "`tool_result` block must have a corresponding `tool_use` block in the previous message.")
-        _require(not (pending - set(results)), f"messages.{i - 1}: `tool_use` ids were found without `tool_result` blocks "
-                 f"immediately after: {', '.join(sorted(pending - set(results)))}")
+            _require(
+                not unknown,
+                f"{where}: unexpected `tool_use_id` found in `tool_result` blocks: {', '.join(unknown)}. Each "
+                "`tool_result` block must have a corresponding `tool_use` block in the previous message.",
+            )
+        _require(
+            not (pending - set(results)),
+            f"messages.{i - 1}: `tool_use` ids were found without `tool_result` blocks "
+            f"immediately after: {', '.join(sorted(pending - set(results)))}",
+        )
         uses = [b["id"] for b in blocks if b.get("type") == "tool_use"]
         uses_tools = uses_tools or bool(uses)
         pending = set(uses)
         if i == last and role == "assistant" and blocks and blocks[-1].get("type") == "text":
-            _require(blocks[-1]["text"] == blocks[-1]["text"].rstrip(), "final assistant content cannot end with trailing whitespace")
+            _require(
+                blocks[-1]["text"] == blocks[-1]["text"].rstrip(),
+                "final assistant content cannot end with trailing whitespace",
+            )
     return uses_tools
 
 
@@ -302,7 +404,9 @@ def message(
     """A complete Messages API response."""
     blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
     if output_tokens is None:
-        output_tokens = sum(count_tokens(b.get("text") or orjson.dumps(b.get("input") or {}).decode()) for b in blocks) or 1
+        output_tokens = (
+            sum(count_tokens(b.get("text") or orjson.dumps(b.get("input") or {}).decode()) for b in blocks) or 1
+        )
     return {
         "id": message_id,
         "type": "message",
@@ -311,8 +415,12 @@ def message(
         "content": blocks,
         "stop_reason": stop_reason,
         "stop_sequence": stop_sequence,
-        "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens,
-                  "cache_creation_input_tokens": cache_creation, "cache_read_input_tokens": cache_read},
+        "usage": {
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cache_creation_input_tokens": cache_creation,
+            "cache_read_input_tokens": cache_read,
+        },
     }
 
 
@@ -326,35 +434,92 @@ def message_events(full: dict[str, Any], pieces: int = 3) -> list[tuple[str, dic
     usage = full["usage"]
     start_usage = {**usage, "output_tokens": 1}
     events: list[tuple[str, dict[str, Any]]] = [
-        ("message_start", {"type": "message_start", "message": {**full, "content": [], "stop_reason": None,
-                                                                 "stop_sequence": None, "usage": start_usage}}),
+        (
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {**full, "content": [], "stop_reason": None, "stop_sequence": None, "usage": start_usage},
+            },
+        ),
         ("ping", {"type": "ping"}),
     ]
     for index, block in enumerate(full["content"]):
         kind = block["type"]
         if kind == "text":
-            events.append(("content_block_start", {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}))
+            events.append(
+                (
+                    "content_block_start",
+                    {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}},
+                )
+            )
             for piece in _split(block["text"], pieces):
-                events.append(("content_block_delta", {"type": "content_block_delta", "index": index,
-                                                       "delta": {"type": "text_delta", "text": piece}}))
+                events.append(
+                    (
+                        "content_block_delta",
+                        {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": piece}},
+                    )
+                )
         elif kind == "tool_use":
-            events.append(("content_block_start", {"type": "content_block_start", "index": index,
-                                                   "content_block": {**block, "input": {}}}))
+            events.append(
+                (
+                    "content_block_start",
+                    {"type": "content_block_start", "index": index, "content_block": {**block, "input": {}}},
+                )
+            )
             for piece in _split(orjson.dumps(block["input"]).decode(), pieces):
-                events.append(("content_block_delta", {"type": "content_block_delta", "index": index,
-                                                       "delta": {"type": "input_json_delta", "partial_json": piece}}))
+                events.append(
+                    (
+                        "content_block_delta",
+                        {
+                            "type": "content_block_delta",
+                            "index": index,
+                            "delta": {"type": "input_json_delta", "partial_json": piece},
+                        },
+                    )
+                )
         elif kind == "thinking":
-            events.append(("content_block_start", {"type": "content_block_start", "index": index,
-                                                   "content_block": {"type": "thinking", "thinking": "", "signature": ""}}))
+            events.append(
+                (
+                    "content_block_start",
+                    {
+                        "type": "content_block_start",
+                        "index": index,
+                        "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+                    },
+                )
+            )
             for piece in _split(block["thinking"], pieces):
-                events.append(("content_block_delta", {"type": "content_block_delta", "index": index,
-                                                       "delta": {"type": "thinking_delta", "thinking": piece}}))
-            events.append(("content_block_delta", {"type": "content_block_delta", "index": index,
-                                                   "delta": {"type": "signature_delta", "signature": block["signature"]}}))
+                events.append(
+                    (
+                        "content_block_delta",
+                        {
+                            "type": "content_block_delta",
+                            "index": index,
+                            "delta": {"type": "thinking_delta", "thinking": piece},
+                        },
+                    )
+                )
+            events.append(
+                (
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": index,
+                        "delta": {"type": "signature_delta", "signature": block["signature"]},
+                    },
+                )
+            )
         events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
-    events.append(("message_delta", {"type": "message_delta", "delta": {"stop_reason": full["stop_reason"],
-                                                                        "stop_sequence": full.get("stop_sequence")},
-                                     "usage": {"output_tokens": usage["output_tokens"]}}))
+    events.append(
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": full["stop_reason"], "stop_sequence": full.get("stop_sequence")},
+                "usage": {"output_tokens": usage["output_tokens"]},
+            },
+        )
+    )
     events.append(("message_stop", {"type": "message_stop"}))
     return events
 
@@ -427,7 +592,9 @@ class FakeAnthropic(LocalServer):
             with self._lock:
                 reply = self.script.pop(0) if self.script else None
             if reply is None:
-                reply = self.default(body) if self.default else AnthropicReply(json=message(self.text, model=body["model"]))
+                reply = (
+                    self.default(body) if self.default else AnthropicReply(json=message(self.text, model=body["model"]))
+                )
             if reply.status != 200 or (reply.events is None and not body.get("stream")):
                 return answer(reply.status, reply.json, reply.headers)
             events = reply.events if reply.events is not None else message_events(reply.json)
@@ -444,8 +611,6 @@ class FakeAnthropic(LocalServer):
                 if not await asyncio.to_thread(reply.gate.wait, 10):
                     self.gate_timed_out = True
             yield event if isinstance(event, bytes) else encode_events([event])[0]
-
-
 
     @property
     def last_json(self) -> Any:

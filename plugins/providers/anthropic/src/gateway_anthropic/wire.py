@@ -48,7 +48,16 @@ STOP_REASON_FROM_FINISH = {
 
 #: every streaming event type the API documents; anything else is a protocol violation here
 STREAM_EVENTS = frozenset(
-    {"message_start", "content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop", "ping", "error"}
+    {
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+        "ping",
+        "error",
+    }
 )
 
 #: HTTP status -> Anthropic ``error.type`` (errors page)

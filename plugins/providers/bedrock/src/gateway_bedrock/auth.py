@@ -28,13 +28,20 @@ FAILED_LOOKUP_TTL = 30.0
 
 def region_for(params: Mapping[str, Any]) -> str:
     """The deployment's region: params, then ``AWS_REGION`` / ``AWS_DEFAULT_REGION``, then the profile."""
-    region = params.get("aws_region_name") or params.get("region_name") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    region = (
+        params.get("aws_region_name")
+        or params.get("region_name")
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+    )
     if not region:
         import botocore.session  # start-up only: reads ~/.aws/config
 
         region = botocore.session.Session(profile=params.get("aws_profile_name")).get_config_variable("region")
     if not region:
-        raise ValueError("bedrock deployments need a region: set aws_region_name (for example us-east-1), AWS_REGION, or a profile's region")
+        raise ValueError(
+            "bedrock deployments need a region: set aws_region_name (for example us-east-1), AWS_REGION, or a profile's region"
+        )
     return str(region)
 
 
@@ -52,7 +59,9 @@ class AwsSigner:
         self.profile: str | None = params.get("aws_profile_name")
         key, secret = params.get("aws_access_key_id"), params.get("aws_secret_access_key")
         if bool(key) != bool(secret):
-            raise ValueError("set both aws_access_key_id and aws_secret_access_key, or neither (to use the standard AWS credential chain)")
+            raise ValueError(
+                "set both aws_access_key_id and aws_secret_access_key, or neither (to use the standard AWS credential chain)"
+            )
         self._static = ReadOnlyCredentials(key, secret, params.get("aws_session_token")) if key else None
         self._chain: Credentials | None = None
         self._failed_at = 0.0

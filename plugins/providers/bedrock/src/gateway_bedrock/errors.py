@@ -47,17 +47,23 @@ def message_of(payload: bytes) -> str:
     return str(data)[:2000]
 
 
-def exception_error(name: str, message: str, http_status: int | None = None, retry_after: str | None = None) -> UpstreamError:
+def exception_error(
+    name: str, message: str, http_status: int | None = None, retry_after: str | None = None
+) -> UpstreamError:
     """The client's error for a named Bedrock exception (``http_status`` decides when the name is unknown)."""
     text = f"{PROVIDER} returned {name}" + (f" (HTTP {http_status})" if http_status else "") + f": {message}"
     if name.lower() == "modeltimeoutexception":
         return UpstreamTimeoutError(text, upstream_status=http_status)
     known = EXCEPTIONS.get(name.lower())
     if known is None:
-        return upstream_status_error(PROVIDER, http_status or 502, f"{name}: {message}" if name else message, retry_after=retry_after)
+        return upstream_status_error(
+            PROVIDER, http_status or 502, f"{name}: {message}" if name else message, retry_after=retry_after
+        )
     status, kind, retryable = known
     headers = {"retry-after": retry_after} if retry_after and status in (429, 503) else None
-    return UpstreamError(text, status=status, type=kind, upstream_status=http_status, retryable=retryable, headers=headers)
+    return UpstreamError(
+        text, status=status, type=kind, upstream_status=http_status, retryable=retryable, headers=headers
+    )
 
 
 def http_error(status: int, headers: Mapping[str, str], payload: bytes) -> UpstreamError:

@@ -54,7 +54,7 @@ class EventStreamDecoder:
         start = 0
         while len(buffer) - start >= PRELUDE_LENGTH:
             total, headers_length, prelude_crc = PRELUDE.unpack_from(buffer, start)
-            if zlib.crc32(buffer[start:start + 8]) != prelude_crc:
+            if zlib.crc32(buffer[start : start + 8]) != prelude_crc:
                 raise EventStreamError("prelude checksum mismatch")
             if not MIN_MESSAGE <= total <= MAX_MESSAGE or headers_length > min(MAX_HEADERS, total - MIN_MESSAGE):
                 raise EventStreamError(f"impossible lengths in prelude (total {total}, headers {headers_length})")
@@ -62,10 +62,15 @@ class EventStreamDecoder:
                 break
             end = start + total
             (message_crc,) = struct.unpack_from(">I", buffer, end - 4)
-            if zlib.crc32(buffer[start:end - 4]) != message_crc:
+            if zlib.crc32(buffer[start : end - 4]) != message_crc:
                 raise EventStreamError("message checksum mismatch")
             headers_end = start + PRELUDE_LENGTH + headers_length
-            messages.append(EventMessage(parse_headers(bytes(buffer[start + PRELUDE_LENGTH:headers_end])), bytes(buffer[headers_end:end - 4])))
+            messages.append(
+                EventMessage(
+                    parse_headers(bytes(buffer[start + PRELUDE_LENGTH : headers_end])),
+                    bytes(buffer[headers_end : end - 4]),
+                )
+            )
             start = end
         del buffer[:start]
         return messages
@@ -76,7 +81,13 @@ class EventStreamDecoder:
             raise EventStreamError(f"the stream ended in the middle of a message ({len(self._buffer)} bytes left over)")
 
 
-_FIXED = {2: struct.Struct(">b"), 3: struct.Struct(">h"), 4: struct.Struct(">i"), 5: struct.Struct(">q"), 8: struct.Struct(">q")}
+_FIXED = {
+    2: struct.Struct(">b"),
+    3: struct.Struct(">h"),
+    4: struct.Struct(">i"),
+    5: struct.Struct(">q"),
+    8: struct.Struct(">q"),
+}
 
 
 def parse_headers(data: bytes) -> dict[str, Any]:
@@ -85,7 +96,7 @@ def parse_headers(data: bytes) -> dict[str, Any]:
     try:
         while pos < len(data):
             name_length = data[pos]
-            name = data[pos + 1:pos + 1 + name_length].decode("utf-8")
+            name = data[pos + 1 : pos + 1 + name_length].decode("utf-8")
             pos += 1 + name_length
             kind = data[pos]
             pos += 1
@@ -98,7 +109,7 @@ def parse_headers(data: bytes) -> dict[str, Any]:
                 pos += fixed.size
             elif kind in (6, 7):
                 (length,) = struct.unpack_from(">H", data, pos)
-                raw = data[pos + 2:pos + 2 + length]
+                raw = data[pos + 2 : pos + 2 + length]
                 if len(raw) != length:
                     raise EventStreamError("a header value runs past the headers")
                 value = raw.decode("utf-8") if kind == 7 else raw
@@ -106,7 +117,7 @@ def parse_headers(data: bytes) -> dict[str, Any]:
             elif kind == 9:
                 if pos + 16 > len(data):
                     raise EventStreamError("a header value runs past the headers")
-                value = uuid.UUID(bytes=data[pos:pos + 16])
+                value = uuid.UUID(bytes=data[pos : pos + 16])
                 pos += 16
             else:
                 raise EventStreamError(f"unknown header value type {kind}")

@@ -51,7 +51,14 @@ class BedrockProvider(Provider):
     """Translates OpenAI chat requests to Converse and the answers (and event streams) back."""
 
     params = frozenset(
-        {"aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_region_name", "aws_profile_name", "aws_bedrock_runtime_endpoint"}
+        {
+            "aws_access_key_id",
+            "aws_secret_access_key",
+            "aws_session_token",
+            "aws_region_name",
+            "aws_profile_name",
+            "aws_bedrock_runtime_endpoint",
+        }
     )
     distribution = "gateway-bedrock"
 
@@ -62,18 +69,28 @@ class BedrockProvider(Provider):
         params = deployment.params
         model = deployment.model.removeprefix("converse/")
         if model.startswith("invoke/"):
-            raise ValueError("gateway-bedrock speaks the Converse API only; use 'bedrock/<model id>' (without 'invoke/')")
+            raise ValueError(
+                "gateway-bedrock speaks the Converse API only; use 'bedrock/<model id>' (without 'invoke/')"
+            )
         region = region_for(params)
-        base = (params.get("api_base") or params.get("aws_bedrock_runtime_endpoint") or os.environ.get("AWS_BEDROCK_RUNTIME_ENDPOINT")
-                or f"https://bedrock-runtime.{region}.amazonaws.com").rstrip("/")
+        base = (
+            params.get("api_base")
+            or params.get("aws_bedrock_runtime_endpoint")
+            or os.environ.get("AWS_BEDROCK_RUNTIME_ENDPOINT")
+            or f"https://bedrock-runtime.{region}.amazonaws.com"
+        ).rstrip("/")
         root = f"{base}/model/{quote(model, safe='')}"
         extra: dict[str, str] = {}
         for headers in (params.get("headers"), params.get("extra_headers")):
             if headers:
                 extra.update({k.lower(): str(v) for k, v in headers.items()})
-        self.targets[deployment.id] = Target(f"{root}/converse", f"{root}/converse-stream", AwsSigner(params, region), extra)
+        self.targets[deployment.id] = Target(
+            f"{root}/converse", f"{root}/converse-stream", AwsSigner(params, region), extra
+        )
 
-    async def chat(self, ctx: RequestContext, deployment: Deployment, gateway: Any) -> JSONResponseBody | StreamResponseBody:
+    async def chat(
+        self, ctx: RequestContext, deployment: Deployment, gateway: Any
+    ) -> JSONResponseBody | StreamResponseBody:
         target = self.targets[deployment.id]
         body = build_request(
             ctx.body,
@@ -85,13 +102,21 @@ class BedrockProvider(Provider):
         if not ctx.stream:
             headers = await self._signed(target, target.converse_url, payload, JSON_HEADERS)
             _, _, raw = await gateway.upstream.post(
-                PROVIDER, URL(target.converse_url, encoded=True), payload, headers, timeout=deployment.timeout,
+                PROVIDER,
+                URL(target.converse_url, encoded=True),
+                payload,
+                headers,
+                timeout=deployment.timeout,
                 error_mapper=http_error,
             )
             return JSONResponseBody(data=to_chat_completion(upstream_json_object(PROVIDER, raw), deployment.model))
         headers = await self._signed(target, target.stream_url, payload, STREAM_HEADERS)
         resp = await gateway.upstream.open_stream(
-            PROVIDER, URL(target.stream_url, encoded=True), payload, headers, timeout=deployment.stream_timeout,
+            PROVIDER,
+            URL(target.stream_url, encoded=True),
+            payload,
+            headers,
+            timeout=deployment.stream_timeout,
             error_mapper=http_error,
         )
         return StreamResponseBody(self._chunks(resp, deployment))

@@ -37,10 +37,18 @@ from .errors import PROVIDER
 
 SUPPORTED = frozenset({"temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "tools", "tool_choice"})
 #: https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ImageBlock.html
-IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg", "image/gif": "gif", "image/webp": "webp"}
+IMAGE_FORMATS = {
+    "image/png": "png",
+    "image/jpeg": "jpeg",
+    "image/jpg": "jpeg",
+    "image/gif": "gif",
+    "image/webp": "webp",
+}
 
 
-def build_request(body: Mapping[str, Any], *, drop: bool, response_headers: dict[str, str], default_max_tokens: int | None) -> dict[str, Any]:
+def build_request(
+    body: Mapping[str, Any], *, drop: bool, response_headers: dict[str, str], default_max_tokens: int | None
+) -> dict[str, Any]:
     """The Converse body for an OpenAI chat request (raises ``BadRequestError``)."""
     # n, logprobs and parallel_tool_calls are fine at their neutral value and unsupported otherwise
     unsupported = unsupported_params(without_neutral_values(body), SUPPORTED, ignored=("drop_params",))
@@ -121,7 +129,8 @@ def build_messages(messages: list[Any]) -> tuple[list[dict[str, Any]], list[dict
             return
         if not out and role != "user":
             raise BadRequestError(
-                f"{where}: Bedrock conversations must start with a user message; put a user message before it", param=where
+                f"{where}: Bedrock conversations must start with a user message; put a user message before it",
+                param=where,
             )
         if out and out[-1]["role"] == role:
             out[-1]["content"].extend(blocks)
@@ -139,7 +148,11 @@ def build_messages(messages: list[Any]) -> tuple[list[dict[str, Any]], list[dict
                     system.append({"text": part["text"]})
         elif role == "user":
             parts = content_parts(message.get("content"), where)
-            add("user", [block for j, part in enumerate(parts) if (block := user_block(part, f"{where}.content[{j}]"))], where)
+            add(
+                "user",
+                [block for j, part in enumerate(parts) if (block := user_block(part, f"{where}.content[{j}]"))],
+                where,
+            )
         elif role == "assistant":
             blocks = assistant_blocks(message, where)
             uses_tools = uses_tools or any("toolUse" in b for b in blocks)
@@ -148,9 +161,14 @@ def build_messages(messages: list[Any]) -> tuple[list[dict[str, Any]], list[dict
             uses_tools = True
             add("user", [tool_result(message, where)], where)
         else:
-            raise BadRequestError(f"{where}: role {role!r} is not supported by Bedrock; use tool messages for tool results", param=f"{where}.role")
+            raise BadRequestError(
+                f"{where}: role {role!r} is not supported by Bedrock; use tool messages for tool results",
+                param=f"{where}.role",
+            )
     if not out:
-        raise BadRequestError("'messages' has no user content; Bedrock needs at least one non-empty user message", param="messages")
+        raise BadRequestError(
+            "'messages' has no user content; Bedrock needs at least one non-empty user message", param="messages"
+        )
     return system, out, uses_tools
 
 
@@ -175,7 +193,9 @@ def assistant_blocks(message: Mapping[str, Any], where: str) -> list[dict[str, A
     if text.strip():
         blocks.append({"text": text})
     if message.get("function_call"):
-        raise BadRequestError(f"{where}.function_call is the deprecated form; send 'tool_calls' instead", param=f"{where}.function_call")
+        raise BadRequestError(
+            f"{where}.function_call is the deprecated form; send 'tool_calls' instead", param=f"{where}.function_call"
+        )
     for call in assistant_tool_calls(message, where):
         blocks.append({"toolUse": {"toolUseId": call.id, "name": call.name, "input": call.arguments}})
     return blocks

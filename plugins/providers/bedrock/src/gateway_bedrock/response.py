@@ -103,7 +103,9 @@ class StreamTranslator:
         if kind == "exception":
             raise exception_error(str(headers.get(":exception-type", "")), message_of(message.payload))
         if kind == "error":
-            raise UpstreamError(f"{PROVIDER} stream error {headers.get(':error-code')}: {headers.get(':error-message')}")
+            raise UpstreamError(
+                f"{PROVIDER} stream error {headers.get(':error-code')}: {headers.get(':error-message')}"
+            )
         if kind != "event":
             raise UpstreamError(f"{PROVIDER} sent a stream message of unknown type {kind!r}")
         event = headers.get(":event-type")
@@ -126,7 +128,9 @@ class StreamTranslator:
         if isinstance(use, Mapping):
             index = len(self.tool_blocks)
             self.tool_blocks[int(data.get("contentBlockIndex", -1))] = index
-            yield self.builder.delta({"tool_calls": [tool_call(str(use.get("toolUseId", "")), str(use.get("name", "")), "", index)]})
+            yield self.builder.delta(
+                {"tool_calls": [tool_call(str(use.get("toolUseId", "")), str(use.get("name", "")), "", index)]}
+            )
 
     def _block_delta(self, data: dict[str, Any]) -> Iterator[dict[str, Any]]:
         delta = data.get("delta") or {}
@@ -137,7 +141,16 @@ class StreamTranslator:
             block = int(data.get("contentBlockIndex", -1))
             if block not in self.tool_blocks:
                 raise UpstreamError(f"{PROVIDER} sent tool input for content block {block} before starting it")
-            yield self.builder.delta({"tool_calls": [{"index": self.tool_blocks[block], "function": {"arguments": str(delta["toolUse"].get("input", ""))}}]})
+            yield self.builder.delta(
+                {
+                    "tool_calls": [
+                        {
+                            "index": self.tool_blocks[block],
+                            "function": {"arguments": str(delta["toolUse"].get("input", ""))},
+                        }
+                    ]
+                }
+            )
         elif isinstance(delta.get("reasoningContent"), Mapping):
             text = delta["reasoningContent"].get("text")
             if isinstance(text, str) and text:
@@ -168,4 +181,3 @@ class StreamTranslator:
             raise UpstreamError(f"{PROVIDER} ended the stream before messageStop; the reply is incomplete")
         if self.usage is not None:
             yield self.builder.usage_chunk(self.usage)
-

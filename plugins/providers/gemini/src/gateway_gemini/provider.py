@@ -54,7 +54,9 @@ class GeminiProvider(Provider):
         version = params.get("api_version") or DEFAULT_API_VERSION
         key = params.get("api_key") or os.environ.get(KEY_VARIABLE)
         if not key and not params.get("api_base"):
-            raise ValueError(f"gemini deployments need api_key (for example os.environ/{KEY_VARIABLE}) or {KEY_VARIABLE} set")
+            raise ValueError(
+                f"gemini deployments need api_key (for example os.environ/{KEY_VARIABLE}) or {KEY_VARIABLE} set"
+            )
         safety = params.get("safety_settings")
         if safety is not None and not isinstance(safety, list):
             raise ValueError("safety_settings must be a list of {category, threshold} objects")
@@ -68,7 +70,9 @@ class GeminiProvider(Provider):
         root = f"{base}/{version}/models/{model}"
         self.targets[deployment.id] = Target(f"{root}:generateContent", f"{root}:streamGenerateContent", headers)
 
-    async def chat(self, ctx: RequestContext, deployment: Deployment, gateway: Any) -> JSONResponseBody | StreamResponseBody:
+    async def chat(
+        self, ctx: RequestContext, deployment: Deployment, gateway: Any
+    ) -> JSONResponseBody | StreamResponseBody:
         target = self.targets[deployment.id]
         params = deployment.params
         body = build_request(
@@ -83,7 +87,12 @@ class GeminiProvider(Provider):
             if not ctx.stream:
                 return await self._generate(gateway, target, payload, deployment)
             resp = await gateway.upstream.open_stream(
-                PROVIDER, target.stream_url, payload, target.headers, timeout=deployment.stream_timeout, params=STREAM_QUERY
+                PROVIDER,
+                target.stream_url,
+                payload,
+                target.headers,
+                timeout=deployment.stream_timeout,
+                params=STREAM_QUERY,
             )
         except UpstreamError as exc:
             refused = key_refused(exc)
@@ -93,7 +102,9 @@ class GeminiProvider(Provider):
         return StreamResponseBody(self._chunks(resp, deployment))
 
     async def _generate(self, gateway: Any, target: Target, payload: bytes, deployment: Deployment) -> JSONResponseBody:
-        _, _, raw = await gateway.upstream.post(PROVIDER, target.generate_url, payload, target.headers, timeout=deployment.timeout)
+        _, _, raw = await gateway.upstream.post(
+            PROVIDER, target.generate_url, payload, target.headers, timeout=deployment.timeout
+        )
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -132,7 +143,9 @@ def key_refused(error: UpstreamError) -> UpstreamError | None:
     if error.upstream_status == 400 and "API key not valid" in error.message:
         return UpstreamError(
             f"{PROVIDER} rejected the gateway's API key for this deployment: {error.message}",
-            status=502, type="upstream_auth_error", upstream_status=400,
+            status=502,
+            type="upstream_auth_error",
+            upstream_status=400,
         )
     return None
 

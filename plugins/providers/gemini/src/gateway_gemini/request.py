@@ -39,13 +39,32 @@ PROVIDER = "gemini"
 #: OpenAI request fields this provider translates
 SUPPORTED = frozenset(
     {
-        "temperature", "top_p", "top_k", "max_tokens", "max_completion_tokens", "stop", "presence_penalty",
-        "frequency_penalty", "seed", "response_format", "tools", "tool_choice", "reasoning_effort", "safety_settings",
+        "temperature",
+        "top_p",
+        "top_k",
+        "max_tokens",
+        "max_completion_tokens",
+        "stop",
+        "presence_penalty",
+        "frequency_penalty",
+        "seed",
+        "response_format",
+        "tools",
+        "tool_choice",
+        "reasoning_effort",
+        "safety_settings",
     }
 )
 #: image types Gemini reads (https://ai.google.dev/gemini-api/docs/image-understanding#supported-formats)
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/heic", "image/heif"})
-AUDIO_FORMATS = {"wav": "audio/wav", "mp3": "audio/mp3", "aiff": "audio/aiff", "aac": "audio/aac", "ogg": "audio/ogg", "flac": "audio/flac"}
+AUDIO_FORMATS = {
+    "wav": "audio/wav",
+    "mp3": "audio/mp3",
+    "aiff": "audio/aiff",
+    "aac": "audio/aac",
+    "ogg": "audio/ogg",
+    "flac": "audio/flac",
+}
 #: files uploaded with Gemini's Files API are the only URLs AI Studio reads (as ``fileData``)
 FILES_API_PREFIX = "https://generativelanguage.googleapis.com/"
 #: OpenAI ``reasoning_effort`` -> Gemini thinking budget (tokens)
@@ -54,12 +73,20 @@ THINKING_BUDGETS = {"none": 0, "minimal": 128, "low": 1024, "medium": 2048, "hig
 SIGNATURE_MARK = "__thought__"
 
 
-def build_request(body: Mapping[str, Any], *, drop: bool, response_headers: dict[str, str], default_max_tokens: int | None,
-                  safety_settings: Any = None) -> dict[str, Any]:
+def build_request(
+    body: Mapping[str, Any],
+    *,
+    drop: bool,
+    response_headers: dict[str, str],
+    default_max_tokens: int | None,
+    safety_settings: Any = None,
+) -> dict[str, Any]:
     """The Gemini request body for an OpenAI chat request (raises ``BadRequestError``)."""
     # n, logprobs and parallel_tool_calls are fine at their neutral value and unsupported otherwise
     unsupported = unsupported_params(without_neutral_values(body), SUPPORTED, ignored=("drop_params",))
-    drop_or_refuse(unsupported, provider=PROVIDER, drop=drop or body.get("drop_params") is True, response_headers=response_headers)
+    drop_or_refuse(
+        unsupported, provider=PROVIDER, drop=drop or body.get("drop_params") is True, response_headers=response_headers
+    )
 
     tools = normalize_tools(body.get("tools"))
     choice = normalize_tool_choice(body.get("tool_choice"), tools)
@@ -77,7 +104,9 @@ def build_request(body: Mapping[str, Any], *, drop: bool, response_headers: dict
     safety = body.get("safety_settings", safety_settings)
     if safety is not None:
         if not isinstance(safety, list):
-            raise BadRequestError("'safety_settings' must be a list of {category, threshold} objects", param="safety_settings")
+            raise BadRequestError(
+                "'safety_settings' must be a list of {category, threshold} objects", param="safety_settings"
+            )
         request["safetySettings"] = safety
     return request
 
@@ -106,8 +135,14 @@ def function_declaration(tool: FunctionTool, index: int) -> dict[str, Any]:
 
 def generation_config(body: Mapping[str, Any], default_max_tokens: int | None) -> dict[str, Any]:
     config: dict[str, Any] = {}
-    for source, target in (("temperature", "temperature"), ("top_p", "topP"), ("top_k", "topK"), ("seed", "seed"),
-                           ("presence_penalty", "presencePenalty"), ("frequency_penalty", "frequencyPenalty")):
+    for source, target in (
+        ("temperature", "temperature"),
+        ("top_p", "topP"),
+        ("top_k", "topK"),
+        ("seed", "seed"),
+        ("presence_penalty", "presencePenalty"),
+        ("frequency_penalty", "frequencyPenalty"),
+    ):
         value = body.get(source)
         if value is not None:
             config[target] = value
@@ -123,7 +158,10 @@ def generation_config(body: Mapping[str, Any], default_max_tokens: int | None) -
     effort = body.get("reasoning_effort")
     if effort is not None:
         if effort not in THINKING_BUDGETS:
-            raise BadRequestError(f"'reasoning_effort' must be one of {', '.join(THINKING_BUDGETS)}, got {effort!r}", param="reasoning_effort")
+            raise BadRequestError(
+                f"'reasoning_effort' must be one of {', '.join(THINKING_BUDGETS)}, got {effort!r}",
+                param="reasoning_effort",
+            )
         budget = THINKING_BUDGETS[effort]
         config["thinkingConfig"] = {"thinkingBudget": budget, **({"includeThoughts": True} if budget else {})}
     return config
@@ -141,9 +179,16 @@ def response_format_config(response_format: Any) -> dict[str, Any]:
         spec = response_format.get("json_schema")
         schema = spec.get("schema") if isinstance(spec, dict) else None
         if not isinstance(schema, dict):
-            raise BadRequestError("'response_format.json_schema.schema' must be a JSON schema object", param="response_format")
-        return {"responseMimeType": "application/json", "responseSchema": to_gemini_schema(schema, "response_format.json_schema.schema")}
-    raise BadRequestError("'response_format.type' must be 'text', 'json_object' or 'json_schema'", param="response_format")
+            raise BadRequestError(
+                "'response_format.json_schema.schema' must be a JSON schema object", param="response_format"
+            )
+        return {
+            "responseMimeType": "application/json",
+            "responseSchema": to_gemini_schema(schema, "response_format.json_schema.schema"),
+        }
+    raise BadRequestError(
+        "'response_format.type' must be 'text', 'json_object' or 'json_schema'", param="response_format"
+    )
 
 
 # --------------------------------------------------------------------------- messages
@@ -169,17 +214,26 @@ def build_contents(messages: list[Any]) -> tuple[list[dict[str, Any]], list[dict
         if role in ("system", "developer"):
             for part in content_parts(message.get("content"), where):
                 if part["type"] != "text":
-                    raise BadRequestError(f"{where}: Gemini system instructions take text only", param=f"{where}.content")
+                    raise BadRequestError(
+                        f"{where}: Gemini system instructions take text only", param=f"{where}.content"
+                    )
                 system.append({"text": part["text"]})
         elif role == "user":
-            add("user", [user_part(part, f"{where}.content[{j}]") for j, part in enumerate(content_parts(message.get("content"), where))])
+            add(
+                "user",
+                [
+                    user_part(part, f"{where}.content[{j}]")
+                    for j, part in enumerate(content_parts(message.get("content"), where))
+                ],
+            )
         elif role == "assistant":
             add("model", assistant_parts(message, where, call_names))
         elif role in ("tool", "function"):
             add("user", [function_response(message, where, call_names)])
     if not contents:
         raise BadRequestError(
-            "'messages' has no user or assistant content; Gemini needs at least one non-empty user message", param="messages"
+            "'messages' has no user or assistant content; Gemini needs at least one non-empty user message",
+            param="messages",
         )
     return system, contents
 
@@ -204,14 +258,18 @@ def user_part(part: dict[str, Any], where: str) -> dict[str, Any]:
         audio = part.get("input_audio") or {}
         mime = AUDIO_FORMATS.get(str(audio.get("format")))
         if mime is None or not isinstance(audio.get("data"), str):
-            raise BadRequestError(f"{where}.input_audio needs 'data' (base64) and a 'format' of {', '.join(AUDIO_FORMATS)}", param=where)
+            raise BadRequestError(
+                f"{where}.input_audio needs 'data' (base64) and a 'format' of {', '.join(AUDIO_FORMATS)}", param=where
+            )
         return {"inlineData": {"mimeType": mime, "data": audio["data"]}}
     if kind == "file":
         spec = part.get("file") or {}
         if isinstance(spec.get("file_data"), str):
             media_type, data = parse_data_url(spec["file_data"], f"{where}.file.file_data")
             return {"inlineData": {"mimeType": media_type, "data": data}}
-        raise BadRequestError(f"{where}: Gemini needs files inline ('file_data' as a data URL); 'file_id' is not supported", param=where)
+        raise BadRequestError(
+            f"{where}: Gemini needs files inline ('file_data' as a data URL); 'file_id' is not supported", param=where
+        )
     raise BadRequestError(f"{where}: content part type {kind!r} is not supported by Gemini", param=where)
 
 
@@ -221,7 +279,9 @@ def assistant_parts(message: Mapping[str, Any], where: str, call_names: dict[str
     if text:
         parts.append({"text": text})
     if message.get("function_call"):
-        raise BadRequestError(f"{where}.function_call is the deprecated form; send 'tool_calls' instead", param=f"{where}.function_call")
+        raise BadRequestError(
+            f"{where}.function_call is the deprecated form; send 'tool_calls' instead", param=f"{where}.function_call"
+        )
     for call in assistant_tool_calls(message, where):
         call_names[call.id] = call.name
         part: dict[str, Any] = {"functionCall": {"name": call.name, "args": call.arguments}}

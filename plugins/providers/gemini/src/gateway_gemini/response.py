@@ -132,7 +132,9 @@ class StreamTranslator:
             elif isinstance(part.get("functionCall"), Mapping):
                 fn = part["functionCall"]
                 index, self.tool_calls = self.tool_calls, self.tool_calls + 1
-                yield self.builder.delta({"tool_calls": [tool_call(call_id(part), str(fn.get("name", "")), fn.get("args") or {}, index)]})
+                yield self.builder.delta(
+                    {"tool_calls": [tool_call(call_id(part), str(fn.get("name", "")), fn.get("args") or {}, index)]}
+                )
         reason = candidate.get("finishReason") if candidate else None
         if reason:
             self.finished = True
@@ -144,7 +146,9 @@ class StreamTranslator:
     def close(self) -> Iterator[dict[str, Any]]:
         """At the end of the upstream body: the usage chunk, or an error if the answer was cut short."""
         if not self.finished:
-            raise UpstreamError(f"{PROVIDER} ended the stream before the answer was finished (no finishReason); the reply is incomplete")
+            raise UpstreamError(
+                f"{PROVIDER} ended the stream before the answer was finished (no finishReason); the reply is incomplete"
+            )
         if self.usage is not None:
             yield self.builder.usage_chunk(self.usage)
 

@@ -22,9 +22,28 @@ from gateway.errors import BadRequestError
 #: the ``Schema`` fields Gemini accepts
 KEPT_FIELDS = frozenset(
     {
-        "type", "format", "title", "description", "nullable", "enum", "maxItems", "minItems", "properties",
-        "required", "minProperties", "maxProperties", "minLength", "maxLength", "pattern", "example", "anyOf",
-        "propertyOrdering", "default", "items", "minimum", "maximum",
+        "type",
+        "format",
+        "title",
+        "description",
+        "nullable",
+        "enum",
+        "maxItems",
+        "minItems",
+        "properties",
+        "required",
+        "minProperties",
+        "maxProperties",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "example",
+        "anyOf",
+        "propertyOrdering",
+        "default",
+        "items",
+        "minimum",
+        "maximum",
     }
 )
 TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object"})
@@ -46,7 +65,9 @@ def to_gemini_schema(schema: dict[str, Any], where: str) -> dict[str, Any]:
 
 def _convert(schema: Any, definitions: dict[str, Any], where: str, depth: int) -> dict[str, Any]:
     if depth > MAX_DEPTH:
-        raise BadRequestError(f"{where} is recursive (or nested too deeply); Gemini schemas cannot refer to themselves", param=where)
+        raise BadRequestError(
+            f"{where} is recursive (or nested too deeply); Gemini schemas cannot refer to themselves", param=where
+        )
     if not isinstance(schema, dict):
         raise BadRequestError(f"{where} must be a JSON schema object, got {type(schema).__name__}", param=where)
     ref = schema.get("$ref")
@@ -59,7 +80,9 @@ def _convert(schema: Any, definitions: dict[str, Any], where: str, depth: int) -
     if "allOf" in schema:
         parts = schema["allOf"]
         if not (isinstance(parts, list) and len(parts) == 1):
-            raise BadRequestError(f"{where}.allOf with several schemas cannot be expressed for Gemini; merge them", param=where)
+            raise BadRequestError(
+                f"{where}.allOf with several schemas cannot be expressed for Gemini; merge them", param=where
+            )
         merged = {**parts[0], **{k: v for k, v in schema.items() if k != "allOf"}}
         return _convert(merged, definitions, where, depth + 1)
 
@@ -95,7 +118,8 @@ def _convert(schema: Any, definitions: dict[str, Any], where: str, depth: int) -
     properties = schema.get("properties")
     if isinstance(properties, dict) and properties:
         out["properties"] = {
-            name: _convert(sub, definitions, f"{where}.properties.{name}", depth + 1) for name, sub in properties.items()
+            name: _convert(sub, definitions, f"{where}.properties.{name}", depth + 1)
+            for name, sub in properties.items()
         }
         required = schema.get("required")
         if isinstance(required, list):
@@ -107,7 +131,9 @@ def _convert(schema: Any, definitions: dict[str, Any], where: str, depth: int) -
         out["items"] = _convert(items, definitions, f"{where}.items", depth + 1)
     elif out.get("type") == "array":
         # Gemini requires ``items`` on arrays; JSON schema's "any item" is the closest we can say
-        out["items"] = {"type": "string"} if items is None else _convert(items, definitions, f"{where}.items", depth + 1)
+        out["items"] = (
+            {"type": "string"} if items is None else _convert(items, definitions, f"{where}.items", depth + 1)
+        )
     return out
 
 

@@ -54,10 +54,15 @@ class MockProvider(Provider):
         rate = params.get("mock_failure_rate") or 0
         if (every and call_number % int(every) == 0) or (rate and self._rng.random() < rate):
             status = int(params.get("mock_failure_status", 500))
-            raise UpstreamError(f"mock deployment {deployment.id} failed on purpose (HTTP {status})", status=status if status >= 500 else 502,
-                                upstream_status=status)
+            raise UpstreamError(
+                f"mock deployment {deployment.id} failed on purpose (HTTP {status})",
+                status=status if status >= 500 else 502,
+                upstream_status=status,
+            )
 
-    async def chat(self, ctx: RequestContext, deployment: Deployment, gateway: Any) -> JSONResponseBody | StreamResponseBody:
+    async def chat(
+        self, ctx: RequestContext, deployment: Deployment, gateway: Any
+    ) -> JSONResponseBody | StreamResponseBody:
         await self._before(deployment)
         text = self.reply_text(deployment)
         prompt = fake_openai.prompt_tokens(ctx.body.get("messages") or [])
@@ -74,7 +79,9 @@ class MockProvider(Provider):
         prompt = ctx.body.get("prompt")
         prompt_text = prompt if isinstance(prompt, str) else " ".join(map(str, prompt or []))
         return JSONResponseBody(
-            data=fake_openai.text_completion(deployment.model, self.reply_text(deployment), prompt=fake_openai.count_tokens(prompt_text))
+            data=fake_openai.text_completion(
+                deployment.model, self.reply_text(deployment), prompt=fake_openai.count_tokens(prompt_text)
+            )
         )
 
     async def embeddings(self, ctx: RequestContext, deployment: Deployment, gateway: Any) -> JSONResponseBody:

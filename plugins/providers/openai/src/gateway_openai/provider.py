@@ -83,7 +83,9 @@ class OpenAIProvider(Provider):
             base = params.get("api_base") or os.environ.get("AZURE_API_BASE")
             version = params.get("api_version") or os.environ.get("AZURE_API_VERSION")
             if not base:
-                raise ValueError("Azure deployments need api_base (https://<resource>.openai.azure.com) or AZURE_API_BASE")
+                raise ValueError(
+                    "Azure deployments need api_base (https://<resource>.openai.azure.com) or AZURE_API_BASE"
+                )
             if not version:
                 raise ValueError("Azure deployments need api_version (for example '2024-06-01') or AZURE_API_VERSION")
             key = params.get("api_key") or os.environ.get("AZURE_API_KEY")
@@ -125,12 +127,18 @@ class OpenAIProvider(Provider):
     ) -> JSONResponseBody:
         target = self.targets[deployment.id]
         _, headers, raw = await gateway.upstream.post(
-            self.prefix, target.urls[endpoint], orjson.dumps(body), target.headers,
-            timeout=deployment.timeout, params=target.params,
+            self.prefix,
+            target.urls[endpoint],
+            orjson.dumps(body),
+            target.headers,
+            timeout=deployment.timeout,
+            params=target.params,
         )
         return JSONResponseBody(raw=raw, data=upstream_json_object(self.prefix, raw), headers=pass_headers(headers))
 
-    def chat(self, ctx: RequestContext, deployment: Deployment, gateway: Any) -> Awaitable[JSONResponseBody | StreamResponseBody]:
+    def chat(
+        self, ctx: RequestContext, deployment: Deployment, gateway: Any
+    ) -> Awaitable[JSONResponseBody | StreamResponseBody]:
         # a plain method returning the call's coroutine: one coroutine layer less on every request
         body = self._body(ctx, deployment)
         if not ctx.stream:
@@ -143,18 +151,28 @@ class OpenAIProvider(Provider):
         body["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
         target = self.targets[deployment.id]
         resp = await gateway.upstream.open_stream(
-            self.prefix, target.urls["chat"], orjson.dumps(body), target.headers,
-            timeout=deployment.stream_timeout, params=target.params,
+            self.prefix,
+            target.urls["chat"],
+            orjson.dumps(body),
+            target.headers,
+            timeout=deployment.stream_timeout,
+            params=target.params,
         )
         return StreamResponseBody(self._chunks(resp, deployment.stream_timeout), headers=pass_headers(resp.headers))
 
-    async def completions(self, ctx: RequestContext, deployment: Deployment, gateway: Any) -> JSONResponseBody | StreamResponseBody:
+    async def completions(
+        self, ctx: RequestContext, deployment: Deployment, gateway: Any
+    ) -> JSONResponseBody | StreamResponseBody:
         body = self._body(ctx, deployment)
         if ctx.stream:
             target = self.targets[deployment.id]
             resp = await gateway.upstream.open_stream(
-                self.prefix, target.urls["completions"], orjson.dumps(body), target.headers,
-                timeout=deployment.stream_timeout, params=target.params,
+                self.prefix,
+                target.urls["completions"],
+                orjson.dumps(body),
+                target.headers,
+                timeout=deployment.stream_timeout,
+                params=target.params,
             )
             return StreamResponseBody(self._chunks(resp, deployment.stream_timeout), headers=pass_headers(resp.headers))
         return await self._json_call(deployment, gateway, body, "completions")
@@ -178,7 +196,9 @@ class OpenAIProvider(Provider):
                     try:
                         chunk = orjson.loads(event.data)
                     except orjson.JSONDecodeError:
-                        raise UpstreamError(f"{self.prefix} sent a stream event that is not JSON: {event.data[:80]!r}") from None
+                        raise UpstreamError(
+                            f"{self.prefix} sent a stream event that is not JSON: {event.data[:80]!r}"
+                        ) from None
                     if not isinstance(chunk, dict):
                         raise UpstreamError(f"{self.prefix} sent a stream event that is not a JSON object")
                     if "error" in chunk and "choices" not in chunk:

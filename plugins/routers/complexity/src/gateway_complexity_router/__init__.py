@@ -56,7 +56,9 @@ def gateway_configure(gateway: Gateway) -> None:
                     f"which no model_list entry defines (known: {', '.join(sorted(g for g in groups if g != name))})"
                 )
             if any(d.provider == "auto_router" for d in groups[target]):
-                raise ConfigError(f"model_list entry {name!r}: complexity_router_config.tiers.{tier} names another router ({target!r})")
+                raise ConfigError(
+                    f"model_list entry {name!r}: complexity_router_config.tiers.{tier} names another router ({target!r})"
+                )
         if config.default_model is not None and config.default_model not in groups:
             raise ConfigError(
                 f"model_list entry {name!r}: complexity_router_config.default_model {config.default_model!r} is not a model_name"

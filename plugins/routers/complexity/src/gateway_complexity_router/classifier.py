@@ -44,7 +44,17 @@ _MULTI_STEP = (
 )
 #: (marker, a character it contains): the marker is searched only when the character, found with one
 #: fast memchr-style scan, is in the text at all
-_MATH_SYNTAX = (("^2", "^"), ("^3", "^"), ("^n", "^"), ("∫", "∫"), ("√", "√"), ("≤", "≤"), ("≥", "≥"), ("∑", "∑"), ("π", "π"))
+_MATH_SYNTAX = (
+    ("^2", "^"),
+    ("^3", "^"),
+    ("^n", "^"),
+    ("∫", "∫"),
+    ("√", "√"),
+    ("≤", "≤"),
+    ("≥", "≥"),
+    ("∑", "∑"),
+    ("π", "π"),
+)
 _CODE_SYNTAX = (("```", "`"), ("=>", ">"), ("();", ";"), ("{\n", "{"), ("#include", "#"), ("</", "<"), ("!=", "!"))
 
 
@@ -195,7 +205,9 @@ class Classifier:
         if simple:
             signals["simpleIndicators"] = (-1.0, simple)
             score -= weights["simpleIndicators"]
-        steps = [name for name, gate, pattern in _MULTI_STEP if gate in scored and pattern.search(scored)] if gated else []
+        steps = (
+            [name for name, gate, pattern in _MULTI_STEP if gate in scored and pattern.search(scored)] if gated else []
+        )
         if len(hits.get("firstThen") or ()) == 2:
             steps.append("first ... then")
         if steps:

@@ -93,8 +93,14 @@ class ComplexityRouterConfig(Strict):
         for name in [*self.dimension_weights, *self.extra_keywords]:
             if name not in DEFAULT_WEIGHTS:
                 raise ValueError(f"unknown dimension {name!r}; dimensions: {', '.join(DEFAULT_WEIGHTS)}")
-        if "tokenCount" in self.extra_keywords or "multiStepPatterns" in self.extra_keywords or "questionComplexity" in self.extra_keywords:
-            raise ValueError("extra_keywords applies to keyword dimensions only (codePresence, reasoningMarkers, technicalTerms, simpleIndicators, mathematics)")
+        if (
+            "tokenCount" in self.extra_keywords
+            or "multiStepPatterns" in self.extra_keywords
+            or "questionComplexity" in self.extra_keywords
+        ):
+            raise ValueError(
+                "extra_keywords applies to keyword dimensions only (codePresence, reasoningMarkers, technicalTerms, simpleIndicators, mathematics)"
+            )
         return self
 
     def weights(self) -> dict[str, float]:

@@ -67,14 +67,23 @@ def evaluate(rows: list[dict[str, Any]], config: ComplexityRouterConfig) -> dict
         found = classifier.classify(row["prompt"])
         confusion[(row["tier"], found.tier)] += 1
         if found.tier != row["tier"]:
-            wrong.append((row["id"], row["tier"], found.tier, round(found.score, 3), found.explain(), row["prompt"][:90]))
+            wrong.append(
+                (row["id"], row["tier"], found.tier, round(found.score, 3), found.explain(), row["prompt"][:90])
+            )
     correct = sum(n for (label, got), n in confusion.items() if label == got)
     routed = sum(
-        n for (label, got), n in confusion.items()
+        n
+        for (label, got), n in confusion.items()
         if nearest_configured(label, config.tiers) == nearest_configured(got, config.tiers)  # type: ignore[arg-type]
     )
-    return {"n": len(rows), "accuracy": correct / len(rows), "routed_accuracy": routed / len(rows),
-            "confusion": confusion, "wrong": wrong, "classifier": classifier}
+    return {
+        "n": len(rows),
+        "accuracy": correct / len(rows),
+        "routed_accuracy": routed / len(rows),
+        "confusion": confusion,
+        "wrong": wrong,
+        "classifier": classifier,
+    }
 
 
 def cost(rows: list[dict[str, Any]], classifier: Classifier, tiers: dict[str, str]) -> tuple[float, float]:
@@ -95,7 +104,9 @@ def cost(rows: list[dict[str, Any]], classifier: Classifier, tiers: dict[str, st
     return routed, everything_complex
 
 
-def print_report(result: dict[str, Any], rows: list[dict[str, Any]], tiers: dict[str, str], *, show_wrong: bool) -> None:
+def print_report(
+    result: dict[str, Any], rows: list[dict[str, Any]], tiers: dict[str, str], *, show_wrong: bool
+) -> None:
     confusion = result["confusion"]
     print(f"prompts: {result['n']}")
     print(f"accuracy (4 tiers): {result['accuracy']:.1%}")
@@ -105,15 +116,21 @@ def print_report(result: dict[str, Any], rows: list[dict[str, Any]], tiers: dict
     for label in TIERS:
         print(f"{label:>10}" + "".join(f"{confusion[(label, got)]:>11}" for got in TIERS))
     under = sum(n for (label, got), n in confusion.items() if TIERS.index(got) < TIERS.index(label))
-    print(f"\nunder-routed (a weaker tier than the label): {under}; over-routed: "
-          f"{sum(confusion.values()) - under - sum(confusion[(t, t)] for t in TIERS)}")
+    print(
+        f"\nunder-routed (a weaker tier than the label): {under}; over-routed: "
+        f"{sum(confusion.values()) - under - sum(confusion[(t, t)] for t in TIERS)}"
+    )
     unpriced = sorted(set(tiers.values()) - set(PRICE_REFS))
     if unpriced:
-        print(f"\ncost: skipped, no price reference for {', '.join(unpriced)} (the report prices {', '.join(PRICE_REFS)})")
+        print(
+            f"\ncost: skipped, no price reference for {', '.join(unpriced)} (the report prices {', '.join(PRICE_REFS)})"
+        )
     else:
         routed, everything = cost(rows, result["classifier"], tiers)
-        print(f"\ncost of the set, routed: ${routed:.4f}; all to {tiers[nearest_configured('COMPLEX', tiers)]}: "  # type: ignore[arg-type]
-              f"${everything:.4f}; saving {1 - routed / everything:.1%}")
+        print(
+            f"\ncost of the set, routed: ${routed:.4f}; all to {tiers[nearest_configured('COMPLEX', tiers)]}: "  # type: ignore[arg-type]
+            f"${everything:.4f}; saving {1 - routed / everything:.1%}"
+        )
     if show_wrong:
         print("\nmisclassified:")
         for item in result["wrong"]:
@@ -121,9 +138,13 @@ def print_report(result: dict[str, Any], rows: list[dict[str, Any]], tiers: dict
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gateway_complexity_router.evaluate", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m gateway_complexity_router.evaluate", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--split", choices=["held", "train", "all"], default="held")
-    parser.add_argument("--config", type=Path, help="a YAML file with a complexity_router_config block (default: the seed's tiers)")
+    parser.add_argument(
+        "--config", type=Path, help="a YAML file with a complexity_router_config block (default: the seed's tiers)"
+    )
     parser.add_argument("--data", type=Path, help="another JSONL file of labelled prompts")
     parser.add_argument("--show-wrong", action="store_true", help="list the misclassified prompts")
     args = parser.parse_args(argv)

@@ -36,7 +36,9 @@ def _parts_text(content: Any, head: int, tail: int) -> tuple[str, int]:
         return content, length
     if not isinstance(content, list):
         return "", 0
-    texts = [p["text"] for p in content if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str)]
+    texts = [
+        p["text"] for p in content if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str)
+    ]
     if len(texts) == 1:
         return _parts_text(texts[0], head, tail)
     length = sum(len(t) for t in texts)
@@ -83,9 +85,7 @@ def newest_ask(body: dict[str, Any], endpoint: str, head: int, tail: int, *, wit
     if ask is None:
         return None
     if with_system:
-        system = next(
-            (m for m in messages if isinstance(m, dict) and m.get("role") in ("system", "developer")), None
-        )
+        system = next((m for m in messages if isinstance(m, dict) and m.get("role") in ("system", "developer")), None)
         if system is not None:
             ask.system = _parts_text(system.get("content"), head, tail)[0]
     return ask

@@ -22,7 +22,9 @@ def describe(error: ValidationError) -> str:
     problems = []
     for item in error.errors():
         where = ".".join(str(p) for p in item["loc"])
-        problems.append(f"complexity_router_config.{where}: {item['msg']}" if where else f"complexity_router_config: {item['msg']}")
+        problems.append(
+            f"complexity_router_config.{where}: {item['msg']}" if where else f"complexity_router_config: {item['msg']}"
+        )
     return "; ".join(problems)
 
 

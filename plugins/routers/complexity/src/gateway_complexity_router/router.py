@@ -57,8 +57,13 @@ class Decision:
         if found is None:
             return {"router": self.router, "tier": self.tier, "model_group": self.model_group, "reason": self.reason}
         return {
-            "router": self.router, "tier": self.tier, "model_group": self.model_group, "reason": self.reason,
-            "score": round(found.score, 4), "estimated_tokens": found.estimated_tokens, "truncated": found.truncated,
+            "router": self.router,
+            "tier": self.tier,
+            "model_group": self.model_group,
+            "reason": self.reason,
+            "score": round(found.score, 4),
+            "estimated_tokens": found.estimated_tokens,
+            "truncated": found.truncated,
             "signals": found.signals,
         }
 
@@ -77,7 +82,11 @@ class TierRouter:
     def decide(self, ctx: RequestContext) -> Decision:
         config = self.config
         ask = newest_ask(
-            ctx.body, ctx.endpoint, config.score_prefix_chars, config.score_suffix_chars, with_system=config.use_system_prompt
+            ctx.body,
+            ctx.endpoint,
+            config.score_prefix_chars,
+            config.score_suffix_chars,
+            with_system=config.use_system_prompt,
         )
         if ask is None:
             if config.default_model:
@@ -104,5 +113,9 @@ class TierRouter:
             return decision
         tier = nearest_configured(decision.tier, allowed)
         return Decision(
-            tier, allowed[tier], decision.classification, f"{decision.reason}; key may not use {decision.tier}", self.group
+            tier,
+            allowed[tier],
+            decision.classification,
+            f"{decision.reason}; key may not use {decision.tier}",
+            self.group,
         )

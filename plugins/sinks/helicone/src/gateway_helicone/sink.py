@@ -56,8 +56,11 @@ def helicone_body(p: dict[str, Any], properties: dict[str, str]) -> dict[str, An
         timing["timeToFirstToken"] = round(p["time_to_first_token_ms"])
     base = (p["api_base"] or "https://api.openai.com/v1").rstrip("/")
     return {
-        "providerRequest": {"url": base + ENDPOINT_PATHS.get(p["endpoint"], ""), "json": body,
-                            "meta": {k: str(v) for k, v in meta.items() if v is not None}},
+        "providerRequest": {
+            "url": base + ENDPOINT_PATHS.get(p["endpoint"], ""),
+            "json": body,
+            "meta": {k: str(v) for k, v in meta.items() if v is not None},
+        },
         "providerResponse": {"json": response_json, "status": p["status"], "headers": {}},
         "timing": timing,
     }
@@ -84,8 +87,9 @@ class HeliconeSink(Sink):
         async def send(item: dict[str, Any]) -> str | None:
             async with gate:
                 try:
-                    async with self.session.post(self.url, data=item["body"], headers=self.headers,
-                                                 allow_redirects=False) as resp:
+                    async with self.session.post(
+                        self.url, data=item["body"], headers=self.headers, allow_redirects=False
+                    ) as resp:
                         if resp.status < 300:
                             item["sent"] = True
                             return None

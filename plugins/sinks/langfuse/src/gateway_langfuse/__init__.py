@@ -26,8 +26,11 @@ def gateway_register_config(register: Callable[..., None]) -> None:
 
 def build_sink(gateway: Gateway) -> LangfuseSink:
     config = resolved(gateway.plugin_config(PLUGIN) or LangfuseConfig())
-    missing = [name for name, value in (("LANGFUSE_PUBLIC_KEY", config.public_key),
-                                        ("LANGFUSE_SECRET_KEY", config.secret_key)) if not value]
+    missing = [
+        name
+        for name, value in (("LANGFUSE_PUBLIC_KEY", config.public_key), ("LANGFUSE_SECRET_KEY", config.secret_key))
+        if not value
+    ]
     if missing:
         raise ConfigError(
             f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set; export them (and LANGFUSE_HOST for a "

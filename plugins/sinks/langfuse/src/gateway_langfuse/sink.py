@@ -52,7 +52,7 @@ def _value(raw: Any) -> str | None:
     if not isinstance(raw, str) or not raw:
         return None
     if raw.startswith(ENV_PREFIX):
-        return os.environ.get(raw[len(ENV_PREFIX):]) or None
+        return os.environ.get(raw[len(ENV_PREFIX) :]) or None
     return raw
 
 
@@ -112,11 +112,23 @@ class LangfuseSink(Sink):
 
     async def _post(self, credentials: Credentials, payloads: list[dict[str, Any]]) -> None:
         def encode(chunk: list[dict[str, Any]]) -> bytes:
-            spans = [span for payload in chunk for span in request_spans(
-                payload, tags=self.tags, environment=self.config.environment, release=self.config.release)]
+            spans = [
+                span
+                for payload in chunk
+                for span in request_spans(
+                    payload, tags=self.tags, environment=self.config.environment, release=self.config.release
+                )
+            ]
             return encode_spans(
-                spans, resource={"service.name": "gateway", "telemetry.sdk.name": "gateway", "telemetry.sdk.version": __version__},
-                scope_name="gateway-langfuse", scope_version=__version__, scope_attributes={"public_key": credentials.public_key},
+                spans,
+                resource={
+                    "service.name": "gateway",
+                    "telemetry.sdk.name": "gateway",
+                    "telemetry.sdk.version": __version__,
+                },
+                scope_name="gateway-langfuse",
+                scope_version=__version__,
+                scope_attributes={"public_key": credentials.public_key},
             )
 
         body = await encode_in_slices(payloads, encode)
@@ -125,7 +137,9 @@ class LangfuseSink(Sink):
             body = gzip.compress(body, compresslevel=5)
         url = credentials.host + self.url_path
         # never follow redirects: that would send the project's keys wherever the redirect points
-        async with self.session.post(url, data=body, headers=credentials.headers(compress), allow_redirects=False) as resp:
+        async with self.session.post(
+            url, data=body, headers=credentials.headers(compress), allow_redirects=False
+        ) as resp:
             if resp.status < 300:
                 return
             text = (await resp.content.read(300)).decode("utf-8", "replace")

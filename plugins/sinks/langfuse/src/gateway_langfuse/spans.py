@@ -16,8 +16,12 @@ import orjson
 from gateway.sinks.otlp import KIND_SERVER, STATUS_ERROR, STATUS_OK, Span, parse_traceparent, seconds_to_ns
 
 #: LiteLLM's trace names, so existing Langfuse dashboards and filters keep working
-TRACE_NAMES = {"chat": "litellm-acompletion", "completions": "litellm-atext_completion",
-               "embeddings": "litellm-aembedding", "messages": "litellm-anthropic_messages"}
+TRACE_NAMES = {
+    "chat": "litellm-acompletion",
+    "completions": "litellm-atext_completion",
+    "embeddings": "litellm-aembedding",
+    "messages": "litellm-anthropic_messages",
+}
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -52,8 +56,11 @@ def usage_details(usage: dict[str, Any] | None) -> dict[str, int] | None:
     if not usage:
         return None
     details = {"input": usage["prompt_tokens"], "output": usage["completion_tokens"], "total": usage["total_tokens"]}
-    for source, target in (("cached_tokens", "input_cached_tokens"), ("cache_creation_tokens", "input_cache_creation"),
-                           ("reasoning_tokens", "output_reasoning_tokens")):
+    for source, target in (
+        ("cached_tokens", "input_cached_tokens"),
+        ("cache_creation_tokens", "input_cache_creation"),
+        ("reasoning_tokens", "output_reasoning_tokens"),
+    ):
         if usage.get(source):
             details[target] = usage[source]
     return details
@@ -82,27 +89,33 @@ def _input(payload: dict[str, Any]) -> Any:
 
 def _observation_metadata(payload: dict[str, Any]) -> dict[str, Any]:
     principal = payload.get("principal") or {}
-    return {k: v for k, v in {
-        "request_id": payload["request_id"],
-        "model_group": payload["model_group"],
-        "deployment_id": payload["deployment_id"],
-        "provider": payload["provider"],
-        "api_base": payload["api_base"],
-        "user_api_key_alias": principal.get("key_alias"),
-        "user_api_key_hash": principal.get("key_hash"),
-        "user_api_key_team_id": principal.get("team_id"),
-        "user_api_key_team_alias": principal.get("team_alias"),
-        "user_api_key_user_id": principal.get("user_id"),
-        "status": payload["status"],
-        "retries": payload["retries"] or None,
-        "fallbacks": payload["fallbacks"] or None,
-        "timings": payload["timings"],
-        "guardrails": payload["guardrails"] or None,
-        "route": payload["route"],
-    }.items() if v is not None}
+    return {
+        k: v
+        for k, v in {
+            "request_id": payload["request_id"],
+            "model_group": payload["model_group"],
+            "deployment_id": payload["deployment_id"],
+            "provider": payload["provider"],
+            "api_base": payload["api_base"],
+            "user_api_key_alias": principal.get("key_alias"),
+            "user_api_key_hash": principal.get("key_hash"),
+            "user_api_key_team_id": principal.get("team_id"),
+            "user_api_key_team_alias": principal.get("team_alias"),
+            "user_api_key_user_id": principal.get("user_id"),
+            "status": payload["status"],
+            "retries": payload["retries"] or None,
+            "fallbacks": payload["fallbacks"] or None,
+            "timings": payload["timings"],
+            "guardrails": payload["guardrails"] or None,
+            "route": payload["route"],
+        }.items()
+        if v is not None
+    }
 
 
-def request_spans(payload: dict[str, Any], *, tags: list[str], environment: str | None, release: str | None) -> list[Span]:
+def request_spans(
+    payload: dict[str, Any], *, tags: list[str], environment: str | None, release: str | None
+) -> list[Span]:
     """The trace root span and the generation span for one request."""
     metadata = payload["metadata"]
     trace_id = trace_id_for(payload)
@@ -112,7 +125,9 @@ def request_spans(payload: dict[str, Any], *, tags: list[str], environment: str 
     start_ns = seconds_to_ns(payload["start_time"])
     end_ns = seconds_to_ns(payload["end_time"])
     failed = payload["status"] >= 400
-    user_id = metadata.get("trace_user_id") or payload.get("end_user") or (payload.get("principal") or {}).get("user_id")
+    user_id = (
+        metadata.get("trace_user_id") or payload.get("end_user") or (payload.get("principal") or {}).get("user_id")
+    )
     trace_tags = list(dict.fromkeys([*tags, *payload["tags"]]))
     trace_input, output = _input(payload), _output(payload)
 
@@ -130,17 +145,23 @@ def request_spans(payload: dict[str, Any], *, tags: list[str], environment: str 
     }
     for key, value in metadata.items():
         if key not in ("tags", "trace_id", "existing_trace_id", "session_id", "trace_name", "generation_name"):
-            root_attributes[f"langfuse.trace.metadata.{key}"] = value if isinstance(value, (str, int, float, bool)) else _json(value)
+            root_attributes[f"langfuse.trace.metadata.{key}"] = (
+                value if isinstance(value, (str, int, float, bool)) else _json(value)
+            )
 
     params = (payload.get("request") or {}).get("params") or {}
     generation_attributes: dict[str, Any] = {
         "langfuse.observation.type": "generation",
         "langfuse.observation.model.name": payload["model"] or payload["requested_model"],
-        "langfuse.observation.model.parameters": _json({k: v for k, v in params.items() if k != "stream"}) if params else None,
+        "langfuse.observation.model.parameters": _json({k: v for k, v in params.items() if k != "stream"})
+        if params
+        else None,
         "langfuse.observation.input": None if trace_input is None else _json(trace_input),
         "langfuse.observation.output": None if output is None else _json(output),
         "langfuse.observation.usage_details": _json(usage_details(payload["usage"])) if payload["usage"] else None,
-        "langfuse.observation.cost_details": _json({"total": payload["cost_usd"]}) if payload["cost_usd"] is not None else None,
+        "langfuse.observation.cost_details": _json({"total": payload["cost_usd"]})
+        if payload["cost_usd"] is not None
+        else None,
         "langfuse.observation.completion_start_time": (
             _iso(payload["completion_start_time"]) if payload["completion_start_time"] else None
         ),
@@ -152,14 +173,26 @@ def request_spans(payload: dict[str, Any], *, tags: list[str], environment: str 
     status = STATUS_ERROR if failed else STATUS_OK
     message = (payload["error_message"] or "")[:1024] if failed else ""
     root = Span(
-        name=root_attributes["langfuse.trace.name"], trace_id=trace_id, span_id=root_id,
+        name=root_attributes["langfuse.trace.name"],
+        trace_id=trace_id,
+        span_id=root_id,
         parent_span_id=parent.span_id if parent is not None and parent.trace_id == trace_id else None,
-        kind=KIND_SERVER, start_ns=start_ns, end_ns=end_ns, attributes=root_attributes, status=status,
+        kind=KIND_SERVER,
+        start_ns=start_ns,
+        end_ns=end_ns,
+        attributes=root_attributes,
+        status=status,
         status_message=message,
     )
     generation = Span(
         name=metadata.get("generation_name") or payload["model"] or payload["requested_model"] or "generation",
-        trace_id=trace_id, span_id=generation_id, parent_span_id=root_id, start_ns=start_ns, end_ns=end_ns,
-        attributes=generation_attributes, status=status, status_message=message,
+        trace_id=trace_id,
+        span_id=generation_id,
+        parent_span_id=root_id,
+        start_ns=start_ns,
+        end_ns=end_ns,
+        attributes=generation_attributes,
+        status=status,
+        status_message=message,
     )
     return [root, generation]

@@ -65,7 +65,11 @@ def gateway_pre_call(ctx: Any, gateway: Gateway) -> None:
 @hookimpl
 def gateway_lifespan(gateway: Gateway) -> Any:
     state = gateway.state.get(PLUGIN)
-    if state is None or not state["config"].propagate or not (is_enabled(gateway, "otel") or is_enabled(gateway, "opentelemetry")):
+    if (
+        state is None
+        or not state["config"].propagate
+        or not (is_enabled(gateway, "otel") or is_enabled(gateway, "opentelemetry"))
+    ):
         return None
 
     @asynccontextmanager

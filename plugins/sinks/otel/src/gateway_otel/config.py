@@ -63,12 +63,17 @@ def resolved(config: OtelConfig) -> OtelConfig:
     return OtelConfig(
         exporter=exporter,  # type: ignore[arg-type]
         endpoint=endpoint,
-        headers={**parse_headers(_env("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_HEADERS")),
-                 **{k.lower(): v for k, v in config.headers.items()}},
+        headers={
+            **parse_headers(_env("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_HEADERS")),
+            **{k.lower(): v for k, v in config.headers.items()},
+        },
         service_name=config.service_name or _env("OTEL_SERVICE_NAME") or "gateway",
         environment=config.environment or _env("OTEL_ENVIRONMENT_NAME"),
-        capture_message_content=(config.capture_message_content if config.capture_message_content is not None
-                                 else bool(_flag(_env("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")))),
+        capture_message_content=(
+            config.capture_message_content
+            if config.capture_message_content is not None
+            else bool(_flag(_env("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")))
+        ),
         propagate=config.propagate if config.propagate is not None else not ignore,
         insecure=config.insecure,
     )

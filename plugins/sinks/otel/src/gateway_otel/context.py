@@ -40,8 +40,13 @@ def ids_for(event: Any) -> dict[str, Any]:
     found = event.ctx.state.get("otel")
     if isinstance(found, dict):
         return found
-    return {"trace_id": new_trace_id(), "parent_span_id": None, "server_span_id": new_span_id(),
-            "client_span_id": new_span_id(), "sampled": True}
+    return {
+        "trace_id": new_trace_id(),
+        "parent_span_id": None,
+        "server_span_id": new_span_id(),
+        "client_span_id": new_span_id(),
+        "sampled": True,
+    }
 
 
 def upstream_trace_config() -> Any:

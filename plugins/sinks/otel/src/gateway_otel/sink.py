@@ -24,9 +24,13 @@ class OtelSink(Sink):
 
     def __init__(self, config: OtelConfig) -> None:
         self.config = config
-        self.resource = {"service.name": config.service_name, "telemetry.sdk.name": "gateway",
-                         "telemetry.sdk.language": "python", "telemetry.sdk.version": __version__,
-                         "deployment.environment.name": config.environment}
+        self.resource = {
+            "service.name": config.service_name,
+            "telemetry.sdk.name": "gateway",
+            "telemetry.sdk.language": "python",
+            "telemetry.sdk.version": __version__,
+            "deployment.environment.name": config.environment,
+        }
         self.wants_content = bool(config.capture_message_content)  # type: ignore[misc]
         self._channel: Any = None
         self._export: Any = None
@@ -47,8 +51,11 @@ class OtelSink(Sink):
         import grpc
 
         target, secure = _grpc_target(self.config)
-        self._channel = (grpc.aio.secure_channel(target, grpc.ssl_channel_credentials()) if secure
-                         else grpc.aio.insecure_channel(target))
+        self._channel = (
+            grpc.aio.secure_channel(target, grpc.ssl_channel_credentials())
+            if secure
+            else grpc.aio.insecure_channel(target)
+        )
         # bytes in, bytes out: the request is already serialized; the (empty) answer is not needed
         self._export = self._channel.unary_unary(GRPC_METHOD, request_serializer=None, response_deserializer=None)
 
@@ -65,12 +72,15 @@ class OtelSink(Sink):
 
     async def _send_http(self, body: bytes) -> None:
         headers = {"content-type": "application/x-protobuf", **self.config.headers}
-        async with self.session.post(self.config.endpoint or "", data=body, headers=headers, allow_redirects=False) as resp:
+        async with self.session.post(
+            self.config.endpoint or "", data=body, headers=headers, allow_redirects=False
+        ) as resp:
             if resp.status < 300:
                 return
             text = (await resp.content.read(300)).decode("utf-8", "replace")
-            raise SinkError(f"OTLP endpoint answered HTTP {resp.status}: {text}",
-                            retryable=resp.status in (408, 429, 502, 503, 504))
+            raise SinkError(
+                f"OTLP endpoint answered HTTP {resp.status}: {text}", retryable=resp.status in (408, 429, 502, 503, 504)
+            )
 
     async def _send_grpc(self, body: bytes) -> None:
         import grpc
@@ -79,7 +89,9 @@ class OtelSink(Sink):
             await self._export(body, metadata=tuple(self.config.headers.items()) or None, timeout=10)
         except grpc.aio.AioRpcError as exc:
             code = exc.code().name
-            raise SinkError(f"OTLP gRPC export failed: {code} {exc.details() or ''}", retryable=code in RETRYABLE_GRPC) from None
+            raise SinkError(
+                f"OTLP gRPC export failed: {code} {exc.details() or ''}", retryable=code in RETRYABLE_GRPC
+            ) from None
 
 
 def _grpc_target(config: OtelConfig) -> tuple[str, bool]:

@@ -17,15 +17,38 @@ import orjson
 from gateway.sinks.otlp import KIND_CLIENT, KIND_SERVER, STATUS_ERROR, STATUS_UNSET, Span, seconds_to_ns
 
 OPERATIONS = {"chat": "chat", "completions": "text_completion", "embeddings": "embeddings", "messages": "chat"}
-PATHS = {"chat": "/v1/chat/completions", "completions": "/v1/completions", "embeddings": "/v1/embeddings",
-         "messages": "/v1/messages"}
+PATHS = {
+    "chat": "/v1/chat/completions",
+    "completions": "/v1/completions",
+    "embeddings": "/v1/embeddings",
+    "messages": "/v1/messages",
+}
 #: gateway provider prefixes -> semconv ``gen_ai.provider.name`` values
-PROVIDERS = {"openai": "openai", "azure": "azure.ai.openai", "anthropic": "anthropic", "bedrock": "aws.bedrock",
-             "gemini": "gcp.gemini", "vertex_ai": "gcp.vertex_ai", "groq": "groq", "mistral": "mistral_ai",
-             "deepseek": "deepseek", "cohere": "cohere", "xai": "x_ai", "perplexity": "perplexity"}
-REQUEST_PARAMS = {"temperature": "temperature", "top_p": "top_p", "top_k": "top_k", "max_tokens": "max_tokens",
-                  "max_completion_tokens": "max_tokens", "frequency_penalty": "frequency_penalty",
-                  "presence_penalty": "presence_penalty", "seed": "seed", "n": "choice.count"}
+PROVIDERS = {
+    "openai": "openai",
+    "azure": "azure.ai.openai",
+    "anthropic": "anthropic",
+    "bedrock": "aws.bedrock",
+    "gemini": "gcp.gemini",
+    "vertex_ai": "gcp.vertex_ai",
+    "groq": "groq",
+    "mistral": "mistral_ai",
+    "deepseek": "deepseek",
+    "cohere": "cohere",
+    "xai": "x_ai",
+    "perplexity": "perplexity",
+}
+REQUEST_PARAMS = {
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "top_k": "top_k",
+    "max_tokens": "max_tokens",
+    "max_completion_tokens": "max_tokens",
+    "frequency_penalty": "frequency_penalty",
+    "presence_penalty": "presence_penalty",
+    "seed": "seed",
+    "n": "choice.count",
+}
 
 
 def _json(value: Any) -> str:
@@ -48,7 +71,9 @@ def genai_attributes(p: dict[str, Any], capture_content: bool) -> dict[str, Any]
         "gen_ai.usage.input_tokens": usage.get("prompt_tokens"),
         "gen_ai.usage.output_tokens": usage.get("completion_tokens"),
     }
-    finish = [c.get("finish_reason") for c in response.get("choices") or () if isinstance(c, dict) and c.get("finish_reason")]
+    finish = [
+        c.get("finish_reason") for c in response.get("choices") or () if isinstance(c, dict) and c.get("finish_reason")
+    ]
     if finish:
         attributes["gen_ai.response.finish_reasons"] = finish
     for source, target in REQUEST_PARAMS.items():
@@ -103,22 +128,38 @@ def request_spans(p: dict[str, Any], ids: dict[str, str | None], capture_content
     message = (p["error_message"] or "")[:1024] if failed else ""
     operation = OPERATIONS.get(p["endpoint"], p["endpoint"])
     server = Span(
-        name=f"POST {PATHS.get(p['endpoint'], p['endpoint'])}", trace_id=ids["trace_id"] or "",
-        span_id=ids["server_span_id"] or "", parent_span_id=ids.get("parent_span_id"), kind=KIND_SERVER,
-        start_ns=start, end_ns=end, status=status if p["status"] >= 500 else STATUS_UNSET, status_message=message,
-        attributes={"http.request.method": "POST", "url.path": PATHS.get(p["endpoint"], p["endpoint"]),
-                    "http.response.status_code": p["status"], "http.route": PATHS.get(p["endpoint"]),
-                    "error.type": (p["error_type"] or p["error_class"]) if p["status"] >= 500 else None,
-                    **gateway_attributes(p)},
+        name=f"POST {PATHS.get(p['endpoint'], p['endpoint'])}",
+        trace_id=ids["trace_id"] or "",
+        span_id=ids["server_span_id"] or "",
+        parent_span_id=ids.get("parent_span_id"),
+        kind=KIND_SERVER,
+        start_ns=start,
+        end_ns=end,
+        status=status if p["status"] >= 500 else STATUS_UNSET,
+        status_message=message,
+        attributes={
+            "http.request.method": "POST",
+            "url.path": PATHS.get(p["endpoint"], p["endpoint"]),
+            "http.response.status_code": p["status"],
+            "http.route": PATHS.get(p["endpoint"]),
+            "error.type": (p["error_type"] or p["error_class"]) if p["status"] >= 500 else None,
+            **gateway_attributes(p),
+        },
     )
     timings = p["timings"]
     client_start = start
     if timings["upstream_ms"] is not None:
         client_start = max(start, end - int(timings["upstream_ms"] * 1_000_000))
     client = Span(
-        name=f"{operation} {p['model'] or p['requested_model']}", trace_id=server.trace_id,
-        span_id=ids["client_span_id"] or "", parent_span_id=server.span_id, kind=KIND_CLIENT,
-        start_ns=client_start, end_ns=end, status=status, status_message=message,
+        name=f"{operation} {p['model'] or p['requested_model']}",
+        trace_id=server.trace_id,
+        span_id=ids["client_span_id"] or "",
+        parent_span_id=server.span_id,
+        kind=KIND_CLIENT,
+        start_ns=client_start,
+        end_ns=end,
+        status=status,
+        status_message=message,
         attributes=genai_attributes(p, capture_content),
     )
     return [server, client] if p["deployment_id"] else [server]

@@ -56,52 +56,86 @@ class Metrics:
         def histogram(name: str, doc: str, labels: list[str]) -> Histogram:
             return Histogram(name, doc, labels, registry=r, buckets=buckets)
 
-        self.requests = counter("litellm_proxy_total_requests_metric", "Model requests by final status",
-                                ["model_group", "status_code", *extra])
-        self.failed = counter("litellm_proxy_failed_requests_metric", "Model requests that ended in an error",
-                              ["model_group", "status_code", "exception_class", *extra])
+        self.requests = counter(
+            "litellm_proxy_total_requests_metric",
+            "Model requests by final status",
+            ["model_group", "status_code", *extra],
+        )
+        self.failed = counter(
+            "litellm_proxy_failed_requests_metric",
+            "Model requests that ended in an error",
+            ["model_group", "status_code", "exception_class", *extra],
+        )
         self.input_tokens = counter("litellm_input_tokens_metric", "Prompt tokens", [*group, *extra])
         self.output_tokens = counter("litellm_output_tokens_metric", "Completion tokens", [*group, *extra])
         self.total_tokens = counter("litellm_total_tokens_metric", "Prompt plus completion tokens", [*group, *extra])
-        self.cached_tokens = counter("litellm_cached_input_tokens_metric", "Prompt tokens served from the provider cache", group)
+        self.cached_tokens = counter(
+            "litellm_cached_input_tokens_metric", "Prompt tokens served from the provider cache", group
+        )
         self.reasoning_tokens = counter("litellm_reasoning_tokens_metric", "Reasoning tokens", group)
         self.spend = counter("litellm_spend_metric", "Spend in USD", [*group, *extra])
         self.total_latency = histogram("litellm_request_total_latency_metric", "Request time in the gateway (s)", group)
-        self.upstream_latency = histogram("litellm_llm_api_latency_metric", "Upstream call time of the serving attempt (s)", group)
-        self.overhead_latency = histogram("litellm_overhead_latency_metric", "Gateway time outside the upstream call (s)", group)
+        self.upstream_latency = histogram(
+            "litellm_llm_api_latency_metric", "Upstream call time of the serving attempt (s)", group
+        )
+        self.overhead_latency = histogram(
+            "litellm_overhead_latency_metric", "Gateway time outside the upstream call (s)", group
+        )
         self.ttft = histogram("litellm_llm_api_time_to_first_token_metric", "Time to first token of streams (s)", group)
         self.in_flight = gauge("litellm_in_flight_requests", "Model requests being served", [], mode="livesum")
         self.deployment_requests = counter("litellm_deployment_total_requests", "Attempts per deployment", deployment)
         self.deployment_success = counter("litellm_deployment_success_responses", "Successful attempts", deployment)
-        self.deployment_failure = counter("litellm_deployment_failure_responses", "Failed attempts",
-                                          [*deployment, "exception_status"])
+        self.deployment_failure = counter(
+            "litellm_deployment_failure_responses", "Failed attempts", [*deployment, "exception_status"]
+        )
         self.deployment_state = gauge("litellm_deployment_state", "0 healthy, 1 failing, 2 cooling down", deployment)
         self.cooled_down = counter("litellm_deployment_cooled_down", "Times a deployment entered cooldown", deployment)
-        self.fallback_ok = counter("litellm_deployment_successful_fallbacks", "Requests served by a fallback group",
-                                   ["requested_model", "fallback_model"])
-        self.fallback_failed = counter("litellm_deployment_failed_fallbacks", "Requests whose fallbacks failed too",
-                                       ["requested_model"])
+        self.fallback_ok = counter(
+            "litellm_deployment_successful_fallbacks",
+            "Requests served by a fallback group",
+            ["requested_model", "fallback_model"],
+        )
+        self.fallback_failed = counter(
+            "litellm_deployment_failed_fallbacks", "Requests whose fallbacks failed too", ["requested_model"]
+        )
         self.budget_remaining = {
             scope: gauge(f"litellm_remaining_{name}_budget_metric", f"Remaining budget (USD) of the {scope}", [label])
-            for scope, name, label in (("key", "api_key", "api_key_alias"), ("team", "team", "team"),
-                                       ("user", "user", "user"), ("end_user", "end_user", "end_user"),
-                                       ("org", "org", "org"))
+            for scope, name, label in (
+                ("key", "api_key", "api_key_alias"),
+                ("team", "team", "team"),
+                ("user", "user", "user"),
+                ("end_user", "end_user", "end_user"),
+                ("org", "org", "org"),
+            )
         }
-        self.key_remaining_requests = gauge("litellm_remaining_api_key_requests_for_model",
-                                            "Requests left in the caller's rate-limit window", ["api_key_alias", "model_group"])
-        self.key_remaining_tokens = gauge("litellm_remaining_api_key_tokens_for_model",
-                                          "Tokens left in the caller's rate-limit window", ["api_key_alias", "model_group"])
-        self.upstream_remaining_requests = gauge("litellm_remaining_requests_metric",
-                                                 "Upstream x-ratelimit-remaining-requests", ["model_group", "model_id"])
-        self.upstream_remaining_tokens = gauge("litellm_remaining_tokens_metric",
-                                               "Upstream x-ratelimit-remaining-tokens", ["model_group", "model_id"])
-        self.guardrail_requests = counter("litellm_guardrail_requests", "Guardrail checks by outcome",
-                                          ["guardrail_name", "mode", "outcome"])
-        self.guardrail_errors = counter("litellm_guardrail_errors", "Guardrail checks that failed to decide",
-                                        ["guardrail_name", "mode"])
-        self.guardrail_latency = histogram("litellm_guardrail_latency_seconds", "Guardrail check time (s)",
-                                           ["guardrail_name", "mode"])
-        self.sink_dropped = counter("gateway_sink_dropped_events", "Log events a sink could not take or deliver",
-                                    ["sink", "reason"])
-        self.callback_failures = counter("litellm_callback_logging_failures_metric",
-                                         "Log events a sink failed to deliver", ["callback_name"])
+        self.key_remaining_requests = gauge(
+            "litellm_remaining_api_key_requests_for_model",
+            "Requests left in the caller's rate-limit window",
+            ["api_key_alias", "model_group"],
+        )
+        self.key_remaining_tokens = gauge(
+            "litellm_remaining_api_key_tokens_for_model",
+            "Tokens left in the caller's rate-limit window",
+            ["api_key_alias", "model_group"],
+        )
+        self.upstream_remaining_requests = gauge(
+            "litellm_remaining_requests_metric", "Upstream x-ratelimit-remaining-requests", ["model_group", "model_id"]
+        )
+        self.upstream_remaining_tokens = gauge(
+            "litellm_remaining_tokens_metric", "Upstream x-ratelimit-remaining-tokens", ["model_group", "model_id"]
+        )
+        self.guardrail_requests = counter(
+            "litellm_guardrail_requests", "Guardrail checks by outcome", ["guardrail_name", "mode", "outcome"]
+        )
+        self.guardrail_errors = counter(
+            "litellm_guardrail_errors", "Guardrail checks that failed to decide", ["guardrail_name", "mode"]
+        )
+        self.guardrail_latency = histogram(
+            "litellm_guardrail_latency_seconds", "Guardrail check time (s)", ["guardrail_name", "mode"]
+        )
+        self.sink_dropped = counter(
+            "gateway_sink_dropped_events", "Log events a sink could not take or deliver", ["sink", "reason"]
+        )
+        self.callback_failures = counter(
+            "litellm_callback_logging_failures_metric", "Log events a sink failed to deliver", ["callback_name"]
+        )

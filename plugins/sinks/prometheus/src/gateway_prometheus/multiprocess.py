@@ -45,7 +45,7 @@ def _alive(pid: int) -> bool:
 def _remove_stale_run_dirs(root: Path) -> None:
     for path in root.glob(RUN_DIR_PREFIX + "*"):
         try:
-            pid = int(path.name[len(RUN_DIR_PREFIX):].split("-", 1)[0])
+            pid = int(path.name[len(RUN_DIR_PREFIX) :].split("-", 1)[0])
         except ValueError:
             continue
         if not _alive(pid):

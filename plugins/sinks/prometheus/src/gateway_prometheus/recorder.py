@@ -88,8 +88,11 @@ class PrometheusSink(Sink):
     def _deployment_labels(self, deployment_id: str) -> tuple[str, str, str]:
         found = self.gateway.router.by_id.get(deployment_id)
         guard = self.labels
-        return (guard("model_group", found.model_group if found else None), guard("model_id", deployment_id),
-                guard("api_provider", found.provider if found else None))
+        return (
+            guard("model_group", found.model_group if found else None),
+            guard("model_id", deployment_id),
+            guard("api_provider", found.provider if found else None),
+        )
 
     def _deployments(self, p: dict[str, Any], group: str) -> None:
         m = self.metrics

@@ -38,8 +38,11 @@ def gateway_register_config(register: Any) -> None:
 
 def _redis_url(config: SpendConfig, gateway: Any) -> str | None:
     router = gateway.config.router_settings
-    return config.redis_url or os.environ.get("REDIS_URL") or router.redis_url or (
-        f"redis://{router.redis_host}:{router.redis_port or 6379}" if router.redis_host else None
+    return (
+        config.redis_url
+        or os.environ.get("REDIS_URL")
+        or router.redis_url
+        or (f"redis://{router.redis_host}:{router.redis_port or 6379}" if router.redis_host else None)
     )
 
 
@@ -58,13 +61,20 @@ def gateway_configure(gateway: Any) -> None:
     )
     redis_url = _redis_url(config, gateway)
     if redis_url:
-        counters: Any = RedisCounters(redis_url, config.redis_prefix, window=config.rate_limit_window_seconds,
-                                      buckets=config.rate_limit_buckets, timeout=config.redis_timeout_seconds)
+        counters: Any = RedisCounters(
+            redis_url,
+            config.redis_prefix,
+            window=config.rate_limit_window_seconds,
+            buckets=config.rate_limit_buckets,
+            timeout=config.redis_timeout_seconds,
+        )
     else:
         counters = MemoryCounters(window=config.rate_limit_window_seconds, buckets=config.rate_limit_buckets)
         gateway.require_single_worker(
-            PLUGIN, "budgets and rate limits are counted in process memory; set REDIS_URL (or plugins.spend.redis_url) "
-            "so that every worker shares them")
+            PLUGIN,
+            "budgets and rate limits are counted in process memory; set REDIS_URL (or plugins.spend.redis_url) "
+            "so that every worker shares them",
+        )
     gateway.state[PLUGIN] = Governor(gateway, config, counters, global_budget)
     if not any("rpm" in d.params or "tpm" in d.params for d in gateway.deployments):
         # no deployment limits: the per-attempt hook would only look and return
@@ -115,9 +125,12 @@ async def _ledger(gateway: Any, config: SpendConfig) -> AsyncIterator[Any]:
             stack.callback(shutil.rmtree, temp, True)
 
         def rejected(request_id: str | None, reason: str) -> None:
-            gateway.emit_alert("spend_record_rejected",
-                               f"the ledger database refused the record of request {request_id}; it is kept in the "
-                               "dead-letter file", request_id=request_id, reason=reason[:300])
+            gateway.emit_alert(
+                "spend_record_rejected",
+                f"the ledger database refused the record of request {request_id}; it is kept in the dead-letter file",
+                request_id=request_id,
+                reason=reason[:300],
+            )
 
         ledger = Ledger(config, store, wal_dir, rejected)
         await ledger.start()

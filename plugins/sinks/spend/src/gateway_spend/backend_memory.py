@@ -91,7 +91,9 @@ class MemoryCounters:
             del buckets[stale]
         return buckets, sum(v[0] for v in buckets.values()), sum(v[1] for v in buckets.values())
 
-    def _retry_after(self, buckets: dict[int, list[int]], slot: int, have: int, need: int, limit: int, now: float) -> int:
+    def _retry_after(
+        self, buckets: dict[int, list[int]], slot: int, have: int, need: int, limit: int, now: float
+    ) -> int:
         freed = have
         for bucket in sorted(buckets):
             freed -= buckets[bucket][slot]
@@ -128,18 +130,30 @@ class MemoryCounters:
         for index, (line, key) in enumerate(zip(plan.budgets, keys, strict=True)):
             s, r = self.budgets[key]
             spent.append(s)
-            if line.limit is not None and (s + r + plan.reserve > line.limit or (plan.reserve == 0 and s + r >= line.limit)):
+            if line.limit is not None and (
+                s + r + plan.reserve > line.limit or (plan.reserve == 0 and s + r >= line.limit)
+            ):
                 return Rejected("budget", index, s, line.limit, reserved=r)
         current = math.floor(now / self.bucket)
         usage: list[tuple[int, int]] = []
         for index, rate in enumerate(plan.rates):
             buckets, requests, tokens = self._rate_usage(rate.key, now)
             if rate.rpm is not None and requests + 1 > rate.rpm:
-                return Rejected("rpm", index, requests, rate.rpm,
-                                retry_after_ms=self._retry_after(buckets, 0, requests, 1, rate.rpm, now))
+                return Rejected(
+                    "rpm",
+                    index,
+                    requests,
+                    rate.rpm,
+                    retry_after_ms=self._retry_after(buckets, 0, requests, 1, rate.rpm, now),
+                )
             if rate.tpm is not None and tokens > 0 and tokens + plan.tokens > rate.tpm:
-                return Rejected("tpm", index, tokens, rate.tpm,
-                                retry_after_ms=self._retry_after(buckets, 1, tokens, plan.tokens, rate.tpm, now))
+                return Rejected(
+                    "tpm",
+                    index,
+                    tokens,
+                    rate.tpm,
+                    retry_after_ms=self._retry_after(buckets, 1, tokens, plan.tokens, rate.tpm, now),
+                )
             usage.append((requests, tokens))
         for index, par in enumerate(plan.parallels):
             holders = self.parallel.setdefault(par.key, {})

@@ -46,8 +46,16 @@ class RedisCounters:
     async def admit(
         self, plan: AdmissionPlan, now: float | None, seeds: dict[int, int] | None = None
     ) -> Admitted | Rejected | NeedSeed:
-        args: list[Any] = [self.prefix, "" if now is None else repr(now), plan.rid, _num(plan.ttl), plan.reserve,
-                           _num(self.window), _num(self.bucket), len(plan.budgets)]
+        args: list[Any] = [
+            self.prefix,
+            "" if now is None else repr(now),
+            plan.rid,
+            _num(plan.ttl),
+            plan.reserve,
+            _num(self.window),
+            _num(self.bucket),
+            len(plan.budgets),
+        ]
         # without a clock override the boundaries come from this host's clock; the script picks by Redis time
         local_now = self.local_clock() if now is None else now
         for index, line in enumerate(plan.budgets):

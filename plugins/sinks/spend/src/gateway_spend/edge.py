@@ -20,9 +20,13 @@ from gateway import BadRequestError, RequestContext
 from .limits import CLIENT_REQUEST_ID_CHARS, KEY_HASH_CHARS, NAME_CHARS
 
 #: principal attribute -> (ledger column it fills, limit)
-_PRINCIPAL_FIELDS = (("key_hash", "api_key", KEY_HASH_CHARS), ("key_alias", "key_alias", NAME_CHARS),
-                     ("user_id", "user_id", NAME_CHARS), ("team_id", "team_id", NAME_CHARS),
-                     ("team_alias", "team_alias", NAME_CHARS))
+_PRINCIPAL_FIELDS = (
+    ("key_hash", "api_key", KEY_HASH_CHARS),
+    ("key_alias", "key_alias", NAME_CHARS),
+    ("user_id", "user_id", NAME_CHARS),
+    ("team_id", "team_id", NAME_CHARS),
+    ("team_alias", "team_alias", NAME_CHARS),
+)
 
 
 def _problem(value: str, limit: int | None) -> str | None:
@@ -80,5 +84,10 @@ def check_storable(ctx: RequestContext) -> None:
     for attribute, column, limit in _PRINCIPAL_FIELDS:
         value = getattr(principal, attribute, None)
         if isinstance(value, str) and (problem := _problem(value, limit)):
-            raise _refuse(f"this key's {column}", problem, limit, "an administrator must change it on the key, "
-                          "its team or its user", column)
+            raise _refuse(
+                f"this key's {column}",
+                problem,
+                limit,
+                "an administrator must change it on the key, its team or its user",
+                column,
+            )

@@ -18,8 +18,10 @@ def _when(epoch: float) -> str:
 def budget_error(plan: AdmissionPlan, rejection: Rejected, status: int, now: float) -> BudgetExceededError:
     line = plan.budgets[rejection.index]
     spent = from_nanos(rejection.used)
-    message = f"Budget has been exceeded for {line.label}: spent ${money_str(spent)} of max budget " \
-              f"${money_str(from_nanos(rejection.limit))}"
+    message = (
+        f"Budget has been exceeded for {line.label}: spent ${money_str(spent)} of max budget "
+        f"${money_str(from_nanos(rejection.limit))}"
+    )
     if rejection.reserved:
         message += f" (plus ${money_str(from_nanos(rejection.reserved))} reserved by requests in flight)"
     if plan.reserve:
@@ -67,8 +69,10 @@ def success_headers(plan: AdmissionPlan, usage: list[tuple[int, int]]) -> dict[s
     tightest: dict[str, tuple[int, int]] = {}
     for rate, (requests, tokens) in zip(plan.rates, usage, strict=True):
         scope = rate.key.split(":", 1)[0]
-        for unit, limit, left in (("requests", rate.rpm, None if rate.rpm is None else rate.rpm - requests - 1),
-                                  ("tokens", rate.tpm, None if rate.tpm is None else rate.tpm - tokens - plan.tokens)):
+        for unit, limit, left in (
+            ("requests", rate.rpm, None if rate.rpm is None else rate.rpm - requests - 1),
+            ("tokens", rate.tpm, None if rate.tpm is None else rate.tpm - tokens - plan.tokens),
+        ):
             if limit is None or left is None:
                 continue
             left = max(left, 0)

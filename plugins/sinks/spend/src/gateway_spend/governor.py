@@ -80,14 +80,24 @@ class Governor:
         self.ledger: Any = None
         #: a test clock (epoch seconds); None = the backend's clock (Redis server time, or time.time)
         self.clock: Callable[[], float] | None = None
-        self.stats = {"admitted": 0, "rejected_budget": 0, "rejected_rate": 0, "counter_failures": 0,
-                      "settle_failures": 0, "seeded_from_ledger": 0}
+        self.stats = {
+            "admitted": 0,
+            "rejected_budget": 0,
+            "rejected_rate": 0,
+            "counter_failures": 0,
+            "settle_failures": 0,
+            "seeded_from_ledger": 0,
+        }
         self._seeding: dict[tuple[str, str, float], asyncio.Future[Decimal]] = {}
         self._lines_cache: dict[tuple[object, ...], tuple[list[Any], list[Any], list[Any]]] = {}
         for deployment in gateway.deployments:
             if isinstance(self.prices[deployment.id], UnknownPrice) and deployment.provider != "mock":
-                log.warning("deployment_without_price", deployment=deployment.id, model=f"{deployment.provider}/{deployment.model}",
-                            fix="set input_cost_per_token and output_cost_per_token in its litellm_params; its calls cost 0 until then")
+                log.warning(
+                    "deployment_without_price",
+                    deployment=deployment.id,
+                    model=f"{deployment.provider}/{deployment.model}",
+                    fix="set input_cost_per_token and output_cost_per_token in its litellm_params; its calls cost 0 until then",
+                )
 
     def _output_cap(self, deployment: Deployment) -> int:
         for value in (deployment.model_info.get("max_output_tokens"), deployment.params.get("max_tokens")):
@@ -149,9 +159,15 @@ class Governor:
         if not (budgets or rates or parallels):
             return
         prompt = spend.prompt_estimate = estimate_prompt_tokens(ctx.body)
-        plan = AdmissionPlan(os.urandom(12).hex(), budgets, rates, parallels,  # type: ignore[arg-type]
-                             reserve=self._max_cost(ctx, prompt) if budgets else 0, ttl=self.config.reservation_ttl_seconds,
-                             tokens=self._max_tokens(ctx, prompt))
+        plan = AdmissionPlan(
+            os.urandom(12).hex(),
+            budgets,
+            rates,
+            parallels,  # type: ignore[arg-type]
+            reserve=self._max_cost(ctx, prompt) if budgets else 0,
+            ttl=self.config.reservation_ttl_seconds,
+            tokens=self._max_tokens(ctx, prompt),
+        )
         outcome = await self._admit(plan)
         if outcome is None:  # counters unreachable and the policy lets requests through
             return
@@ -176,8 +192,9 @@ class Governor:
                 seeds.update(await self._seeds(plan, outcome))
                 continue
             self._reject(plan, outcome)
-        raise ServiceUnavailableError("budget counters could not be initialised; retry in a moment",
-                                      headers={"retry-after": "1"})
+        raise ServiceUnavailableError(
+            "budget counters could not be initialised; retry in a moment", headers={"retry-after": "1"}
+        )
 
     async def _seeds(self, plan: AdmissionPlan, need: NeedSeed) -> dict[int, int]:
         """Spend already in the ledger for budget windows the counters do not know yet."""
@@ -200,7 +217,9 @@ class Governor:
                 log.error("spend_seed_failed", scope=line.scope, error=f"{type(exc).__name__}: {exc}")
                 raise ServiceUnavailableError(
                     f"the spend ledger cannot be read to start counting {line.label}'s budget; retry when the "
-                    "database is reachable", headers={"retry-after": "5"}) from None
+                    "database is reachable",
+                    headers={"retry-after": "5"},
+                ) from None
         return seeds
 
     def _reject(self, plan: AdmissionPlan, rejection: Rejected) -> None:
@@ -212,8 +231,9 @@ class Governor:
 
     def _counters_down(self, exc: Exception) -> None:
         self.stats["counter_failures"] += 1
-        log.error("spend_counters_unreachable", error=f"{type(exc).__name__}: {exc}",
-                  policy=self.config.redis_failure_policy)
+        log.error(
+            "spend_counters_unreachable", error=f"{type(exc).__name__}: {exc}", policy=self.config.redis_failure_policy
+        )
         if self.config.redis_failure_policy == "open":
             return None
         raise ServiceUnavailableError(
@@ -231,8 +251,12 @@ class Governor:
         prompt = spend.prompt_estimate if spend and spend.prompt_estimate >= 0 else estimate_prompt_tokens(ctx.body)
         rid = spend.plan.rid if spend and spend.plan else os.urandom(12).hex()
         label = f"deployment {deployment.id} of {deployment.model_group!r}"
-        plan = AdmissionPlan(rid, rates=[RateLine(label, f"deployment:{deployment.id}", rpm, tpm)],
-                             ttl=self.config.reservation_ttl_seconds, tokens=self._max_tokens(ctx, prompt))
+        plan = AdmissionPlan(
+            rid,
+            rates=[RateLine(label, f"deployment:{deployment.id}", rpm, tpm)],
+            ttl=self.config.reservation_ttl_seconds,
+            tokens=self._max_tokens(ctx, prompt),
+        )
         try:
             outcome = await self.counters.admit(plan, self.now())
         except Exception as exc:
@@ -280,19 +304,32 @@ class Governor:
                     "soft_budget_crossed",
                     f"{line.label} crossed its soft budget: spent ${money_str(from_nanos(after))} of soft budget "
                     f"${money_str(from_nanos(line.soft))}",
-                    scope=line.scope, id=line.id, spend=money_str(from_nanos(after)), soft_budget=money_str(from_nanos(line.soft)),
+                    scope=line.scope,
+                    id=line.id,
+                    spend=money_str(from_nanos(after)),
+                    soft_budget=money_str(from_nanos(line.soft)),
                     max_budget=None if line.limit is None else money_str(from_nanos(line.limit)),
                 )
 
-    def record(self, ctx: RequestContext, spend: RequestSpend | None, cost: Decimal, *, status: str, http_status: int,
-               source: str | None, error: BaseException | None = None) -> None:
+    def record(
+        self,
+        ctx: RequestContext,
+        spend: RequestSpend | None,
+        cost: Decimal,
+        *,
+        status: str,
+        http_status: int,
+        source: str | None,
+        error: BaseException | None = None,
+    ) -> None:
         if spend is not None:
             if spend.recorded:
                 return
             spend.recorded = True
         if self.ledger is not None:
-            self.ledger.append(build_record(ctx, cost, status=status, http_status=http_status, price_source=source,
-                                            error=error))
+            self.ledger.append(
+                build_record(ctx, cost, status=status, http_status=http_status, price_source=source, error=error)
+            )
 
     # ------------------------------------------------------------------ the end of a request
 
@@ -305,15 +342,23 @@ class Governor:
         ctx.cost = cost
         ctx.response_headers["x-litellm-response-cost"] = money_str(cost)
         ctx.response_headers["x-gateway-response-cost"] = money_str(cost)
-        self.record(ctx, spend, cost, status="success" if response.status < 400 else "failure",
-                    http_status=response.status, source=source)
+        self.record(
+            ctx,
+            spend,
+            cost,
+            status="success" if response.status < 400 else "failure",
+            http_status=response.status,
+            source=source,
+        )
         if spend is not None:
             await self.settle(ctx, spend, cost)
 
     def meter_stream(self, ctx: RequestContext, response: StreamResponseBody) -> None:
         response.chunks = self._metered(ctx, response.chunks)
 
-    async def _metered(self, ctx: RequestContext, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+    async def _metered(
+        self, ctx: RequestContext, chunks: AsyncIterator[dict[str, Any]]
+    ) -> AsyncIterator[dict[str, Any]]:
         chars = 0
         completed = False
         failure: BaseException | None = None
@@ -333,7 +378,9 @@ class Governor:
             # runs before the HTTP layer sends the final ``[DONE]``: the record is on disk by then
             await self._finish_stream(ctx, completed, chars, failure)
 
-    async def _finish_stream(self, ctx: RequestContext, completed: bool, chars: int, failure: BaseException | None) -> None:
+    async def _finish_stream(
+        self, ctx: RequestContext, completed: bool, chars: int, failure: BaseException | None
+    ) -> None:
         spend: RequestSpend | None = ctx.state.get(PLUGIN)
         if ctx.usage is None:
             ctx.usage = self._estimate_usage(ctx, spend, chars)
@@ -344,15 +391,24 @@ class Governor:
         else:
             status = "failure"
             http_status = failure.status if isinstance(failure, GatewayError) else 499
-        self.record(ctx, spend, cost, status=status, http_status=http_status, source=source,
-                    error=failure if isinstance(failure, Exception) else None)
+        self.record(
+            ctx,
+            spend,
+            cost,
+            status=status,
+            http_status=http_status,
+            source=source,
+            error=failure if isinstance(failure, Exception) else None,
+        )
         if spend is not None:
             await self.settle(ctx, spend, cost)
 
     def _estimate_usage(self, ctx: RequestContext, spend: RequestSpend | None, output_chars: int) -> Usage:
         prompt = spend.prompt_estimate if spend and spend.prompt_estimate >= 0 else estimate_prompt_tokens(ctx.body)
         completion = (output_chars + 3) // 4
-        return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion, estimated=True)
+        return Usage(
+            prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion, estimated=True
+        )
 
     async def finish_logged(self, ctx: RequestContext) -> None:
         """Every finished request passes here: release and record what nothing else did."""

@@ -60,8 +60,12 @@ class Ledger:
                 log.warning("spend_ledger_tables_not_checked", error=f"{type(exc).__name__}: {exc}")
         self.writer = WalWriter(self.wal_dir, self.config.wal_segment_bytes)
         self.shipper = Shipper(
-            self.writer, self.store, batch_size=self.config.ship_batch_size, interval=self.config.ship_interval_seconds,
-            max_backoff=self.config.ship_max_backoff_seconds, dead_letters=DeadLetters(self.wal_dir, self.on_rejected),
+            self.writer,
+            self.store,
+            batch_size=self.config.ship_batch_size,
+            interval=self.config.ship_interval_seconds,
+            max_backoff=self.config.ship_max_backoff_seconds,
+            dead_letters=DeadLetters(self.wal_dir, self.on_rejected),
         )
         # ship what dead workers left behind before serving, so budgets seeded from the ledger see it
         try:

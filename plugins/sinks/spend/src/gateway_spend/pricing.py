@@ -44,8 +44,13 @@ class TokenCounts:
 
     @classmethod
     def from_usage(cls, usage: Usage) -> TokenCounts:
-        return cls(usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens, usage.cache_creation_tokens,
-                   usage.reasoning_tokens)
+        return cls(
+            usage.prompt_tokens,
+            usage.completion_tokens,
+            usage.cached_tokens,
+            usage.cache_creation_tokens,
+            usage.reasoning_tokens,
+        )
 
 
 class Price:
@@ -171,7 +176,9 @@ def estimate_prompt_tokens(body: dict[str, Any]) -> int:
     if isinstance(value, str):
         return fake_openai.count_tokens(value)
     if isinstance(value, list):
-        return sum(fake_openai.count_tokens(v) if isinstance(v, str) else len(v) if isinstance(v, list) else 1 for v in value)
+        return sum(
+            fake_openai.count_tokens(v) if isinstance(v, str) else len(v) if isinstance(v, list) else 1 for v in value
+        )
     return 0
 
 

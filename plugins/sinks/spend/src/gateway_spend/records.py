@@ -29,7 +29,9 @@ def _metadata(ctx: RequestContext) -> dict[str, Any]:
         data["user_api_key_team_alias"] = principal.team_alias
         data["principal_kind"] = principal.kind
     if ctx.attempts:
-        data["attempts"] = [{"deployment_id": a.deployment_id, "error": a.error, "status": a.status} for a in ctx.attempts]
+        data["attempts"] = [
+            {"deployment_id": a.deployment_id, "error": a.error, "status": a.status} for a in ctx.attempts
+        ]
     if ctx.fallbacks_used:
         data["fallbacks"] = ctx.fallbacks_used
     routing = {k: v for k, v in ctx.annotations.items() if "guardrail" not in k}
@@ -54,8 +56,15 @@ def _guardrails(ctx: RequestContext) -> Any:
         return {"note": "guardrail outcome could not be encoded"}
 
 
-def build_record(ctx: RequestContext, cost: Decimal, *, status: str, http_status: int, price_source: str | None,
-                 error: BaseException | None = None) -> dict[str, Any]:
+def build_record(
+    ctx: RequestContext,
+    cost: Decimal,
+    *,
+    status: str,
+    http_status: int,
+    price_source: str | None,
+    error: BaseException | None = None,
+) -> dict[str, Any]:
     """The ledger record of a finished request."""
     principal = ctx.principal
     deployment = ctx.deployment

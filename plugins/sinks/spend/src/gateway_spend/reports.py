@@ -21,8 +21,15 @@ from .money import from_picos
 
 GROUPS = ("team", "customer", "api_key", "model")
 #: query parameter -> ledger column, for /spend/logs (``request_id`` also matches the client's x-request-id)
-LOG_FILTERS = {"api_key": "api_key", "user_id": "user_id", "team_id": "team_id", "end_user": "end_user",
-               "customer_id": "end_user", "request_id": "request_id", "model": "model_group"}
+LOG_FILTERS = {
+    "api_key": "api_key",
+    "user_id": "user_id",
+    "team_id": "team_id",
+    "end_user": "end_user",
+    "customer_id": "end_user",
+    "request_id": "request_id",
+    "model": "model_group",
+}
 #: query parameter -> roll-up column, for /global/spend/report
 REPORT_FILTERS = {"api_key": "api_key", "internal_user_id": "user_id", "team_id": "team_id", "customer_id": "end_user"}
 
@@ -86,7 +93,11 @@ def log_row(row: dict[str, Any]) -> dict[str, Any]:
         "user": row["user_id"] or "",
         "team_id": row["team_id"],
         "end_user": row["end_user"] or "",
-        "metadata": {**(row["metadata"] or {}), "user_api_key_alias": row["key_alias"], "user_api_key_team_alias": row["team_alias"]},
+        "metadata": {
+            **(row["metadata"] or {}),
+            "user_api_key_alias": row["key_alias"],
+            "user_api_key_team_alias": row["team_alias"],
+        },
         "cache_hit": str(bool(row["cache_hit"])),
         "status": row["status"],
         "guardrail_information": row["guardrail"],
@@ -96,8 +107,12 @@ def log_row(row: dict[str, Any]) -> dict[str, Any]:
 
 def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     spend = sum(r["spend_pico"] for r in rows)
-    return {"spend": from_picos(spend), "prompt": sum(r["prompt_tokens"] for r in rows),
-            "completion": sum(r["completion_tokens"] for r in rows), "requests": sum(r["api_requests"] for r in rows)}
+    return {
+        "spend": from_picos(spend),
+        "prompt": sum(r["prompt_tokens"] for r in rows),
+        "completion": sum(r["completion_tokens"] for r in rows),
+        "requests": sum(r["api_requests"] for r in rows),
+    }
 
 
 def _by(rows: list[dict[str, Any]], *keys: str) -> dict[Any, list[dict[str, Any]]]:
@@ -110,18 +125,31 @@ def _by(rows: list[dict[str, Any]], *keys: str) -> dict[Any, list[dict[str, Any]
 def build_report(rows: list[dict[str, Any]], group_by: str) -> list[dict[str, Any]]:
     """``/global/spend/report`` from roll-up rows, in LiteLLM's shape for ``group_by``."""
     if group_by in ("team", "customer"):
-        column, plural, name = ("team_id", "teams", "team_name") if group_by == "team" else ("end_user", "customers", "customer")
+        column, plural, name = (
+            ("team_id", "teams", "team_name") if group_by == "team" else ("end_user", "customers", "customer")
+        )
         days = []
         for day, day_rows in sorted(_by(rows, "day").items()):
             entities = []
             for entity, entity_rows in sorted(_by(day_rows, column).items()):
                 details = [
-                    {"model": model, "api_key": key, "spend": float(t["spend"]), "total_tokens": t["prompt"] + t["completion"]}
+                    {
+                        "model": model,
+                        "api_key": key,
+                        "spend": float(t["spend"]),
+                        "total_tokens": t["prompt"] + t["completion"],
+                    }
                     for (model, key), group in sorted(_by(entity_rows, "model_group", "api_key").items())
                     for t in (_totals(group),)
                 ]
-                entities.append({name: entity or None, "total_spend": float(_totals(entity_rows)["spend"]),
-                                 "total_spend_exact": str(_totals(entity_rows)["spend"]), "metadata": details})
+                entities.append(
+                    {
+                        name: entity or None,
+                        "total_spend": float(_totals(entity_rows)["spend"]),
+                        "total_spend_exact": str(_totals(entity_rows)["spend"]),
+                        "metadata": details,
+                    }
+                )
             days.append({"group_by_day": datetime.combine(day, datetime.min.time(), UTC).isoformat(), plural: entities})
         return days
     column = "api_key" if group_by == "api_key" else "model_group"
@@ -138,9 +166,14 @@ def build_report(rows: list[dict[str, Any]], group_by: str) -> list[dict[str, An
         }
         if group_by == "api_key":
             entry["model_details"] = [
-                {"model": model, "total_cost": float(t["spend"]), "total_input_tokens": t["prompt"],
-                 "total_output_tokens": t["completion"]}
-                for model, group in sorted(_by(entity_rows, "model_group").items()) for t in (_totals(group),)
+                {
+                    "model": model,
+                    "total_cost": float(t["spend"]),
+                    "total_input_tokens": t["prompt"],
+                    "total_output_tokens": t["completion"],
+                }
+                for model, group in sorted(_by(entity_rows, "model_group").items())
+                for t in (_totals(group),)
             ]
         out.append(entry)
     return out
@@ -150,14 +183,19 @@ def spend_routes(gateway: Any) -> list[Route]:
     def ledger() -> Any:
         found = gateway.state["spend"].ledger
         if found is None:
-            raise ServiceUnavailableError("the spend ledger is off (plugins.spend.ledger / general_settings.disable_spend_logs)")
+            raise ServiceUnavailableError(
+                "the spend ledger is off (plugins.spend.ledger / general_settings.disable_spend_logs)"
+            )
         return found
 
     async def spend_logs(request: Request, paginated: bool) -> Response:
         try:
             await require_admin_request(request, gateway)
-            filters = {column: request.query_params[name] for name, column in LOG_FILTERS.items()
-                       if request.query_params.get(name)}
+            filters = {
+                column: request.query_params[name]
+                for name, column in LOG_FILTERS.items()
+                if request.query_params.get(name)
+            }
             start, end = _date(request, "start_date"), _date(request, "end_date")
             page = _int(request, "page", 1, 1, 10**6)
             size = _int(request, "page_size", 50 if paginated else 1000, 1, 1000)
@@ -168,8 +206,15 @@ def spend_routes(gateway: Any) -> list[Route]:
             return error_response(exc)
         data = [log_row(r) for r in rows]
         if paginated:
-            return json_response({"data": data, "total": total, "page": page, "page_size": size,
-                                  "total_pages": (total + size - 1) // size})
+            return json_response(
+                {
+                    "data": data,
+                    "total": total,
+                    "page": page,
+                    "page_size": size,
+                    "total_pages": (total + size - 1) // size,
+                }
+            )
         return json_response(data, headers={"x-total-count": str(total)})
 
     async def logs_v1(request: Request) -> Response:
@@ -183,14 +228,19 @@ def spend_routes(gateway: Any) -> list[Route]:
             await require_admin_request(request, gateway)
             group_by = request.query_params.get("group_by", "team")
             if group_by not in GROUPS:
-                raise BadRequestError(f"group_by must be one of {', '.join(GROUPS)}, not {group_by!r}", param="group_by")
+                raise BadRequestError(
+                    f"group_by must be one of {', '.join(GROUPS)}, not {group_by!r}", param="group_by"
+                )
             today = datetime.now(UTC).date()
             end = _date(request, "end_date") or today
             start = _date(request, "start_date") or end - timedelta(days=30)
             if start > end:
                 raise BadRequestError("start_date is after end_date", param="start_date")
-            filters = {column: request.query_params[name] for name, column in REPORT_FILTERS.items()
-                       if request.query_params.get(name)}
+            filters = {
+                column: request.query_params[name]
+                for name, column in REPORT_FILTERS.items()
+                if request.query_params.get(name)
+            }
             store = ledger()
             await store.shipper.flush()
             rows = await store.store.daily_rows(start, end, filters)
@@ -202,8 +252,11 @@ def spend_routes(gateway: Any) -> list[Route]:
         try:
             await require_admin_request(request, gateway)
             gov = gateway.state["spend"]
-            data = {"counters": "redis" if gov.counters.shared else "memory", "stats": gov.stats,
-                    "ledger": gov.ledger.status() if gov.ledger else None}
+            data = {
+                "counters": "redis" if gov.counters.shared else "memory",
+                "stats": gov.stats,
+                "ledger": gov.ledger.status() if gov.ledger else None,
+            }
         except GatewayError as exc:
             return error_response(exc)
         return json_response(data)

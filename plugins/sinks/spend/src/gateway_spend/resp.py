@@ -139,7 +139,9 @@ class RespClient:
             )
             self._protocol = protocol
             if self.password is not None:
-                await self._send(protocol, ("AUTH", self.username, self.password) if self.username else ("AUTH", self.password))
+                await self._send(
+                    protocol, ("AUTH", self.username, self.password) if self.username else ("AUTH", self.password)
+                )
             if self.db:
                 await self._send(protocol, ("SELECT", self.db))
             return protocol

@@ -67,7 +67,9 @@ def _duration(scope: BudgetScope) -> Duration | None:
     try:
         return parse_duration(scope.budget_duration)
     except ValueError as exc:
-        raise BadRequestError(f"{exc} (on {describe(scope.scope, scope.id, scope.alias)})", param="budget_duration") from None
+        raise BadRequestError(
+            f"{exc} (on {describe(scope.scope, scope.id, scope.alias)})", param="budget_duration"
+        ) from None
 
 
 def applicable_scopes(principal: Principal, body: dict[str, Any], settings: GlobalBudget) -> list[BudgetScope]:
@@ -77,8 +79,14 @@ def applicable_scopes(principal: Principal, body: dict[str, Any], settings: Glob
     if isinstance(end_user, str) and end_user and not any(s.scope == "end_user" for s in scopes):
         scopes.append(BudgetScope("end_user", end_user, max_budget=settings.end_user_budget))
     if settings.max_budget is not None and not any(s.scope == "global" for s in scopes):
-        scopes.append(BudgetScope("global", "global", max_budget=settings.max_budget,
-                                  budget_duration=settings.duration.text if settings.duration else None))
+        scopes.append(
+            BudgetScope(
+                "global",
+                "global",
+                max_budget=settings.max_budget,
+                budget_duration=settings.duration.text if settings.duration else None,
+            )
+        )
     return scopes
 
 
@@ -96,8 +104,18 @@ def plan_lines(
         if limit is not None or soft is not None:
             duration = _duration(scope)
             key = f"{scope.scope}:{scope.id}:{duration.text if duration else 'all'}"
-            budgets.append(BudgetLine(scope.scope, scope.id, label, key, limit if enforce else None, soft, duration,
-                                      scope.budget_started_at))
+            budgets.append(
+                BudgetLine(
+                    scope.scope,
+                    scope.id,
+                    label,
+                    key,
+                    limit if enforce else None,
+                    soft,
+                    duration,
+                    scope.budget_started_at,
+                )
+            )
         if not enforce:
             continue
         rpm, tpm = _limit(scope, "rpm_limit"), _limit(scope, "tpm_limit")
@@ -111,5 +129,21 @@ def plan_lines(
 
 def scopes_signature(scopes: list[BudgetScope], enforce: bool) -> tuple[object, ...]:
     """A hashable summary of ``scopes``: the same signature always gives the same plan lines."""
-    return (enforce, *((s.scope, s.id, s.max_budget, s.budget_duration, s.soft_budget, s.rpm_limit, s.tpm_limit,
-                         s.max_parallel_requests, s.alias, s.budget_started_at) for s in scopes))
+    return (
+        enforce,
+        *(
+            (
+                s.scope,
+                s.id,
+                s.max_budget,
+                s.budget_duration,
+                s.soft_budget,
+                s.rpm_limit,
+                s.tpm_limit,
+                s.max_parallel_requests,
+                s.alias,
+                s.budget_started_at,
+            )
+            for s in scopes
+        ),
+    )

@@ -56,16 +56,29 @@ class DeadLetters:
             os.close(fd)
         self.count += 1
         request_id = record.get("request_id") if isinstance(record, dict) else None
-        log.error("spend_record_rejected", request_id=request_id, reason=reason[:300], dead_letter_file=str(self.path),
-                  spend_kept=spend_kept)
+        log.error(
+            "spend_record_rejected",
+            request_id=request_id,
+            reason=reason[:300],
+            dead_letter_file=str(self.path),
+            spend_kept=spend_kept,
+        )
         self.on_rejected(request_id, reason)
 
 
 class Shipper:
     """The background task that moves records from the write-ahead logs into the ledger."""
 
-    def __init__(self, writer: WalWriter, store: LedgerStore, *, batch_size: int, interval: float, max_backoff: float,
-                 dead_letters: DeadLetters) -> None:
+    def __init__(
+        self,
+        writer: WalWriter,
+        store: LedgerStore,
+        *,
+        batch_size: int,
+        interval: float,
+        max_backoff: float,
+        dead_letters: DeadLetters,
+    ) -> None:
         self.writer = writer
         self.store = store
         self.batch_size = batch_size
@@ -157,7 +170,9 @@ class Shipper:
             while True:
                 batch = await asyncio.to_thread(wal.read, self.batch_size, final=final)
                 for line in batch.garbage:
-                    self.dead_letters.add({"raw": line.decode("utf-8", "replace")}, "not a valid record (cut short by a crash?)")
+                    self.dead_letters.add(
+                        {"raw": line.decode("utf-8", "replace")}, "not a valid record (cut short by a crash?)"
+                    )
                 if not batch.records:
                     if batch.end != wal.position:
                         wal.commit(batch.end)
@@ -173,7 +188,9 @@ class Shipper:
             try:
                 await self._insert_or_bisect(records)
                 if self.database_down_since is not None:
-                    log.info("spend_database_back", outage_seconds=round(time.monotonic() - self.database_down_since, 1))
+                    log.info(
+                        "spend_database_back", outage_seconds=round(time.monotonic() - self.database_down_since, 1)
+                    )
                     self.database_down_since = None
                 return
             except DatabaseDown as exc:
@@ -231,7 +248,8 @@ class Shipper:
             "dead_letters_spend_lost": self.spend_lost,
             "dead_letter_file": str(self.dead_letters.path),
             "database_failures": self.database_failures,
-            "database_down_seconds": None if self.database_down_since is None
+            "database_down_seconds": None
+            if self.database_down_since is None
             else round(time.monotonic() - self.database_down_since, 1),
             "pending_bytes": self.writer.log.pending_bytes(),
             "last_error": self.last_error,

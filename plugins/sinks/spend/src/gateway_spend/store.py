@@ -36,19 +36,53 @@ _ONE_DAY = timedelta(days=1)
 _LOG_COLUMNS = tuple(str(c.name) for c in spend_logs.columns)
 _INT32 = 2**31 - 1
 _INT64 = 2**63 - 1
-_TOKEN_COLUMNS = ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "cache_creation_tokens",
-                  "reasoning_tokens")
+_TOKEN_COLUMNS = (
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "cached_tokens",
+    "cache_creation_tokens",
+    "reasoning_tokens",
+)
 #: what a dead letter keeps in the ledger: who spent how much and when (see :func:`skeleton_of`)
-_SKELETON_FIELDS = ("request_id", "client_request_id", "call_type", "api_key", "key_alias", "user_id", "team_id",
-                    "team_alias", "end_user", "requested_model", "model_group", "model_id", "model", "custom_llm_provider",
-                    "spend", "price_source", "status", "start_time", "end_time", "usage_estimated", "cache_hit")
+_SKELETON_FIELDS = (
+    "request_id",
+    "client_request_id",
+    "call_type",
+    "api_key",
+    "key_alias",
+    "user_id",
+    "team_id",
+    "team_alias",
+    "end_user",
+    "requested_model",
+    "model_group",
+    "model_id",
+    "model",
+    "custom_llm_provider",
+    "spend",
+    "price_source",
+    "status",
+    "start_time",
+    "end_time",
+    "usage_estimated",
+    "cache_hit",
+)
 
 
 def _pg_type(column: Any) -> str:
     """The PostgreSQL type ``json_to_recordset`` reads a column as (lengths are checked on insert)."""
     name = type(column.type).__name__
-    return {"String": "text", "Text": "text", "Integer": "integer", "BigInteger": "bigint", "Boolean": "boolean",
-            "DateTime": "timestamp", "Float": "double precision", "JSON": "json"}[name]
+    return {
+        "String": "text",
+        "Text": "text",
+        "Integer": "integer",
+        "BigInteger": "bigint",
+        "Boolean": "boolean",
+        "DateTime": "timestamp",
+        "Float": "double precision",
+        "JSON": "json",
+    }[name]
 
 
 def _pg_insert_sql() -> str:
@@ -82,10 +116,13 @@ _PG_INSERT = text(_pg_insert_sql()).bindparams(bindparam("rows", type_=String))
 
 def async_url(url: str) -> str:
     """``postgresql://`` / ``sqlite:///`` URLs with the async drivers this plugin ships with."""
-    for plain, driver in (("postgresql://", "postgresql+asyncpg://"), ("postgres://", "postgresql+asyncpg://"),
-                          ("sqlite://", "sqlite+aiosqlite://")):
+    for plain, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
         if url.startswith(plain):
-            return driver + url[len(plain):]
+            return driver + url[len(plain) :]
     return url
 
 
@@ -164,8 +201,13 @@ class LedgerStore:
         url = async_url(url)
         kwargs: dict[str, Any] = {}
         if url.startswith("postgresql"):
-            kwargs.update(pool_size=5, max_overflow=5, pool_pre_ping=True, pool_timeout=5,
-                          connect_args={"timeout": 5, "command_timeout": 30})
+            kwargs.update(
+                pool_size=5,
+                max_overflow=5,
+                pool_pre_ping=True,
+                pool_timeout=5,
+                connect_args={"timeout": 5, "command_timeout": 30},
+            )
         return cls(create_async_engine(url, **kwargs), owns_engine=True)
 
     def _insert(self, table: Any) -> Any:
@@ -209,8 +251,10 @@ class LedgerStore:
             payload = orjson.dumps(rows).decode()
             async with self.engine.begin() as conn:
                 return int((await conn.execute(_PG_INSERT, {"rows": payload})).scalar_one())
-        stmt = self._insert(spend_logs).on_conflict_do_nothing(index_elements=["request_id"]).returning(
-            spend_logs.c.request_id
+        stmt = (
+            self._insert(spend_logs)
+            .on_conflict_do_nothing(index_elements=["request_id"])
+            .returning(spend_logs.c.request_id)
         )
         async with self.engine.begin() as conn:
             result = await conn.execute(stmt, rows)
@@ -231,8 +275,10 @@ class LedgerStore:
             sums["spend_pico"] += row["spend_pico"]
             sums["api_requests"] += 1
             sums["successful_requests" if row["status"] == "success" else "failed_requests"] += 1
-        values = [{"day": dims[0], **dict(zip(DAILY_DIMENSIONS, dims[1:], strict=True)), **sums}
-                  for dims, sums in sorted(totals.items(), key=lambda item: str(item[0]))]
+        values = [
+            {"day": dims[0], **dict(zip(DAILY_DIMENSIONS, dims[1:], strict=True)), **sums}
+            for dims, sums in sorted(totals.items(), key=lambda item: str(item[0]))
+        ]
         stmt = self._insert(spend_daily)
         stmt = stmt.on_conflict_do_update(
             index_elements=["day", *DAILY_DIMENSIONS],
@@ -270,8 +316,9 @@ class LedgerStore:
             found = {row[0]: from_picos(int(row[1] or 0)) for row in await conn.execute(query)}
         return {i: found.get(stored[i], Decimal(0)) for i in ids}
 
-    async def logs(self, filters: dict[str, Any], start: date | None, end: date | None, limit: int, offset: int
-                   ) -> tuple[list[dict[str, Any]], int]:
+    async def logs(
+        self, filters: dict[str, Any], start: date | None, end: date | None, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
         """Request rows matching ``filters`` (column -> value), newest first, and the total count.
 
         ``request_id`` matches the gateway's id or the client's ``x-request-id`` (which a client
@@ -289,8 +336,13 @@ class LedgerStore:
             conditions.append(spend_logs.c.start_time >= datetime.combine(start, datetime.min.time()))
         if end is not None:
             conditions.append(spend_logs.c.start_time < datetime.combine(end, datetime.min.time()) + _ONE_DAY)
-        query = select(spend_logs).where(*conditions).order_by(spend_logs.c.start_time.desc(),
-                                                               spend_logs.c.request_id).limit(limit).offset(offset)
+        query = (
+            select(spend_logs)
+            .where(*conditions)
+            .order_by(spend_logs.c.start_time.desc(), spend_logs.c.request_id)
+            .limit(limit)
+            .offset(offset)
+        )
         count = select(func.count()).select_from(spend_logs).where(*conditions)
         async with self.engine.connect() as conn:
             rows = [dict(r._mapping) for r in await conn.execute(query)]
@@ -300,12 +352,13 @@ class LedgerStore:
     async def daily_rows(self, start: date, end: date, filters: dict[str, str]) -> list[dict[str, Any]]:
         """Roll-up rows for ``start``..``end`` (inclusive)."""
         conditions = [spend_daily.c.day >= start, spend_daily.c.day <= end]
-        conditions += [getattr(spend_daily.c, column) == storable(value, STRING_COLUMNS[column])
-                       for column, value in filters.items()]
+        conditions += [
+            getattr(spend_daily.c, column) == storable(value, STRING_COLUMNS[column])
+            for column, value in filters.items()
+        ]
         query = select(spend_daily).where(*conditions).order_by(spend_daily.c.day)
         async with self.engine.connect() as conn:
             return [dict(r._mapping) for r in await conn.execute(query)]
-
 
 
 def _add_client_request_id(conn: Any) -> None:

@@ -96,15 +96,30 @@ spend_daily = Table(
     Column("api_requests", BigInteger, nullable=False, default=0),
     Column("successful_requests", BigInteger, nullable=False, default=0),
     Column("failed_requests", BigInteger, nullable=False, default=0),
-    UniqueConstraint("day", "api_key", "user_id", "team_id", "end_user", "model_group", "custom_llm_provider",
-                     name="uq_gateway_spend_daily_dims"),
+    UniqueConstraint(
+        "day",
+        "api_key",
+        "user_id",
+        "team_id",
+        "end_user",
+        "model_group",
+        "custom_llm_provider",
+        name="uq_gateway_spend_daily_dims",
+    ),
     Index("ix_gateway_spend_daily_team", "team_id", "day"),
     Index("ix_gateway_spend_daily_key", "api_key", "day"),
 )
 
 DAILY_DIMENSIONS = ("api_key", "user_id", "team_id", "end_user", "model_group", "custom_llm_provider")
-DAILY_SUMS = ("prompt_tokens", "completion_tokens", "cached_tokens", "spend_pico", "api_requests",
-              "successful_requests", "failed_requests")
+DAILY_SUMS = (
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "spend_pico",
+    "api_requests",
+    "successful_requests",
+    "failed_requests",
+)
 
 #: ledger column per budget scope (``gateway_get_spend`` scopes)
 SCOPE_COLUMNS = {"key": "api_key", "team": "team_id", "user": "user_id", "end_user": "end_user"}

@@ -97,7 +97,7 @@ class WalLog:
             if len(records) >= max_records or (len(chunk) == READ_CHUNK and complete):
                 continue  # batch full (loop ends), or more of this segment to read
             later = [seq for seq in self._segments() if seq > pos.seq]
-            tail = chunk[len(complete):]
+            tail = chunk[len(complete) :]
             if tail and (later or final):
                 garbage.append(tail)  # a line cut short by a crash: it will never be completed
                 pos.offset += len(tail)

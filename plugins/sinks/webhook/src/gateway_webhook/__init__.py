@@ -38,7 +38,9 @@ def _generic(gateway: Gateway) -> GenericApiSink:
     config = _config(gateway)
     url = log_url(config)
     if not url or not url.startswith(("http://", "https://")):
-        raise ConfigError("set plugins.webhook.url (or GENERIC_LOGGER_ENDPOINT) to the http(s) URL that receives log events")
+        raise ConfigError(
+            "set plugins.webhook.url (or GENERIC_LOGGER_ENDPOINT) to the http(s) URL that receives log events"
+        )
     return GenericApiSink(url, log_headers(config))
 
 

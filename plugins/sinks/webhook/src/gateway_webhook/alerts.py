@@ -33,8 +33,12 @@ if TYPE_CHECKING:
 log = get_logger("gateway.webhook")
 
 #: LiteLLM's names for the kinds gateway emits, so ``alert_to_webhook_url`` keys keep working
-LITELLM_KINDS = {"deployment_cooldown": "cooldown_deployment", "soft_budget_crossed": "soft_budget_crossed",
-                 "budget_exceeded": "budget_alerts", "sink_dropping": "outage_alerts"}
+LITELLM_KINDS = {
+    "deployment_cooldown": "cooldown_deployment",
+    "soft_budget_crossed": "soft_budget_crossed",
+    "budget_exceeded": "budget_alerts",
+    "sink_dropping": "outage_alerts",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +79,18 @@ def body_for(target: Target, alert: Any, environment: str | None) -> bytes:
     if target.slack:
         return orjson.dumps({"text": text})
     stamp = datetime.fromtimestamp(alert.time, tz=timezone.utc).isoformat()
-    return orjson.dumps({"text": text, "kind": alert.kind, "alert_type": LITELLM_KINDS.get(alert.kind, alert.kind),
-                         "message": alert.message, "details": alert.details, "time": stamp,
-                         "environment": environment}, default=str)
+    return orjson.dumps(
+        {
+            "text": text,
+            "kind": alert.kind,
+            "alert_type": LITELLM_KINDS.get(alert.kind, alert.kind),
+            "message": alert.message,
+            "details": alert.details,
+            "time": stamp,
+            "environment": environment,
+        },
+        default=str,
+    )
 
 
 def wants(target: Target, kind: str) -> bool:
@@ -96,8 +109,13 @@ async def send_alert(session: aiohttp.ClientSession, targets: list[Target], aler
         for attempt in range(config.alert_attempts):
             retryable = True
             try:
-                async with session.post(target.url, data=body, headers=headers, allow_redirects=False,
-                                        timeout=aiohttp.ClientTimeout(total=config.alert_timeout)) as resp:
+                async with session.post(
+                    target.url,
+                    data=body,
+                    headers=headers,
+                    allow_redirects=False,
+                    timeout=aiohttp.ClientTimeout(total=config.alert_timeout),
+                ) as resp:
                     if resp.status < 300:
                         break
                     error = f"HTTP {resp.status}"

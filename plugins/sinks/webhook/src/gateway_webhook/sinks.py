@@ -12,12 +12,15 @@ from gateway.sinks import Sink, SinkError
 
 async def post_json(sink: Sink, url: str, body: bytes, headers: dict[str, str], what: str) -> None:
     """POST ``body``; 2xx is success, 5xx/408/429 retryable, anything else (redirects too) is not."""
-    async with sink.session.post(url, data=body, headers={"content-type": "application/json", **headers},
-                                 allow_redirects=False) as resp:
+    async with sink.session.post(
+        url, data=body, headers={"content-type": "application/json", **headers}, allow_redirects=False
+    ) as resp:
         if resp.status < 300:
             return
         text = (await resp.content.read(200)).decode("utf-8", "replace")
-        raise SinkError(f"{what} answered HTTP {resp.status}: {text}", retryable=resp.status >= 500 or resp.status in (408, 429))
+        raise SinkError(
+            f"{what} answered HTTP {resp.status}: {text}", retryable=resp.status >= 500 or resp.status in (408, 429)
+        )
 
 
 class GenericApiSink(Sink):
@@ -45,9 +48,11 @@ class SlackSink(Sink):
             return None
         principal = payload.get("principal") or {}
         who = principal.get("key_alias") or principal.get("team_alias") or principal.get("id") or "?"
-        return (f"*{payload['status']}* `{payload['model_group'] or payload['requested_model']}` "
-                f"({payload['error_class']}): {(payload['error_message'] or '')[:300]} "
-                f"- request {payload['request_id']}, caller {who}")
+        return (
+            f"*{payload['status']}* `{payload['model_group'] or payload['requested_model']}` "
+            f"({payload['error_class']}): {(payload['error_message'] or '')[:300]} "
+            f"- request {payload['request_id']}, caller {who}"
+        )
 
     async def send_batch(self, items: list[Any]) -> None:
         text = ":x: gateway request failures:\n" + "\n".join(items)

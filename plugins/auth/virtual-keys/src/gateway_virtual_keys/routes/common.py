@@ -146,7 +146,9 @@ async def find_key(conn: AsyncConnection, state: PluginState, ref: str) -> dict[
     return row
 
 
-async def find_row(conn: AsyncConnection, state: PluginState, table: sa.Table, column: str, value: str, what: str) -> dict[str, Any]:
+async def find_row(
+    conn: AsyncConnection, state: PluginState, table: sa.Table, column: str, value: str, what: str
+) -> dict[str, Any]:
     row = await state.store.get(conn, table, column, value)
     if row is None:
         raise NotFoundError(f"{what} {value!r} not found", param=column, code="404")
@@ -208,22 +210,34 @@ async def ensure_user(conn: AsyncConnection, state: PluginState, user_id: str, c
     """Create a plain user row for an id first seen on a key (LiteLLM does the same); True if created."""
     if await state.store.get(conn, t.users, "user_id", user_id) is not None:
         return False
-    await state.store.insert(conn, t.users, {
-        "user_id": user_id, "user_role": "internal_user", "models": [], "metadata": {}, **stamps(caller, new=True),
-    })
+    await state.store.insert(
+        conn,
+        t.users,
+        {
+            "user_id": user_id,
+            "user_role": "internal_user",
+            "models": [],
+            "metadata": {},
+            **stamps(caller, new=True),
+        },
+    )
     return True
 
 
 def new_team_values(team_id: str, caller: Caller, **fields: Any) -> dict[str, Any]:
     return {
-        "team_id": team_id, "models": [], "model_aliases": {}, "metadata": {}, "guardrails": [], "blocked": False,
-        **stamps(caller, new=True), **{k: v for k, v in fields.items() if v is not None},
+        "team_id": team_id,
+        "models": [],
+        "model_aliases": {},
+        "metadata": {},
+        "guardrails": [],
+        "blocked": False,
+        **stamps(caller, new=True),
+        **{k: v for k, v in fields.items() if v is not None},
     }
 
 
-async def delete_owners(
-    state: PluginState, table: sa.Table, column: str, ids: list[str], what: str
-) -> int:
+async def delete_owners(state: PluginState, table: sa.Table, column: str, ids: list[str], what: str) -> int:
     """Delete teams or users (``column`` is ``team_id`` / ``user_id``) with their keys and
     memberships, in one transaction that revokes: the keys are refused from the next request on.
     Returns how many keys went with them."""

@@ -41,10 +41,30 @@ from .common import (
 )
 
 #: columns that cannot be NULL: a ``null`` in an update resets them to these
-RESET_VALUES: dict[str, Any] = {"models": [], "aliases": {}, "metadata": {}, "permissions": {}, "guardrails": [], "blocked": False}
+RESET_VALUES: dict[str, Any] = {
+    "models": [],
+    "aliases": {},
+    "metadata": {},
+    "permissions": {},
+    "guardrails": [],
+    "blocked": False,
+}
 SETTABLE = (
-    "key_alias", "user_id", "team_id", "models", "aliases", "max_budget", "soft_budget", "budget_duration",
-    "tpm_limit", "rpm_limit", "max_parallel_requests", "metadata", "permissions", "guardrails", "blocked",
+    "key_alias",
+    "user_id",
+    "team_id",
+    "models",
+    "aliases",
+    "max_budget",
+    "soft_budget",
+    "budget_duration",
+    "tpm_limit",
+    "rpm_limit",
+    "max_parallel_requests",
+    "metadata",
+    "permissions",
+    "guardrails",
+    "blocked",
 )
 
 
@@ -74,8 +94,11 @@ async def _refuse_taken(w: Writer, state: PluginState, token: str, field: str) -
 
 def _changes(body: KeyFields, fields: dict[str, Any]) -> dict[str, Any]:
     """Column values for the fields sent (``duration`` becomes ``expires``)."""
-    values = {name: (RESET_VALUES[name] if value is None and name in RESET_VALUES else value)
-              for name, value in fields.items() if name in SETTABLE}
+    values = {
+        name: (RESET_VALUES[name] if value is None and name in RESET_VALUES else value)
+        for name, value in fields.items()
+        if name in SETTABLE
+    }
     if "duration" in fields:
         values["expires"] = expiry_from_duration(body.duration)
     if "expires" in fields:
@@ -90,7 +113,9 @@ async def _is_member(conn: AsyncConnection, state: PluginState, team_id: str, us
     return bool(found)
 
 
-async def _resolve_team(w: Writer, state: PluginState, caller: Caller, team_id: str, *, may_create: bool) -> dict[str, Any]:
+async def _resolve_team(
+    w: Writer, state: PluginState, caller: Caller, team_id: str, *, may_create: bool
+) -> dict[str, Any]:
     team = await state.store.get(w.conn, t.teams, "team_id", team_id)
     if team is not None:
         return team
@@ -99,10 +124,14 @@ async def _resolve_team(w: Writer, state: PluginState, caller: Caller, team_id: 
         await state.store.insert(w.conn, t.teams, team)
         w.changed("team", team_id)
         return team
-    raise BadRequestError(f"'team_id': team {team_id!r} does not exist; create it first with POST /team/new", param="team_id")
+    raise BadRequestError(
+        f"'team_id': team {team_id!r} does not exist; create it first with POST /team/new", param="team_id"
+    )
 
 
-async def _check_owner(w: Writer, state: PluginState, caller: Caller, route: str, user_id: str | None, team_id: str | None) -> None:
+async def _check_owner(
+    w: Writer, state: PluginState, caller: Caller, route: str, user_id: str | None, team_id: str | None
+) -> None:
     """The key's new owner: created if new (admins); for team admins itself or a plain member of
     the team, since a key has its owner's powers."""
     if not user_id:
@@ -111,8 +140,11 @@ async def _check_owner(w: Writer, state: PluginState, caller: Caller, route: str
         await ensure_user(w.conn, state, user_id, caller)
         return
     if team_id is None or not await _is_member(w.conn, state, team_id, user_id):
-        raise caller.denied(route, f"user {user_id!r} is not a member of team {team_id!r}; add them with /team/member_add",
-                            param="user_id")
+        raise caller.denied(
+            route,
+            f"user {user_id!r} is not a member of team {team_id!r}; add them with /team/member_add",
+            param="user_id",
+        )
     if not caller.acts_for(await standing_of(w.conn, state.store, user_id), team_id):
         raise caller.denied(
             route,
@@ -124,13 +156,22 @@ async def _check_owner(w: Writer, state: PluginState, caller: Caller, route: str
 
 
 async def _managed_key(
-    conn: AsyncConnection, state: PluginState, caller: Caller, route: str, *, ref: str | None = None, alias: str | None = None
+    conn: AsyncConnection,
+    state: PluginState,
+    caller: Caller,
+    route: str,
+    *,
+    ref: str | None = None,
+    alias: str | None = None,
 ) -> dict[str, Any]:
     """The key a write route is about, if the caller may change it.  For a caller who may not see
     every key, "no such key" and "not yours" are one refusal."""
     try:
-        row = await (find_key(conn, state, ref) if ref is not None
-                     else find_row(conn, state, t.keys, "key_alias", alias or "", "key with alias"))
+        row = await (
+            find_key(conn, state, ref)
+            if ref is not None
+            else find_row(conn, state, t.keys, "key_alias", alias or "", "key with alias")
+        )
     except NotFoundError:
         if caller.is_admin:
             raise
@@ -157,8 +198,9 @@ async def _managed_key(
 def _refuse_permissions(caller: Caller, route: str, permissions: Any, current: Any = None) -> None:
     """``permissions`` widen what a key may do (e.g. switch off guardrails): an admin's grant."""
     if not caller.is_admin and permissions and permissions != current:
-        raise caller.denied(route, "only an admin key grants 'permissions' (they widen what a key may do)",
-                            param="permissions")
+        raise caller.denied(
+            route, "only an admin key grants 'permissions' (they widen what a key may do)", param="permissions"
+        )
 
 
 async def generate(request: Request, caller: Caller, state: PluginState) -> dict[str, Any]:
@@ -171,8 +213,14 @@ async def generate(request: Request, caller: Caller, state: PluginState) -> dict
     hasher = state.require_hasher()
     secret = _secret(state, body.key, "key")
     token = hasher.hash(secret)
-    values = {**RESET_VALUES, **_changes(body, sent(body, "key")), "id": token, "token": token,
-              "key_name": display_name(secret), **stamps(caller, new=True)}
+    values = {
+        **RESET_VALUES,
+        **_changes(body, sent(body, "key")),
+        "id": token,
+        "token": token,
+        "key_name": display_name(secret),
+        **stamps(caller, new=True),
+    }
     if not caller.is_admin and not values.get("user_id"):
         values["user_id"] = caller.user_id  # a team admin's keys belong to someone
     async with state.store.write() as w:
@@ -212,7 +260,13 @@ async def info(request: Request, caller: Caller, state: PluginState) -> dict[str
 
 
 async def _update(
-    w: Writer, state: PluginState, caller: Caller, route: str, row: dict[str, Any], body: KeyFields, fields: dict[str, Any]
+    w: Writer,
+    state: PluginState,
+    caller: Caller,
+    route: str,
+    row: dict[str, Any],
+    body: KeyFields,
+    fields: dict[str, Any],
 ) -> None:
     """Apply the update fields to a key the caller may manage (``_managed_key``)."""
     values = _changes(body, fields)
@@ -221,11 +275,13 @@ async def _update(
         # a key outside its team's budget and models, an owner-less key outside its owner's budget,
         # or a key with wider permissions, is more than a team admin holds to give
         if team_id != row["team_id"]:
-            raise caller.denied(route, "moving a key to another team, or out of its team, needs an admin key",
-                                param="team_id")
+            raise caller.denied(
+                route, "moving a key to another team, or out of its team, needs an admin key", param="team_id"
+            )
         if "user_id" in values and values["user_id"] is None and row["user_id"] is not None:
-            raise caller.denied(route, "a team admin's keys belong to a member; only an admin key clears 'user_id'",
-                                param="user_id")
+            raise caller.denied(
+                route, "a team admin's keys belong to a member; only an admin key clears 'user_id'", param="user_id"
+            )
         _refuse_permissions(caller, route, values.get("permissions"), row["permissions"])
     check_guardrails(state, values.get("guardrails"))
     if "models" in values or "team_id" in values:
@@ -305,7 +361,9 @@ async def regenerate(request: Request, caller: Caller, state: PluginState) -> di
         await _update(w, state, caller, route, row, body, sent(body, "key", "new_key", "grace_period"))
         if body.grace_period:
             until: datetime = utcnow() + parse_duration(body.grace_period)
-            await state.store.insert(w.conn, t.old_tokens, {"token": row["token"], "key_id": row["id"], "expires_at": until})
+            await state.store.insert(
+                w.conn, t.old_tokens, {"token": row["token"], "key_id": row["id"], "expires_at": until}
+            )
         await state.store.update(w.conn, t.keys, "id", row["id"], {"token": token, "key_name": display_name(secret)})
         row = await state.store.get(w.conn, t.keys, "id", row["id"])
     assert row is not None

@@ -16,7 +16,19 @@ from ..bodies import DeleteTeams, Member, MemberAdd, MemberDelete, NewTeam, Upda
 from ..roles import Caller, standing_of
 from ..state import PluginState
 from ..store import Writer, as_dict
-from .common import body_of, check_guardrails, check_models, delete_owners, ensure_user, find_row, key_out, new_team_values, row_out, spend_of, stamps
+from .common import (
+    body_of,
+    check_guardrails,
+    check_models,
+    delete_owners,
+    ensure_user,
+    find_row,
+    key_out,
+    new_team_values,
+    row_out,
+    spend_of,
+    stamps,
+)
 
 RESET_VALUES: dict[str, Any] = {"models": [], "model_aliases": {}, "metadata": {}, "guardrails": [], "blocked": False}
 
@@ -26,7 +38,8 @@ async def _members(conn: AsyncConnection, team_id: str) -> list[dict[str, Any]]:
         await conn.execute(
             sa.select(t.members.c.user_id, t.members.c.role, t.users.c.user_email)
             .join(t.users, t.users.c.user_id == t.members.c.user_id)
-            .where(t.members.c.team_id == team_id).order_by(t.members.c.user_id)
+            .where(t.members.c.team_id == team_id)
+            .order_by(t.members.c.user_id)
         )
     ).all()
     return [{"user_id": u, "role": r, "user_email": e} for u, r, e in rows]
@@ -58,7 +71,9 @@ async def _member_user(w: Writer, state: PluginState, caller: Caller, route: str
     return user_id
 
 
-async def _add_members(w: Writer, state: PluginState, caller: Caller, route: str, team_id: str, members: list[Member]) -> None:
+async def _add_members(
+    w: Writer, state: PluginState, caller: Caller, route: str, team_id: str, members: list[Member]
+) -> None:
     for member in members:
         user_id = await _member_user(w, state, caller, route, team_id, member)
         await w.conn.execute(sa.delete(t.members).where(t.members.c.team_id == team_id, t.members.c.user_id == user_id))
@@ -87,7 +102,9 @@ async def new(request: Request, caller: Caller, state: PluginState) -> dict[str,
     fields = {k: v for k, v in sent(body, "team_id", "members_with_roles").items() if v is not None}
     async with state.store.write() as w:
         if await state.store.get(w.conn, t.teams, "team_id", team_id) is not None:
-            raise BadRequestError(f"'team_id': team {team_id!r} already exists; use /team/update to change it", param="team_id")
+            raise BadRequestError(
+                f"'team_id': team {team_id!r} already exists; use /team/update to change it", param="team_id"
+            )
         await state.store.insert(w.conn, t.teams, new_team_values(team_id, caller, **fields))
         await _add_members(w, state, caller, "/team/new", team_id, body.members_with_roles or [])
         w.changed("team", team_id)
@@ -102,11 +119,15 @@ async def info(request: Request, caller: Caller, state: PluginState) -> dict[str
         raise caller.denied("/team/info", f"needs an admin key or a key of an admin of team {team_id!r}")
     async with state.store.read() as conn:
         team = await find_row(conn, state, t.teams, "team_id", team_id, "team")
-        keys = (await conn.execute(sa.select(t.keys).where(t.keys.c.team_id == team_id).order_by(t.keys.c.created_at))).all()
+        keys = (
+            await conn.execute(sa.select(t.keys).where(t.keys.c.team_id == team_id).order_by(t.keys.c.created_at))
+        ).all()
         team_info = await _team_out(conn, state, team)
     key_rows = [as_dict(k) for k in keys]
     spend = await spend_of(state, "key", [k["id"] for k in key_rows])
-    memberships = [{"team_id": team_id, "user_id": m["user_id"], "role": m["role"]} for m in team_info["members_with_roles"]]
+    memberships = [
+        {"team_id": team_id, "user_id": m["user_id"], "role": m["role"]} for m in team_info["members_with_roles"]
+    ]
     return {
         "team_id": team_id,
         "team_info": team_info,
@@ -159,15 +180,19 @@ async def member_delete(request: Request, caller: Caller, state: PluginState) ->
         user_id = body.user_id
         if not user_id:
             found = await state.store.select_column(
-                w.conn, t.users.c.user_id,
+                w.conn,
+                t.users.c.user_id,
                 t.users.c.user_email == body.user_email,
                 t.users.c.user_id.in_(sa.select(t.members.c.user_id).where(t.members.c.team_id == body.team_id)),
             )
             user_id = str(found[0]) if found else ""
         standing = await standing_of(w.conn, state.store, user_id)
         if body.team_id not in standing.teams:
-            raise NotFoundError(f"{body.user_id or body.user_email!r} is not a member of team {body.team_id!r}",
-                                param="user_id", code="404")
+            raise NotFoundError(
+                f"{body.user_id or body.user_email!r} is not a member of team {body.team_id!r}",
+                param="user_id",
+                code="404",
+            )
         if not caller.may_remove(standing, body.team_id):
             raise caller.denied(
                 route,
@@ -200,6 +225,11 @@ async def list_teams(request: Request, caller: Caller, state: PluginState) -> li
         spend = await spend_of(state, "team", [team["team_id"] for team in teams])
         out = []
         for team in teams:
-            out.append({**row_out(team), "spend": float(spend[team["team_id"]]),
-                        "members_with_roles": await _members(conn, team["team_id"])})
+            out.append(
+                {
+                    **row_out(team),
+                    "spend": float(spend[team["team_id"]]),
+                    "members_with_roles": await _members(conn, team["team_id"]),
+                }
+            )
     return out

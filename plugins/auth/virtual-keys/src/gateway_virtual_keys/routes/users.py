@@ -21,8 +21,19 @@ from ..store import as_dict
 from .common import body_of, check_models, delete_owners, find_row, key_out, query_int, row_out, spend_of, stamps
 
 RESET_VALUES: dict[str, Any] = {"models": [], "metadata": {}, "user_role": "internal_user"}
-USER_COLUMNS = ("user_email", "user_alias", "user_role", "models", "max_budget", "soft_budget", "budget_duration",
-                "tpm_limit", "rpm_limit", "max_parallel_requests", "metadata")
+USER_COLUMNS = (
+    "user_email",
+    "user_alias",
+    "user_role",
+    "models",
+    "max_budget",
+    "soft_budget",
+    "budget_duration",
+    "tpm_limit",
+    "rpm_limit",
+    "max_parallel_requests",
+    "metadata",
+)
 
 
 async def new(request: Request, caller: Caller, state: PluginState) -> dict[str, Any]:
@@ -34,23 +45,39 @@ async def new(request: Request, caller: Caller, state: PluginState) -> dict[str,
     secret = None
     async with state.store.write() as w:
         if await state.store.get(w.conn, t.users, "user_id", user_id) is not None:
-            raise BadRequestError(f"'user_id': user {user_id!r} already exists; use /user/update to change it", param="user_id")
+            raise BadRequestError(
+                f"'user_id': user {user_id!r} already exists; use /user/update to change it", param="user_id"
+            )
         await state.store.insert(w.conn, t.users, {"user_id": user_id, **values, **stamps(caller, new=True)})
         for team_id in body.teams or ():
             if await state.store.get(w.conn, t.teams, "team_id", team_id) is None:
-                raise BadRequestError(f"'teams': team {team_id!r} does not exist; create it first with POST /team/new",
-                                      param="teams")
+                raise BadRequestError(
+                    f"'teams': team {team_id!r} does not exist; create it first with POST /team/new", param="teams"
+                )
             await state.store.insert(w.conn, t.members, {"team_id": team_id, "user_id": user_id, "role": "user"})
         w.changed("user", user_id)
         if body.auto_create_key:
             secret = generate_key(state.settings.key_length)
             token = state.require_hasher().hash(secret)
-            await state.store.insert(w.conn, t.keys, {
-                "id": token, "token": token, "key_name": display_name(secret), "key_alias": body.key_alias,
-                "user_id": user_id, "models": body.models or [], "aliases": {}, "metadata": {}, "permissions": {},
-                "guardrails": [], "blocked": False, "expires": expiry_from_duration(body.duration),
-                **stamps(caller, new=True),
-            })
+            await state.store.insert(
+                w.conn,
+                t.keys,
+                {
+                    "id": token,
+                    "token": token,
+                    "key_name": display_name(secret),
+                    "key_alias": body.key_alias,
+                    "user_id": user_id,
+                    "models": body.models or [],
+                    "aliases": {},
+                    "metadata": {},
+                    "permissions": {},
+                    "guardrails": [],
+                    "blocked": False,
+                    "expires": expiry_from_duration(body.duration),
+                    **stamps(caller, new=True),
+                },
+            )
             w.changed("key", token)
         user = await state.store.get(w.conn, t.users, "user_id", user_id)
     assert user is not None
@@ -68,11 +95,23 @@ async def info(request: Request, caller: Caller, state: PluginState) -> dict[str
         raise caller.denied("/user/info", "a key may only read its own user")
     async with state.store.read() as conn:
         user = await find_row(conn, state, t.users, "user_id", user_id, "user")
-        keys = [as_dict(r) for r in (await conn.execute(
-            sa.select(t.keys).where(t.keys.c.user_id == user_id).order_by(t.keys.c.created_at))).all()]
-        teams = [as_dict(r) for r in (await conn.execute(
-            sa.select(t.teams).join(t.members, t.members.c.team_id == t.teams.c.team_id)
-            .where(t.members.c.user_id == user_id).order_by(t.teams.c.team_id))).all()]
+        keys = [
+            as_dict(r)
+            for r in (
+                await conn.execute(sa.select(t.keys).where(t.keys.c.user_id == user_id).order_by(t.keys.c.created_at))
+            ).all()
+        ]
+        teams = [
+            as_dict(r)
+            for r in (
+                await conn.execute(
+                    sa.select(t.teams)
+                    .join(t.members, t.members.c.team_id == t.teams.c.team_id)
+                    .where(t.members.c.user_id == user_id)
+                    .order_by(t.teams.c.team_id)
+                )
+            ).all()
+        ]
     user_spend = (await spend_of(state, "user", [user_id]))[user_id]
     key_spend = await spend_of(state, "key", [k["id"] for k in keys])
     return {
@@ -96,7 +135,9 @@ async def update(request: Request, caller: Caller, state: PluginState) -> dict[s
             fields.pop("user_email", None)
         values = {k: (RESET_VALUES[k] if v is None and k in RESET_VALUES else v) for k, v in fields.items()}
         if values:
-            await state.store.update(w.conn, t.users, "user_id", user["user_id"], {**values, **stamps(caller, new=False)})
+            await state.store.update(
+                w.conn, t.users, "user_id", user["user_id"], {**values, **stamps(caller, new=False)}
+            )
         w.changed("user", user["user_id"])
         user = await state.store.get(w.conn, t.users, "user_id", user["user_id"])
     assert user is not None

@@ -65,11 +65,28 @@ def upgrade() -> None:
         sa.Column("end_user", sa.String(255), nullable=False),
         sa.Column("model_group", sa.String(255), nullable=False),
         sa.Column("custom_llm_provider", sa.String(64), nullable=False),
-        *[sa.Column(name, sa.BigInteger, nullable=False) for name in (
-            "prompt_tokens", "completion_tokens", "cached_tokens", "spend_pico", "api_requests",
-            "successful_requests", "failed_requests")],
-        sa.UniqueConstraint("day", "api_key", "user_id", "team_id", "end_user", "model_group", "custom_llm_provider",
-                            name="uq_gateway_spend_daily_dims"),
+        *[
+            sa.Column(name, sa.BigInteger, nullable=False)
+            for name in (
+                "prompt_tokens",
+                "completion_tokens",
+                "cached_tokens",
+                "spend_pico",
+                "api_requests",
+                "successful_requests",
+                "failed_requests",
+            )
+        ],
+        sa.UniqueConstraint(
+            "day",
+            "api_key",
+            "user_id",
+            "team_id",
+            "end_user",
+            "model_group",
+            "custom_llm_provider",
+            name="uq_gateway_spend_daily_dims",
+        ),
     )
     op.create_index("ix_gateway_spend_daily_team", "gateway_spend_daily", ["team_id", "day"])
     op.create_index("ix_gateway_spend_daily_key", "gateway_spend_daily", ["api_key", "day"])
