@@ -1,6 +1,7 @@
 # The two commands a new machine needs:
 #   make run    install everything into .venv and start the gateway on examples/default.yaml
 #   make test   install everything into .venv, start PostgreSQL/Redis if they are down, run all tests
+# and, for contributors, make lint: the quality gates CI runs first
 PYTHON ?= python3
 VENV   ?= .venv
 PORT   ?= 4000
@@ -9,7 +10,7 @@ PIP     = $(VENV)/bin/pip
 MEMBERS = core $(sort $(dir $(wildcard plugins/*/*/pyproject.toml)))
 STAMP   = $(VENV)/.installed
 
-.PHONY: install run test bench services clean
+.PHONY: install run test lint bench services clean
 
 install: $(STAMP)
 
@@ -21,6 +22,11 @@ $(STAMP): constraints.txt requirements-dev.txt $(wildcard core/pyproject.toml pl
 
 run: install
 	$(VENV)/bin/gateway --config $(CONFIG) --port $(PORT)
+
+# the quality gates CI runs before the tests (pre-commit runs the same tools)
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 services:
 	bash scripts/services.sh

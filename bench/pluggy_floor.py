@@ -9,9 +9,8 @@ a given amount of Python work per request costs on *this* machine (bench/run.sh 
 
 from __future__ import annotations
 
-import pluggy
-
 import minimal_proxy  # its neighbour in bench/ (importable when this file runs as a script): one session, lifespan, server set-up
+import pluggy
 from minimal_proxy import UPSTREAM, lifespan, serve
 
 spec = pluggy.HookspecMarker("floor")

@@ -18,9 +18,9 @@ from gateway import (
     PluginError,
     Principal,
     RequestContext,
+    fake_openai,
     hookimpl,
 )
-from gateway import fake_openai
 from gateway.plugins import PluginManager
 from gateway.testing import FakeUpstream, LogCollector
 

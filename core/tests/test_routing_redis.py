@@ -16,8 +16,8 @@ import pytest
 
 redis = pytest.importorskip("redis", reason="the shared router state needs the 'redis' package")
 
-from .conftest import MASTER
-from .test_routing_support import (
+from .conftest import MASTER  # noqa: E402 - after the importorskip above
+from .test_routing_support import (  # noqa: E402
     chat,
     config,
     entry,

@@ -31,7 +31,7 @@ def test_simple_shuffle_splits_traffic_by_weight(weight_key: str, upstreams: Any
     proxy = start(
         gateway_factory,
         config(
-            *[entry("primary", u, **{weight_key: w}) for u, w in zip(ups, weights)],
+            *[entry("primary", u, **{weight_key: w}) for u, w in zip(ups, weights, strict=False)],
             routing_strategy="simple-shuffle",
             routing_strategy_args={"seed": 7},
         ),
@@ -42,7 +42,7 @@ def test_simple_shuffle_splits_traffic_by_weight(weight_key: str, upstreams: Any
         client.chat.completions.create(model="primary", messages=MESSAGES)
     counts = [len(u.requests) for u in ups]
     assert sum(counts) == trials
-    for count, weight in zip(counts, weights):
+    for count, weight in zip(counts, weights, strict=False):
         assert within_binomial_bounds(count, trials, weight / sum(weights)), (counts, weights)
 
 

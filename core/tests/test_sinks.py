@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 
 from gateway import hookimpl
@@ -103,7 +104,7 @@ def test_success_and_failure_lists_route_events(fake_upstream: FakeUpstream, gat
     gw = gateway_factory(config, plugins=[SinkPlugin(ok=ok, bad=bad, both=both)])
     _chat(gw)
     fake_upstream.enqueue(Reply(status=400, json={"error": {"message": "bad things"}}))
-    with pytest.raises(Exception):
+    with pytest.raises(openai.APIStatusError):
         _chat(gw)
     assert [e["status"] for e in ok.wait_for(1)] == [200]
     assert [e["status"] for e in bad.wait_for(1)] == [400]

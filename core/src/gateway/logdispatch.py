@@ -120,7 +120,7 @@ class LogWorker:
             async with asyncio.timeout(self.timeout):
                 await awaitable
             self.delivered += 1
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.failed += 1
             log.warning(
                 "log_hook_timeout", plugin=self.impl.plugin, timeout_s=self.timeout, request_id=_request_id(self._event)

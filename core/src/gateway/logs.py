@@ -19,7 +19,7 @@ import os
 import re
 import sys
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -227,7 +227,7 @@ def access_line(ctx: RequestContext) -> None:
             "event": "request",
             "level": "info",
             # when the request finished, from its start and the measured latency (one clock, both figures agree)
-            "timestamp": datetime.fromtimestamp(ctx.start_time + (end - ctx.started), timezone.utc),
+            "timestamp": datetime.fromtimestamp(ctx.start_time + (end - ctx.started), UTC),
             "request_id": ctx.request_id,
             "client_request_id": ctx.client_request_id,
             "endpoint": ctx.endpoint,

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import BadRequestError, ConfigError, GatewayError, NotFoundError, PluginError, RateLimitError
 from .logs import get_logger
-from .strategies.redis_state import DEFAULT_SYNC_INTERVAL, RedisRouterState, redis_location
 from .strategies.base import Strategy
+from .strategies.redis_state import DEFAULT_SYNC_INTERVAL, RedisRouterState, redis_location
 from .strategies.shuffle import SimpleShuffle
 from .strategies.state import RouterState
 

@@ -8,9 +8,9 @@ another goes into ``RequestContext.state[<plugin name>]``.
 from __future__ import annotations
 
 import time
-from decimal import Decimal
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Literal
 
 import orjson

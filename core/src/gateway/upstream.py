@@ -8,7 +8,6 @@ did not: see the architecture guide.)
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -122,7 +121,7 @@ class UpstreamClient:
                 return resp.status, resp.headers, payload
         except UpstreamError:
             raise
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise UpstreamTimeoutError(
                 f"{provider} did not answer within {timeout or DEFAULT_TIMEOUT:g} s (set 'timeout' on the deployment to change this)"
             ) from exc
@@ -145,7 +144,7 @@ class UpstreamClient:
             resp = await self.session.post(
                 url, data=body, headers=headers, params=params, timeout=self.timeout(timeout, stream=True)
             )
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise UpstreamTimeoutError(
                 f"{provider} did not start its stream within {timeout or DEFAULT_TIMEOUT:g} s"
             ) from exc
@@ -154,7 +153,7 @@ class UpstreamClient:
         if resp.status >= 400:
             try:
                 payload = await resp.read()
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 payload = b""
             finally:
                 resp.release()
@@ -169,7 +168,7 @@ async def iter_body(resp: aiohttp.ClientResponse, provider: str, timeout: float 
     try:
         async for chunk in resp.content.iter_any():
             yield chunk
-    except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+    except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
         raise UpstreamTimeoutError(
             f"{provider} stopped sending for {timeout or DEFAULT_TIMEOUT:g} s in the middle of a stream"
         ) from exc

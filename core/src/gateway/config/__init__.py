@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigError
-from .schema import INERT_KEYS, ConfigFile, GeneralSettings, LitellmSettings, ModelEntry, RouterSettings, GuardrailEntry
+from .schema import INERT_KEYS, ConfigFile, GeneralSettings, GuardrailEntry, LitellmSettings, ModelEntry, RouterSettings
 from .source import ConfigPath, SourceMap, format_path, read_config_file
 
 ENV_PREFIX = "os.environ/"

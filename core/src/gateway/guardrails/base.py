@@ -74,7 +74,7 @@ class TextBatch:
         out: list[dict[str, str]] = []
         last = None
         indexes = self.message_index or list(range(len(self.texts)))
-        for text, role, index in zip(self.texts, self.roles, indexes):
+        for text, role, index in zip(self.texts, self.roles, indexes, strict=False):
             if index == last and out:
                 out[-1]["content"] += "\n" + text
             else:

@@ -50,7 +50,7 @@ def apply_result(guard: Guardrail, mode: str, result: GuardrailResult, slots: li
     if result.outcome == "blocked":
         raise block_error(guard, mode, result)
     if result.outcome == "masked" and result.texts is not None:
-        for slot, text in zip(slots, result.texts):
+        for slot, text in zip(slots, result.texts, strict=False):
             slot.set(text)
         return True
     return False

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ..types import JSONResponseBody
+from .base import TextBatch
 from .content import request_texts, response_texts
 from .flow import RequestGuards, input_batch
-from .base import TextBatch
 from .runner import run_check
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ async def _redact(ctx: RequestContext, guards: RequestGuards) -> LoggedView:
         if batch.texts:
             result = await run_check(guard, "logging_only", batch)
             if result.outcome == "masked" and result.texts is not None:
-                for slot, text in zip(slots, result.texts):
+                for slot, text in zip(slots, result.texts, strict=False):
                     slot.set(text)
                 redacted = True
         if texts:
@@ -81,7 +81,7 @@ async def _redact(ctx: RequestContext, guards: RequestGuards) -> LoggedView:
             )
             result = await run_check(guard, "logging_only", out)
             if result.outcome == "masked" and result.texts is not None:
-                texts = dict(zip(indexes, result.texts))
+                texts = dict(zip(indexes, result.texts, strict=False))
                 redacted = True
                 if response is not None:
                     _write_back(ctx.endpoint, response, texts)

@@ -67,7 +67,7 @@ async def run_check(guardrail: Guardrail, mode: str, batch: TextBatch) -> Guardr
             result = await check(batch)
         if result.outcome == "masked" and (result.texts is None or len(result.texts) != len(batch.texts)):
             raise GuardrailUnavailable(f"returned {len(result.texts or [])} masked texts for {len(batch.texts)} inputs")
-    except asyncio.TimeoutError:
+    except TimeoutError:
         error = f"timed out after {settings.timeout:g} s"
     except GuardrailUnavailable as exc:
         error = str(exc) or type(exc).__name__

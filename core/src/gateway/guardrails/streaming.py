@@ -63,7 +63,7 @@ async def _check_choices(
         if result.outcome == "blocked":
             raise block_error(guard, "post_call", result)
         if result.outcome == "masked" and result.texts is not None:
-            for index, text in zip(indexes, result.texts):
+            for index, text in zip(indexes, result.texts, strict=False):
                 _spread(by_choice[index], text)
 
 

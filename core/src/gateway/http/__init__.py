@@ -10,7 +10,7 @@ from .asgi import (
     run_until_disconnect,
     send_bytes,
 )
-from .requests import extract_api_key, parse_json_object, read_body, read_json, client_request_id, new_request_id
+from .requests import client_request_id, extract_api_key, new_request_id, parse_json_object, read_body, read_json
 from .responses import error_headers, error_response, json_response, response_headers, sse_response
 
 __all__ = [

@@ -103,7 +103,7 @@ class SinkRunner:
             ):
                 try:
                     await asyncio.wait_for(self._batch_ready.wait(), self.settings.flush_interval)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             self._batch_ready.clear()
             batch = [first]
@@ -122,7 +122,7 @@ class SinkRunner:
                     self._note_failure(str(exc))
                     if not exc.retryable:
                         break
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     self._note_failure(f"no answer within {settings.send_timeout:g} s")
                 except asyncio.CancelledError:
                     raise

@@ -96,11 +96,10 @@ class Strategy:
                     f"(it takes: {', '.join(sorted(known))})"
                 )
             default = known[key]
-            if isinstance(default, (int, float)) and not isinstance(default, bool):
-                if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-                    raise ConfigError(
-                        f"router_settings.routing_strategy_args.{key}: must be a number >= 0 (got {value!r})"
-                    )
+            if (isinstance(default, (int, float)) and not isinstance(default, bool)) and (
+                not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0
+            ):
+                raise ConfigError(f"router_settings.routing_strategy_args.{key}: must be a number >= 0 (got {value!r})")
             out[key] = value
         return out
 

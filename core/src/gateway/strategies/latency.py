@@ -10,8 +10,8 @@ from .base import Strategy
 
 if TYPE_CHECKING:
     from ..routing import AttemptResult
-    from .state import RouterState
     from ..types import Deployment, RequestContext
+    from .state import RouterState
 
 #: what a timed-out attempt counts as, in seconds (LiteLLM uses the same penalty)
 TIMEOUT_PENALTY = 1000.0

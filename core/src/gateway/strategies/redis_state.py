@@ -179,7 +179,7 @@ class RedisRouterState(RouterState):
         while True:
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.sync_interval)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             self._wake.clear()
             try:
@@ -251,7 +251,7 @@ class RedisRouterState(RouterState):
             self._flushing = {}
         self._remote_cooling, expired = _parse_cooling(cooled, now)
         self._remote_busy, stale = _parse_busy(busy_all, self.worker, now)
-        for key, raw in zip(watched, tail[3:]):
+        for key, raw in zip(watched, tail[3:], strict=False):
             self._remote_samples[key] = _parse_samples(raw)
         if expired:
             await self._client.hdel(cool_key, *expired)

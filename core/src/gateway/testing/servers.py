@@ -137,7 +137,6 @@ def start_gateway(
     """Build a :class:`gateway.Gateway` and serve it on a free port until ``.stop()``."""
     from ..app import create_app
     from ..gateway import Gateway
-
     from ..http.head_timeout import HeadTimeoutProtocol
 
     gateway = Gateway(config, plugins=plugins, load_entrypoints=load_entrypoints, **gateway_kwargs)

@@ -13,9 +13,9 @@ Functions here are a stable API for provider plugins: new ones may be added, exi
 their names and signatures.
 """
 
-from .answers import *  # noqa: F401,F403
+from .answers import *  # noqa: F403
 from .answers import __all__ as _answers
-from .requests import *  # noqa: F401,F403
+from .requests import *  # noqa: F403
 from .requests import __all__ as _requests
 
 __all__ = [*_requests, *_answers]

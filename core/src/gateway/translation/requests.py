@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
 
-from ..errors import BadRequestError
 from ..chat._checks import parse_data_url
+from ..errors import BadRequestError
 from ..providers import GATEWAY_ONLY_FIELDS
 
 #: the ``finish_reason`` values OpenAI clients know

@@ -14,13 +14,16 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+if TYPE_CHECKING:
+    from gateway.testing import RunningGateway
+
 sys.path.insert(0, str(Path(__file__).parent))
 
-from vk_testkit import MASTER, Api, Database, NoopGuardrailPlugin, start, vk_config  # noqa: E402
+from vk_testkit import MASTER, Api, Database, NoopGuardrailPlugin, start, vk_config
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 VK_TABLES = "vk_old_tokens, vk_keys, vk_team_members, vk_users, vk_teams, vk_changes"

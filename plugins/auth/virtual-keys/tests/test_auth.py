@@ -14,12 +14,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from gateway_virtual_keys.hashing import salt_from_environment
 from sqlalchemy import event
+from vk_testkit import MASTER, Api, error_of
 
 from gateway import BudgetScope, GatewayError, hookimpl
 from gateway.storage import get_engine
-from gateway_virtual_keys.hashing import salt_from_environment
-from vk_testkit import MASTER, Api, error_of
 
 
 class StatementCounter:

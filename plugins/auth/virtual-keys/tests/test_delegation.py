@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from vk_testkit import MASTER, Api, error_of
 
 A, B, C = "team-a", "team-b", "team-c"

@@ -7,7 +7,6 @@ from typing import Any
 
 import openai
 import pytest
-
 from vk_testkit import MASTER, Api, error_of
 
 

@@ -20,9 +20,9 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from vk_testkit import MASTER, Database
 
 from gateway.testing import FakeUpstream, free_port
-from vk_testkit import MASTER, Database
 
 pytest.importorskip("gateway_openai", reason="the two processes serve the model through gateway-openai")
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 from vk_testkit import MASTER, Api
 
 README = Path(__file__).parent.parent / "README.md"

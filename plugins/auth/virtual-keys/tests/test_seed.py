@@ -12,7 +12,6 @@ from typing import Any
 import openai
 import orjson
 import pytest
-
 from vk_testkit import MASTER
 
 SEED_BODY = '{"user_id":"alice@","team_id":"engineering","models":["gpt-4o"],"max_budget":200}'

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from vk_testkit import MASTER, Api
 
 NUL = "a\x00b"

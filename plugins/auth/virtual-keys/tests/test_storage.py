@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 import yaml
+from vk_testkit import MASTER, Database
 
 from gateway import ConfigError, Gateway, hookimpl
 from gateway.config import load_config
 from gateway.storage import MigrationError, current, database_url, get_engine, open_storage, upgrade
 from gateway.testing import free_port
-from vk_testkit import MASTER, Database
 
 GATEWAY_CLI = Path(sys.executable).with_name("gateway")
 

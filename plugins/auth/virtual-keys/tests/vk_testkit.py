@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import gateway_virtual_keys
 import httpx
 
-import gateway_virtual_keys
 from gateway import JSONResponseBody, Provider, fake_openai, hookimpl
 from gateway.guardrails import Guardrail, GuardrailResult
 from gateway.testing import RunningGateway, start_gateway

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import gateway_aporia
 import gateway_openai
 import openai
 import pytest
 
-import gateway_aporia
 from gateway import ConfigError, Gateway
 from gateway.guardrails.testing import assert_failure_policies, vendor_failures
 from gateway.testing import FakeUpstream, RecordedRequest, Reply

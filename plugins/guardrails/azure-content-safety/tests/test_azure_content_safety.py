@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import gateway_azure_content_safety
 import gateway_openai
 import openai
 import pytest
 
-import gateway_azure_content_safety
 from gateway import ConfigError, Gateway
 from gateway.guardrails.testing import assert_failure_policies, vendor_failures
 from gateway.testing import FakeUpstream, RecordedRequest, Reply

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import gateway_bedrock_guardrails
 import gateway_openai
 import openai
 import pytest
@@ -20,7 +21,6 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-import gateway_bedrock_guardrails
 from gateway import ConfigError, Gateway
 from gateway.guardrails.testing import assert_failure_policies, vendor_failures
 from gateway.testing import FakeUpstream, RecordedRequest, Reply

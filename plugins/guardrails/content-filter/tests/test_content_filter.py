@@ -10,11 +10,11 @@ import importlib.metadata
 from pathlib import Path
 from typing import Any
 
+import gateway_content_filter
 import gateway_openai
 import openai
 import pytest
 
-import gateway_content_filter
 from gateway import ConfigError, Gateway
 from gateway.testing import FakeUpstream, Reply
 

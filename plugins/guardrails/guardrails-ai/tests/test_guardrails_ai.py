@@ -12,11 +12,11 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import gateway_guardrails_ai
 import gateway_openai
 import openai
 import pytest
 
-import gateway_guardrails_ai
 from gateway.guardrails.testing import assert_failure_policies, vendor_failures
 from gateway.testing import FakeUpstream, RecordedRequest, Reply
 

@@ -6,11 +6,11 @@ import importlib.metadata
 from pathlib import Path
 from typing import Any
 
+import gateway_lakera
 import gateway_openai
 import openai
 import pytest
 
-import gateway_lakera
 from gateway import ConfigError, Gateway
 from gateway.testing import FakeUpstream, Reply
 

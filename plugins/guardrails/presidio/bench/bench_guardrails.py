@@ -60,11 +60,11 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def main(requests: int, warmup: int) -> None:
-    import httpx
-
     import gateway_content_filter
     import gateway_mock
     import gateway_presidio
+    import httpx
+
     from gateway import Gateway, hookimpl
     from gateway.app import create_app
     from gateway.testing import asgi_lifespan

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import gateway_openai
+import gateway_presidio
 import openai
 import pytest
 
-import gateway_presidio
 from gateway import ConfigError, Gateway
 from gateway.testing import FakeUpstream, Reply
 

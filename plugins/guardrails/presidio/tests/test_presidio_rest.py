@@ -13,11 +13,11 @@ import urllib.request
 from typing import Any
 
 import gateway_openai
+import gateway_presidio
 import openai
 import orjson
 import pytest
 
-import gateway_presidio
 from gateway.testing import FakeUpstream, Reply, ServerThread
 
 EMAIL, CARD = "jane.doe@example.org", "4111 1111 1111 1111"

@@ -32,7 +32,6 @@ import urllib.request
 from pathlib import Path
 
 import orjson
-
 from gateway_anthropic.testing import encode_events, message, message_events
 
 ROOT = Path(__file__).resolve().parents[4]

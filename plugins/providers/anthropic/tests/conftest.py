@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from gateway_anthropic.testing import FakeAnthropic
 
 from gateway.testing import FakeUpstream, RunningGateway
-from gateway_anthropic.testing import FakeAnthropic
 
 MASTER = "sk-test-master"
 UPSTREAM_KEY = "sk-ant-test"

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway_anthropic.decode import decode_messages_request
+from gateway_anthropic.encode import encode_request
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.chat import Text, encode_openai_chat
-from gateway_anthropic.decode import decode_messages_request
-from gateway_anthropic.encode import encode_request
 
 names = st.text(st.characters(min_codepoint=97, max_codepoint=122), min_size=1, max_size=8)
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-1000, 1000), st.text(max_size=12))

@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from gateway_anthropic.testing import FakeAnthropic
 
 USER = {"role": "user", "content": "Hi"}

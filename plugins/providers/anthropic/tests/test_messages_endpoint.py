@@ -16,10 +16,10 @@ import anthropic
 import httpx
 import orjson
 import pytest
+from gateway_anthropic.testing import AnthropicReply, FakeAnthropic, error_reply, message, message_events
 
 from gateway import fake_openai
 from gateway.testing import FakeUpstream, LogCollector, Reply
-from gateway_anthropic.testing import AnthropicReply, FakeAnthropic, error_reply, message, message_events
 
 MASTER = "sk-test-master"
 TOOL = {

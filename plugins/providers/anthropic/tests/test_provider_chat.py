@@ -16,7 +16,6 @@ from typing import Any
 import openai
 import orjson
 import pytest
-
 from gateway_anthropic.testing import AnthropicReply, FakeAnthropic, message
 
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="

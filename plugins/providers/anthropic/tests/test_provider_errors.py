@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import openai
 import pytest
-
 from gateway_anthropic.testing import AnthropicReply, FakeAnthropic, error_reply
 
 HI = [{"role": "user", "content": "Hi"}]

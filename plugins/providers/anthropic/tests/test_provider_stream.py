@@ -13,9 +13,8 @@ from typing import Any
 import openai
 import orjson
 import pytest
-from structlog.testing import capture_logs
-
 from gateway_anthropic.testing import AnthropicReply, FakeAnthropic, encode_events, message, message_events
+from structlog.testing import capture_logs
 
 TOOL = {
     "type": "function",

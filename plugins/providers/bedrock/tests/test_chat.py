@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from fake_bedrock import (
     ACCESS_KEY,
     MODEL_ID,
@@ -127,9 +126,8 @@ def test_temporary_credentials_are_refreshed_off_the_event_loop(
 
 
 def test_missing_credentials_is_a_clear_gateway_error(bedrock: FakeBedrock, gateway_factory: Any) -> None:
-    import openai
-
     import gateway_bedrock
+    import openai
 
     config = bedrock_config(bedrock)
     params = config["model_list"][0]["litellm_params"]

@@ -10,7 +10,6 @@ from typing import Any
 
 import openai
 import pytest
-
 from fake_bedrock import BedrockReply, FakeBedrock, bedrock_config
 
 USER = [{"role": "user", "content": "Hi"}]
@@ -167,6 +166,7 @@ def test_conversations_bedrock_would_refuse_are_refused_here(
 
 def test_misconfigured_deployments_fail_at_start_up() -> None:
     import gateway_bedrock
+
     from gateway import ConfigError, Gateway
 
     config = {

@@ -12,7 +12,6 @@ import zlib
 
 import pytest
 from botocore.eventstream import EventStreamBuffer
-
 from gateway_bedrock.eventstream import EventStreamDecoder, EventStreamError
 
 
@@ -51,7 +50,7 @@ def test_decodes_what_botocore_decodes_fed_one_byte_at_a_time() -> None:
     got = [m for i in range(len(stream)) for m in decoder.feed(stream[i : i + 1])]
     decoder.close()
     assert len(got) == len(expected) == 3
-    for message, (headers, payload) in zip(got, expected):
+    for message, (headers, payload) in zip(got, expected, strict=False):
         assert message.payload == payload
         assert {k: v for k, v in message.headers.items() if k not in ("time", "id")} == {
             k: v for k, v in headers.items() if k not in ("time", "id")

@@ -10,7 +10,6 @@ from typing import Any
 
 import openai
 import pytest
-
 from fake_bedrock import BedrockReply, FakeBedrock, encode_message, event, exception, text_stream
 
 USER = [{"role": "user", "content": "Hi"}]

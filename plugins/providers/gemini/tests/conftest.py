@@ -12,7 +12,7 @@ import pytest
 # test modules import the fake server by name (pytest runs with --import-mode=importlib)
 sys.path.insert(0, os.path.dirname(__file__))
 
-from fake_gemini import FakeGemini, gemini_config  # noqa: E402
+from fake_gemini import FakeGemini, gemini_config
 
 
 @pytest.fixture

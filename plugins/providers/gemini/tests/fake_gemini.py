@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+
 from gateway.testing import LocalServer
 
 API_KEY = "gm-test-key"

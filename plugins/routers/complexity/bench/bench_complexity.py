@@ -30,11 +30,11 @@ from typing import Any
 
 import aiohttp
 import yaml
+from gateway_complexity_router.config import ComplexityRouterConfig
+from gateway_complexity_router.router import TierRouter
 
 from gateway.testing import free_port
 from gateway.types import RequestContext
-from gateway_complexity_router.config import ComplexityRouterConfig
-from gateway_complexity_router.router import TierRouter
 
 TIERS = {"SIMPLE": "gpt-4o-mini", "MEDIUM": "gpt-4o", "COMPLEX": "claude-sonnet"}
 MASTER = "sk-bench"

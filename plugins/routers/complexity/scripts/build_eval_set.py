@@ -87,8 +87,8 @@ def own_prompts() -> list[dict[str, str]]:
         current["prompt"] = "\n".join(body).strip()
         items.append(current)
     for n, item in enumerate(items):
-        item["prompt"] = re.sub(r"\{\{report:(\d+)\}\}", lambda m: report(int(m.group(1)), n), item["prompt"])
-        item["prompt"] = re.sub(r"\{\{contract:(\d+)\}\}", lambda m: contract(int(m.group(1)), n), item["prompt"])
+        item["prompt"] = re.sub(r"\{\{report:(\d+)\}\}", lambda m, n=n: report(int(m.group(1)), n), item["prompt"])
+        item["prompt"] = re.sub(r"\{\{contract:(\d+)\}\}", lambda m, n=n: contract(int(m.group(1)), n), item["prompt"])
         item["source"] = "own"
     return items
 

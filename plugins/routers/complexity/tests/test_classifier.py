@@ -6,11 +6,10 @@ import importlib.util
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
-
 from gateway_complexity_router import evaluate
 from gateway_complexity_router.classifier import Classifier
 from gateway_complexity_router.config import ComplexityRouterConfig
+from pydantic import ValidationError
 
 SEED_TIERS = {"SIMPLE": "gpt-4o-mini", "MEDIUM": "gpt-4o", "COMPLEX": "claude-sonnet"}
 

@@ -12,10 +12,11 @@ import time
 import uuid
 from typing import Any
 
+import gateway_helicone
 import gateway_openai
+import openai
 import pytest
 
-import gateway_helicone
 from gateway.testing import FakeUpstream, Reply
 
 MASTER = "sk-master-helicone-test"
@@ -71,7 +72,7 @@ def test_success_and_failure_are_logged_in_helicones_format(
         extra_body={"metadata": {"session_id": "s-9"}},
     )
     fake_upstream.enqueue(Reply(status=500, json={"error": {"message": "upstream broke"}}))
-    with pytest.raises(Exception):
+    with pytest.raises(openai.APIStatusError):
         client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "again"}])
     first, second = logs(helicone, 2)
     assert first.headers["authorization"] == "Bearer sk-helicone-test"

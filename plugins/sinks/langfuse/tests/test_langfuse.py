@@ -17,10 +17,11 @@ import time
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
 import gateway_langfuse
 import gateway_openai
+import openai
+import pytest
+
 from gateway import hookimpl
 from gateway.errors import ConfigError
 from gateway.gateway import Gateway
@@ -139,7 +140,7 @@ def test_failed_call_is_an_error_level_generation(
     config = config_for(fake_upstream, success_callback=["langfuse"], failure_callback=["langfuse"])
     gw = gateway_factory(config, plugins=[gateway_langfuse, gateway_openai], load_entrypoints=False)
     fake_upstream.enqueue(Reply(status=400, json={"error": {"message": "context too long"}}))
-    with pytest.raises(Exception):
+    with pytest.raises(openai.APIStatusError):
         gw.openai().chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
     [generation] = by_type(received_spans(langfuse_server, 2), "generation")
     assert generation["attributes"]["langfuse.observation.level"] == "ERROR"

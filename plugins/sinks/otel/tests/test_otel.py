@@ -10,15 +10,16 @@ Wire formats: OTLP/HTTP protobuf POST ``/v1/traces`` and OTLP/gRPC
 from __future__ import annotations
 
 import time
-from concurrent import futures
 from collections.abc import Callable
+from concurrent import futures
 from typing import Any
 
 import gateway_openai
+import gateway_otel
 import grpc
+import openai
 import pytest
 
-import gateway_otel
 from gateway.sinks.otlp import KIND_CLIENT, KIND_SERVER, STATUS_ERROR, decode_spans
 from gateway.testing import FakeUpstream, Reply, free_port
 
@@ -161,7 +162,7 @@ def test_grpc_export_marks_failed_calls_as_errors(fake_upstream: FakeUpstream, g
         )
         gw = gateway_factory(config, plugins=[gateway_otel, gateway_openai], load_entrypoints=False)
         fake_upstream.enqueue(Reply(status=503, json={"error": {"message": "overloaded"}}))
-        with pytest.raises(Exception):
+        with pytest.raises(openai.APIStatusError):
             gw.openai().chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
         spans = spans_from(lambda: list(receiver.bodies), 2)
         client = next(s for s in spans if s["kind"] == KIND_CLIENT)

@@ -15,14 +15,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import gateway_openai
+import gateway_prometheus
 import httpx
+import openai
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-import gateway_openai
-import gateway_prometheus
-from gateway import fake_openai
-from gateway import BadRequestError, BudgetExceededError, Principal, hookimpl
+from gateway import BadRequestError, BudgetExceededError, Principal, fake_openai, hookimpl
 from gateway.sinks import Sink, SinkError
 from gateway.testing import FakeUpstream, Reply, free_port
 
@@ -129,7 +129,7 @@ def test_metrics_after_a_mix_of_requests(
     for _ in client.chat.completions.create(model="gpt-4o", messages=CHAT, stream=True):
         pass
     for target, extra in (("broken", None), ("gpt-4o", {"block": "budget"}), ("gpt-4o", {"block": "guardrail"})):
-        with pytest.raises(Exception):
+        with pytest.raises(openai.APIStatusError):
             client.chat.completions.create(
                 model=target, messages=CHAT, extra_body={"metadata": extra} if extra else None
             )

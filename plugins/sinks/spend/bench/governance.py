@@ -193,7 +193,7 @@ def _free_port() -> int:
 
 def report(results: list) -> None:
     print()
-    for label, connections, run in results:
+    for _label, _connections, run in results:
         extra = f"  redis commands/request={run['redis_per_request']:.2f}" if "redis_per_request" in run else ""
         print(f"{run['line']}{extra}")
     print()

@@ -185,10 +185,9 @@ def trace(pg_url: str, requests: int) -> None:
     body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 7}
 
     async def scenario() -> None:
-        from spend_testauth import KeySpec, TestAuth
-
         import gateway_mock
         import gateway_spend
+        from spend_testauth import KeySpec, TestAuth
 
         cfg = config(pg_url, True)
         keys = {k: KeySpec.model_validate(v) for k, v in cfg["plugins"].pop("spend_testauth")["keys"].items()}

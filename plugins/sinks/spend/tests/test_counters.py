@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from gateway_spend.admission import AdmissionPlan, Admitted, BudgetLine, NeedSeed, ParallelLine, RateLine, Rejected
 from gateway_spend.backend_memory import MemoryCounters
 from gateway_spend.backend_redis import RedisCounters
@@ -150,7 +149,7 @@ def test_sliding_window_never_admits_more_than_the_limit_in_any_window(
 def test_no_double_burst_at_a_fixed_window_boundary(backend: Any, loop: asyncio.AbstractEventLoop) -> None:
     async def scenario() -> None:
         rate = RateLine("key 'k'", "key:k", 10, None)
-        for i in range(10):
+        for _i in range(10):
             assert isinstance(await backend.admit(plan(rates=[rate]), T0 + 59.5), Admitted)
         # a fixed window would reset at T0 + 60 and admit 10 more: a sliding one does not
         refused = await backend.admit(plan(rates=[rate]), T0 + 60.5)

@@ -13,17 +13,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
-import openai
-import pytest
-
 import gateway_mock
 import gateway_openai
 import gateway_spend
-from gateway import hookimpl
-from gateway.testing import FakeUpstream, Reply
+import httpx
+import openai
+import pytest
 from spend_helpers import MASTER, key, model_entry
 from spend_testauth import KeySpec, TestAuth
+
+from gateway import hookimpl
+from gateway.testing import FakeUpstream, Reply
 
 COST = Decimal("0.000018")
 HI = [{"role": "user", "content": "hi"}]
@@ -90,9 +90,9 @@ def test_cost_header_ledger_row_and_spend_totals_agree(start: Any) -> None:
     assert all(r["prompt_tokens"] == 4 and r["completion_tokens"] == 7 and not r["usage_estimated"] for r in found)
     assert found[0]["team_id"] == "t1" and found[0]["metadata"]["user_api_key_alias"] == "a"
     # what /key/info of the virtual-keys plugin shows comes from this hook: the ledger's totals
-    from gateway.hooks import acall_first
-
     import asyncio
+
+    from gateway.hooks import acall_first
 
     totals = asyncio.run(
         acall_first(gw.gateway.pm, "gateway_get_spend", scope="team", ids=["t1", "t2"], gateway=gw.gateway)

@@ -13,7 +13,6 @@ from typing import Any
 
 import orjson
 import pytest
-
 from gateway_spend.shipper import DeadLetters, Shipper
 from gateway_spend.store import LedgerStore
 from gateway_spend.wal import WalLog, WalWriter, orphaned_logs

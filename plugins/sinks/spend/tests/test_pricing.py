@@ -6,10 +6,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from genai_prices import Usage as GenaiUsage
-from genai_prices import calc_price
-
-from gateway import Deployment
 from gateway_spend.durations import parse_duration
 from gateway_spend.money import as_decimal, from_nanos, to_nanos
 from gateway_spend.pricing import (
@@ -20,6 +16,10 @@ from gateway_spend.pricing import (
     estimate_prompt_tokens,
     price_for,
 )
+from genai_prices import Usage as GenaiUsage
+from genai_prices import calc_price
+
+from gateway import Deployment
 
 
 def deployment(model: str, provider: str = "openai", **params: object) -> Deployment:

@@ -6,11 +6,10 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-import httpx
-import pytest
-
 import gateway_mock
 import gateway_spend
+import httpx
+import pytest
 from spend_helpers import MASTER, key, model_entry
 from spend_testauth import KeySpec, TestAuth
 

@@ -13,16 +13,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
-import pytest
-
 import gateway_openai
 import gateway_spend
-from gateway import fake_openai
-from gateway.testing import FakeUpstream, RecordedRequest, Reply
+import httpx
+import pytest
 from spend_helpers import MASTER, REDIS_URL, key
 from spend_testauth import KeySpec, TestAuth
 from test_two_processes import ledger_rows, reservations_left
+
+from gateway import fake_openai
+from gateway.testing import FakeUpstream, RecordedRequest, Reply
 
 HI = [{"role": "user", "content": "hi"}]
 PROMPT = Decimal("0.000004")  # 4 prompt tokens

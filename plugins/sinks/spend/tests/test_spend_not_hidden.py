@@ -11,16 +11,16 @@ import time
 from decimal import Decimal
 from typing import Any
 
-import httpx
-import pytest
-
 import gateway_mock
 import gateway_openai
 import gateway_spend
-from gateway import fake_openai
-from gateway.testing import FakeUpstream, RecordedRequest, Reply
+import httpx
+import pytest
 from spend_helpers import MASTER, REDIS_URL, RedisServer, key, model_entry
 from spend_testauth import KeySpec, TestAuth
+
+from gateway import fake_openai
+from gateway.testing import FakeUpstream, RecordedRequest, Reply
 
 COST = Decimal("0.000018")
 HI = [{"role": "user", "content": "hi"}]

@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from spend_helpers import MASTER, REDIS_URL, key, model_entry, redis_command, redis_keys
 
 COST = Decimal("0.000018")
@@ -178,8 +177,9 @@ def test_kill_9_after_responses_before_shipping_loses_nothing(
 def test_database_outage_every_completed_request_reaches_the_ledger_once(
     fresh_pg: str, redis_prefix: str, gateway_processes: Any
 ) -> None:
-    from gateway.testing import free_port
     from spend_tcp_proxy import TcpProxy
+
+    from gateway.testing import free_port
 
     port = free_port()
     proxy = TcpProxy(5432, port).start()

@@ -11,10 +11,11 @@ import time
 from typing import Any
 
 import gateway_openai
+import gateway_webhook
+import openai
 import orjson
 import pytest
 
-import gateway_webhook
 from gateway import Gateway, hookimpl
 from gateway.errors import ConfigError
 from gateway.testing import FakeUpstream, RecordedRequest, Reply
@@ -70,7 +71,7 @@ def test_failures_are_posted_as_json_payloads(
     gw = gateway_factory(config, plugins=[gateway_webhook, gateway_openai], load_entrypoints=False)
     gw.openai().chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "ok"}])
     fake_upstream.enqueue(Reply(status=500, json={"error": {"message": "upstream exploded"}}))
-    with pytest.raises(Exception):
+    with pytest.raises(openai.APIStatusError):
         gw.openai().chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "boom"}])
     [request] = wait_for(receiver, lambda r: r.path == "/ingest", timeout=10)
     assert request.headers["x-token"] == "t1"
@@ -172,8 +173,9 @@ def test_generic_api_without_url_names_the_setting(monkeypatch: pytest.MonkeyPat
 
 
 def test_slack_body_is_only_text() -> None:
-    from gateway.types import Alert
     from gateway_webhook.alerts import Target, body_for
+
+    from gateway.types import Alert
 
     body = orjson.loads(body_for(Target("https://hooks.slack.com/x", True), Alert("k", "m", {"a": 1}), None))
     assert body == {"text": ":rotating_light: *k*: m\na=1"}

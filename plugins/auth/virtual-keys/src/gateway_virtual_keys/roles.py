@@ -17,6 +17,7 @@ team and who administer no team.  Everything above that is a proxy admin's act.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -25,6 +26,9 @@ from gateway import PermissionDeniedError, Principal
 
 from . import tables as t
 from .principal import ADMIN_VIEWER_ROLE
+
+if TYPE_CHECKING:
+    from .store import Store
 
 #: user roles with no power beyond their own keys
 PLAIN_ROLES = frozenset({"internal_user", "internal_user_viewer"})
@@ -59,9 +63,6 @@ async def standing_of(conn: AsyncConnection, store: Store, user_id: str) -> Stan
         await conn.execute(sa.select(t.members.c.team_id, t.members.c.role).where(t.members.c.user_id == user_id))
     ).all()
     return Standing(user_id, str(role[0]) if role else None, {str(team): str(r) for team, r in rows})
-
-
-from .store import Store
 
 
 @dataclass

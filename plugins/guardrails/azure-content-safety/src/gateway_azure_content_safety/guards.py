@@ -152,9 +152,12 @@ class PromptShieldGuard(AzureGuard):
 
     async def check(self, batch: TextBatch) -> GuardrailResult:
         roles = set(self.params.document_roles)
-        prompt = "\n".join(t for t, r in zip(batch.texts, batch.roles) if r not in roles and t.strip())
+        prompt = "\n".join(t for t, r in zip(batch.texts, batch.roles, strict=False) if r not in roles and t.strip())
         documents = [
-            piece for t, r in zip(batch.texts, batch.roles) if r in roles and t.strip() for piece in split_words(t)
+            piece
+            for t, r in zip(batch.texts, batch.roles, strict=False)
+            if r in roles and t.strip()
+            for piece in split_words(t)
         ]
         bodies = [
             {"userPrompt": piece, "documents": documents if i == 0 else []}

@@ -60,7 +60,7 @@ class GuardrailsAIGuard(Guardrail):
         outcomes = await asyncio.gather(*(self._validate(batch.texts[i]) for i in targets))
         texts = list(batch.texts)
         changed = False
-        for index, outcome in zip(targets, outcomes):
+        for index, outcome in zip(targets, outcomes, strict=False):
             if isinstance(outcome, GuardrailResult):
                 return outcome
             fixed = outcome.get("validatedOutput")

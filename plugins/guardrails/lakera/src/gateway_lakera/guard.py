@@ -67,7 +67,7 @@ class LakeraGuard(Guardrail):
             # one message per text, so payload message_id indexes batch.texts directly (for mask)
             return [
                 {"role": r if r in ("system", "user", "assistant") else "user", "content": t}
-                for t, r in zip(batch.texts, batch.roles)
+                for t, r in zip(batch.texts, batch.roles, strict=False)
             ]
         return batch.request_messages() + [{"role": "assistant", "content": t} for t in batch.texts]
 

@@ -107,10 +107,10 @@ class PresidioGuardrail(Guardrail):
         # analyse the already-sent context with the window so values split across windows are seen;
         # only the window's part of a finding can still be masked
         contexts = batch.context or [""] * len(batch.texts)
-        joined = [c + t for c, t in zip(contexts, batch.texts)]
+        joined = [c + t for c, t in zip(contexts, batch.texts, strict=False)]
         per_joined = await asyncio.gather(*(self._findings(j) for j in joined))
         per_text = []
-        for context, findings in zip(contexts, per_joined):
+        for context, findings in zip(contexts, per_joined, strict=False):
             shift = len(context)
             per_text.append(
                 [
@@ -137,12 +137,12 @@ class PresidioGuardrail(Guardrail):
             book = self._book(batch)
             masked = [
                 replace_spans(t, fs, lambda f, value: book.token(f.entity_type, value))
-                for t, fs in zip(texts, per_text)
+                for t, fs in zip(texts, per_text, strict=False)
             ]
         else:
             masked = list(
                 await asyncio.gather(
-                    *(self.backend.anonymize(t, fs) if fs else _same(t) for t, fs in zip(texts, per_text))
+                    *(self.backend.anonymize(t, fs) if fs else _same(t) for t, fs in zip(texts, per_text, strict=False))
                 )
             )
         return GuardrailResult.masked(masked, entities=dict(counts))

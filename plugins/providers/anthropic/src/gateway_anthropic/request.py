@@ -122,7 +122,8 @@ def translate_request(
     _sampling(body, params, out)
     if tools:
         out["tools"] = [
-            _tool(t, raw, positional.tool_cache.get(i)) for i, (t, raw) in enumerate(zip(tools, body["tools"]))
+            _tool(t, raw, positional.tool_cache.get(i))
+            for i, (t, raw) in enumerate(zip(tools, body["tools"], strict=False))
         ]
     if choice is not None and tools:
         out["tool_choice"] = _tool_choice(choice.mode, choice.name, choice.parallel)

@@ -606,10 +606,9 @@ class FakeAnthropic(LocalServer):
         for i, event in enumerate(events):
             if reply.break_after is not None and i >= reply.break_after:
                 raise ConnectionAbortedError("the fake Anthropic server breaks the stream on purpose")
-            if reply.gate is not None and i == reply.gate_at:
-                # bounded: a gateway that buffers would never release the gate; the test then sees the flag
-                if not await asyncio.to_thread(reply.gate.wait, 10):
-                    self.gate_timed_out = True
+            # bounded: a gateway that buffers would never release the gate; the test then sees the flag
+            if reply.gate is not None and i == reply.gate_at and not await asyncio.to_thread(reply.gate.wait, 10):
+                self.gate_timed_out = True
             yield event if isinstance(event, bytes) else encode_events([event])[0]
 
     @property

@@ -17,7 +17,7 @@ import orjson
 import structlog
 
 from gateway import Deployment, JSONResponseBody, Provider, RequestContext, StreamResponseBody, UpstreamError
-from gateway.sse import SSEDecoder, SSEProtocolError, ServerSentEvent
+from gateway.sse import ServerSentEvent, SSEDecoder, SSEProtocolError
 from gateway.translation import effective_drop_params
 from gateway.upstream import iter_body
 

@@ -13,8 +13,15 @@ import random
 from collections.abc import AsyncIterator
 from typing import Any
 
-from gateway import Deployment, JSONResponseBody, Provider, RequestContext, StreamResponseBody, UpstreamError
-from gateway import fake_openai
+from gateway import (
+    Deployment,
+    JSONResponseBody,
+    Provider,
+    RequestContext,
+    StreamResponseBody,
+    UpstreamError,
+    fake_openai,
+)
 
 
 class MockProvider(Provider):

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-
 import structlog
 
 from .store import LedgerStore, skeleton_of
@@ -114,7 +113,7 @@ class Shipper:
             self._task.cancel()
             try:
                 await self._task
-            except BaseException:  # noqa: BLE001 - the task's end is not ours to judge
+            except BaseException:
                 pass
 
     def notify(self) -> None:
@@ -237,7 +236,7 @@ class Shipper:
         try:
             await asyncio.wait_for(self.store.ping(), 5)
             return True
-        except Exception:  # noqa: BLE001 - any failure means "not reachable now"
+        except Exception:
             return False
 
     def status(self) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -78,7 +78,7 @@ def body_for(target: Target, alert: Any, environment: str | None) -> bytes:
     text = _text(alert, environment)
     if target.slack:
         return orjson.dumps({"text": text})
-    stamp = datetime.fromtimestamp(alert.time, tz=timezone.utc).isoformat()
+    stamp = datetime.fromtimestamp(alert.time, tz=UTC).isoformat()
     return orjson.dumps(
         {
             "text": text,
@@ -120,7 +120,7 @@ async def send_alert(session: aiohttp.ClientSession, targets: list[Target], aler
                         break
                     error = f"HTTP {resp.status}"
                     retryable = resp.status >= 500 or resp.status in (408, 429)  # a 3xx/4xx will not get better
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             if not retryable or attempt + 1 >= config.alert_attempts:
                 log.warning("alert_not_delivered", kind=alert.kind, target=_host(target.url), error=error)
