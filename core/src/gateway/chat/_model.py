@@ -20,6 +20,7 @@ Two rules make the model safe to put in the middle:
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -36,6 +37,9 @@ ContentForm = Literal["text", "parts", "null", "absent"]
 
 def _extra() -> JSON:
     return {}
+
+
+_NO_HINTS: JSON = {}
 
 
 @dataclass(slots=True)
@@ -117,7 +121,7 @@ class ToolCall:
         cache_control: JSON | None = None,
         extra: JSON | None = None,
         function_extra: JSON | None = None,
-        arguments_form: Literal["string", "object", "absent"] = "string",
+        arguments_form: Literal["string", "object", "absent", "null"] = "string",
     ) -> None:
         self.id = id
         self.name = name
@@ -127,7 +131,7 @@ class ToolCall:
         self.extra: JSON = extra if extra is not None else {}
         #: OpenAI: members of ``function`` besides ``name`` and ``arguments``
         self.function_extra: JSON = function_extra if function_extra is not None else {}
-        #: how an OpenAI client wrote ``arguments``: a string, an object (tolerated), or not at all
+        #: how an OpenAI client wrote ``arguments``: a string, an object (tolerated), ``null``, or not at all
         self.arguments_form = arguments_form
 
     def arguments_json(self) -> str:
@@ -263,66 +267,154 @@ class ToolChoice:
     raw: Any = None
 
 
-#: the typed top-level fields, in the order :meth:`ChatRequest.snapshot` lists them
-TOP_FIELDS = (
-    "model",
-    "stream",
-    "max_tokens",
+#: the typed fields every request has, in the order :meth:`ModelRequest.snapshot` lists them
+COMMON_FIELDS = ("model", "stream", "max_tokens", "n", "user")
+#: and the ones chat requests add
+CHAT_FIELDS = (
     "temperature",
     "top_p",
     "top_k",
-    "n",
     "seed",
     "stop",
-    "user",
     "tool_choice",
     "parallel_tool_calls",
     "response_format",
     "reasoning_effort",
     "thinking",
 )
+#: every typed top-level field of a chat request
+TOP_FIELDS = COMMON_FIELDS + CHAT_FIELDS
 
 
-class ChatRequest:
-    """One chat request, whatever format the client spoke.
+class ModelRequest:
+    """One model request, whatever format the client spoke: what a surface decodes and every hook reads.
 
-    Plugins read and change the typed fields; a field set to ``None`` is absent.  ``gateway``
-    holds the fields that steer the gateway itself (``metadata``, ``tags``, ``fallbacks`` ...) and
-    never reach an upstream.  ``body`` is the JSON object the client sent, for reading only.
+    ``body`` is the JSON object the client sent (read it, never change it).  The typed fields are
+    the ones plugins need whatever the format; set one to ``None`` to remove it.  ``gateway`` holds
+    the fields that steer the gateway itself (``metadata``, ``tags``, ``fallbacks`` ...; they never
+    reach an upstream) and ``extra`` the client's other members, verbatim, in its own format (a
+    hook may change them; an encoder for another format translates or reports them).
+    Completions and embeddings are plain ``ModelRequest`` s; chat is a :class:`ChatRequest`.
     """
 
     __slots__ = (
-        "format",
-        "body",
-        "messages",
-        "tools",
-        "gateway",
-        "extra",
-        "include_usage",
-        *TOP_FIELDS,
-        "_original",
-        "_hints",
-    )
+        "format", "body", "model", "stream", "include_usage", "max_tokens", "n", "user",
+        "_gateway", "_extra", "_members", "_gateway_fields", "_original", "_hints",
+    )  # fmt: skip
+    fields: tuple[str, ...] = COMMON_FIELDS
+    _snapshot = operator.attrgetter(*COMMON_FIELDS)
 
-    def __init__(self, format: str, body: JSON, model: str) -> None:
+    def __init__(self, format: str, body: JSON, model: str, members: frozenset[str], gateway_fields: frozenset[str]) -> None:
         self.format = format
         self.body = body
         self.model = model
-        self.messages: list[Message] = []
-        self.tools: list[Tool | OpaqueTool] | None = None
-        self.gateway: JSON = {}
-        self.extra: JSON = {}
         self.stream = False
         #: the client asked for usage at the end of a stream (OpenAI ``stream_options.include_usage``)
         self.include_usage = False
         self.max_tokens: int | None = None
+        #: choices to generate (OpenAI ``n``; ``best_of`` counts on completions)
+        self.n: int | None = None
+        self.user: str | None = None
+        self._gateway: JSON | None = None
+        self._extra: JSON | None = None
+        #: the source format's members that typed fields hold (the rest is ``extra`` or ``gateway``)
+        self._members = members
+        self._gateway_fields = gateway_fields
+        self._original: tuple[Any, ...] = ()
+        self._hints: JSON = _NO_HINTS
+
+    # ------------------------------------------------------------------ split on first use
+
+    def _split(self) -> None:
+        members, gateway_fields = self._members, self._gateway_fields
+        gateway: JSON = {}
+        extra: JSON = {}
+        for name, value in self.body.items():
+            if name in members:
+                continue
+            (gateway if name in gateway_fields else extra)[name] = value
+        self._gateway, self._extra = gateway, extra
+
+    @property
+    def gateway(self) -> JSON:
+        if self._gateway is None:
+            self._split()
+        return self._gateway  # type: ignore[return-value]
+
+    @property
+    def extra(self) -> JSON:
+        if self._extra is None:
+            self._split()
+        return self._extra  # type: ignore[return-value]
+
+    @extra.setter
+    def extra(self, value: JSON) -> None:
+        self.gateway  # noqa: B018 - split first, so the gateway's fields stay apart
+        self._extra = value
+
+    @property
+    def extra_touched(self) -> bool:
+        """Whether anyone looked at ``extra`` (and so may have changed it)."""
+        return self._extra is not None
+
+    def metadata(self) -> JSON:
+        """The gateway's ``metadata`` (LiteLLM's: tags, trace ids ...), or ``{}``."""
+        found = self.gateway.get("metadata")
+        return found if isinstance(found, dict) else {}
+
+    # ------------------------------------------------------------------ for codecs
+
+    def snapshot(self) -> tuple[Any, ...]:
+        return self._snapshot(self)  # type: ignore[no-any-return]
+
+    def seal(self, hints: JSON | None = None) -> None:
+        """Called by a decoder when it is done: remember the decoded values, so that an encoder for
+        the same format can tell which typed fields a hook changed.  ``hints`` tell that encoder how
+        the client spelled things (``max_completion_tokens`` or ``max_tokens`` ...)."""
+        self._original = self._snapshot(self)
+        if hints is not None:
+            self._hints = hints
+
+    def changed_fields(self) -> list[str]:
+        """The typed fields whose value differs from what was decoded."""
+        original = self._original
+        if not original:
+            return list(self.fields)
+        now = self._snapshot(self)
+        if now == original:  # the common case, compared in C
+            return []
+        return [name for name, before, after in zip(self.fields, original, now, strict=True) if after != before]
+
+    def hint(self, name: str, default: Any = None) -> Any:
+        return self._hints.get(name, default)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.format} model={self.model!r} stream={self.stream}>"
+
+
+class ChatRequest(ModelRequest):
+    """A chat request: messages of typed parts, tools, sampling parameters.
+
+    Decoders may hand over the raw messages and tools with a function that decodes them, so a
+    request nobody looks into is never decoded (:attr:`messages_decoded`): an encoder for the same
+    format then sends the client's own lists.
+    """
+
+    __slots__ = (
+        "temperature", "top_p", "top_k", "seed", "stop", "tool_choice", "parallel_tool_calls", "response_format",
+        "reasoning_effort", "thinking", "_messages", "_tools", "_raw_messages", "_raw_tools", "_decode_messages",
+        "_decode_tools", "_tools_decoded",
+    )  # fmt: skip
+    fields = TOP_FIELDS
+    _snapshot = operator.attrgetter(*TOP_FIELDS)
+
+    def __init__(self, format: str, body: JSON, model: str, members: frozenset[str], gateway_fields: frozenset[str]) -> None:
+        super().__init__(format, body, model, members, gateway_fields)
         self.temperature: float | None = None
         self.top_p: float | None = None
         self.top_k: int | None = None
-        self.n: int | None = None
         self.seed: int | None = None
         self.stop: list[str] | None = None
-        self.user: str | None = None
         self.tool_choice: ToolChoice | None = None
         self.parallel_tool_calls: bool | None = None
         #: OpenAI's shape (``{"type": "json_schema", "json_schema": {...}}``)
@@ -330,28 +422,58 @@ class ChatRequest:
         self.reasoning_effort: str | None = None
         #: Anthropic's shape (``{"type": "enabled", "budget_tokens": N}``)
         self.thinking: JSON | None = None
-        self._original: tuple[Any, ...] = ()
-        self._hints: JSON = {}
+        self._messages: list[Message] | None = []
+        self._tools: list[Tool | OpaqueTool] | None = None
+        self._raw_messages: list[Any] | None = None
+        self._raw_tools: list[Any] | None = None
+        self._decode_messages: Any = None
+        self._decode_tools: Any = None
+        self._tools_decoded = True
 
-    # ------------------------------------------------------------------ for codecs
+    def lazy(self, messages: list[Any], tools: list[Any] | None, decode_messages: Any, decode_tools: Any) -> None:
+        """Keep the client's lists; decode them on first use."""
+        self._messages = None
+        self._raw_messages = messages
+        self._raw_tools = tools
+        self._decode_messages = decode_messages
+        self._decode_tools = decode_tools
+        self._tools = None
+        self._tools_decoded = False
 
-    def snapshot(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in TOP_FIELDS)
+    @property
+    def messages(self) -> list[Message]:
+        if self._messages is None:
+            self._messages = self._decode_messages(self._raw_messages)
+        return self._messages
 
-    def seal(self, **hints: Any) -> None:
-        """Called by a decoder when it is done: remember the decoded values, so that an encoder for
-        the same format can tell which top-level fields a hook changed."""
-        self._original = self.snapshot()
-        self._hints = hints
+    @messages.setter
+    def messages(self, value: list[Message]) -> None:
+        self._messages = value
 
-    def changed_fields(self) -> list[str]:
-        """The typed top-level fields whose value differs from what was decoded."""
-        if not self._original:
-            return list(TOP_FIELDS)
-        return [name for name, before in zip(TOP_FIELDS, self._original, strict=True) if getattr(self, name) != before]
+    @property
+    def tools(self) -> list[Tool | OpaqueTool] | None:
+        if not self._tools_decoded:
+            self._tools = self._decode_tools(self._raw_tools) if self._raw_tools is not None else None
+            self._tools_decoded = True
+        return self._tools
 
-    def hint(self, name: str, default: Any = None) -> Any:
-        return self._hints.get(name, default)
+    @tools.setter
+    def tools(self, value: list[Tool | OpaqueTool] | None) -> None:
+        self._tools = value
+        self._tools_decoded = True
+
+    @property
+    def messages_decoded(self) -> bool:
+        return self._messages is not None
+
+    @property
+    def tools_decoded(self) -> bool:
+        return self._tools_decoded
+
+    def raw_messages(self) -> list[Any]:
+        """The client's messages as sent (valid only while :attr:`messages_decoded` is false)."""
+        return self._raw_messages or []
+
 
     # ------------------------------------------------------------------ for plugins
 
@@ -369,4 +491,5 @@ class ChatRequest:
         return "\n".join(part.text for _, part in self.iter_parts() if isinstance(part, Text))
 
     def __repr__(self) -> str:
-        return f"<ChatRequest {self.format} model={self.model!r} messages={len(self.messages)} stream={self.stream}>"
+        count = len(self._messages) if self._messages is not None else len(self._raw_messages or [])
+        return f"<ChatRequest {self.format} model={self.model!r} messages={count} stream={self.stream}>"

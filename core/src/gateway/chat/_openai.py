@@ -22,6 +22,7 @@ from ._model import (
     File,
     Image,
     Message,
+    ModelRequest,
     Opaque,
     OpaqueTool,
     Part,
@@ -32,218 +33,114 @@ from ._model import (
     ToolChoice,
     ToolResult,
 )
+from ._openai_checks import validate_chat, validate_completion, validate_embeddings
 
 FORMAT = "openai"
-VALID_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
-_NUMBER = (int, float)
-#: the typed top-level fields: their JSON types, and how the refusal says it
-_SCALARS: dict[str, tuple[tuple[type, ...], str]] = {
-    "stream": ((bool,), "true or false"),
-    "temperature": (_NUMBER, "a number"),
-    "top_p": (_NUMBER, "a number"),
-    "top_k": ((int,), "an integer"),
-    "n": ((int,), "an integer"),
-    "max_tokens": ((int,), "an integer"),
-    "max_completion_tokens": ((int,), "an integer"),
-    "seed": ((int,), "an integer"),
-    "user": ((str,), "a string"),
-    "parallel_tool_calls": ((bool,), "true or false"),
-    "reasoning_effort": ((str,), "a string"),
-}
-#: untyped fields whose JSON type is still checked at the edge
-_CHECKED_EXTRAS: dict[str, tuple[tuple[type, ...], str]] = {
-    "presence_penalty": (_NUMBER, "a number"),
-    "frequency_penalty": (_NUMBER, "a number"),
-    "stream_options": ((dict,), "an object"),
-    "logit_bias": ((dict,), "an object"),
-    "metadata": ((dict,), "an object"),
-    "fallbacks": ((list,), "a list of model names"),
-    "guardrails": ((list, dict), "a list of guardrail names"),
-}
-_AT_LEAST_ONE = frozenset({"max_tokens", "max_completion_tokens", "n"})
-#: the largest integer any upstream takes (a signed 64-bit column, a Go int64 ...)
-MAX_INT = 2**63 - 1
+#: the request members typed fields hold (the rest are ``extra``, or the gateway's own fields)
+TYPED_MEMBERS = frozenset(
+    {"model", "messages", "stream", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "n", "seed",
+     "stop", "user", "tools", "tool_choice", "parallel_tool_calls", "response_format", "reasoning_effort", "thinking"}
+)  # fmt: skip
+#: the same for completions and embeddings, whose other members pass as they are
+PROMPT_MEMBERS = frozenset({"model", "stream", "max_tokens", "n", "user"})
+_MAX_COMPLETION_TOKENS = {"max_tokens_name": "max_completion_tokens"}
 _MESSAGE_KEYS = frozenset({"role", "content", "name", "tool_calls", "tool_call_id", "cache_control", "thinking_blocks"})
-_TYPED_TOP = frozenset(
-    {
-        "model",
-        "messages",
-        "stream",
-        "max_tokens",
-        "max_completion_tokens",
-        "temperature",
-        "top_p",
-        "top_k",
-        "n",
-        "seed",
-        "stop",
-        "user",
-        "tools",
-        "tool_choice",
-        "parallel_tool_calls",
-        "response_format",
-        "reasoning_effort",
-        "thinking",
-    }
-)
-
-
-def _bad(message: str, param: str) -> BadRequestError:
-    return BadRequestError(message, param=param)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_type(name: str, value: Any, spec: tuple[tuple[type, ...], str]) -> None:
-    types, expected = spec
-    # bool is an int in Python; a number field given true/false is still wrong
-    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-        raise _bad(f"'{name}' must be {expected}, got {type(value).__name__}", name)
-    if isinstance(value, int) and not isinstance(value, bool):
-        if name in _AT_LEAST_ONE and value < 1:
-            raise _bad(f"'{name}' must be at least 1, got {value}", name)
-        if abs(value) > MAX_INT:
-            raise _bad(f"'{name}' must be at most {MAX_INT}, got a larger number", name)
 
 
 # --------------------------------------------------------------------------- decoding
 
 
-def check_model(body: Mapping[str, Any]) -> str:
-    model = body.get("model")
-    if model is None:
-        raise _bad("'model' is required: name one of the models from GET /v1/models", "model")
-    if not isinstance(model, str) or not model.strip():
-        raise _bad("'model' must be a non-empty string naming a model from GET /v1/models", "model")
-    return model
-
-
 def decode_chat(body: JSON) -> ChatRequest:
-    """An OpenAI chat completions body as a :class:`ChatRequest` (400 for anything malformed)."""
-    model = check_model(body)
-    messages = body.get("messages")
-    if messages is None:
-        raise _bad('\'messages\' is required: a list like [{"role": "user", "content": "Hello"}]', "messages")
-    if not isinstance(messages, list):
-        raise _bad(f"'messages' must be a list of message objects, got {type(messages).__name__}", "messages")
-    if not messages:
-        raise _bad("'messages' is empty; send at least one message", "messages")
-    request = ChatRequest(FORMAT, body, model)
-    extra = request.extra
-    gateway = request.gateway
-    for name, value in body.items():
-        if name in _TYPED_TOP:
-            continue
-        if name in GATEWAY_ONLY_FIELDS:
-            gateway[name] = value
-        else:
-            extra[name] = value
-        spec = _CHECKED_EXTRAS.get(name)
-        if spec is not None and value is not None:
-            _check_type(name, value, spec)
-    for name, spec in _SCALARS.items():
-        value = body.get(name)
-        if value is not None:
-            _check_type(name, value, spec)
-    request.messages = [decode_message(m, f"messages[{i}]") for i, m in enumerate(messages)]
+    """An OpenAI chat completions body as a :class:`ChatRequest`; a 400 naming the field for
+    anything malformed.  The body is checked whole here (:mod:`._openai_checks`); messages and
+    tools become typed objects only when a plugin or a translating provider looks at them."""
+    model = validate_chat(body)
+    request = ChatRequest(FORMAT, body, model, TYPED_MEMBERS, GATEWAY_ONLY_FIELDS)
     get = body.get
     request.stream = get("stream") is True
     options = get("stream_options")
     request.include_usage = isinstance(options, dict) and options.get("include_usage") is True
     max_name = "max_completion_tokens" if get("max_completion_tokens") is not None else "max_tokens"
     request.max_tokens = get(max_name)
-    if max_name == "max_completion_tokens" and "max_tokens" in body:
-        extra["max_tokens"] = body["max_tokens"]  # both sent: the newer name wins, the other passes as sent
     request.temperature = get("temperature")
     request.top_p = get("top_p")
     request.top_k = get("top_k")
     request.n = get("n")
     request.seed = get("seed")
     request.user = get("user")
-    request.stop = _decode_stop(get("stop"))
+    stop = get("stop")
+    request.stop = [stop] if isinstance(stop, str) else stop
     request.parallel_tool_calls = get("parallel_tool_calls")
     request.reasoning_effort = get("reasoning_effort")
-    thinking = get("thinking")
-    if thinking is not None and not isinstance(thinking, dict):
-        raise _bad('\'thinking\' must be an object like {"type": "enabled", "budget_tokens": 2048}', "thinking")
-    request.thinking = thinking
-    response_format = get("response_format")
-    if response_format is not None and not isinstance(response_format, dict):
-        raise _bad(f"'response_format' must be an object, got {type(response_format).__name__}", "response_format")
-    request.response_format = response_format
-    tools = get("tools")
-    if tools is not None:
-        if not isinstance(tools, list):
-            raise _bad(f"'tools' must be a list, got {type(tools).__name__}", "tools")
-        request.tools = [decode_tool(t, f"tools[{i}]") for i, t in enumerate(tools)]
-    request.tool_choice = decode_tool_choice(get("tool_choice"))
-    request.seal(max_tokens_name=max_name)
+    request.thinking = get("thinking")
+    request.response_format = get("response_format")
+    choice = get("tool_choice")
+    request.tool_choice = decode_tool_choice(choice) if choice is not None else None
+    request.lazy(body["messages"], get("tools"), decode_messages, decode_tools)
+    request.seal(_MAX_COMPLETION_TOKENS if max_name == "max_completion_tokens" else None)
     return request
 
 
-def _decode_stop(stop: Any) -> list[str] | None:
-    if stop is None:
-        return None
-    if isinstance(stop, str):
-        return [stop]
-    if isinstance(stop, list) and all(isinstance(s, str) for s in stop):
-        return list(stop)
-    raise _bad("'stop' must be a string or a list of strings", "stop")
+def decode_prompt(body: JSON, endpoint: str) -> ModelRequest:
+    """A completions or embeddings body as a :class:`ModelRequest` (checked whole first)."""
+    model = validate_completion(body) if endpoint == "completions" else validate_embeddings(body)
+    request = ModelRequest(FORMAT, body, model, PROMPT_MEMBERS, GATEWAY_ONLY_FIELDS)
+    get = body.get
+    request.stream = get("stream") is True and endpoint == "completions"
+    options = get("stream_options")
+    request.include_usage = isinstance(options, dict) and options.get("include_usage") is True
+    request.max_tokens = get("max_tokens")
+    best_of = get("best_of")
+    n = get("n")
+    request.n = max(n or 1, best_of) if isinstance(best_of, int) and not isinstance(best_of, bool) else n
+    request.user = get("user")
+    request.seal()
+    return request
 
 
-def decode_message(message: Any, where: str) -> Message:
-    if not isinstance(message, dict):
-        raise _bad(f"{where} must be an object with 'role' and 'content'", where)
-    role = message.get("role")
-    if not isinstance(role, str) or role not in VALID_ROLES:
-        raise _bad(f"{where}.role must be one of {', '.join(sorted(VALID_ROLES))}, got {role!r}", f"{where}.role")
+def decode_messages(messages: list[Any]) -> list[Message]:
+    return [decode_message(m) for m in messages]
+
+
+def decode_tools(tools: list[Any]) -> list[Tool | OpaqueTool]:
+    return [decode_tool(t) for t in tools]
+
+
+def decode_message(message: JSON) -> Message:
+    """A checked message as a typed one; what no field covers stays in ``extra``."""
+    role = message["role"]
     extra = {k: v for k, v in message.items() if k not in _MESSAGE_KEYS}
-    name = message.get("name")
-    if name is not None and not isinstance(name, str):
-        raise _bad(f"{where}.name must be a string", f"{where}.name")
-    cache_control = _cache_control(message, where)
-    form, parts = decode_content(message, where)
-    if role == "tool":
-        call_id = message.get("tool_call_id")
-        if not isinstance(call_id, str) or not call_id:
-            raise _bad(
-                f"{where}.tool_call_id is required: the id of the tool call this message answers",
-                f"{where}.tool_call_id",
-            )
-        result = ToolResult(call_id, parts, form)
-        return Message(role, [result], name, form, cache_control, extra)
+    cache_control = _dict_or_extra(message, "cache_control", extra)
+    form, parts = decode_content(message)
+    if role == "tool" and isinstance(message.get("tool_call_id"), str):
+        return Message(role, [ToolResult(message["tool_call_id"], parts, form)], message.get("name"), form, cache_control, extra)
     if "tool_call_id" in message:
         extra["tool_call_id"] = message["tool_call_id"]
-    if role == "assistant":
-        thinking = message.get("thinking_blocks")
-        if isinstance(thinking, list) and thinking:
-            parts = [_decode_thinking(b, f"{where}.thinking_blocks[{k}]") for k, b in enumerate(thinking)] + parts
-        elif "thinking_blocks" in message:
-            extra["thinking_blocks"] = thinking
-        calls = message.get("tool_calls")
-        if isinstance(calls, list) and calls:
-            parts += [_decode_tool_call(c, f"{where}.tool_calls[{k}]") for k, c in enumerate(calls)]
-        elif calls is not None and not isinstance(calls, list):
-            raise _bad(f"{where}.tool_calls must be a list", f"{where}.tool_calls")
-        elif "tool_calls" in message:
-            extra["tool_calls"] = calls
-    else:
-        for key in ("thinking_blocks", "tool_calls"):
-            if key in message:
-                extra[key] = message[key]
-    return Message(role, parts, name, form, cache_control, extra)
+    thinking = message.get("thinking_blocks")
+    calls = message.get("tool_calls")
+    if role == "assistant" and thinking:
+        parts = [_decode_thinking(b) for b in thinking] + parts
+    elif "thinking_blocks" in message:
+        extra["thinking_blocks"] = thinking
+    if role == "assistant" and calls:
+        parts += [_decode_tool_call(c) for c in calls]
+    elif "tool_calls" in message:
+        extra["tool_calls"] = calls
+    return Message(role, parts, message.get("name"), form, cache_control, extra)
 
 
-def _cache_control(obj: Mapping[str, Any], where: str) -> JSON | None:
-    value = obj.get("cache_control")
-    if value is not None and not isinstance(value, dict):
-        raise _bad(f'{where}.cache_control must be an object like {{"type": "ephemeral"}}', f"{where}.cache_control")
-    return value
+def _dict_or_extra(obj: JSON, name: str, extra: JSON) -> JSON | None:
+    """A member the model types as an object; any other value is kept verbatim in ``extra``."""
+    value = obj.get(name)
+    if value is None or isinstance(value, dict):
+        if value is None and name in obj:
+            extra[name] = None
+        return value
+    extra[name] = value
+    return None
 
 
-def decode_content(message: Mapping[str, Any], where: str) -> tuple[ContentForm, list[Part]]:
+def decode_content(message: JSON) -> tuple[ContentForm, list[Part]]:
     if "content" not in message:
         return "absent", []
     content = message["content"]
@@ -251,90 +148,51 @@ def decode_content(message: Mapping[str, Any], where: str) -> tuple[ContentForm,
         return "null", []
     if isinstance(content, str):
         return "text", [Text(content)]
-    if not isinstance(content, list):
-        raise _bad(f"{where}.content must be a string or a list of content parts", f"{where}.content")
-    return "parts", [decode_part(p, f"{where}.content[{j}]") for j, p in enumerate(content)]
+    return "parts", [decode_part(p) for p in content]
 
 
-def decode_part(part: Any, where: str) -> Part:
+def decode_part(part: Any) -> Part:
     if isinstance(part, str):  # tolerated by OpenAI's API and LiteLLM
         return Text(part, bare=True)
-    if not isinstance(part, dict) or not isinstance(part.get("type"), str):
-        raise _bad(f"{where} must be an object with a 'type' (text, image_url ...)", where)
     kind = part["type"]
     if kind == "text":
-        text = part.get("text")
-        if not isinstance(text, str):
-            raise _bad(f"{where}.text must be a string, got {type(text).__name__}", f"{where}.text")
-        return Text(text, _cache_control(part, where), _rest(part, "type", "text", "cache_control"))
+        extra = _rest(part, "type", "text", "cache_control")
+        return Text(part["text"], _dict_or_extra(part, "cache_control", extra), extra)
     if kind == "image_url":
-        spec = part.get("image_url")
+        spec = part["image_url"]
         bare = isinstance(spec, str)
-        inner: Mapping[str, Any] = {"url": spec} if bare else (spec if isinstance(spec, dict) else {})
-        url = inner.get("url")
-        if not isinstance(url, str) or not url:
-            raise _bad(f"{where}.image_url.url must be an http(s) URL or a data URL", f"{where}.image_url")
-        detail = inner.get("detail")
-        if detail is not None and not isinstance(detail, str):
-            raise _bad(f"{where}.image_url.detail must be 'auto', 'low' or 'high'", f"{where}.image_url.detail")
-        return Image(
-            url=url,
-            detail=detail,
-            cache_control=_cache_control(part, where),
-            extra=_rest(part, "type", "image_url", "cache_control"),
-            source_extra=_rest(inner, "url", "detail"),
-            bare=bare,
-        )
+        inner: JSON = {"url": spec} if bare else spec
+        extra = _rest(part, "type", "image_url", "cache_control")
+        return Image(url=inner["url"], detail=inner.get("detail"), cache_control=_dict_or_extra(part, "cache_control", extra),
+                     extra=extra, source_extra=_rest(inner, "url", "detail"), bare=bare)  # fmt: skip
     if kind == "file":
-        spec = part.get("file")
-        if not isinstance(spec, dict):
-            raise _bad(f"{where}.file must be an object with file_id or file_data", f"{where}.file")
-        values = {k: spec.get(k) for k in ("file_data", "file_id", "filename")}
-        for key, value in values.items():
-            if value is not None and not isinstance(value, str):
-                raise _bad(f"{where}.file.{key} must be a string", f"{where}.file.{key}")
-        return File(
-            url=values["file_data"],
-            file_id=values["file_id"],
-            filename=values["filename"],
-            cache_control=_cache_control(part, where),
-            extra=_rest(part, "type", "file", "cache_control"),
-            source_extra=_rest(spec, "file_data", "file_id", "filename"),
-        )
+        spec = part["file"]
+        extra = _rest(part, "type", "file", "cache_control")
+        return File(url=spec.get("file_data"), file_id=spec.get("file_id"), filename=spec.get("filename"),
+                    cache_control=_dict_or_extra(part, "cache_control", extra), extra=extra,
+                    source_extra=_rest(spec, "file_data", "file_id", "filename"))  # fmt: skip
     return Opaque(FORMAT, part)
 
 
-def _rest(obj: Mapping[str, Any], *known: str) -> JSON:
+def _rest(obj: JSON, *known: str) -> JSON:
     if len(obj) <= len(known) and all(k in known for k in obj):
         return {}
     return {k: v for k, v in obj.items() if k not in known}
 
 
-def _decode_tool_call(call: Any, where: str) -> ToolCall:
-    fn = call.get("function") if isinstance(call, dict) else None
-    if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not isinstance(call.get("id"), str):
-        raise _bad(f'{where} must be {{"id": ..., "type": "function", "function": {{"name", "arguments"}}}}', where)
+def _decode_tool_call(call: JSON) -> ToolCall:
+    fn = call["function"]
     arguments = fn.get("arguments")
     extra, function_extra = _rest(call, "id", "function"), _rest(fn, "name", "arguments")
     if isinstance(arguments, dict):  # some clients send an object; kept as such
-        return ToolCall(
-            call["id"], fn["name"], input=arguments, extra=extra, function_extra=function_extra, arguments_form="object"
-        )
-    if arguments is not None and not isinstance(arguments, str):
-        raise _bad(f"{where}.function.arguments must be a JSON string", f"{where}.function.arguments")
-    return ToolCall(
-        call["id"],
-        fn["name"],
-        arguments=arguments if arguments is not None else "",
-        extra=extra,
-        function_extra=function_extra,
-        arguments_form="string" if "arguments" in fn else "absent",
-    )
+        return ToolCall(call["id"], fn["name"], input=arguments, extra=extra, function_extra=function_extra,
+                        arguments_form="object")  # fmt: skip
+    form = "string" if "arguments" in fn else "absent"
+    return ToolCall(call["id"], fn["name"], arguments=arguments or "", extra=extra, function_extra=function_extra,
+                    arguments_form=form if arguments is not None or form == "absent" else "null")  # fmt: skip
 
 
-def _decode_thinking(block: Any, where: str) -> Thinking | Opaque:
-    if not isinstance(block, dict):
-        raise _bad(f"{where} must be a thinking block object", where)
+def _decode_thinking(block: JSON) -> Thinking | Opaque:
     kind = block.get("type")
     if kind == "thinking" and isinstance(block.get("thinking"), str):
         return Thinking(block["thinking"], block.get("signature"), extra=_rest(block, "type", "thinking", "signature"))
@@ -343,49 +201,31 @@ def _decode_thinking(block: Any, where: str) -> Thinking | Opaque:
     return Opaque(FORMAT, block, slot="thinking_blocks")
 
 
-def decode_tool(tool: Any, where: str) -> Tool | OpaqueTool:
-    fn = tool.get("function") if isinstance(tool, dict) else None
-    if not isinstance(tool, dict):
-        raise _bad(f'{where} must be an object like {{"type": "function", "function": {{...}}}}', where)
+def decode_tool(tool: JSON) -> Tool | OpaqueTool:
+    fn = tool.get("function")
     if tool.get("type", "function") != "function" or not isinstance(fn, dict):
         return OpaqueTool(FORMAT, tool)
-    name = fn.get("name")
-    if not isinstance(name, str) or not name:
-        raise _bad(f"{where}.function.name is required (letters, digits, _ and -)", f"{where}.function.name")
-    description = fn.get("description")
-    if description is not None and not isinstance(description, str):
-        raise _bad(f"{where}.function.description must be a string", f"{where}.function.description")
     parameters = fn.get("parameters")
-    if parameters is not None and not isinstance(parameters, dict):
-        raise _bad(f"{where}.function.parameters must be a JSON schema object", f"{where}.function.parameters")
     strict = fn.get("strict")
-    if strict is not None and not isinstance(strict, bool):
-        raise _bad(f"{where}.function.strict must be true or false", f"{where}.function.strict")
+    known = ("name", "description", "parameters", "strict") if strict is None or isinstance(strict, bool) else (
+        "name", "description", "parameters")
     # "type" is required by OpenAI's API and always written back as "function"
+    outer_extra = _rest(tool, "type", "function", "cache_control")
     return Tool(
-        name,
-        description,
-        parameters if parameters is not None else {"type": "object", "properties": {}},
-        strict,
-        _cache_control(tool, where),
-        extra=_rest(fn, "name", "description", "parameters", "strict"),
-        outer_extra=_rest(tool, "type", "function", "cache_control"),
-        parameters_absent=parameters is None,
-    )
+        fn["name"], fn.get("description"), parameters if parameters is not None else {"type": "object", "properties": {}},
+        strict if isinstance(strict, bool) else None, _dict_or_extra(tool, "cache_control", outer_extra),
+        extra=_rest(fn, *known), outer_extra=outer_extra, parameters_absent=parameters is None,
+    )  # fmt: skip
 
 
-def decode_tool_choice(choice: Any) -> ToolChoice | None:
-    if choice is None:
-        return None
+def decode_tool_choice(choice: Any) -> ToolChoice:
     if choice in ("auto", "none", "required"):
         return ToolChoice(choice)
     if isinstance(choice, dict) and choice.get("type") == "function" and set(choice) <= {"type", "function"}:
         fn = choice.get("function")
         if isinstance(fn, dict) and set(fn) == {"name"} and isinstance(fn["name"], str):
             return ToolChoice("tool", fn["name"])
-    if isinstance(choice, (str, dict)):
-        return ToolChoice("raw", raw=choice)
-    raise _bad("'tool_choice' must be a string or an object", "tool_choice")
+    return ToolChoice("raw", raw=choice)
 
 
 # --------------------------------------------------------------------------- encoding
@@ -403,26 +243,40 @@ def encode_chat(request: ChatRequest, model: str, dropped: list[str] | None = No
     no OpenAI form (``extra``, ``top_k``, ``thinking``) are left out and their names added to
     ``dropped``, for the provider to report (``x-gateway-dropped-params``).
     """
-    same = request.format == FORMAT
-    if same:
-        # the members no type covers (a hook may change them), then the typed ones as the client spelled them
-        out = dict(request.extra)
-        body = request.body
-        out.update((k, body[k]) for k in _TYPED_TOP if k in body)
-        changed = request.changed_fields()
-    else:
-        out = {}
-        changed = [name for name in TOP_FIELDS if name not in NOT_OPENAI]
-        if dropped is not None:
-            dropped += sorted(request.extra) + [name for name in NOT_OPENAI if getattr(request, name) is not None]
+    if request.format == FORMAT:
+        return _encode_same(request, model)
+    out: JSON = {"model": model, "messages": encode_messages(request.messages, same=False)}
+    for name in TOP_FIELDS:
+        if name not in NOT_OPENAI:
+            _ENCODE_TOP[name](request, out)
+    if request.tools is not None:
+        out["tools"] = [encode_tool(t, same=False) for t in request.tools]
+    if dropped is not None:
+        dropped += sorted(request.extra) + [name for name in NOT_OPENAI if getattr(request, name) is not None]
+    return out
+
+
+def _encode_same(request: ChatRequest, model: str) -> JSON:
+    body = request.body
+    changed = request.changed_fields()
+    if not (changed or request.messages_decoded or request.tools_decoded or request.extra_touched):
+        # nobody looked into the request: the client's body, minus the gateway's own fields
+        out = body.copy() if GATEWAY_ONLY_FIELDS.isdisjoint(body) else {k: v for k, v in body.items() if k not in GATEWAY_ONLY_FIELDS}
+        out["model"] = model
+        return out
+    # the members no type covers (a hook may have changed them), then the typed ones as the client spelled them
+    out = dict(request.extra)
+    out.update((k, body[k]) for k in TYPED_MEMBERS if k in body)
     out["model"] = model
-    out["messages"] = encode_messages(request.messages, same)
+    out["messages"] = encode_messages(request.messages) if request.messages_decoded else request.raw_messages()
+    if request.tools_decoded:
+        tools = request.tools
+        if tools is None:
+            out.pop("tools", None)
+        else:
+            out["tools"] = [encode_tool(t) for t in tools]
     for name in changed:
         _ENCODE_TOP[name](request, out)
-    if request.tools is not None:
-        out["tools"] = [encode_tool(t, same) for t in request.tools]
-    elif same:
-        out.pop("tools", None)
     return out
 
 
@@ -623,6 +477,8 @@ def encode_tool_call(call: ToolCall) -> JSON:
     fn: JSON = {"name": call.name}
     if call.arguments_form == "object" and call.arguments is None:
         fn["arguments"] = call.input
+    elif call.arguments_form == "null" and call.arguments == "":
+        fn["arguments"] = None
     elif not (call.arguments_form == "absent" and call.arguments == ""):
         fn["arguments"] = call.arguments_json()
     fn.update(call.function_extra)

@@ -12,7 +12,7 @@ import orjson
 from starlette.requests import Request
 
 from ..errors import AuthenticationError, BadRequestError, PayloadTooLargeError, RequestTimeoutError
-from .validation import check_nesting
+from ..chat._openai_checks import check_nesting
 
 if TYPE_CHECKING:
     from ..gateway import Gateway

@@ -91,11 +91,11 @@ def decode_messages_request(body: JSON) -> ChatRequest:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise _bad("messages: at least one message is required", "messages")
-    request = ChatRequest(FORMAT, body, model)
-    for name, value in body.items():
-        if name in TYPED_MEMBERS or (name == "metadata" and isinstance(value, dict) and set(value) <= {"user_id"}):
-            continue
-        (request.gateway if name in ANTHROPIC_GATEWAY_FIELDS else request.extra)[name] = value
+    metadata = body.get("metadata")
+    # a metadata object that only names the end user is the typed ``user``; anything more stays as sent
+    user_only = isinstance(metadata, dict) and set(metadata) <= {"user_id"}
+    request = ChatRequest(FORMAT, body, model, TYPED_MEMBERS | {"metadata"} if user_only else TYPED_MEMBERS,
+                          ANTHROPIC_GATEWAY_FIELDS)  # fmt: skip
     system = body.get("system")
     decoded: list[Message] = []
     if system is not None:
@@ -113,7 +113,6 @@ def decode_messages_request(body: JSON) -> ChatRequest:
         if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
             raise _bad("stop_sequences: must be a list of strings", "stop_sequences")
         request.stop = list(stop)
-    metadata = body.get("metadata")
     if metadata is not None:
         if not isinstance(metadata, dict):
             raise _bad('metadata: must be an object like {"user_id": "..."}', "metadata")
@@ -132,7 +131,7 @@ def decode_messages_request(body: JSON) -> ChatRequest:
         request.tools = [_tool(t, f"tools.{i}") for i, t in enumerate(tools)]
     request.tool_choice, request.parallel_tool_calls = _tool_choice(body.get("tool_choice"))
     request.response_format = _response_format(body.get("output_config"))
-    request.seal(metadata_is_user="metadata" in body and "metadata" not in request.extra)
+    request.seal({"metadata_is_user": user_only})
     return request
 
 

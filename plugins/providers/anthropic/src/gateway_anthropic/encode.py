@@ -626,6 +626,10 @@ class Turns:
 
     def _user(self, message: Message, where: str) -> None:
         results = [p for p in message.parts if isinstance(p, ToolResult)]
+        if message.role == "tool" and not results:
+            raise BadRequestError(
+                f"{where}.tool_call_id is required: the id of the tool call this message answers", param=f"{where}.tool_call_id"
+            )
         others = [p for p in message.parts if not isinstance(p, ToolResult)]
         blocks = [self._tool_result(r, message, where) for r in results]
         content = self._blocks(message, where, allow_media=True, parts=others) if others else []

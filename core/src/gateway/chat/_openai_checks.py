@@ -125,6 +125,8 @@ _PART_MEMBERS: dict[str, tuple[str, tuple[type, ...], str]] = {
 def _check_parts(parts: list[Any], where: str) -> None:
     for j, part in enumerate(parts):
         at = f"{where}[{j}]"
+        if isinstance(part, str):
+            continue  # a bare string stands for a text part (LiteLLM and several servers accept it)
         if not isinstance(part, dict) or not isinstance(part.get("type"), str):
             raise _bad(f"{at} must be an object with a 'type' (text, image_url ...)", at)
         spec = _PART_MEMBERS.get(part["type"])
@@ -148,7 +150,7 @@ def _check_tool_calls(calls: Any, where: str) -> None:
     for k, call in enumerate(calls):
         at = f"{where}[{k}]"
         fn = call.get("function") if isinstance(call, dict) else None
-        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not isinstance(call.get("id", ""), str):
+        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not isinstance(call.get("id"), str):
             shape = '{"id": ..., "type": "function", "function": {"name": ..., "arguments": "<JSON>"}}'
             raise _bad(f"{at} must be {shape}", at)
         if fn.get("arguments") is not None and not isinstance(fn["arguments"], str):
@@ -172,6 +174,9 @@ def _check_message(message: Any, i: int) -> None:
             raise _bad(f"{where}.{name} must be a string", f"{where}.{name}")
     if message.get("tool_calls") is not None:
         _check_tool_calls(message["tool_calls"], f"{where}.tool_calls")
+    blocks = message.get("thinking_blocks")
+    if blocks is not None and not (isinstance(blocks, list) and all(isinstance(b, dict) for b in blocks)):
+        raise _bad(f"{where}.thinking_blocks must be a list of thinking block objects", f"{where}.thinking_blocks")
 
 
 def validate_chat(body: dict[str, Any]) -> str:
