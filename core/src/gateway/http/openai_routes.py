@@ -26,7 +26,7 @@ from .responses import (
     response_headers,
     sse_response,
 )
-from .validation import validate_chat, validate_completion, validate_embeddings
+from ..chat._openai_checks import validate_chat, validate_completion, validate_embeddings
 
 if TYPE_CHECKING:
     from ..gateway import Gateway
