@@ -1,60 +1,57 @@
-"""OpenAI chat request -> Gemini ``GenerateContentRequest``.
+""":class:`gateway.chat.ChatRequest` -> Gemini ``GenerateContentRequest``: the provider's one encoder.
 
 Shapes: https://ai.google.dev/api/generate-content#request-body (request),
 https://ai.google.dev/api/caching#Content (contents and parts),
 https://ai.google.dev/api/caching#Tool and #ToolConfig (function calling),
 https://ai.google.dev/api/generate-content#generationconfig (generation settings).
 
-Everything the client sent is checked here, before any upstream call, and refused with a 400 that
-names the field when Gemini could not take it.
+Whatever format the client spoke (OpenAI chat, Anthropic messages), the typed request is checked
+here, before any upstream call, and refused with a 400 that names the field when Gemini could not
+take it.  Parameters Gemini has no form for are refused for OpenAI clients (or dropped under
+``drop_params``); for clients of another format they are dropped and named in
+``x-gateway-dropped-params``, never refused, since the client's own API accepts them.
+``cache_control`` has no Gemini form and is ignored (it only steers caching, never the answer);
+earlier thinking blocks are left out (their signatures are another provider's).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
-from gateway.errors import BadRequestError
-from gateway.translation import (
-    FunctionTool,
-    assistant_tool_calls,
-    content_parts,
-    drop_or_refuse,
-    image_ref,
-    max_output_tokens,
-    normalize_stop,
-    normalize_tool_choice,
-    normalize_tools,
+from gateway.chat import (
+    JSON,
+    ChatRequest,
+    File,
+    Image,
+    Message,
+    Opaque,
+    OpaqueTool,
+    Part,
+    Text,
+    Thinking,
+    ToolCall,
+    ToolResult,
     parse_data_url,
-    text_of,
-    unsupported_params,
-    without_neutral_values,
 )
+from gateway.errors import BadRequestError
+from gateway.translation import drop_or_refuse
 
 from .schema import to_gemini_schema
 
 PROVIDER = "gemini"
-#: OpenAI request fields this provider translates
-SUPPORTED = frozenset(
-    {
-        "temperature",
-        "top_p",
-        "top_k",
-        "max_tokens",
-        "max_completion_tokens",
-        "stop",
-        "presence_penalty",
-        "frequency_penalty",
-        "seed",
-        "response_format",
-        "tools",
-        "tool_choice",
-        "reasoning_effort",
-        "safety_settings",
-    }
+OPENAI = "openai"
+#: OpenAI request members besides the typed fields that this provider translates or that steer the gateway
+TRANSLATED_EXTRAS = frozenset(
+    {"presence_penalty", "frequency_penalty", "safety_settings", "stream_options", "drop_params"}
 )
+#: values that ask for what Gemini does anyway, so they never count as unsupported
+NEUTRAL_VALUES: dict[str, Any] = {"n": 1, "parallel_tool_calls": True, "logprobs": False, "store": False}
+#: the client's member for a typed field, where its format spells it differently (for dropped-param names)
+MEMBER_NAMES = {
+    "anthropic": {"parallel_tool_calls": "tool_choice.disable_parallel_tool_use", "stop": "stop_sequences"},
+}
 #: image types Gemini reads (https://ai.google.dev/gemini-api/docs/image-understanding#supported-formats)
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/heic", "image/heif"})
 AUDIO_FORMATS = {
@@ -71,91 +68,202 @@ FILES_API_PREFIX = "https://generativelanguage.googleapis.com/"
 THINKING_BUDGETS = {"none": 0, "minimal": 128, "low": 1024, "medium": 2048, "high": 4096}
 #: a tool call id may carry Gemini's ``thoughtSignature`` after this marker (see response.py)
 SIGNATURE_MARK = "__thought__"
+MAX_STOP_SEQUENCES = 5
+_TOOL_SHAPE = '{"type": "function", "function": {"name": ..., "parameters": {...}}}'
 
 
-def build_request(
-    body: Mapping[str, Any],
+def encode_request(
+    request: ChatRequest,
     *,
-    drop: bool,
-    response_headers: dict[str, str],
     default_max_tokens: int | None,
     safety_settings: Any = None,
-) -> dict[str, Any]:
-    """The Gemini request body for an OpenAI chat request (raises ``BadRequestError``)."""
-    # n, logprobs and parallel_tool_calls are fine at their neutral value and unsupported otherwise
-    unsupported = unsupported_params(without_neutral_values(body), SUPPORTED, ignored=("drop_params",))
-    drop_or_refuse(
-        unsupported, provider=PROVIDER, drop=drop or body.get("drop_params") is True, response_headers=response_headers
-    )
+    drop_params: bool,
+    response_headers: dict[str, str],
+) -> JSON:
+    """The Gemini request body for ``request`` (raises ``BadRequestError``)."""
+    same = request.format == OPENAI
+    dropped = unsupported(request)
+    if same:  # an OpenAI client hears about them first, as a 400 unless drop_params
+        drop = drop_params or request.extra.get("drop_params") is True
+        drop_or_refuse(sorted(dropped), provider=PROVIDER, drop=drop, response_headers=response_headers)
+        dropped = []
+    tools = request.tools or []
+    declarations = []
+    names: set[str] = set()
+    for i, tool in enumerate(tools):
+        if isinstance(tool, OpaqueTool):
+            if same:
+                raise BadRequestError(f"tools[{i}] must be {_TOOL_SHAPE}", param=f"tools[{i}]")
+            dropped.append(f"tools[{i}]")  # a built-in tool of the client's API (web search ...)
+            continue
+        parameters = checked_parameters(tool.name, tool.parameters, f"tools[{i}]", names)
+        declarations.append(function_declaration(tool.name, tool.description, parameters, i))
+    calling = calling_config(request, names, dropped)
+    # another format's members with no Gemini form: dropped and named, never refused
+    drop_or_refuse(sorted(dropped), provider=PROVIDER, drop=True, response_headers=response_headers)
 
-    tools = normalize_tools(body.get("tools"))
-    choice = normalize_tool_choice(body.get("tool_choice"), tools)
-    system, contents = build_contents(body.get("messages") or [])
-    request: dict[str, Any] = {"contents": contents}
+    system, contents = build_contents(request.messages, same)
+    out: JSON = {"contents": contents}
     if system:
-        request["systemInstruction"] = {"parts": system}
-    if tools:
-        request["tools"] = [{"functionDeclarations": [function_declaration(t, i) for i, t in enumerate(tools)]}]
-    if choice is not None and tools:
-        request["toolConfig"] = {"functionCallingConfig": calling_config(choice.mode, choice.name)}
-    config = generation_config(body, default_max_tokens)
+        out["systemInstruction"] = {"parts": system}
+    if declarations:
+        out["tools"] = [{"functionDeclarations": declarations}]
+    if calling is not None and declarations:
+        out["toolConfig"] = {"functionCallingConfig": calling}
+    config = generation_config(request, default_max_tokens)
     if config:
-        request["generationConfig"] = config
-    safety = body.get("safety_settings", safety_settings)
+        out["generationConfig"] = config
+    safety = request.extra.get("safety_settings", safety_settings) if same else safety_settings
     if safety is not None:
         if not isinstance(safety, list):
             raise BadRequestError(
                 "'safety_settings' must be a list of {category, threshold} objects", param="safety_settings"
             )
-        request["safetySettings"] = safety
-    return request
+        out["safetySettings"] = safety
+    return out
 
 
-def calling_config(mode: str, name: str | None) -> dict[str, Any]:
-    if mode == "function":
+# --------------------------------------------------------------------------- parameters
+
+
+def member_name(request: ChatRequest, field: str) -> str:
+    return MEMBER_NAMES.get(request.format, {}).get(field, field)
+
+
+def unsupported(request: ChatRequest) -> list[str]:
+    """The client's members Gemini has no form for (with a value that asks for something)."""
+    names = [field for field in ("n", "parallel_tool_calls", "thinking") if _asks(field, getattr(request, field))]
+    for name, value in request.extra.items():
+        if name in TRANSLATED_EXTRAS and request.format == OPENAI:
+            continue
+        if name == "output_config" and isinstance(value, dict) and request.format != OPENAI:
+            # Anthropic's structured output: ``format`` is the typed response_format, the rest has no Gemini form
+            names += [f"output_config.{k}" for k, v in value.items() if k != "format" and v is not None]
+        elif name != "drop_params" and _asks(name, value):
+            names.append(name)
+    return [member_name(request, n) for n in names]
+
+
+def _asks(name: str, value: Any) -> bool:
+    return value is not None and not (name in NEUTRAL_VALUES and value == NEUTRAL_VALUES[name])
+
+
+def checked_parameters(name: str, parameters: JSON, where: str, seen: set[str]) -> JSON:
+    """The tool's parameter schema, after the checks Gemini's API would fail on (names, object schema)."""
+    if not name:
+        raise BadRequestError(
+            f"{where}.function.name is required (letters, digits, _ and -)", param=f"{where}.function.name"
+        )
+    if not all(c.isalnum() or c in "_-" for c in name) or len(name) > 64:
+        raise BadRequestError(
+            f"{where}.function.name {name!r} is invalid: use at most 64 letters, digits, '_' or '-'",
+            param=f"{where}.function.name",
+        )
+    if name in seen:
+        raise BadRequestError(
+            f"{where}.function.name {name!r} is used by two tools; tool names must be unique", param=where
+        )
+    seen.add(name)
+    if parameters.get("type", "object") != "object":
+        raise BadRequestError(
+            f"{where}.function.parameters must be a JSON schema of type 'object' (got type {parameters.get('type')!r})",
+            param=f"{where}.function.parameters",
+        )
+    properties = parameters.get("properties")
+    if properties is not None and not isinstance(properties, dict):
+        raise BadRequestError(
+            f"{where}.function.parameters.properties must be an object mapping names to schemas",
+            param=f"{where}.function.parameters.properties",
+        )
+    required = parameters.get("required")
+    if required is not None and not (isinstance(required, list) and all(isinstance(r, str) for r in required)):
+        raise BadRequestError(
+            f"{where}.function.parameters.required must be a list of property names",
+            param=f"{where}.function.parameters.required",
+        )
+    return parameters
+
+
+def function_declaration(name: str, description: str | None, parameters: JSON, index: int) -> JSON:
+    """A ``FunctionDeclaration``; Gemini names must start with a letter or '_'."""
+    if not (name[0].isalpha() or name[0] == "_"):
+        raise BadRequestError(
+            f"tools[{index}].function.name {name!r} must start with a letter or '_' for Gemini",
+            param=f"tools[{index}].function.name",
+        )
+    declaration: JSON = {"name": name}
+    if description:
+        declaration["description"] = description
+    if parameters.get("properties"):
+        # a parameterless function has no ``parameters``: Gemini refuses an object without properties
+        declaration["parameters"] = to_gemini_schema(parameters, f"tools[{index}].function.parameters")
+    return declaration
+
+
+def calling_config(request: ChatRequest, names: set[str], dropped: list[str]) -> JSON | None:
+    """``functionCallingConfig`` for ``tool_choice`` (None: Gemini's default, AUTO)."""
+    choice = request.tool_choice
+    if choice is None:
+        return None
+    mode, name = choice.mode, choice.name
+    if mode == "raw":
+        if request.format != OPENAI:
+            dropped.append("tool_choice")
+            return None
+        mode, name = openai_tool_choice(choice.raw)
+    if mode == "required" and not names:
+        raise BadRequestError("'tool_choice' is 'required' but the request has no 'tools'", param="tool_choice")
+    if mode == "tool":
+        if name not in names:
+            raise BadRequestError(
+                f"'tool_choice' names {name!r}, which is not one of the request's tools", param="tool_choice"
+            )
         return {"mode": "ANY", "allowedFunctionNames": [name]}
     return {"mode": {"auto": "AUTO", "none": "NONE", "required": "ANY"}[mode]}
 
 
-def function_declaration(tool: FunctionTool, index: int) -> dict[str, Any]:
-    """A ``FunctionDeclaration``; Gemini names must start with a letter or '_'."""
-    if not (tool.name[0].isalpha() or tool.name[0] == "_"):
+def openai_tool_choice(raw: Any) -> tuple[str, str | None]:
+    """An OpenAI ``tool_choice`` no typed mode covers: a function named in a looser shape, or a 400."""
+    if isinstance(raw, dict):
+        fn = raw.get("function")
+        name = fn.get("name") if isinstance(fn, dict) else None
+        if isinstance(name, str) and name:
+            return "tool", name
         raise BadRequestError(
-            f"tools[{index}].function.name {tool.name!r} must start with a letter or '_' for Gemini",
-            param=f"tools[{index}].function.name",
+            '\'tool_choice\' must name the function: {"type": "function", "function": {"name": ...}}',
+            param="tool_choice",
         )
-    declaration: dict[str, Any] = {"name": tool.name}
-    if tool.description:
-        declaration["description"] = tool.description
-    if tool.parameters.get("properties"):
-        # a parameterless function has no ``parameters``: Gemini refuses an object without properties
-        declaration["parameters"] = to_gemini_schema(tool.parameters, f"tools[{index}].function.parameters")
-    return declaration
+    raise BadRequestError(
+        f"'tool_choice' must be 'auto', 'none', 'required' or {{\"type\": \"function\", \"function\": {{\"name\": ...}}}}, "
+        f"got {raw!r}",
+        param="tool_choice",
+    )
 
 
-def generation_config(body: Mapping[str, Any], default_max_tokens: int | None) -> dict[str, Any]:
-    config: dict[str, Any] = {}
-    for source, target in (
-        ("temperature", "temperature"),
-        ("top_p", "topP"),
-        ("top_k", "topK"),
-        ("seed", "seed"),
-        ("presence_penalty", "presencePenalty"),
-        ("frequency_penalty", "frequencyPenalty"),
-    ):
-        value = body.get(source)
+def generation_config(request: ChatRequest, default_max_tokens: int | None) -> JSON:
+    config: JSON = {}
+    for field, target in (("temperature", "temperature"), ("top_p", "topP"), ("top_k", "topK"), ("seed", "seed")):
+        value = getattr(request, field)
         if value is not None:
             config[target] = value
-    limit = max_output_tokens(body) or default_max_tokens
+    if request.format == OPENAI:
+        for source, target in (("presence_penalty", "presencePenalty"), ("frequency_penalty", "frequencyPenalty")):
+            value = request.extra.get(source)
+            if value is not None:
+                config[target] = value
+    limit = request.max_tokens or default_max_tokens
     if limit is not None:
         config["maxOutputTokens"] = limit
-    stop = normalize_stop(body.get("stop"))
+    stop = [s for s in request.stop or () if s]
     if stop:
-        if len(stop) > 5:
-            raise BadRequestError(f"Gemini takes at most 5 stop sequences, got {len(stop)}", param="stop")
+        if len(stop) > MAX_STOP_SEQUENCES:
+            raise BadRequestError(
+                f"Gemini takes at most {MAX_STOP_SEQUENCES} stop sequences, got {len(stop)}",
+                param=member_name(request, "stop"),
+            )
         config["stopSequences"] = stop
-    config.update(response_format_config(body.get("response_format")))
-    effort = body.get("reasoning_effort")
+    config.update(response_format_config(request.response_format))
+    effort = request.reasoning_effort
     if effort is not None:
         if effort not in THINKING_BUDGETS:
             raise BadRequestError(
@@ -167,10 +275,10 @@ def generation_config(body: Mapping[str, Any], default_max_tokens: int | None) -
     return config
 
 
-def response_format_config(response_format: Any) -> dict[str, Any]:
+def response_format_config(response_format: JSON | None) -> JSON:
     if response_format is None:
         return {}
-    kind = response_format.get("type") if isinstance(response_format, dict) else None
+    kind = response_format.get("type")
     if kind == "text":
         return {}
     if kind == "json_object":
@@ -194,13 +302,16 @@ def response_format_config(response_format: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------- messages
 
 
-def build_contents(messages: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """``(systemInstruction parts, contents)``; consecutive turns of one role are merged, as Gemini requires."""
-    system: list[dict[str, Any]] = []
-    contents: list[dict[str, Any]] = []
+def build_contents(messages: list[Message], same: bool) -> tuple[list[JSON], list[JSON]]:
+    """``(systemInstruction parts, contents)``; consecutive turns of one role are merged, as Gemini requires.
+
+    ``same``: the request is in OpenAI's format (its legacy ``function_call`` is refused by name).
+    """
+    system: list[JSON] = []
+    contents: list[JSON] = []
     call_names: dict[str, str] = {}
 
-    def add(role: str, parts: list[dict[str, Any]]) -> None:
+    def add(role: str, parts: list[JSON]) -> None:
         if not parts:
             return
         if contents and contents[-1]["role"] == role:
@@ -210,26 +321,15 @@ def build_contents(messages: list[Any]) -> tuple[list[dict[str, Any]], list[dict
 
     for i, message in enumerate(messages):
         where = f"messages[{i}]"
-        role = message.get("role")
+        role = message.role
         if role in ("system", "developer"):
-            for part in content_parts(message.get("content"), where):
-                if part["type"] != "text":
-                    raise BadRequestError(
-                        f"{where}: Gemini system instructions take text only", param=f"{where}.content"
-                    )
-                system.append({"text": part["text"]})
-        elif role == "user":
-            add(
-                "user",
-                [
-                    user_part(part, f"{where}.content[{j}]")
-                    for j, part in enumerate(content_parts(message.get("content"), where))
-                ],
-            )
+            system += system_parts(message, where)
         elif role == "assistant":
-            add("model", assistant_parts(message, where, call_names))
-        elif role in ("tool", "function"):
-            add("user", [function_response(message, where, call_names)])
+            add("model", assistant_parts(message, where, call_names, same))
+        elif role in ("user", "tool", "function"):
+            add("user", user_parts(message, where, call_names))
+        else:
+            raise BadRequestError(f"{where}.role {role!r} is not supported by Gemini", param=f"{where}.role")
     if not contents:
         raise BadRequestError(
             "'messages' has no user or assistant content; Gemini needs at least one non-empty user message",
@@ -238,53 +338,131 @@ def build_contents(messages: list[Any]) -> tuple[list[dict[str, Any]], list[dict
     return system, contents
 
 
-def user_part(part: dict[str, Any], where: str) -> dict[str, Any]:
-    kind = part["type"]
-    if kind == "text":
-        return {"text": part["text"]}
-    if kind == "image_url":
-        ref = image_ref(part, where, IMAGE_TYPES)
-        if ref.is_inline:
-            return {"inlineData": {"mimeType": ref.media_type, "data": ref.data}}
-        assert ref.url is not None
-        if ref.url.startswith(FILES_API_PREFIX) and "/files/" in ref.url:
-            return {"fileData": {"fileUri": ref.url}}
-        raise BadRequestError(
-            f"{where}: Gemini cannot fetch image URLs; send the image inline as a data URL "
-            "('data:image/png;base64,...') or as a Gemini Files API URI",
-            param=f"{where}.image_url",
-        )
-    if kind == "input_audio":
-        audio = part.get("input_audio") or {}
+def system_parts(message: Message, where: str) -> list[JSON]:
+    parts = []
+    for part in message.parts:
+        if not isinstance(part, Text):
+            raise BadRequestError(f"{where}: Gemini system instructions take text only", param=f"{where}.content")
+        if part.text:
+            parts.append({"text": part.text})
+    return parts
+
+
+def user_parts(message: Message, where: str, call_names: dict[str, str]) -> list[JSON]:
+    """A user turn's parts: function responses first (a tool message, Anthropic ``tool_result`` blocks), then content."""
+    if message.role == "function":  # OpenAI's legacy function result, named by the message
+        if not message.name:
+            raise BadRequestError(f"{where}.name is required on function messages", param=f"{where}.name")
+        return [function_response(message.name, message.text(), False)]
+    results = [(j, p) for j, p in enumerate(message.parts) if isinstance(p, ToolResult)]
+    if message.role == "tool" and not results:
+        raise BadRequestError(f"{where}.tool_call_id is required on tool messages", param=f"{where}.tool_call_id")
+    parts: list[JSON] = []
+    carried: list[JSON] = []
+    for j, result in results:
+        name = call_names.get(result.call_id)
+        if name is None:
+            raise BadRequestError(
+                f"{where}.tool_call_id {result.call_id!r} does not match a tool call of an earlier assistant message "
+                "(Gemini needs the function's name)",
+                param=f"{where}.tool_call_id",
+            )
+        parts.append(function_response(name, result.text(), bool(result.is_error)))
+        # a function response holds JSON only: images and documents of the result follow it in the same turn
+        inner = f"{where}.content[{j}]" if message.role != "tool" else where
+        carried += [
+            p for k, part in enumerate(result.parts) if (p := content_part(part, f"{inner}.content[{k}]", text=False))
+        ]
+    for j, part in enumerate(message.parts):
+        if not isinstance(part, ToolResult) and (p := content_part(part, f"{where}.content[{j}]")):
+            parts.append(p)
+    return parts + carried
+
+
+def function_response(name: str, text: str, is_error: bool) -> JSON:
+    try:
+        output: Any = orjson.loads(text) if text else ""
+    except orjson.JSONDecodeError:
+        output = text
+    # Gemini reads ``output`` as the function's result and ``error`` as its failure
+    return {"functionResponse": {"name": name, "response": {"error" if is_error else "output": output}}}
+
+
+def content_part(part: Part, where: str, *, text: bool = True) -> JSON | None:
+    """A user content part as a Gemini ``Part`` (None: nothing to send, such as an empty text)."""
+    if isinstance(part, Text):
+        return {"text": part.text} if part.text and text else None
+    if isinstance(part, Image):
+        return image_part(part, where)
+    if isinstance(part, File):
+        return file_part(part, where)
+    if isinstance(part, Opaque) and part.format == OPENAI and part.type == "input_audio":
+        audio = part.data.get("input_audio") or {}
         mime = AUDIO_FORMATS.get(str(audio.get("format")))
         if mime is None or not isinstance(audio.get("data"), str):
             raise BadRequestError(
                 f"{where}.input_audio needs 'data' (base64) and a 'format' of {', '.join(AUDIO_FORMATS)}", param=where
             )
         return {"inlineData": {"mimeType": mime, "data": audio["data"]}}
-    if kind == "file":
-        spec = part.get("file") or {}
-        if isinstance(spec.get("file_data"), str):
-            media_type, data = parse_data_url(spec["file_data"], f"{where}.file.file_data")
-            return {"inlineData": {"mimeType": media_type, "data": data}}
+    raise BadRequestError(f"{where}: content part type {_kind(part)!r} is not supported by Gemini", param=where)
+
+
+def image_part(part: Image, where: str) -> JSON:
+    url = part.url
+    if part.data is not None or (url is not None and url.startswith("data:")):
+        if part.data is not None:
+            media_type, data = (part.media_type or "").lower(), part.data
+        else:
+            media_type, data = parse_data_url(url or "", f"{where}.image_url.url")
+        if media_type not in IMAGE_TYPES:
+            raise BadRequestError(
+                f"{where}: image type {media_type!r} is not supported by this model; send one of "
+                f"{', '.join(sorted(IMAGE_TYPES))}",
+                param=f"{where}.image_url",
+            )
+        return {"inlineData": {"mimeType": media_type, "data": data}}
+    if not url or not url.startswith(("http://", "https://")):
         raise BadRequestError(
-            f"{where}: Gemini needs files inline ('file_data' as a data URL); 'file_id' is not supported", param=where
+            f"{where}.image_url.url must start with https://, http:// or data:", param=f"{where}.image_url"
         )
-    raise BadRequestError(f"{where}: content part type {kind!r} is not supported by Gemini", param=where)
+    if url.startswith(FILES_API_PREFIX) and "/files/" in url:
+        return {"fileData": {"fileUri": url}}
+    raise BadRequestError(
+        f"{where}: Gemini cannot fetch image URLs; send the image inline as a data URL "
+        "('data:image/png;base64,...') or as a Gemini Files API URI",
+        param=f"{where}.image_url",
+    )
 
 
-def assistant_parts(message: Mapping[str, Any], where: str, call_names: dict[str, str]) -> list[dict[str, Any]]:
-    parts: list[dict[str, Any]] = []
-    text = text_of(message.get("content"))
+def file_part(part: File, where: str) -> JSON:
+    if part.text is not None:  # a plain-text document
+        return {"text": part.text}
+    if part.data is not None:
+        return {"inlineData": {"mimeType": part.media_type or "application/pdf", "data": part.data}}
+    if part.url is not None:
+        if part.url.startswith(("http://", "https://")):
+            raise BadRequestError(
+                f"{where}: Gemini cannot fetch document URLs; send the document inline (base64)", param=where
+            )
+        media_type, data = parse_data_url(part.url, f"{where}.file.file_data")
+        return {"inlineData": {"mimeType": media_type, "data": data}}
+    raise BadRequestError(
+        f"{where}: Gemini needs files inline ('file_data' as a data URL); 'file_id' is not supported", param=where
+    )
+
+
+def assistant_parts(message: Message, where: str, call_names: dict[str, str], same: bool) -> list[JSON]:
+    parts: list[JSON] = []
+    text = message.text()
     if text:
         parts.append({"text": text})
-    if message.get("function_call"):
+    if same and message.extra.get("function_call"):
         raise BadRequestError(
             f"{where}.function_call is the deprecated form; send 'tool_calls' instead", param=f"{where}.function_call"
         )
-    for call in assistant_tool_calls(message, where):
+    for k, call in enumerate(message.tool_calls()):
         call_names[call.id] = call.name
-        part: dict[str, Any] = {"functionCall": {"name": call.name, "args": call.arguments}}
+        part: JSON = {"functionCall": {"name": call.name, "args": call.input_object(f"{where}.tool_calls[{k}]")}}
         _, mark, signature = call.id.partition(SIGNATURE_MARK)
         if mark and signature:
             part["thoughtSignature"] = signature
@@ -292,25 +470,7 @@ def assistant_parts(message: Mapping[str, Any], where: str, call_names: dict[str
     return parts
 
 
-def function_response(message: Mapping[str, Any], where: str, call_names: dict[str, str]) -> dict[str, Any]:
-    if message.get("role") == "function":
-        name = message.get("name")
-    else:
-        call_id = message.get("tool_call_id")
-        if not isinstance(call_id, str):
-            raise BadRequestError(f"{where}.tool_call_id is required on tool messages", param=f"{where}.tool_call_id")
-        name = call_names.get(call_id)
-        if name is None:
-            raise BadRequestError(
-                f"{where}.tool_call_id {call_id!r} does not match a tool call of an earlier assistant message "
-                "(Gemini needs the function's name)",
-                param=f"{where}.tool_call_id",
-            )
-    if not isinstance(name, str) or not name:
-        raise BadRequestError(f"{where}.name is required on function messages", param=f"{where}.name")
-    text = text_of(message.get("content"))
-    try:
-        output: Any = orjson.loads(text) if text else ""
-    except orjson.JSONDecodeError:
-        output = text
-    return {"functionResponse": {"name": name, "response": {"output": output}}}
+def _kind(part: Part) -> str:
+    if isinstance(part, Opaque):
+        return part.type
+    return {ToolCall: "tool_call", ToolResult: "tool_result", Thinking: "thinking"}.get(type(part), type(part).__name__)

@@ -17,11 +17,12 @@ import orjson
 import structlog
 
 from gateway import Deployment, JSONResponseBody, Provider, RequestContext, StreamResponseBody, UpstreamError
+from gateway.chat import ChatRequest, decode_openai_chat
 from gateway.sse import ServerSentEvent, SSEDecoder, SSEProtocolError
 from gateway.translation import effective_drop_params
 from gateway.upstream import iter_body
 
-from .request import PROVIDER, build_request
+from .encode import PROVIDER, encode_request
 from .response import StreamTranslator, to_chat_completion
 
 DEFAULT_API_BASE = "https://generativelanguage.googleapis.com"
@@ -40,7 +41,7 @@ class Target:
 
 
 class GeminiProvider(Provider):
-    """Translates OpenAI chat requests to Gemini and the answers (and streams) back."""
+    """Encodes chat requests (any client format) for Gemini and translates the answers (and streams) back."""
 
     params = frozenset({"safety_settings"})
     distribution = "gateway-gemini"
@@ -75,12 +76,16 @@ class GeminiProvider(Provider):
     ) -> JSONResponseBody | StreamResponseBody:
         target = self.targets[deployment.id]
         params = deployment.params
-        body = build_request(
-            ctx.body,
-            drop=effective_drop_params(params, gateway.drop_params),
-            response_headers=ctx.response_headers,
+        # TODO(wiring): every chat request will carry ctx.request; drop the fallback to ctx.body then
+        request = (
+            ctx.request if isinstance(getattr(ctx, "request", None), ChatRequest) else decode_openai_chat(ctx.body)
+        )
+        body = encode_request(
+            request,
             default_max_tokens=params.get("max_tokens"),
             safety_settings=params.get("safety_settings"),
+            drop_params=effective_drop_params(params, gateway.drop_params),
+            response_headers=ctx.response_headers,
         )
         payload = orjson.dumps(body)
         try:

@@ -24,7 +24,7 @@ from gateway.translation import (
     tool_call,
 )
 
-from .request import PROVIDER, SIGNATURE_MARK
+from .encode import PROVIDER, SIGNATURE_MARK
 
 #: Gemini ``finishReason`` -> OpenAI ``finish_reason``; anything else (OTHER, MALFORMED_FUNCTION_CALL ...) is "stop"
 FINISH_REASONS = {
