@@ -24,13 +24,14 @@ import structlog
 from yarl import URL
 
 from gateway import Deployment, JSONResponseBody, Provider, RequestContext, StreamResponseBody, UpstreamError
+from gateway.chat import ChatRequest, decode_openai_chat
 from gateway.translation import effective_drop_params, upstream_json_object
 from gateway.upstream import iter_body
 
 from .auth import AwsSigner, region_for
+from .encode import encode_request
 from .errors import PROVIDER, http_error
 from .eventstream import EventStreamDecoder, EventStreamError
-from .request import build_request
 from .response import StreamTranslator, to_chat_completion
 
 JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}
@@ -48,7 +49,7 @@ class Target:
 
 
 class BedrockProvider(Provider):
-    """Translates OpenAI chat requests to Converse and the answers (and event streams) back."""
+    """Encodes chat requests (any client format) for Converse and translates the answers (and event streams) back."""
 
     params = frozenset(
         {
@@ -92,11 +93,15 @@ class BedrockProvider(Provider):
         self, ctx: RequestContext, deployment: Deployment, gateway: Any
     ) -> JSONResponseBody | StreamResponseBody:
         target = self.targets[deployment.id]
-        body = build_request(
-            ctx.body,
-            drop=effective_drop_params(deployment.params, gateway.drop_params),
-            response_headers=ctx.response_headers,
+        # TODO(wiring): every chat request will carry ctx.request; drop the fallback to ctx.body then
+        request = (
+            ctx.request if isinstance(getattr(ctx, "request", None), ChatRequest) else decode_openai_chat(ctx.body)
+        )
+        body = encode_request(
+            request,
             default_max_tokens=deployment.params.get("max_tokens"),
+            drop_params=effective_drop_params(deployment.params, gateway.drop_params),
+            response_headers=ctx.response_headers,
         )
         payload = orjson.dumps(body)
         if not ctx.stream:
