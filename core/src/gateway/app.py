@@ -18,9 +18,10 @@ from .errors import GatewayError, NotFoundError, PluginError
 from .gateway import Gateway
 from .hooks import PluginFailure, call_startup_hook
 from .http.health import health_routes
-from .http.openai_routes import model_endpoints, openai_routes
+from .http.openai_routes import openai_routes
 from .http.requests import client_request_id, new_request_id
 from .http.responses import error_response, internal_error
+from .http.serve import surface_routes
 from .logs import bind_request_id, configure_logging, get_logger
 from .unavailable import DependencyUnavailableError, is_unavailable
 
@@ -85,8 +86,9 @@ def _route_keys(route: BaseRoute) -> list[tuple[str, str]]:
     return []
 
 
-def collect_routes(gateway: Gateway) -> list[BaseRoute]:
-    core: list[BaseRoute] = [*openai_routes(gateway), *health_routes(gateway)]
+def collect_routes(gateway: Gateway, reserved: list[Route]) -> list[BaseRoute]:
+    """Core's routes (``reserved``: the surfaces' model routes), then the plugins' own."""
+    core: list[BaseRoute] = [*reserved, *openai_routes(gateway), *health_routes(gateway)]
     owners: dict[tuple[str, str], str] = {key: "core" for route in core for key in _route_keys(route)}
     plugin_routes: list[BaseRoute] = []
     for plugin, routes in call_startup_hook(gateway.pm, "gateway_register_routes", gateway=gateway):
@@ -152,14 +154,15 @@ def create_app(gateway: Gateway) -> GatewayApp:
             yield {}
         log.info("gateway_stopped", pid=os.getpid())
 
+    fast_routes, reserved = surface_routes(gateway)
     app = Starlette(
-        routes=collect_routes(gateway),
+        routes=collect_routes(gateway, reserved),
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_exception, GatewayError: _gateway_error, Exception: _unhandled},
     )
     app.state.gateway = gateway
     app.add_middleware(RequestIdMiddleware)
-    return GatewayApp(app, model_endpoints(gateway), gateway)
+    return GatewayApp(app, fast_routes, gateway)
 
 
 def app_from_environment() -> GatewayApp:

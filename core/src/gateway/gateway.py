@@ -27,6 +27,7 @@ from .logdispatch import LogDispatcher
 from .logs import get_logger
 from .plugins import PluginManager, env_list
 from .providers import KNOWN_PROVIDER_DISTRIBUTIONS, ProviderRegistry
+from .registry import Registry
 from .routing import Router
 from .types import Alert, Deployment, Principal
 from .upstream import UpstreamClient
@@ -154,6 +155,8 @@ class Gateway:
             timeout=general.log_hook_timeout,
             payload="alert",
         )
+        #: the surfaces (wire formats) clients may speak, by name; filled when the app is built
+        self.surfaces: Registry[Any] = Registry("surface")
         self.max_body_bytes = int(general.max_request_size_mb * 1024 * 1024)
         self.request_body_timeout = general.request_body_timeout
         self.shutting_down = False

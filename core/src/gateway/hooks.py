@@ -92,7 +92,7 @@ def _start(impl: Impl, hook: str, kwargs: dict[str, Any]) -> Any:
     except GatewayError:
         raise
     except Exception as exc:
-        raise _plugin_failure(impl.plugin, hook, exc) from exc
+        raise log_plugin_failure(impl.plugin, hook, exc) from exc
 
 
 def _needs_await(impl: Impl, result: Any) -> bool:
@@ -106,7 +106,7 @@ async def _awaited(impl: Impl, hook: str, awaitable: Any) -> Any:
     except GatewayError:
         raise
     except Exception as exc:
-        raise _plugin_failure(impl.plugin, hook, exc) from exc
+        raise log_plugin_failure(impl.plugin, hook, exc) from exc
 
 
 async def _invoke(impl: Impl, hook: str, kwargs: dict[str, Any]) -> Any:
@@ -116,7 +116,7 @@ async def _invoke(impl: Impl, hook: str, kwargs: dict[str, Any]) -> Any:
     return result
 
 
-def _plugin_failure(plugin: str, hook: str, exc: Exception) -> GatewayError:
+def log_plugin_failure(plugin: str, hook: str, exc: Exception) -> GatewayError:
     if is_unavailable(exc):  # its database or cache is down or too slow: 503, not a bug
         log.warning("dependency_unavailable", plugin=plugin, hook=hook, error=f"{type(exc).__name__}: {exc}")
         return DependencyUnavailableError(f"plugin {plugin!r} ({hook})", request_id_var.get())
@@ -132,7 +132,7 @@ async def _guard_chunks(chunks: AsyncIterator[Any], plugin: str) -> AsyncIterato
     except GatewayError:
         raise
     except Exception as exc:
-        raise _plugin_failure(plugin, "gateway_post_call", exc) from exc
+        raise log_plugin_failure(plugin, "gateway_post_call", exc) from exc
 
 
 class RequestHooks:
@@ -191,7 +191,7 @@ class RequestHooks:
                 except GatewayError:
                     raise
                 except Exception as exc:
-                    raise _plugin_failure(impl.plugin, "gateway_call", exc) from exc
+                    raise log_plugin_failure(impl.plugin, "gateway_call", exc) from exc
             if result is not None:
                 return result
         return None
@@ -207,6 +207,7 @@ class RequestHooks:
                 await _awaited(impl, "gateway_post_call", result)
             if before is not None and response.chunks is not before:  # type: ignore[union-attr]
                 response.chunks = _guard_chunks(response.chunks, impl.plugin)  # type: ignore[union-attr]
+                response.rewritten = True  # type: ignore[union-attr]
 
     def log_kwargs(self, event: LogEvent) -> dict[str, Any]:
         return {"event": event, "gateway": self.gateway}

@@ -60,6 +60,21 @@ def gateway_register_providers(register: Callable[..., None], gateway: Gateway) 
 
 
 @hookspec
+def gateway_register_surfaces(register: Callable[..., None], gateway: Gateway) -> None:
+    """Register surfaces: wire formats clients speak on model routes.
+
+    Call ``register(surface)`` with a :class:`gateway.surfaces.Surface`: a codec that decodes a
+    request body into the typed request and encodes answers, streams and errors in its format,
+    for the POST paths it names.  The kernel serves those paths with its one request lifecycle
+    (authentication, the bounded body, the request hooks, recording), so a surface never owns
+    control flow.  Two surfaces claiming one path, or one name, is a start-up error naming both
+    plugins.  Core registers OpenAI's chat completions, completions and embeddings.
+
+    Called for every plugin, once, when the app is built.
+    """
+
+
+@hookspec
 def gateway_register_config(register: Callable[..., None]) -> None:
     """Declare the plugin's config section under ``plugins:`` in the YAML file.
 

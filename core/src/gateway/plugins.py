@@ -30,6 +30,7 @@ BUILTIN_PLUGINS = (
     ("master_key", "gateway.builtin.master_key"),
     ("default_router", "gateway.builtin.default_router"),
     ("provider_dispatch", "gateway.builtin.provider_dispatch"),
+    ("openai_surfaces", "gateway.builtin.openai_surfaces"),
     ("routing_strategies", "gateway.builtin.routing_strategies"),
     ("guardrails", "gateway.guardrails.plugin"),
     ("sinks", "gateway.sinks.plugin"),

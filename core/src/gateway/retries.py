@@ -149,7 +149,7 @@ async def call_with_retries(gateway: Gateway, ctx: RequestContext, plan: Sequenc
 
 
 def request_num_retries(ctx: RequestContext, default: int) -> int:
-    value = ctx.body.get("num_retries")
+    value = ctx.request.gateway.get("num_retries") if ctx.request is not None else None
     if value is None:
         return default
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_REQUEST_RETRIES:

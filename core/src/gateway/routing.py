@@ -348,7 +348,7 @@ class Router:
         (same keys in the body) replace the configured ones.  Groups that do not exist or that
         the caller may not use are skipped; at most ``max_fallbacks``.
         """
-        if ctx.body.get("disable_fallbacks"):
+        if _gateway_fields(ctx).get("disable_fallbacks"):
             return []
         names: list[str] | None = None
         if kind == CONTEXT_WINDOW:
@@ -371,8 +371,9 @@ class Router:
         return chosen[: self.settings.max_fallbacks]
 
     def _targets(self, ctx: RequestContext, key: str, group: str) -> list[str] | None:
-        if key in ctx.body:
-            return request_fallbacks(ctx.body[key], key, group)
+        fields = _gateway_fields(ctx)
+        if key in fields:
+            return request_fallbacks(fields[key], key, group)
         configured: dict[str, list[str]] = getattr(self, key)
         return configured.get(group)
 
@@ -448,3 +449,8 @@ def request_fallbacks(value: Any, key: str, group: str) -> list[str]:
         else:
             raise BadRequestError(f"{key}: {item!r} is not a model name", param=key)
     return names
+
+
+def _gateway_fields(ctx: RequestContext) -> dict[str, Any]:
+    """The request's own steering fields (``fallbacks``, ``disable_fallbacks`` ...)."""
+    return ctx.request.gateway if ctx.request is not None else {}

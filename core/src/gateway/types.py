@@ -8,12 +8,15 @@ another goes into ``RequestContext.state[<plugin name>]``.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
+
+if TYPE_CHECKING:
+    from .chat import ModelRequest
 
 Endpoint = Literal["chat", "completions", "embeddings", "messages"]
 
@@ -138,14 +141,17 @@ class Usage:
 
 
 class JSONResponseBody:
-    """A complete (non-streaming) upstream answer in OpenAI format.
+    """A complete (non-streaming) answer.
 
-    The raw bytes are kept so that an unchanged answer is forwarded without re-encoding; the
-    parsed form is built on first access.  A plugin that changes ``data`` makes the bytes stale,
-    so setting ``data`` drops them.
+    ``data`` is the answer in OpenAI's format, the form every hook reads and may change.  A
+    provider whose upstream speaks another format (Anthropic) may hand over its upstream's bytes as
+    they came, with ``format`` and ``to_openai`` (builds the OpenAI form): a client that speaks that same format
+    then gets those bytes unchanged unless a hook changed the answer, and ``data`` is only built
+    when someone reads it.  A plugin that changes ``data`` in place calls :meth:`changed` (or
+    assigns ``data``), so stale bytes are never sent.
     """
 
-    __slots__ = ("_raw", "_data", "status", "headers")
+    __slots__ = ("_raw", "_data", "status", "headers", "format", "_to_openai", "_native_valid")
 
     def __init__(
         self,
@@ -154,53 +160,113 @@ class JSONResponseBody:
         data: dict[str, Any] | None = None,
         status: int = 200,
         headers: dict[str, str] | None = None,
+        format: str = "openai",
+        to_openai: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         if raw is None and data is None:
             raise ValueError("JSONResponseBody needs raw bytes or data")
+        if format != "openai" and (raw is None or to_openai is None):
+            raise ValueError("an answer in another format than OpenAI's needs its raw bytes and a to_openai converter")
         self._raw = raw
         self._data = data
         self.status = status
         #: response headers the gateway should pass on to the client
         self.headers: dict[str, str] = headers or {}
+        #: the wire format of ``raw``: ``openai``, or the upstream's own (``anthropic``)
+        self.format = format
+        self._to_openai = to_openai
+        self._native_valid = True
 
     @property
     def data(self) -> dict[str, Any]:
         if self._data is None:
-            self._data = orjson.loads(self._raw)  # type: ignore[arg-type]
+            self._data = orjson.loads(self._raw) if self._to_openai is None else self._to_openai()  # type: ignore[arg-type]
         return self._data
 
     @data.setter
     def data(self, value: dict[str, Any]) -> None:
         self._data = value
-        self._raw = None
+        self._native_valid = False
+        if self.format == "openai":
+            self._raw = None
 
     def changed(self) -> None:
         """Say that ``data`` was mutated in place, so the cached bytes are stale."""
         self.data  # noqa: B018 - make sure the parsed form exists before dropping the bytes
-        self._raw = None
+        self._native_valid = False
+        if self.format == "openai":
+            self._raw = None
 
     @property
     def raw(self) -> bytes:
+        """The answer as OpenAI-format JSON bytes."""
+        if self.format != "openai":
+            return orjson.dumps(self.data)
         if self._raw is None:
             self._raw = orjson.dumps(self._data)
         return self._raw
 
+    def native(self, format: str) -> bytes | None:
+        """The upstream's own bytes when they are in ``format`` and no hook changed the answer."""
+        if self.format == format and self._native_valid and self._raw is not None:
+            return self._raw
+        return None
 
-class StreamResponseBody:
-    """A streamed upstream answer: an async iterator of OpenAI chunk objects (dicts).
 
-    ``post_call`` implementations wrap ``chunks`` with their own async generator to see or change
-    every chunk and to act at the end of the stream (after the last chunk).  The HTTP layer turns
-    each chunk into one ``data:`` event and adds ``data: [DONE]``.
+class NativeEvents:
+    """A stream's upstream events as they came, for a client that speaks the upstream's format.
+
+    The provider adds each raw event (``add``) as it reads it, before the chunks it translates the
+    event into; the surface takes them (``take``) as it sends each chunk.  Events that produce no
+    chunk (pings, block stops) go out with the next one.
     """
 
-    __slots__ = ("chunks", "status", "headers", "_closers")
+    __slots__ = ("format", "_pending")
 
-    def __init__(self, chunks: AsyncIterator[dict[str, Any]], headers: dict[str, str] | None = None) -> None:
+    def __init__(self, format: str) -> None:
+        self.format = format
+        self._pending: list[bytes] = []
+
+    def add(self, event: bytes) -> None:
+        self._pending.append(event)
+
+    def take(self) -> bytes:
+        pending = self._pending
+        if not pending:
+            return b""
+        self._pending = []
+        return b"".join(pending)
+
+
+class StreamResponseBody:
+    """A streamed answer: an async iterator of OpenAI chunk objects (dicts).
+
+    ``post_call`` implementations wrap ``chunks`` with their own async generator to see or change
+    every chunk and to act at the end of the stream (after the last chunk); the kernel marks the
+    stream ``rewritten`` when one does.  A provider whose upstream speaks another format may also
+    keep the upstream's own events in ``native`` (see :class:`NativeEvents`): a client speaking that
+    format gets them as they came while no hook rewrote the stream.
+    """
+
+    __slots__ = ("chunks", "status", "headers", "_closers", "native", "rewritten")
+
+    def __init__(
+        self,
+        chunks: AsyncIterator[dict[str, Any]],
+        headers: dict[str, str] | None = None,
+        native: NativeEvents | None = None,
+    ) -> None:
         self.chunks = chunks
         self.status = 200
         self.headers: dict[str, str] = headers or {}
         self._closers: list[Any] = []
+        self.native = native
+        self.rewritten = False
+
+    def native_events(self, format: str) -> NativeEvents | None:
+        """The upstream's own events when they are in ``format`` and no hook rewrote the stream."""
+        native = self.native
+        return native if native is not None and native.format == format and not self.rewritten else None
 
     def on_close(self, callback: Any) -> None:
         """Run ``callback()`` (sync or async) when the stream ends, however it ends."""
@@ -214,7 +280,8 @@ class StreamResponseBody:
                 await aclose()
             except Exception:  # closing must not mask what ended the stream
                 pass
-        for callback in self._closers:
+        closers, self._closers = self._closers, []  # once, however many times aclose is called
+        for callback in closers:
             result = callback()
             if hasattr(result, "__await__"):
                 await result
@@ -239,7 +306,7 @@ class RequestContext:
     #: ``x-litellm-call-id`` carry it
     request_id: str
     endpoint: Endpoint
-    #: the parsed JSON body the client sent (hooks may rewrite it in ``pre_call``)
+    #: the JSON object the client sent, in its surface's format (read it; change ``request``)
     body: dict[str, Any]
     #: request headers, lower-case names
     headers: Mapping[str, str]
@@ -250,6 +317,11 @@ class RequestContext:
     #: the credential the client presented, if any (never logged)
     api_key: str | None = None
     principal: Principal | None = None
+    #: the request, typed (a :class:`gateway.chat.ChatRequest` for chat, a
+    #: :class:`gateway.chat.ModelRequest` otherwise); hooks read and change this, not ``body``
+    request: ModelRequest | None = None
+    #: the name of the surface (wire format) the client spoke: ``openai.chat``, ``anthropic.messages`` ...
+    surface: str = ""
     #: the model name the client asked for, before aliases and routing
     requested_model: str = ""
     #: the model group being served (after aliases; a router may change it)

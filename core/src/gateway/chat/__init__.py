@@ -13,6 +13,7 @@ from ._model import (
     File,
     Image,
     Message,
+    ModelRequest,
     Opaque,
     OpaqueTool,
     Part,
@@ -23,8 +24,11 @@ from ._model import (
     ToolChoice,
     ToolResult,
 )
+from ._openai import as_openai_body
 from ._openai import decode_chat as decode_openai_chat
+from ._openai import decode_prompt as decode_openai_prompt
 from ._openai import encode_chat as encode_openai_chat
+from ._openai import encode_prompt as encode_openai_prompt
 
 __all__ = [
     "JSON",
@@ -33,6 +37,7 @@ __all__ = [
     "File",
     "Image",
     "Message",
+    "ModelRequest",
     "Opaque",
     "OpaqueTool",
     "Part",
@@ -42,7 +47,10 @@ __all__ = [
     "ToolCall",
     "ToolChoice",
     "ToolResult",
+    "as_openai_body",
     "decode_openai_chat",
+    "decode_openai_prompt",
     "encode_openai_chat",
+    "encode_openai_prompt",
     "parse_data_url",
 ]

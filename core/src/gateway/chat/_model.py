@@ -28,6 +28,7 @@ from typing import Any, Literal
 import orjson
 
 from ..errors import BadRequestError
+from ._checks import parse_data_url
 
 JSON = dict[str, Any]
 
@@ -68,14 +69,13 @@ class Image:
     #: OpenAI's legacy ``"image_url": "<url>"`` string form
     bare: bool = False
 
-    def inline(self) -> tuple[str, str] | None:
-        """``(media_type, base64 data)`` for an inline image (given so, or as a ``data:`` URL); None for a link."""
+    def inline(self, where: str = "image_url.url") -> tuple[str, str] | None:
+        """``(media_type, base64 data)`` for an inline image (given so, or as a ``data:`` URL, checked:
+        a 400 naming ``where`` when it is malformed); None for a link."""
         if self.data is not None:
             return self.media_type or "application/octet-stream", self.data
         if self.url is not None and self.url.startswith("data:"):
-            from ._checks import parse_data_url
-
-            return parse_data_url(self.url)
+            return parse_data_url(self.url, where)
         return None
 
 
@@ -95,13 +95,11 @@ class File:
     extra: JSON = field(default_factory=_extra)
     source_extra: JSON = field(default_factory=_extra)
 
-    def inline(self) -> tuple[str, str] | None:
+    def inline(self, where: str = "file.file_data") -> tuple[str, str] | None:
         if self.data is not None:
             return self.media_type or "application/pdf", self.data
         if self.url is not None and self.url.startswith("data:"):
-            from ._checks import parse_data_url
-
-            return parse_data_url(self.url)
+            return parse_data_url(self.url, where)
         return None
 
 
@@ -304,7 +302,9 @@ class ModelRequest:
     fields: tuple[str, ...] = COMMON_FIELDS
     _snapshot = operator.attrgetter(*COMMON_FIELDS)
 
-    def __init__(self, format: str, body: JSON, model: str, members: frozenset[str], gateway_fields: frozenset[str]) -> None:
+    def __init__(
+        self, format: str, body: JSON, model: str, members: frozenset[str], gateway_fields: frozenset[str]
+    ) -> None:
         self.format = format
         self.body = body
         self.model = model
@@ -408,7 +408,9 @@ class ChatRequest(ModelRequest):
     fields = TOP_FIELDS
     _snapshot = operator.attrgetter(*TOP_FIELDS)
 
-    def __init__(self, format: str, body: JSON, model: str, members: frozenset[str], gateway_fields: frozenset[str]) -> None:
+    def __init__(
+        self, format: str, body: JSON, model: str, members: frozenset[str], gateway_fields: frozenset[str]
+    ) -> None:
         super().__init__(format, body, model, members, gateway_fields)
         self.temperature: float | None = None
         self.top_p: float | None = None
@@ -473,7 +475,6 @@ class ChatRequest(ModelRequest):
     def raw_messages(self) -> list[Any]:
         """The client's messages as sent (valid only while :attr:`messages_decoded` is false)."""
         return self._raw_messages or []
-
 
     # ------------------------------------------------------------------ for plugins
 

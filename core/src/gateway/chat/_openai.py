@@ -9,7 +9,6 @@ https://platform.openai.com/docs/api-reference/chat/create.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from ..errors import BadRequestError
@@ -48,6 +47,10 @@ _MESSAGE_KEYS = frozenset({"role", "content", "name", "tool_calls", "tool_call_i
 
 
 # --------------------------------------------------------------------------- decoding
+
+
+def _bad(message: str, param: str) -> BadRequestError:
+    return BadRequestError(message, param=param)
 
 
 def decode_chat(body: JSON) -> ChatRequest:
@@ -113,7 +116,9 @@ def decode_message(message: JSON) -> Message:
     cache_control = _dict_or_extra(message, "cache_control", extra)
     form, parts = decode_content(message)
     if role == "tool" and isinstance(message.get("tool_call_id"), str):
-        return Message(role, [ToolResult(message["tool_call_id"], parts, form)], message.get("name"), form, cache_control, extra)
+        return Message(
+            role, [ToolResult(message["tool_call_id"], parts, form)], message.get("name"), form, cache_control, extra
+        )
     if "tool_call_id" in message:
         extra["tool_call_id"] = message["tool_call_id"]
     thinking = message.get("thinking_blocks")
@@ -207,8 +212,11 @@ def decode_tool(tool: JSON) -> Tool | OpaqueTool:
         return OpaqueTool(FORMAT, tool)
     parameters = fn.get("parameters")
     strict = fn.get("strict")
-    known = ("name", "description", "parameters", "strict") if strict is None or isinstance(strict, bool) else (
-        "name", "description", "parameters")
+    known = (
+        ("name", "description", "parameters", "strict")
+        if strict is None or isinstance(strict, bool)
+        else ("name", "description", "parameters")
+    )
     # "type" is required by OpenAI's API and always written back as "function"
     outer_extra = _rest(tool, "type", "function", "cache_control")
     return Tool(
@@ -235,22 +243,25 @@ def decode_tool_choice(choice: Any) -> ToolChoice:
 NOT_OPENAI = ("top_k", "thinking")
 
 
-def encode_chat(request: ChatRequest, model: str, dropped: list[str] | None = None) -> JSON:
+def encode_chat(
+    request: ChatRequest, model: str, dropped: list[str] | None = None, target: str = "an OpenAI-format model"
+) -> JSON:
     """The OpenAI chat body for ``request``, with the upstream's ``model`` name.
 
     For an OpenAI-sourced request the client's members come back as sent (the fields no hook
     changed keep their spelling).  A request from another format is translated; its members with
     no OpenAI form (``extra``, ``top_k``, ``thinking``) are left out and their names added to
-    ``dropped``, for the provider to report (``x-gateway-dropped-params``).
+    ``dropped``, for the provider to report (``x-gateway-dropped-params``).  ``target`` names the
+    deployment in refusals of what it cannot run.
     """
     if request.format == FORMAT:
         return _encode_same(request, model)
-    out: JSON = {"model": model, "messages": encode_messages(request.messages, same=False)}
+    out: JSON = {"model": model, "messages": encode_messages(request.messages, same=False, target=target)}
     for name in TOP_FIELDS:
         if name not in NOT_OPENAI:
             _ENCODE_TOP[name](request, out)
     if request.tools is not None:
-        out["tools"] = [encode_tool(t, same=False) for t in request.tools]
+        out["tools"] = [encode_tool(t, same=False, target=target) for t in request.tools]
     if dropped is not None:
         dropped += sorted(request.extra) + [name for name in NOT_OPENAI if getattr(request, name) is not None]
     return out
@@ -261,7 +272,11 @@ def _encode_same(request: ChatRequest, model: str) -> JSON:
     changed = request.changed_fields()
     if not (changed or request.messages_decoded or request.tools_decoded or request.extra_touched):
         # nobody looked into the request: the client's body, minus the gateway's own fields
-        out = body.copy() if GATEWAY_ONLY_FIELDS.isdisjoint(body) else {k: v for k, v in body.items() if k not in GATEWAY_ONLY_FIELDS}
+        out = (
+            body.copy()
+            if GATEWAY_ONLY_FIELDS.isdisjoint(body)
+            else {k: v for k, v in body.items() if k not in GATEWAY_ONLY_FIELDS}
+        )
         out["model"] = model
         return out
     # the members no type covers (a hook may have changed them), then the typed ones as the client spelled them
@@ -277,6 +292,38 @@ def _encode_same(request: ChatRequest, model: str) -> JSON:
             out["tools"] = [encode_tool(t) for t in tools]
     for name in changed:
         _ENCODE_TOP[name](request, out)
+    return out
+
+
+def as_openai_body(request: ModelRequest) -> JSON:
+    """The request as an OpenAI body, as hooks left it: what logs and sinks record, whatever format
+    the client spoke.  Never raises: what has no OpenAI form is left out (a request with content
+    only its own format can carry is recorded as its client sent it)."""
+    try:
+        if isinstance(request, ChatRequest):
+            return encode_chat(request, request.model)
+        return encode_prompt(request, request.model)
+    except BadRequestError:
+        return dict(request.body)
+
+
+def encode_prompt(request: ModelRequest, model: str) -> JSON:
+    """The OpenAI completions or embeddings body for ``request``: the client's members as sent,
+    minus the gateway's own, with the typed fields a hook changed."""
+    body = request.body
+    if request.extra_touched:
+        out = dict(request.extra)
+        out.update((k, body[k]) for k in PROMPT_MEMBERS if k in body)
+    else:
+        out = (
+            body.copy()
+            if GATEWAY_ONLY_FIELDS.isdisjoint(body)
+            else {k: v for k, v in body.items() if k not in GATEWAY_ONLY_FIELDS}
+        )
+    out["model"] = model
+    for name in request.changed_fields():
+        if name != "model":
+            _set(out, name, True if name == "stream" and request.stream else getattr(request, name) or None)
     return out
 
 
@@ -349,12 +396,11 @@ def encode_tool_choice(choice: ToolChoice | None) -> Any:
     return choice.mode
 
 
-def encode_tool(tool: Tool | OpaqueTool, same: bool = True) -> JSON:
+def encode_tool(tool: Tool | OpaqueTool, same: bool = True, target: str = "an OpenAI-format model") -> JSON:
     if isinstance(tool, OpaqueTool):
         if tool.format != FORMAT:
             raise _bad(
-                f"tool {tool.type!r} is a built-in tool of the {tool.format} API; OpenAI-format models cannot run it",
-                "tools",
+                f"tool {tool.type!r} is a built-in tool of the {tool.format} API; {target} cannot run it", "tools"
             )
         return tool.data
     fn: JSON = {"name": tool.name}
@@ -374,13 +420,12 @@ def encode_tool(tool: Tool | OpaqueTool, same: bool = True) -> JSON:
     return out
 
 
-def encode_messages(messages: list[Message], same: bool = True) -> list[JSON]:
+def encode_messages(messages: list[Message], same: bool = True, target: str = "an OpenAI-format model") -> list[JSON]:
+    if same:
+        return [_encode_message(message) for message in messages]
     out: list[JSON] = []
     for message in messages:
-        if same:
-            out.append(_encode_message(message))
-        else:
-            out.extend(_encode_foreign_message(message))
+        out.extend(_encode_foreign_message(message, target))
     return out
 
 
@@ -502,7 +547,7 @@ def _encode_thinking(part: Thinking | Opaque) -> JSON:
 # --------------------------------------------------------------------------- from another format
 
 
-def _foreign_part(part: Part) -> JSON | None:
+def _foreign_part(part: Part, target: str) -> JSON | None:
     """A part decoded from another format, as OpenAI content (None: it has no OpenAI form)."""
     if isinstance(part, Text):
         return {"type": "text", "text": part.text}
@@ -521,33 +566,29 @@ def _foreign_part(part: Part) -> JSON | None:
             return {"type": "file", "file": {"file_data": f"data:{inline[0]};base64,{inline[1]}"}}
         if part.file_id is not None:
             return {"type": "file", "file": {"file_id": part.file_id}}
-        raise _bad(
-            "a document given by URL cannot be sent to an OpenAI-format model; send it inline (base64)", "messages"
-        )
+        raise _bad(f"a document given by URL cannot be sent to {target}; send it inline (base64)", "messages")
     if isinstance(part, Opaque):
-        raise _bad(
-            f"content of type {part.type!r} ({part.format} format) cannot be sent to an OpenAI-format model", "messages"
-        )
+        raise _bad(f"content of type {part.type!r} ({part.format} format) cannot be sent to {target}", "messages")
     return None
 
 
-def _foreign_content(parts: list[Part]) -> str | list[JSON]:
-    out = [p for p in (_foreign_part(part) for part in parts) if p is not None]
+def _foreign_content(parts: list[Part], target: str) -> str | list[JSON]:
+    out = [p for p in (_foreign_part(part, target) for part in parts) if p is not None]
     if all(p["type"] == "text" for p in out):
         return "".join(p["text"] for p in out)
     return out
 
 
-def _encode_foreign_message(message: Message) -> list[JSON]:
+def _encode_foreign_message(message: Message, target: str) -> list[JSON]:
     """A message decoded from another format (Anthropic ...): tool results become ``tool``
     messages, images inside them follow as user content, thinking is left out (OpenAI-format
     upstreams have no place for it)."""
     out: list[JSON] = []
     if message.role in ("system", "developer"):
-        return [{"role": message.role, "content": _foreign_content(message.parts)}]
+        return [{"role": message.role, "content": _foreign_content(message.parts, target)}]
     if message.role == "assistant":
         calls = message.tool_calls()
-        text = _foreign_content([p for p in message.parts if isinstance(p, Text)])
+        text = _foreign_content([p for p in message.parts if isinstance(p, Text)], target)
         answer: JSON = {"role": "assistant", "content": text if text or not calls else None}
         if calls:
             answer["tool_calls"] = [
@@ -561,11 +602,13 @@ def _encode_foreign_message(message: Message) -> list[JSON]:
         if isinstance(part, ToolResult):
             texts = [p for p in part.parts if isinstance(p, Text)]
             carried += [p for p in part.parts if not isinstance(p, Text)]
-            content = _foreign_content(texts)
+            content = _foreign_content(texts, target)
             out.append({"role": "tool", "tool_call_id": part.call_id, "content": content})
         else:
             others.append(part)
     rest = carried + others
     if rest or not out:
-        out.append({"role": message.role if message.role != "tool" else "user", "content": _foreign_content(rest)})
+        out.append(
+            {"role": message.role if message.role != "tool" else "user", "content": _foreign_content(rest, target)}
+        )
     return out

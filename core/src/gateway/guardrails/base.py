@@ -59,7 +59,7 @@ class TextBatch:
         output check belongs to, for vendors that screen whole interactions."""
         from .content import request_texts
 
-        slots = request_texts(self.ctx.endpoint, self.ctx.body).slots
+        slots = request_texts(self.ctx.request).slots
         batch = TextBatch(
             [s.get() for s in slots],
             [s.role for s in slots],

@@ -10,22 +10,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..chat import ChatRequest, File, Image, ModelRequest, Opaque, Text, ToolResult
+
 #: content-part types that carry text, by API (OpenAI chat, OpenAI responses, Anthropic)
 TEXT_PART_TYPES = frozenset({"text", "input_text", "output_text"})
 
 
 @dataclass(slots=True)
 class Slot:
+    """One text: ``container[key]`` in a JSON body, or the ``text`` of a typed part (``key`` None)."""
+
     container: Any
     key: Any
     role: str
     message_index: int
 
     def get(self) -> str:
-        return self.container[self.key]
+        if self.key is None:
+            return self.container.text  # type: ignore[no-any-return]
+        return self.container[self.key]  # type: ignore[no-any-return]
 
     def set(self, value: str) -> None:
-        self.container[self.key] = value
+        if self.key is None:
+            self.container.text = value
+        else:
+            self.container[self.key] = value
 
 
 @dataclass(slots=True)
@@ -61,8 +70,33 @@ def _message_slots(messages: list[Any], out: Extracted, first_index: int = 0) ->
                     out.non_text_parts += 1
 
 
-def request_texts(endpoint: str, body: dict[str, Any]) -> Extracted:
-    """The text slots of a request body (chat, Anthropic messages, completions, embeddings)."""
+def request_texts(request: ModelRequest | None) -> Extracted:
+    """The text slots of a live request: a masked text is written into the typed request, so it is
+    what every provider encodes.  Chat: the text parts of every message, tool results' included;
+    completions and embeddings: the prompt or the inputs."""
+    if isinstance(request, ChatRequest):
+        out = Extracted([])
+        for index, message in enumerate(request.messages):
+            _part_slots(message.parts, message.role, index, out)
+        return out
+    if request is None:
+        return Extracted([])
+    return body_texts("completions" if "prompt" in request.body else "embeddings", request.body)
+
+
+def _part_slots(parts: list[Any], role: str, index: int, out: Extracted) -> None:
+    for part in parts:
+        if isinstance(part, Text):
+            out.slots.append(Slot(part, None, role, index))
+        elif isinstance(part, ToolResult):
+            _part_slots(part.parts, "tool", index, out)
+        elif isinstance(part, (Image, File, Opaque)):
+            out.non_text_parts += 1
+
+
+def body_texts(endpoint: str, body: dict[str, Any]) -> Extracted:
+    """The text slots of a JSON request body (chat, Anthropic messages, completions, embeddings):
+    for copies made for logging, and for prompts (which have no typed parts)."""
     out = Extracted([])
     if endpoint in ("chat", "messages"):
         system = body.get("system")  # Anthropic's top-level system prompt

@@ -99,7 +99,7 @@ class RequestGuards:
     async def pre_call(self, ctx: RequestContext) -> None:
         pre, during = self.in_mode("pre_call"), self.in_mode("during_call")
         if pre or during:
-            extracted = request_texts(ctx.endpoint, ctx.body)
+            extracted = request_texts(ctx.request)
             for guard in pre:
                 batch, slots = input_batch(guard, ctx, extracted)
                 check_non_text(guard, "pre_call", batch)

@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ..chat import as_openai_body
 from ..types import JSONResponseBody
 from .base import TextBatch
-from .content import request_texts, response_texts
+from .content import body_texts, response_texts
 from .flow import RequestGuards, input_batch
 from .runner import run_check
 
@@ -38,8 +39,9 @@ STATE_KEY = "guardrails"
 
 @dataclass(slots=True)
 class LoggedView:
-    #: the request body to log (a redacted copy when a logging_only guardrail masked something)
-    request: dict[str, Any]
+    #: the request body to log when a logging_only guardrail masked something (a redacted copy);
+    #: None: log the request as forwarded
+    request: dict[str, Any] | None
     #: the answer's texts by choice index, as the client got them (redacted when masked)
     response_texts: dict[int, str] = field(default_factory=dict)
     #: the answer's JSON body for non-streamed answers (a redacted copy when masked)
@@ -61,11 +63,12 @@ def _answer(ctx: RequestContext, guards: RequestGuards | None) -> tuple[dict[str
 
 
 async def _redact(ctx: RequestContext, guards: RequestGuards) -> LoggedView:
-    request = orjson.loads(orjson.dumps(ctx.body))
+    # a copy of the request as forwarded (OpenAI's shape), masked for the log only
+    request = orjson.loads(orjson.dumps(as_openai_body(ctx.request) if ctx.request is not None else ctx.body))
     data, texts = _answer(ctx, guards)
     response = orjson.loads(orjson.dumps(data)) if data is not None else None
     redacted = False
-    extracted = request_texts(ctx.endpoint, request)
+    extracted = body_texts("completions" if "prompt" in request else ctx.endpoint, request)
     for guard in guards.logging_only:
         batch, slots = input_batch(guard, ctx, extracted)
         if batch.texts:
@@ -100,7 +103,7 @@ async def logged_view(ctx: RequestContext) -> LoggedView:
     guards = ctx.state.get(STATE_KEY)
     if not isinstance(guards, RequestGuards) or not guards.logging_only:
         data, texts = _answer(ctx, guards if isinstance(guards, RequestGuards) else None)
-        return LoggedView(ctx.body, texts, data)
+        return LoggedView(None, texts, data)
     if guards.logged is None:
         # several sinks may ask at once: they share one computation
         guards.logged = asyncio.ensure_future(_redact(ctx, guards))

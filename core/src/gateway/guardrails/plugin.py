@@ -21,7 +21,7 @@ from ..hookspecs import hookimpl
 from .base import Guardrail
 from .flow import RequestGuards
 from .registry import build_guardrails
-from .selection import OPT_OUT_FIELD, select
+from .selection import select
 
 if TYPE_CHECKING:
     from ..gateway import Gateway
@@ -114,8 +114,6 @@ def describe(guard: Guardrail) -> dict[str, Any]:
 async def gateway_pre_call(ctx: RequestContext, gateway: Gateway) -> None:
     found = gateway.state.get(NAME)
     if found is None:
-        # the opt-out field steers guardrails only; an upstream would reject the unknown parameter
-        ctx.body.pop(OPT_OUT_FIELD, None)
         return
     selected = select(ctx, found.guardrails)
     if not selected:

@@ -47,8 +47,8 @@ def requested_names(body: dict[str, Any]) -> list[str]:
 
 
 def _opt_out_requested(body: dict[str, Any]) -> bool:
-    # the top-level field steers the gateway only: it must not reach the upstream
-    wanted = body.pop(OPT_OUT_FIELD, None) is True
+    # the top-level field is one of the gateway's own: it never reaches an upstream
+    wanted = body.get(OPT_OUT_FIELD) is True
     meta = body.get("metadata")
     if isinstance(meta, dict) and meta.get(OPT_OUT_FIELD) is True:
         wanted = True
@@ -60,7 +60,8 @@ def select(ctx: RequestContext, configured: Mapping[str, Guardrail]) -> list[Gua
     principal = ctx.principal
     permissions = principal.permissions if principal is not None else {}
     skip_defaults = bool(permissions.get(OPT_OUT_FIELD))
-    if _opt_out_requested(ctx.body):
+    fields = ctx.request.gateway if ctx.request is not None else {}
+    if _opt_out_requested(fields):
         if not any(permissions.get(p) for p in OPT_OUT_PERMISSIONS):
             raise PermissionDeniedError(
                 f"this key may not turn guardrails off ('{OPT_OUT_FIELD}'); an admin can allow it with the key "
@@ -70,7 +71,7 @@ def select(ctx: RequestContext, configured: Mapping[str, Guardrail]) -> list[Gua
         skip_defaults = True
 
     wanted: set[str] = set()
-    for name in requested_names(ctx.body):
+    for name in requested_names(fields):
         if name not in configured:
             known = ", ".join(configured) or "none"
             raise BadRequestError(

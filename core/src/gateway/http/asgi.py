@@ -100,7 +100,7 @@ async def receive_body(
 WATCH_DISCONNECT_AFTER = 0.5
 
 
-class _DisconnectWatch:
+class DisconnectWatch:
     """Cancels the request's task when the client disconnects (see :func:`run_until_disconnect`)."""
 
     __slots__ = ("task", "receive", "watcher", "client_gone")
@@ -133,7 +133,7 @@ async def run_until_disconnect(gateway: Gateway, ctx: RequestContext, receive: R
     the server from the moment it is returned."""
     task = asyncio.current_task()
     assert task is not None
-    watch = _DisconnectWatch(task, receive)
+    watch = DisconnectWatch(task, receive)
     timer = asyncio.get_running_loop().call_later(WATCH_DISCONNECT_AFTER, watch.start)
     try:
         return await pipeline.run(gateway, ctx)

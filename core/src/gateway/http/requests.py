@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from starlette.requests import Request
 
-from ..errors import AuthenticationError, BadRequestError, PayloadTooLargeError, RequestTimeoutError
 from ..chat._openai_checks import check_nesting
+from ..errors import AuthenticationError, BadRequestError, PayloadTooLargeError, RequestTimeoutError
 
 if TYPE_CHECKING:
     from ..gateway import Gateway

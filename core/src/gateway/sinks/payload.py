@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ..chat import as_openai_body
 from .otlp import parse_traceparent
 
 if TYPE_CHECKING:
@@ -135,7 +136,8 @@ def build_payload(event: LogEvent, options: PayloadOptions = DEFAULT_OPTIONS, vi
     upstream_done = sink_state.get("upstream_done") or (captured.last_chunk_at if captured is not None else None)
     upstream_ms = (upstream_done - ctx.upstream_started) * 1000 if upstream_done and ctx.upstream_started else None
     ttft_ms = (ctx.first_token_at - ctx.started) * 1000 if ctx.first_token_at else None
-    metadata = ctx.body.get("metadata") if isinstance(ctx.body.get("metadata"), dict) else {}
+    request = ctx.request
+    metadata = request.metadata() if request is not None else {}
     error = ctx.error
     budget = _Budget(options.max_content_chars)
     content = options.include_content
@@ -163,7 +165,7 @@ def build_payload(event: LogEvent, options: PayloadOptions = DEFAULT_OPTIONS, vi
         "model": deployment.model if deployment else None,
         "api_base": _public_base(deployment.api_base) if deployment else None,
         "principal": _principal(ctx, options.redact_principal),
-        "end_user": safe_text(ctx.body["user"], 256) if isinstance(ctx.body.get("user"), str) else None,
+        "end_user": safe_text(request.user, 256) if request is not None and isinstance(request.user, str) else None,
         "usage": _usage(ctx),
         "cost": None if ctx.cost is None else str(ctx.cost),
         "cost_usd": _float_or_none(ctx.cost),
@@ -304,7 +306,7 @@ def guardrail_outcomes(raw: Any) -> list[dict[str, Any]]:
 
 
 def _tags(ctx: RequestContext, metadata: dict[str, Any]) -> list[str]:
-    raw = metadata.get("tags") or ctx.body.get("tags") or []
+    raw = metadata.get("tags") or (ctx.request.gateway.get("tags") if ctx.request is not None else None) or []
     return [safe_text(t, 256) for t in raw[:64] if isinstance(t, str)] if isinstance(raw, list) else []
 
 
@@ -330,7 +332,10 @@ def _rate_limit_headers(ctx: RequestContext) -> dict[str, int] | None:
 
 
 def _request(ctx: RequestContext, limit: int, budget: _Budget, view: Any) -> dict[str, Any]:
-    body = view.request if getattr(view, "redacted", False) and isinstance(view.request, dict) else ctx.body
+    if getattr(view, "redacted", False) and isinstance(view.request, dict):
+        body = view.request
+    else:  # the request as it was forwarded (after guardrails' masks), in OpenAI's shape
+        body = as_openai_body(ctx.request) if ctx.request is not None else ctx.body
     request: dict[str, Any] = {"params": safe_json({k: body[k] for k in MODEL_PARAMS if k in body}, limit)}
     for field in ("messages", "prompt", "input", "tools"):
         if field in body:

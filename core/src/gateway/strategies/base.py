@@ -12,6 +12,7 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..chat import ChatRequest, Text
 from ..errors import ConfigError
 
 if TYPE_CHECKING:
@@ -40,18 +41,12 @@ def estimated_prompt_tokens(ctx: RequestContext) -> int:
     if cached is not None:
         return int(cached)
     chars = 0
-    body = ctx.body
-    messages = body.get("messages")
-    if isinstance(messages, list):
-        for message in messages:
-            content = message.get("content") if isinstance(message, dict) else None
-            if isinstance(content, str):
-                chars += len(content)
-            elif isinstance(content, list):
-                chars += sum(len(p.get("text") or "") for p in content if isinstance(p, dict))
-    else:
+    request = ctx.request
+    if isinstance(request, ChatRequest):
+        chars = sum(len(part.text) for _, part in request.iter_parts() if isinstance(part, Text))
+    elif request is not None:
         for field in ("prompt", "input"):
-            value = body.get(field)
+            value = request.body.get(field)
             if isinstance(value, str):
                 chars += len(value)
             elif isinstance(value, list):

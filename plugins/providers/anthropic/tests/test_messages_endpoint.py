@@ -80,24 +80,25 @@ def _openai_tool_completion(arguments: str) -> dict[str, Any]:
 
 
 def test_sdk_message_against_openai_backend(client: anthropic.Anthropic, openai_server: FakeUpstream) -> None:
-    reply = client.messages.create(
+    raw = client.messages.with_raw_response.create(
         model="gpt",
         max_tokens=100,
         system=[{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}],
         messages=[{"role": "user", "content": "Hi"}],
         stop_sequences=["END"],
         metadata={"user_id": "u-1"},
-        extra_body={"temperature": 0.3, "top_k": 5},
+        extra_body={"temperature": 0.3, "top_k": 5, "context_management": {"edits": []}},
     )
+    reply = raw.parse()
     assert reply.content[0].type == "text" and reply.content[0].text == openai_server.content
     assert reply.stop_reason == "end_turn" and reply.role == "assistant"
     sent = openai_server.requests[-1].json
-    assert sent["messages"] == [
-        {"role": "system", "content": [{"type": "text", "text": "Be brief."}]},
-        {"role": "user", "content": [{"type": "text", "text": "Hi"}]},
-    ]
+    # text-only content goes as plain strings: every OpenAI-compatible server takes those
+    assert sent["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
     assert (sent["max_tokens"], sent["stop"], sent["temperature"], sent["user"]) == (100, ["END"], 0.3, "u-1")
-    assert "top_k" not in sent and "cache_control" not in str(sent)  # OpenAI upstreams refuse these fields
+    # OpenAI upstreams refuse Anthropic's own fields: they are left out, and the answer says which
+    assert "top_k" not in sent and "context_management" not in sent and "cache_control" not in str(sent)
+    assert raw.headers["x-gateway-dropped-params"] == "context_management,top_k"
     expected_prompt = fake_openai.prompt_tokens(sent["messages"])
     assert (reply.usage.input_tokens, reply.usage.output_tokens) == (
         expected_prompt,
@@ -164,7 +165,7 @@ def test_tool_use_round_trip_against_openai_backend(client: anthropic.Anthropic,
         {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}
     ]
     assert sent[2] == {"role": "tool", "tool_call_id": "call_1", "content": "18 C"}
-    assert sent[3] == {"role": "user", "content": [{"type": "text", "text": "Summarise"}]}
+    assert sent[3] == {"role": "user", "content": "Summarise"}
 
 
 def test_streamed_tool_use_against_openai_backend(client: anthropic.Anthropic, openai_server: FakeUpstream) -> None:
@@ -345,7 +346,7 @@ def test_system_role_messages_and_max_tokens_zero(client: anthropic.Anthropic, a
         messages=[{"role": "system", "content": "Be terse."}, {"role": "user", "content": "Hi"}],
     )
     sent = anthropic_server.last_json
-    assert sent["system"] == [{"type": "text", "text": "Be terse."}]
+    assert sent["system"] == "Be terse."  # a system-role message (tolerated) becomes the system prompt
     assert sent["max_tokens"] == 0
 
 
@@ -439,7 +440,7 @@ def test_wrong_types_are_400s_in_anthropics_envelope_that_name_the_field(
     assert words in reply.json()["error"]["message"]
 
 
-def test_unsupported_anthropic_features_are_clear_400s(
+def test_what_an_openai_backend_cannot_run_is_a_400_and_what_it_has_no_field_for_is_reported(
     client: anthropic.Anthropic, openai_server: FakeUpstream
 ) -> None:
     with pytest.raises(anthropic.BadRequestError) as server_tool:
@@ -449,13 +450,15 @@ def test_unsupported_anthropic_features_are_clear_400s(
             messages=[{"role": "user", "content": "x"}],
             tools=[{"type": "web_search_20250305", "name": "web_search"}],
         )
-    assert "server tool" in server_tool.value.body["error"]["message"]
-    with pytest.raises(anthropic.BadRequestError) as unknown:
-        client.messages.create(
-            model="gpt", max_tokens=5, messages=[{"role": "user", "content": "x"}], extra_body={"frobnicate": 1}
-        )
-    assert "frobnicate" in unknown.value.body["error"]["message"]
+    message = server_tool.value.body["error"]["message"]
+    assert "web_search_20250305" in message and "'gpt'" in message  # the item, and the model that cannot run it
     assert openai_server.requests == []
+    # a field Anthropic's API has and OpenAI's has not is left out, and the answer names it
+    raw = client.messages.with_raw_response.create(
+        model="gpt", max_tokens=5, messages=[{"role": "user", "content": "x"}], extra_body={"frobnicate": 1}
+    )
+    assert raw.headers["x-gateway-dropped-params"] == "frobnicate"
+    assert "frobnicate" not in openai_server.requests[-1].json
 
 
 def test_error_in_the_middle_of_a_stream_is_an_error_event(

@@ -17,7 +17,7 @@ def gateway_register_providers(register: Any) -> None:
 
 
 @hookimpl
-def gateway_register_routes(gateway: Any) -> list[Any]:
-    from .route import messages_routes
+def gateway_register_surfaces(register: Any) -> None:
+    from .surface import MessagesSurface
 
-    return messages_routes(gateway)
+    register(MessagesSurface())

@@ -69,16 +69,38 @@ def _cache(block: Mapping[str, Any], where: str) -> JSON | None:
     return value
 
 
-def _number(body: Mapping[str, Any], name: str, *, integer: bool = False) -> Any:
-    value = body.get(name)
-    if value is None:
-        return None
-    ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if not ok or isinstance(value, bool):
-        raise _bad(f"{name}: must be {'an integer' if integer else 'a number'}, got {type(value).__name__}", name)
-    if isinstance(value, int) and abs(value) > _MAX_INT:
-        raise _bad(f"{name}: must be at most {_MAX_INT}", name)
-    return value
+_NUMBER = (int, float)
+#: optional top-level fields and the JSON type each must have (Anthropic's API refuses the same)
+FIELD_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "temperature": (_NUMBER, "a number from 0 to 1"),
+    "top_p": (_NUMBER, "a number from 0 to 1"),
+    "top_k": ((int,), "a positive integer"),
+    "stream": ((bool,), "true or false"),
+    "stop_sequences": ((list,), "a list of strings"),
+    "metadata": ((dict,), 'an object like {"user_id": "..."}'),
+    "thinking": ((dict,), 'an object like {"type": "enabled", "budget_tokens": 2048}'),
+    "cache_control": ((dict,), 'an object like {"type": "ephemeral"}'),
+    "service_tier": ((str,), "a string"),
+    "tools": ((list,), "a list of tools"),
+    "tool_choice": ((dict,), 'an object like {"type": "auto"}'),
+    "output_config": ((dict,), "an object"),
+}
+
+
+def _check_field_types(body: Mapping[str, Any]) -> None:
+    """Wrong JSON types are a 400 naming the field, before anything reads them."""
+    for name, (types, expected) in FIELD_TYPES.items():
+        value = body.get(name)
+        if value is None:
+            continue
+        # bool is an int in Python; a number field given true/false is still wrong
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise _bad(f"{name}: must be {expected}, got {type(value).__name__}", name)
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_INT:
+            raise _bad(f"{name}: must be at most {_MAX_INT}", name)
+    stop = body.get("stop_sequences")
+    if stop is not None and not all(isinstance(s, str) for s in stop):
+        raise _bad("stop_sequences: must be a list of strings", "stop_sequences")
 
 
 def decode_messages_request(body: JSON) -> ChatRequest:
@@ -86,8 +108,11 @@ def decode_messages_request(body: JSON) -> ChatRequest:
     if not isinstance(model, str) or not model.strip():
         raise _bad("model: field required (a model name from GET /v1/models)", "model")
     max_tokens = body.get("max_tokens")
-    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or not 0 <= max_tokens <= _MAX_INT:
+    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 0:
         raise _bad("max_tokens: field required, a non-negative integer", "max_tokens")
+    if max_tokens > _MAX_INT:
+        raise _bad(f"max_tokens: must be at most {_MAX_INT}", "max_tokens")
+    _check_field_types(body)
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise _bad("messages: at least one message is required", "messages")
@@ -105,29 +130,22 @@ def decode_messages_request(body: JSON) -> ChatRequest:
     request.max_tokens = max_tokens
     request.stream = body.get("stream") is True
     request.include_usage = request.stream  # Anthropic streams always end with usage
-    request.temperature = _number(body, "temperature")
-    request.top_p = _number(body, "top_p")
-    request.top_k = _number(body, "top_k", integer=True)
+    request.temperature = body.get("temperature")
+    request.top_p = body.get("top_p")
+    request.top_k = body.get("top_k")
     stop = body.get("stop_sequences")
-    if stop is not None:
-        if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
-            raise _bad("stop_sequences: must be a list of strings", "stop_sequences")
-        request.stop = list(stop)
+    request.stop = list(stop) if stop is not None else None
     if metadata is not None:
-        if not isinstance(metadata, dict):
-            raise _bad('metadata: must be an object like {"user_id": "..."}', "metadata")
         user = metadata.get("user_id")
         if user is not None and not isinstance(user, str):
             raise _bad("metadata.user_id: must be a string", "metadata.user_id")
         request.user = user
     thinking = body.get("thinking")
-    if thinking is not None and (not isinstance(thinking, dict) or not isinstance(thinking.get("type"), str)):
+    if thinking is not None and not isinstance(thinking.get("type"), str):
         raise _bad('thinking: must be {"type": "enabled", "budget_tokens": N} or {"type": "disabled"}', "thinking")
     request.thinking = thinking
     tools = body.get("tools")
     if tools is not None:
-        if not isinstance(tools, list):
-            raise _bad("tools: must be a list", "tools")
         request.tools = [_tool(t, f"tools.{i}") for i, t in enumerate(tools)]
     request.tool_choice, request.parallel_tool_calls = _tool_choice(body.get("tool_choice"))
     request.response_format = _response_format(body.get("output_config"))

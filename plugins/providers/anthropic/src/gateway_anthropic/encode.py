@@ -593,7 +593,7 @@ class Turns:
         if not allow_media:
             raise BadRequestError(f"{where}: only text is allowed here, not {_kind(part)!r}", param=where)
         if isinstance(part, Image):
-            inline = part.inline() if part.data is not None or (part.url or "").startswith("data:") else None
+            inline = part.inline(f"{where}.image_url.url")
             if inline is not None:
                 if inline[0] not in IMAGE_MEDIA_TYPES:
                     raise BadRequestError(
@@ -610,7 +610,7 @@ class Turns:
         if isinstance(part, File):
             if part.text is not None:
                 return {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": part.text}}
-            inline = part.inline()
+            inline = part.inline(f"{where}.file.file_data")
             if inline is None:
                 raise BadRequestError(
                     f"{where}: anthropic needs the file inline as file.file_data ('data:application/pdf;base64,...'); "
@@ -628,7 +628,8 @@ class Turns:
         results = [p for p in message.parts if isinstance(p, ToolResult)]
         if message.role == "tool" and not results:
             raise BadRequestError(
-                f"{where}.tool_call_id is required: the id of the tool call this message answers", param=f"{where}.tool_call_id"
+                f"{where}.tool_call_id is required: the id of the tool call this message answers",
+                param=f"{where}.tool_call_id",
             )
         others = [p for p in message.parts if not isinstance(p, ToolResult)]
         blocks = [self._tool_result(r, message, where) for r in results]

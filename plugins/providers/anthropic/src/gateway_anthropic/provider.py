@@ -15,11 +15,13 @@ from typing import Any
 import orjson
 
 from gateway import Deployment, JSONResponseBody, Provider, RequestContext, StreamResponseBody, UpstreamError
+from gateway.chat import ChatRequest
 from gateway.translation import effective_drop_params, upstream_json_object
+from gateway.types import NativeEvents
 from gateway.upstream import iter_body, passed_headers
 
-from .extras import extras_for
-from .request import AnthropicRequest, translate_request
+from .decode import FORMAT
+from .encode import AnthropicRequest, encode_request
 from .response import completion_from_message, map_upstream_error
 from .stream import StreamTranslator, translate_stream
 from .wire import API_KEY_ENV, API_VERSION, DEFAULT_API_BASE, DEFAULT_MAX_TOKENS, PROVIDER
@@ -77,15 +79,15 @@ class AnthropicProvider(Provider):
         self.targets[deployment.id] = Target(f"{base}/v1/messages", headers, int(max_tokens))
 
     def translate(self, ctx: RequestContext, deployment: Deployment, gateway: Any) -> AnthropicRequest:
-        """The Anthropic body for this attempt (public so tests and tools can see the translation)."""
-        return translate_request(
-            ctx.body,
+        """The Anthropic body for this attempt (public so tests and tools can see the encoding)."""
+        request = ctx.request
+        assert isinstance(request, ChatRequest), "anthropic deployments serve chat requests"
+        return encode_request(
+            request,
             deployment.model,
             default_max_tokens=self.targets[deployment.id].max_tokens,
             drop_params=effective_drop_params(deployment.params, gateway.drop_params),
             response_headers=ctx.response_headers,
-            extras=extras_for(ctx.state),
-            stream=ctx.stream,
         )
 
     async def chat(
@@ -93,31 +95,53 @@ class AnthropicProvider(Provider):
     ) -> JSONResponseBody | StreamResponseBody:
         request = self.translate(ctx, deployment, gateway)
         target = self.targets[deployment.id]
+        headers = _with_client_headers(target.headers, ctx.headers)
         payload = orjson.dumps(request.body)
         if not ctx.stream:
             try:
-                _, headers, raw = await gateway.upstream.post(
-                    PROVIDER, target.url, payload, target.headers, timeout=deployment.timeout
+                _, upstream_headers, raw = await gateway.upstream.post(
+                    PROVIDER, target.url, payload, headers, timeout=deployment.timeout
                 )
             except UpstreamError as exc:
                 raise map_upstream_error(exc) from None
             message = upstream_json_object(PROVIDER, raw)
+            json_tool = request.json_tool
+            # an Anthropic client gets these bytes as they came; others the OpenAI form, built on demand
             return JSONResponseBody(
-                data=completion_from_message(message, request.json_tool), headers=pass_headers(headers)
-            )
+                raw=raw, format=FORMAT, to_openai=lambda: completion_from_message(message, json_tool),
+                headers=pass_headers(upstream_headers),
+            )  # fmt: skip
         try:
             resp = await gateway.upstream.open_stream(
-                PROVIDER, target.url, payload, target.headers, timeout=deployment.stream_timeout
+                PROVIDER, target.url, payload, headers, timeout=deployment.stream_timeout
             )
         except UpstreamError as exc:
             raise map_upstream_error(exc) from None
         translator = StreamTranslator(deployment.model, request.json_tool)
+        native = NativeEvents(FORMAT)
         chunks = translate_stream(
             iter_body(resp, PROVIDER, deployment.stream_timeout),
             translator,
             deployment_id=deployment.id,
             request_id=ctx.request_id,
+            native=native,
         )
-        stream = StreamResponseBody(chunks, headers=pass_headers(resp.headers))
+        stream = StreamResponseBody(chunks, headers=pass_headers(resp.headers), native=native)
         stream.on_close(resp.release)
         return stream
+
+
+#: request headers of the client passed to the upstream, as LiteLLM forwards them (the betas a
+#: client such as Claude Code needs, the API version it was written against)
+CLIENT_HEADERS = ("anthropic-beta", "anthropic-version")
+
+
+def _with_client_headers(target: dict[str, str], client: Mapping[str, str]) -> dict[str, str]:
+    passed = [(name, client[name]) for name in CLIENT_HEADERS if name in client]
+    if not passed:
+        return target
+    headers = dict(target)
+    for name, value in passed:
+        # the deployment's own betas stay; the client's join them
+        headers[name] = f"{headers[name]},{value}" if name == "anthropic-beta" and name in headers else value
+    return headers

@@ -22,6 +22,7 @@ import structlog
 from gateway.errors import UpstreamError
 from gateway.sse import SSEDecoder, SSEProtocolError
 from gateway.translation import ChunkBuilder
+from gateway.types import NativeEvents
 
 from .response import finish_reason, stream_error, usage_from_anthropic
 from .wire import PROVIDER, STREAM_EVENTS
@@ -148,10 +149,27 @@ class StreamTranslator:
         return UpstreamError(f"{PROVIDER} sent {what}; the gateway cannot translate it, so the stream was ended")
 
 
+def _frame(name: str | None, data: str) -> bytes:
+    """An SSE event as bytes again (the event name, each data line, the blank line)."""
+    head = f"event: {name}\n" if name else ""
+    lines = "".join(f"data: {line}\n" for line in data.split("\n"))
+    return f"{head}{lines}\n".encode()
+
+
 async def translate_stream(
-    body: AsyncIterator[bytes], translator: StreamTranslator, *, deployment_id: str, request_id: str
+    body: AsyncIterator[bytes],
+    translator: StreamTranslator,
+    *,
+    deployment_id: str,
+    request_id: str,
+    native: NativeEvents | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
-    """Decode the SSE byte stream incrementally and yield OpenAI chunks as events complete."""
+    """Decode the SSE byte stream incrementally and yield OpenAI chunks as events complete.
+
+    Each event also goes to ``native`` as it came (re-framed), for an Anthropic client.  Event
+    types this code does not know are passed on there and otherwise ignored, as Anthropic's
+    versioning policy asks of clients.
+    """
     decoder = SSEDecoder()
     try:
         async for raw in body:
@@ -167,8 +185,10 @@ async def translate_stream(
                 if not isinstance(data, dict):
                     raise translator.violation("an event whose data is not a JSON object")
                 kind = data.get("type") or event.event
+                if native is not None:
+                    native.add(_frame(event.event, event.data))
                 if kind not in STREAM_EVENTS:
-                    raise translator.violation(f"an event of unknown type {kind!r}")
+                    continue  # an event type added after this code: its data is not ours to translate
                 for chunk in translator.feed(kind, data):
                     yield chunk
                 if translator.stopped:

@@ -48,7 +48,7 @@ import orjson
 
 from gateway.testing import LocalServer, RecordedRequest
 
-from .wire import API_VERSION, IMAGE_MEDIA_TYPES, error_body
+from .wire import IMAGE_MEDIA_TYPES, error_body
 
 TOP_LEVEL_FIELDS = frozenset(
     {
@@ -581,7 +581,7 @@ class FakeAnthropic(LocalServer):
             self.requests.append(recorded)
             if headers.get("x-api-key") != self.api_key:
                 return answer(401, error_body("authentication_error", "invalid x-api-key"))
-            if headers.get("anthropic-version") != API_VERSION:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", headers.get("anthropic-version") or ""):
                 return answer(400, error_body("invalid_request_error", "anthropic-version: header is required"))
             try:
                 body = orjson.loads(raw)

@@ -21,10 +21,10 @@ from gateway import (
     RequestContext,
     StreamResponseBody,
     UpstreamError,
-    request_body_for_upstream,
 )
+from gateway.chat import ChatRequest, encode_openai_chat, encode_openai_prompt
 from gateway.sse import SSEDecoder, SSEProtocolError
-from gateway.translation import upstream_json_object
+from gateway.translation import drop_or_refuse, upstream_json_object
 from gateway.upstream import iter_body, passed_headers
 
 #: OpenAI-compatible services: prefix -> (default api_base, environment variable with the key)
@@ -116,7 +116,20 @@ class OpenAIProvider(Provider):
     # ------------------------------------------------------------------ calls
 
     def _body(self, ctx: RequestContext, deployment: Deployment) -> dict[str, Any]:
-        body = request_body_for_upstream(ctx.body, deployment.model)
+        request = ctx.request
+        if isinstance(request, ChatRequest):
+            dropped: list[str] = []
+            body = encode_openai_chat(
+                request,
+                deployment.model,
+                dropped,
+                f"the model {deployment.model_group!r} ({self.prefix}/{deployment.model})",
+            )
+            if dropped:  # a client of another format sent what OpenAI's format has no member for
+                drop_or_refuse(dropped, provider=self.prefix, drop=True, response_headers=ctx.response_headers)
+        else:
+            assert request is not None
+            body = encode_openai_prompt(request, deployment.model)
         extra = deployment.params.get("extra_body")
         if isinstance(extra, dict):
             body.update(extra)

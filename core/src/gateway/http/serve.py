@@ -1,0 +1,219 @@
+"""The one model-request lifecycle, for every surface.
+
+authenticate -> read the body (bounded) -> decode (the surface) -> the request hooks -> encode the
+answer or the stream (the surface) -> record.  One ``try/finally`` records every request exactly
+once (the access line, one ``gateway_log`` event), whatever happens: an auth failure, a malformed
+body, an upstream failing before or during a stream, a client leaving mid-stream.
+
+It is a raw ASGI handler, served before Starlette's router: measured on the benchmark, Starlette's
+request/response objects and middleware stack cost more than the gateway's whole pipeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from .. import pipeline
+from ..errors import ClientDisconnectedError, GatewayError
+from ..hooks import PerPlugin, call_startup_hook, log_plugin_failure
+from ..registry import Registry
+from ..types import RequestContext, StreamResponseBody
+from .asgi import (
+    ClientGone,
+    DisconnectWatch,
+    id_headers,
+    model_request_context,
+    receive_body,
+    run_until_disconnect,
+    send_bytes,
+)
+from .requests import extract_api_key, parse_json_object
+from .responses import error_headers, internal_error, response_headers
+
+if TYPE_CHECKING:
+    from ..gateway import Gateway
+    from ..surfaces import Surface
+
+#: headers every event stream carries (``x-accel-buffering``: tell nginx in front not to buffer it)
+STREAM_HEADERS = [
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+
+
+class Answered:
+    """Whether the answer's head went out: after that, an error can only end the stream."""
+
+    __slots__ = ("head",)
+
+    def __init__(self) -> None:
+        self.head = False
+
+
+class ModelRoute:
+    """Serves one surface's paths.  Built once per surface at start-up."""
+
+    def __init__(self, gateway: Gateway, surface: Surface, plugin: str) -> None:
+        self.gateway = gateway
+        self.surface = surface
+        #: the plugin that registered the surface, named when its codec fails
+        self.plugin = plugin
+        self.key_header = gateway.config.general_settings.litellm_key_header_name
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        ctx = model_request_context(scope, self.surface.endpoint)
+        ctx.surface = self.surface.name
+        answered = Answered()
+        error: BaseException | None = None
+        try:
+            error = await self._serve(ctx, scope, receive, send, answered)
+        except GatewayError as exc:
+            error = exc
+            await self._send_error(send, ctx, exc, answered)
+        except ClientGone as gone:
+            error = ClientDisconnectedError(str(gone))
+        except Exception as exc:
+            error = internal_error(exc, ctx.request_id)
+            await self._send_error(send, ctx, error, answered)
+        except BaseException:  # cancelled: the server is stopping (a client's departure is ClientGone)
+            error = ClientDisconnectedError("the request was cancelled before its answer was complete")
+            raise
+        finally:
+            pipeline.finish(self.gateway, ctx, error)
+
+    async def _serve(
+        self, ctx: RequestContext, scope: Scope, receive: Receive, send: Send, answered: Answered
+    ) -> GatewayError | None:
+        gateway = self.gateway
+        # authenticate before reading the body: an anonymous client cannot make us read 32 MB
+        ctx.api_key = extract_api_key(ctx.headers, self.key_header)
+        await pipeline.authenticate(gateway, ctx)
+        raw = await receive_body(
+            receive, ctx.headers.get("content-length"), gateway.max_body_bytes, gateway.request_body_timeout
+        )
+        ctx.body = parse_json_object(raw)
+        request = ctx.request = self._codec(self.surface.decode, ctx.body)
+        ctx.requested_model = request.model
+        ctx.stream = request.stream
+        response = await run_until_disconnect(gateway, ctx, receive)
+        headers = response_headers(ctx, response)
+        headers.update(id_headers(ctx))
+        if isinstance(response, StreamResponseBody):
+            return await self._stream(ctx, response, headers, receive, send, answered)
+        ctx.status = response.status
+        body = self._codec(self.surface.encode_answer, ctx, response)
+        answered.head = True
+        await send_bytes(send, response.status, body, headers, self.surface.content_type)
+        return None
+
+    async def _stream(
+        self, ctx: RequestContext, response: StreamResponseBody, headers: dict[str, str], receive: Receive, send: Send,
+        answered: Answered,
+    ) -> GatewayError | None:  # fmt: skip
+        """Send the stream's events as they come; returns the error that ended it early, if any."""
+        failure: list[GatewayError] = []
+
+        def on_error(exc: BaseException) -> GatewayError:
+            error = exc if isinstance(exc, GatewayError) else internal_error(exc, ctx.request_id)
+            failure.append(error)
+            return error
+
+        task = asyncio.current_task()
+        assert task is not None
+        watch = DisconnectWatch(task, receive)
+        watch.start()  # a stream lasts: a client that leaves stops the upstream at once
+        try:
+            events = self._codec(self.surface.encode_stream, ctx, response, on_error)
+            raw_headers = STREAM_HEADERS + [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+            answered.head = True
+            await send({"type": "http.response.start", "status": 200, "headers": raw_headers})
+            async for data in _guarded(events, self.plugin, self.surface.name, ctx.request_id, on_error):
+                if data:
+                    await send({"type": "http.response.body", "body": data, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except asyncio.CancelledError:
+            if watch.client_gone:
+                task.uncancel()
+                raise ClientGone("the client disconnected before the stream ended") from None
+            raise
+        finally:
+            watch.stop()
+            await response.aclose()
+        return failure[0] if failure else None
+
+    def _codec(self, method: Callable[..., Any], *args: Any) -> Any:
+        """Call a surface method; anything but a ``GatewayError`` is the surface's bug (500, naming its plugin)."""
+        try:
+            return method(*args)
+        except GatewayError:
+            raise
+        except Exception as exc:
+            raise log_plugin_failure(self.plugin, f"surface {self.surface.name}.{method.__name__}", exc) from exc
+
+    async def _send_error(self, send: Send, ctx: RequestContext, error: GatewayError, answered: Answered) -> None:
+        if answered.head:
+            return  # the answer started: the stream already carries its own end
+        try:
+            body = self.surface.encode_error(error)
+        except Exception as exc:  # the surface cannot even say it failed: say it in OpenAI's shape
+            error = log_plugin_failure(self.plugin, f"surface {self.surface.name}.encode_error", exc)
+            body = error.to_json()
+        headers = {**error_headers(error), **ctx.response_headers, **id_headers(ctx)}
+        answered.head = True
+        await send_bytes(send, error.status, body, headers, b"application/json")
+
+
+async def _guarded(
+    events: AsyncIterator[bytes],
+    plugin: str,
+    surface: str,
+    request_id: str,
+    on_error: Callable[[BaseException], GatewayError],
+) -> AsyncIterator[bytes]:
+    """A surface's stream encoder that raises ends the stream (it has already started) and is named."""
+    try:
+        async for data in events:
+            yield data
+    except GatewayError as exc:
+        on_error(exc)
+    except Exception as exc:
+        on_error(log_plugin_failure(plugin, f"surface {surface}.encode_stream", exc))
+
+
+def surface_routes(gateway: Gateway) -> tuple[dict[str, ModelRoute], list[Route]]:
+    """Every registered surface's paths: ``path -> ModelRoute`` for the fast path, and Starlette
+    routes that reserve those paths (so no plugin route can claim them; POST requests to them
+    never reach Starlette)."""
+    surfaces: Registry[Surface] = Registry("surface")
+    paths: Registry[Surface] = Registry(
+        "the model route POST", remedy="a path is served by one surface; disable one plugin"
+    )
+
+    def registrar(plugin: str) -> Callable[[Surface], None]:
+        def register(surface: Surface) -> None:
+            surfaces.add(plugin, surface.name, surface)
+            for path in surface.paths:
+                paths.add(plugin, path, surface)
+
+        return register
+
+    call_startup_hook(gateway.pm, "gateway_register_surfaces", register=PerPlugin(registrar), gateway=gateway)
+    gateway.surfaces = surfaces
+    routes = {name: ModelRoute(gateway, surface, surfaces.owner(name) or "core") for name, surface in surfaces.items()}
+    fast = {path: routes[surface.name] for path, surface in paths.items()}
+
+    async def served_by_fast_path(request: Request) -> Response:  # pragma: no cover - intercepted earlier
+        raise RuntimeError("model routes are served by the ASGI fast path")
+
+    return fast, [Route(path, served_by_fast_path, methods=["POST"]) for path in fast]
+
+
+__all__ = ["ModelRoute", "surface_routes"]
