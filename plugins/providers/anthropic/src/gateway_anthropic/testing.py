@@ -70,6 +70,10 @@ TOP_LEVEL_FIELDS = frozenset(
         "output_config",
         "speed",
         "inference_geo",
+        # https://docs.anthropic.com/en/docs/build-with-claude/context-editing (Claude Code sends it)
+        "context_management",
+        "container",
+        "mcp_servers",
     }
 )
 TOOL_FIELDS = frozenset(
