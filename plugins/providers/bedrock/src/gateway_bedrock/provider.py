@@ -24,7 +24,7 @@ import structlog
 from yarl import URL
 
 from gateway import Deployment, JSONResponseBody, Provider, RequestContext, StreamResponseBody, UpstreamError
-from gateway.chat import ChatRequest, decode_openai_chat
+from gateway.chat import ChatRequest
 from gateway.translation import effective_drop_params, upstream_json_object
 from gateway.upstream import iter_body
 
@@ -93,10 +93,8 @@ class BedrockProvider(Provider):
         self, ctx: RequestContext, deployment: Deployment, gateway: Any
     ) -> JSONResponseBody | StreamResponseBody:
         target = self.targets[deployment.id]
-        # TODO(wiring): every chat request will carry ctx.request; drop the fallback to ctx.body then
-        request = (
-            ctx.request if isinstance(getattr(ctx, "request", None), ChatRequest) else decode_openai_chat(ctx.body)
-        )
+        request = ctx.request
+        assert isinstance(request, ChatRequest), "chat calls carry a typed chat request"
         body = encode_request(
             request,
             default_max_tokens=deployment.params.get("max_tokens"),

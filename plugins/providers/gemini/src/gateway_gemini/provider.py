@@ -17,7 +17,7 @@ import orjson
 import structlog
 
 from gateway import Deployment, JSONResponseBody, Provider, RequestContext, StreamResponseBody, UpstreamError
-from gateway.chat import ChatRequest, decode_openai_chat
+from gateway.chat import ChatRequest
 from gateway.sse import ServerSentEvent, SSEDecoder, SSEProtocolError
 from gateway.translation import effective_drop_params
 from gateway.upstream import iter_body
@@ -76,10 +76,8 @@ class GeminiProvider(Provider):
     ) -> JSONResponseBody | StreamResponseBody:
         target = self.targets[deployment.id]
         params = deployment.params
-        # TODO(wiring): every chat request will carry ctx.request; drop the fallback to ctx.body then
-        request = (
-            ctx.request if isinstance(getattr(ctx, "request", None), ChatRequest) else decode_openai_chat(ctx.body)
-        )
+        request = ctx.request
+        assert isinstance(request, ChatRequest), "chat calls carry a typed chat request"
         body = encode_request(
             request,
             default_max_tokens=params.get("max_tokens"),
