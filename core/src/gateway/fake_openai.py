@@ -11,6 +11,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from .chat import ChatRequest, Message, Text, ToolResult
+
 
 def count_tokens(text: str) -> int:
     """A deterministic stand-in for a tokenizer: ceil(len / 4), at least 1 for non-empty text."""
@@ -30,6 +32,26 @@ def message_text(message: dict[str, Any]) -> str:
 
 def prompt_tokens(messages: list[dict[str, Any]]) -> int:
     return sum(count_tokens(message_text(m)) + 3 for m in messages if isinstance(m, dict))
+
+
+def typed_message_text(message: Message) -> str:
+    """:func:`message_text` of a typed message: its texts, tool results' included, joined by spaces."""
+    texts: list[str] = []
+    for part in message.parts:
+        if isinstance(part, Text):
+            texts.append(part.text)
+        elif isinstance(part, ToolResult):
+            texts.extend(inner.text for inner in part.parts if isinstance(inner, Text))
+    return " ".join(texts)
+
+
+def request_prompt_tokens(request: ChatRequest) -> int:
+    """:func:`prompt_tokens` of a typed chat request, whatever format its client spoke (an Anthropic
+    top-level ``system`` is a message too).  A request in OpenAI format that no hook looked into is
+    counted from the client's own list, without decoding it."""
+    if request.format == "openai" and not request.messages_decoded:
+        return prompt_tokens(request.raw_messages())
+    return sum(count_tokens(typed_message_text(m)) + 3 for m in request.messages)
 
 
 def usage(prompt: int, completion: int) -> dict[str, int]:

@@ -42,6 +42,47 @@ def test_reply_and_usage_are_deterministic(gateway_factory: Any) -> None:
     assert streamed == "Fixed answer."
 
 
+def test_a_requests_own_mock_response_wins(gateway_factory: Any) -> None:
+    client = gateway_factory(config(mock_response="The deployment's answer.")).openai()
+    asked = client.chat.completions.create(model="m", messages=MESSAGES, extra_body={"mock_response": "Mine."})
+    assert asked.choices[0].message.content == "Mine."
+    assert asked.usage.completion_tokens == fake_openai.count_tokens("Mine.")
+    text = client.completions.create(model="m", prompt="x", extra_body={"mock_response": "Typed."})
+    assert text.choices[0].text == "Typed."
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.chat.completions.create(model="m", messages=MESSAGES, extra_body={"mock_response": {"a": 1}})
+    assert refused.value.status_code == 400 and "mock_response must be a string" in refused.value.message
+    assert refused.value.body["param"] == "mock_response"  # type: ignore[index]
+
+
+def test_anthropic_clients_get_the_same_token_counts(gateway_factory: Any) -> None:
+    """The count is taken from the typed request: an Anthropic top-level system prompt and tool
+    results count as the same OpenAI messages would."""
+    pytest.importorskip("gateway_anthropic")
+    import anthropic
+
+    gateway = gateway_factory(config(mock_response="Fixed answer."))
+    client = anthropic.Anthropic(base_url=gateway.url, api_key=MASTER, max_retries=0)
+    answer = client.messages.create(
+        model="m",
+        max_tokens=50,
+        system="Be brief.",
+        messages=[
+            {"role": "user", "content": "How many tokens is this?"},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "count", "input": {}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "seven"}]},
+        ],
+    )
+    same = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "How many tokens is this?"},
+        {"role": "assistant", "content": None},
+        {"role": "tool", "content": "seven"},
+    ]
+    assert answer.content[0].text == "Fixed answer."  # type: ignore[union-attr]
+    assert answer.usage.input_tokens == fake_openai.prompt_tokens(same)
+
+
 def test_fail_every_nth_call(gateway_factory: Any) -> None:
     client = gateway_factory(config(mock_fail_every=2, mock_failure_status=503)).openai()
     assert client.chat.completions.create(model="m", messages=MESSAGES).choices

@@ -2,7 +2,8 @@
 
 It powers the embedded default config and the tests: the same request always gives the same
 answer and the same token counts (``gateway.fake_openai.count_tokens``), so the cost of any call
-can be computed exactly.
+can be computed exactly.  It reads the typed request (``ctx.request``) as the hooks left it, so a
+client speaking any surface (OpenAI, Anthropic ...) gets the same counts.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from gateway import (
+    BadRequestError,
     Deployment,
     JSONResponseBody,
     Provider,
@@ -22,6 +24,7 @@ from gateway import (
     UpstreamError,
     fake_openai,
 )
+from gateway.chat import ChatRequest, ModelRequest
 
 
 class MockProvider(Provider):
@@ -47,7 +50,16 @@ class MockProvider(Provider):
             raise ValueError("mock_failure_rate must be a number from 0 to 1")
         self._counters[deployment.id] = itertools.count(1)
 
-    def reply_text(self, deployment: Deployment) -> str:
+    def reply_text(self, deployment: Deployment, request: ModelRequest | None = None) -> str:
+        """The request's own ``mock_response`` (LiteLLM's testing aid), else the deployment's, else a fixed text."""
+        asked = request.gateway.get("mock_response") if request is not None else None
+        if asked is not None:
+            if not isinstance(asked, str):
+                raise BadRequestError(
+                    f"mock_response must be a string (the reply to return), not {type(asked).__name__}",
+                    param="mock_response",
+                )
+            return asked
         fixed = deployment.params.get("mock_response")
         return str(fixed) if fixed is not None else f"This is a mock reply from {deployment.model}."
 
@@ -70,9 +82,10 @@ class MockProvider(Provider):
     async def chat(
         self, ctx: RequestContext, deployment: Deployment, gateway: Any
     ) -> JSONResponseBody | StreamResponseBody:
+        request = ctx.request
+        text = self.reply_text(deployment, request)
         await self._before(deployment)
-        text = self.reply_text(deployment)
-        prompt = fake_openai.prompt_tokens(ctx.body.get("messages") or [])
+        prompt = fake_openai.request_prompt_tokens(request) if isinstance(request, ChatRequest) else 0
         if ctx.stream:
             pieces = int(deployment.params.get("mock_stream_pieces", 5))
             delay = (deployment.params.get("mock_stream_chunk_delay_ms") or 0) / 1000
@@ -82,20 +95,26 @@ class MockProvider(Provider):
         return JSONResponseBody(data=data)
 
     async def completions(self, ctx: RequestContext, deployment: Deployment, gateway: Any) -> JSONResponseBody:
+        text = self.reply_text(deployment, ctx.request)
         await self._before(deployment)
-        prompt = ctx.body.get("prompt")
+        prompt = _member(ctx.request, "prompt")
         prompt_text = prompt if isinstance(prompt, str) else " ".join(map(str, prompt or []))
         return JSONResponseBody(
-            data=fake_openai.text_completion(
-                deployment.model, self.reply_text(deployment), prompt=fake_openai.count_tokens(prompt_text)
-            )
+            data=fake_openai.text_completion(deployment.model, text, prompt=fake_openai.count_tokens(prompt_text))
         )
 
     async def embeddings(self, ctx: RequestContext, deployment: Deployment, gateway: Any) -> JSONResponseBody:
         await self._before(deployment)
-        value = ctx.body.get("input")
+        value = _member(ctx.request, "input")
         inputs = [value] if isinstance(value, str) else [str(v) for v in value or []]
         return JSONResponseBody(data=fake_openai.embeddings(deployment.model, inputs))
+
+
+def _member(request: ModelRequest | None, name: str) -> Any:
+    """A completions or embeddings member no typed field holds (``prompt``, ``input``), as hooks left it."""
+    if request is None:
+        return None
+    return (request.extra if request.extra_touched else request.body).get(name)
 
 
 async def _paced(chunks: Any, delay: float) -> AsyncIterator[dict[str, Any]]:
