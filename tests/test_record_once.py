@@ -22,7 +22,9 @@ import pytest
 
 from gateway.testing import FakeUpstream, LogCollector, Reply, start_gateway
 
-anthropic_testing = pytest.importorskip("gateway_anthropic.testing", reason="the /v1/messages surface needs gateway-anthropic")
+anthropic_testing = pytest.importorskip(
+    "gateway_anthropic.testing", reason="the /v1/messages surface needs gateway-anthropic"
+)
 pytest.importorskip("gateway_spend", reason="the ledger is gateway-spend's")
 AnthropicReply, FakeAnthropic = anthropic_testing.AnthropicReply, anthropic_testing.FakeAnthropic
 message, message_events = anthropic_testing.message, anthropic_testing.message_events
@@ -103,7 +105,9 @@ def _script(world: World, surface: Surface, case: str) -> None:
     if surface.name == "anthropic.messages":
         events = message_events(message("one two three four five six"))
         if case == "fails_before_first_byte":
-            world.anthropic.enqueue(AnthropicReply(status=500, json={"type": "error", "error": {"type": "api_error", "message": "boom"}}))
+            world.anthropic.enqueue(
+                AnthropicReply(status=500, json={"type": "error", "error": {"type": "api_error", "message": "boom"}})
+            )
         elif case == "fails_mid_stream":
             world.anthropic.enqueue(AnthropicReply(events=events, break_after=3))
         elif case == "client_leaves_mid_stream":  # held after the first events until the test releases it

@@ -111,7 +111,9 @@ def test_an_openai_request_reaches_an_openai_upstream_with_the_same_members(serv
         "prediction": {"type": "content", "content": "Hello"},
         "metadata": {"team": "gateway-only: never sent"},
     }
-    reply = httpx.post(url + "/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {MASTER}"}, timeout=30)
+    reply = httpx.post(
+        url + "/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {MASTER}"}, timeout=30
+    )
     assert reply.status_code == 200, reply.text
     sent = {k: v for k, v in body.items() if k != "metadata"}
     assert openai.requests[-1].json == {**sent, "model": "gpt-4o"}
