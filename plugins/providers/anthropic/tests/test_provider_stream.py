@@ -138,7 +138,11 @@ def test_unknown_event_types_are_ignored(claude: Any, anthropic_server: FakeAnth
     events = message_events(message("odd"))
     events.insert(3, ("mystery_event", {"type": "mystery_event", "detail": 1}))
     anthropic_server.enqueue(AnthropicReply(events=events))
-    chunks = list(claude.openai().chat.completions.create(model="claude", messages=[{"role": "user", "content": "x"}], stream=True))
+    chunks = list(
+        claude.openai().chat.completions.create(
+            model="claude", messages=[{"role": "user", "content": "x"}], stream=True
+        )
+    )
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "odd"
 
 
