@@ -177,6 +177,43 @@ def test_end_user_and_global_budgets(start: Any) -> None:
     assert [r["end_user"] for r in rows(gw, end_user="carol")] == ["carol", "carol"]
 
 
+def test_anthropic_clients_are_billed_and_budgeted_like_openai_ones(start: Any) -> None:
+    """/v1/messages: ``metadata.user_id`` is the end user (its own budget scope and the row's
+    ``end_user``), the key's budget is checked, and the row costs what the same OpenAI call costs."""
+    gateway_anthropic = pytest.importorskip("gateway_anthropic")
+    import anthropic
+
+    gw = start(
+        {"sk-a": key("hash-a", {"scope": "key", "id": "hash-a", "max_budget": str(COST * 3)}, alias="a")},
+        litellm={"max_end_user_budget": float(COST)},
+        extra=(("anthropic", gateway_anthropic),),
+    )
+    client = anthropic.Anthropic(base_url=gw.url, api_key="sk-a", max_retries=0)
+    hi: Any = [{"role": "user", "content": "hi"}]
+    answer = client.messages.create(model="m", max_tokens=7, messages=hi, metadata={"user_id": "carol"})
+    assert (answer.usage.input_tokens, answer.usage.output_tokens) == (4, 7)
+    with pytest.raises(anthropic.UnprocessableEntityError) as refused:
+        client.messages.create(model="m", max_tokens=7, messages=hi, metadata={"user_id": "carol"})
+    assert "Budget has been exceeded for end user 'carol'" in refused.value.message
+    client.messages.create(model="m", max_tokens=7, messages=hi, metadata={"user_id": "dave"})
+    with pytest.raises(anthropic.BadRequestError) as unstorable:
+        client.messages.create(model="m", max_tokens=7, messages=hi, metadata={"user_id": "e" * 256})
+    assert "metadata.user_id is 256 characters long" in unstorable.value.message
+    client.messages.create(model="m", max_tokens=7, messages=hi)
+    # the key's budget ($0.000054) is spent by carol, dave and the anonymous call: the next is refused
+    with pytest.raises(anthropic.UnprocessableEntityError) as refused:
+        client.messages.create(model="m", max_tokens=7, messages=hi)
+    assert "Budget has been exceeded for key hash-a" in refused.value.message
+
+    found = [r for r in rows(gw, api_key="hash-a") if r["status"] == "success"]
+    assert sorted((r["end_user"] or "", r["spend_exact"]) for r in found) == [
+        ("", str(COST)),
+        ("carol", str(COST)),
+        ("dave", str(COST)),
+    ]
+    assert all(r["prompt_tokens"] == 4 and r["completion_tokens"] == 7 for r in found)
+
+
 @pytest.mark.parametrize(
     ("field", "value"), [("max_budget", "-1"), ("rpm_limit", "ten"), ("budget_duration", "1 fortnight")]
 )

@@ -13,13 +13,16 @@ from gateway_spend.pricing import (
     OverridePrice,
     TokenCounts,
     UnknownPrice,
+    choices_generated,
     estimate_prompt_tokens,
     price_for,
+    requested_output_tokens,
 )
 from genai_prices import Usage as GenaiUsage
 from genai_prices import calc_price
 
 from gateway import Deployment
+from gateway.chat import Message, Text, decode_openai_chat, decode_openai_prompt
 
 
 def deployment(model: str, provider: str = "openai", **params: object) -> Deployment:
@@ -115,5 +118,27 @@ def test_bad_durations_name_the_field(text: str) -> None:
 
 
 def test_prompt_estimate_matches_the_mock_tokenizer() -> None:
-    assert estimate_prompt_tokens({"messages": [{"role": "user", "content": "hi"}]}) == 4
-    assert estimate_prompt_tokens({"prompt": "abcdefgh"}) == 2
+    chat = decode_openai_chat({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+    assert estimate_prompt_tokens(chat) == 4
+    assert estimate_prompt_tokens(decode_openai_prompt({"model": "m", "prompt": "abcdefgh"}, "completions")) == 2
+    assert estimate_prompt_tokens(decode_openai_prompt({"model": "m", "input": ["abcd", "ef"]}, "embeddings")) == 2
+
+
+def test_prompt_estimate_counts_the_request_as_hooks_left_it() -> None:
+    """A hook that rewrote the messages (a guardrail adding a system prompt) or the prompt is counted."""
+    chat = decode_openai_chat({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+    chat.messages.insert(0, Message("system", [Text("x" * 40)]))
+    assert estimate_prompt_tokens(chat) == 4 + 10 + 3
+    prompt = decode_openai_prompt({"model": "m", "prompt": "abcdefgh"}, "completions")
+    prompt.extra["prompt"] = "abcdefghijkl"
+    assert estimate_prompt_tokens(prompt) == 3
+
+
+def test_output_reservation_reads_the_typed_fields() -> None:
+    chat = decode_openai_chat(
+        {"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 7, "n": 3}
+    )
+    assert (requested_output_tokens(chat), choices_generated(chat)) == (7, 3)
+    # best_of is generated and billed; a lenient upstream reads "8" as 8
+    completion = decode_openai_prompt({"model": "m", "prompt": "p", "n": 2, "best_of": "8"}, "completions")
+    assert (requested_output_tokens(completion), choices_generated(completion)) == (None, 8)

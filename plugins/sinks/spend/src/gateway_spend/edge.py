@@ -2,10 +2,11 @@
 
 A row the database refuses is only found when it is shipped, after the answer was sent (and
 paid for).  So every value of the request that ends up in the row is checked here, in
-``gateway_pre_call``, against what its column holds (:mod:`.limits`): the OpenAI ``user`` field
-(the end user), the model name asked for, the client's ``x-request-id``, the strings of the
-``metadata`` object that is stored, and the key's own names (alias, user, team) that the auth
-plugin attached.  A refusal is a 400 naming the field and the limit.
+``gateway_pre_call``, against what its column holds (:mod:`.limits`): the end user (OpenAI
+``user``, Anthropic ``metadata.user_id``), the model name asked for, the client's
+``x-request-id``, the strings of the gateway ``metadata`` object that is stored, and the key's own
+names (alias, user, team) that the auth plugin attached.  A refusal is a 400 naming the field, as
+the client's format spells it, and the limit.
 
 Only strings need checking: numbers are the gateway's own (token counts come from the upstream),
 and JSON numbers of the metadata are stored as JSON text.
@@ -27,6 +28,9 @@ _PRINCIPAL_FIELDS = (
     ("team_id", "team_id", NAME_CHARS),
     ("team_alias", "team_alias", NAME_CHARS),
 )
+
+#: where each wire format carries the end user (the typed ``user``), to name it in refusals
+_END_USER_FIELD = {"openai": "user", "anthropic": "metadata.user_id"}
 
 
 def _problem(value: str, limit: int | None) -> str | None:
@@ -66,17 +70,18 @@ def _check_metadata(metadata: dict[str, Any]) -> None:
 
 def check_storable(ctx: RequestContext) -> None:
     """Raise a 400 naming the first value of ``ctx`` that its ledger column cannot hold."""
-    body = ctx.body
-    user = body.get("user")
-    if isinstance(user, str) and (problem := _problem(user, NAME_CHARS)):
-        raise _refuse("user", problem, NAME_CHARS, "send a shorter end-user id", "user")
+    request = ctx.request
+    user = request.user if request is not None else None
+    if request is not None and isinstance(user, str) and (problem := _problem(user, NAME_CHARS)):
+        field = _END_USER_FIELD.get(request.format, "user")
+        raise _refuse(field, problem, NAME_CHARS, "send a shorter end-user id", field)
     if problem := _problem(ctx.requested_model, NAME_CHARS):
         raise _refuse("model", problem, NAME_CHARS, "use a model name of the gateway's model list", "model")
     client_id = getattr(ctx, "client_request_id", None)
     if isinstance(client_id, str) and (problem := _problem(client_id, CLIENT_REQUEST_ID_CHARS)):
         raise _refuse("the x-request-id header", problem, CLIENT_REQUEST_ID_CHARS, "send a shorter id", "x-request-id")
-    metadata = body.get("metadata")
-    if isinstance(metadata, dict) and metadata:
+    metadata = request.metadata() if request is not None else None
+    if metadata:
         _check_metadata(metadata)
     principal = ctx.principal
     if principal is None:

@@ -114,10 +114,10 @@ class Governor:
         """Output tokens the request may generate on ``deployment``: every choice up to its cap."""
         if ctx.endpoint == "embeddings":
             return 0
-        per_choice = requested_output_tokens(ctx.body)
+        per_choice = requested_output_tokens(ctx.request)
         if per_choice is None:
             per_choice = self.output_caps.get(deployment.id, self.config.default_max_output_tokens)
-        return per_choice * choices_generated(ctx.body)
+        return per_choice * choices_generated(ctx.request)
 
     def _max_cost(self, ctx: RequestContext, prompt: int) -> int:
         """The most this request can cost on any deployment of its group, in nanos.
@@ -132,8 +132,8 @@ class Governor:
 
     def _max_tokens(self, ctx: RequestContext, prompt: int) -> int:
         """Tokens reserved against ``tpm`` limits: the prompt and every choice's output cap, if asked."""
-        per_choice = requested_output_tokens(ctx.body) if ctx.endpoint != "embeddings" else None
-        return counter_step(prompt + (per_choice or 0) * choices_generated(ctx.body))
+        per_choice = requested_output_tokens(ctx.request) if ctx.endpoint != "embeddings" else None
+        return counter_step(prompt + (per_choice or 0) * choices_generated(ctx.request))
 
     def _lines(self, scopes: list[Any], enforce: bool) -> tuple[list[Any], list[Any], list[Any]]:
         """Plan lines for these scopes: validated and converted once per distinct set of limits."""
@@ -152,13 +152,14 @@ class Governor:
         if self.ledger is not None:
             check_storable(ctx)  # before the upstream call: after it, a refused row would be spend unaccounted for
         enforce = principal.kind != "master"
-        scopes = applicable_scopes(principal, ctx.body, self.global_budget)
+        end_user = ctx.request.user if ctx.request is not None else None
+        scopes = applicable_scopes(principal, end_user, self.global_budget)
         budgets, rates, parallels = self._lines(scopes, enforce) if scopes else ((), (), ())
         spend = RequestSpend(None, [], -1)
         ctx.state[PLUGIN] = spend
         if not (budgets or rates or parallels):
             return
-        prompt = spend.prompt_estimate = estimate_prompt_tokens(ctx.body)
+        prompt = spend.prompt_estimate = estimate_prompt_tokens(ctx.request)
         plan = AdmissionPlan(
             os.urandom(12).hex(),
             budgets,
@@ -248,7 +249,7 @@ class Governor:
         if rpm is None and tpm is None:
             return
         spend: RequestSpend | None = ctx.state.get(PLUGIN)
-        prompt = spend.prompt_estimate if spend and spend.prompt_estimate >= 0 else estimate_prompt_tokens(ctx.body)
+        prompt = spend.prompt_estimate if spend and spend.prompt_estimate >= 0 else estimate_prompt_tokens(ctx.request)
         rid = spend.plan.rid if spend and spend.plan else os.urandom(12).hex()
         label = f"deployment {deployment.id} of {deployment.model_group!r}"
         plan = AdmissionPlan(
@@ -404,7 +405,7 @@ class Governor:
             await self.settle(ctx, spend, cost)
 
     def _estimate_usage(self, ctx: RequestContext, spend: RequestSpend | None, output_chars: int) -> Usage:
-        prompt = spend.prompt_estimate if spend and spend.prompt_estimate >= 0 else estimate_prompt_tokens(ctx.body)
+        prompt = spend.prompt_estimate if spend and spend.prompt_estimate >= 0 else estimate_prompt_tokens(ctx.request)
         completion = (output_chars + 3) // 4
         return Usage(
             prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion, estimated=True

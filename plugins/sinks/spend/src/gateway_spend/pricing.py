@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from gateway import Deployment, Usage, fake_openai
+from gateway.chat import ChatRequest, ModelRequest
 
 from .money import as_decimal
 
@@ -163,16 +164,27 @@ def price_for(deployment: Deployment) -> Price:
     return UnknownPrice()
 
 
-def estimate_prompt_tokens(body: dict[str, Any]) -> int:
+def request_member(request: ModelRequest, name: str) -> Any:
+    """A member of a completions or embeddings request that no typed field holds (``prompt``,
+    ``input``, ``best_of``), as the hooks left it; the client's body is read directly while no hook
+    looked at ``extra``, so the encoder's fast path stays open."""
+    return (request.extra if request.extra_touched else request.body).get(name)
+
+
+def estimate_prompt_tokens(request: ModelRequest | None) -> int:
     """Prompt tokens of a request before it is sent: about four characters a token.
 
-    The same rule as the mock model's tokenizer, so reservations for mock deployments are exact;
-    for real models it is an estimate, corrected when the call is settled from real usage.
+    The same rule as the mock model's tokenizer (:func:`gateway.fake_openai.request_prompt_tokens`,
+    whatever format the client spoke), so reservations for mock deployments are exact; for real
+    models it is an estimate, corrected when the call is settled from real usage.
     """
-    messages = body.get("messages")
-    if isinstance(messages, list):
-        return fake_openai.prompt_tokens(messages)
-    value = body.get("prompt", body.get("input"))
+    if request is None:
+        return 0
+    if isinstance(request, ChatRequest):
+        return fake_openai.request_prompt_tokens(request)
+    value = request_member(request, "prompt")
+    if value is None:
+        value = request_member(request, "input")
     if isinstance(value, str):
         return fake_openai.count_tokens(value)
     if isinstance(value, list):
@@ -182,16 +194,15 @@ def estimate_prompt_tokens(body: dict[str, Any]) -> int:
     return 0
 
 
-def requested_output_tokens(body: dict[str, Any]) -> int | None:
+def requested_output_tokens(request: ModelRequest | None) -> int | None:
     """The client's output cap per choice (``max_completion_tokens`` / ``max_tokens``), if a positive integer.
 
     Anything else (absent, zero, negative, not a number) means "no cap" to some upstreams, so the
     caller then reserves the deployment's own maximum.
     """
-    for name in ("max_completion_tokens", "max_tokens"):
-        value = body.get(name)
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
+    value = request.max_tokens if request is not None else None
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
     return None
 
 
@@ -206,17 +217,18 @@ def _whole_number(value: Any) -> int | None:
     return value if isinstance(value, int) and value > 0 else None
 
 
-def choices_generated(body: dict[str, Any]) -> int:
+def choices_generated(request: ModelRequest | None) -> int:
     """How many completions the upstream may generate (and bill) for one request.
 
     ``n`` choices are returned; with ``best_of`` (completions) the upstream generates ``best_of``
     candidates and bills all of them (OpenAI requires ``best_of >= n``, so the larger of the two
-    is what is generated).  Values a strict upstream would refuse but a lenient one coerces
-    (``"8"``, ``8.0``) count as what the lenient one would do: the reservation must cover the worst.
+    is what is generated).  ``best_of`` is not checked at decode, so values a strict upstream would
+    refuse but a lenient one coerces (``"8"``, ``8.0``) count as what the lenient one would do: the
+    reservation must cover the worst.
     """
-    generated = 1
-    for name in ("n", "best_of"):
-        value = body.get(name)
-        if value is not None:
-            generated = max(generated, _whole_number(value) or 1)
+    if request is None:
+        return 1
+    generated = _whole_number(request.n) or 1
+    if not isinstance(request, ChatRequest):
+        generated = max(generated, _whole_number(request_member(request, "best_of")) or 1)
     return generated

@@ -21,8 +21,8 @@ MAX_ERROR_CHARS = 2000
 
 
 def _metadata(ctx: RequestContext) -> dict[str, Any]:
-    meta = ctx.body.get("metadata")
-    data: dict[str, Any] = {"requested_metadata": meta if isinstance(meta, dict) else {}}
+    # the gateway's own ``metadata`` (OpenAI surface); an Anthropic client's ``metadata`` is its API's
+    data: dict[str, Any] = {"requested_metadata": ctx.request.metadata() if ctx.request is not None else {}}
     principal = ctx.principal
     if principal is not None:
         data["user_api_key_alias"] = principal.key_alias
@@ -69,7 +69,8 @@ def build_record(
     principal = ctx.principal
     deployment = ctx.deployment
     usage = ctx.usage
-    end_user = ctx.body.get("user")
+    # OpenAI ``user``, Anthropic ``metadata.user_id``; None when the request never got decoded
+    end_user = ctx.request.user if ctx.request is not None else None
     elapsed = (ctx.finished or time.perf_counter()) - ctx.started
     return {
         # the gateway's own id: the row's idempotency key (a client may reuse its x-request-id)

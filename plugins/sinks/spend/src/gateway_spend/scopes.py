@@ -1,7 +1,8 @@
 """Which budgets and limits apply to a request, turned into an :class:`AdmissionPlan`.
 
 Sources: the principal's scopes (key, team, user ... filled by the auth plugin), an end-user scope
-from the OpenAI ``user`` field (``litellm_settings.max_end_user_budget``), and the gateway-wide
+from the request's end user (OpenAI ``user``, Anthropic ``metadata.user_id``;
+``litellm_settings.max_end_user_budget``), and the gateway-wide
 budget (``litellm_settings.max_budget`` / ``budget_duration``).  Every budget is checked on its
 own; one exhausted budget is enough to refuse the request (the contract's §4.3).
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from gateway import BadRequestError, BudgetScope, Principal
 
@@ -72,10 +72,10 @@ def _duration(scope: BudgetScope) -> Duration | None:
         ) from None
 
 
-def applicable_scopes(principal: Principal, body: dict[str, Any], settings: GlobalBudget) -> list[BudgetScope]:
-    """The principal's scopes plus the end-user and global ones this plugin adds."""
+def applicable_scopes(principal: Principal, end_user: str | None, settings: GlobalBudget) -> list[BudgetScope]:
+    """The principal's scopes plus the end-user (``end_user``: the request's typed ``user``) and
+    global ones this plugin adds."""
     scopes = list(principal.scopes)
-    end_user = body.get("user")
     if isinstance(end_user, str) and end_user and not any(s.scope == "end_user" for s in scopes):
         scopes.append(BudgetScope("end_user", end_user, max_budget=settings.end_user_budget))
     if settings.max_budget is not None and not any(s.scope == "global" for s in scopes):
