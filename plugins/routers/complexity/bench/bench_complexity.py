@@ -33,6 +33,7 @@ import yaml
 from gateway_complexity_router.config import ComplexityRouterConfig
 from gateway_complexity_router.router import TierRouter
 
+from gateway.chat import decode_openai_chat
 from gateway.testing import free_port
 from gateway.types import RequestContext
 
@@ -61,9 +62,9 @@ def classifier_timing(runs: int) -> None:
     }
     print("classifier, per request (extract the ask + classify):")
     for name, prompt in prompts.items():
-        ctx = RequestContext(
-            request_id="bench", endpoint="chat", body={"messages": [{"role": "user", "content": prompt}]}, headers={}
-        )
+        body = {"model": "smart-router", "messages": [{"role": "user", "content": prompt}]}
+        ctx = RequestContext(request_id="bench", endpoint="chat", body=body, headers={})
+        ctx.request = decode_openai_chat(body)
         wall, cpu = [], []
         for _ in range(200):
             router.decide(ctx)
@@ -115,6 +116,7 @@ def pipeline_cpu(requests: int) -> None:
             for i in range(requests):
                 body = {"model": model, "messages": [{"role": "user", "content": ASK}]}
                 ctx = RequestContext(request_id=f"r{i}", endpoint="chat", body=body, headers={}, api_key=MASTER)
+                ctx.request = decode_openai_chat(body)  # what the OpenAI surface does before the pipeline
                 ctx.requested_model = model
                 await pipeline.run(gateway, ctx)
                 pipeline.finish(gateway, ctx)

@@ -146,6 +146,33 @@ def test_requests_without_text_go_to_the_default_tier(
     assert headers["x-gateway-complexity"] == "tier=MEDIUM"  # no text: no score, no signals
 
 
+def test_anthropic_clients_are_judged_from_the_same_typed_request(tmp_path: Path, gateway_factory: Any) -> None:
+    """/v1/messages: the newest user text is the ask (a user turn of tool results only is not one),
+    and a top-level ``system`` is the system prompt that ``use_system_prompt`` scores."""
+    gateway_anthropic = pytest.importorskip("gateway_anthropic")
+    import anthropic
+
+    entries = SEED_ENTRY.replace("      tiers:\n", "      use_system_prompt: true\n      tiers:\n") + TIER_MODELS
+    proxy = serve(gateway_factory, write_config(tmp_path, entries), ("anthropic", gateway_anthropic))
+    client = anthropic.Anthropic(base_url=proxy.url, api_key=MASTER, max_retries=0)
+
+    def tier(**kwargs: Any) -> str:
+        raw = client.messages.with_raw_response.create(model="smart-router", max_tokens=50, **kwargs)
+        return complexity(dict(raw.headers))["tier"]
+
+    assert tier(messages=[{"role": "user", "content": ARCHITECTURE_ASK}]) == "COMPLEX"
+    after_tool: Any = [
+        {"role": "user", "content": [{"type": "text", "text": ARCHITECTURE_ASK}]},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "lookup", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "hi"}]},
+    ]
+    assert tier(messages=after_tool) == "COMPLEX"
+    hi: Any = [{"role": "user", "content": "hi"}]
+    assert tier(messages=hi) == "SIMPLE"
+    system = "You are an expert in distributed systems architecture, Kubernetes, Kafka, sharding and replication."
+    assert tier(messages=hi, system=system) != "SIMPLE"
+
+
 def test_a_one_megabyte_prompt_is_classified_from_its_head_and_tail(tmp_path: Path, gateway_factory: Any) -> None:
     log = LogCollector()
     proxy = serve(gateway_factory, write_config(tmp_path), log)

@@ -81,12 +81,13 @@ class TierRouter:
 
     def decide(self, ctx: RequestContext) -> Decision:
         config = self.config
-        ask = newest_ask(
-            ctx.body,
-            ctx.endpoint,
-            config.score_prefix_chars,
-            config.score_suffix_chars,
-            with_system=config.use_system_prompt,
+        request = ctx.request
+        ask = (
+            newest_ask(
+                request, config.score_prefix_chars, config.score_suffix_chars, with_system=config.use_system_prompt
+            )
+            if request is not None
+            else None
         )
         if ask is None:
             if config.default_model:
