@@ -82,7 +82,8 @@ class LangfuseSink(Sink):
 
     def credentials_for(self, event: Any) -> Credentials:
         ctx = event.ctx
-        sources: list[Any] = [ctx.body.get("metadata") if isinstance(ctx.body.get("metadata"), dict) else None]
+        # the request's own gateway ``metadata`` first (LiteLLM's per-request Langfuse keys)
+        sources: list[Any] = [ctx.request.metadata() if ctx.request is not None else None]
         principal = ctx.principal
         if principal is not None:
             sources.append(_from_logging_settings(principal.metadata.get("logging")))
