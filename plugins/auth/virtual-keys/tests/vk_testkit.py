@@ -20,7 +20,7 @@ class EchoProvider(Provider):
     """Answers chat requests like a tiny deterministic model (no network)."""
 
     async def chat(self, ctx: Any, deployment: Any, gateway: Any) -> JSONResponseBody:
-        prompt = fake_openai.prompt_tokens(ctx.body.get("messages") or [])
+        prompt = fake_openai.request_prompt_tokens(ctx.request)
         return JSONResponseBody(
             data=fake_openai.chat_completion(deployment.model_group, "Hello from echo", prompt=prompt)
         )

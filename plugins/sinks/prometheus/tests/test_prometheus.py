@@ -37,7 +37,7 @@ class Governance:
 
     @hookimpl
     def gateway_pre_call(self, ctx: Any) -> None:
-        metadata = ctx.body.get("metadata") or {}
+        metadata = ctx.request.metadata()
         ctx.annotations["spend"] = {
             "budgets": [{"scope": "key", "id": "hash-1", "alias": "k1", "max_budget": 2.0, "spend": 1.5}],
             "rate_limits": [{"scope": "key", "id": "hash-1", "alias": "k1", "remaining_requests": 41}],
