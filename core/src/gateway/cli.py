@@ -2,7 +2,7 @@
 
 gateway --config config.yaml --port 4000      serve (also: --host, --workers, --server)
 gateway check-config config.yaml              validate a config file and exit
-gateway plugins [--check]                     list installed plugins and their hooks
+gateway plugins [--check|--catalog]           list installed plugins and their hooks (or all known ones)
 gateway new-plugin NAME --kind guardrail      start a plugin from the template (plugin-template kit)
 """
 
@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     plugins = sub.add_parser("plugins", help="list installed plugins and the hooks they implement")
     plugins.add_argument("--check", action="store_true", help="import every plugin and report its start-up cost")
     plugins.add_argument("--json", action="store_true")
+    plugins.add_argument(
+        "--catalog", action="store_true", help="list this project's plugin distributions and what each adds"
+    )
     # listed for --help only: main() hands "new-plugin" to gateway.scaffold before parsing
     sub.add_parser(
         "new-plugin",
@@ -96,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check-config":
             return _check_config(args.file)
         if args.command == "plugins":
+            if args.catalog:
+                return _catalog()
             return _plugins(args.check, args.json)
         if args.command == "db":
             return _db(args)
@@ -179,6 +184,20 @@ def _plugins(check: bool, as_json: bool) -> int:
         if failed:
             print(f"{len(failed)} plugin(s) failed to import: {', '.join(r.name for r in failed)}")
     return 1 if check and failed else 0
+
+
+def _catalog() -> int:
+    """The one table of this project's distributions (where "pip install gateway-X" hints come from)."""
+    from .catalog import CATALOG
+
+    for d in CATALOG:
+        adds = [
+            f"{kind}: {', '.join(names)}"
+            for kind in ("providers", "guardrails", "sinks")
+            if (names := getattr(d, kind))
+        ]
+        print(f"{d.name:<30} plugin {d.entry_point:<22} {'; '.join(adds)}")
+    return 0
 
 
 def _db(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from .catalog import distribution_for
 from .config import ConfigProblems, GatewayConfig, load_config, report_validation_error
 from .config.schema import LitellmParams
 from .errors import ConfigError
@@ -26,7 +27,7 @@ from .hooks import PerPlugin, RequestHooks, call_startup_hook, ordered_impls
 from .logdispatch import LogDispatcher
 from .logs import get_logger
 from .plugins import PluginManager, env_list
-from .providers import KNOWN_PROVIDER_DISTRIBUTIONS, ProviderRegistry
+from .providers import ProviderRegistry
 from .registry import Registry
 from .routing import Router
 from .types import Alert, Deployment, Principal
@@ -224,7 +225,8 @@ class Gateway:
             provider = self.providers.get(prefix)
             if provider is None:
                 record = self.pm.records.get(prefix)
-                dist = KNOWN_PROVIDER_DISTRIBUTIONS.get(prefix, f"a gateway plugin for '{prefix}'")
+                known = distribution_for("providers", prefix)
+                dist = known.name if known is not None else f"a gateway plugin for '{prefix}'"
                 if record is not None and record.status == "failed":
                     why = f"the plugin {prefix!r} is installed but failed to import ({(record.error or '').splitlines()[0]})"
                 else:

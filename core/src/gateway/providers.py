@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .errors import BadRequestError, PluginError
+from .errors import BadRequestError
+from .registry import Registry
 
 if TYPE_CHECKING:
     from .gateway import Gateway
@@ -65,43 +66,14 @@ class Provider:
         raise BadRequestError(f"provider {deployment.provider!r} does not support embeddings", param="model")
 
 
-class ProviderRegistry:
+class ProviderRegistry(Registry[Provider]):
+    """``litellm_params.model`` prefix -> the provider serving it."""
+
     def __init__(self) -> None:
-        self._providers: dict[str, Provider] = {}
-        self._owners: dict[str, str] = {}
-
-    def registrar(self, plugin_name: str) -> Any:
-        def register(prefix: str, provider: Provider) -> None:
-            if prefix in self._providers:
-                raise PluginError(
-                    f"provider prefix {prefix!r} is registered by both {self._owners[prefix]!r} and {plugin_name!r}; "
-                    "disable one of them (GATEWAY_DISABLE_PLUGINS)"
-                )
-            self._providers[prefix] = provider
-            self._owners[prefix] = plugin_name
-
-        return register
-
-    def get(self, prefix: str) -> Provider | None:
-        return self._providers.get(prefix)
-
-    def owner(self, prefix: str) -> str | None:
-        return self._owners.get(prefix)
+        super().__init__("provider prefix")
 
     def prefixes(self) -> list[str]:
-        return sorted(self._providers)
-
-
-#: which distribution serves a prefix, so "provider not installed" can say what to install
-KNOWN_PROVIDER_DISTRIBUTIONS = {
-    "openai": "gateway-openai",
-    "azure": "gateway-openai",
-    "mock": "gateway-mock",
-    "anthropic": "gateway-anthropic",
-    "gemini": "gateway-gemini",
-    "bedrock": "gateway-bedrock",
-    "auto_router": "gateway-complexity-router",
-}
+        return self.names()
 
 
 def request_body_for_upstream(body: dict[str, Any], model: str) -> dict[str, Any]:

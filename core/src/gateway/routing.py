@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import BadRequestError, ConfigError, GatewayError, NotFoundError, PluginError, RateLimitError
 from .logs import get_logger
+from .registry import Registry
 from .strategies.base import Strategy
 from .strategies.redis_state import DEFAULT_SYNC_INTERVAL, RedisRouterState, redis_location
 from .strategies.shuffle import SimpleShuffle
@@ -102,36 +103,23 @@ class RoutingStrategy(Protocol):
 StrategyFactory = Callable[["RouterSettings", "Gateway"], RoutingStrategy]
 
 
-class StrategyRegistry:
+class StrategyRegistry(Registry[StrategyFactory]):
     """Strategy names -> factories, filled through ``gateway_register_routing_strategies``."""
 
     def __init__(self) -> None:
-        self.factories: dict[str, StrategyFactory] = {}
-        self.owners: dict[str, str] = {}
-
-    def registrar(self, plugin: str) -> Callable[[str, StrategyFactory], None]:
-        def register(name: str, factory: StrategyFactory) -> None:
-            if name in self.factories:
-                raise PluginError(
-                    f"routing strategy {name!r} is registered by both {self.owners[name]!r} and {plugin!r}; "
-                    "disable one of them (GATEWAY_DISABLE_PLUGINS)"
-                )
-            self.factories[name] = factory
-            self.owners[name] = plugin
-
-        return register
+        super().__init__("routing strategy")
 
     def build(self, settings: RouterSettings, gateway: Gateway) -> RoutingStrategy:
         name = settings.routing_strategy
-        factory = self.factories.get(name)
+        factory = self.get(name)
         if factory is None:
             raise ConfigError(
                 f"router_settings.routing_strategy: unknown strategy {name!r}; known strategies: "
-                f"{', '.join(sorted(self.factories))} (a plugin can add more)"
+                f"{', '.join(self.names())} (a plugin can add more)"
             )
         strategy = factory(settings, gateway)
         if not callable(getattr(strategy, "order", None)):
-            raise PluginError(f"routing strategy {name!r} from plugin {self.owners[name]!r} has no order() method")
+            raise PluginError(f"routing strategy {name!r} from plugin {self.owner(name)!r} has no order() method")
         return strategy
 
 

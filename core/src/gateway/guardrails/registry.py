@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from ..catalog import distribution_for
 from ..config import ConfigProblems, report_validation_error
-from ..errors import ConfigError, PluginError
+from ..errors import ConfigError
 from ..hooks import PerPlugin, call_startup_hook
+from ..registry import Registry
 from .base import Guardrail, GuardrailSpec
-from .settings import COMMON_KEYS, KNOWN_GUARDRAIL_DISTRIBUTIONS, GuardrailSettings
+from .settings import COMMON_KEYS, GuardrailSettings
 
 if TYPE_CHECKING:
     from ..gateway import Gateway
@@ -19,22 +21,11 @@ if TYPE_CHECKING:
 Factory = Callable[[GuardrailSpec, "Gateway"], Guardrail]
 
 
-class GuardrailTypes:
-    """``type name -> (factory, plugin)`` as registered through ``gateway_register_guardrails``."""
+class GuardrailTypes(Registry[Any]):
+    """``type name -> factory`` as registered through ``gateway_register_guardrails``."""
 
     def __init__(self) -> None:
-        self.factories: dict[str, tuple[Any, str]] = {}
-
-    def registrar(self, plugin: str) -> Callable[[str, Any], None]:
-        def register(type_name: str, factory: Any) -> None:
-            if type_name in self.factories:
-                other = self.factories[type_name][1]
-                raise PluginError(
-                    f"guardrail type {type_name!r} is registered by both {other!r} and {plugin!r}; uninstall one of them"
-                )
-            self.factories[type_name] = (factory, plugin)
-
-        return register
+        super().__init__("guardrail type", remedy="uninstall one of them")
 
 
 def collect_types(gateway: Gateway) -> GuardrailTypes:
@@ -44,14 +35,15 @@ def collect_types(gateway: Gateway) -> GuardrailTypes:
 
 
 def _missing_type_message(type_name: str, gateway: Gateway, types: GuardrailTypes) -> str:
-    dist = KNOWN_GUARDRAIL_DISTRIBUTIONS.get(type_name)
-    record = gateway.pm.records.get(dist.removeprefix("gateway-").replace("-", "_")) if dist else None
+    known = distribution_for("guardrails", type_name)
+    dist = known.name if known is not None else None
+    record = gateway.pm.records.get(known.entry_point) if known is not None else None
     if record is not None and record.status == "failed":
         return f"the plugin providing {type_name!r} is installed but failed to import ({(record.error or '').splitlines()[0]})"
     install = (
         f"pip install {dist}" if dist else f"install the gateway plugin that provides the guardrail type {type_name!r}"
     )
-    known = ", ".join(sorted(types.factories)) or "none"
+    known = ", ".join(types.names()) or "none"
     return f"no installed plugin provides the guardrail type {type_name!r}; {install} (installed types: {known})"
 
 
@@ -71,13 +63,12 @@ def build_guardrails(gateway: Gateway) -> dict[str, Guardrail]:
             )
             continue
         type_name = raw["guardrail"]
-        found = types.factories.get(type_name)
-        if found is None:
+        factory = types.get(type_name)
+        if factory is None:
             problems.add(
                 (*path, "guardrail"), f"guardrail {name!r}: {_missing_type_message(type_name, gateway, types)}"
             )
             continue
-        factory = found[0]
         common = {k: v for k, v in raw.items() if k in COMMON_KEYS and v is not None}
         specific = {k: v for k, v in raw.items() if k not in COMMON_KEYS}
         try:

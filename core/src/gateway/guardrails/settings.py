@@ -14,22 +14,8 @@ MODES = ("pre_call", "during_call", "post_call", "logging_only")
 #: LiteLLM modes for MCP and realtime traffic; accepted, but they never fire on the routes served here
 INERT_MODES = frozenset({"pre_mcp_call", "during_mcp_call", "post_mcp_call", "realtime_input_transcription"})
 
+
 #: the distribution that provides each well-known guardrail type (for "install X" messages)
-KNOWN_GUARDRAIL_DISTRIBUTIONS = {
-    "presidio": "gateway-presidio",
-    "lakera": "gateway-lakera",
-    "lakera_v2": "gateway-lakera",
-    "aporia": "gateway-aporia",
-    "guardrails_ai": "gateway-guardrails-ai",
-    "bedrock": "gateway-bedrock-guardrails",
-    "azure/content_safety": "gateway-azure-content-safety",
-    "azure/prompt_shield": "gateway-azure-content-safety",
-    "azure/text_moderations": "gateway-azure-content-safety",
-    "content_filter": "gateway-content-filter",
-    "litellm_content_filter": "gateway-content-filter",
-}
-
-
 class GuardrailSettings(BaseModel):
     """Common ``guardrails[].litellm_params`` keys (the framework reads these)."""
 

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 from .base import DeliverySettings, Sink, SinkError
 from .delivery import DROP_REASONS
-from .names import KNOWN_SINK_DISTRIBUTIONS
 from .payload import SCHEMA_VERSION, PayloadOptions, build_payload, guardrail_outcomes, safe_json, safe_text
 
 if TYPE_CHECKING:
@@ -62,6 +61,5 @@ __all__ = [
     "is_enabled",
     "sink_stats",
     "DROP_REASONS",
-    "KNOWN_SINK_DISTRIBUTIONS",
     "SCHEMA_VERSION",
 ]

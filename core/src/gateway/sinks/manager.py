@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..errors import ConfigError
 from ..hooks import PerPlugin, call_startup_hook
 from ..logs import get_logger
+from ..registry import Registry
 from .base import DeliverySettings, Sink
 from .delivery import SinkRunner
 from .names import EnabledSink, enabled_sinks
@@ -77,25 +78,14 @@ class SinkManager:
 
     def build(self) -> None:
         """Collect registered factories and build the sinks the config names (start-up errors raise)."""
-        factories: dict[str, tuple[str, SinkFactory]] = {}
-
-        def registrar(plugin: str) -> Callable[[str, SinkFactory], None]:
-            def register(name: str, factory: SinkFactory) -> None:
-                if name in factories:
-                    raise ConfigError(
-                        f"the sink {name!r} is registered by both {factories[name][0]!r} and {plugin!r}; disable one "
-                        "of them (GATEWAY_DISABLE_PLUGINS)"
-                    )
-                factories[name] = (plugin, factory)
-
-            return register
-
+        factories: Registry[SinkFactory] = Registry("sink")
         call_startup_hook(
-            self.gateway.pm, "gateway_register_sinks", register=PerPlugin(registrar), gateway=self.gateway
+            self.gateway.pm, "gateway_register_sinks", register=PerPlugin(factories.registrar), gateway=self.gateway
         )
         problems = self.gateway.config.problems()
-        for name, enabled in enabled_sinks(self.gateway, set(factories), problems).items():
-            plugin, factory = factories[name]
+        for name, enabled in enabled_sinks(self.gateway, set(factories.names()), problems).items():
+            plugin, factory = factories.owner(name) or "?", factories.get(name)
+            assert factory is not None
             try:
                 sink = factory(self.gateway)
             except ConfigError as exc:

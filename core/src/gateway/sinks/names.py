@@ -12,22 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..catalog import CATALOG, distribution_for
+
 if TYPE_CHECKING:
     from ..config import ConfigProblems
     from ..gateway import Gateway
-
-#: sink name -> the distribution that provides it
-KNOWN_SINK_DISTRIBUTIONS = {
-    "langfuse": "gateway-langfuse",
-    "langfuse_otel": "gateway-langfuse",
-    "helicone": "gateway-helicone",
-    "prometheus": "gateway-prometheus",
-    "otel": "gateway-otel",
-    "opentelemetry": "gateway-otel",
-    "webhook": "gateway-webhook",
-    "generic_api": "gateway-webhook",
-    "slack": "gateway-webhook",
-}
 
 #: LiteLLM callbacks no gateway plugin implements (yet): a clearer message than "unknown"
 LITELLM_ONLY_CALLBACKS = frozenset(
@@ -111,7 +100,8 @@ def _check(
     record = gateway.pm.records.get(name)
     if record is not None and record.status == "loaded":
         return False  # a plugin's own name that is not a sink: that plugin reads the list itself
-    distribution = KNOWN_SINK_DISTRIBUTIONS.get(name)
+    known_distribution = distribution_for("sinks", name)
+    distribution = known_distribution.name if known_distribution is not None else None
     if record is not None and record.status == "failed":
         why = f"the plugin {name!r} is installed but failed to import ({(record.error or '').splitlines()[0]})"
     elif record is not None and record.status == "disabled":
@@ -132,7 +122,7 @@ def _check(
             "sink plugin registered through gateway_register_sinks (see docs/log-event.md)"
         )
     else:
-        known = sorted(registered | set(KNOWN_SINK_DISTRIBUTIONS))
+        known = sorted(registered | {sink for d in CATALOG for sink in d.sinks})
         why = f"unknown sink {name!r}; known sinks: {', '.join(known)}"
     problems.add(path, why)
     return False

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from ..errors import PluginError
 from ..hooks import PerPlugin, call_startup_hook
+from ..registry import Registry
 from .engine import Storage, storage_of
 
 if TYPE_CHECKING:
@@ -42,20 +43,18 @@ def registry(gateway: Gateway) -> dict[str, str]:
     """plugin name -> script directory, collected once from ``gateway_register_migrations``."""
     storage = storage_of(gateway)
     if storage.migrations is None:
-        found: dict[str, str] = {}
+        found: Registry[str] = Registry("migrations name", remedy="each plugin needs its own name")
 
         def registrar(plugin: str) -> Any:
             def register(name: str, script_location: str | Path) -> None:
                 if not _NAME.match(name):
                     raise PluginError(f"plugin {plugin!r} registers migrations under the invalid name {name!r}")
-                if name in found:
-                    raise PluginError(f"two plugins register migrations named {name!r}; each plugin needs its own name")
-                found[name] = resolve_location(script_location)
+                found.add(plugin, name, resolve_location(script_location))
 
             return register
 
         call_startup_hook(gateway.pm, "gateway_register_migrations", register=PerPlugin(registrar), gateway=gateway)
-        storage.migrations = found
+        storage.migrations = dict(found.items())
     return storage.migrations
 
 

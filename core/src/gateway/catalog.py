@@ -1,0 +1,55 @@
+"""The one table of this project's plugin distributions and what each adds.
+
+Core never imports or names a plugin in code; when a config asks for a provider, guardrail type or
+sink that no installed plugin registers, this table is where "pip install gateway-X" comes from.
+``gateway plugins --catalog`` prints it.  A third-party plugin needs no row: its own errors name it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Distribution:
+    name: str
+    #: its entry-point name (the plugin's one identifier)
+    entry_point: str
+    providers: tuple[str, ...] = ()
+    guardrails: tuple[str, ...] = ()
+    sinks: tuple[str, ...] = ()
+
+
+CATALOG: tuple[Distribution, ...] = (
+    Distribution("gateway-openai", "openai", providers=(
+        "openai", "azure", "openai_compatible", "openai_like", "hosted_vllm", "groq", "together_ai", "deepseek",
+        "mistral", "fireworks_ai", "openrouter", "perplexity", "xai", "deepinfra", "lm_studio", "ollama_chat")),
+    Distribution("gateway-anthropic", "anthropic", providers=("anthropic",)),
+    Distribution("gateway-gemini", "gemini", providers=("gemini",)),
+    Distribution("gateway-bedrock", "bedrock", providers=("bedrock",)),
+    Distribution("gateway-mock", "mock", providers=("mock",)),
+    Distribution("gateway-complexity-router", "complexity_router", providers=("auto_router",)),
+    Distribution("gateway-presidio", "presidio", guardrails=("presidio",)),
+    Distribution("gateway-lakera", "lakera", guardrails=("lakera", "lakera_v2")),
+    Distribution("gateway-aporia", "aporia", guardrails=("aporia",)),
+    Distribution("gateway-guardrails-ai", "guardrails_ai", guardrails=("guardrails_ai",)),
+    Distribution("gateway-bedrock-guardrails", "bedrock_guardrails", guardrails=("bedrock",)),
+    Distribution("gateway-azure-content-safety", "azure_content_safety",
+                 guardrails=("azure/content_safety", "azure/prompt_shield", "azure/text_moderations")),
+    Distribution("gateway-content-filter", "content_filter", guardrails=("content_filter", "litellm_content_filter")),
+    Distribution("gateway-langfuse", "langfuse", sinks=("langfuse", "langfuse_otel")),
+    Distribution("gateway-helicone", "helicone", sinks=("helicone",)),
+    Distribution("gateway-prometheus", "prometheus", sinks=("prometheus",)),
+    Distribution("gateway-otel", "otel", sinks=("otel", "opentelemetry")),
+    Distribution("gateway-webhook", "webhook", sinks=("webhook", "generic_api", "slack")),
+    Distribution("gateway-virtual-keys", "virtual_keys"),
+    Distribution("gateway-spend", "spend"),
+)  # fmt: skip
+
+
+def distribution_for(kind: str, name: str) -> Distribution | None:
+    """The distribution that adds the ``kind`` (``providers``, ``guardrails``, ``sinks``) called ``name``."""
+    for distribution in CATALOG:
+        if name in getattr(distribution, kind):
+            return distribution
+    return None
