@@ -297,7 +297,7 @@ class ModelRequest:
 
     __slots__ = (
         "format", "body", "model", "stream", "include_usage", "max_tokens", "n", "user",
-        "_gateway", "_extra", "_members", "_gateway_fields", "_original", "_hints",
+        "_gateway", "_extra", "_extra_seen", "_members", "_gateway_fields", "_original", "_hints",
     )  # fmt: skip
     fields: tuple[str, ...] = COMMON_FIELDS
     _snapshot = operator.attrgetter(*COMMON_FIELDS)
@@ -317,6 +317,7 @@ class ModelRequest:
         self.user: str | None = None
         self._gateway: JSON | None = None
         self._extra: JSON | None = None
+        self._extra_seen = False
         #: the source format's members that typed fields hold (the rest is ``extra`` or ``gateway``)
         self._members = members
         self._gateway_fields = gateway_fields
@@ -345,17 +346,19 @@ class ModelRequest:
     def extra(self) -> JSON:
         if self._extra is None:
             self._split()
+        self._extra_seen = True
         return self._extra  # type: ignore[return-value]
 
     @extra.setter
     def extra(self, value: JSON) -> None:
         self.gateway  # noqa: B018 - split first, so the gateway's fields stay apart
         self._extra = value
+        self._extra_seen = True
 
     @property
     def extra_touched(self) -> bool:
-        """Whether anyone looked at ``extra`` (and so may have changed it)."""
-        return self._extra is not None
+        """Whether anyone took ``extra`` (and so may have changed it): reading ``gateway`` does not count."""
+        return self._extra_seen
 
     def metadata(self) -> JSON:
         """The gateway's ``metadata`` (LiteLLM's: tags, trace ids ...), or ``{}``."""

@@ -280,11 +280,19 @@ def _validate_block(block: Any, role: str, where: str) -> None:
     elif kind == "image":
         _validate_image(block, where)
     elif kind == "document":
-        source = block.get("source") or {}
-        _require(
-            source.get("type") == "base64" and source.get("media_type") == "application/pdf",
-            f"{where}.source: invalid document source",
+        # https://docs.anthropic.com/en/docs/build-with-claude/pdf-support and citations: PDF (base64 or
+        # URL), plain text, or custom content
+        source = block.get("source")
+        _require(isinstance(source, dict), f"{where}.source: Input should be a valid dictionary")
+        kind = source.get("type")
+        valid = (
+            (kind == "base64" and source.get("media_type") == "application/pdf" and isinstance(source.get("data"), str))
+            or (kind == "text" and isinstance(source.get("data"), str))
+            or (kind == "url" and isinstance(source.get("url"), str))
+            or (kind == "content" and isinstance(source.get("content"), (str, list)))
         )
+        _require(valid, f"{where}.source: invalid document source")
+        _validate_cache_control(block, where)
     elif kind == "tool_use":
         _require(
             isinstance(block.get("id"), str) and _ID.match(block["id"]),
