@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..tracecontext import TraceContext, parse_traceparent
 from .base import DeliverySettings, Sink, SinkError
 from .delivery import DROP_REASONS
 from .payload import SCHEMA_VERSION, PayloadOptions, build_payload, guardrail_outcomes, safe_json, safe_text
@@ -60,6 +61,8 @@ __all__ = [
     "sink_manager",
     "is_enabled",
     "sink_stats",
+    "parse_traceparent",
+    "TraceContext",
     "DROP_REASONS",
     "SCHEMA_VERSION",
 ]

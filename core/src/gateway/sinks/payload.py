@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..chat import as_openai_body
-from .otlp import parse_traceparent
+from ..tracecontext import parse_traceparent
 
 if TYPE_CHECKING:
     from ..types import LogEvent, RequestContext

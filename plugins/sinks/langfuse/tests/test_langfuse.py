@@ -21,12 +21,12 @@ import gateway_langfuse
 import gateway_openai
 import openai
 import pytest
+from gateway_otel.otlp import decode_spans
 
 from gateway import hookimpl
 from gateway.errors import ConfigError
 from gateway.gateway import Gateway
 from gateway.sinks import sink_stats
-from gateway.sinks.otlp import decode_spans
 from gateway.testing import FakeUpstream, Reply
 
 MASTER = "sk-master-langfuse-test"

@@ -19,8 +19,8 @@ import gateway_otel
 import grpc
 import openai
 import pytest
+from gateway_otel.otlp import KIND_CLIENT, KIND_SERVER, STATUS_ERROR, decode_spans
 
-from gateway.sinks.otlp import KIND_CLIENT, KIND_SERVER, STATUS_ERROR, decode_spans
 from gateway.testing import FakeUpstream, Reply, free_port
 
 MASTER = "sk-master-otel-test"

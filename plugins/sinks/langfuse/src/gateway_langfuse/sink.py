@@ -16,9 +16,10 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from gateway_otel.otlp import encode_in_slices, encode_spans
+
 from gateway import __version__
 from gateway.sinks import Sink, SinkError
-from gateway.sinks.otlp import encode_in_slices, encode_spans
 
 from .config import LangfuseConfig
 from .spans import request_spans, trace_id_for

@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from gateway_otel.otlp import KIND_SERVER, STATUS_ERROR, STATUS_OK, Span, seconds_to_ns
 
-from gateway.sinks.otlp import KIND_SERVER, STATUS_ERROR, STATUS_OK, Span, parse_traceparent, seconds_to_ns
+from gateway.sinks import parse_traceparent
 
 #: LiteLLM's trace names, so existing Langfuse dashboards and filters keep working
 TRACE_NAMES = {

@@ -12,7 +12,9 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
-from gateway.sinks.otlp import new_span_id, new_trace_id, parse_traceparent
+from gateway.sinks import parse_traceparent
+
+from .otlp import new_span_id, new_trace_id
 
 UPSTREAM_HEADERS: ContextVar[tuple[tuple[str, str], ...] | None] = ContextVar("gateway_otel_upstream", default=None)
 

@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 
 from gateway import __version__
 from gateway.sinks import Sink, SinkError
-from gateway.sinks.otlp import encode_in_slices, encode_spans
 
 from .config import OtelConfig
 from .context import ids_for
+from .otlp import encode_in_slices, encode_spans
 from .spans import request_spans
 
 GRPC_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from gateway.sinks.otlp import KIND_CLIENT, KIND_SERVER, STATUS_ERROR, STATUS_UNSET, Span, seconds_to_ns
+from .otlp import KIND_CLIENT, KIND_SERVER, STATUS_ERROR, STATUS_UNSET, Span, seconds_to_ns
 
 OPERATIONS = {"chat": "chat", "completions": "text_completion", "embeddings": "embeddings", "messages": "chat"}
 PATHS = {

@@ -1,16 +1,17 @@
-"""OTLP trace encoding shared by the OpenTelemetry-based sinks (``gateway-otel``, ``gateway-langfuse``).
+"""OTLP trace encoding: spans to an OTLP ``ExportTraceServiceRequest`` (and back, for tests).
 
 Spans are described with the small :class:`Span` dataclass and encoded into an OTLP
 ``ExportTraceServiceRequest`` (protobuf), ready for OTLP/HTTP (``application/x-protobuf``) or
-OTLP/gRPC.  The protobuf classes come from ``opentelemetry-proto``, which the sink plugins depend
-on; this module imports it lazily so core does not.  Also: W3C trace context parsing and ids.
+OTLP/gRPC.  ``gateway-langfuse`` sends its traces over Langfuse's OTLP endpoint with this module
+too: it depends on ``gateway-otel`` for it (the one plugin another plugin imports).  The protobuf
+classes come from ``opentelemetry-proto``, imported lazily so start-up stays fast.  Reading a
+client's ``traceparent`` is core's (``gateway.sinks.parse_traceparent``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,33 +22,6 @@ import orjson
 KIND_INTERNAL, KIND_SERVER, KIND_CLIENT = 1, 2, 3
 #: status codes (``Status.StatusCode``)
 STATUS_UNSET, STATUS_OK, STATUS_ERROR = 0, 1, 2
-
-_TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$")
-
-
-@dataclass(frozen=True, slots=True)
-class TraceContext:
-    """A parsed W3C ``traceparent``."""
-
-    trace_id: str
-    span_id: str
-    sampled: bool
-
-    def header(self) -> str:
-        return f"00-{self.trace_id}-{self.span_id}-{'01' if self.sampled else '00'}"
-
-
-def parse_traceparent(value: str | None) -> TraceContext | None:
-    """The W3C trace context in ``value``, or ``None`` when absent or invalid (all-zero ids, version ff)."""
-    if not value:
-        return None
-    match = _TRACEPARENT.match(value.strip().lower())
-    if match is None:
-        return None
-    version, trace_id, span_id, flags, rest = match.groups()
-    if version == "ff" or (version == "00" and rest) or trace_id == "0" * 32 or span_id == "0" * 16:
-        return None
-    return TraceContext(trace_id, span_id, bool(int(flags, 16) & 1))
 
 
 def new_trace_id() -> str:
