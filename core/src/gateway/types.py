@@ -396,6 +396,7 @@ class LogEvent:
         sink framework passes the options built from ``litellm_settings`` (``turn_off_message_logging``,
         ``redact_user_api_key_info``) and ``plugins.sinks``.
         """
-        from .sinks.payload import DEFAULT_OPTIONS, build_payload
+        # imported here so that importing ``types`` does not load the chat model the payload reads
+        from .log_payload import DEFAULT_OPTIONS, build_payload
 
         return build_payload(self, options or DEFAULT_OPTIONS)

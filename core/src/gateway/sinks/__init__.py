@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..log_payload import SCHEMA_VERSION, PayloadOptions, build_payload, guardrail_outcomes, safe_json, safe_text
 from ..tracecontext import TraceContext, parse_traceparent
 from .base import DeliverySettings, Sink, SinkError
 from .delivery import DROP_REASONS
-from .payload import SCHEMA_VERSION, PayloadOptions, build_payload, guardrail_outcomes, safe_json, safe_text
 
 if TYPE_CHECKING:
     from ..gateway import Gateway

@@ -11,12 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import ConfigError
 from ..hooks import PerPlugin, call_startup_hook
+from ..log_payload import PayloadOptions
 from ..logs import get_logger
 from ..registry import Registry
 from .base import DeliverySettings, Sink
 from .delivery import SinkRunner
 from .names import EnabledSink, enabled_sinks
-from .payload import PayloadOptions
 
 if TYPE_CHECKING:
     import aiohttp

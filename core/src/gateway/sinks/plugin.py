@@ -18,11 +18,11 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from ..hookspecs import hookimpl
+from ..log_payload import build_payload
 from ..logs import get_logger
 from ..types import StreamResponseBody
 from .capture import StreamCapture, capture_stream
 from .manager import SinkManager, SinksConfig
-from .payload import build_payload
 
 if TYPE_CHECKING:
     from ..gateway import Gateway

@@ -5,6 +5,10 @@ what every sink may rely on: strings are valid UTF-8 (lone surrogates replaced),
 longer than ``max_string_chars``, the message/response content stays under ``max_content_chars``
 in total, and no credential is ever part of it (the key itself is never on the context's
 principal; request metadata keys that look like secrets are removed).
+
+It belongs to core's bottom layer with ``types`` and ``chat``: it imports nothing above them, so
+``LogEvent.to_dict`` works without the sink framework (which re-exports the options and helpers
+for sink plugins: ``gateway.sinks.PayloadOptions``, ``safe_json``, ...).
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..chat import as_openai_body
-from ..tracecontext import parse_traceparent
+from .chat import as_openai_body
+from .tracecontext import parse_traceparent
 
 if TYPE_CHECKING:
-    from ..types import LogEvent, RequestContext
+    from .types import LogEvent, RequestContext
 
 SCHEMA_VERSION = 1
 REDACTED = "redacted-by-gateway"
