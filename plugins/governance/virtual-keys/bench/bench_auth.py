@@ -1,6 +1,6 @@
 """Requests/s through the gateway with a virtual key vs the master key, in the same run.
 
-    .venv/bin/python plugins/auth/virtual-keys/bench/bench_auth.py [--seconds 1] [--rounds 2] [--connections 16]
+    .venv/bin/python plugins/governance/virtual-keys/bench/bench_auth.py [--seconds 1] [--rounds 2] [--connections 16]
 
 One gateway process (SQLite store, gateway-openai provider) in front of the fixed-answer nginx
 upstream (``shared/bench/upstream.sh``); wrk (``shared/bench/wrkrun.sh``) drives

@@ -1,6 +1,6 @@
 """Benchmark: full governance (scoped key with budgets, rpm/tpm, parallel limit, ledger) vs the master key.
 
-    .venv/bin/python plugins/sinks/spend/bench/governance.py [SECONDS]     (default 6 s per wrk run)
+    .venv/bin/python plugins/governance/spend/bench/governance.py [SECONDS]     (default 6 s per wrk run)
 
 Same run, same gateway process for both kinds of request, with wrk (Debian's) driving:
   1. one worker, counters in process memory: 1 and 32 connections;

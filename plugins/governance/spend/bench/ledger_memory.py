@@ -1,7 +1,7 @@
 """Benchmark: resident memory of a gateway process per 1,000 requests, ledger on (PostgreSQL) or off.
 
-    .venv/bin/python plugins/sinks/spend/bench/ledger_memory.py [--requests 100000] [--ledger on|off|both]
-    .venv/bin/python plugins/sinks/spend/bench/ledger_memory.py --tracemalloc [--requests 30000]
+    .venv/bin/python plugins/governance/spend/bench/ledger_memory.py [--requests 100000] [--ledger on|off|both]
+    .venv/bin/python plugins/governance/spend/bench/ledger_memory.py --tracemalloc [--requests 30000]
 
 The gateway is the ``gateway`` CLI in its own process (one worker, the in-process mock model, a
 key with a budget, counters in process memory) writing its ledger to a throw-away PostgreSQL
