@@ -12,7 +12,7 @@ from typing import Any
 
 from gateway import hookimpl
 
-from .guards import ContentSafetyGuard, PromptShieldGuard
+from .guardrail import ContentSafetyGuard, PromptShieldGuard
 
 __all__ = ["ContentSafetyGuard", "PromptShieldGuard"]
 

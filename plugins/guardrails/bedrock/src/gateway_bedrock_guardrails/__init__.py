@@ -7,7 +7,7 @@ from typing import Any
 
 from gateway import hookimpl
 
-from .guard import BedrockGuard
+from .guardrail import BedrockGuard
 
 __all__ = ["BedrockGuard"]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from gateway import hookimpl
 
-from .filter import ContentFilter
+from .guardrail import ContentFilter
 
 __all__ = ["ContentFilter"]
 

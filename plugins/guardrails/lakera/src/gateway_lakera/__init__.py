@@ -7,7 +7,7 @@ from typing import Any
 
 from gateway import hookimpl
 
-from .guard import LakeraGuard
+from .guardrail import LakeraGuard
 
 __all__ = ["LakeraGuard"]
 

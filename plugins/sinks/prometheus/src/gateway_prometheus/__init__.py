@@ -18,7 +18,7 @@ from gateway.sinks import is_enabled, sink_manager
 from . import multiprocess
 from .config import PrometheusConfig
 from .metrics import LabelGuard, Metrics
-from .recorder import PLUGIN, PrometheusSink
+from .sink import PLUGIN, PrometheusSink
 
 gateway_plugin_name = PLUGIN
 

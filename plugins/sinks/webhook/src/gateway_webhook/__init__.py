@@ -19,7 +19,7 @@ from gateway.errors import ConfigError
 
 from .alerts import send_alert, targets_for
 from .config import WebhookConfig, log_headers, log_url
-from .sinks import GenericApiSink, SlackSink, slack_url
+from .sink import GenericApiSink, SlackSink, slack_url
 
 PLUGIN = "webhook"
 gateway_plugin_name = PLUGIN
