@@ -1,18 +1,12 @@
-"""Fixtures: a local Bedrock Runtime (``fake_bedrock.py``) and gateways pointed at it."""
+"""Fixtures: a local Bedrock Runtime (``gateway_bedrock.testing``) and gateways pointed at it."""
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-# test modules import the fake server by name (pytest runs with --import-mode=importlib)
-sys.path.insert(0, os.path.dirname(__file__))
-
-from fake_bedrock import FakeBedrock, bedrock_config
+from gateway_bedrock.testing import FakeBedrock, bedrock_config
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,6 @@
 """Chat through a running gateway with the official ``openai`` SDK, against the local Bedrock Runtime.
 
-Wire shapes are cited in ``fake_bedrock.py`` (Converse API reference and the pages listed there);
+Wire shapes are cited in ``gateway_bedrock.testing`` (Converse API reference and the pages listed there);
 the fake server checks the SigV4 signature and refuses what Bedrock refuses.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fake_bedrock import (
+from gateway_bedrock.testing import (
     ACCESS_KEY,
     MODEL_ID,
     REGION,

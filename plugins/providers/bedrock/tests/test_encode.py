@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fake_bedrock import check_converse
 from gateway_bedrock.encode import encode_request
+from gateway_bedrock.testing import check_converse
 
 from gateway.chat import ChatRequest, decode_openai_chat
 from gateway.errors import BadRequestError
@@ -86,7 +86,7 @@ def test_anthropic_conversation_with_tools_and_images_becomes_converse_messages(
         metadata={"user_id": "u-1"},
     )
     body, headers = encode(request)
-    check_converse(body)  # the rules the real API enforces (see fake_bedrock.py)
+    check_converse(body)  # the rules the real API enforces (see gateway_bedrock.testing)
     assert body == {
         "system": [{"text": "Be terse."}],
         "messages": [
@@ -153,7 +153,7 @@ def test_anthropic_members_without_a_converse_form_are_dropped_and_named_not_ref
     )
     # drop_params is off: a refusal would answer a field the client's own API accepts
     body, headers = encode(request, drop_params=False)
-    check_converse(body)  # the rules the real API enforces (see fake_bedrock.py)
+    check_converse(body)  # the rules the real API enforces (see gateway_bedrock.testing)
     assert headers["x-gateway-dropped-params"].split(",") == [
         "context_management",
         "output_config.format",

@@ -10,7 +10,7 @@ from typing import Any
 
 import openai
 import pytest
-from fake_bedrock import BedrockReply, FakeBedrock, bedrock_config
+from gateway_bedrock.testing import BedrockReply, FakeBedrock, bedrock_config
 
 USER = [{"role": "user", "content": "Hi"}]
 

@@ -1,7 +1,7 @@
 """ConverseStream: AWS event-stream frames decoded as they arrive and translated into OpenAI chunks.
 
 Events: https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStreamOutput.html;
-framing: https://docs.aws.amazon.com/transcribe/latest/dg/event-stream.html (see ``fake_bedrock.py``).
+framing: https://docs.aws.amazon.com/transcribe/latest/dg/event-stream.html (see ``gateway_bedrock.testing``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import openai
 import pytest
-from fake_bedrock import BedrockReply, FakeBedrock, encode_message, event, exception, text_stream
+from gateway_bedrock.testing import BedrockReply, FakeBedrock, encode_message, event, exception, text_stream
 
 USER = [{"role": "user", "content": "Hi"}]
 

@@ -1,18 +1,12 @@
-"""Fixtures: a local Gemini API server (``fake_gemini.py``) and gateways pointed at it."""
+"""Fixtures: a local Gemini API server (``gateway_gemini.testing``) and gateways pointed at it."""
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-# test modules import the fake server by name (pytest runs with --import-mode=importlib)
-sys.path.insert(0, os.path.dirname(__file__))
-
-from fake_gemini import FakeGemini, gemini_config
+from gateway_gemini.testing import FakeGemini, gemini_config
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Chat through a running gateway with the official ``openai`` SDK, against the local Gemini API.
 
-Wire shapes are cited in ``fake_gemini.py`` (https://ai.google.dev/api/generate-content and the
+Wire shapes are cited in ``gateway_gemini.testing`` (https://ai.google.dev/api/generate-content and the
 pages listed there); the fake server refuses what the real API refuses.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fake_gemini import API_KEY, FakeGemini, GeminiReply, text_response
+from gateway_gemini.testing import API_KEY, FakeGemini, GeminiReply, text_response
 
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 

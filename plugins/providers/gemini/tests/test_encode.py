@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fake_gemini import check_request
 from gateway_gemini.encode import encode_request
+from gateway_gemini.testing import check_request
 
 from gateway.chat import ChatRequest, decode_openai_chat
 from gateway.errors import BadRequestError
@@ -85,7 +85,7 @@ def test_anthropic_conversation_with_tools_and_images_becomes_gemini_contents() 
         metadata={"user_id": "u-1"},
     )
     body, headers = encode(request)
-    check_request(body)  # the rules the real API enforces (see fake_gemini.py)
+    check_request(body)  # the rules the real API enforces (see gateway_gemini.testing)
     assert body == {
         "systemInstruction": {"parts": [{"text": "Be terse."}]},
         "contents": [
@@ -148,7 +148,7 @@ def test_anthropic_members_without_a_gemini_form_are_dropped_and_named_not_refus
     )
     # drop_params is off: a refusal would answer a field the client's own API accepts
     body, headers = encode(request, drop_params=False)
-    check_request(body)  # the rules the real API enforces (see fake_gemini.py)
+    check_request(body)  # the rules the real API enforces (see gateway_gemini.testing)
     assert headers["x-gateway-dropped-params"].split(",") == [
         "context_management",
         "output_config.effort",

@@ -10,7 +10,7 @@ from typing import Any
 
 import openai
 import pytest
-from fake_gemini import FakeGemini, GeminiReply, error_body
+from gateway_gemini.testing import FakeGemini, GeminiReply, error_body
 
 USER = [{"role": "user", "content": "Hi"}]
 
@@ -151,7 +151,7 @@ def test_tool_result_for_an_unknown_call_is_refused(proxy: Any, gemini: FakeGemi
 def test_a_refused_gateway_key_is_a_gateway_error_not_the_clients(gemini: FakeGemini, gateway_factory: Any) -> None:
     """Gemini answers a bad key with 400 INVALID_ARGUMENT (API_KEY_INVALID); the client must not see a 400."""
     import gateway_gemini
-    from fake_gemini import gemini_config
+    from gateway_gemini.testing import gemini_config
 
     config = gemini_config(gemini)
     config["model_list"][0]["litellm_params"]["api_key"] = "wrong-key"

@@ -12,7 +12,7 @@ from typing import Any
 
 import openai
 import pytest
-from fake_gemini import FakeGemini, GeminiReply
+from gateway_gemini.testing import FakeGemini, GeminiReply
 
 USAGE = {"promptTokenCount": 12, "candidatesTokenCount": 6, "totalTokenCount": 18}
 

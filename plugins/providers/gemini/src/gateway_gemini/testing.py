@@ -22,6 +22,9 @@ Shapes and rules, from Google's documentation:
   https://ai.google.dev/gemini-api/docs/function-calling#multi-turn
 
 A request the real API would refuse gets the same kind of 400 here, so a translation bug fails a test.
+It ships with the plugin so that its users can test against it offline too: ``FakeGemini().start()``
+serves on a free port (``.url``), ``enqueue`` scripts its answers, ``gemini_config`` points a gateway
+config at it.
 """
 
 from __future__ import annotations

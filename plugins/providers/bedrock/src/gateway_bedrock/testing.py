@@ -25,6 +25,10 @@ Shapes and rules, from AWS's documentation:
 * SigV4: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html;
   the server recomputes the signature from what it received, so a request that was changed after
   signing (or signed for the wrong path, region or service) is refused like AWS refuses it.
+
+It ships with the plugin so that its users can test against it offline too: ``FakeBedrock().start()``
+serves on a free port (``.url``), ``enqueue`` scripts its answers, ``bedrock_config`` points a gateway
+config at it (with test credentials the server checks the SigV4 signature against).
 """
 
 from __future__ import annotations
