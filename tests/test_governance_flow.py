@@ -9,6 +9,7 @@ through core's API (principal scopes, ``gateway_get_spend``).
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -106,3 +107,23 @@ def test_key_budget_spend_and_reports_agree(governed: Any) -> None:
     assert admin(governed, "POST", "/key/block", json={"key": key}).status_code == 200
     with pytest.raises(openai.AuthenticationError):
         client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+
+
+@pytest.mark.parametrize("duration", ["1mo", "1d"])
+def test_the_key_shows_the_reset_time_its_budget_is_refused_with(governed: Any, duration: str) -> None:
+    """``budget_reset_at`` of /key/info (virtual keys) and the refusal's reset time (spend) are one instant."""
+    created = admin(
+        governed, "POST", "/key/generate", json={"max_budget": float(call_cost()), "budget_duration": duration}
+    ).json()
+    client = openai.OpenAI(base_url=governed.base_url, api_key=created["key"], max_retries=0)
+    client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=fake_openai.count_tokens(REPLY))
+    with pytest.raises(openai.UnprocessableEntityError) as refused:
+        client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=fake_openai.count_tokens(REPLY))
+    shown = admin(governed, "GET", "/key/info", params={"key": created["key"]}).json()["info"]["budget_reset_at"]
+    resets = datetime.fromisoformat(shown)
+    assert f"The budget resets at {resets:%Y-%m-%d %H:%M:%S} UTC." in refused.value.body["message"]
+    today = datetime.now(UTC)
+    if duration == "1mo":  # a calendar month, not 30 days
+        assert resets == datetime(today.year + today.month // 12, today.month % 12 + 1, 1, tzinfo=UTC)
+    else:
+        assert resets == datetime(today.year, today.month, today.day, tzinfo=UTC) + timedelta(days=1)

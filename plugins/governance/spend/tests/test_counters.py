@@ -15,7 +15,7 @@ import pytest
 from gateway_spend.admission import AdmissionPlan, Admitted, BudgetLine, NeedSeed, ParallelLine, RateLine, Rejected
 from gateway_spend.backend_memory import MemoryCounters
 from gateway_spend.backend_redis import RedisCounters
-from gateway_spend.durations import parse_duration
+from gateway_spend.scopes import budget_duration
 from spend_helpers import REDIS_URL
 
 T0 = 1_767_225_600.0  # 2026-01-01 00:00:00 UTC
@@ -39,7 +39,7 @@ def backend(request: Any, redis_prefix: str, loop: asyncio.AbstractEventLoop) ->
 
 
 def budget(limit: int | None, duration: str | None = None, key: str = "k") -> BudgetLine:
-    return BudgetLine("key", key, f"key {key!r}", f"key:{key}", limit, duration=parse_duration(duration))
+    return BudgetLine("key", key, f"key {key!r}", f"key:{key}", limit, duration=budget_duration(duration))
 
 
 async def admit(backend: Any, plan: AdmissionPlan, now: float) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,27 @@ def test_budget_resets_on_budget_duration_with_a_controllable_clock(start: Any) 
     with pytest.raises(openai.UnprocessableEntityError):
         client.chat.completions.create(model="m", messages=HI, max_tokens=7)
     now[0] = hour + 3600  # on the boundary, not minutes late
+    client.chat.completions.create(model="m", messages=HI, max_tokens=7)
+
+
+def test_a_monthly_budget_resets_on_the_first_of_the_next_calendar_month(start: Any) -> None:
+    """``1mo`` is a calendar month (LiteLLM's meaning), not 30 days: the window ends on the 1st, midnight UTC."""
+    gw = start(
+        {"sk-a": key("hash-a", {"scope": "key", "id": "hash-a", "max_budget": str(COST), "budget_duration": "1mo"})}
+    )
+    today = datetime.now(UTC)
+    next_month = datetime(today.year + today.month // 12, today.month % 12 + 1, 1, tzinfo=UTC)
+    now = [today.timestamp()]
+    gw.gateway.state["spend"].clock = lambda: now[0]
+    client = gw.openai("sk-a")
+    client.chat.completions.create(model="m", messages=HI, max_tokens=7)
+    with pytest.raises(openai.UnprocessableEntityError) as refused:
+        client.chat.completions.create(model="m", messages=HI, max_tokens=7)
+    assert f"The budget resets at {next_month:%Y-%m-%d} 00:00:00 UTC." in refused.value.message
+    now[0] = next_month.timestamp() - 0.01
+    with pytest.raises(openai.UnprocessableEntityError):
+        client.chat.completions.create(model="m", messages=HI, max_tokens=7)
+    now[0] = next_month.timestamp()  # a new month: a fresh budget
     client.chat.completions.create(model="m", messages=HI, max_tokens=7)
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from gateway_spend.durations import parse_duration
+from gateway_spend.admission import BudgetLine
 from gateway_spend.money import as_decimal, from_nanos, to_nanos
 from gateway_spend.pricing import (
     GenaiPrice,
@@ -18,6 +18,7 @@ from gateway_spend.pricing import (
     price_for,
     requested_output_tokens,
 )
+from gateway_spend.scopes import budget_duration
 from genai_prices import Usage as GenaiUsage
 from genai_prices import calc_price
 
@@ -89,32 +90,66 @@ def test_money_is_exact_and_rounds_counters_up() -> None:
             as_decimal(bad, "max_budget")
 
 
+def epoch(value: str) -> float:
+    return datetime.strptime(value, "%Y-%m-%d %H:%M").replace(tzinfo=UTC).timestamp()
+
+
+def line(duration: str, anchor: str | None = None) -> BudgetLine:
+    return BudgetLine(
+        "key",
+        "k",
+        "key 'k'",
+        "key:k",
+        100,
+        duration=budget_duration(duration),
+        anchor=None if anchor is None else epoch(anchor),
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "now", "start", "after"),
     [
         ("1d", "2026-03-14 15:00", "2026-03-14 00:00", "2026-03-15 00:00"),
         ("30m", "2026-03-14 15:47", "2026-03-14 15:30", "2026-03-14 16:00"),
         ("1w", "2026-03-14 15:00", "2026-03-09 00:00", "2026-03-16 00:00"),  # weeks start on Monday
-        ("1mo", "2026-03-14 15:00", "2026-03-01 00:00", "2026-04-01 00:00"),
+        ("1mo", "2026-03-14 15:00", "2026-03-01 00:00", "2026-04-01 00:00"),  # calendar months, not 30 days
+        ("1mo", "2026-01-31 23:00", "2026-01-01 00:00", "2026-02-01 00:00"),
         ("3mo", "2026-12-31 23:59", "2026-10-01 00:00", "2027-01-01 00:00"),
     ],
 )
-def test_budget_windows(text: str, now: str, start: str, after: str) -> None:
-    def epoch(value: str) -> float:
-        return datetime.strptime(value, "%Y-%m-%d %H:%M").replace(tzinfo=UTC).timestamp()
-
-    duration = parse_duration(text)
-    assert duration is not None
-    begin = duration.window_start(epoch(now))
-    assert (begin, duration.next_start(begin)) == (epoch(start), epoch(after))
-    previous, current, following, _ = duration.boundaries(epoch(now))
-    assert previous < current == begin < following == epoch(after)
+def test_budget_windows_follow_the_utc_calendar(text: str, now: str, start: str, after: str) -> None:
+    budget = line(text)
+    previous, current, following, _ = budget.boundaries(epoch(now))
+    assert previous < current == epoch(start) < following == epoch(after)
+    assert budget.resets_at(epoch(now)) == epoch(after)
 
 
-@pytest.mark.parametrize("text", ["0d", "1 fortnight", "-1h", "h"])
+def test_month_budget_windows_from_the_scopes_start_keep_its_day_of_the_month() -> None:
+    """A scope whose budget started on 31 January resets on 28 February, then on 31 March."""
+    budget = line("1mo", anchor="2026-01-31 09:00")
+    assert budget.boundaries(epoch("2026-02-10 00:00")) == [
+        epoch("2025-12-31 09:00"),
+        epoch("2026-01-31 09:00"),
+        epoch("2026-02-28 09:00"),
+        epoch("2026-03-31 09:00"),
+    ]
+    assert budget.resets_at(epoch("2026-02-28 08:59")) == epoch("2026-02-28 09:00")
+    # the boundaries move on once the clock leaves the window they were computed for
+    assert budget.boundaries(epoch("2026-03-01 00:00"))[1:3] == [epoch("2026-02-28 09:00"), epoch("2026-03-31 09:00")]
+    assert budget.resets_at(epoch("2026-03-01 00:00")) == epoch("2026-03-31 09:00")
+
+
+@pytest.mark.parametrize("text", ["0d", "1 fortnight", "-1h", "h", "1y"])
 def test_bad_durations_name_the_field(text: str) -> None:
     with pytest.raises(ValueError, match="budget_duration"):
-        parse_duration(text)
+        budget_duration(text)
+
+
+def test_no_duration_is_a_budget_that_never_resets() -> None:
+    assert budget_duration(None) is None and budget_duration("") is None
+    assert line("1d").boundaries(epoch("2026-03-14 15:00"))[0] > 0
+    never = BudgetLine("key", "k", "key 'k'", "key:k", 100)
+    assert never.boundaries(epoch("2026-03-14 15:00")) == [0.0, 0.0, 0.0, 0.0] and never.resets_at(0) is None
 
 
 def test_prompt_estimate_matches_the_mock_tokenizer() -> None:

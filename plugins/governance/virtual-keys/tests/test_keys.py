@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -107,6 +108,47 @@ def test_expired_key_is_refused_with_the_time_it_expired(api: Api) -> None:
     assert refused.status_code == 401 and error["type"] == "expired_key" and "expired at" in error["message"]
     api.ok("POST", "/key/update", {"key": made["key"], "duration": "1d"})
     assert api.chat(made["key"]).status_code == 200
+
+
+def same_day_next_month(moment: datetime) -> datetime:
+    """LiteLLM's ``1mo``: the same day of the next month, or its last day when that month is shorter."""
+    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+
+
+def test_a_one_month_key_expires_on_the_same_day_next_month_not_after_30_days(api: Api) -> None:
+    before = datetime.now(UTC)
+    made = api.new_key(duration="1mo")
+    after = datetime.now(UTC)
+    expires = datetime.fromisoformat(made["expires"])
+    assert same_day_next_month(before) <= expires <= same_day_next_month(after)
+    assert datetime.fromisoformat(api.ok("GET", "/key/info", {"key": made["key"]})["info"]["expires"]) == expires
+    # m is minutes
+    soon = datetime.fromisoformat(api.new_key(duration="90m")["expires"])
+    assert before + timedelta(minutes=90) <= soon <= datetime.now(UTC) + timedelta(minutes=90)
+
+
+def test_a_monthly_budget_resets_on_the_first_of_the_next_month(api: Api) -> None:
+    """``budget_reset_at`` is when the budget plugin's ``1mo`` window ends: the 1st, midnight UTC."""
+    today = datetime.now(UTC)
+    first = datetime(today.year + today.month // 12, today.month % 12 + 1, 1, tzinfo=UTC)
+    made = api.new_key(max_budget=10, budget_duration="1mo")
+    assert datetime.fromisoformat(made["budget_reset_at"]) == first
+    info = api.ok("GET", "/key/info", {"key": made["key"]})["info"]
+    assert datetime.fromisoformat(info["budget_reset_at"]) == first
+    daily = api.new_key(max_budget=10, budget_duration="1d")
+    assert datetime.fromisoformat(daily["budget_reset_at"]) == datetime(
+        today.year, today.month, today.day, tzinfo=UTC
+    ) + timedelta(days=1)
+    assert api.new_key(max_budget=10)["budget_reset_at"] is None  # no duration: never resets
+
+
+def test_a_bad_duration_names_the_field_once_and_the_accepted_units(api: Api) -> None:
+    refused = api.post("/key/generate", {"budget_duration": "1 month"})
+    error = error_of(refused)
+    assert refused.status_code == 400 and error["param"] == "budget_duration"
+    assert error["message"].startswith("'budget_duration': '1 month' is not a duration; write a whole number")
+    assert "15m (minutes)" in error["message"] and "1mo (calendar months)" in error["message"]
 
 
 def test_list_is_paginated_and_filtered(api: Api) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from vk_testkit import Api, error_of
@@ -26,6 +27,11 @@ def test_team_lifecycle(api: Api) -> None:
     )
     team_id = team["team_id"]
     assert len(team_id) == 36 and team["team_alias"] == "Research" and team["max_budget"] == 50
+    today = datetime.now(UTC)  # a 1mo budget is a calendar month: it resets on the 1st, midnight UTC
+    assert (
+        team["budget_reset_at"]
+        == datetime(today.year + today.month // 12, today.month % 12 + 1, 1, tzinfo=UTC).isoformat()
+    )
     assert {
         (m["user_id"] if m["role"] == "admin" else m["user_email"], m["role"]) for m in team["members_with_roles"]
     } == {("lead", "admin"), ("dev@example.com", "user")}

@@ -19,10 +19,9 @@ from gateway import ConfigError, Deployment, LogEvent, RequestContext, StreamRes
 from .backend_memory import MemoryCounters
 from .backend_redis import RedisCounters
 from .config import SpendConfig
-from .durations import parse_duration
 from .governor import PLUGIN, Governor
 from .reports import spend_routes
-from .scopes import GlobalBudget
+from .scopes import GlobalBudget, budget_duration
 
 __all__ = ["Governor", "SpendConfig"]
 
@@ -51,7 +50,7 @@ def gateway_configure(gateway: Any) -> None:
     config: SpendConfig = gateway.plugin_config(PLUGIN) or SpendConfig()
     litellm = gateway.config.litellm_settings
     try:
-        duration = parse_duration(litellm.budget_duration, "litellm_settings.budget_duration")
+        duration = budget_duration(litellm.budget_duration, "litellm_settings.budget_duration")
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     global_budget = GlobalBudget(

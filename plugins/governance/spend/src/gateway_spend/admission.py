@@ -9,9 +9,10 @@ in another.  Both backends implement exactly the same rules.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
-from .durations import Duration
+from gateway.durations import Duration
 
 
 @dataclass(slots=True)
@@ -28,10 +29,40 @@ class BudgetLine:
     limit: int | None
     soft: int | None = None
     duration: Duration | None = None
+    #: where the scope's windows are counted from (epoch seconds); None: the UTC calendar
     anchor: float | None = None
+    #: the last boundaries computed: reused until the clock leaves their current window
+    _boundaries: list[float] | None = field(default=None, init=False, repr=False, compare=False)
 
     def boundaries(self, now: float) -> list[float]:
-        return self.duration.boundaries(now, self.anchor) if self.duration else [0.0, 0.0, 0.0, 0.0]
+        """Four consecutive window starts around ``now`` (epoch seconds): the previous window's,
+        the current one's, the next one's and the one after (all 0 without a duration).
+
+        The Redis script picks the window by the Redis server's clock among these, so instances
+        whose clocks disagree by less than a window still count into the same window.  The windows
+        are ``gateway.durations``' (calendar months for ``mo``), the same every plugin computes.
+        """
+        if self.duration is None:
+            return [0.0, 0.0, 0.0, 0.0]
+        known = self._boundaries
+        if known is not None and known[1] <= now < known[2]:
+            return known
+        starts = self.duration.window_starts(_moment(now), self._anchor(), previous=1, following=2)
+        self._boundaries = [start.timestamp() for start in starts]
+        return self._boundaries
+
+    def resets_at(self, now: float) -> float | None:
+        """When the window holding ``now`` ends (epoch seconds); None for a budget that never resets."""
+        if self.duration is None:
+            return None
+        return self.duration.window(_moment(now), self._anchor())[1].timestamp()
+
+    def _anchor(self) -> datetime | None:
+        return None if self.anchor is None else _moment(self.anchor)
+
+
+def _moment(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 @dataclass(slots=True)

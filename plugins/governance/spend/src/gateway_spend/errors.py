@@ -26,9 +26,9 @@ def budget_error(plan: AdmissionPlan, rejection: Rejected, status: int, now: flo
         message += f" (plus ${money_str(from_nanos(rejection.reserved))} reserved by requests in flight)"
     if plan.reserve:
         message += f"; this request could cost up to ${money_str(from_nanos(plan.reserve))}"
-    if line.duration is not None:
-        start = line.duration.window_start(now, line.anchor)
-        message += f". The budget resets at {_when(line.duration.next_start(start))}"
+    resets_at = line.resets_at(now)
+    if resets_at is not None:
+        message += f". The budget resets at {_when(resets_at)}"
     return BudgetExceededError(message + ".", status=status, param=None, code=str(status))
 
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from gateway import BadRequestError, BudgetScope, Principal
+from gateway.durations import Duration, parse_duration
 
 from .admission import BudgetLine, ParallelLine, RateLine
-from .durations import Duration, parse_duration
 from .money import as_decimal, to_nanos
 
 
@@ -63,9 +63,14 @@ def _money(scope: BudgetScope, field: str) -> int | None:
         ) from None
 
 
+def budget_duration(text: str | None, field: str = "budget_duration") -> Duration | None:
+    """A budget's window length; None (or empty) is a budget that never resets."""
+    return None if text is None or text == "" else parse_duration(text, field)
+
+
 def _duration(scope: BudgetScope) -> Duration | None:
     try:
-        return parse_duration(scope.budget_duration)
+        return budget_duration(scope.budget_duration)
     except ValueError as exc:
         raise BadRequestError(
             f"{exc} (on {describe(scope.scope, scope.id, scope.alias)})", param="budget_duration"

@@ -20,11 +20,20 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from gateway import BadRequestError
+from gateway.durations import MAX_DURATION, MAX_DURATION_TEXT, DurationError, parse_duration
 
-from .durations import MAX_DURATION, MAX_DURATION_TEXT, parse_duration, utcnow
 from .principal import USER_ROLES
 
 Body = TypeVar("Body", bound="Strict")
@@ -115,13 +124,16 @@ Id = Annotated[str, Field(min_length=1, max_length=255)]
 Ids = Annotated[list[Id], Field(max_length=MAX_IDS)]
 
 
-def _is_duration(value: str | None) -> str | None:
+def _is_duration(value: str | None, info: ValidationInfo) -> str | None:
     if value is not None:
-        parse_duration(value)
+        try:
+            parse_duration(value, info.field_name or "duration")
+        except DurationError as exc:
+            raise ValueError(exc.reason) from None  # the error names the field already
     return value
 
 
-#: ``30s``, ``24h``, ``30d``, ``1mo`` ...
+#: ``30s``, ``15m``, ``24h``, ``30d``, ``1mo`` (calendar months): LiteLLM's units, read by ``gateway.durations``
 Duration = Annotated[str | None, AfterValidator(_is_duration)]
 
 
@@ -161,7 +173,7 @@ class KeyFields(Limits):
             value = value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
         except OverflowError:  # e.g. 9999-12-31T23:59:59-14:00 is in year 10000 in UTC
             raise ValueError("is outside the calendar once converted to UTC (years 1 to 9999)") from None
-        if value - utcnow() > MAX_DURATION:
+        if value - datetime.now(UTC) > MAX_DURATION:
             raise ValueError(f"is more than {MAX_DURATION_TEXT} ahead; use null for a key that never expires")
         return value
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gateway import BadRequestError
 
 from . import tables as t
-from .durations import utcnow
 from .hashing import custom_key_refused
 
 Change = tuple[str, str]  # (kind, entity id)
@@ -80,7 +79,7 @@ class Store:
                     f"another row already uses this {field}; choose a different one", param=field
                 ) from None
             if writer.changes:
-                now = utcnow()
+                now = datetime.now(UTC)
                 await conn.execute(
                     sa.insert(t.changes),
                     [
@@ -125,7 +124,7 @@ class Store:
             old = (
                 await conn.execute(
                     sa.select(t.old_tokens.c.token, t.old_tokens.c.key_id, t.old_tokens.c.expires_at).where(
-                        t.old_tokens.c.expires_at > utcnow()
+                        t.old_tokens.c.expires_at > datetime.now(UTC)
                     )
                 )
             ).all()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -28,7 +28,6 @@ import orjson
 from gateway.logs import get_logger
 
 from .cache import KnownToken
-from .durations import utcnow
 
 if TYPE_CHECKING:
     from .state import PluginState
@@ -168,7 +167,7 @@ class Synchroniser:
         self.last_poll_ok = time.monotonic()
         if self.last_poll_ok - self.last_prune > PRUNE_EVERY:
             self.last_prune = self.last_poll_ok
-            await store.prune_changes(utcnow() - timedelta(seconds=retention))
+            await store.prune_changes(datetime.now(UTC) - timedelta(seconds=retention))
 
     # ------------------------------------------------------------------ Redis
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -14,12 +14,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway import BadRequestError, GatewayError, NotFoundError
+from gateway.durations import parse_duration
 from gateway.guardrails import configured_guardrails
 from gateway.hooks import acall_first
 from gateway.http import authenticate_request, error_response, json_response, parse_json_object, read_body
 
 from .. import tables as t
-from ..durations import utcnow
 from ..hashing import KEY_PREFIX, is_hash
 from ..principal import ALL_MODELS, allowed_models
 from ..roles import Caller, caller_for
@@ -101,7 +101,30 @@ def jsonable(value: Any) -> Any:
 
 
 def row_out(row: Mapping[str, Any], *drop: str) -> dict[str, Any]:
-    return {name: jsonable(value) for name, value in row.items() if name not in drop}
+    out = {name: jsonable(value) for name, value in row.items() if name not in drop}
+    if "budget_duration" in row:
+        out["budget_reset_at"] = budget_reset_at(row["budget_duration"])
+    return out
+
+
+def budget_reset_at(duration: str | None) -> str | None:
+    """When a budget of this duration next resets (LiteLLM's ``budget_reset_at``); None: never.
+
+    The budget plugin counts spend in windows of ``gateway.durations`` that follow the UTC calendar
+    (``1d`` at midnight, ``1mo`` on the 1st): this is the end of the current one, the same instant.
+    """
+    if not duration:
+        return None
+    try:
+        window = parse_duration(duration, "budget_duration").window(datetime.now(UTC))
+    except ValueError:  # stored before today's limits (1216mo): the budget plugin refuses it with a 400
+        return None
+    return window[1].isoformat()
+
+
+def expires_after(duration: str | None) -> datetime | None:
+    """The expiry of a key given a lifetime (``duration``: ``30d``, ``1mo`` ...); None never expires."""
+    return None if duration is None else parse_duration(duration).after(datetime.now(UTC))
 
 
 def key_out(row: Mapping[str, Any], spend: Decimal) -> dict[str, Any]:
@@ -199,7 +222,7 @@ def check_within_team(state: PluginState, models: list[str] | None, team: Mappin
 
 
 def stamps(caller: Caller, *, new: bool) -> dict[str, Any]:
-    now = utcnow()
+    now = datetime.now(UTC)
     values = {"updated_at": now, "updated_by": caller.actor}
     if new:
         values.update(created_at=now, created_by=caller.actor)

@@ -8,7 +8,7 @@ refused with the same answer as a key that does not exist, so refusals reveal no
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
 from gateway import BadRequestError, NotFoundError
+from gateway.durations import parse_duration
 
 from .. import tables as t
 from ..bodies import DeleteKeys, GenerateKey, KeyFields, KeyRef, RegenerateKey, UpdateKey, parse, sent
-from ..durations import expiry_from_duration, parse_duration, utcnow
 from ..hashing import check_custom_key, custom_key_refused, display_name, generate_key
 from ..roles import Caller, standing_of
 from ..state import PluginState
@@ -30,6 +30,7 @@ from .common import (
     check_models,
     check_within_team,
     ensure_user,
+    expires_after,
     find_key,
     find_row,
     key_out,
@@ -100,7 +101,7 @@ def _changes(body: KeyFields, fields: dict[str, Any]) -> dict[str, Any]:
         if name in SETTABLE
     }
     if "duration" in fields:
-        values["expires"] = expiry_from_duration(body.duration)
+        values["expires"] = expires_after(body.duration)
     if "expires" in fields:
         values["expires"] = body.expires
     return values
@@ -360,7 +361,7 @@ async def regenerate(request: Request, caller: Caller, state: PluginState) -> di
             await _refuse_taken(w, state, token, "new_key")
         await _update(w, state, caller, route, row, body, sent(body, "key", "new_key", "grace_period"))
         if body.grace_period:
-            until: datetime = utcnow() + parse_duration(body.grace_period)
+            until = parse_duration(body.grace_period, "grace_period").after(datetime.now(UTC))
             await state.store.insert(
                 w.conn, t.old_tokens, {"token": row["token"], "key_id": row["id"], "expires_at": until}
             )

@@ -12,13 +12,23 @@ from gateway import BadRequestError
 
 from .. import tables as t
 from ..bodies import MAX_IDS, DeleteUsers, NewUser, UpdateUser, parse, sent
-from ..durations import expiry_from_duration
 from ..hashing import display_name, generate_key
 from ..principal import USER_ROLES
 from ..roles import Caller
 from ..state import PluginState
 from ..store import as_dict
-from .common import body_of, check_models, delete_owners, find_row, key_out, query_int, row_out, spend_of, stamps
+from .common import (
+    body_of,
+    check_models,
+    delete_owners,
+    expires_after,
+    find_row,
+    key_out,
+    query_int,
+    row_out,
+    spend_of,
+    stamps,
+)
 
 RESET_VALUES: dict[str, Any] = {"models": [], "metadata": {}, "user_role": "internal_user"}
 USER_COLUMNS = (
@@ -74,7 +84,7 @@ async def new(request: Request, caller: Caller, state: PluginState) -> dict[str,
                     "permissions": {},
                     "guardrails": [],
                     "blocked": False,
-                    "expires": expiry_from_duration(body.duration),
+                    "expires": expires_after(body.duration),
                     **stamps(caller, new=True),
                 },
             )
