@@ -3,7 +3,7 @@
 Master key creates a key with a budget (the seed's curl body), the application uses it with the
 openai SDK, spend shows up identically in /key/info, /team/info and /global/spend/report, and the
 budget stops the key at exactly the request that would overshoot it.  The two plugins only meet
-through core's API (principal scopes, ``gateway_get_spend``).
+through core's API (principal scopes) and gateway-spend's own hook, ``gateway_get_spend``.
 """
 
 from __future__ import annotations

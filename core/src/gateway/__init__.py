@@ -23,7 +23,7 @@ from .errors import (
     UpstreamUnreachableError,
 )
 from .gateway import Gateway
-from .hookspecs import hookimpl
+from .hookspecs import hookimpl, hookspec
 from .providers import GATEWAY_ONLY_FIELDS, Provider, request_body_for_upstream
 from .types import (
     BudgetScope,
@@ -45,6 +45,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "Gateway",
     "hookimpl",
+    "hookspec",
     "Provider",
     "request_body_for_upstream",
     "GATEWAY_ONLY_FIELDS",

@@ -239,7 +239,13 @@ class PerPlugin:
 
 
 async def acall_first(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> Any:
-    """Call a ``firstresult`` hook outside the request path, awaiting async implementations."""
+    """Call a ``firstresult`` hook outside the request path, awaiting async implementations.
+
+    A hook that no registered plugin declares (its owner, which adds it with
+    ``gateway_add_hookspecs``, is not installed) has no answer: None.
+    """
+    if getattr(pm.hook, hook_name, None) is None:
+        return None
     for impl in ordered_impls(pm, hook_name):
         result = await _invoke(impl, hook_name, kwargs)
         if result is not None:

@@ -1,6 +1,8 @@
-"""Hook specifications: the whole plugin contract of the gateway.
+"""Hook specifications: the whole plugin contract of the gateway's core.
 
-Every hook name starts with ``gateway_`` so tracebacks and ``grep`` are unambiguous.  An
+A hook that only plugins use is declared by the plugin that owns it, not here (see
+``gateway_add_hookspecs``).  Every hook name starts with ``gateway_`` so tracebacks and ``grep``
+are unambiguous.  An
 implementation may accept any subset of a hook's arguments (pluggy's opt-in arguments) and must
 not give its parameters default values.
 
@@ -23,6 +25,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from .gateway import Gateway
+    from .plugins import PluginManager
     from .types import Alert, Deployment, LogEvent, Principal, RequestContext, ResponseBody
 
 PROJECT = "gateway"
@@ -41,6 +44,22 @@ REQUEST_HOOKS = (
 
 
 # --------------------------------------------------------------------------- start-up hooks
+
+
+@hookspec(historic=True)
+def gateway_add_hookspecs(pluginmanager: PluginManager) -> None:
+    """Declare the hooks this plugin owns, for other plugins to implement or call.
+
+    A hook that only plugins use belongs to the plugin that owns it, not to core (as
+    ``pytest_addhooks`` in pytest): put ``@hookspec`` functions (``from gateway import hookspec``)
+    in a module of your package and call ``pluginmanager.add_hookspecs(that_module)``.  gateway-spend
+    declares ``gateway_get_spend`` this way.  Plugins that call such a hook must work when its owner
+    is not installed: ``gateway.hooks.acall_first`` on a hook nobody declared returns None.
+
+    Called once for every plugin, as it is registered (pluggy's *historic* call), before any other
+    hook; the order in which plugins are registered does not matter.  Declaring a hook that another
+    plugin already declared is a start-up error naming both.
+    """
 
 
 @hookspec
@@ -297,16 +316,6 @@ def gateway_register_migrations(register: Callable[..., None], gateway: Gateway)
     ``gateway db upgrade --allow-destructive``.  See :mod:`gateway.storage`.
 
     Called for every plugin, once, when the store is first opened (or by ``gateway db``).
-    """
-
-
-@hookspec(firstresult=True)
-def gateway_get_spend(scope: str, ids: list[str], gateway: Gateway) -> dict[str, Any] | None:
-    """Report recorded spend (USD, ``decimal.Decimal``) for budget scopes.
-
-    ``scope`` is ``key`` (ids are key hashes), ``team``, ``user`` or ``end_user``.  The spend
-    ledger answers; management APIs (``/key/info``) use it so that the spend they show and the
-    ledger always agree.  **First non-None result wins**; may be ``async def``.
     """
 
 

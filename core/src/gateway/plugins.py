@@ -52,6 +52,14 @@ class PluginRecord:
     builtin: bool = False
 
 
+def _origin(namespace: Any) -> str:
+    """Where hook specifications come from: their module (and class), for error messages."""
+    module = getattr(namespace, "__module__", None)
+    if isinstance(namespace, ModuleType) or module is None:
+        return getattr(namespace, "__name__", repr(namespace))
+    return f"{module}.{getattr(namespace, '__qualname__', type(namespace).__name__)}"
+
+
 def env_list(name: str) -> list[str] | None:
     raw = os.environ.get(name)
     if raw is None:
@@ -66,6 +74,22 @@ class PluginManager(pluggy.PluginManager):
         super().__init__(hookspecs.PROJECT)
         self.add_hookspecs(hookspecs)
         self.records: dict[str, PluginRecord] = {}
+        # historic: every plugin registered from now on declares its own hooks as it is registered
+        self.hook.gateway_add_hookspecs.call_historic(kwargs={"pluginmanager": self})
+
+    def add_hookspecs(self, module_or_class: Any) -> None:
+        """pluggy's ``add_hookspecs``, refusing a hook that is declared already (two plugins
+        declaring one hook would otherwise depend on which one was installed last)."""
+        for name in dir(module_or_class):
+            if self.parse_hookspec_opts(module_or_class, name) is None:
+                continue
+            caller = getattr(self.hook, name, None)
+            if caller is not None and caller.spec is not None:
+                raise PluginError(
+                    f"the hook {name!r} is declared twice: by {_origin(caller.spec.namespace)} and by "
+                    f"{_origin(module_or_class)}; uninstall one of the plugins"
+                )
+        super().add_hookspecs(module_or_class)
 
     # ------------------------------------------------------------------ registration
 
@@ -85,7 +109,12 @@ class PluginManager(pluggy.PluginManager):
                 f"two plugins are named {name!r}: {existing.distribution or existing.module} and "
                 f"{distribution or getattr(plugin, '__name__', plugin)!r}; uninstall one of them"
             )
-        self.register(plugin, name=name)
+        try:
+            self.register(plugin, name=name)
+        except PluginError:  # raised by its gateway_add_hookspecs, once it was half registered
+            if self.get_plugin(name) is not None:
+                self.unregister(name=name)
+            raise
         self._refuse_wrappers(name)
         self.records[name] = PluginRecord(
             name=name,
@@ -187,7 +216,8 @@ class PluginManager(pluggy.PluginManager):
         except pluggy.PluginValidationError as exc:
             raise PluginError(
                 f"plugin {self.get_name(exc.plugin)!r} implements a hook that does not exist: {exc}. "
-                "Hook names start with 'gateway_'; see docs/hooks.md"
+                "Hook names start with 'gateway_' (see docs/plugins.md); a hook another plugin declares "
+                "(gateway_add_hookspecs) exists only when that plugin is installed"
             ) from exc
 
     def failed(self) -> list[PluginRecord]:

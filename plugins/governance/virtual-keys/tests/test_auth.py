@@ -18,7 +18,7 @@ from gateway_virtual_keys.hashing import salt_from_environment
 from sqlalchemy import event
 from vk_testkit import MASTER, Api, error_of
 
-from gateway import BudgetScope, GatewayError, hookimpl
+from gateway import BudgetScope, GatewayError, hookimpl, hookspec
 from gateway.storage import get_engine
 
 
@@ -52,14 +52,26 @@ class PrincipalRecorder:
         self.seen.append(ctx.principal)
 
 
+class SpendHook:
+    """gateway-spend's hook, as gateway-spend declares it: this plugin's tests run without gateway-spend."""
+
+    @hookspec(firstresult=True)
+    def gateway_get_spend(self, scope: str, ids: list[str], gateway: Any) -> dict[str, Any] | None:
+        """Spend recorded per id."""
+
+
 class FixedLedger:
-    """A ledger answering ``gateway_get_spend`` (the real one is another plugin)."""
+    """A ledger answering ``gateway_get_spend`` (the real one is another plugin, which owns the hook)."""
 
     gateway_plugin_name = "fixed_ledger"
 
     def __init__(self) -> None:
         self.spend: dict[str, Decimal] = {}
         self.asked: list[tuple[str, list[str]]] = []
+
+    @hookimpl
+    def gateway_add_hookspecs(self, pluginmanager: Any) -> None:
+        pluginmanager.add_hookspecs(SpendHook)
 
     @hookimpl
     async def gateway_get_spend(self, scope: str, ids: list[str]) -> dict[str, Any]:
@@ -217,6 +229,15 @@ def test_spend_comes_from_the_ledger_hook(gateway_for: Any) -> None:
     user = api.ok("GET", "/user/info", {"user_id": "alice"})
     assert user["user_info"]["spend"] == 0.75 and user["keys"][0]["spend"] == 1.25
     assert ("key", [made["token_id"]]) in ledger.asked and ("team", ["eng"]) in ledger.asked
+
+
+def test_without_a_ledger_plugin_spend_is_zero(gateway_for: Any) -> None:
+    """No plugin declares ``gateway_get_spend`` (gateway-spend is not installed): spend is 0, never an error."""
+    running, api = gateway_for()
+    assert getattr(running.gateway.pm.hook, "gateway_get_spend", None) is None
+    made = api.new_key(team_id="eng", max_budget=5)
+    assert api.ok("GET", "/key/info", {"key": made["key"]})["info"]["spend"] == 0
+    assert api.ok("GET", "/team/info", {"team_id": "eng"})["team_info"]["spend"] == 0
 
 
 def test_keys_are_hashed_with_the_salt(gateway_for: Any, monkeypatch: pytest.MonkeyPatch) -> None:

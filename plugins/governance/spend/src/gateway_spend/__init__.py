@@ -16,6 +16,7 @@ from typing import Any
 
 from gateway import ConfigError, Deployment, LogEvent, RequestContext, StreamResponseBody, hookimpl
 
+from . import hookspecs
 from .backend_memory import MemoryCounters
 from .backend_redis import RedisCounters
 from .config import SpendConfig
@@ -160,6 +161,12 @@ async def gateway_post_call(ctx: RequestContext, response: Any, gateway: Any) ->
 @hookimpl
 async def gateway_log(event: LogEvent, gateway: Any) -> None:
     await governor(gateway).finish_logged(event.ctx)
+
+
+@hookimpl
+def gateway_add_hookspecs(pluginmanager: Any) -> None:
+    # gateway_get_spend is this plugin's own hook: core does not declare it
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 @hookimpl

@@ -1,0 +1,27 @@
+"""The hook gateway-spend owns: other plugins ask it for the spend it recorded.
+
+Only plugins use it (gateway-virtual-keys' ``/key/info``, ``/team/info`` ...), so it is declared
+here rather than in core: ``gateway_add_hookspecs`` adds it to the plugin manager when this plugin
+is registered.  A caller must work without gateway-spend installed: ``gateway.hooks.acall_first``
+on a hook nobody declared returns None.  Documented in ``docs/hooks/gateway_get_spend.md`` next to
+this plugin's README.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gateway import hookspec
+
+if TYPE_CHECKING:
+    from gateway import Gateway
+
+
+@hookspec(firstresult=True)
+def gateway_get_spend(scope: str, ids: list[str], gateway: Gateway) -> dict[str, Any] | None:
+    """Report recorded spend (USD, ``decimal.Decimal``) for budget scopes.
+
+    ``scope`` is ``key`` (ids are key hashes), ``team``, ``user`` or ``end_user``.  The spend
+    ledger answers; management APIs (``/key/info``) use it so that the spend they show and the
+    ledger always agree.  **First non-None result wins**; may be ``async def``.
+    """

@@ -1,0 +1,25 @@
+"""``gateway_get_spend`` is this plugin's hook: it exists once gateway-spend is registered, and its
+page next to the README is titled with the signature the spec declares (as core's hook pages are)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gateway_spend
+
+from gateway.plugins import PluginManager
+
+HERE = Path(__file__).resolve().parents[1]
+PAGE = HERE / "docs" / "hooks" / "gateway_get_spend.md"
+
+
+def test_the_hook_exists_only_with_the_plugin_and_its_page_matches_the_spec() -> None:
+    assert getattr(PluginManager().hook, "gateway_get_spend", None) is None  # core does not declare it
+    pm = PluginManager()
+    pm.register_plugin(gateway_spend, "spend")
+    spec = pm.hook.gateway_get_spend.spec
+    assert spec is not None and spec.opts["firstresult"]
+    text = PAGE.read_text("utf-8")
+    assert text.splitlines()[0] == f"# `gateway_get_spend({', '.join(spec.argnames)})`"
+    assert "First non-None result wins" in text
+    assert "(docs/hooks/gateway_get_spend.md)" in (HERE / "README.md").read_text("utf-8")
