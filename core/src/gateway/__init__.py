@@ -5,7 +5,7 @@ The public API for plugin authors is what this module exports; everything else m
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .errors import (
+from gateway.errors import (
     AuthenticationError,
     BadRequestError,
     BudgetExceededError,
@@ -22,10 +22,10 @@ from .errors import (
     UpstreamTimeoutError,
     UpstreamUnreachableError,
 )
-from .gateway import Gateway
-from .hookspecs import hookimpl, hookspec
-from .providers import GATEWAY_ONLY_FIELDS, Provider, request_body_for_upstream
-from .types import (
+from gateway.gateway import Gateway
+from gateway.hookspecs import hookimpl, hookspec
+from gateway.providers import GATEWAY_ONLY_FIELDS, Provider, request_body_for_upstream
+from gateway.types import (
     BudgetScope,
     Deployment,
     JSONResponseBody,

@@ -14,16 +14,16 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import GatewayError, NotFoundError, PluginError
-from .gateway import Gateway
-from .hooks import PluginFailure, call_startup_hook
-from .http.health import health_routes
-from .http.openai_routes import openai_routes
-from .http.requests import client_request_id, new_request_id
-from .http.responses import error_response, internal_error
-from .http.serve import surface_routes
-from .logs import bind_request_id, configure_logging, get_logger
-from .unavailable import DependencyUnavailableError, is_unavailable
+from gateway.errors import GatewayError, NotFoundError, PluginError
+from gateway.gateway import Gateway
+from gateway.hooks import PluginFailure, call_startup_hook
+from gateway.http.health import health_routes
+from gateway.http.openai_routes import openai_routes
+from gateway.http.requests import client_request_id, new_request_id
+from gateway.http.responses import error_response, internal_error
+from gateway.http.serve import surface_routes
+from gateway.logs import bind_request_id, configure_logging, get_logger
+from gateway.unavailable import DependencyUnavailableError, is_unavailable
 
 log = get_logger("gateway.app")
 

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .errors import ConfigError, PluginError
+from gateway.errors import ConfigError, PluginError
 
 SUBCOMMANDS = ("serve", "check-config", "plugins")
 
@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args_list = ["serve", *args_list]
     # subcommands contributed by plugins (new-plugin, db ...) are looked up lazily
     if args_list and args_list[0] == "new-plugin":
-        from .scaffold import main as new_plugin_main
+        from gateway.scaffold import main as new_plugin_main
 
         return new_plugin_main(args_list[1:])
     args = build_parser().parse_args(args_list)
@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .server import serve
+    from gateway.server import serve
 
     return serve(
         config=args.config,
@@ -126,7 +126,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _check_config(path: str) -> int:
-    from .gateway import Gateway
+    from gateway.gateway import Gateway
 
     gateway = Gateway(path)
     groups = gateway.router.groups
@@ -148,7 +148,7 @@ def _plugins(check: bool, as_json: bool) -> int:
     """
     import time
 
-    from .plugins import PluginManager
+    from gateway.plugins import PluginManager
 
     started = time.perf_counter()
     pm = PluginManager()
@@ -188,7 +188,7 @@ def _plugins(check: bool, as_json: bool) -> int:
 
 def _catalog() -> int:
     """The one table of this project's distributions (where "pip install gateway-X" hints come from)."""
-    from .catalog import CATALOG
+    from gateway.catalog import CATALOG
 
     for d in CATALOG:
         adds = [
@@ -203,10 +203,10 @@ def _catalog() -> int:
 def _db(args: argparse.Namespace) -> int:
     import asyncio
 
-    from .gateway import Gateway
+    from gateway.gateway import Gateway
 
     try:
-        from . import storage
+        from gateway import storage
     except ImportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from .chat import ChatRequest, Message, Text, ToolResult
+from gateway.chat import ChatRequest, Message, Text, ToolResult
 
 
 def count_tokens(text: str) -> int:

@@ -19,19 +19,19 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from .catalog import distribution_for
-from .config import ConfigProblems, GatewayConfig, load_config, report_validation_error
-from .config.schema import LitellmParams
-from .errors import ConfigError
-from .hooks import PerPlugin, RequestHooks, call_startup_hook, ordered_impls
-from .logdispatch import LogDispatcher
-from .logs import get_logger
-from .plugins import PluginManager, env_list
-from .providers import ProviderRegistry
-from .registry import Registry
-from .routing import Router
-from .types import Alert, Deployment, Principal
-from .upstream import UpstreamClient
+from gateway.catalog import distribution_for
+from gateway.config import ConfigProblems, GatewayConfig, load_config, report_validation_error
+from gateway.config.schema import LitellmParams
+from gateway.errors import ConfigError
+from gateway.hooks import PerPlugin, RequestHooks, call_startup_hook, ordered_impls
+from gateway.logdispatch import LogDispatcher
+from gateway.logs import get_logger
+from gateway.plugins import PluginManager, env_list
+from gateway.providers import ProviderRegistry
+from gateway.registry import Registry
+from gateway.routing import Router
+from gateway.types import Alert, Deployment, Principal
+from gateway.upstream import UpstreamClient
 
 log = get_logger("gateway")
 
@@ -122,7 +122,7 @@ class Gateway:
         # ---- auth
         master = general.master_key
         self.master_key_bytes: bytes | None = master.encode() if master else None
-        from .builtin.master_key import anonymous_principal, master_principal
+        from gateway.builtin.master_key import anonymous_principal, master_principal
 
         self.master_principal: Principal = master_principal()
         self.anonymous_principal: Principal = anonymous_principal()

@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from .errors import GatewayError
-from .logs import get_logger, request_id_var
-from .unavailable import DependencyUnavailableError, is_unavailable
+from gateway.errors import GatewayError
+from gateway.logs import get_logger, request_id_var
+from gateway.unavailable import DependencyUnavailableError, is_unavailable
 
 log = get_logger("gateway.hooks")
 
 if TYPE_CHECKING:
-    from .gateway import Gateway
-    from .types import Deployment, LogEvent, Principal, RequestContext, ResponseBody
+    from gateway.gateway import Gateway
+    from gateway.types import Deployment, LogEvent, Principal, RequestContext, ResponseBody
 
 
 class PluginFailure(GatewayError):

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from .gateway import Gateway
-    from .plugins import PluginManager
-    from .types import Alert, Deployment, LogEvent, Principal, RequestContext, ResponseBody
+    from gateway.gateway import Gateway
+    from gateway.plugins import PluginManager
+    from gateway.types import Alert, Deployment, LogEvent, Principal, RequestContext, ResponseBody
 
 PROJECT = "gateway"
 hookspec = pluggy.HookspecMarker(PROJECT)

@@ -20,11 +20,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .chat import as_openai_body
-from .tracecontext import parse_traceparent
+from gateway.chat import as_openai_body
+from gateway.tracecontext import parse_traceparent
 
 if TYPE_CHECKING:
-    from .types import LogEvent, RequestContext
+    from gateway.types import LogEvent, RequestContext
 
 SCHEMA_VERSION = 1
 REDACTED = "redacted-by-gateway"

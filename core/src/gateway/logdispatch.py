@@ -12,10 +12,10 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from .logs import get_logger
+from gateway.logs import get_logger
 
 if TYPE_CHECKING:
-    from .hooks import Impl
+    from gateway.hooks import Impl
 
 log = get_logger("gateway.log_hook")
 

@@ -26,7 +26,7 @@ import orjson
 import structlog
 
 if TYPE_CHECKING:
-    from .types import RequestContext
+    from gateway.types import RequestContext
 
 SECRET_FIELD_MARKERS = ("key", "secret", "password", "token", "authorization", "dsn")
 #: field names that contain a marker but hold no secret

@@ -10,14 +10,14 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from .errors import AuthenticationError, GatewayError, NotFoundError, PermissionDeniedError
-from .logs import access_line, get_logger
-from .retries import call_with_retries
-from .types import JSONResponseBody, LogEvent, RequestContext, ResponseBody, StreamResponseBody
+from gateway.errors import AuthenticationError, GatewayError, NotFoundError, PermissionDeniedError
+from gateway.logs import access_line, get_logger
+from gateway.retries import call_with_retries
+from gateway.types import JSONResponseBody, LogEvent, RequestContext, ResponseBody, StreamResponseBody
 
 if TYPE_CHECKING:
-    from .gateway import Gateway
-    from .types import Principal
+    from gateway.gateway import Gateway
+    from gateway.types import Principal
 
 log = get_logger("gateway.pipeline")
 

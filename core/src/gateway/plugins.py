@@ -20,8 +20,8 @@ from typing import Any
 
 import pluggy
 
-from . import hookspecs
-from .errors import PluginError
+from gateway import hookspecs
+from gateway.errors import PluginError
 
 ENTRY_POINT_GROUP = "gateway"
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .errors import BadRequestError
-from .registry import Registry
+from gateway.errors import BadRequestError
+from gateway.registry import Registry
 
 if TYPE_CHECKING:
-    from .gateway import Gateway
-    from .types import Deployment, RequestContext, ResponseBody
+    from gateway.gateway import Gateway
+    from gateway.types import Deployment, RequestContext, ResponseBody
 
 #: request fields that steer the gateway itself and must never reach an upstream
 GATEWAY_ONLY_FIELDS = frozenset(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-from .errors import PluginError
+from gateway.errors import PluginError
 
 T = TypeVar("T")
 

@@ -37,8 +37,8 @@ import weakref
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .errors import BadRequestError, GatewayError, UpstreamError, UpstreamTimeoutError, UpstreamUnreachableError
-from .routing import (
+from gateway.errors import BadRequestError, GatewayError, UpstreamError, UpstreamTimeoutError, UpstreamUnreachableError
+from gateway.routing import (
     AUTHENTICATION,
     BAD_REQUEST,
     CONTENT_POLICY,
@@ -52,11 +52,11 @@ from .routing import (
     AttemptResult,
     RoutePlan,
 )
-from .types import Attempt, ResponseBody, StreamResponseBody, Usage
+from gateway.types import Attempt, ResponseBody, StreamResponseBody, Usage
 
 if TYPE_CHECKING:
-    from .gateway import Gateway
-    from .types import Deployment, RequestContext
+    from gateway.gateway import Gateway
+    from gateway.types import Deployment, RequestContext
 
 #: backoff before retrying the same deployment again: base * 2**n, capped, with jitter
 RETRY_BACKOFF_BASE = 0.1

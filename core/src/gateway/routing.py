@@ -27,18 +27,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .errors import BadRequestError, ConfigError, GatewayError, NotFoundError, PluginError, RateLimitError
-from .logs import get_logger
-from .registry import Registry
-from .strategies.base import Strategy
-from .strategies.redis_state import DEFAULT_SYNC_INTERVAL, RedisRouterState, redis_location
-from .strategies.shuffle import SimpleShuffle
-from .strategies.state import RouterState
+from gateway.errors import BadRequestError, ConfigError, GatewayError, NotFoundError, PluginError, RateLimitError
+from gateway.logs import get_logger
+from gateway.registry import Registry
+from gateway.strategies.base import Strategy
+from gateway.strategies.redis_state import DEFAULT_SYNC_INTERVAL, RedisRouterState, redis_location
+from gateway.strategies.shuffle import SimpleShuffle
+from gateway.strategies.state import RouterState
 
 if TYPE_CHECKING:
-    from .config.schema import RouterSettings
-    from .gateway import Gateway
-    from .types import Deployment, RequestContext, Usage
+    from gateway.config.schema import RouterSettings
+    from gateway.gateway import Gateway
+    from gateway.types import Deployment, RequestContext, Usage
 
 log = get_logger("gateway.routing")
 

@@ -98,7 +98,7 @@ class PluginNames:
 
 def gateway_requirement() -> str:
     """``gateway>=X.Y,<X.Y+1`` for the installed core (plugins pin the minor series they were built for)."""
-    from . import __version__
+    from gateway import __version__
 
     parts = (__version__.split(".") + ["0", "0"])[:2]
     major, minor = (int(p) if p.isdigit() else 0 for p in parts)

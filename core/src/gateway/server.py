@@ -6,8 +6,8 @@ import math
 import os
 import sys
 
-from .errors import ConfigError
-from .logs import configure_logging
+from gateway.errors import ConfigError
+from gateway.logs import configure_logging
 
 
 def serve(
@@ -31,7 +31,7 @@ def serve(
         os.environ["GATEWAY_ALLOW_UNAUTHENTICATED"] = "1"
 
     # validate once in the parent so a bad config fails before any worker starts
-    from .gateway import Gateway
+    from gateway.gateway import Gateway
 
     gateway = Gateway(config, host=host, allow_unauthenticated=allow_unauthenticated or None)
     if workers > 1 and gateway.single_worker_reasons:
@@ -52,7 +52,7 @@ def serve(
         )
     import uvicorn
 
-    from .http.head_timeout import HeadTimeoutProtocol
+    from gateway.http.head_timeout import HeadTimeoutProtocol
 
     uvicorn.run(
         "gateway.app:app_from_environment",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 
 if TYPE_CHECKING:
-    from .chat import ModelRequest
+    from gateway.chat import ModelRequest
 
 Endpoint = Literal["chat", "completions", "embeddings", "messages"]
 
@@ -397,6 +397,6 @@ class LogEvent:
         ``redact_user_api_key_info``) and ``plugins.sinks``.
         """
         # imported here so that importing ``types`` does not load the chat model the payload reads
-        from .log_payload import DEFAULT_OPTIONS, build_payload
+        from gateway.log_payload import DEFAULT_OPTIONS, build_payload
 
         return build_payload(self, options or DEFAULT_OPTIONS)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import errno
 import socket
 
-from .errors import ServiceUnavailableError
+from gateway.errors import ServiceUnavailableError
 
 #: seconds a client is asked to wait before retrying
 RETRY_AFTER = "5"

@@ -16,8 +16,8 @@ import aiohttp
 import orjson
 from yarl import URL
 
-from .errors import UpstreamError, UpstreamTimeoutError, UpstreamUnreachableError, upstream_status_error
-from .logs import get_logger
+from gateway.errors import UpstreamError, UpstreamTimeoutError, UpstreamUnreachableError, upstream_status_error
+from gateway.logs import get_logger
 
 log = get_logger("gateway.upstream")
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..gateway import Gateway
-from ..hookspecs import hookimpl
-from ..types import Deployment, RequestContext
+from gateway.gateway import Gateway
+from gateway.hookspecs import hookimpl
+from gateway.types import Deployment, RequestContext
 
 
 @hookimpl(trylast=True)

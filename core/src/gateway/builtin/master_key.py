@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hmac
 
-from ..gateway import Gateway
-from ..hookspecs import hookimpl
-from ..types import Principal, RequestContext
+from gateway.gateway import Gateway
+from gateway.hookspecs import hookimpl
+from gateway.types import Principal, RequestContext
 
 MASTER_PRINCIPAL_ID = "litellm_proxy_master_key"
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
-from ..chat import JSON, ModelRequest, decode_openai_chat, decode_openai_prompt
-from ..hookspecs import hookimpl
-from ..surfaces import OnError, Surface, openai_events
+from gateway.chat import JSON, ModelRequest, decode_openai_chat, decode_openai_prompt
+from gateway.hookspecs import hookimpl
+from gateway.surfaces import OnError, Surface, openai_events
 
 if TYPE_CHECKING:
-    from ..types import JSONResponseBody, RequestContext, StreamResponseBody
+    from gateway.types import JSONResponseBody, RequestContext, StreamResponseBody
 
 
 def _paths(path: str) -> tuple[str, ...]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 
-from ..gateway import Gateway
-from ..hookspecs import hookimpl
-from ..types import Deployment, RequestContext, ResponseBody
+from gateway.gateway import Gateway
+from gateway.hookspecs import hookimpl
+from gateway.types import Deployment, RequestContext, ResponseBody
 
 
 @hookimpl(trylast=True)

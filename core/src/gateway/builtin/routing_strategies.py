@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-from ..gateway import Gateway
-from ..hooks import PerPlugin, call_startup_hook
-from ..hookspecs import hookimpl
-from ..routing import StrategyRegistry
-from ..strategies import BUILTIN_STRATEGIES
-from ..strategies.redis_state import RedisRouterState
+from gateway.gateway import Gateway
+from gateway.hooks import PerPlugin, call_startup_hook
+from gateway.hookspecs import hookimpl
+from gateway.routing import StrategyRegistry
+from gateway.strategies import BUILTIN_STRATEGIES
+from gateway.strategies.redis_state import RedisRouterState
 
 PLUGIN_NAME = "routing_strategies"
 

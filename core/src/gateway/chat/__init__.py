@@ -5,8 +5,8 @@ it; each provider encodes it into its upstream's format with one encoder.  See
 ``docs/architecture.md`` ("Surfaces, one lifecycle, one request model").
 """
 
-from ._checks import parse_data_url
-from ._model import (
+from gateway.chat._checks import parse_data_url
+from gateway.chat._model import (
     JSON,
     ChatRequest,
     ContentForm,
@@ -24,11 +24,11 @@ from ._model import (
     ToolChoice,
     ToolResult,
 )
-from ._openai import as_openai_body
-from ._openai import decode_chat as decode_openai_chat
-from ._openai import decode_prompt as decode_openai_prompt
-from ._openai import encode_chat as encode_openai_chat
-from ._openai import encode_prompt as encode_openai_prompt
+from gateway.chat._openai import as_openai_body
+from gateway.chat._openai import decode_chat as decode_openai_chat
+from gateway.chat._openai import decode_prompt as decode_openai_prompt
+from gateway.chat._openai import encode_chat as encode_openai_chat
+from gateway.chat._openai import encode_prompt as encode_openai_prompt
 
 __all__ = [
     "JSON",

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import BadRequestError
-from ..providers import GATEWAY_ONLY_FIELDS
-from ._model import (
+from gateway.chat._model import (
     JSON,
     TOP_FIELDS,
     ChatRequest,
@@ -32,7 +30,9 @@ from ._model import (
     ToolChoice,
     ToolResult,
 )
-from ._openai_checks import validate_chat, validate_completion, validate_embeddings
+from gateway.chat._openai_checks import validate_chat, validate_completion, validate_embeddings
+from gateway.errors import BadRequestError
+from gateway.providers import GATEWAY_ONLY_FIELDS
 
 FORMAT = "openai"
 #: the request members typed fields hold (the rest are ``extra``, or the gateway's own fields)

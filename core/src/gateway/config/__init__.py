@@ -16,9 +16,17 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ..errors import ConfigError
-from .schema import INERT_KEYS, ConfigFile, GeneralSettings, GuardrailEntry, LitellmSettings, ModelEntry, RouterSettings
-from .source import ConfigPath, SourceMap, format_path, read_config_file
+from gateway.config.schema import (
+    INERT_KEYS,
+    ConfigFile,
+    GeneralSettings,
+    GuardrailEntry,
+    LitellmSettings,
+    ModelEntry,
+    RouterSettings,
+)
+from gateway.config.source import ConfigPath, SourceMap, format_path, read_config_file
+from gateway.errors import ConfigError
 
 ENV_PREFIX = "os.environ/"
 

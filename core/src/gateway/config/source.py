@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import ConfigError
+from gateway.errors import ConfigError
 
 ConfigPath = tuple[str | int, ...]
 

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
-    from ..types import RequestContext
-    from .settings import GuardrailSettings
+    from gateway.gateway import Gateway
+    from gateway.guardrails.settings import GuardrailSettings
+    from gateway.types import RequestContext
 
 Outcome = Literal["passed", "masked", "blocked"]
 Direction = Literal["input", "output"]
@@ -57,7 +57,7 @@ class TextBatch:
     def request_messages(self) -> list[dict[str, str]]:
         """The request's text as OpenAI-style messages (after pre_call masks): the conversation an
         output check belongs to, for vendors that screen whole interactions."""
-        from .content import request_texts
+        from gateway.guardrails.content import request_texts
 
         slots = request_texts(self.ctx.request).slots
         batch = TextBatch(

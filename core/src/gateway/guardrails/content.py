@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..chat import ChatRequest, File, Image, ModelRequest, Opaque, Text, ToolResult
+from gateway.chat import ChatRequest, File, Image, ModelRequest, Opaque, Text, ToolResult
 
 #: content-part types that carry text, by API (OpenAI chat, OpenAI responses, Anthropic)
 TEXT_PART_TYPES = frozenset({"text", "input_text", "output_text"})

@@ -24,15 +24,15 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ..chat import as_openai_body
-from ..types import JSONResponseBody
-from .base import TextBatch
-from .content import body_texts, response_texts
-from .flow import RequestGuards, input_batch
-from .runner import run_check
+from gateway.chat import as_openai_body
+from gateway.guardrails.base import TextBatch
+from gateway.guardrails.content import body_texts, response_texts
+from gateway.guardrails.flow import RequestGuards, input_batch
+from gateway.guardrails.runner import run_check
+from gateway.types import JSONResponseBody
 
 if TYPE_CHECKING:
-    from ..types import RequestContext
+    from gateway.types import RequestContext
 
 STATE_KEY = "guardrails"
 

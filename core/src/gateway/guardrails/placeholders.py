@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from .base import OutputRewriter
+from gateway.guardrails.base import OutputRewriter
 
 
 class PlaceholderRestorer(OutputRewriter):

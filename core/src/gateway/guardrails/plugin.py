@@ -17,15 +17,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from ..hookspecs import hookimpl
-from .base import Guardrail
-from .flow import RequestGuards
-from .registry import build_guardrails
-from .selection import select
+from gateway.guardrails.base import Guardrail
+from gateway.guardrails.flow import RequestGuards
+from gateway.guardrails.registry import build_guardrails
+from gateway.guardrails.selection import select
+from gateway.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
-    from ..types import RequestContext, ResponseBody
+    from gateway.gateway import Gateway
+    from gateway.types import RequestContext, ResponseBody
 
 NAME = "guardrails"
 #: ``ctx.annotations`` key listing the logging_only guardrails of a request (see logview.py)
@@ -84,8 +84,8 @@ def gateway_register_routes(gateway: Gateway) -> list[Any]:
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from ..errors import GatewayError
-    from ..http import authenticate_request, error_response, json_response
+    from gateway.errors import GatewayError
+    from gateway.http import authenticate_request, error_response, json_response
 
     found = guardrail_set(gateway)
     listing = [] if found is None else [describe(g) for g in found.guardrails.values()]

@@ -7,16 +7,16 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from ..catalog import distribution_for
-from ..config import ConfigProblems, report_validation_error
-from ..errors import ConfigError
-from ..hooks import PerPlugin, call_startup_hook
-from ..registry import Registry
-from .base import Guardrail, GuardrailSpec
-from .settings import COMMON_KEYS, GuardrailSettings
+from gateway.catalog import distribution_for
+from gateway.config import ConfigProblems, report_validation_error
+from gateway.errors import ConfigError
+from gateway.guardrails.base import Guardrail, GuardrailSpec
+from gateway.guardrails.settings import COMMON_KEYS, GuardrailSettings
+from gateway.hooks import PerPlugin, call_startup_hook
+from gateway.registry import Registry
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from gateway.gateway import Gateway
 
 Factory = Callable[[GuardrailSpec, "Gateway"], Guardrail]
 

@@ -6,13 +6,13 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BadRequestError, GatewayError
-from ..logs import get_logger
-from .base import GuardrailResult, GuardrailUnavailable, TextBatch
+from gateway.errors import BadRequestError, GatewayError
+from gateway.guardrails.base import GuardrailResult, GuardrailUnavailable, TextBatch
+from gateway.logs import get_logger
 
 if TYPE_CHECKING:
-    from ..types import RequestContext
-    from .base import Guardrail
+    from gateway.guardrails.base import Guardrail
+    from gateway.types import RequestContext
 
 log = get_logger("gateway.guardrails")
 

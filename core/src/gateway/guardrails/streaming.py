@@ -18,13 +18,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .base import OutputRewriter, TextBatch
-from .content import Slot, chunk_deltas
-from .runner import block_error, run_check
+from gateway.guardrails.base import OutputRewriter, TextBatch
+from gateway.guardrails.content import Slot, chunk_deltas
+from gateway.guardrails.runner import block_error, run_check
 
 if TYPE_CHECKING:
-    from ..types import RequestContext
-    from .base import Guardrail
+    from gateway.guardrails.base import Guardrail
+    from gateway.types import RequestContext
 
 Chunk = dict[str, Any]
 #: characters of already-released text a window check gets as context

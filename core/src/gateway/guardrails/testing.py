@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..testing import FakeUpstream, Reply
+from gateway.testing import FakeUpstream, Reply
 
 
 def vendor_failures(*malformed: Reply) -> list[Any]:

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from .base import GuardrailConfigError, GuardrailUnavailable
+from gateway.guardrails.base import GuardrailConfigError, GuardrailUnavailable
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
-    from .settings import GuardrailSettings
+    from gateway.gateway import Gateway
+    from gateway.guardrails.settings import GuardrailSettings
 
 
 async def post_json(

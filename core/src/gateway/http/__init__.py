@@ -1,7 +1,7 @@
 """HTTP helpers that plugins may use for their own routes (public API)."""
 
-from .admin import authenticate_request, require_admin, require_admin_request
-from .asgi import (
+from gateway.http.admin import authenticate_request, require_admin, require_admin_request
+from gateway.http.asgi import (
     ClientGone,
     header_dict,
     id_headers,
@@ -10,8 +10,15 @@ from .asgi import (
     run_until_disconnect,
     send_bytes,
 )
-from .requests import client_request_id, extract_api_key, new_request_id, parse_json_object, read_body, read_json
-from .responses import error_headers, error_response, json_response, response_headers, sse_response
+from gateway.http.requests import (
+    client_request_id,
+    extract_api_key,
+    new_request_id,
+    parse_json_object,
+    read_body,
+    read_json,
+)
+from gateway.http.responses import error_headers, error_response, json_response, response_headers, sse_response
 
 __all__ = [
     "authenticate_request",

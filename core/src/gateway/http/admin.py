@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
-from .. import pipeline
-from ..errors import PermissionDeniedError
-from ..types import Principal, RequestContext
-from .requests import extract_api_key
+from gateway import pipeline
+from gateway.errors import PermissionDeniedError
+from gateway.http.requests import extract_api_key
+from gateway.types import Principal, RequestContext
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from gateway.gateway import Gateway
 
 
 async def authenticate_request(request: Request, gateway: Gateway) -> Principal:

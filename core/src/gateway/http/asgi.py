@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import Receive, Scope, Send
 
-from .. import pipeline
-from ..errors import BadRequestError
-from ..logs import bind_request_id
-from ..types import Endpoint, RequestContext, ResponseBody
-from .requests import DEFAULT_BODY_TIMEOUT, BodyDeadline, _too_large, client_request_id, new_request_id
+from gateway import pipeline
+from gateway.errors import BadRequestError
+from gateway.http.requests import DEFAULT_BODY_TIMEOUT, BodyDeadline, _too_large, client_request_id, new_request_id
+from gateway.logs import bind_request_id
+from gateway.types import Endpoint, RequestContext, ResponseBody
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
+    from gateway.gateway import Gateway
 
 
 class ClientGone(Exception):

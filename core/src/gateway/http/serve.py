@@ -20,12 +20,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from .. import pipeline
-from ..errors import ClientDisconnectedError, GatewayError
-from ..hooks import PerPlugin, call_startup_hook, log_plugin_failure
-from ..registry import Registry
-from ..types import RequestContext, StreamResponseBody
-from .asgi import (
+from gateway import pipeline
+from gateway.errors import ClientDisconnectedError, GatewayError
+from gateway.hooks import PerPlugin, call_startup_hook, log_plugin_failure
+from gateway.http.asgi import (
     ClientGone,
     DisconnectWatch,
     id_headers,
@@ -34,12 +32,14 @@ from .asgi import (
     run_until_disconnect,
     send_bytes,
 )
-from .requests import extract_api_key, parse_json_object
-from .responses import error_headers, internal_error, response_headers
+from gateway.http.requests import extract_api_key, parse_json_object
+from gateway.http.responses import error_headers, internal_error, response_headers
+from gateway.registry import Registry
+from gateway.types import RequestContext, StreamResponseBody
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
-    from ..surfaces import Surface
+    from gateway.gateway import Gateway
+    from gateway.surfaces import Surface
 
 #: headers every event stream carries (``x-accel-buffering``: tell nginx in front not to buffer it)
 STREAM_HEADERS = [

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..log_payload import SCHEMA_VERSION, PayloadOptions, build_payload, guardrail_outcomes, safe_json, safe_text
-from ..tracecontext import TraceContext, parse_traceparent
-from .base import DeliverySettings, Sink, SinkError
-from .delivery import DROP_REASONS
+from gateway.log_payload import SCHEMA_VERSION, PayloadOptions, build_payload, guardrail_outcomes, safe_json, safe_text
+from gateway.sinks.base import DeliverySettings, Sink, SinkError
+from gateway.sinks.delivery import DROP_REASONS
+from gateway.tracecontext import TraceContext, parse_traceparent
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
-    from .manager import SinkManager
+    from gateway.gateway import Gateway
+    from gateway.sinks.manager import SinkManager
 
 
 def sink_manager(gateway: Gateway) -> SinkManager | None:

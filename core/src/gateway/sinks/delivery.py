@@ -20,8 +20,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..logs import get_logger
-from .base import DeliverySettings, Sink, SinkError
+from gateway.logs import get_logger
+from gateway.sinks.base import DeliverySettings, Sink, SinkError
 
 log = get_logger("gateway.sinks")
 

@@ -9,19 +9,19 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import ConfigError
-from ..hooks import PerPlugin, call_startup_hook
-from ..log_payload import PayloadOptions
-from ..logs import get_logger
-from ..registry import Registry
-from .base import DeliverySettings, Sink
-from .delivery import SinkRunner
-from .names import EnabledSink, enabled_sinks
+from gateway.errors import ConfigError
+from gateway.hooks import PerPlugin, call_startup_hook
+from gateway.log_payload import PayloadOptions
+from gateway.logs import get_logger
+from gateway.registry import Registry
+from gateway.sinks.base import DeliverySettings, Sink
+from gateway.sinks.delivery import SinkRunner
+from gateway.sinks.names import EnabledSink, enabled_sinks
 
 if TYPE_CHECKING:
     import aiohttp
 
-    from ..gateway import Gateway
+    from gateway.gateway import Gateway
 
 log = get_logger("gateway.sinks")
 

@@ -17,16 +17,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from ..hookspecs import hookimpl
-from ..log_payload import build_payload
-from ..logs import get_logger
-from ..types import StreamResponseBody
-from .capture import StreamCapture, capture_stream
-from .manager import SinkManager, SinksConfig
+from gateway.hookspecs import hookimpl
+from gateway.log_payload import build_payload
+from gateway.logs import get_logger
+from gateway.sinks.capture import StreamCapture, capture_stream
+from gateway.sinks.manager import SinkManager, SinksConfig
+from gateway.types import StreamResponseBody
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway
-    from ..types import LogEvent, RequestContext, ResponseBody
+    from gateway.gateway import Gateway
+    from gateway.types import LogEvent, RequestContext, ResponseBody
 
 NAME = "sinks"
 log = get_logger("gateway.sinks")
@@ -89,7 +89,7 @@ async def _logged_view(ctx: RequestContext) -> Any:
     if "guardrails" not in ctx.state:
         return None
     try:
-        from ..guardrails import logged_view
+        from gateway.guardrails import logged_view
     except ImportError:  # a core without the guardrail framework
         return None
     return await logged_view(ctx)

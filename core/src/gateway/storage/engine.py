@@ -15,12 +15,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from ..errors import ConfigError
-from ..logs import get_logger
+from gateway.errors import ConfigError
+from gateway.logs import get_logger
 
 if TYPE_CHECKING:
-    from ..config import GatewayConfig
-    from ..gateway import Gateway
+    from gateway.config import GatewayConfig
+    from gateway.gateway import Gateway
 
 log = get_logger("gateway.storage")
 
@@ -172,7 +172,7 @@ def is_postgres(gateway: Gateway) -> bool:
 @asynccontextmanager
 async def open_storage(gateway: Gateway) -> AsyncIterator[AsyncEngine]:
     """Hold the store open for one plugin's lifespan (see the package docstring)."""
-    from .migrations import upgrade
+    from gateway.storage.migrations import upgrade
 
     storage = storage_of(gateway)
     if storage.lock is None:

@@ -7,13 +7,13 @@ Each is a small object behind the :class:`gateway.routing.RoutingStrategy` inter
 
 from __future__ import annotations
 
-from .base import Strategy, estimated_prompt_tokens, weighted_order
-from .cost import CostBased
-from .latency import LatencyBased
-from .least_busy import LeastBusy
-from .shuffle import SimpleShuffle
-from .state import RouterState
-from .usage import UsageBased, UsageCounters
+from gateway.strategies.base import Strategy, estimated_prompt_tokens, weighted_order
+from gateway.strategies.cost import CostBased
+from gateway.strategies.latency import LatencyBased
+from gateway.strategies.least_busy import LeastBusy
+from gateway.strategies.shuffle import SimpleShuffle
+from gateway.strategies.state import RouterState
+from gateway.strategies.usage import UsageBased, UsageCounters
 
 #: name -> factory(settings, gateway)
 BUILTIN_STRATEGIES = {

@@ -12,15 +12,15 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..chat import ChatRequest, Text
-from ..errors import ConfigError
+from gateway.chat import ChatRequest, Text
+from gateway.errors import ConfigError
 
 if TYPE_CHECKING:
-    from ..config.schema import RouterSettings
-    from ..gateway import Gateway
-    from ..routing import AttemptResult
-    from ..types import Deployment, RequestContext
-    from .state import RouterState
+    from gateway.config.schema import RouterSettings
+    from gateway.gateway import Gateway
+    from gateway.routing import AttemptResult
+    from gateway.strategies.state import RouterState
+    from gateway.types import Deployment, RequestContext
 
 
 def weighted_order(rng: random.Random, deployments: Sequence[Deployment]) -> list[Deployment]:

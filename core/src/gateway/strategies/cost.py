@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..logs import get_logger
-from .base import Strategy
-from .usage import UsageCounters
+from gateway.logs import get_logger
+from gateway.strategies.base import Strategy
+from gateway.strategies.usage import UsageCounters
 
 if TYPE_CHECKING:
-    from ..routing import AttemptResult
-    from ..types import Deployment, RequestContext
-    from .state import RouterState
+    from gateway.routing import AttemptResult
+    from gateway.strategies.state import RouterState
+    from gateway.types import Deployment, RequestContext
 
 log = get_logger("gateway.routing")
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UpstreamTimeoutError
-from .base import Strategy
+from gateway.errors import UpstreamTimeoutError
+from gateway.strategies.base import Strategy
 
 if TYPE_CHECKING:
-    from ..routing import AttemptResult
-    from ..types import Deployment, RequestContext
-    from .state import RouterState
+    from gateway.routing import AttemptResult
+    from gateway.strategies.state import RouterState
+    from gateway.types import Deployment, RequestContext
 
 #: what a timed-out attempt counts as, in seconds (LiteLLM uses the same penalty)
 TIMEOUT_PENALTY = 1000.0

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .base import Strategy
+from gateway.strategies.base import Strategy
 
 if TYPE_CHECKING:
-    from ..routing import AttemptResult
-    from ..types import Deployment, RequestContext
+    from gateway.routing import AttemptResult
+    from gateway.types import Deployment, RequestContext
 
 
 class LeastBusy(Strategy):

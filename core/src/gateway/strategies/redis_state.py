@@ -26,12 +26,12 @@ import uuid
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError
-from ..logs import get_logger
-from .state import DEFAULT_SAMPLE_LIMIT, RouterState
+from gateway.errors import ConfigError
+from gateway.logs import get_logger
+from gateway.strategies.state import DEFAULT_SAMPLE_LIMIT, RouterState
 
 if TYPE_CHECKING:
-    from ..config.schema import RouterSettings
+    from gateway.config.schema import RouterSettings
 
 log = get_logger("gateway.routing")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .base import Strategy, weighted_order
+from gateway.strategies.base import Strategy, weighted_order
 
 if TYPE_CHECKING:
-    from ..types import Deployment, RequestContext
+    from gateway.types import Deployment, RequestContext
 
 
 class SimpleShuffle(Strategy):

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import RateLimitError
-from .base import Strategy, deployment_limit, estimated_prompt_tokens
+from gateway.errors import RateLimitError
+from gateway.strategies.base import Strategy, deployment_limit, estimated_prompt_tokens
 
 if TYPE_CHECKING:
-    from ..routing import AttemptResult
-    from ..types import Deployment, RequestContext
-    from .state import RouterState
+    from gateway.routing import AttemptResult
+    from gateway.strategies.state import RouterState
+    from gateway.types import Deployment, RequestContext
 
 
 class UsageCounters:

@@ -18,12 +18,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, ClassVar
 
-from ..errors import GatewayError
-from ..sse import DONE, encode_data
+from gateway.errors import GatewayError
+from gateway.sse import DONE, encode_data
 
 if TYPE_CHECKING:
-    from ..chat import JSON, ModelRequest
-    from ..types import Endpoint, JSONResponseBody, RequestContext, StreamResponseBody
+    from gateway.chat import JSON, ModelRequest
+    from gateway.types import Endpoint, JSONResponseBody, RequestContext, StreamResponseBody
 
 #: how a surface hears about a failure in the middle of a stream: it returns the error to show
 OnError = Callable[[BaseException], GatewayError]

@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .collectors import LogCollector, ServerLogs
-from .servers import (
+from gateway.testing.collectors import LogCollector, ServerLogs
+from gateway.testing.servers import (
     LocalServer,
     RunningGateway,
     ServerThread,
@@ -31,7 +31,7 @@ from .servers import (
     in_process_client,
     start_gateway,
 )
-from .upstream import FakeUpstream, RecordedRequest, Reply
+from gateway.testing.upstream import FakeUpstream, RecordedRequest, Reply
 
 try:
     import pytest
@@ -80,7 +80,7 @@ if pytest is not None:
         """Every structlog line the gateway logs during the test (``plugin_failed``, ``log_hook_failed`` ...)."""
         import structlog
 
-        from ..logs import access_log
+        from gateway.logs import access_log
 
         with structlog.testing.capture_logs() as captured:
             access_log.listeners.append(captured.append)

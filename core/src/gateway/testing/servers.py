@@ -135,9 +135,9 @@ def start_gateway(
     **gateway_kwargs: Any,
 ) -> RunningGateway:
     """Build a :class:`gateway.Gateway` and serve it on a free port until ``.stop()``."""
-    from ..app import create_app
-    from ..gateway import Gateway
-    from ..http.head_timeout import HeadTimeoutProtocol
+    from gateway.app import create_app
+    from gateway.gateway import Gateway
+    from gateway.http.head_timeout import HeadTimeoutProtocol
 
     gateway = Gateway(config, plugins=plugins, load_entrypoints=load_entrypoints, **gateway_kwargs)
     # served as `gateway serve` serves it: httptools with the request-head deadline
@@ -191,8 +191,8 @@ async def in_process_client(
     """
     import httpx
 
-    from ..app import create_app
-    from ..gateway import Gateway
+    from gateway.app import create_app
+    from gateway.gateway import Gateway
 
     gateway = Gateway(config, plugins=plugins, load_entrypoints=load_entrypoints, **gateway_kwargs)
     app = create_app(gateway)

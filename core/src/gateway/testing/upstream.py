@@ -10,8 +10,8 @@ from typing import Any
 
 import orjson
 
-from .. import fake_openai
-from .servers import LocalServer
+from gateway import fake_openai
+from gateway.testing.servers import LocalServer
 
 
 @dataclass

@@ -13,9 +13,9 @@ Functions here are a stable API for provider plugins: new ones may be added, exi
 their names and signatures.
 """
 
-from .answers import *  # noqa: F403
-from .answers import __all__ as _answers
-from .requests import *  # noqa: F403
-from .requests import __all__ as _requests
+from gateway.translation.answers import *  # noqa: F403
+from gateway.translation.answers import __all__ as _answers
+from gateway.translation.requests import *  # noqa: F403
+from gateway.translation.requests import __all__ as _requests
 
 __all__ = [*_requests, *_answers]

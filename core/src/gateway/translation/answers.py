@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from ..errors import UpstreamError
+from gateway.errors import UpstreamError
 
 #: the ``finish_reason`` values OpenAI clients know
 

@@ -8,9 +8,9 @@ from typing import Any, Literal
 
 import orjson
 
-from ..chat._checks import parse_data_url
-from ..errors import BadRequestError
-from ..providers import GATEWAY_ONLY_FIELDS
+from gateway.chat._checks import parse_data_url
+from gateway.errors import BadRequestError
+from gateway.providers import GATEWAY_ONLY_FIELDS
 
 #: the ``finish_reason`` values OpenAI clients know
 FINISH_STOP = "stop"
