@@ -10,7 +10,7 @@ PIP     = $(VENV)/bin/pip
 MEMBERS = core $(sort $(dir $(wildcard plugins/*/*/pyproject.toml)))
 STAMP   = $(VENV)/.installed
 
-.PHONY: install run test lint bench services clean
+.PHONY: install run test lint bench bench-instructions services clean
 
 install: $(STAMP)
 
@@ -36,6 +36,10 @@ test: install services
 
 bench: install
 	bash bench/run.sh
+
+# instructions per model request under callgrind (deterministic): bench/README.md; ARGS="core+openai --json"
+bench-instructions: install
+	$(VENV)/bin/python bench/instructions.py $(ARGS)
 
 clean:
 	rm -rf $(VENV)
