@@ -923,8 +923,7 @@ def test_every_route_of_the_app_is_fuzzed(gateway: GatewayProcess, monkeypatch: 
     monkeypatch.delenv("GATEWAY_LOAD_PLUGINS", raising=False)  # every installed plugin, as the process
     from starlette.routing import Route as StarletteRoute
 
-    from gateway import Gateway
-    from gateway.app import create_app
+    from gateway import Gateway, create_app
 
     config = yaml.safe_load((gateway.log_path.parent / "gateway.yaml").read_text())
     app = create_app(Gateway(config))

@@ -144,7 +144,7 @@ def test_names_are_normalised_once_for_every_spelling() -> None:
 
 def test_gateway_plugins_lists_each_generated_plugin_from_its_distribution(site: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "plugins", "--json"],
+        [sys.executable, "-m", "gateway", "plugins", "--json"],
         env=env_with(site),
         capture_output=True,
         text=True,
@@ -206,7 +206,7 @@ def served(site: Path, fake_upstream: FakeUpstream, receiver: FakeUpstream, tmp_
     allow = ",".join(["openai", *NAMES.values()])
     log = (tmp_path / "gateway.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve", "--config", str(path), "--port", str(port)],
+        [sys.executable, "-m", "gateway", "serve", "--config", str(path), "--port", str(port)],
         env=env_with(site, GATEWAY_LOAD_PLUGINS=allow, GATEWAY_STRICT_PLUGINS="1"),
         stdout=log,
         stderr=log,

@@ -5,10 +5,13 @@ The public API for plugin authors is what this module exports; everything else m
 
 from importlib.metadata import PackageNotFoundError, version
 
+from gateway.app import create_app
+from gateway.chat import GATEWAY_ONLY_FIELDS
 from gateway.errors import (
     AuthenticationError,
     BadRequestError,
     BudgetExceededError,
+    ClientDisconnectedError,
     ConfigError,
     GatewayError,
     NotFoundError,
@@ -24,12 +27,15 @@ from gateway.errors import (
 )
 from gateway.gateway import Gateway
 from gateway.hookspecs import hookimpl, hookspec
-from gateway.providers import GATEWAY_ONLY_FIELDS, Provider, request_body_for_upstream
+from gateway.logs import get_logger
+from gateway.providers import Provider
 from gateway.types import (
+    Alert,
     BudgetScope,
     Deployment,
     JSONResponseBody,
     LogEvent,
+    NativeEvents,
     Principal,
     RequestContext,
     ResponseBody,
@@ -44,10 +50,10 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "Gateway",
+    "create_app",
     "hookimpl",
     "hookspec",
     "Provider",
-    "request_body_for_upstream",
     "GATEWAY_ONLY_FIELDS",
     "Deployment",
     "Principal",
@@ -56,8 +62,11 @@ __all__ = [
     "JSONResponseBody",
     "StreamResponseBody",
     "ResponseBody",
+    "NativeEvents",
     "LogEvent",
     "Usage",
+    "Alert",
+    "get_logger",
     "GatewayError",
     "BadRequestError",
     "AuthenticationError",
@@ -71,6 +80,7 @@ __all__ = [
     "UpstreamTimeoutError",
     "UpstreamUnreachableError",
     "ServiceUnavailableError",
+    "ClientDisconnectedError",
     "ConfigError",
     "PluginError",
     "__version__",

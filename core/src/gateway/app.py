@@ -147,6 +147,9 @@ class GatewayApp:
 
 
 def create_app(gateway: Gateway) -> GatewayApp:
+    """The ASGI application serving ``gateway``: run it under any ASGI server (its lifespan opens
+    and closes the gateway's resources), or in process with ``gateway.testing.asgi_lifespan``."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         async with gateway.running():

@@ -23,7 +23,7 @@ from gateway.catalog import distribution_for
 from gateway.config import ConfigProblems, GatewayConfig, load_config, report_validation_error
 from gateway.config.schema import LitellmParams
 from gateway.errors import ConfigError
-from gateway.hooks import PerPlugin, RequestHooks, call_startup_hook, ordered_impls
+from gateway.hooks import PerPlugin, RequestHooks, acall_first, call_startup_hook, ordered_impls
 from gateway.logdispatch import LogDispatcher
 from gateway.logs import get_logger
 from gateway.plugins import PluginManager, env_list
@@ -50,7 +50,7 @@ def is_loopback(host: str) -> bool:
 
 
 class Gateway:
-    """The assembled gateway.  Build it, then serve ``gateway.app`` (see :mod:`gateway.app`)."""
+    """The assembled gateway.  Build it, then serve ``gateway.create_app(gateway)`` under an ASGI server."""
 
     def __init__(
         self,
@@ -314,6 +314,14 @@ class Gateway:
                 yield self
             finally:
                 self.shutting_down = True
+
+    async def call_first(self, hook_name: str, **kwargs: Any) -> Any:
+        """Call a ``firstresult`` hook by name, outside the request path, awaiting async implementations.
+
+        For hooks a plugin declares (``gateway_add_hookspecs``) and another calls when it is there:
+        without the declaring plugin installed there is no answer, None.  Pass every argument by name.
+        """
+        return await acall_first(self.pm, hook_name, **kwargs)
 
     def emit_alert(self, kind: str, message: str, **details: Any) -> None:
         """Queue an operational alert for ``gateway_alert`` implementations (never blocks)."""

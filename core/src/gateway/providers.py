@@ -7,7 +7,7 @@ request pipeline speaks OpenAI's format; a provider translates to and from its u
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from gateway.errors import BadRequestError
 from gateway.registry import Registry
@@ -15,26 +15,6 @@ from gateway.registry import Registry
 if TYPE_CHECKING:
     from gateway.gateway import Gateway
     from gateway.types import Deployment, RequestContext, ResponseBody
-
-#: request fields that steer the gateway itself and must never reach an upstream
-GATEWAY_ONLY_FIELDS = frozenset(
-    {
-        "metadata",
-        "guardrails",
-        "fallbacks",
-        "context_window_fallbacks",
-        "content_policy_fallbacks",
-        "num_retries",
-        "mock_response",
-        "caching",
-        "cache",
-        "ttl",
-        "tags",
-        "litellm_metadata",
-        "disable_fallbacks",
-        "disable_global_guardrails",
-    }
-)
 
 
 class Provider:
@@ -74,13 +54,3 @@ class ProviderRegistry(Registry[Provider]):
 
     def prefixes(self) -> list[str]:
         return self.names()
-
-
-def request_body_for_upstream(body: dict[str, Any], model: str) -> dict[str, Any]:
-    """The client's body minus gateway-only fields, with the upstream's model name."""
-    if GATEWAY_ONLY_FIELDS.isdisjoint(body):  # the common case: a plain copy, done in C
-        out = body.copy()
-    else:
-        out = {k: v for k, v in body.items() if k not in GATEWAY_ONLY_FIELDS}
-    out["model"] = model
-    return out

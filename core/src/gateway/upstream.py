@@ -1,4 +1,4 @@
-"""The shared upstream HTTP client: one aiohttp connection pool per worker.
+"""The shared upstream HTTP client: one aiohttp connection pool per worker (public API for providers).
 
 Every provider plugin sends its requests through ``gateway.upstream`` so that connections are
 reused across providers and requests, errors are mapped the same way everywhere, and nothing is
@@ -18,6 +18,7 @@ from yarl import URL
 
 from gateway.errors import UpstreamError, UpstreamTimeoutError, UpstreamUnreachableError, upstream_status_error
 from gateway.logs import get_logger
+from gateway.sse import ServerSentEvent, SSEDecoder, SSEProtocolError, iter_sse
 
 log = get_logger("gateway.upstream")
 
@@ -225,3 +226,22 @@ def error_message_from_body(payload: bytes) -> tuple[str, str | None]:
 def error_from_response(provider: str, status: int, headers: Mapping[str, str], payload: bytes) -> UpstreamError:
     message, _ = error_message_from_body(payload)
     return upstream_status_error(provider, status, message, retry_after=headers.get("retry-after"))
+
+
+__all__ = [
+    "UpstreamClient",
+    "ErrorMapper",
+    "DEFAULT_TIMEOUT",
+    "USER_AGENT",
+    "iter_body",
+    "passed_headers",
+    "transport_error",
+    "error_message_from_body",
+    "error_from_response",
+    "upstream_status_error",
+    # reading an upstream's server-sent events
+    "SSEDecoder",
+    "SSEProtocolError",
+    "ServerSentEvent",
+    "iter_sse",
+]

@@ -1,4 +1,7 @@
-"""Reading upstream answers and building OpenAI ones (completions, chunks, usage)."""
+"""Reading upstream answers and building OpenAI ones (completions, chunks, usage, finish reasons).
+
+Inside the gateway an answer is OpenAI's format; a translating provider builds it with these.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,11 @@ import orjson
 from gateway.errors import UpstreamError
 
 #: the ``finish_reason`` values OpenAI clients know
-
+FINISH_STOP = "stop"
+FINISH_LENGTH = "length"
+FINISH_TOOL_CALLS = "tool_calls"
+FINISH_CONTENT_FILTER = "content_filter"
+FINISH_REASONS = frozenset({FINISH_STOP, FINISH_LENGTH, FINISH_TOOL_CALLS, FINISH_CONTENT_FILTER, "function_call"})
 
 # --------------------------------------------------------------------------- reading upstream answers
 
@@ -141,6 +148,3 @@ class ChunkBuilder:
             "choices": [],
             "usage": usage,
         }
-
-
-__all__ = ["ChunkBuilder", "chat_completion", "new_completion_id", "openai_usage", "tool_call", "upstream_json_object"]

@@ -31,8 +31,8 @@ from gateway.chat._model import (
     ToolResult,
 )
 from gateway.chat._openai_checks import validate_chat, validate_completion, validate_embeddings
+from gateway.chat._params import GATEWAY_ONLY_FIELDS
 from gateway.errors import BadRequestError
-from gateway.providers import GATEWAY_ONLY_FIELDS
 
 FORMAT = "openai"
 #: the request members typed fields hold (the rest are ``extra``, or the gateway's own fields)

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from gateway.errors import GatewayError
-from gateway.sse import DONE, encode_data
+from gateway.sse import DONE, encode_data, encode_event
 
 if TYPE_CHECKING:
     from gateway.chat import JSON, ModelRequest
@@ -90,4 +90,4 @@ async def openai_events(chunks: AsyncIterator[JSON], *, include_usage: bool, on_
     yield DONE
 
 
-__all__ = ["Surface", "OnError", "openai_events", "encode_data", "DONE"]
+__all__ = ["Surface", "OnError", "openai_events", "encode_data", "encode_event", "DONE"]

@@ -7,17 +7,17 @@ from pathlib import Path
 
 import gateway_spend
 
-from gateway.plugins import PluginManager
+from gateway import Gateway
 
 HERE = Path(__file__).resolve().parents[1]
 PAGE = HERE / "docs" / "hooks" / "gateway_get_spend.md"
 
 
 def test_the_hook_exists_only_with_the_plugin_and_its_page_matches_the_spec() -> None:
-    assert getattr(PluginManager().hook, "gateway_get_spend", None) is None  # core does not declare it
-    pm = PluginManager()
-    pm.register_plugin(gateway_spend, "spend")
-    spec = pm.hook.gateway_get_spend.spec
+    core_only = Gateway({}, load_entrypoints=False)
+    assert getattr(core_only.pm.hook, "gateway_get_spend", None) is None  # core does not declare it
+    with_spend = Gateway({}, plugins=[("spend", gateway_spend)], load_entrypoints=False)
+    spec = with_spend.pm.hook.gateway_get_spend.spec
     assert spec is not None and spec.opts["firstresult"]
     text = PAGE.read_text("utf-8")
     assert text.splitlines()[0] == f"# `gateway_get_spend({', '.join(spec.argnames)})`"

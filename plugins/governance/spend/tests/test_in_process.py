@@ -93,11 +93,7 @@ def test_cost_header_ledger_row_and_spend_totals_agree(start: Any) -> None:
     # what /key/info of the virtual-keys plugin shows comes from this hook: the ledger's totals
     import asyncio
 
-    from gateway.hooks import acall_first
-
-    totals = asyncio.run(
-        acall_first(gw.gateway.pm, "gateway_get_spend", scope="team", ids=["t1", "t2"], gateway=gw.gateway)
-    )
+    totals = asyncio.run(gw.gateway.call_first("gateway_get_spend", scope="team", ids=["t1", "t2"], gateway=gw.gateway))
     assert totals == {"t1": COST * 2, "t2": Decimal(0)}
 
 

@@ -19,16 +19,20 @@ import yaml
 from vk_testkit import MASTER, Database
 
 from gateway import ConfigError, Gateway, hookimpl
-from gateway.config import load_config
 from gateway.storage import MigrationError, current, database_url, get_engine, open_storage, upgrade
 from gateway.testing import free_port
 
 GATEWAY_CLI = Path(sys.executable).with_name("gateway")
 
 
+def _config(source: Any) -> Any:
+    """The validated configuration of a gateway built from ``source`` (core's plugins only)."""
+    return Gateway(source, load_entrypoints=False).config
+
+
 def test_database_urls_operators_write_map_to_async_drivers(tmp_path: Path) -> None:
     def url(value: str | None) -> str:
-        return database_url(load_config({"general_settings": {"database_url": value}}))
+        return database_url(_config({"general_settings": {"database_url": value}}))
 
     assert url("postgres://u:p@db:5432/gw") == "postgresql+asyncpg://u:p@db:5432/gw"
     assert url("postgresql://u@db/gw?sslmode=require&application_name=x") == "postgresql+asyncpg://u@db/gw?ssl=require"
@@ -39,12 +43,12 @@ def test_database_urls_operators_write_map_to_async_drivers(tmp_path: Path) -> N
     config_file = tmp_path / "conf" / "config.yaml"
     config_file.parent.mkdir()
     config_file.write_text("general_settings: {master_key: sk-x}\n")
-    assert database_url(load_config(config_file)) == f"sqlite+aiosqlite:///{tmp_path / 'conf' / 'gateway.db'}"
+    assert database_url(_config(config_file)) == f"sqlite+aiosqlite:///{tmp_path / 'conf' / 'gateway.db'}"
 
 
 def test_database_url_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgres://env@db/gw")
-    assert database_url(load_config({})) == "postgresql+asyncpg://env@db/gw"
+    assert database_url(_config({})) == "postgresql+asyncpg://env@db/gw"
 
 
 def _migrations(tmp_path: Path, destructive_second: bool) -> Path:

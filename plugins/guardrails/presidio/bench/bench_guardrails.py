@@ -65,8 +65,7 @@ async def main(requests: int, warmup: int) -> None:
     import gateway_presidio
     import httpx
 
-    from gateway import Gateway, hookimpl
-    from gateway.app import create_app
+    from gateway import Gateway, create_app, hookimpl
     from gateway.testing import asgi_lifespan
 
     class CheckTimes:

@@ -13,8 +13,8 @@ import pytest
 from gateway_bedrock.encode import encode_request
 from gateway_bedrock.testing import check_converse
 
+from gateway import BadRequestError
 from gateway.chat import ChatRequest, decode_openai_chat
-from gateway.errors import BadRequestError
 
 anthropic = pytest.importorskip(
     "gateway_anthropic.decode", reason="gateway-anthropic (the /v1/messages decoder) is not installed"

@@ -13,8 +13,8 @@ import pytest
 from gateway_gemini.encode import encode_request
 from gateway_gemini.testing import check_request
 
+from gateway import BadRequestError
 from gateway.chat import ChatRequest, decode_openai_chat
-from gateway.errors import BadRequestError
 
 anthropic = pytest.importorskip(
     "gateway_anthropic.decode", reason="gateway-anthropic (the /v1/messages decoder) is not installed"

@@ -33,9 +33,9 @@ import yaml
 from gateway_complexity_router.config import ComplexityRouterConfig
 from gateway_complexity_router.router import TierRouter
 
+from gateway import RequestContext
 from gateway.chat import decode_openai_chat
 from gateway.testing import free_port
-from gateway.types import RequestContext
 
 TIERS = {"SIMPLE": "gpt-4o-mini", "MEDIUM": "gpt-4o", "COMPLEX": "claude-sonnet"}
 MASTER = "sk-bench"

@@ -23,9 +23,7 @@ import openai
 import pytest
 from gateway_otel.otlp import decode_spans
 
-from gateway import hookimpl
-from gateway.errors import ConfigError
-from gateway.gateway import Gateway
+from gateway import ConfigError, Gateway, hookimpl
 from gateway.sinks import sink_stats
 from gateway.testing import FakeUpstream, Reply
 

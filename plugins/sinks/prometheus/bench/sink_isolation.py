@@ -137,7 +137,7 @@ def write_config(directory: Path, upstream: int, hang: int | None, fail: int | N
 async def run_one(name: str, config: Path, requests: int) -> dict[str, object]:
     port = free_port()
     env = {"GATEWAY_LOAD_PLUGINS": "openai,webhook,langfuse,prometheus", "PROMETHEUS_MULTIPROC_DIR": ""}
-    gateway = spawn([PY, "-m", "gateway.cli", "--config", str(config), "--port", str(port)], env)
+    gateway = spawn([PY, "-m", "gateway", "--config", str(config), "--port", str(port)], env)
     try:
         await wait_ready(f"http://127.0.0.1:{port}/health/liveliness")
         await load(port, 200)

@@ -288,7 +288,7 @@ def _serve(config: Path, port: int, env: dict[str, str], workers: int = 1) -> su
     # an empty value means "unset": prometheus_client would otherwise write its files into the cwd
     env = {k: v for k, v in env.items() if not (k == "PROMETHEUS_MULTIPROC_DIR" and not v)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "--config", str(config), "--port", str(port), "--workers", str(workers)],
+        [sys.executable, "-m", "gateway", "--config", str(config), "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

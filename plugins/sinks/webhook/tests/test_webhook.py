@@ -16,8 +16,7 @@ import openai
 import orjson
 import pytest
 
-from gateway import Gateway, hookimpl
-from gateway.errors import ConfigError
+from gateway import ConfigError, Gateway, hookimpl
 from gateway.testing import FakeUpstream, RecordedRequest, Reply
 
 MASTER = "sk-master-webhook-test"
@@ -175,7 +174,7 @@ def test_generic_api_without_url_names_the_setting(monkeypatch: pytest.MonkeyPat
 def test_slack_body_is_only_text() -> None:
     from gateway_webhook.alerts import Target, body_for
 
-    from gateway.types import Alert
+    from gateway import Alert
 
     body = orjson.loads(body_for(Target("https://hooks.slack.com/x", True), Alert("k", "m", {"a": 1}), None))
     assert body == {"text": ":rotating_light: *k*: m\na=1"}

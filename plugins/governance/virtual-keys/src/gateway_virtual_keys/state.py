@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from gateway import GatewayError
-from gateway.logs import get_logger
+from gateway import GatewayError, get_logger
 
 from .cache import METRIC_NAMES, AuthCache, TokenBucket
 from .hashing import KeyHasher, salt_from_environment

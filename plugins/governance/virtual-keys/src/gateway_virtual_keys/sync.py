@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from gateway.logs import get_logger
+from gateway import get_logger
 
 from .cache import KnownToken
 

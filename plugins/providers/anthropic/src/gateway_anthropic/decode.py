@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gateway import GATEWAY_ONLY_FIELDS
+from gateway import GATEWAY_ONLY_FIELDS, BadRequestError
 from gateway.chat import (
     JSON,
     ChatRequest,
@@ -29,7 +29,6 @@ from gateway.chat import (
     ToolChoice,
     ToolResult,
 )
-from gateway.errors import BadRequestError
 
 FORMAT = "anthropic"
 #: fields that steer the gateway and never reach an upstream (Anthropic's own ``metadata`` does)

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from gateway import BadRequestError
 from gateway.chat import (
     JSON,
     ChatRequest,
@@ -36,9 +37,8 @@ from gateway.chat import (
     ToolCall,
     ToolChoice,
     ToolResult,
+    drop_or_refuse,
 )
-from gateway.errors import BadRequestError
-from gateway.translation import drop_or_refuse
 
 from .decode import FORMAT, TYPED_MEMBERS
 from .wire import DOCUMENT_MEDIA_TYPES, IMAGE_MEDIA_TYPES, PROVIDER

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from gateway.sse import encode_event
+from gateway.surfaces import encode_event
 
 from .wire import STOP_REASON_FROM_FINISH
 

@@ -14,10 +14,16 @@ from typing import Any
 
 import orjson
 
-from gateway import Deployment, JSONResponseBody, Provider, RequestContext, StreamResponseBody, UpstreamError
-from gateway.chat import ChatRequest
-from gateway.translation import effective_drop_params, upstream_json_object
-from gateway.types import NativeEvents
+from gateway import (
+    Deployment,
+    JSONResponseBody,
+    NativeEvents,
+    Provider,
+    RequestContext,
+    StreamResponseBody,
+    UpstreamError,
+)
+from gateway.chat import ChatRequest, effective_drop_params, upstream_json_object
 from gateway.upstream import iter_body, passed_headers
 
 from .decode import FORMAT

@@ -13,8 +13,9 @@ from typing import Any
 
 import orjson
 
-from gateway.errors import UpstreamError, upstream_status_error
-from gateway.translation import FINISH_STOP, chat_completion, openai_usage, tool_call
+from gateway import UpstreamError
+from gateway.chat import FINISH_STOP, chat_completion, openai_usage, tool_call
+from gateway.upstream import upstream_status_error
 
 from .wire import FINISH_FROM_STOP_REASON, PROVIDER, STATUS_FOR_ERROR_TYPE
 

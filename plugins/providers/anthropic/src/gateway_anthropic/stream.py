@@ -19,10 +19,9 @@ from typing import Any
 import orjson
 import structlog
 
-from gateway.errors import UpstreamError
-from gateway.sse import SSEDecoder, SSEProtocolError
-from gateway.translation import ChunkBuilder
-from gateway.types import NativeEvents
+from gateway import NativeEvents, UpstreamError
+from gateway.chat import ChunkBuilder
+from gateway.upstream import SSEDecoder, SSEProtocolError
 
 from .response import finish_reason, stream_error, usage_from_anthropic
 from .wire import PROVIDER, STREAM_EVENTS

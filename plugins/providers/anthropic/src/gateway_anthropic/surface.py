@@ -18,10 +18,9 @@ from typing import Any
 
 import orjson
 
+from gateway import GatewayError, JSONResponseBody, RequestContext, StreamResponseBody
 from gateway.chat import JSON, ChatRequest
-from gateway.errors import GatewayError
 from gateway.surfaces import OnError, Surface
-from gateway.types import JSONResponseBody, RequestContext, StreamResponseBody
 
 from .decode import FORMAT, decode_messages_request
 from .messages_response import EventTranslator, error_event, message_from_completion

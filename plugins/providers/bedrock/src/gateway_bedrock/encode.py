@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway import BadRequestError
 from gateway.chat import (
     JSON,
     ChatRequest,
@@ -34,10 +35,9 @@ from gateway.chat import (
     Tool,
     ToolCall,
     ToolResult,
+    drop_or_refuse,
     parse_data_url,
 )
-from gateway.errors import BadRequestError
-from gateway.translation import drop_or_refuse
 
 from .errors import PROVIDER
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import orjson
 
-from gateway.errors import UpstreamError, UpstreamTimeoutError, upstream_status_error
+from gateway import UpstreamError, UpstreamTimeoutError
+from gateway.upstream import upstream_status_error
 
 PROVIDER = "bedrock"
 

@@ -24,8 +24,7 @@ import structlog
 from yarl import URL
 
 from gateway import Deployment, JSONResponseBody, Provider, RequestContext, StreamResponseBody, UpstreamError
-from gateway.chat import ChatRequest
-from gateway.translation import effective_drop_params, upstream_json_object
+from gateway.chat import ChatRequest, effective_drop_params, upstream_json_object
 from gateway.upstream import iter_body
 
 from .auth import AwsSigner, region_for

@@ -14,8 +14,8 @@ from typing import Any
 
 import orjson
 
-from gateway.errors import UpstreamError
-from gateway.translation import (
+from gateway import UpstreamError
+from gateway.chat import (
     FINISH_CONTENT_FILTER,
     FINISH_LENGTH,
     FINISH_STOP,

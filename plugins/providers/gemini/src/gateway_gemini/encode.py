@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from gateway import BadRequestError
 from gateway.chat import (
     JSON,
     ChatRequest,
@@ -33,10 +34,9 @@ from gateway.chat import (
     Thinking,
     ToolCall,
     ToolResult,
+    drop_or_refuse,
     parse_data_url,
 )
-from gateway.errors import BadRequestError
-from gateway.translation import drop_or_refuse
 
 from .schema import to_gemini_schema
 

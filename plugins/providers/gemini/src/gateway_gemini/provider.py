@@ -17,10 +17,8 @@ import orjson
 import structlog
 
 from gateway import Deployment, JSONResponseBody, Provider, RequestContext, StreamResponseBody, UpstreamError
-from gateway.chat import ChatRequest
-from gateway.sse import ServerSentEvent, SSEDecoder, SSEProtocolError
-from gateway.translation import effective_drop_params
-from gateway.upstream import iter_body
+from gateway.chat import ChatRequest, effective_drop_params
+from gateway.upstream import ServerSentEvent, SSEDecoder, SSEProtocolError, iter_body
 
 from .encode import PROVIDER, encode_request
 from .response import StreamTranslator, to_chat_completion

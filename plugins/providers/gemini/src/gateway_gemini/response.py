@@ -11,8 +11,8 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from gateway.errors import UpstreamError, upstream_status_error
-from gateway.translation import (
+from gateway import UpstreamError
+from gateway.chat import (
     FINISH_CONTENT_FILTER,
     FINISH_LENGTH,
     FINISH_STOP,
@@ -23,6 +23,7 @@ from gateway.translation import (
     openai_usage,
     tool_call,
 )
+from gateway.upstream import upstream_status_error
 
 from .encode import PROVIDER, SIGNATURE_MARK
 

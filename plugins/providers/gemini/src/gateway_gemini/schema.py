@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.errors import BadRequestError
+from gateway import BadRequestError
 
 #: the ``Schema`` fields Gemini accepts
 KEPT_FIELDS = frozenset(

@@ -22,10 +22,8 @@ from gateway import (
     StreamResponseBody,
     UpstreamError,
 )
-from gateway.chat import ChatRequest, encode_openai_chat, encode_openai_prompt
-from gateway.sse import SSEDecoder, SSEProtocolError
-from gateway.translation import drop_or_refuse, upstream_json_object
-from gateway.upstream import iter_body, passed_headers
+from gateway.chat import ChatRequest, drop_or_refuse, encode_openai_chat, encode_openai_prompt, upstream_json_object
+from gateway.upstream import SSEDecoder, SSEProtocolError, iter_body, passed_headers
 
 #: OpenAI-compatible services: prefix -> (default api_base, environment variable with the key)
 COMPATIBLE: dict[str, tuple[str | None, str | None]] = {

@@ -14,8 +14,7 @@ from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway import Gateway, hookimpl
-from gateway.errors import ConfigError
+from gateway import ConfigError, Gateway, hookimpl
 
 from .sink import DEFAULT_BASE, HeliconeSink
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gateway import Gateway, hookimpl
-from gateway.errors import ConfigError
+from gateway import ConfigError, Gateway, hookimpl
 
 from .config import LangfuseConfig, resolved
 from .sink import LangfuseSink

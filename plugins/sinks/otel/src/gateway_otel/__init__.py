@@ -12,8 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from gateway import Gateway, hookimpl
-from gateway.errors import ConfigError
+from gateway import ConfigError, Gateway, hookimpl
 from gateway.sinks import is_enabled
 
 from .config import OtelConfig, resolved

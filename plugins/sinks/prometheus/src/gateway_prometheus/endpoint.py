@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.errors import GatewayError
+from gateway import GatewayError
 from gateway.http import error_response, require_admin_request
 
 from .config import PrometheusConfig

@@ -14,8 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from gateway import Gateway, hookimpl
-from gateway.errors import ConfigError
+from gateway import ConfigError, Gateway, hookimpl
 
 from .alerts import send_alert, targets_for
 from .config import WebhookConfig, log_headers, log_url

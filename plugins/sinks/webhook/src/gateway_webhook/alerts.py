@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from gateway.logs import get_logger
+from gateway import get_logger
 
 if TYPE_CHECKING:
     import aiohttp

@@ -16,7 +16,6 @@ from starlette.routing import Route
 from gateway import BadRequestError, GatewayError, NotFoundError
 from gateway.durations import parse_duration
 from gateway.guardrails import configured_guardrails
-from gateway.hooks import acall_first
 from gateway.http import authenticate_request, error_response, json_response, parse_json_object, read_body
 
 from .. import tables as t
@@ -144,7 +143,7 @@ async def spend_of(state: PluginState, scope: str, ids: Iterable[str]) -> dict[s
     if not wanted:
         return {}
     gateway = state.gateway
-    found = await acall_first(gateway.pm, "gateway_get_spend", scope=scope, ids=wanted, gateway=gateway) or {}
+    found = await gateway.call_first("gateway_get_spend", scope=scope, ids=wanted, gateway=gateway) or {}
     return {i: Decimal(str(found.get(i) or 0)) for i in wanted}
 
 
