@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from gateway import Gateway
-from gateway.catalog import CATALOG, Distribution
-from gateway.hooks import call_startup_hook
+from gateway._catalog import CATALOG, Distribution
+from gateway._hooks import call_startup_hook
 
 INSTALLED = {ep.name: ep for ep in entry_points(group="gateway")}
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gateway import ConfigError, Gateway
-from gateway.config import load_config
+from gateway._config import load_config
 
 LITELLM_STYLE = """
 model_list:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.hookspecs import REQUEST_HOOKS
-from gateway.plugins import PluginManager
+from gateway._hookspecs import REQUEST_HOOKS
+from gateway._plugins import PluginManager
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 HOOK_PAGES = DOCS / "hooks"

@@ -21,7 +21,7 @@ from gateway import (
     fake_openai,
     hookimpl,
 )
-from gateway.plugins import PluginManager
+from gateway._plugins import PluginManager
 from gateway.testing import FakeUpstream, LogCollector
 
 from .conftest import MASTER, openai_config

@@ -1,6 +1,6 @@
 """``LogEvent.to_dict`` belongs to core's bottom layer: building the payload never loads the sink framework.
 
-The bottom layer (``types``, ``errors``, ``chat``, ``log_payload``, ``tracecontext``) is what
+The bottom layer (``_types``, ``_errors``, ``chat``, ``_log_payload``, ``_tracecontext``) is what
 everything else imports; if it imported ``gateway.sinks`` (even lazily, inside a function) the
 layers would be a cycle and a ``gateway_log`` plugin calling ``to_dict()`` would drag the sink
 framework in.
@@ -14,12 +14,12 @@ import sys
 import grimp
 import orjson
 
-BOTTOM_LAYER = ("gateway.types", "gateway.errors", "gateway.chat", "gateway.log_payload", "gateway.tracecontext")
+BOTTOM_LAYER = ("gateway._types", "gateway._errors", "gateway.chat", "gateway._log_payload", "gateway._tracecontext")
 
 TO_DICT_IN_A_FRESH_INTERPRETER = """
 import sys
 import orjson
-from gateway.types import LogEvent, RequestContext
+from gateway._types import LogEvent, RequestContext
 
 headers = {"traceparent": "00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01"}
 ctx = RequestContext("req_layer", "chat", {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}, headers)

@@ -199,7 +199,7 @@ def test_plugins_check_reports_each_import_cost_and_fails_on_a_broken_plugin(tmp
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     env["PYTHONPATH"] = str(site)
     result = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "plugins", "--check"], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "gateway", "plugins", "--check"], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 1, result.stdout + result.stderr
     lines = result.stdout.splitlines()

@@ -14,7 +14,7 @@ import pytest
 from starlette.routing import Route
 
 from gateway import Gateway, PluginError, hookimpl, hookspec
-from gateway.hooks import acall_first
+from gateway._hooks import acall_first
 from gateway.http import json_response
 
 from .conftest import MASTER

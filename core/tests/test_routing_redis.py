@@ -151,7 +151,7 @@ def test_redis_down_leaves_routing_working_per_worker(
 
 def test_sync_round_trip_keeps_counts_exact(redis_prefix: str) -> None:
     """Counts added while a sync is in flight are neither lost nor counted twice."""
-    from gateway.strategies.redis_state import RedisRouterState
+    from gateway._strategies.redis_state import RedisRouterState
 
     async def scenario() -> tuple[float, float]:
         one, two = RedisRouterState(REDIS_URL), RedisRouterState(REDIS_URL)

@@ -12,8 +12,8 @@ import openai
 import pytest
 
 from gateway import hookimpl
-from gateway.errors import ConfigError
-from gateway.gateway import Gateway
+from gateway._errors import ConfigError
+from gateway._gateway import Gateway
 from gateway.sinks import Sink, SinkError, safe_text, sink_stats
 from gateway.testing import FakeUpstream, LogCollector, Reply
 
@@ -314,8 +314,8 @@ def test_access_line_is_stamped_with_the_time_the_request_finished(capsys: Any, 
     # the log worker writes the line a few milliseconds after the answer left; the line says when it left
     import orjson
 
-    from gateway import logs
-    from gateway.types import RequestContext
+    from gateway import _logs as logs
+    from gateway._types import RequestContext
 
     monkeypatch.setattr(logs, "_json_format", True)
     monkeypatch.setattr(logs, "_access_enabled", True)
@@ -330,7 +330,7 @@ def test_access_line_is_stamped_with_the_time_the_request_finished(capsys: Any, 
 
 
 def test_log_redaction_masks_keys_in_any_field() -> None:
-    from gateway.logs import redact
+    from gateway._logs import redact
 
     out = redact(
         None,

@@ -5,9 +5,8 @@ The public API for plugin authors is what this module exports; everything else m
 
 from importlib.metadata import PackageNotFoundError, version
 
-from gateway.app import create_app
-from gateway.chat import GATEWAY_ONLY_FIELDS
-from gateway.errors import (
+from gateway._app import create_app
+from gateway._errors import (
     AuthenticationError,
     BadRequestError,
     BudgetExceededError,
@@ -25,11 +24,11 @@ from gateway.errors import (
     UpstreamTimeoutError,
     UpstreamUnreachableError,
 )
-from gateway.gateway import Gateway
-from gateway.hookspecs import hookimpl, hookspec
-from gateway.logs import get_logger
-from gateway.providers import Provider
-from gateway.types import (
+from gateway._gateway import Gateway
+from gateway._hookspecs import hookimpl, hookspec
+from gateway._logs import get_logger
+from gateway._providers import Provider
+from gateway._types import (
     Alert,
     BudgetScope,
     Deployment,
@@ -42,6 +41,7 @@ from gateway.types import (
     StreamResponseBody,
     Usage,
 )
+from gateway.chat import GATEWAY_ONLY_FIELDS
 
 try:
     __version__ = version("gateway")

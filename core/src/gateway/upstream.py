@@ -16,9 +16,9 @@ import aiohttp
 import orjson
 from yarl import URL
 
-from gateway.errors import UpstreamError, UpstreamTimeoutError, UpstreamUnreachableError, upstream_status_error
-from gateway.logs import get_logger
-from gateway.sse import ServerSentEvent, SSEDecoder, SSEProtocolError, iter_sse
+from gateway._errors import UpstreamError, UpstreamTimeoutError, UpstreamUnreachableError, upstream_status_error
+from gateway._logs import get_logger
+from gateway._sse import ServerSentEvent, SSEDecoder, SSEProtocolError, iter_sse
 
 log = get_logger("gateway.upstream")
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from gateway.errors import UpstreamError
+from gateway._errors import UpstreamError
 
 #: the ``finish_reason`` values OpenAI clients know
 FINISH_STOP = "stop"

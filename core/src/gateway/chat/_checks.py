@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from gateway.errors import BadRequestError
+from gateway._errors import BadRequestError
 
 
 def parse_data_url(url: str, where: str = "image_url") -> tuple[str, str]:

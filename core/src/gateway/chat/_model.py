@@ -27,8 +27,8 @@ from typing import Any, Literal
 
 import orjson
 
+from gateway._errors import BadRequestError
 from gateway.chat._checks import parse_data_url
-from gateway.errors import BadRequestError
 
 JSON = dict[str, Any]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway._errors import BadRequestError
 from gateway.chat._model import (
     JSON,
     TOP_FIELDS,
@@ -32,7 +33,6 @@ from gateway.chat._model import (
 )
 from gateway.chat._openai_checks import validate_chat, validate_completion, validate_embeddings
 from gateway.chat._params import GATEWAY_ONLY_FIELDS
-from gateway.errors import BadRequestError
 
 FORMAT = "openai"
 #: the request members typed fields hold (the rest are ``extra``, or the gateway's own fields)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.errors import BadRequestError
+from gateway._errors import BadRequestError
 
 _NUMBER = (int, float)
 VALID_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.errors import BadRequestError
+from gateway._errors import BadRequestError
 
 #: request fields that steer the gateway itself and must never reach an upstream
 GATEWAY_ONLY_FIELDS = frozenset(

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
-    from gateway.gateway import Gateway
+    from gateway._gateway import Gateway
+    from gateway._types import RequestContext
     from gateway.guardrails.settings import GuardrailSettings
-    from gateway.types import RequestContext
 
 Outcome = Literal["passed", "masked", "blocked"]
 Direction = Literal["input", "output"]

@@ -16,15 +16,15 @@ import asyncio
 import inspect
 from typing import TYPE_CHECKING, Any
 
+from gateway._types import JSONResponseBody, StreamResponseBody
 from gateway.guardrails.base import TextBatch
 from gateway.guardrails.content import Extracted, request_texts, response_texts, select_slots
 from gateway.guardrails.runner import block_error, check_non_text, run_check
 from gateway.guardrails.streaming import hold_and_check, replay, rewritten, window_checked
-from gateway.types import JSONResponseBody, StreamResponseBody
 
 if TYPE_CHECKING:
+    from gateway._types import RequestContext, ResponseBody
     from gateway.guardrails.base import Guardrail, GuardrailResult, OutputRewriter
-    from gateway.types import RequestContext, ResponseBody
 
 
 def input_batch(guard: Guardrail, ctx: RequestContext, extracted: Extracted) -> tuple[TextBatch, list[Any]]:

@@ -24,15 +24,15 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from gateway._types import JSONResponseBody
 from gateway.chat import as_openai_body
 from gateway.guardrails.base import TextBatch
 from gateway.guardrails.content import body_texts, response_texts
 from gateway.guardrails.flow import RequestGuards, input_batch
 from gateway.guardrails.runner import run_check
-from gateway.types import JSONResponseBody
 
 if TYPE_CHECKING:
-    from gateway.types import RequestContext
+    from gateway._types import RequestContext
 
 STATE_KEY = "guardrails"
 

@@ -17,15 +17,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+from gateway._hookspecs import hookimpl
 from gateway.guardrails.base import Guardrail
 from gateway.guardrails.flow import RequestGuards
 from gateway.guardrails.registry import build_guardrails
 from gateway.guardrails.selection import select
-from gateway.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from gateway.gateway import Gateway
-    from gateway.types import RequestContext, ResponseBody
+    from gateway._gateway import Gateway
+    from gateway._types import RequestContext, ResponseBody
 
 NAME = "guardrails"
 #: ``ctx.annotations`` key listing the logging_only guardrails of a request (see logview.py)
@@ -84,7 +84,7 @@ def gateway_register_routes(gateway: Gateway) -> list[Any]:
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from gateway.errors import GatewayError
+    from gateway._errors import GatewayError
     from gateway.http import authenticate_request, error_response, json_response
 
     found = guardrail_set(gateway)

@@ -7,16 +7,16 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from gateway.catalog import distribution_for
-from gateway.config import ConfigProblems, report_validation_error
-from gateway.errors import ConfigError
+from gateway._catalog import distribution_for
+from gateway._config import ConfigProblems, report_validation_error
+from gateway._errors import ConfigError
+from gateway._hooks import PerPlugin, call_startup_hook
+from gateway._registry import Registry
 from gateway.guardrails.base import Guardrail, GuardrailSpec
 from gateway.guardrails.settings import COMMON_KEYS, GuardrailSettings
-from gateway.hooks import PerPlugin, call_startup_hook
-from gateway.registry import Registry
 
 if TYPE_CHECKING:
-    from gateway.gateway import Gateway
+    from gateway._gateway import Gateway
 
 Factory = Callable[[GuardrailSpec, "Gateway"], Guardrail]
 

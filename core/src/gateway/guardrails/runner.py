@@ -6,13 +6,13 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from gateway.errors import BadRequestError, GatewayError
+from gateway._errors import BadRequestError, GatewayError
+from gateway._logs import get_logger
 from gateway.guardrails.base import GuardrailResult, GuardrailUnavailable, TextBatch
-from gateway.logs import get_logger
 
 if TYPE_CHECKING:
+    from gateway._types import RequestContext
     from gateway.guardrails.base import Guardrail
-    from gateway.types import RequestContext
 
 log = get_logger("gateway.guardrails")
 

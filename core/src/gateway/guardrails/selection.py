@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from gateway.errors import BadRequestError, GatewayError, PermissionDeniedError
+from gateway._errors import BadRequestError, GatewayError, PermissionDeniedError
 
 if TYPE_CHECKING:
+    from gateway._types import RequestContext
     from gateway.guardrails.base import Guardrail
-    from gateway.types import RequestContext
 
 OPT_OUT_FIELD = "disable_global_guardrails"
 OPT_OUT_PERMISSIONS = ("allow_pii_controls", "allow_guardrail_opt_out")

@@ -23,8 +23,8 @@ from gateway.guardrails.content import Slot, chunk_deltas
 from gateway.guardrails.runner import block_error, run_check
 
 if TYPE_CHECKING:
+    from gateway._types import RequestContext
     from gateway.guardrails.base import Guardrail
-    from gateway.types import RequestContext
 
 Chunk = dict[str, Any]
 #: characters of already-released text a window check gets as context

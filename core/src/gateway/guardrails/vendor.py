@@ -11,7 +11,7 @@ import orjson
 from gateway.guardrails.base import GuardrailConfigError, GuardrailUnavailable
 
 if TYPE_CHECKING:
-    from gateway.gateway import Gateway
+    from gateway._gateway import Gateway
     from gateway.guardrails.settings import GuardrailSettings
 
 

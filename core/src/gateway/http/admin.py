@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
-from gateway import pipeline
-from gateway.errors import PermissionDeniedError
+from gateway import _pipeline
+from gateway._errors import PermissionDeniedError
+from gateway._types import Principal, RequestContext
 from gateway.http.requests import extract_api_key
-from gateway.types import Principal, RequestContext
 
 if TYPE_CHECKING:
-    from gateway.gateway import Gateway
+    from gateway._gateway import Gateway
 
 
 async def authenticate_request(request: Request, gateway: Gateway) -> Principal:
@@ -31,7 +31,7 @@ async def authenticate_request(request: Request, gateway: Gateway) -> Principal:
         client_request_id=state.get("client_request_id"),
     )
     ctx.api_key = extract_api_key(request.headers, gateway.config.general_settings.litellm_key_header_name)
-    return await pipeline.authenticate(gateway, ctx)
+    return await _pipeline.authenticate(gateway, ctx)
 
 
 def require_admin(principal: Principal, route: str) -> None:

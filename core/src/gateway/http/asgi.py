@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import Receive, Scope, Send
 
-from gateway import pipeline
-from gateway.errors import BadRequestError
+from gateway import _pipeline
+from gateway._errors import BadRequestError
+from gateway._logs import bind_request_id
+from gateway._types import Endpoint, RequestContext, ResponseBody
 from gateway.http.requests import DEFAULT_BODY_TIMEOUT, BodyDeadline, _too_large, client_request_id, new_request_id
-from gateway.logs import bind_request_id
-from gateway.types import Endpoint, RequestContext, ResponseBody
 
 if TYPE_CHECKING:
-    from gateway.gateway import Gateway
+    from gateway._gateway import Gateway
 
 
 class ClientGone(Exception):
@@ -127,7 +127,7 @@ class DisconnectWatch:
 
 
 async def run_until_disconnect(gateway: Gateway, ctx: RequestContext, receive: Receive) -> ResponseBody:
-    """``pipeline.run``, cancelled when the client disconnects before the answer is ready (then
+    """``_pipeline.run``, cancelled when the client disconnects before the answer is ready (then
     :class:`ClientGone` is raised): an abandoned request must not keep an upstream generating, and
     billing, an answer nobody will read.  Call it after the body was read; a stream is watched by
     the server from the moment it is returned."""
@@ -136,7 +136,7 @@ async def run_until_disconnect(gateway: Gateway, ctx: RequestContext, receive: R
     watch = DisconnectWatch(task, receive)
     timer = asyncio.get_running_loop().call_later(WATCH_DISCONNECT_AFTER, watch.start)
     try:
-        return await pipeline.run(gateway, ctx)
+        return await _pipeline.run(gateway, ctx)
     except asyncio.CancelledError:
         if watch.client_gone:
             task.uncancel()

@@ -43,7 +43,7 @@ def head_timeout_of(config: Any) -> float:
 
 
 class HeadTimeoutProtocol(HttpToolsProtocol):
-    """Pass as ``uvicorn.run(..., http=HeadTimeoutProtocol)`` (``gateway.server`` does)."""
+    """Pass as ``uvicorn.run(..., http=HeadTimeoutProtocol)`` (``gateway._server`` does)."""
 
     def __init__(self, config: Any, server_state: Any, app_state: dict[str, Any], _loop: Any = None) -> None:
         super().__init__(config, server_state, app_state, _loop)

@@ -14,12 +14,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from gateway.errors import GatewayError
+from gateway._errors import GatewayError
 from gateway.http.admin import authenticate_request
 from gateway.http.responses import error_response, json_response
 
 if TYPE_CHECKING:
-    from gateway.gateway import Gateway
+    from gateway._gateway import Gateway
 
 
 def health_routes(gateway: Gateway) -> list[Route]:

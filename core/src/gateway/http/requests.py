@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from starlette.requests import Request
 
+from gateway._errors import AuthenticationError, BadRequestError, PayloadTooLargeError, RequestTimeoutError
 from gateway.chat._openai_checks import check_nesting
-from gateway.errors import AuthenticationError, BadRequestError, PayloadTooLargeError, RequestTimeoutError
 
 if TYPE_CHECKING:
-    from gateway.gateway import Gateway
+    from gateway._gateway import Gateway
 
 #: headers that may carry the API key, in the order they are consulted (``Authorization`` first)
 KEY_HEADERS = ("x-litellm-api-key", "x-api-key", "api-key", "x-goog-api-key", "ocp-apim-subscription-key")

@@ -9,10 +9,10 @@ import orjson
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
-from gateway.errors import GatewayError, UpstreamError
-from gateway.logs import get_logger
-from gateway.sse import DONE, encode_data
-from gateway.types import JSONResponseBody, RequestContext, StreamResponseBody
+from gateway._errors import GatewayError, UpstreamError
+from gateway._logs import get_logger
+from gateway._sse import DONE, encode_data
+from gateway._types import JSONResponseBody, RequestContext, StreamResponseBody
 
 log = get_logger("gateway.http")
 

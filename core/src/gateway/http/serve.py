@@ -20,9 +20,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from gateway import pipeline
-from gateway.errors import ClientDisconnectedError, GatewayError
-from gateway.hooks import PerPlugin, call_startup_hook, log_plugin_failure
+from gateway import _pipeline
+from gateway._errors import ClientDisconnectedError, GatewayError
+from gateway._hooks import PerPlugin, call_startup_hook, log_plugin_failure
+from gateway._registry import Registry
+from gateway._types import RequestContext, StreamResponseBody
 from gateway.http.asgi import (
     ClientGone,
     DisconnectWatch,
@@ -34,11 +36,9 @@ from gateway.http.asgi import (
 )
 from gateway.http.requests import extract_api_key, parse_json_object
 from gateway.http.responses import error_headers, internal_error, response_headers
-from gateway.registry import Registry
-from gateway.types import RequestContext, StreamResponseBody
 
 if TYPE_CHECKING:
-    from gateway.gateway import Gateway
+    from gateway._gateway import Gateway
     from gateway.surfaces import Surface
 
 #: headers every event stream carries (``x-accel-buffering``: tell nginx in front not to buffer it)
@@ -87,7 +87,7 @@ class ModelRoute:
             error = ClientDisconnectedError("the request was cancelled before its answer was complete")
             raise
         finally:
-            pipeline.finish(self.gateway, ctx, error)
+            _pipeline.finish(self.gateway, ctx, error)
 
     async def _serve(
         self, ctx: RequestContext, scope: Scope, receive: Receive, send: Send, answered: Answered
@@ -95,7 +95,7 @@ class ModelRoute:
         gateway = self.gateway
         # authenticate before reading the body: an anonymous client cannot make us read 32 MB
         ctx.api_key = extract_api_key(ctx.headers, self.key_header)
-        await pipeline.authenticate(gateway, ctx)
+        await _pipeline.authenticate(gateway, ctx)
         raw = await receive_body(
             receive, ctx.headers.get("content-length"), gateway.max_body_bytes, gateway.request_body_timeout
         )

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gateway.log_payload import SCHEMA_VERSION, PayloadOptions, build_payload, guardrail_outcomes, safe_json, safe_text
+from gateway._log_payload import SCHEMA_VERSION, PayloadOptions, build_payload, guardrail_outcomes, safe_json, safe_text
+from gateway._tracecontext import TraceContext, parse_traceparent
 from gateway.sinks.base import DeliverySettings, Sink, SinkError
 from gateway.sinks.delivery import DROP_REASONS
-from gateway.tracecontext import TraceContext, parse_traceparent
 
 if TYPE_CHECKING:
-    from gateway.gateway import Gateway
+    from gateway._gateway import Gateway
     from gateway.sinks.manager import SinkManager
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 if TYPE_CHECKING:
     import aiohttp
 
-    from gateway.types import LogEvent
+    from gateway._types import LogEvent
 
 
 class DeliverySettings(BaseModel):

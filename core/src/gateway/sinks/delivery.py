@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from gateway.logs import get_logger
+from gateway._logs import get_logger
 from gateway.sinks.base import DeliverySettings, Sink, SinkError
 
 log = get_logger("gateway.sinks")

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.errors import ConfigError
-from gateway.hooks import PerPlugin, call_startup_hook
-from gateway.log_payload import PayloadOptions
-from gateway.logs import get_logger
-from gateway.registry import Registry
+from gateway._errors import ConfigError
+from gateway._hooks import PerPlugin, call_startup_hook
+from gateway._log_payload import PayloadOptions
+from gateway._logs import get_logger
+from gateway._registry import Registry
 from gateway.sinks.base import DeliverySettings, Sink
 from gateway.sinks.delivery import SinkRunner
 from gateway.sinks.names import EnabledSink, enabled_sinks
@@ -21,7 +21,7 @@ from gateway.sinks.names import EnabledSink, enabled_sinks
 if TYPE_CHECKING:
     import aiohttp
 
-    from gateway.gateway import Gateway
+    from gateway._gateway import Gateway
 
 log = get_logger("gateway.sinks")
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from gateway.catalog import CATALOG, distribution_for
+from gateway._catalog import CATALOG, distribution_for
 
 if TYPE_CHECKING:
-    from gateway.config import ConfigProblems
-    from gateway.gateway import Gateway
+    from gateway._config import ConfigProblems
+    from gateway._gateway import Gateway
 
 #: LiteLLM callbacks no gateway plugin implements (yet): a clearer message than "unknown"
 LITELLM_ONLY_CALLBACKS = frozenset(

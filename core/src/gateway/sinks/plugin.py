@@ -17,16 +17,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from gateway.hookspecs import hookimpl
-from gateway.log_payload import build_payload
-from gateway.logs import get_logger
+from gateway._hookspecs import hookimpl
+from gateway._log_payload import build_payload
+from gateway._logs import get_logger
+from gateway._types import StreamResponseBody
 from gateway.sinks.capture import StreamCapture, capture_stream
 from gateway.sinks.manager import SinkManager, SinksConfig
-from gateway.types import StreamResponseBody
 
 if TYPE_CHECKING:
-    from gateway.gateway import Gateway
-    from gateway.types import LogEvent, RequestContext, ResponseBody
+    from gateway._gateway import Gateway
+    from gateway._types import LogEvent, RequestContext, ResponseBody
 
 NAME = "sinks"
 log = get_logger("gateway.sinks")

@@ -18,7 +18,7 @@ Deadlines
     waits instead).  A database that accepts connections but never answers thus fails a request
     with ``TimeoutError`` within that time; the kernel answers 503 with ``retry-after`` when such an
     error (or a refused or dropped connection) escapes a request hook or a plugin route
-    (``gateway.unavailable``), so plugins need no code of their own for it.  Migrations run on a
+    (``gateway._unavailable``), so plugins need no code of their own for it.  Migrations run on a
     separate engine without the query deadline.
 
 Public API (everything else in the package is private)

@@ -15,12 +15,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from gateway.errors import ConfigError
-from gateway.logs import get_logger
+from gateway._errors import ConfigError
+from gateway._logs import get_logger
 
 if TYPE_CHECKING:
-    from gateway.config import GatewayConfig
-    from gateway.gateway import Gateway
+    from gateway._config import GatewayConfig
+    from gateway._gateway import Gateway
 
 log = get_logger("gateway.storage")
 

@@ -18,13 +18,13 @@ from alembic.script import Script, ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from gateway.errors import PluginError
-from gateway.hooks import PerPlugin, call_startup_hook
-from gateway.registry import Registry
+from gateway._errors import PluginError
+from gateway._hooks import PerPlugin, call_startup_hook
+from gateway._registry import Registry
 from gateway.storage.engine import Storage, storage_of
 
 if TYPE_CHECKING:
-    from gateway.gateway import Gateway
+    from gateway._gateway import Gateway
 
 VERSION_TABLE_PREFIX = "gateway_alembic_"
 _NAME = re.compile(r"^[A-Za-z0-9_\-]{1,40}$")

@@ -18,12 +18,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, ClassVar
 
-from gateway.errors import GatewayError
-from gateway.sse import DONE, encode_data, encode_event
+from gateway._errors import GatewayError
+from gateway._sse import DONE, encode_data, encode_event
 
 if TYPE_CHECKING:
+    from gateway._types import Endpoint, JSONResponseBody, RequestContext, StreamResponseBody
     from gateway.chat import JSON, ModelRequest
-    from gateway.types import Endpoint, JSONResponseBody, RequestContext, StreamResponseBody
 
 #: how a surface hears about a failure in the middle of a stream: it returns the error to show
 OnError = Callable[[BaseException], GatewayError]
@@ -32,7 +32,7 @@ OnError = Callable[[BaseException], GatewayError]
 class Surface:
     """A wire format a client speaks: a codec.  Subclass it and set the class attributes.
 
-    Every method may raise :class:`gateway.errors.GatewayError` (a 400 for a malformed body); any
+    Every method may raise :class:`gateway._errors.GatewayError` (a 400 for a malformed body); any
     other exception is the surface's bug: the request is answered with a 500 in this surface's
     error shape naming the plugin, and the worker keeps serving.
     """
@@ -40,7 +40,7 @@ class Surface:
     #: unique name, ``<format>.<call>``: ``openai.chat``, ``anthropic.messages``
     name: ClassVar[str] = ""
     #: the wire format family of its bodies; a provider whose upstream speaks the same one may hand
-    #: answers through unchanged (see :meth:`gateway.types.JSONResponseBody.native`)
+    #: answers through unchanged (see :attr:`gateway.JSONResponseBody.native`)
     format: ClassVar[str] = ""
     #: the kind of call, which picks the provider's method: ``chat``, ``completions``, ``embeddings``
     endpoint: ClassVar[Endpoint] = "chat"

@@ -80,7 +80,7 @@ if pytest is not None:
         """Every structlog line the gateway logs during the test (``plugin_failed``, ``log_hook_failed`` ...)."""
         import structlog
 
-        from gateway.logs import access_log
+        from gateway._logs import access_log
 
         with structlog.testing.capture_logs() as captured:
             access_log.listeners.append(captured.append)

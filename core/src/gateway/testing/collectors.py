@@ -20,7 +20,7 @@ class LogCollector:
         self.events: list[dict[str, Any]] = []
         self._arrived = threading.Condition()
 
-    from gateway.hookspecs import hookimpl as _hookimpl
+    from gateway._hookspecs import hookimpl as _hookimpl
 
     @_hookimpl
     def gateway_log(self, event: Any) -> None:

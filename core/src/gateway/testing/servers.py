@@ -135,8 +135,8 @@ def start_gateway(
     **gateway_kwargs: Any,
 ) -> RunningGateway:
     """Build a :class:`gateway.Gateway` and serve it on a free port until ``.stop()``."""
-    from gateway.app import create_app
-    from gateway.gateway import Gateway
+    from gateway._app import create_app
+    from gateway._gateway import Gateway
     from gateway.http.head_timeout import HeadTimeoutProtocol
 
     gateway = Gateway(config, plugins=plugins, load_entrypoints=load_entrypoints, **gateway_kwargs)
@@ -191,8 +191,8 @@ async def in_process_client(
     """
     import httpx
 
-    from gateway.app import create_app
-    from gateway.gateway import Gateway
+    from gateway._app import create_app
+    from gateway._gateway import Gateway
 
     gateway = Gateway(config, plugins=plugins, load_entrypoints=load_entrypoints, **gateway_kwargs)
     app = create_app(gateway)

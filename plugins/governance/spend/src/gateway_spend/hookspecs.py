@@ -2,7 +2,7 @@
 
 Only plugins use it (gateway-virtual-keys' ``/key/info``, ``/team/info`` ...), so it is declared
 here rather than in core: ``gateway_add_hookspecs`` adds it to the plugin manager when this plugin
-is registered.  A caller must work without gateway-spend installed: ``gateway.hooks.acall_first``
+is registered.  A caller must work without gateway-spend installed: ``await gateway.call_first(...)``
 on a hook nobody declared returns None.  Documented in ``docs/hooks/gateway_get_spend.md`` next to
 this plugin's README.
 """

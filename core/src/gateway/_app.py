@@ -1,0 +1,189 @@
+"""The Starlette application: core routes, plugin routes, request ids, errors, lifespan."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway._errors import GatewayError, NotFoundError, PluginError
+from gateway._gateway import Gateway
+from gateway._hooks import PluginFailure, call_startup_hook
+from gateway._logs import bind_request_id, configure_logging, get_logger
+from gateway._unavailable import DependencyUnavailableError, is_unavailable
+from gateway.http.health import health_routes
+from gateway.http.openai_routes import openai_routes
+from gateway.http.requests import client_request_id, new_request_id
+from gateway.http.responses import error_response, internal_error
+from gateway.http.serve import surface_routes
+
+log = get_logger("gateway.app")
+
+
+class RequestIdMiddleware:
+    """Give every request our own id and echo the ids on the response (and answer 503 for a
+    route that failed because a dependency is unavailable: see :mod:`gateway._unavailable`).
+
+    ``x-request-id`` echoes the client's own sane ``x-request-id`` when it sent one (so its traces
+    line up), else ours; ``x-litellm-call-id`` is always ours.  The client's id is kept apart
+    (``scope["state"]["client_request_id"]``): clients reuse ids, and ledgers key on ours.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
+        request_id = new_request_id()
+        client_id = client_request_id(incoming)
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["client_request_id"] = client_id
+        bind_request_id(request_id)
+        headers = [(b"x-request-id", (client_id or request_id).encode()), (b"x-litellm-call-id", request_id.encode())]
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], *headers]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # a plugin route (an admin API) whose database or cache is down or too slow: 503 with
+            # retry-after, not a 500 with a traceback per request for as long as the outage lasts
+            if started or not is_unavailable(exc):
+                raise
+            log.warning("dependency_unavailable", route=scope["path"], error=f"{type(exc).__name__}: {exc}")
+            error = DependencyUnavailableError(f"{scope['method']} {scope['path']}", request_id)
+            await error_response(error)(scope, receive, send_with_id)
+
+
+def _route_keys(route: BaseRoute) -> list[tuple[str, str]]:
+    if isinstance(route, Route):
+        return [(route.path, method) for method in sorted(route.methods or {"GET"})]
+    if isinstance(route, Mount):
+        return [(route.path + "/*", "*")]
+    return []
+
+
+def collect_routes(gateway: Gateway, reserved: list[Route]) -> list[BaseRoute]:
+    """Core's routes (``reserved``: the surfaces' model routes), then the plugins' own."""
+    core: list[BaseRoute] = [*reserved, *openai_routes(gateway), *health_routes(gateway)]
+    owners: dict[tuple[str, str], str] = {key: "core" for route in core for key in _route_keys(route)}
+    plugin_routes: list[BaseRoute] = []
+    for plugin, routes in call_startup_hook(gateway.pm, "gateway_register_routes", gateway=gateway):
+        for route in routes or []:
+            for key in _route_keys(route):
+                if key in owners:
+                    raise PluginError(
+                        f"plugin {plugin!r} registers {key[1]} {key[0]}, which {owners[key]!r} already serves; "
+                        "routes cannot be taken over"
+                    )
+                owners[key] = plugin
+            plugin_routes.append(route)
+    return core + plugin_routes
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        error = NotFoundError(f"no route {request.method} {request.url.path}; model routes live under /v1/", code="404")
+    elif exc.status_code == 405:
+        error = GatewayError(
+            f"{request.method} is not allowed on {request.url.path}", status=405, type="invalid_request_error"
+        )
+    else:
+        error = GatewayError(str(exc.detail), status=exc.status_code, type="invalid_request_error")
+    return error_response(error)
+
+
+async def _gateway_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GatewayError)
+    if isinstance(exc, PluginFailure):
+        log.error("plugin_failed", plugin=exc.plugin, hook=exc.hook, error=exc.cause)
+    return error_response(exc)
+
+
+async def _unhandled(request: Request, exc: Exception) -> Response:
+    return error_response(internal_error(exc, request.scope.get("state", {}).get("request_id", "?")))
+
+
+class GatewayApp:
+    """The ASGI app: model routes go straight to their handlers, everything else to Starlette."""
+
+    def __init__(self, starlette: Starlette, fast_routes: dict[str, ASGIApp], gateway: Gateway) -> None:
+        self.starlette = starlette
+        self.fast_routes = fast_routes
+        self.gateway = gateway
+        self.state = starlette.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            handler = self.fast_routes.get(scope["path"])
+            if handler is not None:
+                await handler(scope, receive, send)
+                return
+        await self.starlette(scope, receive, send)
+
+
+def create_app(gateway: Gateway) -> GatewayApp:
+    """The ASGI application serving ``gateway``: run it under any ASGI server (its lifespan opens
+    and closes the gateway's resources), or in process with ``gateway.testing.asgi_lifespan``."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        async with gateway.running():
+            log.info("gateway_ready", models=len(gateway.deployments), plugins=gateway.plugin_names(), pid=os.getpid())
+            yield {}
+        log.info("gateway_stopped", pid=os.getpid())
+
+    fast_routes, reserved = surface_routes(gateway)
+    app = Starlette(
+        routes=collect_routes(gateway, reserved),
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_exception, GatewayError: _gateway_error, Exception: _unhandled},
+    )
+    app.state.gateway = gateway
+    app.add_middleware(RequestIdMiddleware)
+    return GatewayApp(app, fast_routes, gateway)
+
+
+def app_from_environment() -> GatewayApp:
+    """The app factory used by worker processes: the config path comes from ``GATEWAY_CONFIG``."""
+    configure_logging()
+    gateway = Gateway(
+        os.environ.get("GATEWAY_CONFIG") or None,
+        host=os.environ.get("GATEWAY_HOST", "127.0.0.1"),
+        allow_unauthenticated=os.environ.get("GATEWAY_ALLOW_UNAUTHENTICATED") == "1" or None,
+    )
+    configure_logging_from_config(gateway)
+    return create_app(gateway)
+
+
+def configure_logging_from_config(gateway: Gateway) -> None:
+    """``json_logs`` in the file (LiteLLM's switch) wins unless GATEWAY_LOG_FORMAT says otherwise."""
+    wanted = gateway.config.general_settings.json_logs
+    if wanted is None:
+        wanted = gateway.config.litellm_settings.json_logs
+    if wanted is not None and not os.environ.get("GATEWAY_LOG_FORMAT"):
+        configure_logging(json=wanted)

@@ -1,0 +1,12 @@
+"""The default ``gateway_route``: the kernel router's plan for the request's model group."""
+
+from __future__ import annotations
+
+from gateway._gateway import Gateway
+from gateway._hookspecs import hookimpl
+from gateway._types import Deployment, RequestContext
+
+
+@hookimpl(trylast=True)
+def gateway_route(ctx: RequestContext, gateway: Gateway) -> list[Deployment]:
+    return gateway.router.plan(ctx)

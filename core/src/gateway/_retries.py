@@ -1,0 +1,417 @@
+"""Calling the planned deployments: retries within a group, then fallback groups.
+
+The order, for a plan from the default router (:class:`gateway._router.RoutePlan`):
+
+1. The first deployment of the group, in the strategy's order.
+2. On an error, retry within the group: the next deployment in that order each time (a
+   deployment that started cooling down meanwhile is skipped while another is left), as many
+   times as ``retry_policy`` / ``model_group_retry_policy`` allow for the error's type, else
+   ``num_retries`` (the request's ``num_retries``, ``router_settings.num_retries``,
+   ``litellm_settings.num_retries``, 2) for retryable errors (connection errors, timeouts, 429,
+   5xx, rejected upstream credentials) and none for the client's mistakes (400, 404, 422,
+   context window, content policy).  Before a retry the loop waits ``retry_after`` seconds; before
+   retrying a deployment already tried it also backs off exponentially, honouring the
+   upstream's ``retry-after`` (capped at 5 s).
+3. When the group is exhausted: the fallback groups for the error's type (see
+   :meth:`gateway._router.Router.fallback_targets`), each planned by the strategy and given its
+   own retries; a plain 400 does not fall back (the request itself is wrong).
+4. Every attempt is reported to the router (strategy statistics, cooldowns); a cooldown emits
+   the ``deployment_cooldown`` alert.
+
+Streams: the first chunk is read before the response is handed on, so a deployment that fails
+before sending anything is retried like any other failure, and the client sees one clean
+stream.  After the first chunk the client has data, so a failure is never retried: it ends the
+stream with an error event.
+
+``x-litellm-attempted-retries`` (retries made, over all groups) and
+``x-litellm-attempted-fallbacks`` (fallback groups tried) are set on the response, success or
+failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import weakref
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from gateway._errors import BadRequestError, GatewayError, UpstreamError, UpstreamTimeoutError, UpstreamUnreachableError
+from gateway._router import (
+    AUTHENTICATION,
+    BAD_REQUEST,
+    CONTENT_POLICY,
+    CONTEXT_WINDOW,
+    INTERNAL,
+    MAX_REQUEST_RETRIES,
+    NOT_FOUND,
+    RATE_LIMIT,
+    TIMEOUT,
+    UNAVAILABLE,
+    AttemptResult,
+    RoutePlan,
+)
+from gateway._types import Attempt, ResponseBody, StreamResponseBody, Usage
+
+if TYPE_CHECKING:
+    from gateway._gateway import Gateway
+    from gateway._types import Deployment, RequestContext
+
+#: backoff before retrying the same deployment again: base * 2**n, capped, with jitter
+RETRY_BACKOFF_BASE = 0.1
+RETRY_BACKOFF_CAP = 2.0
+#: an upstream's retry-after is honoured up to this many seconds before retrying in-process
+RETRY_AFTER_CAP = 5.0
+
+#: phrases upstreams use in a 400 when the prompt does not fit (OpenAI, Azure, Anthropic, Gemini, Bedrock, vLLM)
+CONTEXT_WINDOW_MARKERS = (
+    "context_length_exceeded",
+    "maximum context length",
+    "context window",
+    "prompt is too long",
+    "input is too long",
+    "exceeds the maximum number of tokens",
+    "too many tokens",
+    "reduce the length of the messages",
+)
+#: phrases upstreams use when a safety filter refused the request
+CONTENT_POLICY_MARKERS = (
+    "content_policy_violation",
+    "content management policy",
+    "content_filter",
+    "content policy",
+    "safety system",
+)
+
+
+def classify(error: GatewayError) -> str:
+    """The error's kind (``RateLimitError``, ``ContextWindowExceededError`` ...), LiteLLM's names."""
+    status = getattr(error, "upstream_status", None)
+    if isinstance(error, UpstreamTimeoutError) or status == 408:
+        return TIMEOUT
+    if status == 429 or error.status == 429:
+        return RATE_LIMIT
+    if status in (401, 403):
+        return AUTHENTICATION
+    if status == 404:
+        return NOT_FOUND
+    if status is not None and 400 <= status < 500:
+        text = f"{error.message} {error.type} {error.code}".lower()
+        if any(marker in text for marker in CONTEXT_WINDOW_MARKERS):
+            return CONTEXT_WINDOW
+        if any(marker in text for marker in CONTENT_POLICY_MARKERS):
+            return CONTENT_POLICY
+        return BAD_REQUEST
+    if status == 503:
+        return UNAVAILABLE
+    return INTERNAL
+
+
+def attempts_for(plan: Sequence[Deployment], group: str, num_retries: int) -> list[Deployment]:
+    """For a plain list from a routing plugin: the primary group's deployments, cycled to
+    ``num_retries + 1`` tries; then the other deployments once each, in the given order."""
+    primary = [d for d in plan if d.model_group == group]
+    rest = [d for d in plan if d.model_group != group]
+    tries = max(len(primary), num_retries + 1) if primary else 0
+    cycled = [primary[i % len(primary)] for i in range(tries)] if primary else []
+    return cycled + rest
+
+
+def _backoff(previous_tries: int, error: GatewayError | None, minimum: float) -> float:
+    if error is not None:
+        retry_after = error.headers.get("retry-after")
+        if retry_after:
+            try:
+                return min(max(float(retry_after), minimum), RETRY_AFTER_CAP)
+            except ValueError:
+                pass
+    delay = min(RETRY_BACKOFF_BASE * 2 ** (previous_tries - 1), RETRY_BACKOFF_CAP)
+    return max(minimum, delay * (0.75 + random.random() * 0.25))
+
+
+async def call_with_retries(gateway: Gateway, ctx: RequestContext, plan: Sequence[Deployment]) -> ResponseBody:
+    """Serve the request from ``plan`` (see the module docstring for the order)."""
+    loop = RetryLoop(gateway, ctx)
+    try:
+        if isinstance(plan, RoutePlan):
+            return await loop.run_plan(plan)
+        return await loop.run_list(plan)
+    except GatewayError as exc:
+        attempts = len(ctx.attempts)
+        if attempts > 1 and isinstance(exc, UpstreamError) and "attempts)" not in exc.message:
+            exc.message = f"{exc.message} (after {attempts} attempts)"
+            exc.args = (exc.message,)
+        raise
+    finally:
+        ctx.response_headers["x-litellm-attempted-retries"] = str(loop.retries)
+        ctx.response_headers["x-litellm-attempted-fallbacks"] = str(ctx.fallbacks_used)
+
+
+def request_num_retries(ctx: RequestContext, default: int) -> int:
+    value = ctx.request.gateway.get("num_retries") if ctx.request is not None else None
+    if value is None:
+        return default
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_REQUEST_RETRIES:
+        raise BadRequestError(
+            f"num_retries must be a whole number from 0 to {MAX_REQUEST_RETRIES}", param="num_retries"
+        )
+    return value
+
+
+class RetryLoop:
+    """One request's walk through its deployments; counts what it did for the headers."""
+
+    def __init__(self, gateway: Gateway, ctx: RequestContext) -> None:
+        self.gateway = gateway
+        self.router = gateway.router
+        self.ctx = ctx
+        self.num_retries = request_num_retries(ctx, gateway.num_retries)
+        self.retries = 0
+        self.tries_on: dict[str, int] = {}
+        self.last_error: GatewayError | None = None
+
+    # ------------------------------------------------------------------ plans from the default router
+
+    async def run_plan(self, plan: RoutePlan) -> ResponseBody:
+        error: GatewayError
+        if len(plan):
+            try:
+                return await self.run_group(plan.group, plan)  # a fresh list per request already
+            except UpstreamError as exc:
+                error = exc
+        else:
+            assert plan.unavailable is not None
+            error = plan.unavailable
+        kind = classify(error)
+        if not falls_back(error, kind):
+            raise error
+        for target in self.router.fallback_targets(self.ctx, plan.group, kind):
+            try:
+                ordered = self.router.order_group(self.ctx, target)
+            except GatewayError as exc:  # the strategy found no room (rpm/tpm)
+                error = exc
+                continue
+            if not ordered:
+                error = self.router.unavailable_error(target)
+                continue
+            self.ctx.fallbacks_used += 1
+            try:
+                return await self.run_group(target, ordered)
+            except UpstreamError as exc:
+                error = exc
+                if not falls_back(exc, classify(exc)):
+                    raise
+        raise error
+
+    async def run_group(self, group: str, ordered: list[Deployment]) -> ResponseBody:
+        retries_here = 0
+        index = 0
+        while True:
+            deployment = self.pick(ordered, index)
+            if retries_here:
+                await self.wait_before(deployment)
+            try:
+                return await self.attempt(deployment)
+            except UpstreamError as exc:
+                kind = classify(exc)
+                default = self.num_retries if exc.retryable and kind not in (CONTEXT_WINDOW, CONTENT_POLICY) else 0
+                if retries_here >= self.router.retries_for(kind, group, default):
+                    raise
+                self.last_error = exc
+                retries_here += 1
+                self.retries += 1
+                index += 1
+
+    def pick(self, ordered: list[Deployment], index: int) -> Deployment:
+        """The deployment at ``index`` (cycling), skipping ones that started cooling down meanwhile."""
+        size = len(ordered)
+        if size > 1:
+            now = time.time()
+            cooling_until = self.router.state.cooling_until
+            for offset in range(size):
+                candidate = ordered[(index + offset) % size]
+                if cooling_until(candidate.id) <= now:
+                    return candidate
+        return ordered[index % size]
+
+    async def wait_before(self, deployment: Deployment) -> None:
+        minimum = self.router.settings.retry_after
+        previous = self.tries_on.get(deployment.id, 0)
+        delay = _backoff(previous, self.last_error, minimum) if previous else minimum
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    # ------------------------------------------------------------------ plain lists from routing plugins
+
+    async def run_list(self, plan: Sequence[Deployment]) -> ResponseBody:
+        primary_group = self.ctx.model_group
+        last: UpstreamError | None = None
+        for deployment in attempts_for(plan, primary_group, self.num_retries):
+            previous_group = self.ctx.deployment.model_group if self.ctx.deployment else primary_group
+            if deployment.model_group != primary_group and deployment.model_group != previous_group:
+                self.ctx.fallbacks_used += 1
+            elif self.ctx.deployment is not None:
+                self.retries += 1
+            if self.tries_on.get(deployment.id):
+                await self.wait_before(deployment)
+            try:
+                return await self.attempt(deployment)
+            except UpstreamError as exc:
+                if not exc.retryable:
+                    raise
+                last = self.last_error = exc
+        assert last is not None
+        raise last
+
+    # ------------------------------------------------------------------ one attempt
+
+    async def attempt(self, deployment: Deployment) -> ResponseBody:
+        ctx, router = self.ctx, self.router
+        ctx.deployment = deployment
+        self.tries_on[deployment.id] = self.tries_on.get(deployment.id, 0) + 1
+        started = ctx.upstream_started = time.perf_counter()
+        router.attempt_started(ctx, deployment)
+        first_at: float | None = None
+        try:
+            response = await self.gateway.hooks.call(ctx, deployment)
+            if response is None:
+                raise RuntimeError("no gateway_call implementation answered")
+            if isinstance(response, StreamResponseBody):
+                first = await first_chunk(response)
+                first_at = time.perf_counter()
+        except UpstreamError as exc:
+            if isinstance(exc, UpstreamUnreachableError):  # say which deployment, never where it is
+                exc.name_deployment(deployment.id, deployment.model_group)
+            self.failed(deployment, exc, AttemptResult(time.perf_counter() - started, error=exc))
+            raise
+        except BaseException as exc:  # cancelled, or a plugin's bug: not the deployment's fault
+            error = exc if isinstance(exc, GatewayError) else None
+            router.attempt_failed(
+                ctx, deployment, AttemptResult(time.perf_counter() - started, error=error, aborted=error is None), None
+            )
+            raise
+        if isinstance(response, StreamResponseBody):
+            report = StreamReport(self, deployment, started, first_at)
+            response.chunks = report.watch(response.chunks, first)
+            return response
+        usage = response.data.get("usage") if response.status == 200 else None
+        ctx.usage = Usage.from_openai(usage) if isinstance(usage, dict) else None
+        if router.wants_results:
+            router.attempt_succeeded(ctx, deployment, AttemptResult(time.perf_counter() - started, usage=ctx.usage))
+        return response
+
+    def failed(self, deployment: Deployment, error: UpstreamError, result: AttemptResult) -> None:
+        ctx = self.ctx
+        ctx.attempts.append(_attempt_record(deployment, error))
+        if self.router.attempt_failed(ctx, deployment, result, classify(error)):
+            self.gateway.emit_alert(
+                "deployment_cooldown",
+                f"deployment {deployment.id} of model group {deployment.model_group!r} is cooling down for "
+                f"{self.router.cooldowns.cooldown_time:g} s after repeated failures: {error.message}",
+                deployment_id=deployment.id,
+                model_group=deployment.model_group,
+                provider=deployment.provider,
+            )
+
+
+def _attempt_record(deployment: Deployment, error: UpstreamError) -> Attempt:
+    return Attempt(deployment.id, deployment.model_group, str(error), error.status)
+
+
+def falls_back(error: GatewayError, kind: str) -> bool:
+    """Whether a group that failed this way should hand the request to fallback groups."""
+    if kind in (CONTEXT_WINDOW, CONTENT_POLICY):
+        return True
+    return bool(getattr(error, "retryable", True))
+
+
+async def first_chunk(response: StreamResponseBody) -> dict[str, Any] | None:
+    """Read the stream's first chunk (None for an empty stream); close the stream if that fails."""
+    try:
+        return await response.chunks.__anext__()
+    except StopAsyncIteration:
+        return None
+    except BaseException:
+        await close_quietly(response.chunks)
+        raise
+
+
+async def close_quietly(chunks: AsyncIterator[Any]) -> None:
+    aclose = getattr(chunks, "aclose", None)
+    if aclose is not None:
+        try:
+            await aclose()
+        except Exception:  # closing must not mask what ended the stream
+            pass
+
+
+class StreamReport:
+    """Reports a streamed attempt to the router exactly once, when the stream ends however it ends.
+
+    If the stream is dropped without ever being read (a later hook refused the response), a
+    finalizer reports it as abandoned, so ``least-busy`` never counts it as in flight forever.
+    """
+
+    def __init__(self, loop: RetryLoop, deployment: Deployment, started: float, first_at: float | None) -> None:
+        self.loop = loop
+        self.deployment = deployment
+        self.started = started
+        self.first_at = first_at
+        self.done = False
+
+    def watch(
+        self, chunks: AsyncIterator[dict[str, Any]], first: dict[str, Any] | None
+    ) -> AsyncIterator[dict[str, Any]]:
+        generator = self._watch(chunks, first)
+        weakref.finalize(generator, self._abandoned)
+        return generator
+
+    def _result(self, error: GatewayError | None = None, aborted: bool = False) -> AttemptResult:
+        ttft = self.first_at - self.started if self.first_at is not None else None
+        return AttemptResult(
+            time.perf_counter() - self.started,
+            time_to_first_token=ttft,
+            usage=self.loop.ctx.usage,
+            error=error,
+            aborted=aborted,
+        )
+
+    def _abandoned(self) -> None:
+        if not self.done:
+            self.done = True
+            self.loop.router.attempt_failed(self.loop.ctx, self.deployment, self._result(aborted=True), None)
+
+    async def _watch(
+        self, chunks: AsyncIterator[dict[str, Any]], first: dict[str, Any] | None
+    ) -> AsyncIterator[dict[str, Any]]:
+        # the one wrapper every stream passes through: it also records, for the request, the time
+        # to first token (when the gateway read it) and the final usage
+        ctx = self.loop.ctx
+        ended = False
+        error: UpstreamError | None = None
+        try:
+            if first is not None:
+                ctx.first_token_at = self.first_at
+                if first.get("usage"):
+                    ctx.usage = Usage.from_openai(first["usage"])
+                yield first
+            async for chunk in chunks:
+                if chunk.get("usage"):
+                    ctx.usage = Usage.from_openai(chunk["usage"])
+                yield chunk
+            ended = True
+        except UpstreamError as exc:  # after the first chunk: never retried, the client sees an error event
+            error = exc
+            raise
+        finally:
+            await close_quietly(chunks)
+            if not self.done:
+                self.done = True
+                loop = self.loop
+                if ended:
+                    loop.router.attempt_succeeded(loop.ctx, self.deployment, self._result())
+                elif error is not None:
+                    loop.failed(self.deployment, error, self._result(error))
+                else:
+                    loop.router.attempt_failed(loop.ctx, self.deployment, self._result(aborted=True), None)
