@@ -19,11 +19,11 @@ from gateway._gateway import Gateway
 from gateway._hooks import PluginFailure, call_startup_hook
 from gateway._logs import bind_request_id, configure_logging, get_logger
 from gateway._unavailable import DependencyUnavailableError, is_unavailable
-from gateway.http.health import health_routes
-from gateway.http.openai_routes import openai_routes
-from gateway.http.requests import client_request_id, new_request_id
-from gateway.http.responses import error_response, internal_error
-from gateway.http.serve import surface_routes
+from gateway.http._health import health_routes
+from gateway.http._openai_routes import openai_routes
+from gateway.http._requests import client_request_id, new_request_id
+from gateway.http._responses import error_response, internal_error
+from gateway.http._serve import surface_routes
 
 log = get_logger("gateway.app")
 

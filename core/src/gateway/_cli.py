@@ -207,11 +207,12 @@ def _db(args: argparse.Namespace) -> int:
 
     try:
         from gateway import storage
+        from gateway.storage._migrations import registry
     except ImportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     gateway = Gateway(args.config)
-    if not storage.migrations.registry(gateway):
+    if not registry(gateway):
         print("no installed plugin registers database migrations (for example gateway-virtual-keys)")
         return 0
 

@@ -32,8 +32,8 @@ BUILTIN_PLUGINS = (
     ("provider_dispatch", "gateway._builtin.provider_dispatch"),
     ("openai_surfaces", "gateway._builtin.openai_surfaces"),
     ("routing_strategies", "gateway._builtin.routing_strategies"),
-    ("guardrails", "gateway.guardrails.plugin"),
-    ("sinks", "gateway.sinks.plugin"),
+    ("guardrails", "gateway.guardrails._plugin"),
+    ("sinks", "gateway.sinks._plugin"),
 )
 
 

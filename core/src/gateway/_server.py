@@ -52,7 +52,7 @@ def serve(
         )
     import uvicorn
 
-    from gateway.http.head_timeout import HeadTimeoutProtocol
+    from gateway.http._head_timeout import HeadTimeoutProtocol
 
     uvicorn.run(
         "gateway._app:app_from_environment",

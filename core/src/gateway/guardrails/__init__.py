@@ -7,7 +7,7 @@ list; see ``README.md`` beside this file for modes, selection, streaming policie
 policies and what is recorded in the log event.
 """
 
-from gateway.guardrails.base import (
+from gateway.guardrails._base import (
     Guardrail,
     GuardrailConfigError,
     GuardrailResult,
@@ -17,12 +17,12 @@ from gateway.guardrails.base import (
     OutputRewriter,
     TextBatch,
 )
-from gateway.guardrails.logview import LoggedView, logged_view
-from gateway.guardrails.placeholders import PlaceholderRestorer
-from gateway.guardrails.plugin import configured_guardrails
-from gateway.guardrails.runner import ANNOTATION, GuardrailBlocked, GuardrailFailed
-from gateway.guardrails.settings import MODES, GuardrailSettings
-from gateway.guardrails.vendor import api_key, base_url, expect, post_json
+from gateway.guardrails._logview import LoggedView, logged_view
+from gateway.guardrails._placeholders import PlaceholderRestorer
+from gateway.guardrails._plugin import configured_guardrails
+from gateway.guardrails._runner import ANNOTATION, GuardrailBlocked, GuardrailFailed
+from gateway.guardrails._settings import MODES, GuardrailSettings
+from gateway.guardrails._vendor import api_key, base_url, expect, post_json
 
 __all__ = [
     "Guardrail",

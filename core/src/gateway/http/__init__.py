@@ -1,7 +1,7 @@
 """HTTP helpers that plugins may use for their own routes (public API)."""
 
-from gateway.http.admin import authenticate_request, require_admin, require_admin_request
-from gateway.http.asgi import (
+from gateway.http._admin import authenticate_request, require_admin, require_admin_request
+from gateway.http._asgi import (
     ClientGone,
     header_dict,
     id_headers,
@@ -10,7 +10,7 @@ from gateway.http.asgi import (
     run_until_disconnect,
     send_bytes,
 )
-from gateway.http.requests import (
+from gateway.http._requests import (
     client_request_id,
     extract_api_key,
     new_request_id,
@@ -18,7 +18,7 @@ from gateway.http.requests import (
     read_body,
     read_json,
 )
-from gateway.http.responses import error_headers, error_response, json_response, response_headers, sse_response
+from gateway.http._responses import error_headers, error_response, json_response, response_headers, sse_response
 
 __all__ = [
     "authenticate_request",

@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 from gateway._log_payload import SCHEMA_VERSION, PayloadOptions, build_payload, guardrail_outcomes, safe_json, safe_text
 from gateway._tracecontext import TraceContext, parse_traceparent
-from gateway.sinks.base import DeliverySettings, Sink, SinkError
-from gateway.sinks.delivery import DROP_REASONS
+from gateway.sinks._base import DeliverySettings, Sink, SinkError
+from gateway.sinks._delivery import DROP_REASONS
 
 if TYPE_CHECKING:
     from gateway._gateway import Gateway
-    from gateway.sinks.manager import SinkManager
+    from gateway.sinks._manager import SinkManager
 
 
 def sink_manager(gateway: Gateway) -> SinkManager | None:

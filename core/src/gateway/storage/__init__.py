@@ -59,7 +59,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError("gateway.storage needs the sql extra: pip install 'gateway[sql]'") from exc
 
-from gateway.storage.engine import database_url, get_engine, is_postgres, open_storage
-from gateway.storage.migrations import MigrationError, current, upgrade
+from gateway.storage._engine import database_url, get_engine, is_postgres, open_storage
+from gateway.storage._migrations import MigrationError, current, upgrade
 
 __all__ = ["get_engine", "open_storage", "database_url", "is_postgres", "upgrade", "current", "MigrationError"]

@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from gateway.testing.collectors import LogCollector, ServerLogs
-from gateway.testing.servers import (
+from gateway.testing._collectors import LogCollector, ServerLogs
+from gateway.testing._servers import (
     LocalServer,
     RunningGateway,
     ServerThread,
@@ -31,7 +31,7 @@ from gateway.testing.servers import (
     in_process_client,
     start_gateway,
 )
-from gateway.testing.upstream import FakeUpstream, RecordedRequest, Reply
+from gateway.testing._upstream import FakeUpstream, RecordedRequest, Reply
 
 try:
     import pytest

@@ -172,7 +172,7 @@ def is_postgres(gateway: Gateway) -> bool:
 @asynccontextmanager
 async def open_storage(gateway: Gateway) -> AsyncIterator[AsyncEngine]:
     """Hold the store open for one plugin's lifespan (see the package docstring)."""
-    from gateway.storage.migrations import upgrade
+    from gateway.storage._migrations import upgrade
 
     storage = storage_of(gateway)
     if storage.lock is None:

@@ -3,7 +3,7 @@
 A sink plugin registers a factory through ``gateway_register_sinks``; the sink framework (the
 core builtin plugin ``sinks``) builds the sinks that ``litellm_settings.success_callback`` /
 ``failure_callback`` / ``callbacks`` name and feeds each one through its own bounded queue, in
-batches, with retries and a counted drop policy (see :mod:`gateway.sinks.delivery`).  A sink only
+batches, with retries and a counted drop policy (see :mod:`gateway.sinks._delivery`).  A sink only
 has to turn a batch of payloads into its vendor's wire format and send it.
 """
 

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from gateway._errors import PluginError
 from gateway._hooks import PerPlugin, call_startup_hook
 from gateway._registry import Registry
-from gateway.storage.engine import Storage, storage_of
+from gateway.storage._engine import Storage, storage_of
 
 if TYPE_CHECKING:
     from gateway._gateway import Gateway

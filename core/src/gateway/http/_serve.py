@@ -25,7 +25,7 @@ from gateway._errors import ClientDisconnectedError, GatewayError
 from gateway._hooks import PerPlugin, call_startup_hook, log_plugin_failure
 from gateway._registry import Registry
 from gateway._types import RequestContext, StreamResponseBody
-from gateway.http.asgi import (
+from gateway.http._asgi import (
     ClientGone,
     DisconnectWatch,
     id_headers,
@@ -34,8 +34,8 @@ from gateway.http.asgi import (
     run_until_disconnect,
     send_bytes,
 )
-from gateway.http.requests import extract_api_key, parse_json_object
-from gateway.http.responses import error_headers, internal_error, response_headers
+from gateway.http._requests import extract_api_key, parse_json_object
+from gateway.http._responses import error_headers, internal_error, response_headers
 
 if TYPE_CHECKING:
     from gateway._gateway import Gateway

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from gateway._errors import BadRequestError, GatewayError
 from gateway._logs import get_logger
-from gateway.guardrails.base import GuardrailResult, GuardrailUnavailable, TextBatch
+from gateway.guardrails._base import GuardrailResult, GuardrailUnavailable, TextBatch
 
 if TYPE_CHECKING:
     from gateway._types import RequestContext
-    from gateway.guardrails.base import Guardrail
+    from gateway.guardrails._base import Guardrail
 
 log = get_logger("gateway.guardrails")
 

@@ -26,10 +26,10 @@ import orjson
 
 from gateway._types import JSONResponseBody
 from gateway.chat import as_openai_body
-from gateway.guardrails.base import TextBatch
-from gateway.guardrails.content import body_texts, response_texts
-from gateway.guardrails.flow import RequestGuards, input_batch
-from gateway.guardrails.runner import run_check
+from gateway.guardrails._base import TextBatch
+from gateway.guardrails._content import body_texts, response_texts
+from gateway.guardrails._flow import RequestGuards, input_batch
+from gateway.guardrails._runner import run_check
 
 if TYPE_CHECKING:
     from gateway._types import RequestContext

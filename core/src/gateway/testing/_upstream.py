@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from gateway import fake_openai
-from gateway.testing.servers import LocalServer
+from gateway.testing._servers import LocalServer
 
 
 @dataclass

@@ -11,8 +11,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway._errors import GatewayError
-from gateway.http.admin import authenticate_request
-from gateway.http.responses import error_response, json_response
+from gateway.http._admin import authenticate_request
+from gateway.http._responses import error_response, json_response
 
 if TYPE_CHECKING:
     from gateway._gateway import Gateway

@@ -21,8 +21,8 @@ from gateway._hookspecs import hookimpl
 from gateway._log_payload import build_payload
 from gateway._logs import get_logger
 from gateway._types import StreamResponseBody
-from gateway.sinks.capture import StreamCapture, capture_stream
-from gateway.sinks.manager import SinkManager, SinksConfig
+from gateway.sinks._capture import StreamCapture, capture_stream
+from gateway.sinks._manager import SinkManager, SinksConfig
 
 if TYPE_CHECKING:
     from gateway._gateway import Gateway

@@ -12,8 +12,8 @@ from gateway._config import ConfigProblems, report_validation_error
 from gateway._errors import ConfigError
 from gateway._hooks import PerPlugin, call_startup_hook
 from gateway._registry import Registry
-from gateway.guardrails.base import Guardrail, GuardrailSpec
-from gateway.guardrails.settings import COMMON_KEYS, GuardrailSettings
+from gateway.guardrails._base import Guardrail, GuardrailSpec
+from gateway.guardrails._settings import COMMON_KEYS, GuardrailSettings
 
 if TYPE_CHECKING:
     from gateway._gateway import Gateway

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from gateway import _pipeline
 from gateway._errors import PermissionDeniedError
 from gateway._types import Principal, RequestContext
-from gateway.http.requests import extract_api_key
+from gateway.http._requests import extract_api_key
 
 if TYPE_CHECKING:
     from gateway._gateway import Gateway

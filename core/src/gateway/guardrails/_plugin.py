@@ -18,10 +18,10 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from gateway._hookspecs import hookimpl
-from gateway.guardrails.base import Guardrail
-from gateway.guardrails.flow import RequestGuards
-from gateway.guardrails.registry import build_guardrails
-from gateway.guardrails.selection import select
+from gateway.guardrails._base import Guardrail
+from gateway.guardrails._flow import RequestGuards
+from gateway.guardrails._registry import build_guardrails
+from gateway.guardrails._selection import select
 
 if TYPE_CHECKING:
     from gateway._gateway import Gateway

@@ -14,9 +14,9 @@ from gateway._hooks import PerPlugin, call_startup_hook
 from gateway._log_payload import PayloadOptions
 from gateway._logs import get_logger
 from gateway._registry import Registry
-from gateway.sinks.base import DeliverySettings, Sink
-from gateway.sinks.delivery import SinkRunner
-from gateway.sinks.names import EnabledSink, enabled_sinks
+from gateway.sinks._base import DeliverySettings, Sink
+from gateway.sinks._delivery import SinkRunner
+from gateway.sinks._names import EnabledSink, enabled_sinks
 
 if TYPE_CHECKING:
     import aiohttp

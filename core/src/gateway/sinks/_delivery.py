@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway._logs import get_logger
-from gateway.sinks.base import DeliverySettings, Sink, SinkError
+from gateway.sinks._base import DeliverySettings, Sink, SinkError
 
 log = get_logger("gateway.sinks")
 

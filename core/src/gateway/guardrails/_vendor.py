@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from gateway.guardrails.base import GuardrailConfigError, GuardrailUnavailable
+from gateway.guardrails._base import GuardrailConfigError, GuardrailUnavailable
 
 if TYPE_CHECKING:
     from gateway._gateway import Gateway
-    from gateway.guardrails.settings import GuardrailSettings
+    from gateway.guardrails._settings import GuardrailSettings
 
 
 async def post_json(

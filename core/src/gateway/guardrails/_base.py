@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 if TYPE_CHECKING:
     from gateway._gateway import Gateway
     from gateway._types import RequestContext
-    from gateway.guardrails.settings import GuardrailSettings
+    from gateway.guardrails._settings import GuardrailSettings
 
 Outcome = Literal["passed", "masked", "blocked"]
 Direction = Literal["input", "output"]
@@ -57,7 +57,7 @@ class TextBatch:
     def request_messages(self) -> list[dict[str, str]]:
         """The request's text as OpenAI-style messages (after pre_call masks): the conversation an
         output check belongs to, for vendors that screen whole interactions."""
-        from gateway.guardrails.content import request_texts
+        from gateway.guardrails._content import request_texts
 
         slots = request_texts(self.ctx.request).slots
         batch = TextBatch(

@@ -18,13 +18,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from gateway.guardrails.base import OutputRewriter, TextBatch
-from gateway.guardrails.content import Slot, chunk_deltas
-from gateway.guardrails.runner import block_error, run_check
+from gateway.guardrails._base import OutputRewriter, TextBatch
+from gateway.guardrails._content import Slot, chunk_deltas
+from gateway.guardrails._runner import block_error, run_check
 
 if TYPE_CHECKING:
     from gateway._types import RequestContext
-    from gateway.guardrails.base import Guardrail
+    from gateway.guardrails._base import Guardrail
 
 Chunk = dict[str, Any]
 #: characters of already-released text a window check gets as context

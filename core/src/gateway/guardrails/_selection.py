@@ -19,7 +19,7 @@ from gateway._errors import BadRequestError, GatewayError, PermissionDeniedError
 
 if TYPE_CHECKING:
     from gateway._types import RequestContext
-    from gateway.guardrails.base import Guardrail
+    from gateway.guardrails._base import Guardrail
 
 OPT_OUT_FIELD = "disable_global_guardrails"
 OPT_OUT_PERMISSIONS = ("allow_pii_controls", "allow_guardrail_opt_out")

@@ -21,7 +21,7 @@ from gateway import _pipeline
 from gateway._errors import BadRequestError
 from gateway._logs import bind_request_id
 from gateway._types import Endpoint, RequestContext, ResponseBody
-from gateway.http.requests import DEFAULT_BODY_TIMEOUT, BodyDeadline, _too_large, client_request_id, new_request_id
+from gateway.http._requests import DEFAULT_BODY_TIMEOUT, BodyDeadline, _too_large, client_request_id, new_request_id
 
 if TYPE_CHECKING:
     from gateway._gateway import Gateway

@@ -17,14 +17,14 @@ import inspect
 from typing import TYPE_CHECKING, Any
 
 from gateway._types import JSONResponseBody, StreamResponseBody
-from gateway.guardrails.base import TextBatch
-from gateway.guardrails.content import Extracted, request_texts, response_texts, select_slots
-from gateway.guardrails.runner import block_error, check_non_text, run_check
-from gateway.guardrails.streaming import hold_and_check, replay, rewritten, window_checked
+from gateway.guardrails._base import TextBatch
+from gateway.guardrails._content import Extracted, request_texts, response_texts, select_slots
+from gateway.guardrails._runner import block_error, check_non_text, run_check
+from gateway.guardrails._streaming import hold_and_check, replay, rewritten, window_checked
 
 if TYPE_CHECKING:
     from gateway._types import RequestContext, ResponseBody
-    from gateway.guardrails.base import Guardrail, GuardrailResult, OutputRewriter
+    from gateway.guardrails._base import Guardrail, GuardrailResult, OutputRewriter
 
 
 def input_batch(guard: Guardrail, ctx: RequestContext, extracted: Extracted) -> tuple[TextBatch, list[Any]]:

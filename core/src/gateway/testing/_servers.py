@@ -137,7 +137,7 @@ def start_gateway(
     """Build a :class:`gateway.Gateway` and serve it on a free port until ``.stop()``."""
     from gateway._app import create_app
     from gateway._gateway import Gateway
-    from gateway.http.head_timeout import HeadTimeoutProtocol
+    from gateway.http._head_timeout import HeadTimeoutProtocol
 
     gateway = Gateway(config, plugins=plugins, load_entrypoints=load_entrypoints, **gateway_kwargs)
     # served as `gateway serve` serves it: httptools with the request-head deadline

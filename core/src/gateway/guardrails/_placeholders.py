@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from gateway.guardrails.base import OutputRewriter
+from gateway.guardrails._base import OutputRewriter
 
 
 class PlaceholderRestorer(OutputRewriter):
