@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from gateway import ConfigError, Gateway, PluginError, fake_openai, hookimpl
-from gateway._strategies import Strategy
+from gateway.routing import Strategy
 
 from .test_routing_support import MESSAGES, chat, config, entry, not_near_minute_end, served_by, slow, start, upstreams
 

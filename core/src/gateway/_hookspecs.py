@@ -68,7 +68,7 @@ def gateway_register_providers(register: Callable[..., None], gateway: Gateway) 
 
     Call ``register(prefix, provider)`` for every ``litellm_params.model`` prefix the plugin
     serves (``openai`` serves ``openai/gpt-4o``).  ``provider`` is an object implementing
-    :class:`gateway._providers.Provider`.  Dispatch is a dictionary lookup by prefix; two plugins
+    :class:`gateway.Provider`.  Dispatch is a dictionary lookup by prefix; two plugins
     registering the same prefix is a start-up error naming both.
 
     :param register: ``register(prefix: str, provider: Provider) -> None``
@@ -117,7 +117,7 @@ def gateway_configure(gateway: Gateway) -> None:
     ``--workers N`` is refused instead of silently multiplying limits.  A plugin installed but not
     configured calls ``gateway.deactivate_hooks(name, "gateway_pre_call", ...)`` so it costs nothing
     per request.  Raise
-    :class:`gateway._errors.ConfigError` for a mistake the config check could not see.
+    :class:`gateway.ConfigError` for a mistake the config check could not see.
 
     Called for every plugin, in plugin order.
     """
@@ -159,7 +159,7 @@ def gateway_auth(ctx: RequestContext, api_key: str | None, gateway: Gateway) -> 
 
     **First non-None result wins.**  Return ``None`` when the credential is not yours to judge.
     When you recognise a credential but refuse it (expired, blocked, unknown key of your format),
-    raise :class:`gateway._errors.AuthenticationError`: the request fails at once (fail closed),
+    raise :class:`gateway.AuthenticationError`: the request fails at once (fail closed),
     even if a later plugin would have accepted it.  No principal from any plugin means 401.
 
     Also called for admin routes (``ctx.endpoint`` is then the route path).
@@ -171,7 +171,7 @@ def gateway_pre_call(ctx: RequestContext, gateway: Gateway) -> None:
     """Inspect or rewrite the request before routing.
 
     **Every implementation is called, in order**, each seeing the changes of the ones before
-    (``ctx.body`` is mutable).  Raise a :class:`gateway._errors.GatewayError` to stop the request
+    (``ctx.body`` is mutable).  Raise a :class:`gateway.GatewayError` to stop the request
     with that status and body (a budget check raises ``BudgetExceededError``, a guardrail
     ``BadRequestError``).  ``ctx.principal`` is set; ``ctx.deployment`` is not yet.
 
@@ -184,7 +184,7 @@ def gateway_route(ctx: RequestContext, gateway: Gateway) -> list[Deployment] | N
     """Choose the deployments that may serve this request, in order of preference.
 
     **First non-None result wins.**  The kernel's default router (``trylast``) returns a
-    :class:`gateway._router.RoutePlan`: ``ctx.model_group``'s healthy deployments in the configured
+    :class:`gateway.routing.RoutePlan`: ``ctx.model_group``'s healthy deployments in the configured
     strategy's order; when the whole group fails, :mod:`gateway._retries` plans the fallback groups
     for that kind of error (``fallbacks``, ``context_window_fallbacks``,
     ``content_policy_fallbacks``) itself.  A router plugin (the complexity router) may set
@@ -199,11 +199,11 @@ def gateway_call(ctx: RequestContext, deployment: Deployment, gateway: Gateway) 
 
     **First non-None result wins.**  The kernel's own implementation (``trylast``) dispatches to
     the provider registered for ``deployment.provider``.  A cache can answer first by returning a
-    response.  Raise :class:`gateway._errors.UpstreamError` for a failed attempt: the kernel then
+    response.  Raise :class:`gateway.UpstreamError` for a failed attempt: the kernel then
     retries the next deployment when the error is retryable.
 
-    Return a :class:`gateway._types.JSONResponseBody` or, when ``ctx.stream`` is true, a
-    :class:`gateway._types.StreamResponseBody`.
+    Return a :class:`gateway.JSONResponseBody` or, when ``ctx.stream`` is true, a
+    :class:`gateway.StreamResponseBody`.
     """
 
 
@@ -247,22 +247,22 @@ def gateway_register_routing_strategies(register: Callable[..., None], gateway: 
     """Register routing strategies selectable by ``router_settings.routing_strategy``.
 
     Call ``register(name, factory)``; ``factory(settings, gateway)`` (``settings`` is
-    ``router_settings``) returns an object with the :class:`gateway._router.RoutingStrategy`
+    ``router_settings``) returns an object with the :class:`gateway.routing.RoutingStrategy`
     interface and is called only for the configured name, once, at start-up:
 
     * ``order(ctx, deployments) -> list[Deployment]``: the model group's healthy deployments (not
       cooling down) for this request, best first; drop the ones that cannot take it, or raise
-      :class:`gateway._errors.RateLimitError` when none can.  Plain and fast: it runs per request.
+      :class:`gateway.RateLimitError` when none can.  Plain and fast: it runs per request.
     * optional ``on_start(ctx, deployment)``, then exactly one of ``on_success(ctx, deployment,
       result)`` / ``on_failure(ctx, deployment, result)`` around every attempt (``result`` is a
-      :class:`gateway._router.AttemptResult`; for a stream, when it ends), for statistics.  Keep
+      :class:`gateway.routing.AttemptResult`; for a stream, when it ends), for statistics.  Keep
       them in ``gateway.router.state`` (per-minute counters, gauges, samples) so that they are
       shared through Redis when Redis is configured.  A callback that raises is logged, never
       fails a request.
 
     The kernel registers its own (``simple-shuffle``, ``least-busy``, ``latency-based-routing``,
     ``usage-based-routing`` and ``-v2``, ``cost-based-routing``) through this hook;
-    :class:`gateway._strategies.Strategy` is a base class to start from.  An unknown name is a
+    :class:`gateway.routing.Strategy` is a base class to start from.  An unknown name is a
     start-up error listing the known ones; two plugins registering one name is a start-up error
     naming both.  Called for every plugin, once, before other plugins' ``gateway_configure``.
     """
@@ -291,7 +291,7 @@ def gateway_register_sinks(register: Callable[..., None], gateway: Gateway) -> N
 
     Call ``register(name, factory)`` (``langfuse``, ``prometheus`` ...; LiteLLM's names);
     ``factory(gateway)`` returns a :class:`gateway.sinks.Sink` and is called only when the config
-    names the sink, once, at start-up (raise :class:`gateway._errors.ConfigError` for a missing
+    names the sink, once, at start-up (raise :class:`gateway.ConfigError` for a missing
     setting: the message is reported with the list entry and its line).  The sink framework (the
     core builtin ``sinks``) delivers each finished request's payload (``docs/log-event.md``) to
     every enabled sink off the request path: a bounded queue per sink, batches, retries with

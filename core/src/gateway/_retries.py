@@ -1,6 +1,6 @@
 """Calling the planned deployments: retries within a group, then fallback groups.
 
-The order, for a plan from the default router (:class:`gateway._router.RoutePlan`):
+The order, for a plan from the default router (:class:`gateway.routing.RoutePlan`):
 
 1. The first deployment of the group, in the strategy's order.
 2. On an error, retry within the group: the next deployment in that order each time (a
@@ -49,10 +49,9 @@ from gateway._router import (
     RATE_LIMIT,
     TIMEOUT,
     UNAVAILABLE,
-    AttemptResult,
-    RoutePlan,
 )
 from gateway._types import Attempt, ResponseBody, StreamResponseBody, Usage
+from gateway.routing import AttemptResult, RoutePlan
 
 if TYPE_CHECKING:
     from gateway._gateway import Gateway

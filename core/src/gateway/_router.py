@@ -24,21 +24,19 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from gateway._errors import BadRequestError, ConfigError, GatewayError, NotFoundError, PluginError, RateLimitError
 from gateway._logs import get_logger
 from gateway._registry import Registry
-from gateway._strategies.base import Strategy
 from gateway._strategies.redis_state import DEFAULT_SYNC_INTERVAL, RedisRouterState, redis_location
 from gateway._strategies.shuffle import SimpleShuffle
-from gateway._strategies.state import RouterState
+from gateway.routing import AttemptResult, RoutePlan, RouterState, RoutingStrategy, Strategy, StrategyFactory
 
 if TYPE_CHECKING:
     from gateway._config.schema import RouterSettings
     from gateway._gateway import Gateway
-    from gateway._types import Deployment, RequestContext, Usage
+    from gateway._types import Deployment, RequestContext
 
 log = get_logger("gateway.routing")
 
@@ -68,39 +66,6 @@ ERROR_KINDS = (
 COOLDOWN_KINDS = frozenset({AUTHENTICATION, NOT_FOUND, TIMEOUT, RATE_LIMIT, INTERNAL, UNAVAILABLE})
 #: per-request ``num_retries`` above this is refused (a client must not turn one call into hundreds)
 MAX_REQUEST_RETRIES = 10
-
-
-@dataclass(slots=True)
-class AttemptResult:
-    """How one attempt on a deployment went; strategies keep statistics from it."""
-
-    #: seconds from the attempt's start to its end (for a stream: the end of the stream)
-    latency: float
-    #: streams only: seconds from the attempt's start to the first chunk
-    time_to_first_token: float | None = None
-    usage: Usage | None = None
-    #: the failure; None on success and when the client went away
-    error: GatewayError | None = None
-    #: the client went away before the attempt ended (not the deployment's fault)
-    aborted: bool = False
-
-
-class RoutingStrategy(Protocol):
-    """Orders a model group's healthy deployments for one request (best first).
-
-    ``order`` may drop deployments that cannot take the request (over their rpm) and raise
-    :class:`gateway._errors.RateLimitError` when none can.  A strategy may also define
-    ``on_start(ctx, deployment)``, ``on_success(ctx, deployment, result)`` and
-    ``on_failure(ctx, deployment, result)`` (``result`` is an :class:`AttemptResult`); the retry
-    loop calls them around every attempt, exactly once each (``on_start``, then one of the others;
-    for a stream when it ends).  Keep statistics in ``gateway.router.state`` to share them
-    through Redis.
-    """
-
-    def order(self, ctx: RequestContext, deployments: Sequence[Deployment]) -> list[Deployment]: ...
-
-
-StrategyFactory = Callable[["RouterSettings", "Gateway"], RoutingStrategy]
 
 
 class StrategyRegistry(Registry[StrategyFactory]):
@@ -177,26 +142,6 @@ class Cooldowns:
         """Deployment id -> seconds left, for every deployment cooling down now."""
         now = time.time()
         return {d: round(until - now, 3) for d, until in self.state.cooling(now).items()}
-
-
-class RoutePlan(list):  # type: ignore[type-arg]
-    """The default router's answer: the group's deployments in the strategy's order.
-
-    Fallback groups are planned only when the group fails, for the kind of error that happened.
-    A plan is true while it can still produce a deployment: it may be empty because every
-    deployment is cooling down (``unavailable`` says why) and still have fallbacks to try.
-    """
-
-    __slots__ = ("group", "unavailable", "has_fallbacks")
-
-    def __init__(self, deployments: Sequence[Deployment], group: str) -> None:
-        super().__init__(deployments)
-        self.group = group
-        self.unavailable: GatewayError | None = None
-        self.has_fallbacks = False
-
-    def __bool__(self) -> bool:
-        return len(self) > 0 or self.has_fallbacks
 
 
 def build_state(settings: RouterSettings) -> RouterState:

@@ -1,18 +1,16 @@
 """The built-in routing strategies, selectable by ``router_settings.routing_strategy``.
 
-Each is a small object behind the :class:`gateway._router.RoutingStrategy` interface; the
+Each is a small object behind the :class:`gateway.routing.RoutingStrategy` interface; the
 ``gateway._builtin.routing_strategies`` plugin registers them under their LiteLLM names through
 ``gateway_register_routing_strategies``, the same hook a third-party strategy uses.
 """
 
 from __future__ import annotations
 
-from gateway._strategies.base import Strategy, estimated_prompt_tokens, weighted_order
 from gateway._strategies.cost import CostBased
 from gateway._strategies.latency import LatencyBased
 from gateway._strategies.least_busy import LeastBusy
 from gateway._strategies.shuffle import SimpleShuffle
-from gateway._strategies.state import RouterState
 from gateway._strategies.usage import UsageBased, UsageCounters
 
 #: name -> factory(settings, gateway)
@@ -30,11 +28,7 @@ __all__ = [
     "CostBased",
     "LatencyBased",
     "LeastBusy",
-    "RouterState",
     "SimpleShuffle",
-    "Strategy",
     "UsageBased",
     "UsageCounters",
-    "estimated_prompt_tokens",
-    "weighted_order",
 ]

@@ -6,13 +6,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gateway._logs import get_logger
-from gateway._strategies.base import Strategy
 from gateway._strategies.usage import UsageCounters
+from gateway.routing import Strategy
 
 if TYPE_CHECKING:
-    from gateway._router import AttemptResult
-    from gateway._strategies.state import RouterState
     from gateway._types import Deployment, RequestContext
+    from gateway.routing import AttemptResult, RouterState
 
 log = get_logger("gateway.routing")
 

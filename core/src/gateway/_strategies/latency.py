@@ -6,12 +6,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gateway._errors import UpstreamTimeoutError
-from gateway._strategies.base import Strategy
+from gateway.routing import Strategy
 
 if TYPE_CHECKING:
-    from gateway._router import AttemptResult
-    from gateway._strategies.state import RouterState
     from gateway._types import Deployment, RequestContext
+    from gateway.routing import AttemptResult, RouterState
 
 #: what a timed-out attempt counts as, in seconds (LiteLLM uses the same penalty)
 TIMEOUT_PENALTY = 1000.0

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from gateway._strategies.base import Strategy
+from gateway.routing import Strategy
 
 if TYPE_CHECKING:
-    from gateway._router import AttemptResult
     from gateway._types import Deployment, RequestContext
+    from gateway.routing import AttemptResult
 
 
 class LeastBusy(Strategy):

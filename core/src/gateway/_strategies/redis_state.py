@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway._errors import ConfigError
 from gateway._logs import get_logger
-from gateway._strategies.state import DEFAULT_SAMPLE_LIMIT, RouterState
+from gateway.routing._state import DEFAULT_SAMPLE_LIMIT, RouterState
 
 if TYPE_CHECKING:
     from gateway._config.schema import RouterSettings

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from gateway._strategies.base import Strategy, weighted_order
+from gateway.routing import Strategy, weighted_order
 
 if TYPE_CHECKING:
     from gateway._types import Deployment, RequestContext

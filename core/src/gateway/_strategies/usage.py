@@ -6,12 +6,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gateway._errors import RateLimitError
-from gateway._strategies.base import Strategy, deployment_limit, estimated_prompt_tokens
+from gateway.routing import Strategy, deployment_limit, estimated_prompt_tokens
 
 if TYPE_CHECKING:
-    from gateway._router import AttemptResult
-    from gateway._strategies.state import RouterState
     from gateway._types import Deployment, RequestContext
+    from gateway.routing import AttemptResult, RouterState
 
 
 class UsageCounters:

@@ -32,7 +32,7 @@ OnError = Callable[[BaseException], GatewayError]
 class Surface:
     """A wire format a client speaks: a codec.  Subclass it and set the class attributes.
 
-    Every method may raise :class:`gateway._errors.GatewayError` (a 400 for a malformed body); any
+    Every method may raise :class:`gateway.GatewayError` (a 400 for a malformed body); any
     other exception is the surface's bug: the request is answered with a 500 in this surface's
     error shape naming the plugin, and the worker keeps serving.
     """

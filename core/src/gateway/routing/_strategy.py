@@ -1,8 +1,8 @@
-"""The base class of the built-in routing strategies, and helpers they share.
+"""The base class of routing strategies (the built-in ones and plugins'), and helpers they share.
 
 A strategy orders a model group's healthy deployments for one request (best first) and may keep
 statistics through the callbacks the retry loop calls around every attempt (see
-:class:`gateway._router.RoutingStrategy`).  Statistics live in the router's state
+:class:`gateway.routing.RoutingStrategy`).  Statistics live in the router's state
 (``gateway.router.state``) so that they are shared through Redis when Redis is configured.
 """
 
@@ -18,9 +18,9 @@ from gateway.chat import ChatRequest, Text
 if TYPE_CHECKING:
     from gateway._config.schema import RouterSettings
     from gateway._gateway import Gateway
-    from gateway._router import AttemptResult
-    from gateway._strategies.state import RouterState
     from gateway._types import Deployment, RequestContext
+    from gateway.routing._api import AttemptResult
+    from gateway.routing._state import RouterState
 
 
 def weighted_order(rng: random.Random, deployments: Sequence[Deployment]) -> list[Deployment]:

@@ -1,0 +1,38 @@
+"""Routing strategies: what a plugin needs to add one (public API for plugins).
+
+A strategy orders a model group's healthy deployments for each request (best first).  Register a
+factory ``(router_settings, gateway) -> strategy`` under a name with
+``gateway_register_routing_strategies``; ``router_settings.routing_strategy`` picks it::
+
+    from gateway.routing import Strategy
+
+    class Cheapest(Strategy):
+        name = "cheapest"
+
+        def order(self, ctx, deployments):
+            return sorted(deployments, key=lambda d: d.model_info.get("input_cost_per_token", 0))
+
+    @hookimpl
+    def gateway_register_routing_strategies(register):
+        register("cheapest", Cheapest.from_settings)
+
+The kernel's router (model groups, cooldowns, fallbacks) calls the strategy's ``order`` and its
+statistics callbacks; strategies keep their numbers in the router's state (:class:`RouterState`,
+shared through Redis when Redis is configured).  The built-in strategies are made the same way.
+"""
+
+from gateway.routing._api import AttemptResult, RoutePlan, RoutingStrategy, StrategyFactory
+from gateway.routing._state import RouterState
+from gateway.routing._strategy import Strategy, deployment_limit, estimated_prompt_tokens, weighted_order
+
+__all__ = [
+    "AttemptResult",
+    "RoutePlan",
+    "RouterState",
+    "RoutingStrategy",
+    "Strategy",
+    "StrategyFactory",
+    "deployment_limit",
+    "estimated_prompt_tokens",
+    "weighted_order",
+]
