@@ -36,6 +36,8 @@ from gateway.upstream import UpstreamClient
 log = get_logger("gateway")
 
 COMMON_PARAMS = frozenset(LitellmParams.model_fields)
+#: the master key's principal id: LiteLLM's, which ledgers and ``created_by`` fields show
+MASTER_PRINCIPAL_ID = "litellm_proxy_master_key"
 #: allocations between young-generation collections once serving (CPython's default is 700)
 GC_THRESHOLD_YOUNG = 20_000
 
@@ -122,10 +124,12 @@ class Gateway:
         # ---- auth
         master = general.master_key
         self.master_key_bytes: bytes | None = master.encode() if master else None
-        from gateway._builtin.master_key import anonymous_principal, master_principal
-
-        self.master_principal: Principal = master_principal()
-        self.anonymous_principal: Principal = anonymous_principal()
+        #: who a request authenticated with the master key is (the built-in master_key plugin answers it)
+        self.master_principal = Principal(
+            id=MASTER_PRINCIPAL_ID, kind="master", is_admin=True, key_hash=MASTER_PRINCIPAL_ID
+        )
+        #: who a request is when the gateway runs open (no credential needed)
+        self.anonymous_principal = Principal(id="anonymous", kind="anonymous", is_admin=False)
         self.open_access = self._decide_open_access(allow_unauthenticated)
 
         # ---- plugin set-up

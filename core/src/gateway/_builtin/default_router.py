@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from gateway._gateway import Gateway
+from typing import TYPE_CHECKING
+
 from gateway._hookspecs import hookimpl
 from gateway._types import Deployment, RequestContext
+
+if TYPE_CHECKING:
+    from gateway._gateway import Gateway
 
 
 @hookimpl(trylast=True)

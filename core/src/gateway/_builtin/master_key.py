@@ -8,12 +8,13 @@ and only active when the gateway decided at start-up that it may run open.
 from __future__ import annotations
 
 import hmac
+from typing import TYPE_CHECKING
 
-from gateway._gateway import Gateway
 from gateway._hookspecs import hookimpl
-from gateway._types import Principal, RequestContext
 
-MASTER_PRINCIPAL_ID = "litellm_proxy_master_key"
+if TYPE_CHECKING:
+    from gateway._gateway import Gateway
+    from gateway._types import Principal, RequestContext
 
 
 @hookimpl(tryfirst=True)
@@ -31,11 +32,3 @@ def open_access(ctx: RequestContext, api_key: str | None, gateway: Gateway) -> P
     if gateway.open_access:
         return gateway.anonymous_principal
     return None
-
-
-def master_principal() -> Principal:
-    return Principal(id=MASTER_PRINCIPAL_ID, kind="master", is_admin=True, key_hash=MASTER_PRINCIPAL_ID)
-
-
-def anonymous_principal() -> Principal:
-    return Principal(id="anonymous", kind="anonymous", is_admin=False)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from typing import TYPE_CHECKING
 
-from gateway._gateway import Gateway
 from gateway._hookspecs import hookimpl
 from gateway._types import Deployment, RequestContext, ResponseBody
+
+if TYPE_CHECKING:
+    from gateway._gateway import Gateway
 
 
 @hookimpl(trylast=True)

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gateway._gateway import Gateway
 from gateway._hooks import PerPlugin, call_startup_hook
 from gateway._hookspecs import hookimpl
 from gateway._router import StrategyRegistry
 from gateway._strategies import BUILTIN_STRATEGIES
 from gateway._strategies.redis_state import RedisRouterState
+
+if TYPE_CHECKING:
+    from gateway._gateway import Gateway
 
 PLUGIN_NAME = "routing_strategies"
 
