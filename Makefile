@@ -23,10 +23,12 @@ $(STAMP): constraints.txt requirements-dev.txt $(wildcard core/pyproject.toml pl
 run: install
 	$(VENV)/bin/gateway --config $(CONFIG) --port $(PORT)
 
-# the quality gates CI runs before the tests (pre-commit runs the same tools)
+# the quality gates CI runs before the tests (pre-commit runs the same tools); lint-imports checks the
+# contracts in .importlinter (the kernel's layers, plugins on the public API only, plugins independent)
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 services:
 	bash scripts/services.sh
