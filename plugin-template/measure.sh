@@ -19,7 +19,7 @@ now() { "$python" -c 'import time; print(time.perf_counter())'; }
 elapsed() { "$python" -c "print(f'{$2 - $1:.2f}')"; }
 
 t0=$(now)
-"$python" -m gateway.cli new-plugin word-filter --kind guardrail --variant "$variant" --output "$work" >/dev/null
+"$python" -m gateway new-plugin word-filter --kind guardrail --variant "$variant" --output "$work" >/dev/null
 t1=$(now)
 flags=""  # the venv's hatchling when present (offline); otherwise pip fetches it, as a user's install would
 "$python" -c 'import hatchling' 2>/dev/null && flags="--no-build-isolation --no-index"
