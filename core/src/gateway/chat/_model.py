@@ -368,7 +368,7 @@ class ModelRequest:
     # ------------------------------------------------------------------ for codecs
 
     def snapshot(self) -> tuple[Any, ...]:
-        return self._snapshot(self)  # type: ignore[no-any-return]
+        return self._snapshot(self)
 
     def seal(self, hints: JSON | None = None) -> None:
         """Called by a decoder when it is done: remember the decoded values, so that an encoder for

@@ -9,7 +9,8 @@ https://platform.openai.com/docs/api-reference/chat/create.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from gateway._errors import BadRequestError
 from gateway.chat._model import (
@@ -192,7 +193,7 @@ def _decode_tool_call(call: JSON) -> ToolCall:
     if isinstance(arguments, dict):  # some clients send an object; kept as such
         return ToolCall(call["id"], fn["name"], input=arguments, extra=extra, function_extra=function_extra,
                         arguments_form="object")  # fmt: skip
-    form = "string" if "arguments" in fn else "absent"
+    form: Literal["string", "absent"] = "string" if "arguments" in fn else "absent"
     return ToolCall(call["id"], fn["name"], arguments=arguments or "", extra=extra, function_extra=function_extra,
                     arguments_form=form if arguments is not None or form == "absent" else "null")  # fmt: skip
 
@@ -460,7 +461,7 @@ def _encode_message(message: Message) -> JSON:
     return out
 
 
-def _put_content(out: JSON, form: ContentForm, parts: list[Part]) -> None:
+def _put_content(out: JSON, form: ContentForm, parts: Sequence[Part]) -> None:
     if form == "absent" and not parts:
         return
     if form == "null" and not parts:
@@ -572,7 +573,7 @@ def _foreign_part(part: Part, target: str) -> JSON | None:
     return None
 
 
-def _foreign_content(parts: list[Part], target: str) -> str | list[JSON]:
+def _foreign_content(parts: Sequence[Part], target: str) -> str | list[JSON]:
     out = [p for p in (_foreign_part(part, target) for part in parts) if p is not None]
     if all(p["type"] == "text" for p in out):
         return "".join(p["text"] for p in out)

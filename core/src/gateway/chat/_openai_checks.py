@@ -70,7 +70,7 @@ def _check_optional(body: dict[str, Any]) -> None:
         if not isinstance(value, types) or ((value is True or value is False) and bool not in types):
             raise _bad(f"'{name}' must be {expected}, got {type(value).__name__}", name)
         if types is _NUMBER or int in types:
-            if name in _AT_LEAST_ONE and value < 1:
+            if name in _AT_LEAST_ONE and isinstance(value, int) and value < 1:
                 raise _bad(f"'{name}' must be at least 1, got {value}", name)
             if isinstance(value, int) and abs(value) > MAX_INT:
                 raise _bad(f"'{name}' must be at most {MAX_INT}, got a larger number", name)

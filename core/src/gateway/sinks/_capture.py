@@ -55,10 +55,10 @@ class StreamCapture:
         for choice in chunk.get("choices") or ():
             if not isinstance(choice, dict):
                 continue
-            index = choice.get("index") if isinstance(choice.get("index"), int) else 0
+            index = raw_index if isinstance(raw_index := choice.get("index"), int) else 0
             if index >= MAX_CHOICES:
                 continue
-            delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else choice
+            delta = raw_delta if isinstance(raw_delta := choice.get("delta"), dict) else choice
             text = delta.get("content") if "delta" in choice else choice.get("text")
             if isinstance(text, str) and text:
                 self._append(index, text)
@@ -84,7 +84,7 @@ class StreamCapture:
         for call in calls:
             if not isinstance(call, dict):
                 continue
-            position = call.get("index") if isinstance(call.get("index"), int) else 0
+            position = raw_position if isinstance(raw_position := call.get("index"), int) else 0
             if position >= MAX_TOOL_CALLS:
                 continue
             slot = slots.setdefault(
@@ -92,7 +92,7 @@ class StreamCapture:
             )
             if isinstance(call.get("id"), str):
                 slot["id"] = call["id"]
-            function = call.get("function") if isinstance(call.get("function"), dict) else {}
+            function = raw_function if isinstance(raw_function := call.get("function"), dict) else {}
             if isinstance(function.get("name"), str):
                 slot["function"]["name"] += function["name"]
             if isinstance(function.get("arguments"), str):
