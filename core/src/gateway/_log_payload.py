@@ -110,7 +110,7 @@ def safe_json(value: Any, limit: int, budget: _Budget | None = None, depth: int 
     if depth > 32:
         return "[nested too deep]"
     if isinstance(value, dict):
-        return {safe_text(str(k), 256): safe_json(v, limit, budget, depth + 1) for k, v in value.items()}
+        return _safe_object(value, limit, budget, depth)
     if isinstance(value, (list, tuple)):
         return [safe_json(v, limit, budget, depth + 1) for v in value]
     if isinstance(value, Decimal):
@@ -121,6 +121,11 @@ def safe_json(value: Any, limit: int, budget: _Budget | None = None, depth: int 
     if callable(to_log):  # an annotation rendered only when an event is exported (see docs/log-event.md)
         return safe_json(to_log(), limit, budget, depth + 1)
     return safe_text(str(value), limit, budget)
+
+
+def _safe_object(value: dict[Any, Any], limit: int, budget: _Budget | None = None, depth: int = 0) -> dict[str, Any]:
+    """:func:`safe_json` of an object (an object again, with string keys)."""
+    return {safe_text(str(k), 256): safe_json(v, limit, budget, depth + 1) for k, v in value.items()}
 
 
 def build_payload(event: LogEvent, options: PayloadOptions = DEFAULT_OPTIONS, view: Any = None) -> dict[str, Any]:
@@ -357,7 +362,7 @@ def _response(
         if masked:  # what the logging_only guardrails left of each choice's text
             for choice in answer["choices"]:
                 choice["message"]["content"] = view.response_texts.get(choice["index"], "")
-        return safe_json(answer, limit, budget)
+        return _safe_object(answer, limit, budget)
     response = ctx.response
     data = getattr(response, "data", None) if response is not None and hasattr(response, "raw") else None
     if masked:
@@ -367,4 +372,4 @@ def _response(
     if ctx.endpoint == "embeddings":  # vectors are huge and say nothing to a human
         return {"model": data.get("model"), "object": data.get("object"), "data_count": len(data.get("data") or [])}
     keep = {k: data[k] for k in ("id", "object", "created", "model", "choices", "system_fingerprint") if k in data}
-    return safe_json(keep, limit, budget)
+    return _safe_object(keep, limit, budget)

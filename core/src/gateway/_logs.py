@@ -20,12 +20,14 @@ import re
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 import orjson
 import structlog
 
 if TYPE_CHECKING:
+    from structlog.typing import EventDict
+
     from gateway._types import RequestContext
 
 SECRET_FIELD_MARKERS = ("key", "secret", "password", "token", "authorization", "dsn")
@@ -77,7 +79,7 @@ def bind_request_id(request_id: str) -> None:
     request_id_var.set(request_id)
 
 
-def add_request_id(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def add_request_id(_: Any, __: str, event_dict: EventDict) -> EventDict:
     """structlog processor: the bound request id, unless the line names one itself."""
     if "request_id" not in event_dict:
         request_id = request_id_var.get()
@@ -86,7 +88,7 @@ def add_request_id(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any
     return event_dict
 
 
-def redact(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def redact(_: Any, __: str, event_dict: EventDict) -> EventDict:
     """structlog processor: the last line of defence against a secret in a log line."""
     for name, value in list(event_dict.items()):
         if not isinstance(value, str):
@@ -128,7 +130,8 @@ def configure_logging(*, json: bool | None = None, level: str | None = None) -> 
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level_name, logging.INFO)),
-        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),
+        # structlog asks for a TextIO but only writes and flushes: _CurrentStderr does both
+        logger_factory=structlog.PrintLoggerFactory(file=cast(TextIO, _CurrentStderr())),
         cache_logger_on_first_use=True,
     )
     _configured = True
