@@ -158,7 +158,8 @@ class RequestHooks:
             if _needs_await(impl, result):
                 result = await _awaited(impl, "gateway_auth", result)
             if result is not None:
-                return result
+                principal: Principal = result  # what the hookspec promises (pluggy's results are untyped)
+                return principal
         return None
 
     async def pre_call(self, ctx: RequestContext) -> None:
@@ -177,7 +178,8 @@ class RequestHooks:
             if _needs_await(impl, result):
                 result = await _awaited(impl, "gateway_route", result)
             if result is not None:
-                return result
+                deployments: list[Deployment] = result  # as the hookspec promises
+                return deployments
         return None
 
     async def call(self, ctx: RequestContext, deployment: Deployment) -> ResponseBody | None:
@@ -193,7 +195,8 @@ class RequestHooks:
                 except Exception as exc:
                     raise log_plugin_failure(impl.plugin, "gateway_call", exc) from exc
             if result is not None:
-                return result
+                response: ResponseBody = result  # as the hookspec promises
+                return response
         return None
 
     async def post_call(self, ctx: RequestContext, response: ResponseBody) -> None:

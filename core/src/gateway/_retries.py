@@ -125,7 +125,7 @@ def _backoff(previous_tries: int, error: GatewayError | None, minimum: float) ->
                 return min(max(float(retry_after), minimum), RETRY_AFTER_CAP)
             except ValueError:
                 pass
-    delay = min(RETRY_BACKOFF_BASE * 2 ** (previous_tries - 1), RETRY_BACKOFF_CAP)
+    delay = min(RETRY_BACKOFF_BASE * 2.0 ** (previous_tries - 1), RETRY_BACKOFF_CAP)
     return max(minimum, delay * (0.75 + random.random() * 0.25))
 
 

@@ -351,7 +351,7 @@ class Router:
 def _statistics_callback(strategy: RoutingStrategy, name: str) -> Callable[..., Any] | None:
     """The strategy's callback, or None when it has none or inherits the base class's no-op
     (then the retry loop builds no ``AttemptResult`` for it: the common case costs nothing)."""
-    callback = getattr(strategy, name, None)
+    callback: Callable[..., Any] | None = getattr(strategy, name, None)
     if callback is None or getattr(type(strategy), name, None) is getattr(Strategy, name):
         return None
     return callback

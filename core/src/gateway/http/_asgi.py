@@ -74,7 +74,7 @@ async def receive_body(
         except ValueError:
             raise BadRequestError("the Content-Length header is not a number") from None
     deadline = BodyDeadline(timeout)
-    body = b""
+    body: bytes = b""
     try:
         while True:
             message = await receive()

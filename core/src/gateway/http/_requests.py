@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import os
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -53,7 +54,7 @@ def client_request_id(value: str | None) -> str | None:
     return None
 
 
-def extract_api_key(headers: Any, custom_header: str | None = None) -> str | None:
+def extract_api_key(headers: Mapping[str, str], custom_header: str | None = None) -> str | None:
     """The presented credential, or None; a malformed ``Authorization`` header is a 401."""
     auth = headers.get("authorization")
     if auth is not None:

@@ -140,7 +140,7 @@ class SinkRunner:
             self.sending = 0
 
     def _backoff(self, attempt: int) -> float:
-        delay = min(self.settings.retry_backoff * 2**attempt, self.settings.retry_backoff_max)
+        delay = min(self.settings.retry_backoff * 2.0**attempt, self.settings.retry_backoff_max)
         return delay * (0.75 + random.random() * 0.5)
 
     def _note_failure(self, message: str) -> None:
