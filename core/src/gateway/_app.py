@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -106,6 +106,7 @@ def collect_routes(gateway: Gateway, reserved: list[Route]) -> list[BaseRoute]:
 
 async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    error: GatewayError
     if exc.status_code == 404:
         error = NotFoundError(f"no route {request.method} {request.url.path}; model routes live under /v1/", code="404")
     elif exc.status_code == 405:
@@ -131,7 +132,7 @@ async def _unhandled(request: Request, exc: Exception) -> Response:
 class GatewayApp:
     """The ASGI app: model routes go straight to their handlers, everything else to Starlette."""
 
-    def __init__(self, starlette: Starlette, fast_routes: dict[str, ASGIApp], gateway: Gateway) -> None:
+    def __init__(self, starlette: Starlette, fast_routes: Mapping[str, ASGIApp], gateway: Gateway) -> None:
         self.starlette = starlette
         self.fast_routes = fast_routes
         self.gateway = gateway

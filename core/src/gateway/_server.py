@@ -86,4 +86,5 @@ def _hypercorn(host: str, port: int, workers: int, graceful: float, *, read_time
     cfg.graceful_timeout = graceful
     cfg.read_timeout = math.ceil(read_timeout)  # whole seconds in hypercorn's config
     cfg.accesslog = None
-    return run(cfg)
+    exit_code: int = run(cfg)  # hypercorn is untyped here (an optional extra)
+    return exit_code

@@ -43,8 +43,8 @@ def _missing_type_message(type_name: str, gateway: Gateway, types: GuardrailType
     install = (
         f"pip install {dist}" if dist else f"install the gateway plugin that provides the guardrail type {type_name!r}"
     )
-    known = ", ".join(types.names()) or "none"
-    return f"no installed plugin provides the guardrail type {type_name!r}; {install} (installed types: {known})"
+    installed = ", ".join(types.names()) or "none"
+    return f"no installed plugin provides the guardrail type {type_name!r}; {install} (installed types: {installed})"
 
 
 def build_guardrails(gateway: Gateway) -> dict[str, Guardrail]:

@@ -154,9 +154,9 @@ async def rewritten(
         for choice in chunk.get("choices") or ():
             if isinstance(choice, dict) and choice.get("finish_reason") is not None:
                 index = choice.get("index", 0)
-                chain = chains.pop(index, None)
-                if chain is not None:
-                    rest = chain.flush()
+                ended = chains.pop(index, None)
+                if ended is not None:
+                    rest = ended.flush()
                     if rest:
                         _append_text(choice, rest)
         if on_text is not None:

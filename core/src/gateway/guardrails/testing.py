@@ -44,6 +44,7 @@ def assert_failure_policies(
         send(closed)
     except openai.APIStatusError as exc:
         assert exc.status_code == 503, exc.body
+        assert isinstance(exc.body, dict), exc.body
         assert exc.body["type"] == "guardrail_unavailable"
         assert exc.body["provider_specific_fields"]["guardrail_name"] == closed
     else:

@@ -89,7 +89,7 @@ def is_destructive(script: Script) -> bool:
 def _pending(script_dir: ScriptDirectory, heads: tuple[str, ...]) -> list[Script]:
     """Revisions between the current heads and the newest, oldest first."""
     lower = heads if heads else None
-    revisions = list(script_dir.iterate_revisions("heads", lower))  # type: ignore[arg-type]
+    revisions = list(script_dir.iterate_revisions("heads", lower))
     return [r for r in reversed(revisions) if r is not None]
 
 

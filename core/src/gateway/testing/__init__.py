@@ -19,7 +19,7 @@ code: traffic goes over real HTTP or through the real ASGI app.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from gateway.testing._collectors import LogCollector, ServerLogs
 from gateway.testing._servers import (
@@ -85,7 +85,8 @@ if pytest is not None:
         with structlog.testing.capture_logs() as captured:
             access_log.listeners.append(captured.append)
             try:
-                yield ServerLogs(captured)
+                # structlog types the lines as EventDict (a MutableMapping); with its default context_class they are dicts
+                yield ServerLogs(cast("list[dict[str, Any]]", captured))
             finally:
                 access_log.listeners.remove(captured.append)
 

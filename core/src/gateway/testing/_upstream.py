@@ -144,8 +144,8 @@ class FakeUpstream(LocalServer):
             inputs = [inputs] if isinstance(inputs, str) else [str(i) for i in inputs or []]
             return Reply(json=fake_openai.embeddings(model, inputs))
         if request.path.endswith("/completions") and "chat" not in request.path:
-            prompt = data.get("prompt") if isinstance(data.get("prompt"), str) else ""
-            return Reply(json=fake_openai.text_completion(model, self.content, prompt=fake_openai.count_tokens(prompt)))
+            text = raw_prompt if isinstance(raw_prompt := data.get("prompt"), str) else ""
+            return Reply(json=fake_openai.text_completion(model, self.content, prompt=fake_openai.count_tokens(text)))
         prompt = fake_openai.prompt_tokens(data.get("messages") or [])
         if data.get("stream"):
             opts = data.get("stream_options") or {}
