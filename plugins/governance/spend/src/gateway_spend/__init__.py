@@ -177,6 +177,17 @@ async def gateway_get_spend(scope: str, ids: list[str], gateway: Any) -> dict[st
     return await ledger.totals(scope, ids)
 
 
+#: the BudgetScope fields the governor enforces for every principal but the master key
+ENFORCED_LIMITS = frozenset(
+    {"max_budget", "soft_budget", "budget_duration", "rpm_limit", "tpm_limit", "max_parallel_requests"}
+)
+
+
+@hookimpl
+def gateway_enforced_limits(gateway: Any) -> frozenset[str]:
+    return ENFORCED_LIMITS
+
+
 @hookimpl
 def gateway_register_routes(gateway: Any) -> list[Any]:
     return spend_routes(gateway)

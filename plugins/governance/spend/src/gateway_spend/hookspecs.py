@@ -1,4 +1,4 @@
-"""The hook gateway-spend owns: other plugins ask it for the spend it recorded.
+"""The hooks gateway-spend owns: other plugins ask it for the spend it recorded, and which limits it enforces.
 
 Only plugins use it (gateway-virtual-keys' ``/key/info``, ``/team/info`` ...), so it is declared
 here rather than in core: ``gateway_add_hookspecs`` adds it to the plugin manager when this plugin
@@ -9,6 +9,7 @@ this plugin's README.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from gateway import hookspec
@@ -24,4 +25,16 @@ def gateway_get_spend(scope: str, ids: list[str], gateway: Gateway) -> dict[str,
     ``scope`` is ``key`` (ids are key hashes), ``team``, ``user`` or ``end_user``.  The spend
     ledger answers; management APIs (``/key/info``) use it so that the spend they show and the
     ledger always agree.  **First non-None result wins**; may be ``async def``.
+    """
+
+
+@hookspec(firstresult=True)
+def gateway_enforced_limits(gateway: Gateway) -> Collection[str] | None:
+    """Name the limit fields of :class:`gateway.BudgetScope` that this plugin enforces on every request.
+
+    Fields: ``max_budget``, ``soft_budget``, ``budget_duration``, ``rpm_limit``, ``tpm_limit``,
+    ``max_parallel_requests``.  A plugin that stores such limits on keys, teams or users
+    (gateway-virtual-keys) asks once at start-up and refuses to store a limit nobody enforces, so
+    that no budget is ever kept as if it were enforced.  **First non-None result wins**; may be
+    ``async def``; without gateway-spend installed the hook does not exist and callers get None.
     """
