@@ -178,8 +178,9 @@ class Shipper:
                     return True
                 await self._store(batch.records, retry=retry)
                 await asyncio.to_thread(wal.commit, batch.end)
-                if self._stopping and not final and len(batch.records) < self.batch_size:
-                    return True
+                # read again even when this batch was short, also while stopping: requests may have
+                # appended records while it was being stored (only an empty read says nothing is left;
+                # ``stop``'s timeout bounds a log that keeps growing)
 
     async def _store(self, records: list[dict[str, Any]], *, retry: bool) -> None:
         backoff = 0.1
