@@ -44,6 +44,7 @@ from gateway.chat._openai import decode_prompt as decode_openai_prompt
 from gateway.chat._openai import encode_chat as encode_openai_chat
 from gateway.chat._openai import encode_prompt as encode_openai_prompt
 from gateway.chat._params import DROPPED_PARAMS_HEADER, GATEWAY_ONLY_FIELDS, drop_or_refuse, effective_drop_params
+from gateway.chat._tools import TOOL_SHAPE, check_function_tool, function_tools, tool_choice_mode
 
 __all__ = [
     # the request model and the OpenAI codec
@@ -69,6 +70,10 @@ __all__ = [
     "encode_openai_chat",
     "encode_openai_prompt",
     "parse_data_url",
+    "TOOL_SHAPE",
+    "check_function_tool",
+    "function_tools",
+    "tool_choice_mode",
     # request parameters: the gateway's own fields, drop_params
     "GATEWAY_ONLY_FIELDS",
     "DROPPED_PARAMS_HEADER",

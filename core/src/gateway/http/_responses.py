@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import orjson
@@ -11,7 +11,6 @@ from starlette.responses import Response, StreamingResponse
 
 from gateway._errors import GatewayError, UpstreamError
 from gateway._logs import get_logger
-from gateway._sse import DONE, encode_data
 from gateway._types import JSONResponseBody, RequestContext, StreamResponseBody
 
 log = get_logger("gateway.http")
@@ -56,34 +55,6 @@ def response_headers(ctx: RequestContext, response: JSONResponseBody | StreamRes
         headers["x-litellm-model-group"] = deployment.model_group
     headers.update(ctx.response_headers)
     return headers
-
-
-def stream_error_event(error: GatewayError) -> bytes:
-    """An error in the middle of a stream: one ``data: {"error": ...}`` event (the OpenAI SDK raises it)."""
-    return encode_data(error.to_dict())
-
-
-async def openai_sse(
-    chunks: AsyncIterator[dict[str, Any]],
-    *,
-    include_usage: bool,
-    on_error: Callable[[BaseException], GatewayError],
-) -> AsyncIterator[bytes]:
-    """OpenAI chunks to SSE bytes, ending with ``[DONE]`` (or an error event, then ``[DONE]``).
-
-    Providers always ask their upstream for usage (the gateway needs it for accounting); when the
-    client did not ask for it (``stream_options.include_usage``), usage is taken out again here.
-    """
-    try:
-        async for chunk in chunks:
-            if not include_usage and "usage" in chunk:
-                if not chunk.get("choices"):
-                    continue
-                chunk = {k: v for k, v in chunk.items() if k != "usage"}
-            yield encode_data(chunk)
-    except Exception as exc:  # upstream failure, or a provider/plugin bug: end the stream cleanly, with a reason
-        yield stream_error_event(on_error(exc))
-    yield DONE
 
 
 def sse_response(body: AsyncIterator[bytes], headers: Mapping[str, str]) -> Response:

@@ -38,6 +38,8 @@ from gateway.chat import (
     ToolChoice,
     ToolResult,
     drop_or_refuse,
+    function_tools,
+    tool_choice_mode,
 )
 
 from .decode import FORMAT, TYPED_MEMBERS
@@ -53,7 +55,6 @@ JSON_TOOL_NAME = "json_tool_call"
 #: extended-thinking budgets for OpenAI's ``reasoning_effort``
 THINKING_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 2048, "high": 4096}
 _TOOL_ID_UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
-_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
 @dataclass(slots=True)
@@ -387,17 +388,11 @@ def _encode_foreign(
     request: ChatRequest, model: str, default_max_tokens: int, drop_params: bool, response_headers: dict[str, str]
 ) -> AnthropicRequest:
     drop_or_refuse(_unsupported(request), provider=PROVIDER, drop=drop_params, response_headers=response_headers)
-    tools = [t for t in request.tools or ()]
-    for i, tool in enumerate(tools):
-        _check_tool(tool, i)
-    names = {t.name for t in tools if isinstance(t, Tool)}
-    choice = request.tool_choice
-    if choice is not None and choice.mode == "tool" and choice.name not in names:
-        raise BadRequestError(
-            f"'tool_choice' names {choice.name!r}, which is not one of the request's tools", param="tool_choice"
-        )
-    if choice is not None and choice.mode == "required" and not tools:
-        raise BadRequestError("'tool_choice' is 'required' but the request has no 'tools'", param="tool_choice")
+    dropped: list[str] = []
+    tools = function_tools(request, dropped)
+    resolved = tool_choice_mode(request, {t.name for t in tools}, dropped)
+    # another format's members with no Anthropic form (its built-in tools ...): dropped and named
+    drop_or_refuse(dropped, provider=PROVIDER, drop=True, response_headers=response_headers)
     system, turns = Turns().translate(request.messages)
     out: JSON = {"model": model, "messages": turns}
     if system:
@@ -419,37 +414,16 @@ def _encode_foreign(
         out["thinking"] = thinking
     _sampling(request, out)
     if tools:
-        out["tools"] = [_tool(t, keep_extra=False) if isinstance(t, Tool) else t.data for t in tools]
-    if choice is not None and tools:
-        tool_choice = _tool_choice(choice, request.parallel_tool_calls)
+        out["tools"] = [_tool(t, keep_extra=False) for t in tools]
+    if resolved is not None and tools:
+        mode, name = resolved
+        tool_choice = _tool_choice(ToolChoice(mode, name), request.parallel_tool_calls)
         if tool_choice is not None:
             out["tool_choice"] = tool_choice
     json_tool = _response_format(request.response_format, out, has_tools=bool(tools), thinking=thinking)
     if request.stream:
         out["stream"] = True
     return AnthropicRequest(out, json_tool)
-
-
-def _check_tool(tool: Tool | OpaqueTool, i: int) -> None:
-    where = f"tools[{i}]"
-    if isinstance(tool, OpaqueTool):
-        if tool.format == FORMAT:
-            return
-        raise BadRequestError(
-            f'{where} must be {{"type": "function", "function": {{"name": ..., "parameters": {{...}}}}}}; '
-            f"{tool.type!r} tools cannot be sent to anthropic",
-            param=where,
-        )
-    if not _TOOL_NAME.match(tool.name):
-        raise BadRequestError(
-            f"{where}.function.name {tool.name!r} is invalid: use at most 64 letters, digits, '_' or '-'",
-            param=f"{where}.function.name",
-        )
-    if tool.parameters.get("type", "object") != "object":
-        raise BadRequestError(
-            f"{where}.function.parameters must be a JSON schema of type 'object' (got type {tool.parameters.get('type')!r})",
-            param=f"{where}.function.parameters",
-        )
 
 
 def _sampling(request: ChatRequest, out: JSON) -> None:

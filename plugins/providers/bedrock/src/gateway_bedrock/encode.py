@@ -28,7 +28,6 @@ from gateway.chat import (
     Image,
     Message,
     Opaque,
-    OpaqueTool,
     Part,
     Text,
     Thinking,
@@ -36,7 +35,9 @@ from gateway.chat import (
     ToolCall,
     ToolResult,
     drop_or_refuse,
+    function_tools,
     parse_data_url,
+    tool_choice_mode,
 )
 
 from .errors import PROVIDER
@@ -64,7 +65,6 @@ IMAGE_FORMATS = {
     "image/gif": "gif",
     "image/webp": "webp",
 }
-_TOOL_SHAPE = '{"type": "function", "function": {"name": ..., "parameters": {...}}}'
 
 
 def encode_request(
@@ -129,91 +129,13 @@ def _asks(name: str, value: Any) -> bool:
     return value is not None and not (name in NEUTRAL_VALUES and value == NEUTRAL_VALUES[name])
 
 
-def function_tools(request: ChatRequest, dropped: list[str]) -> list[Tool]:
-    """The request's function tools, checked as Converse would (names, object schemas)."""
-    out: list[Tool] = []
-    seen: set[str] = set()
-    for i, tool in enumerate(request.tools or ()):
-        where = f"tools[{i}]"
-        if isinstance(tool, OpaqueTool):
-            if request.format == OPENAI:
-                raise BadRequestError(f"{where} must be {_TOOL_SHAPE}", param=where)
-            dropped.append(where)  # a built-in tool of the client's API (web search ...)
-            continue
-        name, parameters = tool.name, tool.parameters
-        if not name:
-            raise BadRequestError(
-                f"{where}.function.name is required (letters, digits, _ and -)", param=f"{where}.function.name"
-            )
-        if not all(c.isalnum() or c in "_-" for c in name) or len(name) > 64:
-            raise BadRequestError(
-                f"{where}.function.name {name!r} is invalid: use at most 64 letters, digits, '_' or '-'",
-                param=f"{where}.function.name",
-            )
-        if name in seen:
-            raise BadRequestError(
-                f"{where}.function.name {name!r} is used by two tools; tool names must be unique", param=where
-            )
-        seen.add(name)
-        if parameters.get("type", "object") != "object":
-            raise BadRequestError(
-                f"{where}.function.parameters must be a JSON schema of type 'object' (got type {parameters.get('type')!r})",
-                param=f"{where}.function.parameters",
-            )
-        properties = parameters.get("properties")
-        if properties is not None and not isinstance(properties, dict):
-            raise BadRequestError(
-                f"{where}.function.parameters.properties must be an object mapping names to schemas",
-                param=f"{where}.function.parameters.properties",
-            )
-        required = parameters.get("required")
-        if required is not None and not (isinstance(required, list) and all(isinstance(r, str) for r in required)):
-            raise BadRequestError(
-                f"{where}.function.parameters.required must be a list of property names",
-                param=f"{where}.function.parameters.required",
-            )
-        out.append(tool)
-    return out
-
-
 def tool_choice(request: ChatRequest, names: set[str], dropped: list[str]) -> str | None:
     """``auto``, ``none``, ``required``, a tool's name prefixed ``tool:``, or None (Converse's default)."""
-    choice = request.tool_choice
-    if choice is None:
+    resolved = tool_choice_mode(request, names, dropped)
+    if resolved is None:
         return None
-    mode, name = choice.mode, choice.name
-    if mode == "raw":
-        if request.format != OPENAI:
-            dropped.append("tool_choice")
-            return None
-        mode, name = openai_tool_choice(choice.raw)
-    if mode == "required" and not names:
-        raise BadRequestError("'tool_choice' is 'required' but the request has no 'tools'", param="tool_choice")
-    if mode == "tool":
-        if name not in names:
-            raise BadRequestError(
-                f"'tool_choice' names {name!r}, which is not one of the request's tools", param="tool_choice"
-            )
-        return f"tool:{name}"
-    return mode
-
-
-def openai_tool_choice(raw: Any) -> tuple[str, str | None]:
-    """An OpenAI ``tool_choice`` no typed mode covers: a function named in a looser shape, or a 400."""
-    if isinstance(raw, dict):
-        fn = raw.get("function")
-        name = fn.get("name") if isinstance(fn, dict) else None
-        if isinstance(name, str) and name:
-            return "tool", name
-        raise BadRequestError(
-            '\'tool_choice\' must name the function: {"type": "function", "function": {"name": ...}}',
-            param="tool_choice",
-        )
-    raise BadRequestError(
-        f"'tool_choice' must be 'auto', 'none', 'required' or {{\"type\": \"function\", \"function\": {{\"name\": ...}}}}, "
-        f"got {raw!r}",
-        param="tool_choice",
-    )
+    mode, name = resolved
+    return f"tool:{name}" if mode == "tool" else mode
 
 
 def inference_config(request: ChatRequest, default_max_tokens: int | None) -> JSON:

@@ -28,14 +28,15 @@ from gateway.chat import (
     Image,
     Message,
     Opaque,
-    OpaqueTool,
     Part,
     Text,
     Thinking,
     ToolCall,
     ToolResult,
     drop_or_refuse,
+    function_tools,
     parse_data_url,
+    tool_choice_mode,
 )
 
 from .schema import to_gemini_schema
@@ -69,7 +70,6 @@ THINKING_BUDGETS = {"none": 0, "minimal": 128, "low": 1024, "medium": 2048, "hig
 #: a tool call id may carry Gemini's ``thoughtSignature`` after this marker (see response.py)
 SIGNATURE_MARK = "__thought__"
 MAX_STOP_SEQUENCES = 5
-_TOOL_SHAPE = '{"type": "function", "function": {"name": ..., "parameters": {...}}}'
 
 
 def encode_request(
@@ -87,17 +87,12 @@ def encode_request(
         drop = drop_params or request.extra.get("drop_params") is True
         drop_or_refuse(sorted(dropped), provider=PROVIDER, drop=drop, response_headers=response_headers)
         dropped = []
-    tools = request.tools or []
+    positions = {id(tool): i for i, tool in enumerate(request.tools or ())}
     declarations = []
     names: set[str] = set()
-    for i, tool in enumerate(tools):
-        if isinstance(tool, OpaqueTool):
-            if same:
-                raise BadRequestError(f"tools[{i}] must be {_TOOL_SHAPE}", param=f"tools[{i}]")
-            dropped.append(f"tools[{i}]")  # a built-in tool of the client's API (web search ...)
-            continue
-        parameters = checked_parameters(tool.name, tool.parameters, f"tools[{i}]", names)
-        declarations.append(function_declaration(tool.name, tool.description, parameters, i))
+    for tool in function_tools(request, dropped):
+        names.add(tool.name)
+        declarations.append(function_declaration(tool.name, tool.description, tool.parameters, positions[id(tool)]))
     calling = calling_config(request, names, dropped)
     # another format's members with no Gemini form: dropped and named, never refused
     drop_or_refuse(sorted(dropped), provider=PROVIDER, drop=True, response_headers=response_headers)
@@ -148,42 +143,6 @@ def _asks(name: str, value: Any) -> bool:
     return value is not None and not (name in NEUTRAL_VALUES and value == NEUTRAL_VALUES[name])
 
 
-def checked_parameters(name: str, parameters: JSON, where: str, seen: set[str]) -> JSON:
-    """The tool's parameter schema, after the checks Gemini's API would fail on (names, object schema)."""
-    if not name:
-        raise BadRequestError(
-            f"{where}.function.name is required (letters, digits, _ and -)", param=f"{where}.function.name"
-        )
-    if not all(c.isalnum() or c in "_-" for c in name) or len(name) > 64:
-        raise BadRequestError(
-            f"{where}.function.name {name!r} is invalid: use at most 64 letters, digits, '_' or '-'",
-            param=f"{where}.function.name",
-        )
-    if name in seen:
-        raise BadRequestError(
-            f"{where}.function.name {name!r} is used by two tools; tool names must be unique", param=where
-        )
-    seen.add(name)
-    if parameters.get("type", "object") != "object":
-        raise BadRequestError(
-            f"{where}.function.parameters must be a JSON schema of type 'object' (got type {parameters.get('type')!r})",
-            param=f"{where}.function.parameters",
-        )
-    properties = parameters.get("properties")
-    if properties is not None and not isinstance(properties, dict):
-        raise BadRequestError(
-            f"{where}.function.parameters.properties must be an object mapping names to schemas",
-            param=f"{where}.function.parameters.properties",
-        )
-    required = parameters.get("required")
-    if required is not None and not (isinstance(required, list) and all(isinstance(r, str) for r in required)):
-        raise BadRequestError(
-            f"{where}.function.parameters.required must be a list of property names",
-            param=f"{where}.function.parameters.required",
-        )
-    return parameters
-
-
 def function_declaration(name: str, description: str | None, parameters: JSON, index: int) -> JSON:
     """A ``FunctionDeclaration``; Gemini names must start with a letter or '_'."""
     if not (name[0].isalpha() or name[0] == "_"):
@@ -202,42 +161,13 @@ def function_declaration(name: str, description: str | None, parameters: JSON, i
 
 def calling_config(request: ChatRequest, names: set[str], dropped: list[str]) -> JSON | None:
     """``functionCallingConfig`` for ``tool_choice`` (None: Gemini's default, AUTO)."""
-    choice = request.tool_choice
-    if choice is None:
+    resolved = tool_choice_mode(request, names, dropped)
+    if resolved is None:
         return None
-    mode, name = choice.mode, choice.name
-    if mode == "raw":
-        if request.format != OPENAI:
-            dropped.append("tool_choice")
-            return None
-        mode, name = openai_tool_choice(choice.raw)
-    if mode == "required" and not names:
-        raise BadRequestError("'tool_choice' is 'required' but the request has no 'tools'", param="tool_choice")
+    mode, name = resolved
     if mode == "tool":
-        if name not in names:
-            raise BadRequestError(
-                f"'tool_choice' names {name!r}, which is not one of the request's tools", param="tool_choice"
-            )
         return {"mode": "ANY", "allowedFunctionNames": [name]}
     return {"mode": {"auto": "AUTO", "none": "NONE", "required": "ANY"}[mode]}
-
-
-def openai_tool_choice(raw: Any) -> tuple[str, str | None]:
-    """An OpenAI ``tool_choice`` no typed mode covers: a function named in a looser shape, or a 400."""
-    if isinstance(raw, dict):
-        fn = raw.get("function")
-        name = fn.get("name") if isinstance(fn, dict) else None
-        if isinstance(name, str) and name:
-            return "tool", name
-        raise BadRequestError(
-            '\'tool_choice\' must name the function: {"type": "function", "function": {"name": ...}}',
-            param="tool_choice",
-        )
-    raise BadRequestError(
-        f"'tool_choice' must be 'auto', 'none', 'required' or {{\"type\": \"function\", \"function\": {{\"name\": ...}}}}, "
-        f"got {raw!r}",
-        param="tool_choice",
-    )
 
 
 def generation_config(request: ChatRequest, default_max_tokens: int | None) -> JSON:
