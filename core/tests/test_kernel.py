@@ -91,7 +91,7 @@ def test_auth_first_result_wins_with_async_implementations(fake_upstream: FakeUp
     reply = proxy.openai(api_key="sk-team-1").chat.completions.create(model="gpt-4o", messages=MESSAGES)
     assert reply.choices
     # the team key may use gpt-4o only
-    with pytest.raises(openai.PermissionDeniedError) as denied:
+    with pytest.raises(openai.AuthenticationError) as denied:  # 401, as LiteLLM answers it
         proxy.openai(api_key="sk-team-1").embeddings.create(model="text-embedding-3-small", input="x")
     assert denied.value.body["type"] == "key_model_access_denied"
     assert [m.id for m in proxy.openai(api_key="sk-team-1").models.list()] == ["gpt-4o"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from gateway._errors import AuthenticationError, GatewayError, NotFoundError, PermissionDeniedError
+from gateway._errors import AuthenticationError, GatewayError, NotFoundError
 from gateway._logs import access_line, get_logger
 from gateway._retries import call_with_retries
 from gateway._types import JSONResponseBody, LogEvent, RequestContext, ResponseBody, StreamResponseBody
@@ -46,9 +46,10 @@ def check_model_access(gateway: Gateway, ctx: RequestContext, principal: Princip
             code="model_not_found",
         )
     if not principal.may_use(group):
-        raise PermissionDeniedError(
-            f"The requested model {ctx.requested_model!r} is not available for this API key. Call GET /v1/models to "
-            "see the models your key may use.",
+        # 401, as the LiteLLM proxy answers it (clients migrating from it branch on the status)
+        raise AuthenticationError(
+            f"key not allowed to access model. Tried to access {ctx.requested_model!r}; call GET /v1/models to see "
+            "the models this key may use.",
             type="key_model_access_denied",
             param="model",
         )

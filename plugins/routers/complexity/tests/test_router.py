@@ -213,7 +213,7 @@ def test_the_callers_model_list(models: set[str], expected: str, tmp_path: Path,
         model="smart-router", messages=[{"role": "user", "content": ARCHITECTURE_ASK}]
     )
     assert raw.parse().model == expected
-    with pytest.raises(openai.PermissionDeniedError):
+    with pytest.raises(openai.AuthenticationError):  # a model outside the key's: 401, as LiteLLM answers it
         proxy.openai(api_key="sk-limited").chat.completions.create(
             model="claude-sonnet", messages=[{"role": "user", "content": "hi"}]
         )
