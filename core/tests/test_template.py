@@ -314,6 +314,8 @@ def test_new_plugin_works_from_the_installed_wheel(tmp_path: Path) -> None:
         timeout=120,
     )
     assert install.returncode == 0, install.stderr
+    # the PEP 561 marker ships too: without it mypy ignores core's annotations (test_plugin_typing.py)
+    assert (target / "gateway" / "py.typed").is_file()
     script = (
         "import gateway, sys; from gateway import _cli as cli; "
         f"assert gateway.__file__.startswith({str(target)!r}), gateway.__file__; "
