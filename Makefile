@@ -10,7 +10,7 @@ PIP     = $(VENV)/bin/pip
 MEMBERS = core $(sort $(dir $(wildcard plugins/*/*/pyproject.toml)))
 STAMP   = $(VENV)/.installed
 
-.PHONY: install run test lint bench bench-instructions services clean
+.PHONY: install clients run test lint bench bench-instructions services clean
 
 install: $(STAMP)
 
@@ -19,6 +19,24 @@ $(STAMP): constraints.txt requirements-dev.txt $(wildcard core/pyproject.toml pl
 	$(PIP) install -q pip==26.3
 	$(PIP) install -q -c constraints.txt -r requirements-dev.txt $(foreach m,$(MEMBERS),-e ./$(m))
 	touch $(STAMP)
+
+# Real clients the tests drive against the gateway (tests/litellm_compat/test_real_clients.py): the LiteLLM
+# Python SDK in its own venv (it needs openai<3, our tests pin openai 3) and the Claude Code CLI from npm
+# (package.json, exact versions in package-lock.json). Without npm the Claude Code tests skip, saying so.
+LITELLM_VENV ?= .venv-litellm
+clients: $(LITELLM_VENV)/.installed node_modules/.installed
+
+$(LITELLM_VENV)/.installed: requirements-litellm-sdk.txt
+	test -x $(LITELLM_VENV)/bin/python || $(PYTHON) -m venv $(LITELLM_VENV)
+	$(LITELLM_VENV)/bin/pip install -q pip==26.3
+	$(LITELLM_VENV)/bin/pip install -q --no-deps -r requirements-litellm-sdk.txt
+	$(LITELLM_VENV)/bin/pip check
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the Claude Code tests will be skipped"; fi
 
 run: install
 	$(VENV)/bin/gateway --config $(CONFIG) --port $(PORT)
@@ -33,7 +51,7 @@ lint: install
 services:
 	bash scripts/services.sh
 
-test: install services
+test: install clients services
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: install
@@ -44,4 +62,4 @@ bench-instructions: install
 	$(VENV)/bin/python bench/instructions.py $(ARGS)
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(LITELLM_VENV) node_modules
