@@ -41,11 +41,13 @@ node_modules/.installed: package.json package-lock.json
 run: install
 	$(VENV)/bin/gateway --config $(CONFIG) --port $(PORT)
 
-# the quality gates CI runs before the tests (pre-commit runs the same tools); lint-imports checks the
+# the quality gates CI runs before the tests (pre-commit runs the same tools); mypy checks core in strict mode
+# ([tool.mypy] in pyproject.toml: its types are the API plugin authors check against); lint-imports checks the
 # contracts in .importlinter (the kernel's layers, plugins on the public API only, plugins independent)
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
 
 services:
