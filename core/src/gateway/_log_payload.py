@@ -172,7 +172,7 @@ def build_payload(event: LogEvent, options: PayloadOptions = DEFAULT_OPTIONS, vi
         "deployment_id": deployment.id if deployment else None,
         "provider": deployment.provider if deployment else None,
         "model": deployment.model if deployment else None,
-        "api_base": _public_base(deployment.api_base) if deployment else None,
+        "api_base": public_base(deployment.api_base) if deployment else None,
         "principal": _principal(ctx, options.redact_principal),
         "end_user": safe_text(request.user, 256) if request is not None and isinstance(request.user, str) else None,
         "usage": _usage(ctx),
@@ -215,13 +215,18 @@ def _completion_start(ctx: RequestContext, upstream_done: float | None) -> float
     return None if moment is None else ctx.start_time + (moment - ctx.started)
 
 
-def _public_base(api_base: str | None) -> str | None:
+def public_base(api_base: str | None) -> str | None:
     """The upstream base URL without credentials or query (it may carry a key)."""
     if not api_base:
         return None
-    parts = urlsplit(api_base)
+    try:
+        parts = urlsplit(api_base)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # not a URL (a port that is not a number ...): nothing to show
+        return None
     host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
     return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else None
 
 

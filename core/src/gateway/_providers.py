@@ -33,6 +33,12 @@ class Provider:
     def validate_deployment(self, deployment: Deployment) -> None:
         """Raise ``ValueError`` with a fix-it message when a deployment cannot work."""
 
+    def api_base(self, deployment: Deployment) -> str | None:
+        """The base URL this provider calls for ``deployment`` (its default when the config sets
+        none), for the ``x-litellm-model-api-base`` answer header; None when there is no such URL.
+        Called once per deployment; credentials and the query are taken out before it is sent."""
+        return deployment.api_base
+
     # Each endpoint is usually ``async def``; a plain method that returns an awaitable works too
     # (the OpenAI provider does that to save a coroutine layer per request).
 

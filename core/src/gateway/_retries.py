@@ -38,6 +38,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gateway._errors import BadRequestError, GatewayError, UpstreamError, UpstreamTimeoutError, UpstreamUnreachableError
+from gateway._request_flags import RequestFlags, RequestTimeoutError, call_within, request_flags, timeout_header
 from gateway._router import (
     AUTHENTICATION,
     BAD_REQUEST,
@@ -143,8 +144,11 @@ async def call_with_retries(gateway: Gateway, ctx: RequestContext, plan: Sequenc
             exc.args = (exc.message,)
         raise
     finally:
-        ctx.response_headers["x-litellm-attempted-retries"] = str(loop.retries)
-        ctx.response_headers["x-litellm-attempted-fallbacks"] = str(ctx.fallbacks_used)
+        headers = ctx.response_headers
+        headers["x-litellm-attempted-retries"] = str(loop.retries)
+        headers["x-litellm-attempted-fallbacks"] = str(ctx.fallbacks_used)
+        if ctx.deployment is not None:
+            headers["x-litellm-timeout"] = timeout_header(loop.flags, ctx.deployment, ctx.stream)
 
 
 def request_num_retries(ctx: RequestContext, default: int) -> int:
@@ -166,6 +170,8 @@ class RetryLoop:
         self.router = gateway.router
         self.ctx = ctx
         self.num_retries = request_num_retries(ctx, gateway.num_retries)
+        #: the request's own timeout and LiteLLM's testing aids (``mock_response`` ...); None for most
+        self.flags: RequestFlags | None = request_flags(ctx)
         self.retries = 0
         self.tries_on: dict[str, int] = {}
         self.last_error: GatewayError | None = None
@@ -204,6 +210,8 @@ class RetryLoop:
         raise error
 
     async def run_group(self, group: str, ordered: list[Deployment]) -> ResponseBody:
+        if self.flags is not None:
+            self.flags.fail_group(self.ctx, group)  # mock_testing_fallbacks: on to the fallbacks
         retries_here = 0
         index = 0
         while True:
@@ -246,7 +254,16 @@ class RetryLoop:
     async def run_list(self, plan: Sequence[Deployment]) -> ResponseBody:
         primary_group = self.ctx.model_group
         last: UpstreamError | None = None
+        skip_group = None
+        if self.flags is not None:
+            try:
+                self.flags.fail_group(self.ctx, primary_group)
+            except UpstreamError as exc:  # mock_testing_fallbacks: on to the other groups
+                last = self.last_error = exc
+                skip_group = primary_group
         for deployment in attempts_for(plan, primary_group, self.num_retries):
+            if deployment.model_group == skip_group:
+                continue
             previous_group = self.ctx.deployment.model_group if self.ctx.deployment else primary_group
             if deployment.model_group != primary_group and deployment.model_group != previous_group:
                 self.ctx.fallbacks_used += 1
@@ -269,16 +286,29 @@ class RetryLoop:
         ctx, router = self.ctx, self.router
         ctx.deployment = deployment
         self.tries_on[deployment.id] = self.tries_on.get(deployment.id, 0) + 1
+        flags = self.flags
+        if flags is not None and (mocked := await flags.attempt(ctx, deployment)) is not None:
+            return self.mocked(mocked)
         started = ctx.upstream_started = time.perf_counter()
         router.attempt_started(ctx, deployment)
         first_at: float | None = None
+        first: dict[str, Any] | None = None
+        response: ResponseBody
         try:
-            response = await self.gateway.hooks.call(ctx, deployment)
-            if response is None:
-                raise RuntimeError("no gateway_call implementation answered")
-            if isinstance(response, StreamResponseBody):
-                first = await first_chunk(response)
-                first_at = time.perf_counter()
+            if flags is None or flags.timeout is None:
+                called = await self.gateway.hooks.call(ctx, deployment)
+                if called is None:
+                    raise RuntimeError("no gateway_call implementation answered")
+                response = called
+                if isinstance(response, StreamResponseBody):
+                    first = await first_chunk(response)
+                    first_at = time.perf_counter()
+            else:
+                response, first, first_at = await call_within(flags.timeout, self.answer(deployment), deployment)
+        except RequestTimeoutError as exc:  # the client's own deadline: not the deployment's failure
+            ctx.attempts.append(_attempt_record(deployment, exc))
+            router.attempt_failed(ctx, deployment, AttemptResult(time.perf_counter() - started, aborted=True), None)
+            raise
         except UpstreamError as exc:
             if isinstance(exc, UpstreamUnreachableError):  # say which deployment, never where it is
                 exc.name_deployment(deployment.id, deployment.model_group)
@@ -291,13 +321,34 @@ class RetryLoop:
             )
             raise
         if isinstance(response, StreamResponseBody):
+            ctx.upstream_answered = first_at
             report = StreamReport(self, deployment, started, first_at)
             response.chunks = report.watch(response.chunks, first)
             return response
+        ctx.upstream_answered = time.perf_counter()
         usage = response.data.get("usage") if response.status == 200 else None
         ctx.usage = Usage.from_openai(usage) if isinstance(usage, dict) else None
         if router.wants_results:
             router.attempt_succeeded(ctx, deployment, AttemptResult(time.perf_counter() - started, usage=ctx.usage))
+        return response
+
+    async def answer(self, deployment: Deployment) -> tuple[ResponseBody, dict[str, Any] | None, float | None]:
+        """One call to ``deployment`` until its answer, or a stream's first chunk (under a request's timeout)."""
+        response = await self.gateway.hooks.call(self.ctx, deployment)
+        if response is None:
+            raise RuntimeError("no gateway_call implementation answered")
+        if isinstance(response, StreamResponseBody):
+            return response, await first_chunk(response), time.perf_counter()
+        return response, None, None
+
+    def mocked(self, response: ResponseBody) -> ResponseBody:
+        """An answer the gateway made up (``mock_response``): its usage is recorded, the router is not told."""
+        ctx = self.ctx
+        ctx.upstream_started = ctx.upstream_answered = time.perf_counter()
+        if isinstance(response, StreamResponseBody):
+            response.chunks = _recording_usage(ctx, response.chunks)
+        else:
+            ctx.usage = Usage.from_openai(response.data.get("usage"))
         return response
 
     def failed(self, deployment: Deployment, error: UpstreamError, result: AttemptResult) -> None:
@@ -312,6 +363,13 @@ class RetryLoop:
                 model_group=deployment.model_group,
                 provider=deployment.provider,
             )
+
+
+async def _recording_usage(ctx: RequestContext, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+    async for chunk in chunks:
+        if chunk.get("usage"):
+            ctx.usage = Usage.from_openai(chunk["usage"])
+        yield chunk
 
 
 def _attempt_record(deployment: Deployment, error: UpstreamError) -> Attempt:

@@ -343,6 +343,9 @@ class RequestContext:
     #: perf_counter timestamps
     started: float = field(default_factory=time.perf_counter)
     upstream_started: float | None = None
+    #: when the serving attempt's answer arrived (a stream's first chunk): what the upstream took
+    #: is ``upstream_answered - upstream_started``, the rest of the time is the gateway's
+    upstream_answered: float | None = None
     first_token_at: float | None = None
     finished: float | None = None
     #: extra response headers plugins want the client to see

@@ -98,6 +98,12 @@ class GeneralSettings(Strict):
     #: fail start-up when a plugin fails to import
     strict_plugins: bool = False
     litellm_key_header_name: str | None = None
+    #: send ``x-litellm-model-api-base`` (the deployment's base URL, without credentials or query) on
+    #: model answers, as LiteLLM does; turn off when base URLs name hosts callers must not learn
+    model_api_base_header: bool = True
+    #: pass a client's ``OpenAI-Organization`` header to OpenAI upstreams (LiteLLM's switch; off: the
+    #: deployment's ``organization`` is used)
+    forward_openai_org_id: bool = False
     json_logs: bool | None = None
     # LiteLLM keys whose meaning the gateway plugins implement (read by those plugins)
     alerting: list[str] | None = None

@@ -11,23 +11,67 @@ from typing import Any
 
 from gateway._errors import BadRequestError
 
-#: request fields that steer the gateway itself and must never reach an upstream
+#: request fields that steer the gateway itself and must never reach an upstream: LiteLLM's
+#: request-level "litellm params" (docs.litellm.ai: proxy reliability, mock requests, caching, tag
+#: routing, spend-log metadata, request-level router config).  A name here is taken out of every
+#: upstream body, so only names no provider's API uses belong here.
 GATEWAY_ONLY_FIELDS = frozenset(
     {
-        "metadata",
-        "guardrails",
+        # routing and reliability
         "fallbacks",
         "context_window_fallbacks",
         "content_policy_fallbacks",
+        "context_window_fallback_dict",
+        "disable_fallbacks",
+        "max_fallbacks",
         "num_retries",
+        "max_retries",
+        "retry_policy",
+        "timeout",
+        "request_timeout",
+        "stream_timeout",
+        "user_config",
+        "model_list",
+        "specific_deployment",
+        # LiteLLM's testing aids (gateway._mock_flags)
         "mock_response",
+        "mock_timeout",
+        "mock_delay",
+        "mock_testing_fallbacks",
+        "mock_testing_context_fallbacks",
+        "mock_testing_content_policy_fallbacks",
+        "mock_testing_rate_limit_error",
+        # caching
         "caching",
         "cache",
         "ttl",
-        "tags",
+        "no-cache",
+        "no-store",
+        "cache_key",
+        # logging, spend tracking, guardrails
+        "metadata",
         "litellm_metadata",
-        "disable_fallbacks",
+        "litellm_session_id",
+        "litellm_trace_id",
+        "litellm_call_id",
+        "tags",
+        "guardrails",
         "disable_global_guardrails",
+        "proxy_server_request",
+        # per-request credentials and prices (never sent to a provider, never honoured from a client)
+        "api_key",
+        "api_base",
+        "base_url",
+        "api_version",
+        "custom_llm_provider",
+        "input_cost_per_token",
+        "output_cost_per_token",
+        "input_cost_per_second",
+        "output_cost_per_second",
+        "base_model",
+        "drop_params",
+        "additional_drop_params",
+        "allowed_openai_params",
     }
 )
 

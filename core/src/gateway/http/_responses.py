@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Mapping
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import orjson
@@ -10,8 +12,9 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
 from gateway._errors import GatewayError, UpstreamError
+from gateway._log_payload import public_base
 from gateway._logs import get_logger
-from gateway._types import JSONResponseBody, RequestContext, StreamResponseBody
+from gateway._types import Deployment, JSONResponseBody, RequestContext, StreamResponseBody
 
 log = get_logger("gateway.http")
 
@@ -46,15 +49,68 @@ def internal_error(exc: BaseException, request_id: str) -> GatewayError:
     return GatewayError(f"internal error while serving request {request_id}; the gateway's log has the details")
 
 
-def response_headers(ctx: RequestContext, response: JSONResponseBody | StreamResponseBody) -> dict[str, str]:
-    """The headers a model answer carries: the provider's, which deployment served it, and the plugins'."""
+def _gateway_version() -> str:
+    try:
+        return version("gateway")
+    except PackageNotFoundError:  # a source tree that is not installed
+        return "0"
+
+
+#: ``x-litellm-version``: the version of this gateway (LiteLLM clients read the header's presence)
+GATEWAY_VERSION = _gateway_version()
+
+
+class AnswerHeaders:
+    """The deployment headers LiteLLM clients read on every model answer, built once per deployment:
+    ``x-litellm-model-id``, ``x-litellm-model-group``, ``x-litellm-model-api-base`` (the base URL the
+    provider calls, without credentials or query; off with ``general_settings.model_api_base_header``)
+    and ``x-litellm-version``."""
+
+    def __init__(self, providers: Any = None, *, api_base: bool = True) -> None:
+        #: the gateway's provider registry (prefix -> provider), which knows each deployment's base URL
+        self.providers = providers if providers is not None else {}
+        self.api_base = api_base
+        #: deployment id -> (the deployment they were built for, its headers)
+        self._built: dict[str, tuple[Deployment, dict[str, str]]] = {}
+
+    def of(self, deployment: Deployment) -> dict[str, str]:
+        found = self._built.get(deployment.id)
+        if found is not None and found[0] is deployment:
+            return found[1]
+        headers = {
+            "x-litellm-model-id": deployment.id,
+            "x-litellm-model-group": deployment.model_group,
+            "x-litellm-version": GATEWAY_VERSION,
+        }
+        if self.api_base:
+            provider = self.providers.get(deployment.provider)
+            base = public_base(provider.api_base(deployment) if provider is not None else deployment.api_base)
+            if base:
+                headers["x-litellm-model-api-base"] = base
+        self._built[deployment.id] = (deployment, headers)
+        return headers
+
+
+def response_headers(
+    ctx: RequestContext, response: JSONResponseBody | StreamResponseBody, answer: AnswerHeaders | None = None
+) -> dict[str, str]:
+    """The headers a model answer carries: the provider's, which deployment served it, how long it
+    took (``x-litellm-response-duration-ms``; ``x-litellm-overhead-duration-ms``: the part that was
+    not the upstream's, up to the answer's head for streams), and the plugins'."""
     headers = dict(response.headers)
     deployment = ctx.deployment
     if deployment is not None:
-        headers["x-litellm-model-id"] = deployment.id
-        headers["x-litellm-model-group"] = deployment.model_group
+        headers.update((answer or _DEFAULT_ANSWER).of(deployment))
+    total = (time.perf_counter() - ctx.started) * 1000
+    headers["x-litellm-response-duration-ms"] = str(round(total, 3))
+    answered, started = ctx.upstream_answered, ctx.upstream_started
+    if answered is not None and started is not None:
+        headers["x-litellm-overhead-duration-ms"] = str(round(max(total - (answered - started) * 1000, 0.0), 3))
     headers.update(ctx.response_headers)
     return headers
+
+
+_DEFAULT_ANSWER = AnswerHeaders()
 
 
 def sse_response(body: AsyncIterator[bytes], headers: Mapping[str, str]) -> Response:

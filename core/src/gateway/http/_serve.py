@@ -35,7 +35,7 @@ from gateway.http._asgi import (
     send_bytes,
 )
 from gateway.http._requests import extract_api_key, parse_json_object
-from gateway.http._responses import error_headers, internal_error, response_headers
+from gateway.http._responses import AnswerHeaders, error_headers, internal_error, response_headers
 
 if TYPE_CHECKING:
     from gateway._gateway import Gateway
@@ -67,6 +67,9 @@ class ModelRoute:
         #: the plugin that registered the surface, named when its codec fails
         self.plugin = plugin
         self.key_header = gateway.config.general_settings.litellm_key_header_name
+        self.answer_headers = AnswerHeaders(
+            gateway.providers, api_base=gateway.config.general_settings.model_api_base_header
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx = model_request_context(scope, self.surface.endpoint)
@@ -104,7 +107,7 @@ class ModelRoute:
         ctx.requested_model = request.model
         ctx.stream = request.stream
         response = await run_until_disconnect(gateway, ctx, receive)
-        headers = response_headers(ctx, response)
+        headers = response_headers(ctx, response, self.answer_headers)
         headers.update(id_headers(ctx))
         if isinstance(response, StreamResponseBody):
             return await self._stream(ctx, response, headers, receive, send, answered)

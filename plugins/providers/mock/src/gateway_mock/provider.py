@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from gateway import (
-    BadRequestError,
     Deployment,
     JSONResponseBody,
     Provider,
@@ -51,15 +50,8 @@ class MockProvider(Provider):
         self._counters[deployment.id] = itertools.count(1)
 
     def reply_text(self, deployment: Deployment, request: ModelRequest | None = None) -> str:
-        """The request's own ``mock_response`` (LiteLLM's testing aid), else the deployment's, else a fixed text."""
-        asked = request.gateway.get("mock_response") if request is not None else None
-        if asked is not None:
-            if not isinstance(asked, str):
-                raise BadRequestError(
-                    f"mock_response must be a string (the reply to return), not {type(asked).__name__}",
-                    param="mock_response",
-                )
-            return asked
+        """The deployment's ``mock_response``, else a fixed text.  (A request's own ``mock_response``
+        is answered by the gateway before any provider is called, whatever the provider.)"""
         fixed = deployment.params.get("mock_response")
         return str(fixed) if fixed is not None else f"This is a mock reply from {deployment.model}."
 

@@ -46,6 +46,9 @@ COMPATIBLE: dict[str, tuple[str | None, str | None]] = {
 
 ENDPOINT_PATHS = {"chat": "/chat/completions", "completions": "/completions", "embeddings": "/embeddings"}
 
+#: the client header LiteLLM forwards with ``general_settings.forward_openai_org_id: true``
+ORGANIZATION_HEADER = "openai-organization"
+
 #: upstream response headers worth passing on (prefixed, so they never mix with the gateway's own)
 PASSED_HEADER_PREFIXES = ("x-ratelimit-", "openai-processing-ms", "x-request-id")
 
@@ -55,6 +58,15 @@ class Target:
     urls: dict[str, str]
     headers: dict[str, str]
     params: dict[str, str] | None
+    #: the base URL called (``x-litellm-model-api-base``)
+    base: str = ""
+
+    def with_organization(self, client_headers: Mapping[str, str]) -> dict[str, str]:
+        """The upstream headers with the client's ``OpenAI-Organization`` (when it sent one)."""
+        organization = client_headers.get(ORGANIZATION_HEADER)
+        if not organization:
+            return self.headers
+        return {**self.headers, ORGANIZATION_HEADER: organization}
 
 
 def pass_headers(upstream: Mapping[str, str]) -> dict[str, str]:
@@ -71,6 +83,8 @@ class OpenAIProvider(Provider):
         self.prefix = prefix
         self.azure = prefix == "azure"
         self.targets: dict[str, Target] = {}
+        #: ``general_settings.forward_openai_org_id`` (read on the first call: there is no gateway before)
+        self._forward_org: bool | None = None
 
     # ------------------------------------------------------------------ start-up
 
@@ -109,7 +123,18 @@ class OpenAIProvider(Provider):
         for extra in (params.get("headers"), params.get("extra_headers")):
             if extra:
                 headers.update({k.lower(): str(v) for k, v in extra.items()})
-        self.targets[deployment.id] = Target(urls, headers, query)
+        self.targets[deployment.id] = Target(urls, headers, query, base)
+
+    def api_base(self, deployment: Deployment) -> str | None:
+        target = self.targets.get(deployment.id)
+        return target.base if target is not None else deployment.api_base
+
+    def _headers(self, target: Target, ctx: RequestContext, gateway: Any) -> dict[str, str]:
+        """The deployment's headers; with ``forward_openai_org_id``, the client's organization (not Azure's)."""
+        forward = self._forward_org
+        if forward is None:
+            forward = self._forward_org = bool(gateway.config.general_settings.forward_openai_org_id) and not self.azure
+        return target.with_organization(ctx.headers) if forward else target.headers
 
     # ------------------------------------------------------------------ calls
 
@@ -134,14 +159,14 @@ class OpenAIProvider(Provider):
         return body
 
     async def _json_call(
-        self, deployment: Deployment, gateway: Any, body: dict[str, Any], endpoint: str
+        self, ctx: RequestContext, deployment: Deployment, gateway: Any, body: dict[str, Any], endpoint: str
     ) -> JSONResponseBody:
         target = self.targets[deployment.id]
         _, headers, raw = await gateway.upstream.post(
             self.prefix,
             target.urls[endpoint],
             orjson.dumps(body),
-            target.headers,
+            target.headers if self._forward_org is False else self._headers(target, ctx, gateway),
             timeout=deployment.timeout,
             params=target.params,
         )
@@ -153,10 +178,12 @@ class OpenAIProvider(Provider):
         # a plain method returning the call's coroutine: one coroutine layer less on every request
         body = self._body(ctx, deployment)
         if not ctx.stream:
-            return self._json_call(deployment, gateway, body, "chat")
-        return self._stream_chat(deployment, gateway, body)
+            return self._json_call(ctx, deployment, gateway, body, "chat")
+        return self._stream_chat(ctx, deployment, gateway, body)
 
-    async def _stream_chat(self, deployment: Deployment, gateway: Any, body: dict[str, Any]) -> StreamResponseBody:
+    async def _stream_chat(
+        self, ctx: RequestContext, deployment: Deployment, gateway: Any, body: dict[str, Any]
+    ) -> StreamResponseBody:
         # always ask for usage: accounting needs it; the HTTP layer hides it from clients that did not ask
         options = body.get("stream_options")
         body["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
@@ -165,7 +192,7 @@ class OpenAIProvider(Provider):
             self.prefix,
             target.urls["chat"],
             orjson.dumps(body),
-            target.headers,
+            target.headers if self._forward_org is False else self._headers(target, ctx, gateway),
             timeout=deployment.stream_timeout,
             params=target.params,
         )
@@ -181,15 +208,15 @@ class OpenAIProvider(Provider):
                 self.prefix,
                 target.urls["completions"],
                 orjson.dumps(body),
-                target.headers,
+                target.headers if self._forward_org is False else self._headers(target, ctx, gateway),
                 timeout=deployment.stream_timeout,
                 params=target.params,
             )
             return StreamResponseBody(self._chunks(resp, deployment.stream_timeout), headers=pass_headers(resp.headers))
-        return await self._json_call(deployment, gateway, body, "completions")
+        return await self._json_call(ctx, deployment, gateway, body, "completions")
 
     async def embeddings(self, ctx: RequestContext, deployment: Deployment, gateway: Any) -> JSONResponseBody:
-        return await self._json_call(deployment, gateway, self._body(ctx, deployment), "embeddings")
+        return await self._json_call(ctx, deployment, gateway, self._body(ctx, deployment), "embeddings")
 
     async def _chunks(self, resp: Any, timeout: float | None) -> AsyncIterator[dict[str, Any]]:
         decoder = SSEDecoder()
