@@ -34,6 +34,8 @@ LITELLM_PYTHON = ROOT / ".venv-litellm" / "bin" / "python"
 CLAUDE = ROOT / "node_modules" / ".bin" / "claude"
 DEFAULT_CONFIG = ROOT / "examples" / "default.yaml"
 MASTER = "sk-1234"  # examples/default.yaml's master key
+#: the model Claude Code (the version in package.json) asks for when given none
+CLAUDE_CODE_DEFAULT_MODEL = "claude-opus-5-5"
 #: what the default config's mock models answer
 GPT_4O = "Hello from the mock gpt-4o!"
 GPT_4O_MINI = "Hello from the mock gpt-4o-mini!"
@@ -178,7 +180,7 @@ def test_litellm_sdk_embedding(litellm_sdk: dict[str, Any]) -> None:
 # --- the Claude Code CLI ---------------------------------------------------------------------------
 
 
-def run_claude(base_url: str, home: Path, model: str, **auth: str) -> subprocess.CompletedProcess[str]:
+def run_claude(base_url: str, home: Path, model: str | None, **auth: str) -> subprocess.CompletedProcess[str]:
     """``claude -p`` as a script runs it: one turn, no terminal, its own HOME, nothing sent anywhere but
     ``ANTHROPIC_BASE_URL`` (no auto-update, telemetry or error reports)."""
     if shutil.which("node") is None:
@@ -196,7 +198,7 @@ def run_claude(base_url: str, home: Path, model: str, **auth: str) -> subprocess
         **auth,
     }
     return subprocess.run(
-        [str(CLAUDE), "-p", "say hi", "--model", model, "--output-format", "json"],
+        [str(CLAUDE), "-p", "say hi", *(["--model", model] if model else []), "--output-format", "json"],
         cwd=home,
         env=env,
         capture_output=True,
@@ -234,6 +236,25 @@ def test_claude_code_completes_a_turn_on_the_default_config(
     # the turn was served by the gateway, streamed (Claude Code streams every turn), with no refusal first
     served = default_gateway.wait_for_requests(before, 1)
     assert [(line["model"], line["status"], line["stream"]) for line in served] == [(model, 200, True)]
+
+
+def test_claude_code_with_no_model_flag_uses_a_model_group_alias(tmp_path: Path) -> None:
+    """Claude Code asks for a Claude model by its own name unless told otherwise; one line in the file
+    (``router_settings.model_group_alias``, as in LiteLLM) serves it from a model group of the config,
+    as the migration doc says."""
+    config = tmp_path / "default.yaml"
+    aliased = {"router_settings": {"model_group_alias": {CLAUDE_CODE_DEFAULT_MODEL: "gpt-4o"}}}
+    config.write_text(DEFAULT_CONFIG.read_text() + yaml.safe_dump(aliased))
+    gateway = GatewayProcess(config, tmp_path)
+    try:
+        done = run_claude(gateway.url, tmp_path / "home", None, ANTHROPIC_API_KEY=MASTER)
+        served = gateway.wait_for_requests(0, 1)
+    finally:
+        gateway.stop()
+    assert claude_result(done)["result"] == GPT_4O
+    assert [(line["model"], line["model_group"], line["status"]) for line in served] == [
+        (CLAUDE_CODE_DEFAULT_MODEL, "gpt-4o", 200)
+    ], f"Claude Code asked for another model: update CLAUDE_CODE_DEFAULT_MODEL ({served})"
 
 
 def test_claude_code_fields_reach_an_anthropic_upstream_unchanged(tmp_path: Path) -> None:
