@@ -98,13 +98,19 @@ def gateway_for(database: Database) -> Iterator[Any]:
     started: list[tuple[RunningGateway, Api]] = []
 
     def make(
-        *extra_plugins: Any, master_key: str | None = MASTER, guardrails: tuple[str, ...] = (), **settings: Any
+        *extra_plugins: Any,
+        master_key: str | None = MASTER,
+        guardrails: tuple[str, ...] = (),
+        enforcer: bool = True,
+        litellm_settings: dict[str, Any] | None = None,
+        **settings: Any,
     ) -> tuple[RunningGateway, Api]:
         if guardrails:
             extra_plugins = (*extra_plugins, NoopGuardrailPlugin())
-        running = start(
-            vk_config(database.url, master_key=master_key, guardrails=guardrails, **settings), *extra_plugins
-        )
+        config = vk_config(database.url, master_key=master_key, guardrails=guardrails, **settings)
+        if litellm_settings:
+            config["litellm_settings"] = litellm_settings
+        running = start(config, *extra_plugins, enforcer=enforcer)
         api = Api(running, master_key)
         started.append((running, api))
         return running, api

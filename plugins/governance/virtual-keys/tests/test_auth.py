@@ -18,7 +18,7 @@ from gateway_virtual_keys.hashing import salt_from_environment
 from sqlalchemy import event
 from vk_testkit import MASTER, Api, error_of
 
-from gateway import BudgetScope, GatewayError, hookimpl, hookspec
+from gateway import BudgetScope, Gateway, GatewayError, hookimpl, hookspec
 from gateway.storage import get_engine
 
 
@@ -256,12 +256,10 @@ def test_without_salt_or_master_key_no_key_can_be_made(monkeypatch: pytest.Monke
     assert salt_from_environment(None) is None
     assert salt_from_environment("sk-master") == salt_from_environment("sk-master") != salt_from_environment("sk-other")
 
-    class NoMaster:
-        config = type("C", (), {"general_settings": type("G", (), {"master_key": None})()})()
-        deployments: list[Any] = []
-        state: dict[str, Any] = {}
-
-    state = PluginState(NoMaster(), VirtualKeysSettings())  # type: ignore[arg-type]
+    monkeypatch.delenv("LITELLM_SALT_KEY", raising=False)
+    monkeypatch.delenv("LITELLM_MASTER_KEY", raising=False)
+    no_master = Gateway({"model_list": []}, load_entrypoints=False, allow_unauthenticated=True)
+    state = PluginState(no_master, VirtualKeysSettings())
     with pytest.raises(GatewayError) as refused:
         state.require_hasher()
     assert refused.value.status == 500 and "LITELLM_SALT_KEY" in refused.value.message

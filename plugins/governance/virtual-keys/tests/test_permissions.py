@@ -148,6 +148,12 @@ CHECKS: dict[str, Check] = {
     "POST /team/member_delete of another team A admin": lambda w, k: w.api.post(
         "/team/member_delete", {"team_id": TEAM_A, "user_id": w.member("co-lead", TEAM_A, "admin")}, key=k
     ),
+    "POST /team/member_update in team A": lambda w, k: w.api.post(
+        "/team/member_update", {"team_id": TEAM_A, "user_id": w.member("mover", TEAM_A), "role": "user"}, key=k
+    ),
+    "POST /team/member_update in team B": lambda w, k: w.api.post(
+        "/team/member_update", {"team_id": TEAM_B, "user_id": w.member("mover", TEAM_B), "role": "user"}, key=k
+    ),
     "GET /team/list": lambda w, k: w.api.get("/team/list", key=k),
     "POST /user/new": lambda w, k: w.api.post("/user/new", {"user_id": w.fresh("hire")}, key=k),
     "GET /user/info of its own user": lambda w, k: w.api.get("/user/info", key=k),

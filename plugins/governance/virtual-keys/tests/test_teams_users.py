@@ -65,7 +65,7 @@ def test_team_model_change_applies_to_existing_keys(api: Api) -> None:
     key = api.new_key(team_id="shifting")["key"]
     assert api.chat(key, "claude-sonnet").status_code == 200
     api.ok("POST", "/team/update", {"team_id": "shifting", "models": ["gpt-4o"]})
-    assert api.chat(key, "claude-sonnet").status_code == 403
+    assert api.chat(key, "claude-sonnet").status_code == 401
     assert api.chat(key, "gpt-4o").status_code == 200
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import gateway_virtual_keys
 import httpx
 
-from gateway import JSONResponseBody, Provider, fake_openai, hookimpl
+from gateway import JSONResponseBody, Provider, fake_openai, hookimpl, hookspec
 from gateway.guardrails import Guardrail, GuardrailResult
 from gateway.testing import RunningGateway, start_gateway
 
@@ -32,6 +33,36 @@ class EchoProviderPlugin:
     @hookimpl
     def gateway_register_providers(self, register: Any) -> None:
         register("echo", EchoProvider())
+
+
+@hookspec(firstresult=True)
+def _enforced_limits_spec(gateway: Any) -> Any:
+    """gateway-spend's ``gateway_enforced_limits``, same signature (declared by the stand-in below)."""
+
+
+#: declared by the stand-in when gateway-spend is not installed, as the hook's page says a plugin
+#: that enforces limits on its own does
+ENFORCED_LIMITS_SPEC = SimpleNamespace(gateway_enforced_limits=_enforced_limits_spec)
+
+
+class EnforcerStandIn:
+    """Says that budgets and limits are enforced, as gateway-spend does, so that these tests of
+    storage, answers and permissions may set them: this plugin's tests run with core and this plugin
+    only.  Enforcement itself is gateway-spend's (its tests, and ``tests/test_governance_flow.py``);
+    the refusal without any enforcer is tested by starting a gateway without this stand-in."""
+
+    gateway_plugin_name = "enforcer_stand_in"
+    LIMITS = frozenset(
+        {"max_budget", "soft_budget", "budget_duration", "rpm_limit", "tpm_limit", "max_parallel_requests"}
+    )
+
+    @hookimpl
+    def gateway_add_hookspecs(self, pluginmanager: Any) -> None:
+        pluginmanager.add_hookspecs(ENFORCED_LIMITS_SPEC)
+
+    @hookimpl
+    def gateway_enforced_limits(self, gateway: Any) -> frozenset[str]:
+        return self.LIMITS
 
 
 @dataclass
@@ -126,12 +157,12 @@ class Api:
         self.http.close()
 
 
-def start(config: dict[str, Any], *extra_plugins: Any) -> RunningGateway:
-    return start_gateway(
-        config,
-        plugins=[("virtual_keys", gateway_virtual_keys), EchoProviderPlugin(), *extra_plugins],
-        load_entrypoints=False,
-    )
+def start(config: dict[str, Any], *extra_plugins: Any, enforcer: bool = True) -> RunningGateway:
+    """A gateway with this plugin, the echo provider and (``enforcer``) the :class:`EnforcerStandIn`."""
+    plugins = [("virtual_keys", gateway_virtual_keys), EchoProviderPlugin(), *extra_plugins]
+    if enforcer:
+        plugins.append(EnforcerStandIn())
+    return start_gateway(config, plugins=plugins, load_entrypoints=False)
 
 
 def error_of(response: httpx.Response) -> dict[str, Any]:

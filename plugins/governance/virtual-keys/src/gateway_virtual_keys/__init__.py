@@ -1,8 +1,9 @@
 """gateway-virtual-keys: virtual keys, teams and users, with LiteLLM's admin API, on SQLite or PostgreSQL.
 
 Hooks: ``gateway_auth`` (``sk-`` keys, served from memory), ``gateway_register_routes`` (``/key/*``,
-``/team/*``, ``/user/*``), ``gateway_register_migrations`` (its tables), ``gateway_lifespan`` (opens the
-shared store, loads the key index, starts cache invalidation).  See the README.
+``/team/*``, ``/user/*``), ``gateway_register_migrations`` (its tables), ``gateway_lifespan`` (asks
+which limits an installed plugin enforces, opens the shared store, loads the key index, starts cache
+invalidation).  See the README.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from gateway import Gateway, Principal, hookimpl
 from gateway.storage import get_engine, open_storage
 
 from .auth import authenticate
+from .policy import ENFORCER
 from .routes import admin_routes
 from .settings import VirtualKeysSettings
-from .state import PLUGIN, PluginState, state_of
+from .state import PLUGIN, PluginState, log, state_of
 from .store import Store
 from .sync import Synchroniser
 
@@ -50,9 +52,25 @@ def gateway_lifespan(gateway: Gateway) -> Any:
     return _lifespan(gateway)
 
 
+async def _find_enforcer(state: PluginState) -> None:
+    """Ask which limits an installed plugin enforces (gateway-spend declares the hook); the
+    settings that would fill in limits nobody enforces are reported and left unused."""
+    gateway = state.gateway
+    answer = await gateway.call_first("gateway_enforced_limits", gateway=gateway)
+    state.enforced = frozenset(answer or ())
+    state.policy, dropped = state.configured_policy.restricted_to(state.enforced)
+    if dropped:
+        log.warning(
+            "config_keys_without_effect",
+            keys=dropped,
+            reason=f"no installed plugin enforces budgets and rate limits; install {ENFORCER}",
+        )
+
+
 @asynccontextmanager
 async def _lifespan(gateway: Gateway) -> AsyncIterator[None]:
     state = state_of(gateway)
+    await _find_enforcer(state)
     async with open_storage(gateway):
         state.store = Store(get_engine(gateway))
         sync = state.sync = Synchroniser(state)

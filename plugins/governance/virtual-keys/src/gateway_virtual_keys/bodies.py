@@ -122,6 +122,21 @@ SmallCount = Annotated[int, Field(ge=0, le=INTEGER_MAX)] | None
 #: a user, team or alias id (the columns hold 255 characters)
 Id = Annotated[str, Field(min_length=1, max_length=255)]
 Ids = Annotated[list[Id], Field(max_length=MAX_IDS)]
+#: the built-in user that shows the whole gateway's budget (``litellm_settings.max_budget``), as in LiteLLM
+PROXY_BUDGET_USER = "litellm-proxy-budget"
+
+
+def _not_reserved(value: str | None) -> str | None:
+    if value == PROXY_BUDGET_USER:
+        raise ValueError(
+            f"{PROXY_BUDGET_USER!r} is the built-in user that shows the whole gateway's budget "
+            "(litellm_settings.max_budget); choose another id"
+        )
+    return value
+
+
+#: a user id a key, a membership or a new user may be given (never the built-in one)
+UserId = Annotated[Id, AfterValidator(_not_reserved)]
 
 
 def _is_duration(value: str | None, info: ValidationInfo) -> str | None:
@@ -153,7 +168,7 @@ class Limits(Strict):
 
 class KeyFields(Limits):
     key_alias: str | None = Field(default=None, max_length=255)
-    user_id: Id | None = None
+    user_id: UserId | None = None
     team_id: Id | None = None
     models: list[str] | None = None
     aliases: dict[str, str] | None = None
@@ -227,7 +242,7 @@ class DeleteKeys(Strict):
 
 class Member(Strict):
     role: Literal["admin", "user"] = "user"
-    user_id: str | None = Field(default=None, min_length=1, max_length=255)
+    user_id: UserId | None = None
     user_email: str | None = Field(default=None, max_length=255)
 
     @model_validator(mode="after")
@@ -278,6 +293,20 @@ class MemberDelete(Strict):
         return self
 
 
+class MemberUpdate(Strict):
+    team_id: Id
+    user_id: Id | None = None
+    user_email: str | None = Field(default=None, max_length=255)
+    #: the member's new role in the team; none: unchanged
+    role: Literal["admin", "user"] | None = None
+
+    @model_validator(mode="after")
+    def _identified(self) -> MemberUpdate:
+        if not self.user_id and not self.user_email:
+            raise BadRequestError("'user_id' (or 'user_email') of the member to update is required", param="user_id")
+        return self
+
+
 class UserFields(Limits):
     user_email: str | None = Field(default=None, max_length=255)
     user_alias: str | None = Field(default=None, max_length=255)
@@ -292,12 +321,58 @@ class UserFields(Limits):
         return value
 
 
+def _team_entry(index: int, entry: Any) -> tuple[str, str]:
+    """One entry of ``/user/new``'s ``teams``: a team id, or LiteLLM's object form
+    ``{"team_id", "user_role": "admin"|"user", "max_budget_in_team": null}``; -> (team id, role)."""
+    where = f"teams.{index}"
+    role = "user"
+    team_id = entry
+    if isinstance(entry, dict):
+        unknown = sorted(set(entry) - {"team_id", "user_role", "max_budget_in_team"})
+        if unknown:
+            raise ValueError(f"{where} has unknown field {unknown[0]!r} (team_id, user_role, max_budget_in_team)")
+        if entry.get("max_budget_in_team") is not None:
+            raise ValueError(f"{where}.max_budget_in_team: team member budgets are not supported; remove it")
+        role = entry.get("user_role") or "user"
+        if role not in ("admin", "user"):
+            raise ValueError(f"{where}.user_role must be 'admin' or 'user', got {str(role)[:40]!r}")
+        team_id = entry.get("team_id")
+    if not isinstance(team_id, str) or not 1 <= len(team_id) <= 255:
+        raise ValueError(f"{where} must be a team id (1 to 255 characters) or an object with 'team_id'")
+    return team_id, role
+
+
 class NewUser(UserFields):
-    user_id: str | None = Field(default=None, min_length=1, max_length=255)
-    teams: Ids | None = None
+    user_id: UserId | None = None
+    #: teams to join: ids, or LiteLLM's ``{"team_id", "user_role"}`` objects
+    teams: Annotated[list[Any], Field(max_length=MAX_IDS)] | None = None
+    #: a team the user joins and whose key the auto-created key is (as LiteLLM's /user/new does)
+    team_id: Id | None = None
     auto_create_key: bool = True
+    # the auto-created key's own fields
     key_alias: str | None = Field(default=None, max_length=255)
     duration: Duration = None
+    aliases: dict[str, str] | None = None
+    permissions: dict[str, Any] | None = None
+    guardrails: list[str] | None = None
+    blocked: bool | None = None
+
+    @field_validator("teams")
+    @classmethod
+    def _teams(cls, value: list[Any] | None) -> list[Any] | None:
+        for index, entry in enumerate(value or ()):
+            _team_entry(index, entry)
+        return value
+
+    def memberships(self) -> dict[str, str]:
+        """Team id -> role for every team named in ``teams`` and ``team_id``."""
+        joined: dict[str, str] = {}
+        for index, entry in enumerate(self.teams or ()):
+            team_id, role = _team_entry(index, entry)
+            joined[team_id] = role
+        if self.team_id:
+            joined.setdefault(self.team_id, "user")
+        return joined
 
 
 class UpdateUser(UserFields):

@@ -2,21 +2,21 @@
 
 Model access follows LiteLLM: a key's ``models`` and its team's ``models`` both apply (an empty
 list, ``*`` or ``all-proxy-models`` means every model), so the key may use their intersection.
-Names may be access groups (``model_info.access_groups`` in the config); they expand to their
-model groups.  Aliases: the team's ``model_aliases`` overlaid by the key's ``aliases``.
+Names may be access groups, wildcards or models not deployed yet (see ``models.ModelCatalog``).
+Aliases: the team's ``model_aliases`` overlaid by the key's ``aliases``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from gateway import BudgetScope, Deployment, Principal
+from gateway import BudgetScope, Principal
 
 from .cache import CachedKey
+from .models import ModelCatalog
 
-ALL_MODELS = frozenset({"*", "all-proxy-models"})
 ADMIN_ROLE = "proxy_admin"
 ADMIN_VIEWER_ROLE = "proxy_admin_viewer"
 USER_ROLES = ("proxy_admin", "proxy_admin_viewer", "internal_user", "internal_user_viewer")
@@ -39,37 +39,6 @@ def fresh_principal(args: tuple[Any, ...]) -> Principal:
     return Principal(*values)
 
 
-def access_groups(deployments: Iterable[Deployment]) -> dict[str, frozenset[str]]:
-    groups: dict[str, set[str]] = {}
-    for deployment in deployments:
-        for name in deployment.model_info.get("access_groups") or ():
-            groups.setdefault(str(name), set()).add(deployment.model_group)
-    return {name: frozenset(members) for name, members in groups.items()}
-
-
-def allowed_models(names: Iterable[str] | None, groups: Mapping[str, frozenset[str]]) -> frozenset[str] | None:
-    """None means every model."""
-    names = list(names or ())
-    if not names or ALL_MODELS.intersection(names):
-        return None
-    expanded: set[str] = set()
-    for name in names:
-        expanded |= groups.get(name, {name})
-    return frozenset(expanded)
-
-
-def effective_models(
-    key_models: Iterable[str] | None, team_models: Iterable[str] | None, groups: Mapping[str, frozenset[str]]
-) -> frozenset[str] | None:
-    own = allowed_models(key_models, groups)
-    team = allowed_models(team_models, groups)
-    if own is None:
-        return team
-    if team is None:
-        return own
-    return own & team
-
-
 def scope(kind: str, entity_id: str, row: Mapping[str, Any], alias: str | None) -> BudgetScope:
     return BudgetScope(
         scope=kind,
@@ -88,7 +57,7 @@ def cached_key(
     key: Mapping[str, Any],
     team: Mapping[str, Any] | None,
     user: Mapping[str, Any] | None,
-    groups: Mapping[str, frozenset[str]],
+    catalog: ModelCatalog,
 ) -> CachedKey:
     key_id = key["id"]
     role = (user or {}).get("user_role") or "internal_user"
@@ -103,7 +72,7 @@ def cached_key(
         id=key_id,
         kind="virtual_key",
         is_admin=role == ADMIN_ROLE,
-        models=effective_models(key.get("models"), (team or {}).get("models"), groups),
+        models=catalog.effective(key.get("models"), (team or {}).get("models")),
         aliases=aliases,
         key_hash=key_id,
         key_alias=key.get("key_alias"),

@@ -4,7 +4,8 @@
 * ``viewer``: a key whose user is ``proxy_admin_viewer``: every read route, no writes.
 * ``team admin``: a key whose user is an ``admin`` member of a team: manages that team's keys and
   members, reads that team; for everything else it is a plain key.
-* a plain key: model routes, and reading its own key (``/key/info``) and user (``/user/info``).
+* a plain key: model routes, reading its own key (``/key/info``) and user (``/user/info``), and
+  reading the teams its user belongs to or its key is in (``/team/info``, as LiteLLM allows it).
 
 A key has its owner's powers (the user's role, and admin rights over the teams the user
 administers), so a delegated admin must never make, change or re-key a key whose owner stands
@@ -71,6 +72,8 @@ class Caller:
     role: str  # "admin", "viewer" or "user"
     #: teams whose admin the caller's user is
     admin_teams: frozenset[str] = field(default_factory=frozenset)
+    #: every team the caller's user belongs to (any role)
+    member_teams: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def is_admin(self) -> bool:
@@ -111,8 +114,17 @@ class Caller:
                 + ("" if team_id is None else f" ({team_id!r})"),
             )
 
-    def may_read_team(self, team_id: str | None) -> bool:
+    def may_read_team_keys(self, team_id: str | None) -> bool:
+        """Every key of ``team_id``: readers and that team's admins."""
         return self.reads_everything or (team_id is not None and team_id in self.admin_teams)
+
+    def may_read_team(self, team_id: str) -> bool:
+        """``/team/info``: readers, the team's members, and keys of the team (LiteLLM's rule)."""
+        return (
+            self.reads_everything
+            or team_id in self.member_teams
+            or (self.principal.kind == "virtual_key" and self.principal.team_id == team_id)
+        )
 
     def acts_for(self, owner: Standing | None, team_id: str | None) -> bool:
         """May this caller make, change or re-key a key of ``team_id`` owned by ``owner`` (None:
@@ -148,12 +160,12 @@ async def caller_for(principal: Principal, store: Store) -> Caller:
         return Caller(principal, "admin")
     if principal.extra.get("user_role") == ADMIN_VIEWER_ROLE:
         return Caller(principal, "viewer")
-    admin_teams: frozenset[str] = frozenset()
+    roles: dict[str, str] = {}
     if principal.kind == "virtual_key" and principal.user_id:
         async with store.read() as conn:
-            admin_teams = frozenset(
-                await store.select_column(
-                    conn, t.members.c.team_id, t.members.c.user_id == principal.user_id, t.members.c.role == "admin"
-                )
+            rows = await conn.execute(
+                sa.select(t.members.c.team_id, t.members.c.role).where(t.members.c.user_id == principal.user_id)
             )
-    return Caller(principal, "user", admin_teams)
+            roles = {str(team): str(role) for team, role in rows.all()}
+    admin_teams = frozenset(team for team, role in roles.items() if role == "admin")
+    return Caller(principal, "user", admin_teams, frozenset(roles))

@@ -9,7 +9,8 @@ from gateway import GatewayError, get_logger
 
 from .cache import METRIC_NAMES, AuthCache, TokenBucket
 from .hashing import KeyHasher, salt_from_environment
-from .principal import access_groups
+from .models import ModelCatalog
+from .policy import KeyPolicy
 from .settings import VirtualKeysSettings
 
 if TYPE_CHECKING:
@@ -36,7 +37,14 @@ class PluginState:
         self.hasher: KeyHasher | None = KeyHasher(salt) if salt is not None else None
         self.cache = AuthCache(settings.cache_size, settings.negative_cache_size, settings.negative_cache_ttl)
         self.unknown_lookups = TokenBucket(settings.unknown_key_lookups_per_second)
-        self.groups = access_groups(gateway.deployments)
+        router = gateway.router
+        self.catalog = ModelCatalog(gateway.deployments, [*router.groups, *router.aliases])
+        #: what litellm_settings asks of new keys and users, as configured (checked here, at start-up)
+        self.configured_policy = KeyPolicy.from_settings(gateway.config.litellm_settings)
+        #: ... and as applied: without the limits nobody enforces (set in the lifespan)
+        self.policy = self.configured_policy
+        #: the limit fields an installed plugin enforces (``gateway_enforced_limits``; set in the lifespan)
+        self.enforced: frozenset[str] = frozenset()
         #: counters a metrics plugin reads from ``gateway.state["virtual_keys_metrics"]``
         self.metrics: dict[str, int] = dict.fromkeys(METRIC_NAMES, 0)
         gateway.state[METRICS_STATE_KEY] = self.metrics

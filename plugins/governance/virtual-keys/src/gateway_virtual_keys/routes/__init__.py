@@ -28,6 +28,7 @@ ROUTES = (
     ("/team/delete", "POST", teams.delete),
     ("/team/member_add", "POST", teams.member_add),
     ("/team/member_delete", "POST", teams.member_delete),
+    ("/team/member_update", "POST", teams.member_update),
     ("/team/list", "GET", teams.list_teams),
     ("/user/new", "POST", users.new),
     ("/user/info", "GET", users.info),

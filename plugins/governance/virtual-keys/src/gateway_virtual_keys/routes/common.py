@@ -18,11 +18,12 @@ from gateway.durations import parse_duration
 from gateway.guardrails import configured_guardrails
 from gateway.http import authenticate_request, error_response, json_response, parse_json_object, read_body
 
+from .. import policy
 from .. import tables as t
 from ..hashing import KEY_PREFIX, is_hash
-from ..principal import ALL_MODELS, allowed_models
 from ..roles import Caller, caller_for
 from ..state import PluginState, state_of
+from ..store import Writer
 
 if TYPE_CHECKING:
     from gateway import Gateway
@@ -126,12 +127,34 @@ def expires_after(duration: str | None) -> datetime | None:
     return None if duration is None else parse_duration(duration).after(datetime.now(UTC))
 
 
+#: fields LiteLLM's answers carry that this plugin does not keep, with the value they then have
+#: there (none set): clients reading them find them, and nothing pretends to be set
+KEY_EXTRAS: dict[str, Any] = {
+    "config": {},
+    "tags": None,
+    "organization_id": None,
+    "budget_id": None,
+    "model_max_budget": {},
+    "model_spend": {},
+    "allowed_cache_controls": [],
+    "allowed_routes": [],
+}
+TEAM_EXTRAS: dict[str, Any] = {"organization_id": None, "model_max_budget": {}}
+USER_EXTRAS: dict[str, Any] = {"organization_memberships": [], "model_max_budget": {}, "model_spend": {}}
+
+
+def with_extras(out: dict[str, Any], extras: Mapping[str, Any]) -> dict[str, Any]:
+    for name, value in extras.items():
+        out.setdefault(name, value.copy() if isinstance(value, dict | list) else value)
+    return out
+
+
 def key_out(row: Mapping[str, Any], spend: Decimal) -> dict[str, Any]:
     """A key as ``/key/info`` shows it: never the secret, never its current hash."""
     info = row_out(row, "id", "token")
     info["token_id"] = row["id"]
     info["spend"] = float(spend)
-    return info
+    return with_extras(info, KEY_EXTRAS)
 
 
 # --------------------------------------------------------------------------- spend (from the ledger)
@@ -177,20 +200,6 @@ async def find_row(
     return row
 
 
-def check_models(state: PluginState, models: list[str] | None, field: str = "models") -> None:
-    """Every name must be a model group, an alias, an access group, or ``*``/``all-proxy-models``."""
-    router = state.gateway.router
-    for name in models or ():
-        if name in ALL_MODELS or name in router.groups or name in router.aliases or name in state.groups:
-            continue
-        known = sorted([*router.groups, *router.aliases, *state.groups])
-        raise BadRequestError(
-            f"'{field}': unknown model {name[:80]!r}; use names from GET /v1/models ({', '.join(known)}) or an access "
-            "group",
-            param=field,
-        )
-
-
 def check_guardrails(state: PluginState, names: list[str] | None, field: str = "guardrails") -> None:
     """Every name must be a guardrail of the config's ``guardrails:`` list: a key or team carrying an
     unknown one would fail every request it makes."""
@@ -205,19 +214,21 @@ def check_guardrails(state: PluginState, names: list[str] | None, field: str = "
 
 
 def check_within_team(state: PluginState, models: list[str] | None, team: Mapping[str, Any] | None) -> None:
-    if team is None or not models:
+    """A key's ``models`` must stay within its team's (LiteLLM checks this when the key is made)."""
+    if team is None:
         return
-    team_allowed = allowed_models(team.get("models"), state.groups)
-    own = allowed_models(models, state.groups)
-    if team_allowed is None or own is None:
-        return  # a key listing no models may use all of its team's models
-    outside = sorted(own - team_allowed)
+    outside = state.catalog.outside(models, team.get("models"))
     if outside:
         raise BadRequestError(
             f"'models': {', '.join(map(repr, outside))} not allowed for team {team['team_id']!r}, which may use "
-            f"{', '.join(sorted(team_allowed))}",
+            f"{', '.join(map(repr, team.get('models') or ()))}",
             param="models",
         )
+
+
+def require_enforced(state: PluginState, values: Mapping[str, Any], what: str) -> None:
+    """A budget or limit nobody enforces is refused (400 naming gateway-spend), never stored."""
+    policy.require_enforced(state.enforced, values, what)
 
 
 def stamps(caller: Caller, *, new: bool) -> dict[str, Any]:
@@ -229,7 +240,8 @@ def stamps(caller: Caller, *, new: bool) -> dict[str, Any]:
 
 
 async def ensure_user(conn: AsyncConnection, state: PluginState, user_id: str, caller: Caller) -> bool:
-    """Create a plain user row for an id first seen on a key (LiteLLM does the same); True if created."""
+    """Create a plain user row for an id first seen on a key or a membership (LiteLLM does the
+    same), with ``litellm_settings.max_internal_user_budget``; True if created."""
     if await state.store.get(conn, t.users, "user_id", user_id) is not None:
         return False
     await state.store.insert(
@@ -240,6 +252,7 @@ async def ensure_user(conn: AsyncConnection, state: PluginState, user_id: str, c
             "user_role": "internal_user",
             "models": [],
             "metadata": {},
+            "max_budget": state.policy.internal_user_budget,
             **stamps(caller, new=True),
         },
     )
@@ -257,6 +270,23 @@ def new_team_values(team_id: str, caller: Caller, **fields: Any) -> dict[str, An
         **stamps(caller, new=True),
         **{k: v for k, v in fields.items() if v is not None},
     }
+
+
+async def resolve_team(
+    w: Writer, state: PluginState, caller: Caller, team_id: str, *, may_create: bool
+) -> dict[str, Any]:
+    """The team a key is made for; an admin's call creates a missing one (``auto_create_teams``)."""
+    team = await state.store.get(w.conn, t.teams, "team_id", team_id)
+    if team is not None:
+        return team
+    if may_create and caller.is_admin and state.settings.auto_create_teams:
+        team = new_team_values(team_id, caller)
+        await state.store.insert(w.conn, t.teams, team)
+        w.changed("team", team_id)
+        return team
+    raise BadRequestError(
+        f"'team_id': team {team_id!r} does not exist; create it first with POST /team/new", param="team_id"
+    )
 
 
 async def delete_owners(state: PluginState, table: sa.Table, column: str, ids: list[str], what: str) -> int:

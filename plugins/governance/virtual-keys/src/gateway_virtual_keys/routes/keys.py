@@ -9,6 +9,7 @@ refused with the same answer as a key that does not exist, so refusals reveal no
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,7 +20,7 @@ from gateway import BadRequestError, NotFoundError
 from gateway.durations import parse_duration
 
 from .. import tables as t
-from ..bodies import DeleteKeys, GenerateKey, KeyFields, KeyRef, RegenerateKey, UpdateKey, parse, sent
+from ..bodies import DeleteKeys, GenerateKey, KeyRef, RegenerateKey, UpdateKey, parse, sent
 from ..hashing import check_custom_key, custom_key_refused, display_name, generate_key
 from ..roles import Caller, standing_of
 from ..state import PluginState
@@ -27,16 +28,16 @@ from ..store import Writer
 from .common import (
     body_of,
     check_guardrails,
-    check_models,
     check_within_team,
     ensure_user,
     expires_after,
     find_key,
     find_row,
     key_out,
-    new_team_values,
     query_bool,
     query_int,
+    require_enforced,
+    resolve_team,
     spend_of,
     stamps,
 )
@@ -93,7 +94,7 @@ async def _refuse_taken(w: Writer, state: PluginState, token: str, field: str) -
         raise custom_key_refused(field)
 
 
-def _changes(body: KeyFields, fields: dict[str, Any]) -> dict[str, Any]:
+def _changes(fields: dict[str, Any]) -> dict[str, Any]:
     """Column values for the fields sent (``duration`` becomes ``expires``)."""
     values = {
         name: (RESET_VALUES[name] if value is None and name in RESET_VALUES else value)
@@ -101,9 +102,9 @@ def _changes(body: KeyFields, fields: dict[str, Any]) -> dict[str, Any]:
         if name in SETTABLE
     }
     if "duration" in fields:
-        values["expires"] = expires_after(body.duration)
+        values["expires"] = expires_after(fields["duration"])
     if "expires" in fields:
-        values["expires"] = body.expires
+        values["expires"] = fields["expires"]
     return values
 
 
@@ -112,22 +113,6 @@ async def _is_member(conn: AsyncConnection, state: PluginState, team_id: str, us
         conn, t.members.c.user_id, t.members.c.team_id == team_id, t.members.c.user_id == user_id
     )
     return bool(found)
-
-
-async def _resolve_team(
-    w: Writer, state: PluginState, caller: Caller, team_id: str, *, may_create: bool
-) -> dict[str, Any]:
-    team = await state.store.get(w.conn, t.teams, "team_id", team_id)
-    if team is not None:
-        return team
-    if may_create and caller.is_admin and state.settings.auto_create_teams:
-        team = new_team_values(team_id, caller)
-        await state.store.insert(w.conn, t.teams, team)
-        w.changed("team", team_id)
-        return team
-    raise BadRequestError(
-        f"'team_id': team {team_id!r} does not exist; create it first with POST /team/new", param="team_id"
-    )
 
 
 async def _check_owner(
@@ -206,17 +191,18 @@ def _refuse_permissions(caller: Caller, route: str, permissions: Any, current: A
 
 async def generate(request: Request, caller: Caller, state: PluginState) -> dict[str, Any]:
     route = "/key/generate"
-    body = parse(GenerateKey, await body_of(request, state))
+    body = parse(GenerateKey, state.policy.with_defaults(await body_of(request, state)))
     caller.require_team_admin(route, body.team_id)
     _refuse_permissions(caller, route, body.permissions)
-    check_models(state, body.models)
     check_guardrails(state, body.guardrails)
+    fields = state.policy.bound_new_key(sent(body, "key"))
+    require_enforced(state, fields, "key")
     hasher = state.require_hasher()
     secret = _secret(state, body.key, "key")
     token = hasher.hash(secret)
     values = {
         **RESET_VALUES,
-        **_changes(body, sent(body, "key")),
+        **_changes(fields),
         "id": token,
         "token": token,
         "key_name": display_name(secret),
@@ -227,14 +213,14 @@ async def generate(request: Request, caller: Caller, state: PluginState) -> dict
     async with state.store.write() as w:
         if body.key is not None:
             await _refuse_taken(w, state, token, "key")
-        team = await _resolve_team(w, state, caller, body.team_id, may_create=True) if body.team_id else None
+        team = await resolve_team(w, state, caller, body.team_id, may_create=True) if body.team_id else None
         check_within_team(state, body.models, team)
         await _check_owner(w, state, caller, route, values.get("user_id"), body.team_id)
         await state.store.insert(w.conn, t.keys, values)
         w.changed("key", token)
         row = await state.store.get(w.conn, t.keys, "id", token)
     assert row is not None
-    return {**key_out(row, spend=0), "key": secret, "token": secret}
+    return {**key_out(row, spend=Decimal(0)), "key": secret, "token": secret, "duration": fields.get("duration")}
 
 
 async def info(request: Request, caller: Caller, state: PluginState) -> dict[str, Any]:
@@ -254,7 +240,7 @@ async def info(request: Request, caller: Caller, state: PluginState) -> dict[str
                 raise
             row = None
     own = row is not None and row["id"] == caller.principal.key_hash
-    if row is None or (not own and not caller.may_read_team(row["team_id"])):
+    if row is None or (not own and not caller.may_read_team_keys(row["team_id"])):
         raise caller.denied(route, NO_KEY_TO_READ, param="key")
     spend = (await spend_of(state, "key", [row["id"]]))[row["id"]]
     return {"key": row["id"], "info": key_out(row, spend)}
@@ -266,11 +252,12 @@ async def _update(
     caller: Caller,
     route: str,
     row: dict[str, Any],
-    body: KeyFields,
     fields: dict[str, Any],
 ) -> None:
     """Apply the update fields to a key the caller may manage (``_managed_key``)."""
-    values = _changes(body, fields)
+    state.policy.check_key_change(fields)
+    require_enforced(state, fields, "key")
+    values = _changes(fields)
     team_id = values.get("team_id", row["team_id"])
     if not caller.is_admin:
         # a key outside its team's budget and models, an owner-less key outside its owner's budget,
@@ -286,8 +273,7 @@ async def _update(
         _refuse_permissions(caller, route, values.get("permissions"), row["permissions"])
     check_guardrails(state, values.get("guardrails"))
     if "models" in values or "team_id" in values:
-        check_models(state, values.get("models"))
-        team = await _resolve_team(w, state, caller, team_id, may_create=False) if team_id else None
+        team = await resolve_team(w, state, caller, team_id, may_create=False) if team_id else None
         check_within_team(state, values.get("models", row["models"]), team)
     if "user_id" in values and values["user_id"] != row["user_id"]:
         await _check_owner(w, state, caller, route, values.get("user_id"), team_id)
@@ -306,7 +292,7 @@ async def update(request: Request, caller: Caller, state: PluginState) -> dict[s
         else:
             row = await _managed_key(w.conn, state, caller, route, alias=body.key_alias)
             fields.pop("key_alias", None)
-        await _update(w, state, caller, route, row, body, fields)
+        await _update(w, state, caller, route, row, fields)
         row = await state.store.get(w.conn, t.keys, "id", row["id"])
     assert row is not None
     spend = (await spend_of(state, "key", [row["id"]]))[row["id"]]
@@ -359,7 +345,7 @@ async def regenerate(request: Request, caller: Caller, state: PluginState) -> di
         row = await _managed_key(w.conn, state, caller, route, ref=body.key)
         if body.new_key is not None:
             await _refuse_taken(w, state, token, "new_key")
-        await _update(w, state, caller, route, row, body, sent(body, "key", "new_key", "grace_period"))
+        await _update(w, state, caller, route, row, sent(body, "key", "new_key", "grace_period"))
         if body.grace_period:
             until = parse_duration(body.grace_period, "grace_period").after(datetime.now(UTC))
             await state.store.insert(

@@ -1,4 +1,10 @@
-"""``/team/*``: new, info, update, delete, member_add, member_delete, list."""
+"""``/team/*``: new, info, update, delete, member_add, member_delete, member_update, list.
+
+Statuses follow LiteLLM's: ``member_add`` to a team that does not exist is 404, a member already
+in the team is 400 ``team_member_already_in_team``; ``member_delete`` and ``member_update`` of a
+team that does not exist, or of a user who is not a member, are 400.  Permission refusals (403)
+come first, before anything is looked up, so they reveal nothing.
+"""
 
 from __future__ import annotations
 
@@ -9,25 +15,27 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
-from gateway import BadRequestError, NotFoundError
+from gateway import BadRequestError
 
 from .. import tables as t
-from ..bodies import DeleteTeams, Member, MemberAdd, MemberDelete, NewTeam, UpdateTeam, parse, sent
-from ..roles import Caller, standing_of
+from ..bodies import DeleteTeams, Member, MemberAdd, MemberDelete, MemberUpdate, NewTeam, UpdateTeam, parse, sent
+from ..roles import Caller, Standing, standing_of
 from ..state import PluginState
 from ..store import Writer, as_dict
 from .common import (
+    TEAM_EXTRAS,
     body_of,
     check_guardrails,
-    check_models,
     delete_owners,
     ensure_user,
     find_row,
     key_out,
     new_team_values,
+    require_enforced,
     row_out,
     spend_of,
     stamps,
+    with_extras,
 )
 
 RESET_VALUES: dict[str, Any] = {"models": [], "model_aliases": {}, "metadata": {}, "guardrails": [], "blocked": False}
@@ -45,13 +53,24 @@ async def _members(conn: AsyncConnection, team_id: str) -> list[dict[str, Any]]:
     return [{"user_id": u, "role": r, "user_email": e} for u, r, e in rows]
 
 
-async def _member_user(w: Writer, state: PluginState, caller: Caller, route: str, team_id: str, member: Member) -> str:
-    """The user id of a member given by id or e-mail; unknown users are created (as LiteLLM does).
-    An existing user must be one the caller may add (``Caller.may_add``)."""
-    user_id = member.user_id
-    if not user_id:
-        found = await state.store.select_column(w.conn, t.users.c.user_id, t.users.c.user_email == member.user_email)
-        user_id = str(found[0]) if found else None
+def _membership(team_id: str, user_id: str, role: str) -> dict[str, Any]:
+    """A membership as LiteLLM's ``team_memberships`` lists it (no member budgets here: ``budget_id`` null)."""
+    return {"team_id": team_id, "user_id": user_id, "role": role, "budget_id": None}
+
+
+async def _user_id_of(w: Writer, state: PluginState, member: Member) -> str | None:
+    """The id of the user a member entry names (by id, or by e-mail); None for an unknown e-mail."""
+    if member.user_id:
+        return member.user_id
+    found = await state.store.select_column(w.conn, t.users.c.user_id, t.users.c.user_email == member.user_email)
+    return str(found[0]) if found else None
+
+
+async def _member_user(
+    w: Writer, state: PluginState, caller: Caller, route: str, team_id: str, member: Member, user_id: str | None
+) -> str:
+    """The user to add: unknown users are created (as LiteLLM does); an existing user must be one
+    the caller may add (``Caller.may_add``)."""
     if user_id is not None:
         standing = await standing_of(w.conn, state.store, user_id)
         if standing.exists:
@@ -59,8 +78,8 @@ async def _member_user(w: Writer, state: PluginState, caller: Caller, route: str
                 raise caller.denied(
                     route,
                     f"{member.user_id or member.user_email!r} cannot be added by a team admin: a team admin adds new "
-                    "users, and existing users with a plain role (internal_user) who are in no other team, and it "
-                    "does not change the role of a fellow team admin; an admin key can",
+                    "users, and existing users with a plain role (internal_user) who are in no other team; an admin "
+                    "key can",
                     param="member",
                 )
             return user_id
@@ -73,17 +92,42 @@ async def _member_user(w: Writer, state: PluginState, caller: Caller, route: str
 
 async def _add_members(
     w: Writer, state: PluginState, caller: Caller, route: str, team_id: str, members: list[Member]
-) -> None:
+) -> list[str]:
+    """Add ``members`` to ``team_id``; the user ids added.  Members already in the team are
+    LiteLLM's 400 ``team_member_already_in_team`` when they are all the call asked for, and are
+    left as they are otherwise (their role changes with ``/team/member_update``)."""
+    current = {
+        str(u) for u in await state.store.select_column(w.conn, t.members.c.user_id, t.members.c.team_id == team_id)
+    }
+    wanted: dict[str, tuple[Member, str | None]] = {}
+    already: list[Member] = []
     for member in members:
-        user_id = await _member_user(w, state, caller, route, team_id, member)
-        await w.conn.execute(sa.delete(t.members).where(t.members.c.team_id == team_id, t.members.c.user_id == user_id))
+        user_id = await _user_id_of(w, state, member)
+        if user_id is not None and user_id in current:
+            already.append(member)
+        elif user_id is None or user_id not in wanted:
+            wanted[user_id or f"email:{member.user_email}"] = (member, user_id)
+    if already and not wanted:
+        who = ", ".join(repr(m.user_id or m.user_email) for m in already)
+        raise BadRequestError(
+            f"User already in team: {who} is a member of team {team_id!r} already; change a member's role with "
+            "/team/member_update",
+            type="team_member_already_in_team",
+            param="member",
+        )
+    added = []
+    for member, user_id in wanted.values():
+        user_id = await _member_user(w, state, caller, route, team_id, member, user_id)
         await state.store.insert(w.conn, t.members, {"team_id": team_id, "user_id": user_id, "role": member.role})
         w.changed("user", user_id)
+        added.append(user_id)
+    return added
 
 
 async def _team_out(conn: AsyncConnection, state: PluginState, team: dict[str, Any]) -> dict[str, Any]:
     spend = (await spend_of(state, "team", [team["team_id"]]))[team["team_id"]]
-    return {**row_out(team), "spend": float(spend), "members_with_roles": await _members(conn, team["team_id"])}
+    out = {**row_out(team), "spend": float(spend), "members_with_roles": await _members(conn, team["team_id"])}
+    return with_extras(out, TEAM_EXTRAS)
 
 
 async def _team_after_change(state: PluginState, team_id: str) -> dict[str, Any]:
@@ -93,13 +137,41 @@ async def _team_after_change(state: PluginState, team_id: str) -> dict[str, Any]
         return await _team_out(conn, state, team)
 
 
+async def _existing_team(w: Writer, state: PluginState, team_id: str) -> None:
+    """``member_delete`` / ``member_update`` of a team that does not exist: LiteLLM's 400."""
+    if await state.store.get(w.conn, t.teams, "team_id", team_id) is None:
+        raise BadRequestError(f"'team_id': team {team_id!r} does not exist", param="team_id")
+
+
+async def _member_standing(
+    w: Writer, state: PluginState, team_id: str, user_id: str | None, user_email: str | None
+) -> Standing:
+    """The member a ``member_delete`` / ``member_update`` names (by id, or by e-mail among the
+    team's members); a user who is not a member is LiteLLM's 400."""
+    if not user_id:
+        found = await state.store.select_column(
+            w.conn,
+            t.users.c.user_id,
+            t.users.c.user_email == user_email,
+            t.users.c.user_id.in_(sa.select(t.members.c.user_id).where(t.members.c.team_id == team_id)),
+        )
+        user_id = str(found[0]) if found else ""
+    standing = await standing_of(w.conn, state.store, user_id)
+    if team_id not in standing.teams:
+        raise BadRequestError(
+            f"'user_id': {user_id or user_email!r} is not a member of team {team_id!r} (GET /team/info lists them)",
+            param="user_id",
+        )
+    return standing
+
+
 async def new(request: Request, caller: Caller, state: PluginState) -> dict[str, Any]:
     caller.require_admin("/team/new")
     body = parse(NewTeam, await body_of(request, state))
-    check_models(state, body.models)
     check_guardrails(state, body.guardrails)
     team_id = body.team_id or str(uuid.uuid4())
     fields = {k: v for k, v in sent(body, "team_id", "members_with_roles").items() if v is not None}
+    require_enforced(state, fields, "team")
     async with state.store.write() as w:
         if await state.store.get(w.conn, t.teams, "team_id", team_id) is not None:
             raise BadRequestError(
@@ -116,32 +188,36 @@ async def info(request: Request, caller: Caller, state: PluginState) -> dict[str
     if not team_id:
         raise BadRequestError("'team_id' is required: /team/info?team_id=...", param="team_id")
     if not caller.may_read_team(team_id):
-        raise caller.denied("/team/info", f"needs an admin key or a key of an admin of team {team_id!r}")
+        raise caller.denied(
+            "/team/info", f"needs an admin key, or a key of a member of team {team_id!r} or in that team"
+        )
+    keys = t.keys.c
+    where = [keys.team_id == team_id]
+    if not caller.may_read_team_keys(team_id):
+        # a plain member sees the team and its own keys in it, not the other members' keys
+        own = [keys.id == caller.principal.key_hash]
+        if caller.user_id:
+            own.append(keys.user_id == caller.user_id)
+        where.append(sa.or_(*own))
     async with state.store.read() as conn:
         team = await find_row(conn, state, t.teams, "team_id", team_id, "team")
-        keys = (
-            await conn.execute(sa.select(t.keys).where(t.keys.c.team_id == team_id).order_by(t.keys.c.created_at))
-        ).all()
+        key_rows = [as_dict(k) for k in (await conn.execute(sa.select(t.keys).where(*where).order_by(keys.created_at)))]
         team_info = await _team_out(conn, state, team)
-    key_rows = [as_dict(k) for k in keys]
     spend = await spend_of(state, "key", [k["id"] for k in key_rows])
-    memberships = [
-        {"team_id": team_id, "user_id": m["user_id"], "role": m["role"]} for m in team_info["members_with_roles"]
-    ]
     return {
         "team_id": team_id,
         "team_info": team_info,
         "keys": [key_out(k, spend[k["id"]]) for k in key_rows],
-        "team_memberships": memberships,
+        "team_memberships": [_membership(team_id, m["user_id"], m["role"]) for m in team_info["members_with_roles"]],
     }
 
 
 async def update(request: Request, caller: Caller, state: PluginState) -> dict[str, Any]:
     caller.require_admin("/team/update")
     body = parse(UpdateTeam, await body_of(request, state))
-    check_models(state, body.models)
     check_guardrails(state, body.guardrails)
     values = {k: (RESET_VALUES[k] if v is None and k in RESET_VALUES else v) for k, v in sent(body, "team_id").items()}
+    require_enforced(state, values, "team")
     async with state.store.write(revokes=True) as w:
         await find_row(w.conn, state, t.teams, "team_id", body.team_id, "team")
         if values:
@@ -166,9 +242,17 @@ async def member_add(request: Request, caller: Caller, state: PluginState) -> di
         raise caller.denied(route, "only an admin key adds team admins (role 'admin')", param="member")
     async with state.store.write() as w:
         await find_row(w.conn, state, t.teams, "team_id", body.team_id, "team")
-        await _add_members(w, state, caller, route, body.team_id, body.members())
+        added = await _add_members(w, state, caller, route, body.team_id, body.members())
         w.changed("team", body.team_id)
-    return await _team_after_change(state, body.team_id)
+    team = await _team_after_change(state, body.team_id)
+    roles = {m["user_id"]: m["role"] for m in team["members_with_roles"]}
+    async with state.store.read() as conn:
+        users = [as_dict(r) for r in (await conn.execute(sa.select(t.users).where(t.users.c.user_id.in_(added)))).all()]
+    return {
+        **team,
+        "updated_users": [row_out(u) for u in sorted(users, key=lambda u: added.index(u["user_id"]))],
+        "updated_team_memberships": [_membership(body.team_id, u, roles.get(u, "user")) for u in added],
+    }
 
 
 async def member_delete(request: Request, caller: Caller, state: PluginState) -> dict[str, Any]:
@@ -176,23 +260,9 @@ async def member_delete(request: Request, caller: Caller, state: PluginState) ->
     body = parse(MemberDelete, await body_of(request, state))
     caller.require_team_admin(route, body.team_id)
     async with state.store.write(revokes=True) as w:
-        await find_row(w.conn, state, t.teams, "team_id", body.team_id, "team")
-        user_id = body.user_id
-        if not user_id:
-            found = await state.store.select_column(
-                w.conn,
-                t.users.c.user_id,
-                t.users.c.user_email == body.user_email,
-                t.users.c.user_id.in_(sa.select(t.members.c.user_id).where(t.members.c.team_id == body.team_id)),
-            )
-            user_id = str(found[0]) if found else ""
-        standing = await standing_of(w.conn, state.store, user_id)
-        if body.team_id not in standing.teams:
-            raise NotFoundError(
-                f"{body.user_id or body.user_email!r} is not a member of team {body.team_id!r}",
-                param="user_id",
-                code="404",
-            )
+        await _existing_team(w, state, body.team_id)
+        standing = await _member_standing(w, state, body.team_id, body.user_id, body.user_email)
+        user_id = standing.user_id
         if not caller.may_remove(standing, body.team_id):
             raise caller.denied(
                 route,
@@ -210,6 +280,43 @@ async def member_delete(request: Request, caller: Caller, state: PluginState) ->
     return {**await _team_after_change(state, body.team_id), "deleted_keys": len(key_ids)}
 
 
+async def member_update(request: Request, caller: Caller, state: PluginState) -> dict[str, Any]:
+    """A member's role in the team (LiteLLM's answer: ``team_id``, ``user_id``, ``user_email``,
+    ``max_budget_in_team``; plus the ``role`` it now has)."""
+    route = "/team/member_update"
+    body = parse(MemberUpdate, await body_of(request, state))
+    caller.require_team_admin(route, body.team_id)
+    if not caller.is_admin and body.role == "admin":
+        raise caller.denied(route, "only an admin key makes team admins (role 'admin')", param="role")
+    async with state.store.write(revokes=True) as w:
+        await _existing_team(w, state, body.team_id)
+        standing = await _member_standing(w, state, body.team_id, body.user_id, body.user_email)
+        role = standing.teams[body.team_id]
+        if body.role is not None and body.role != role:
+            if not caller.may_remove(standing, body.team_id):
+                raise caller.denied(
+                    route,
+                    f"{standing.user_id!r} is a team admin or has an admin role; only an admin key changes their role",
+                    param="user_id",
+                )
+            await w.conn.execute(
+                sa.update(t.members)
+                .where(t.members.c.team_id == body.team_id, t.members.c.user_id == standing.user_id)
+                .values(role=body.role)
+            )
+            w.changed("user", standing.user_id)
+            w.changed("team", body.team_id)
+            role = body.role
+        email = await state.store.select_column(w.conn, t.users.c.user_email, t.users.c.user_id == standing.user_id)
+    return {
+        "team_id": body.team_id,
+        "user_id": standing.user_id,
+        "user_email": email[0] if email else None,
+        "role": role,
+        "max_budget_in_team": None,
+    }
+
+
 async def list_teams(request: Request, caller: Caller, state: PluginState) -> list[dict[str, Any]]:
     if not caller.reads_everything and not caller.admin_teams:
         raise caller.denied("/team/list", "needs an admin key or a team admin's key")
@@ -225,11 +332,10 @@ async def list_teams(request: Request, caller: Caller, state: PluginState) -> li
         spend = await spend_of(state, "team", [team["team_id"] for team in teams])
         out = []
         for team in teams:
-            out.append(
-                {
-                    **row_out(team),
-                    "spend": float(spend[team["team_id"]]),
-                    "members_with_roles": await _members(conn, team["team_id"]),
-                }
-            )
+            team_out = {
+                **row_out(team),
+                "spend": float(spend[team["team_id"]]),
+                "members_with_roles": await _members(conn, team["team_id"]),
+            }
+            out.append(with_extras(team_out, TEAM_EXTRAS))
     return out
