@@ -43,8 +43,16 @@ def key(
     team_id: str | None = None,
     user_id: str | None = None,
     alias: str | None = None,
+    team_alias: str | None = None,
 ) -> dict[str, Any]:
-    return {"key_hash": key_hash, "key_alias": alias, "team_id": team_id, "user_id": user_id, "scopes": list(scopes)}
+    return {
+        "key_hash": key_hash,
+        "key_alias": alias,
+        "team_id": team_id,
+        "team_alias": team_alias,
+        "user_id": user_id,
+        "scopes": list(scopes),
+    }
 
 
 class GatewayProcess:

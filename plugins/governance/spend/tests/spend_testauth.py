@@ -36,6 +36,7 @@ class KeySpec(BaseModel):
     key_alias: str | None = None
     user_id: str | None = None
     team_id: str | None = None
+    team_alias: str | None = None
     scopes: list[ScopeSpec] = []
 
 
@@ -62,6 +63,7 @@ def principal_for(spec: KeySpec) -> Principal:
         key_alias=spec.key_alias,
         user_id=spec.user_id,
         team_id=spec.team_id,
+        team_alias=spec.team_alias,
         scopes=scopes,
     )
 

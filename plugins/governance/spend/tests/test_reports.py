@@ -15,8 +15,8 @@ from spend_testauth import KeySpec, TestAuth
 
 HI = [{"role": "user", "content": "hi"}]
 KEYS = {
-    "sk-a1": key("hash-a1", team_id="alpha"),
-    "sk-a2": key("hash-a2", team_id="alpha"),
+    "sk-a1": key("hash-a1", team_id="alpha", team_alias="Team Alpha"),
+    "sk-a2": key("hash-a2", team_id="alpha", team_alias="Team Alpha"),
     "sk-b1": key("hash-b1", team_id="beta"),
     "sk-solo": key("hash-solo"),
 }
@@ -53,9 +53,15 @@ def test_team_report_equals_the_sum_of_each_teams_ledger_rows(gw: Any) -> None:
         per_team[row["team_id"]] += Decimal(row["spend_exact"])
     [day] = report
     assert set(day) == {"group_by_day", "teams"}
-    reported = {t["team_name"]: Decimal(t["total_spend_exact"]) for t in day["teams"]}
+    reported = {t["team_id"]: Decimal(t["total_spend_exact"]) for t in day["teams"]}
     assert reported == {"alpha": per_team["alpha"], "beta": per_team["beta"], None: per_team[None]}
-    alpha = next(t for t in day["teams"] if t["team_name"] == "alpha")
+    # named as LiteLLM names them: the alias, else the id; spend of no team is "Unassigned Team"
+    assert {t["team_id"]: t["team_name"] for t in day["teams"]} == {
+        "alpha": "Team Alpha",
+        "beta": "beta",
+        None: "Unassigned Team",
+    }
+    alpha = next(t for t in day["teams"] if t["team_id"] == "alpha")
     assert {(m["model"], m["api_key"]) for m in alpha["metadata"]} == {
         ("m", "hash-a1"),
         ("big", "hash-a1"),

@@ -154,6 +154,8 @@ async def gateway_post_call(ctx: RequestContext, response: Any, gateway: Any) ->
     gov = governor(gateway)
     if isinstance(response, StreamResponseBody):
         gov.meter_stream(ctx, response)
+        if gov.wants_key_spend(ctx):  # the stream's head goes out next: what the key spent before it
+            await gov.key_spend_header(ctx)
     else:
         await gov.finish_response(ctx, response)
 

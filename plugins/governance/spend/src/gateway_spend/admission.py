@@ -31,6 +31,8 @@ class BudgetLine:
     duration: Duration | None = None
     #: where the scope's windows are counted from (epoch seconds); None: the UTC calendar
     anchor: float | None = None
+    #: the scope's readable name (key alias, team alias), for LiteLLM-shaped messages
+    alias: str | None = None
     #: the last boundaries computed: reused until the clock leaves their current window
     _boundaries: list[float] | None = field(default=None, init=False, repr=False, compare=False)
 

@@ -27,6 +27,12 @@ class SpendConfig(BaseModel):
     #: seconds to wait for a Redis answer before applying the failure policy
     redis_timeout_seconds: float = Field(default=2.0, gt=0)
 
+    #: how a budget admits a request: ``reserve`` (the request's maximum possible cost is reserved
+    #: against every budget before the call, so concurrent requests never overshoot it) or
+    #: ``spend_check`` (LiteLLM's check: refused once the spend recorded so far is at or over the
+    #: budget, with LiteLLM's messages; requests in flight can overshoot it).  Default: ``reserve``,
+    #: or ``spend_check`` when ``general_settings.disable_budget_reservation`` is true
+    budget_admission: Literal["reserve", "spend_check"] | None = None
     #: output tokens reserved when the client sends no ``max_tokens`` (and the model's data has no
     #: ``max_output_tokens``): the reservation is the request's maximum possible cost
     default_max_output_tokens: int = Field(default=4096, gt=0)

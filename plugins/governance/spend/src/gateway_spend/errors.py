@@ -32,6 +32,32 @@ def budget_error(plan: AdmissionPlan, rejection: Rejected, status: int, now: flo
     return BudgetExceededError(message + ".", status=status, param=None, code=str(status))
 
 
+def _amount(nanos: int) -> str:
+    """A money amount as LiteLLM prints one (a Python float: ``0.0001``, ``3.7e-05``)."""
+    return repr(float(from_nanos(nanos)))
+
+
+def litellm_budget_error(plan: AdmissionPlan, rejection: Rejected, status: int) -> BudgetExceededError:
+    """The refusal of ``budget_admission: spend_check``, in the words of LiteLLM's own budget checks
+    (clients that parse "Current cost: X, Max budget: Y" keep working)."""
+    line = plan.budgets[rejection.index]
+    spent, limit = _amount(rejection.used), _amount(rejection.limit)
+    if line.scope == "key":
+        message = (
+            f"Budget has been exceeded! Key={line.alias or line.id[:12]} Current cost: {spent}, Max budget: {limit}"
+        )
+    elif line.scope == "user":
+        message = f"ExceededBudget: User={line.id} over budget. Spend={spent}, Budget={limit}"
+    elif line.scope == "end_user":
+        message = f"ExceededBudget: End User={line.id} over budget. Spend={spent}, Budget={limit}"
+    elif line.scope == "global":
+        message = f"ExceededBudget: the gateway has exceeded its budget. Current spend: {spent}; Max Budget: {limit}"
+    else:
+        name = {"team": "Team", "org": "Organization"}.get(line.scope, line.scope)
+        message = f"Budget has been exceeded! {name}={line.id} Current cost: {spent}, Max budget: {limit}"
+    return BudgetExceededError(message, status=status, param=None, code=str(status))
+
+
 def rate_limit_error(plan: AdmissionPlan, rejection: Rejected, window: float) -> RateLimitError:
     retry = max(1, math.ceil(rejection.retry_after_ms / 1000))
     if rejection.kind == "parallel":

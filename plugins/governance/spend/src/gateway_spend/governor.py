@@ -36,10 +36,12 @@ from gateway import (
 
 from .admission import AdmissionPlan, Admitted, NeedSeed, RateLine, Rejected
 from .edge import check_storable
-from .errors import budget_error, rate_limit_error, success_headers
+from .errors import budget_error, litellm_budget_error, rate_limit_error, success_headers
+from .key_spend import KeySpendTotals
 from .money import counter_step, from_nanos, money_str, to_nanos
 from .pricing import (
     Price,
+    ReportedModelPrices,
     TokenCounts,
     UnknownPrice,
     choices_generated,
@@ -52,6 +54,25 @@ from .scopes import GlobalBudget, applicable_scopes, plan_lines, scopes_signatur
 
 log = structlog.get_logger("gateway.spend")
 PLUGIN = "spend"
+#: ``ctx.annotations`` mark of a request core answered itself (``mock_response``): it costs nothing
+MOCKED = "mock_response"
+KEY_SPEND_HEADER = "x-litellm-key-spend"
+
+
+@dataclass(slots=True)
+class ScopeLines:
+    """What a set of scopes asks of a request, worked out once per distinct set (``Governor._lines``)."""
+
+    budgets: list[Any]
+    rates: list[Any]
+    parallels: list[Any]
+    #: LiteLLM's ``x-litellm-key-{rpm,tpm}-limit`` and ``x-litellm-key-max-budget`` for the key's limits
+    key_headers: dict[str, str]
+    #: index of the key's own budget in ``budgets`` (its counter gives ``x-litellm-key-spend``), or -1
+    key_budget: int
+
+
+_NO_LINES = ScopeLines([], [], [], {}, -1)
 
 
 @dataclass(slots=True)
@@ -64,6 +85,11 @@ class RequestSpend:
     prompt_estimate: int
     settled: bool = False
     recorded: bool = False
+    #: index of the key's own budget in ``plan.budgets``, or -1
+    key_budget: int = -1
+    #: the answer's ``id`` (what the client saw) and the ``model`` the upstream reported
+    response_id: Any = None
+    reported_model: Any = None
 
 
 class Governor:
@@ -75,7 +101,15 @@ class Governor:
         self.counters = counters
         self.global_budget = global_budget
         self.status_code = gateway.config.litellm_settings.budget_exceeded_status_code
+        mode = config.budget_admission or (
+            "spend_check" if gateway.config.general_settings.disable_budget_reservation else "reserve"
+        )
+        #: ``reserve``: the request's maximum cost is reserved against every budget before the call;
+        #: ``spend_check`` (LiteLLM's): refused once the spend so far reaches the budget
+        self.reserve_budgets = mode == "reserve"
         self.prices: dict[str, Price] = {d.id: price_for(d) for d in gateway.deployments}
+        self.reported_prices = ReportedModelPrices()
+        self.key_spend = KeySpendTotals()
         self.output_caps: dict[str, int] = {d.id: self._output_cap(d) for d in gateway.deployments}
         self.ledger: Any = None
         #: a test clock (epoch seconds); None = the backend's clock (Redis server time, or time.time)
@@ -89,14 +123,17 @@ class Governor:
             "seeded_from_ledger": 0,
         }
         self._seeding: dict[tuple[str, str, float], asyncio.Future[Decimal]] = {}
-        self._lines_cache: dict[tuple[object, ...], tuple[list[Any], list[Any], list[Any]]] = {}
+        self._lines_cache: dict[tuple[object, ...], ScopeLines] = {}
         for deployment in gateway.deployments:
-            if isinstance(self.prices[deployment.id], UnknownPrice) and deployment.provider != "mock":
+            if isinstance(self.prices[deployment.id], UnknownPrice):
                 log.warning(
                     "deployment_without_price",
                     deployment=deployment.id,
+                    model_group=deployment.model_group,
                     model=f"{deployment.provider}/{deployment.model}",
-                    fix="set input_cost_per_token and output_cost_per_token in its litellm_params; its calls cost 0 until then",
+                    fix="set input_cost_per_token and output_cost_per_token (or base_model) in its litellm_params; "
+                    "until then a call is priced by the model name its upstream reports, and recorded with "
+                    "cost_unknown when that has no price either",
                 )
 
     def _output_cap(self, deployment: Deployment) -> int:
@@ -135,12 +172,14 @@ class Governor:
         per_choice = requested_output_tokens(ctx.request) if ctx.endpoint != "embeddings" else None
         return counter_step(prompt + (per_choice or 0) * choices_generated(ctx.request))
 
-    def _lines(self, scopes: list[Any], enforce: bool) -> tuple[list[Any], list[Any], list[Any]]:
+    def _lines(self, scopes: list[Any], enforce: bool) -> ScopeLines:
         """Plan lines for these scopes: validated and converted once per distinct set of limits."""
         signature = scopes_signature(scopes, enforce)
         lines = self._lines_cache.get(signature)
         if lines is None:
-            lines = plan_lines(scopes, enforce=enforce)
+            budgets, rates, parallels = plan_lines(scopes, enforce=enforce)
+            key_budget = next((i for i, line in enumerate(budgets) if line.scope == "key"), -1)
+            lines = ScopeLines(budgets, rates, parallels, key_limit_headers(scopes), key_budget)
             if len(self._lines_cache) >= 10_000:
                 self._lines_cache.clear()
             self._lines_cache[signature] = lines
@@ -154,9 +193,12 @@ class Governor:
         enforce = principal.kind != "master"
         end_user = ctx.request.user if ctx.request is not None else None
         scopes = applicable_scopes(principal, end_user, self.global_budget)
-        budgets, rates, parallels = self._lines(scopes, enforce) if scopes else ((), (), ())
+        lines = self._lines(scopes, enforce) if scopes else _NO_LINES
+        budgets, rates, parallels = lines.budgets, lines.rates, lines.parallels
         spend = RequestSpend(None, [], -1)
         ctx.state[PLUGIN] = spend
+        if lines.key_headers:
+            ctx.response_headers.update(lines.key_headers)
         if not (budgets or rates or parallels):
             return
         prompt = spend.prompt_estimate = estimate_prompt_tokens(ctx.request)
@@ -164,8 +206,9 @@ class Governor:
             os.urandom(12).hex(),
             budgets,
             rates,
-            parallels,  # type: ignore[arg-type]
-            reserve=self._max_cost(ctx, prompt) if budgets else 0,
+            parallels,
+            # spend_check reserves nothing: a budget then refuses once the spend so far reaches it
+            reserve=self._max_cost(ctx, prompt) if budgets and self.reserve_budgets else 0,
             ttl=self.config.reservation_ttl_seconds,
             tokens=self._max_tokens(ctx, prompt),
         )
@@ -177,6 +220,9 @@ class Governor:
         self.stats["admitted"] += 1
         if rates:
             ctx.response_headers.update(success_headers(plan, outcome.rate_usage))
+        if lines.key_budget >= 0:  # what the key spent so far (a settled answer says what it spends after)
+            spend.key_budget = lines.key_budget
+            ctx.response_headers[KEY_SPEND_HEADER] = money_str(from_nanos(outcome.spent[lines.key_budget]))
 
     async def _admit(self, plan: AdmissionPlan) -> Admitted | None:
         seeds: dict[int, int] = {}
@@ -226,6 +272,8 @@ class Governor:
     def _reject(self, plan: AdmissionPlan, rejection: Rejected) -> None:
         if rejection.kind == "budget":
             self.stats["rejected_budget"] += 1
+            if not self.reserve_budgets:
+                raise litellm_budget_error(plan, rejection, self.status_code)
             raise budget_error(plan, rejection, self.status_code, self.now() or time.time())
         self.stats["rejected_rate"] += 1
         raise rate_limit_error(plan, rejection, self.config.rate_limit_window_seconds)
@@ -277,11 +325,21 @@ class Governor:
 
     # ------------------------------------------------------------------ pricing and settlement
 
-    def price_of(self, ctx: RequestContext) -> tuple[Decimal, str | None]:
-        if ctx.deployment is None or ctx.usage is None:
-            return Decimal(0), None
-        price = self.prices.get(ctx.deployment.id) or UnknownPrice()
-        return price.cost(TokenCounts.from_usage(ctx.usage)), price.source
+    def price_of(self, ctx: RequestContext, spend: RequestSpend | None) -> tuple[Decimal, str | None, bool]:
+        """(cost, where its price came from, whether no price was found: ``cost_unknown``)."""
+        deployment = ctx.deployment
+        if deployment is None or ctx.usage is None:
+            return Decimal(0), None, False
+        if ctx.annotations.get(MOCKED):  # answered by the gateway itself: no upstream was paid
+            return Decimal(0), MOCKED, False
+        price = self.prices.get(deployment.id) or UnknownPrice()
+        if isinstance(price, UnknownPrice):
+            # the model name the upstream reports in its answer may have a price
+            reported = self.reported_prices.get(deployment.provider, spend.reported_model if spend else None)
+            if reported is None:
+                return Decimal(0), price.source, True
+            price = reported
+        return price.cost(TokenCounts.from_usage(ctx.usage)), price.source, False
 
     async def settle(self, ctx: RequestContext, spend: RequestSpend, cost: Decimal) -> None:
         if spend.settled:
@@ -299,6 +357,8 @@ class Governor:
             self.stats["settle_failures"] += 1
             log.error("spend_settle_failed", request_id=ctx.request_id, error=f"{type(exc).__name__}: {exc}")
             return
+        if 0 <= spend.key_budget < len(settled.spent) and settled.spent[spend.key_budget][1] >= 0:
+            ctx.response_headers[KEY_SPEND_HEADER] = money_str(from_nanos(settled.spent[spend.key_budget][1]))
         for line, (before, after) in zip(plan.budgets, settled.spent, strict=False):
             if line.soft is not None and before >= 0 and before < line.soft <= after:
                 self.gateway.emit_alert(
@@ -322,6 +382,7 @@ class Governor:
         http_status: int,
         source: str | None,
         error: BaseException | None = None,
+        cost_unknown: bool = False,
     ) -> None:
         if spend is not None:
             if spend.recorded:
@@ -329,20 +390,55 @@ class Governor:
             spend.recorded = True
         if self.ledger is not None:
             self.ledger.append(
-                build_record(ctx, cost, status=status, http_status=http_status, price_source=source, error=error)
+                build_record(
+                    ctx,
+                    cost,
+                    status=status,
+                    http_status=http_status,
+                    price_source=source,
+                    error=error,
+                    response_id=spend.response_id if spend is not None else None,
+                    cost_unknown=cost_unknown,
+                )
             )
+            principal = ctx.principal
+            if cost and principal is not None and principal.key_hash:
+                self.key_spend.add(principal.key_hash, cost)
+
+    def wants_key_spend(self, ctx: RequestContext) -> bool:
+        """Whether ``x-litellm-key-spend`` comes from the ledger: a virtual key without a budget counter."""
+        principal = ctx.principal
+        if self.ledger is None or principal is None or not principal.key_hash:
+            return False
+        if principal.kind in ("master", "anonymous"):
+            return False
+        spend: RequestSpend | None = ctx.state.get(PLUGIN)
+        return spend is None or spend.key_budget < 0
+
+    async def key_spend_header(self, ctx: RequestContext) -> None:
+        """``x-litellm-key-spend`` of a virtual key without a budget counter, from the ledger."""
+        principal = ctx.principal
+        assert principal is not None and principal.key_hash
+        total = await self.key_spend.total(principal.key_hash, self.ledger)
+        if total is not None:
+            ctx.response_headers[KEY_SPEND_HEADER] = money_str(total)
 
     # ------------------------------------------------------------------ the end of a request
 
     async def finish_response(self, ctx: RequestContext, response: Any) -> None:
         """Non-streaming answer about to be sent: price, record (before the client has it), settle."""
         spend: RequestSpend | None = ctx.state.get(PLUGIN)
-        if ctx.usage is None and response.status == 200:
-            ctx.usage = self._estimate_usage(ctx, spend, _response_text_chars(response.data))
-        cost, source = self.price_of(ctx)
-        ctx.cost = cost
-        ctx.response_headers["x-litellm-response-cost"] = money_str(cost)
-        ctx.response_headers["x-gateway-response-cost"] = money_str(cost)
+        if response.status == 200:
+            data = response.data
+            if spend is not None:
+                spend.response_id, spend.reported_model = data.get("id"), data.get("model")
+            if ctx.usage is None:
+                ctx.usage = self._estimate_usage(ctx, spend, _response_text_chars(data))
+        cost, source, unknown = self.price_of(ctx, spend)
+        if not unknown:  # no price found: no cost to state (LiteLLM leaves the header out too)
+            ctx.cost = cost
+            ctx.response_headers["x-litellm-response-cost"] = money_str(cost)
+            ctx.response_headers["x-gateway-response-cost"] = money_str(cost)
         self.record(
             ctx,
             spend,
@@ -350,9 +446,12 @@ class Governor:
             status="success" if response.status < 400 else "failure",
             http_status=response.status,
             source=source,
+            cost_unknown=unknown,
         )
         if spend is not None:
             await self.settle(ctx, spend, cost)
+        if self.wants_key_spend(ctx):
+            await self.key_spend_header(ctx)
 
     def meter_stream(self, ctx: RequestContext, response: StreamResponseBody) -> None:
         response.chunks = self._metered(ctx, response.chunks)
@@ -363,8 +462,14 @@ class Governor:
         chars = 0
         completed = False
         failure: BaseException | None = None
+        first = True
         try:
             async for chunk in chunks:
+                if first:  # the answer's id as the client sees it, and the model the upstream reports
+                    first = False
+                    spend: RequestSpend | None = ctx.state.get(PLUGIN)
+                    if spend is not None:
+                        spend.response_id, spend.reported_model = chunk.get("id"), chunk.get("model")
                 for choice in chunk.get("choices") or ():
                     delta = choice.get("delta") if isinstance(choice, dict) else None
                     content = delta.get("content") if isinstance(delta, dict) else None
@@ -385,8 +490,9 @@ class Governor:
         spend: RequestSpend | None = ctx.state.get(PLUGIN)
         if ctx.usage is None:
             ctx.usage = self._estimate_usage(ctx, spend, chars)
-        cost, source = self.price_of(ctx)
-        ctx.cost = cost
+        cost, source, unknown = self.price_of(ctx, spend)
+        if not unknown:
+            ctx.cost = cost
         if completed:
             status, http_status = "success", 200
         else:
@@ -400,6 +506,7 @@ class Governor:
             http_status=http_status,
             source=source,
             error=failure if isinstance(failure, Exception) else None,
+            cost_unknown=unknown,
         )
         if spend is not None:
             await self.settle(ctx, spend, cost)
@@ -416,12 +523,37 @@ class Governor:
         spend: RequestSpend | None = ctx.state.get(PLUGIN)
         if spend is not None and spend.settled and spend.recorded:
             return
-        cost, source = self.price_of(ctx)
+        cost, source, unknown = self.price_of(ctx, spend)
         if ctx.error is not None or spend is None or not spend.recorded:
             status = "failure" if ctx.error is not None or ctx.status >= 400 else "success"
-            self.record(ctx, spend, cost, status=status, http_status=ctx.status, source=source, error=ctx.error)
+            self.record(
+                ctx,
+                spend,
+                cost,
+                status=status,
+                http_status=ctx.status,
+                source=source,
+                error=ctx.error,
+                cost_unknown=unknown,
+            )
         if spend is not None:
             await self.settle(ctx, spend, cost)
+
+
+def key_limit_headers(scopes: list[Any]) -> dict[str, str]:
+    """LiteLLM's headers of the calling key's own limits (only those it has, as LiteLLM leaves out None)."""
+    headers: dict[str, str] = {}
+    for scope in scopes:
+        if scope.scope != "key":
+            continue
+        if isinstance(scope.rpm_limit, int):
+            headers["x-litellm-key-rpm-limit"] = str(scope.rpm_limit)
+        if isinstance(scope.tpm_limit, int):
+            headers["x-litellm-key-tpm-limit"] = str(scope.tpm_limit)
+        if scope.max_budget is not None:
+            headers["x-litellm-key-max-budget"] = money_str(Decimal(str(scope.max_budget)))
+        break
+    return headers
 
 
 def _response_text_chars(data: dict[str, Any]) -> int:

@@ -16,12 +16,15 @@ KEY_HASH_CHARS = 128
 REQUEST_ID_CHARS = 128
 #: the client's ``x-request-id``, recorded for tracing
 CLIENT_REQUEST_ID_CHARS = 255
+#: the answer's own id, as the client saw it (``chatcmpl-...``, ``msg_...``)
+RESPONSE_ID_CHARS = 255
 SHORT_CHARS = {"call_type": 32, "custom_llm_provider": 64, "price_source": 32, "status": 16}
 
 #: ``gateway_spend_logs`` string columns and their lengths (``tables.py`` builds the columns from it)
 STRING_COLUMNS: dict[str, int] = {
     "request_id": REQUEST_ID_CHARS,
     "client_request_id": CLIENT_REQUEST_ID_CHARS,
+    "response_id": RESPONSE_ID_CHARS,
     "call_type": SHORT_CHARS["call_type"],
     "api_key": KEY_HASH_CHARS,
     "key_alias": NAME_CHARS,

@@ -1,5 +1,13 @@
 """What a call costs: per-deployment prices from ``genai-prices`` or the config's overrides.
 
+A price is found, in order, from: the deployment's own prices (``input_cost_per_token`` ... in
+``litellm_params`` or ``model_info``); its ``base_model``; its model name; and, for a deployment
+none of these price, the model name the upstream reports in its answer (see
+:class:`ReportedModelPrices`).  Each name is also tried as LiteLLM spells it where the data does
+not (``azure/gpt-35-turbo``: a provider prefix, ``gpt-35`` for ``gpt-3.5``).  A deployment priced
+by nothing is named at start-up and its calls are recorded with ``cost_unknown``, never as $0.
+Mock deployments cost nothing unless the config gives them prices.
+
 Prices are resolved once per deployment at start-up.  ``genai-prices`` ships its data inside the
 package; its optional auto-updater (``UpdatePrices``) is never started, so prices change only when
 the package is upgraded, never at run time (LiteLLM's known weak point 8).
@@ -65,7 +73,18 @@ class Price:
 
 
 class UnknownPrice(Price):
-    """No price data and no override: calls cost 0 (a start-up warning names the deployment)."""
+    """No price data and no override: the cost is not known (a start-up warning names the
+    deployment; ledger rows say ``cost_unknown``).  It counts as 0 against budgets, as LiteLLM
+    reserves nothing for a model without a price."""
+
+    def cost(self, tokens: TokenCounts) -> Decimal:
+        return Decimal(0)
+
+
+class FreePrice(Price):
+    """A mock deployment without prices of its own: its calls cost nothing, and that is known."""
+
+    source = "mock"
 
     def cost(self, tokens: TokenCounts) -> Decimal:
         return Decimal(0)
@@ -139,29 +158,91 @@ def _overrides(deployment: Deployment) -> dict[str, Decimal]:
     return rates
 
 
-def _genai_model(deployment: Deployment) -> Any | None:
+#: LiteLLM provider prefixes whose ``genai-prices`` provider id is another
+PROVIDER_IDS = {
+    "azure_ai": "azure",
+    "text-completion-openai": "openai",
+    "together_ai": "together",
+    "fireworks_ai": "fireworks",
+    "xai": "x-ai",
+    "bedrock": "aws",
+    "bedrock_converse": "aws",
+    "gemini": "google",
+    "vertex_ai": "google",
+}
+
+
+def name_variants(name: str) -> list[str]:
+    """``name`` and the spellings LiteLLM's price map uses for it where the data uses another:
+    without a provider prefix (``azure/gpt-35-turbo``), Azure's ``gpt-35`` for ``gpt-3.5``."""
+    variants = [name]
+    if "/" in name:
+        variants.append(name.split("/", 1)[1])
+    for variant in list(variants):
+        if "gpt-35" in variant:
+            variants.append(variant.replace("gpt-35", "gpt-3.5"))
+    return list(dict.fromkeys(variants))
+
+
+def genai_model(name: str, provider: str | None) -> Any | None:
+    """The ``genai-prices`` model for ``name`` (or one of its LiteLLM spellings), or None."""
     from genai_prices.data_snapshot import get_snapshot
 
     snapshot = get_snapshot()
-    ref = str(deployment.model_info.get("base_model") or deployment.model)
-    for provider_id in (deployment.provider, None):
-        try:
-            return snapshot.find_provider_model(ref, None, provider_id, None)[1]
-        except LookupError:
-            continue
+    providers: list[str | None] = []
+    for candidate in (name.split("/", 1)[0] if "/" in name else None, provider):
+        if candidate:
+            providers.append(PROVIDER_IDS.get(candidate, candidate))
+    providers.append(None)
+    for variant in name_variants(name):
+        for provider_id in dict.fromkeys(providers):
+            try:
+                return snapshot.find_provider_model(variant, None, provider_id, None)[1]
+            except LookupError:
+                continue
     return None
 
 
 def price_for(deployment: Deployment) -> Price:
-    """Resolve a deployment's price list (overrides win over the bundled data)."""
+    """Resolve a deployment's price list: its own prices, else ``base_model``, else its model name."""
     rates = _overrides(deployment)
     if rates:
         return OverridePrice(rates)
-    if deployment.provider != "mock":
-        model = _genai_model(deployment)
-        if model is not None:
-            return GenaiPrice(model)
+    if deployment.provider == "mock":
+        return FreePrice()
+    for name in (deployment.model_info.get("base_model"), deployment.params.get("base_model"), deployment.model):
+        if isinstance(name, str) and name:
+            model = genai_model(name, deployment.provider)
+            if model is not None:
+                return GenaiPrice(model)
     return UnknownPrice()
+
+
+class ReportedModelPrices:
+    """Prices by the model name an upstream reports in its answer, for deployments priced by
+    nothing else (an alias on a self-hosted server, a fine-tune ...): looked up once per name,
+    the misses too."""
+
+    _LIMIT = 4096
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[str, str], Price | None] = {}
+
+    def get(self, provider: str, name: Any) -> Price | None:
+        if not isinstance(name, str) or not name:
+            return None
+        key = (provider, name)
+        if key in self._found:
+            return self._found[key]
+        model = genai_model(name, provider)
+        price: Price | None = None
+        if model is not None:
+            price = GenaiPrice(model)
+            price.source = "reported-model"
+        if len(self._found) >= self._LIMIT:
+            self._found.clear()
+        self._found[key] = price
+        return price
 
 
 def request_member(request: ModelRequest, name: str) -> Any:

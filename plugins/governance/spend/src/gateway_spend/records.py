@@ -64,8 +64,10 @@ def build_record(
     http_status: int,
     price_source: str | None,
     error: BaseException | None = None,
+    response_id: Any = None,
+    cost_unknown: bool = False,
 ) -> dict[str, Any]:
-    """The ledger record of a finished request."""
+    """The ledger record of a finished request; ``response_id``: the answer's own id, as the client saw it."""
     principal = ctx.principal
     deployment = ctx.deployment
     usage = ctx.usage
@@ -76,6 +78,7 @@ def build_record(
         # the gateway's own id: the row's idempotency key (a client may reuse its x-request-id)
         "request_id": ctx.request_id,
         "client_request_id": getattr(ctx, "client_request_id", None),
+        "response_id": response_id if isinstance(response_id, str) and response_id else None,
         "call_type": ctx.endpoint,
         "api_key": principal.key_hash if principal else None,
         "key_alias": principal.key_alias if principal else None,
@@ -98,6 +101,7 @@ def build_record(
         "spend": str(cost),
         "spend_pico": to_picos(cost),
         "price_source": price_source,
+        "cost_unknown": cost_unknown,
         "status": status,
         "http_status": http_status,
         "start_time": ctx.start_time,

@@ -20,7 +20,8 @@ from gateway.http import error_response, json_response, require_admin_request
 from .money import from_picos
 
 GROUPS = ("team", "customer", "api_key", "model")
-#: query parameter -> ledger column, for /spend/logs (``request_id`` also matches the client's x-request-id)
+#: query parameter -> ledger column, for /spend/logs (``request_id`` also matches the client's x-request-id
+#: and the answer's own id, ``chatcmpl-...``)
 LOG_FILTERS = {
     "api_key": "api_key",
     "user_id": "user_id",
@@ -33,6 +34,9 @@ LOG_FILTERS = {
 #: query parameter -> roll-up column, for /global/spend/report
 REPORT_FILTERS = {"api_key": "api_key", "internal_user_id": "user_id", "team_id": "team_id", "customer_id": "end_user"}
 
+
+#: how /global/spend/report names spend of no team (LiteLLM's words)
+UNASSIGNED_TEAM = "Unassigned Team"
 
 #: dates a report may name: the ledger holds nothing older, and a window must be computable around them
 FIRST_DATE, LAST_DATE = date(1970, 1, 1), date(9998, 12, 31)
@@ -70,13 +74,17 @@ def _iso(value: datetime | None) -> str | None:
 
 def log_row(row: dict[str, Any]) -> dict[str, Any]:
     """A ledger row in the shape of LiteLLM's ``LiteLLM_SpendLogs`` (plus our extra fields)."""
+    unknown = bool(row.get("cost_unknown"))
     return {
         "request_id": row["request_id"],
         "client_request_id": row["client_request_id"],
+        "response_id": row.get("response_id"),
         "call_type": row["call_type"],
         "api_key": row["api_key"] or "",
-        "spend": float(from_picos(row["spend_pico"])),
-        "spend_exact": str(from_picos(row["spend_pico"])),
+        # no price was found: the cost is not known, and not 0
+        "spend": None if unknown else float(from_picos(row["spend_pico"])),
+        "spend_exact": None if unknown else str(from_picos(row["spend_pico"])),
+        "cost_unknown": unknown,
         "total_tokens": row["total_tokens"],
         "prompt_tokens": row["prompt_tokens"],
         "completion_tokens": row["completion_tokens"],
@@ -122,8 +130,14 @@ def _by(rows: list[dict[str, Any]], *keys: str) -> dict[Any, list[dict[str, Any]
     return grouped
 
 
-def build_report(rows: list[dict[str, Any]], group_by: str) -> list[dict[str, Any]]:
-    """``/global/spend/report`` from roll-up rows, in LiteLLM's shape for ``group_by``."""
+def build_report(
+    rows: list[dict[str, Any]], group_by: str, team_names: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """``/global/spend/report`` from roll-up rows, in LiteLLM's shape for ``group_by``.
+
+    Teams are named by alias (``team_names``), else by id, and spend of no team is
+    ``"Unassigned Team"``, as LiteLLM names them; ``team_id`` says which team an entry is.
+    """
     if group_by in ("team", "customer"):
         column, plural, name = (
             ("team_id", "teams", "team_name") if group_by == "team" else ("end_user", "customers", "customer")
@@ -142,14 +156,16 @@ def build_report(rows: list[dict[str, Any]], group_by: str) -> list[dict[str, An
                     for (model, key), group in sorted(_by(entity_rows, "model_group", "api_key").items())
                     for t in (_totals(group),)
                 ]
-                entities.append(
-                    {
-                        name: entity or None,
-                        "total_spend": float(_totals(entity_rows)["spend"]),
-                        "total_spend_exact": str(_totals(entity_rows)["spend"]),
-                        "metadata": details,
-                    }
-                )
+                entry: dict[str, Any] = {
+                    name: entity or None,
+                    "total_spend": float(_totals(entity_rows)["spend"]),
+                    "total_spend_exact": str(_totals(entity_rows)["spend"]),
+                    "metadata": details,
+                }
+                if group_by == "team":
+                    entry[name] = (team_names or {}).get(entity) or entity or UNASSIGNED_TEAM
+                    entry["team_id"] = entity or None
+                entities.append(entry)
             days.append({"group_by_day": datetime.combine(day, datetime.min.time(), UTC).isoformat(), plural: entities})
         return days
     column = "api_key" if group_by == "api_key" else "model_group"
@@ -244,9 +260,12 @@ def spend_routes(gateway: Any) -> list[Route]:
             store = ledger()
             await store.shipper.flush()
             rows = await store.store.daily_rows(start, end, filters)
+            names: dict[str, str] = {}
+            if group_by == "team":
+                names = await store.store.team_aliases(sorted({r["team_id"] for r in rows if r["team_id"]}))
         except GatewayError as exc:
             return error_response(exc)
-        return json_response(build_report(rows, group_by))
+        return json_response(build_report(rows, group_by, names))
 
     async def status(request: Request) -> Response:
         try:

@@ -119,6 +119,7 @@ def plan_lines(
                     soft,
                     duration,
                     scope.budget_started_at,
+                    scope.alias,
                 )
             )
         if not enforce:

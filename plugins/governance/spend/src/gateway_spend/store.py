@@ -48,6 +48,7 @@ _TOKEN_COLUMNS = (
 _SKELETON_FIELDS = (
     "request_id",
     "client_request_id",
+    "response_id",
     "call_type",
     "api_key",
     "key_alias",
@@ -67,6 +68,7 @@ _SKELETON_FIELDS = (
     "end_time",
     "usage_estimated",
     "cache_hit",
+    "cost_unknown",
 )
 
 
@@ -149,6 +151,7 @@ def row_from_record(record: dict[str, Any]) -> dict[str, Any]:
         row[name] = int(row[name] or 0)
     row["usage_estimated"] = bool(row["usage_estimated"])
     row["cache_hit"] = bool(row["cache_hit"])
+    row["cost_unknown"] = bool(row["cost_unknown"])  # records written before the column: False
     return row
 
 
@@ -225,7 +228,7 @@ class LedgerStore:
         """
         async with self.engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
-            await conn.run_sync(_add_client_request_id)
+            await conn.run_sync(_add_missing_columns)
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
@@ -321,15 +324,22 @@ class LedgerStore:
     ) -> tuple[list[dict[str, Any]], int]:
         """Request rows matching ``filters`` (column -> value), newest first, and the total count.
 
-        ``request_id`` matches the gateway's id or the client's ``x-request-id`` (which a client
-        may have sent with several requests: all of them are found).
+        ``request_id`` matches the gateway's id, the client's ``x-request-id`` (which a client
+        may have sent with several requests: all of them are found) or the answer's own id
+        (``chatcmpl-...``: LiteLLM's request id).
         """
         conditions = []
         for column, value in filters.items():
             if column in STRING_COLUMNS:
                 value = storable(value, STRING_COLUMNS[column])
             if column == "request_id":
-                conditions.append(or_(spend_logs.c.request_id == value, spend_logs.c.client_request_id == value))
+                conditions.append(
+                    or_(
+                        spend_logs.c.request_id == value,
+                        spend_logs.c.client_request_id == value,
+                        spend_logs.c.response_id == value,
+                    )
+                )
             else:
                 conditions.append(getattr(spend_logs.c, column) == value)
         if start is not None:
@@ -349,6 +359,22 @@ class LedgerStore:
             total = int((await conn.execute(count)).scalar_one())
         return rows, total
 
+    async def team_aliases(self, team_ids: list[str]) -> dict[str, str]:
+        """Each team's alias as its most recent request row recorded it (teams without one are left out)."""
+        found: dict[str, str] = {}
+        async with self.engine.connect() as conn:
+            for team_id in team_ids:
+                query = (
+                    select(spend_logs.c.team_alias)
+                    .where(spend_logs.c.team_id == team_id, spend_logs.c.team_alias.is_not(None))
+                    .order_by(spend_logs.c.start_time.desc())
+                    .limit(1)
+                )
+                alias = (await conn.execute(query)).scalar_one_or_none()
+                if alias:
+                    found[team_id] = alias
+        return found
+
     async def daily_rows(self, start: date, end: date, filters: dict[str, str]) -> list[dict[str, Any]]:
         """Roll-up rows for ``start``..``end`` (inclusive)."""
         conditions = [spend_daily.c.day >= start, spend_daily.c.day <= end]
@@ -361,9 +387,20 @@ class LedgerStore:
             return [dict(r._mapping) for r in await conn.execute(query)]
 
 
-def _add_client_request_id(conn: Any) -> None:
-    """A plugin-owned ledger created before ``client_request_id`` existed gets the column (additive)."""
-    if "client_request_id" in {c["name"] for c in inspect(conn).get_columns("gateway_spend_logs")}:
-        return
-    conn.execute(text("ALTER TABLE gateway_spend_logs ADD COLUMN client_request_id VARCHAR(255)"))
-    Index("ix_gateway_spend_logs_client_request_id", spend_logs.c.client_request_id).create(conn)
+#: columns added after the first release: (column DDL, index over it or None)
+_ADDED_COLUMNS = {
+    "client_request_id": ("VARCHAR(255)", "ix_gateway_spend_logs_client_request_id"),
+    "response_id": ("VARCHAR(255)", "ix_gateway_spend_logs_response_id"),
+    "cost_unknown": ("BOOLEAN NOT NULL DEFAULT FALSE", None),
+}
+
+
+def _add_missing_columns(conn: Any) -> None:
+    """A plugin-owned ledger created by an earlier version gets the columns added since (additive)."""
+    present = {c["name"] for c in inspect(conn).get_columns("gateway_spend_logs")}
+    for name, (ddl, index) in _ADDED_COLUMNS.items():
+        if name in present:
+            continue
+        conn.execute(text(f"ALTER TABLE gateway_spend_logs ADD COLUMN {name} {ddl}"))
+        if index is not None:
+            Index(index, getattr(spend_logs.c, name)).create(conn)

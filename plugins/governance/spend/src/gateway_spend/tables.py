@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from .limits import STRING_COLUMNS
@@ -69,12 +70,17 @@ spend_logs = Table(
     Column("metadata", JSON),
     Column("error", Text),
     Column("client_request_id", String(STRING_COLUMNS["client_request_id"])),
+    #: the answer's id as the client saw it (``chatcmpl-...``): LiteLLM's request_id, so found by it
+    Column("response_id", String(STRING_COLUMNS["response_id"])),
+    #: no price was found for the call (``spend`` is not its cost; reports count it as 0)
+    Column("cost_unknown", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_gateway_spend_logs_start", "start_time"),
     Index("ix_gateway_spend_logs_key_start", "api_key", "start_time"),
     Index("ix_gateway_spend_logs_team_start", "team_id", "start_time"),
     Index("ix_gateway_spend_logs_user_start", "user_id", "start_time"),
     Index("ix_gateway_spend_logs_end_user_start", "end_user", "start_time"),
     Index("ix_gateway_spend_logs_client_request_id", "client_request_id"),
+    Index("ix_gateway_spend_logs_response_id", "response_id"),
 )
 
 #: per day and dimension combination; dimensions are '' rather than NULL so the upsert key matches
