@@ -637,6 +637,8 @@ ROUTES: list[Route] = [
             "/health/readiness",
             "/v1/models",
             "/models",
+            "/v1/models/{model_id:path}",
+            "/models/{model_id:path}",
             "/guardrails/list",
         )
     ),
@@ -939,8 +941,15 @@ def test_every_route_of_the_app_is_fuzzed(gateway: GatewayProcess, monkeypatch: 
     assert fuzzed - served == set(), "fuzz entries for routes the gateway does not serve"
 
 
+#: path parameters other than ``{key}`` and the valid value each stands for
+PATH_PARAMETERS = {"{model_id:path}": "gpt-4o"}
+
+
 def route_path(route: Route, target: Target) -> str:
-    return route.path.replace("{key}", target.key_id)
+    path = route.path.replace("{key}", target.key_id)
+    for parameter, value in PATH_PARAMETERS.items():
+        path = path.replace(parameter, value)
+    return path
 
 
 def test_the_valid_bodies_are_served(target: Target, connection: KeepAliveConnection) -> None:
@@ -1048,6 +1057,10 @@ def test_hostile_input_gets_4xx_and_keeps_the_connection(
             st.one_of(st.just(target.key_id), NUL_TEXT, TEXT.filter(bool), st.just("x" * 5000)), label="path key"
         )
         path = path.replace("{key}", urllib.parse.quote(segment, safe=""))
+    for parameter, value in PATH_PARAMETERS.items():
+        if parameter in path:
+            segment = data.draw(st.one_of(st.just(value), NUL_TEXT, TEXT.filter(bool)), label=parameter)
+            path = path.replace(parameter, urllib.parse.quote(segment, safe=""))
     if route.method == "GET":
         query = data.draw(st.sampled_from(route.valid(target)).flatmap(broken_query), label="query")
         send_and_check(gateway, connection, route, f"{path}?{query}" if query else path, None, key)
