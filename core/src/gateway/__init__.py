@@ -5,6 +5,7 @@ The public API for plugin authors is what this module exports; everything else m
 
 from importlib.metadata import PackageNotFoundError, version
 
+from gateway._aio import wait_event
 from gateway._app import create_app
 from gateway._errors import (
     AuthenticationError,
@@ -50,6 +51,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "Gateway",
+    "wait_event",
     "create_app",
     "hookimpl",
     "hookspec",

@@ -26,6 +26,7 @@ import uuid
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from gateway._aio import wait_event
 from gateway._errors import ConfigError
 from gateway._logs import get_logger
 from gateway.routing._state import DEFAULT_SAMPLE_LIMIT, RouterState
@@ -177,10 +178,7 @@ class RedisRouterState(RouterState):
     async def _run(self) -> None:
         assert self._wake is not None
         while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.sync_interval)
-            except TimeoutError:
-                pass
+            await wait_event(self._wake, self.sync_interval)
             self._wake.clear()
             try:
                 await self.sync()

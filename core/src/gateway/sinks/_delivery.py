@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from gateway._aio import wait_event
 from gateway._logs import get_logger
 from gateway.sinks._base import DeliverySettings, Sink, SinkError
 
@@ -101,10 +102,7 @@ class SinkRunner:
                 and self.settings.flush_interval > 0
                 and self.queue.qsize() + 1 < self.settings.batch_size
             ):
-                try:
-                    await asyncio.wait_for(self._batch_ready.wait(), self.settings.flush_interval)
-                except TimeoutError:
-                    pass
+                await wait_event(self._batch_ready, self.settings.flush_interval)
             self._batch_ready.clear()
             batch = [first]
             while len(batch) < self.settings.batch_size and not self.queue.empty():

@@ -66,6 +66,8 @@ class ServerThread:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=30)
+        if self.thread.is_alive():  # a shutdown that hangs is a bug a user would meet: fail the test
+            raise RuntimeError(f"the server on port {self.port} did not stop within 30 s of being asked to")
 
 
 class LocalServer:

@@ -23,6 +23,8 @@ from typing import Any
 import orjson
 import structlog
 
+from gateway import wait_event
+
 from .store import LedgerStore, skeleton_of
 from .wal import WalLog, WalWriter, orphaned_logs
 
@@ -143,10 +145,7 @@ class Shipper:
                 log.error("spend_shipper_error", error=self.last_error)
             if self._stopping:
                 return
-            try:
-                await asyncio.wait_for(self.wake.wait(), self.interval)
-            except TimeoutError:
-                pass
+            await wait_event(self.wake, self.interval)
             self.wake.clear()
 
     async def _adopt_orphans(self) -> None:
