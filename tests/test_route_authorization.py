@@ -1,0 +1,136 @@
+"""The authorization matrix of every route the gateway serves with every plugin installed.
+
+Each route has a row saying who may call it; a route without a row fails the test, so a new route
+cannot be added without deciding.  Three callers are tried on every route, with the body the fuzz
+test starts from (tests/test_fuzz_routes.py, same gateway process set-up):
+
+* no credential: 401 on every route but the public ones;
+* a virtual key of no team and no user, without admin rights: 403 on admin routes, served on key
+  routes;
+* the master key: never 401 or 403.
+
+``delegated`` routes (keys, teams, users, spend) answer non-admin keys by what the key owns or
+administers: their full matrix, role by role, is the virtual-keys README's, checked cell by cell by
+plugins/governance/virtual-keys/tests/test_permissions.py.  Here they must refuse the anonymous caller
+and serve the master key.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from typing import Any, Literal
+
+import httpx
+import pytest
+import yaml
+
+from tests.test_fuzz_routes import (  # noqa: F401 - fixtures used by name
+    MASTER,
+    ROUTES,
+    GatewayProcess,
+    Route,
+    Target,
+    anthropic_upstream,
+    gateway,
+    route_path,
+    target,
+)
+
+Access = Literal["public", "key", "delegated", "admin"]
+
+#: (method, path) -> who may call it
+MATRIX: dict[tuple[str, str], Access] = {
+    **{
+        ("POST", f"{prefix}/{path}"): "key"
+        for prefix in ("/v1", "")
+        for path in ("chat/completions", "completions", "embeddings")
+    },
+    ("POST", "/v1/messages"): "key",
+    ("GET", "/v1/models"): "key",
+    ("GET", "/models"): "key",
+    ("GET", "/v1/models/{model_id:path}"): "key",
+    ("GET", "/models/{model_id:path}"): "key",
+    ("GET", "/guardrails/list"): "key",
+    ("GET", "/health/liveliness"): "public",
+    ("GET", "/health/liveness"): "public",
+    ("GET", "/health/readiness"): "public",
+    ("GET", "/health"): "key",  # each key sees the health of the models it may use
+    **{
+        ("POST", path): "delegated"
+        for path in (
+            "/key/generate",
+            "/key/update",
+            "/key/delete",
+            "/key/block",
+            "/key/unblock",
+            "/key/regenerate",
+            "/key/{key}/regenerate",
+            "/team/new",
+            "/team/update",
+            "/team/delete",
+            "/team/member_add",
+            "/team/member_delete",
+            "/team/member_update",
+            "/user/new",
+            "/user/update",
+            "/user/delete",
+        )
+    },
+    **{
+        ("GET", path): "delegated"
+        for path in ("/key/info", "/key/list", "/team/info", "/team/list", "/user/info", "/user/list")
+    },
+    **{("GET", path): "delegated" for path in ("/spend/logs", "/spend/logs/v2", "/global/spend/report")},
+    ("GET", "/spend/ledger/status"): "admin",
+}
+
+
+def served_routes(gateway: GatewayProcess, monkeypatch: pytest.MonkeyPatch) -> set[tuple[str, str]]:
+    monkeypatch.delenv("GATEWAY_LOAD_PLUGINS", raising=False)  # every installed plugin, as the process
+    from starlette.routing import Route as StarletteRoute
+
+    from gateway import Gateway, create_app
+
+    config = yaml.safe_load((gateway.log_path.parent / "gateway.yaml").read_text())
+    app = create_app(Gateway(config))
+    return {
+        (method, route.path)
+        for route in app.starlette.routes
+        if isinstance(route, StarletteRoute)
+        for method in route.methods or ()
+        if method != "HEAD"
+    }
+
+
+def test_every_route_has_a_row(gateway: GatewayProcess, monkeypatch: pytest.MonkeyPatch) -> None:
+    served = served_routes(gateway, monkeypatch)
+    assert served - MATRIX.keys() == set(), "routes without a row in tests/test_route_authorization.py's MATRIX"
+    assert MATRIX.keys() - served == set(), "rows for routes the gateway does not serve"
+
+
+def call(gateway: GatewayProcess, route: Route, target: Target, key: str | None) -> httpx.Response:
+    body: dict[str, Any] = route.valid(target)[0]
+    path = route_path(route, target)
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    if route.method == "GET":
+        url = f"{gateway.url}{path}?{urllib.parse.urlencode(body)}"
+        return httpx.get(url, headers=headers, timeout=30)
+    return httpx.post(gateway.url + path, content=json.dumps(body), headers=headers, timeout=30)
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
+def test_who_may_call_each_route(gateway: GatewayProcess, target: Target, route: Route) -> None:
+    access = MATRIX[(route.method, route.path)]
+    anonymous = call(gateway, route, target, None)
+    plain = call(gateway, route, target, target.virtual_key)
+    master = call(gateway, route, target, MASTER)
+    if access == "public":
+        assert anonymous.status_code not in (401, 403), anonymous.text
+    else:
+        assert anonymous.status_code == 401, anonymous.text
+    if access == "admin":
+        assert plain.status_code == 403, plain.text
+    elif access in ("key", "public"):
+        assert plain.status_code not in (401, 403), plain.text
+    assert master.status_code not in (401, 403), master.text
