@@ -416,6 +416,15 @@ MESSAGES_EXTRAS = {
 }
 
 
+def count_tokens_bodies(t: Target) -> list[dict[str, Any]]:
+    """A Messages body without what only generation takes (Anthropic's count refuses those)."""
+    generation = {"max_tokens", "stream", "temperature", "top_p", "top_k", "stop_sequences", "metadata"}
+    return [{k: v for k, v in body.items() if k not in generation} for body in messages_bodies(t)]
+
+
+COUNT_TOKENS_EXTRAS = {"thinking": {"type": "enabled", "budget_tokens": 1024}, "max_tokens": 16}
+
+
 def completion_bodies(t: Target) -> list[dict[str, Any]]:
     return [
         {
@@ -490,6 +499,14 @@ ROUTES: list[Route] = [
         for path, (bodies, extras) in OPENAI.items()
     ),
     Route("POST", "/v1/messages", messages_bodies, lambda t: MESSAGES_EXTRAS, anthropic=True, model=True),
+    Route(
+        "POST",
+        "/v1/messages/count_tokens",
+        count_tokens_bodies,
+        lambda t: COUNT_TOKENS_EXTRAS,
+        anthropic=True,
+        model=True,
+    ),
     # virtual keys
     Route(
         "POST",

@@ -1,6 +1,6 @@
 """HTTP helpers that plugins may use for their own routes (public API)."""
 
-from gateway.http._admin import authenticate_request, require_admin, require_admin_request
+from gateway.http._admin import authenticate_request, authorize_model, require_admin, require_admin_request
 from gateway.http._asgi import (
     ClientGone,
     header_dict,
@@ -22,6 +22,7 @@ from gateway.http._responses import error_headers, error_response, json_response
 
 __all__ = [
     "authenticate_request",
+    "authorize_model",
     "require_admin",
     "require_admin_request",
     "read_body",

@@ -34,6 +34,17 @@ async def authenticate_request(request: Request, gateway: Gateway) -> Principal:
     return await _pipeline.authenticate(gateway, ctx)
 
 
+def authorize_model(gateway: Gateway, principal: Principal, model: str) -> str:
+    """The model group ``model`` names for this caller (its aliases applied), refused exactly as a
+    model route refuses it: 404 ``model_not_found`` for a model the gateway does not serve, 401
+    ``key_model_access_denied`` for one the key may not use.  For plugin routes about a model that
+    do not call it (``/v1/messages/count_tokens``)."""
+    ctx = RequestContext(request_id="", endpoint="chat", body={}, headers={})
+    ctx.requested_model = model
+    _pipeline.check_model_access(gateway, ctx, principal)
+    return ctx.model_group
+
+
 def require_admin(principal: Principal, route: str) -> None:
     if not principal.is_admin:
         raise PermissionDeniedError(

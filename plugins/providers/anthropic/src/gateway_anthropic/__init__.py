@@ -1,4 +1,5 @@
-"""gateway-anthropic: ``anthropic/<model>`` deployments and the Anthropic-format ``POST /v1/messages``."""
+"""gateway-anthropic: ``anthropic/<model>`` deployments, the Anthropic-format ``POST /v1/messages`` and
+``POST /v1/messages/count_tokens``."""
 
 from __future__ import annotations
 
@@ -21,3 +22,10 @@ def gateway_register_surfaces(register: Any) -> None:
     from .surface import MessagesSurface
 
     register(MessagesSurface())
+
+
+@hookimpl
+def gateway_register_routes(gateway: Any) -> list[Any]:
+    from .count_tokens import count_tokens_route
+
+    return [count_tokens_route(gateway)]

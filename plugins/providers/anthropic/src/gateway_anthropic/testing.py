@@ -25,6 +25,9 @@ events, errors, broken streams) or with a deterministic default.  Each rule cite
 * structured outputs ``output_config.format`` (``json_schema``) and ``output_config.effort``:
   https://platform.claude.com/docs/en/build-with-claude/structured-outputs,
   https://platform.claude.com/docs/en/build-with-claude/effort
+* ``POST /v1/messages/count_tokens``: the Messages body without the generation settings
+  (``max_tokens``, ``stream``, sampling, ``stop_sequences``, ``metadata``), answered with
+  ``{"input_tokens": N}``: https://docs.anthropic.com/en/api/messages-count-tokens
 * fields of the current API version as the ``anthropic`` SDK 2.14 sends them (``system``-role messages,
   top-level ``cache_control``, ``max_tokens`` 0 to pre-warm the cache, ``thinking`` ``adaptive``,
   ``speed``, ``inference_geo``): https://platform.claude.com/docs/en/api/messages
@@ -154,6 +157,27 @@ def validate_request(body: Any) -> None:
             budget = thinking.get("budget_tokens")
             _require(isinstance(budget, int) and budget >= 1024, "thinking.budget_tokens: must be at least 1024")
             _require(budget < max_tokens, "`max_tokens` must be greater than `thinking.budget_tokens`")
+
+
+#: Messages fields a token count does not take (it generates nothing)
+GENERATION_ONLY_FIELDS = frozenset(
+    {"max_tokens", "stream", "temperature", "top_p", "top_k", "stop_sequences", "metadata", "service_tier"}
+)
+
+
+def validate_count_request(body: Any) -> None:
+    """Raise :class:`Invalid` for a body ``/v1/messages/count_tokens`` would refuse."""
+    _require(isinstance(body, dict), "body: expected an object")
+    for name in body:
+        _require(name not in GENERATION_ONLY_FIELDS, f"{name}: Extra inputs are not permitted")
+    # the rest is checked as a Messages body; max_tokens only above any thinking budget
+    validate_request({**body, "max_tokens": 1 << 30})
+
+
+def count_request_tokens(body: dict[str, Any]) -> int:
+    """The fake's deterministic count: its tokenizer over the system prompt, messages and tools."""
+    counted = {name: body[name] for name in ("system", "messages", "tools") if name in body}
+    return count_tokens(orjson.dumps(counted).decode())
 
 
 def _validate_output_config(config: Any) -> None:
@@ -612,7 +636,32 @@ class FakeAnthropic(LocalServer):
             events = reply.events if reply.events is not None else message_events(reply.json)
             return StreamingResponse(self._send(reply, events), headers=reply.headers, media_type="text/event-stream")
 
-        return Starlette(routes=[Route("/v1/messages", messages, methods=["POST"])])
+        async def count(request: Request) -> Response:
+            raw = await request.body()
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            self.requests.append(RecordedRequest(request.method, request.url.path, headers, raw, {}))
+            if headers.get("x-api-key") != self.api_key:
+                return answer(401, error_body("authentication_error", "invalid x-api-key"))
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", headers.get("anthropic-version") or ""):
+                return answer(400, error_body("invalid_request_error", "anthropic-version: header is required"))
+            try:
+                body = orjson.loads(raw)
+                validate_count_request(body)
+            except (orjson.JSONDecodeError, Invalid) as exc:
+                self.rejections.append(str(exc))
+                return answer(400, error_body("invalid_request_error", str(exc) or "invalid JSON"))
+            with self._lock:
+                reply = self.script.pop(0) if self.script else None
+            if reply is not None:
+                return answer(reply.status, reply.json, reply.headers)
+            return answer(200, {"input_tokens": count_request_tokens(body)})
+
+        return Starlette(
+            routes=[
+                Route("/v1/messages", messages, methods=["POST"]),
+                Route("/v1/messages/count_tokens", count, methods=["POST"]),
+            ]
+        )
 
     async def _send(self, reply: AnthropicReply, events: list[Any]) -> AsyncIterator[bytes]:
         for i, event in enumerate(events):
