@@ -6,15 +6,14 @@ The doc's tables describe themselves: a table whose first header cell names a co
 cell is ``route`` lists routes.  The first cell of a row holds one or more backticked keys or
 ``METHOD /path`` routes, the second its status.
 
-The config schema is core's (``gateway/_config/schema.py``).  Tests outside core may not import core's
-private modules, so the schema is read as source: its pydantic classes from ``ConfigFile`` down (the
-keys it types) and its ``INERT_KEYS`` (the keys it accepts and reports as having no effect).  The
-routes are the ones a gateway with every installed plugin serves, read from ``gateway.create_app``.
+The config keys and where each stands come from core's published table, ``gateway.config_keys()``:
+every key of the schema (walked recursively), implemented by core or by a plugin that declares it,
+or reported as having no effect.  The routes are the ones a gateway with every installed plugin
+serves, read from ``gateway.create_app``.
 """
 
 from __future__ import annotations
 
-import ast
 import re
 import shutil
 from dataclasses import dataclass
@@ -27,7 +26,6 @@ import gateway
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "migrating-from-litellm.md"
-SCHEMA = ROOT / "core" / "src" / "gateway" / "_config" / "schema.py"
 
 KEY_STATUSES = {"supported", "reported", "not planned", "refused"}
 ROUTE_STATUSES = {"supported", "planned", "not planned"}
@@ -112,54 +110,16 @@ def doc_routes() -> dict[tuple[str, str], Row]:
 # --- the schema ---------------------------------------------------------------------------------------
 
 
-def schema_keys() -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
-    """The schema's (section, key) pairs: those its classes type, and those ``INERT_KEYS`` reports."""
-    tree = ast.parse(SCHEMA.read_text("utf-8"))
-    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
-    assert "ConfigFile" in classes, f"{SCHEMA} has no ConfigFile class: update schema_keys() to the new layout"
-
-    def fields(name: str) -> dict[str, ast.expr]:
-        found = {}
-        for node in classes[name].body:
-            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-                if node.target.id == "model_config":
-                    continue
-                key = node.target.id
-                if isinstance(node.value, ast.Call):  # Field(alias="...") is the key the file uses
-                    for keyword in node.value.keywords:
-                        if keyword.arg == "alias" and isinstance(keyword.value, ast.Constant):
-                            key = keyword.value.value
-                found[key] = node.annotation
-        return found
-
-    typed: set[tuple[str, str]] = set()
-
-    def walk(section: str, name: str) -> None:
-        for key, annotation in fields(name).items():
-            typed.add((section, key))
-            nodes = list(ast.walk(annotation))
-            is_list = any(isinstance(n, ast.Subscript) and getattr(n.value, "id", None) == "list" for n in nodes)
-            for inner in {n.id for n in nodes if isinstance(n, ast.Name) and n.id in classes}:
-                walk(f"{section}.{key}".lstrip(".") + ("[]" if is_list else ""), inner)
-
-    walk("", "ConfigFile")
-
-    sets = {}
-    mapping: dict[str, str] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
-            target = node.targets[0] if isinstance(node, ast.Assign) else node.target
-            if not isinstance(target, ast.Name):
-                continue
-            if isinstance(node.value, ast.Set | ast.List | ast.Tuple):
-                sets[target.id] = {e.value for e in node.value.elts if isinstance(e, ast.Constant)}
-            if target.id == "INERT_KEYS" and isinstance(node.value, ast.Dict):
-                for k, v in zip(node.value.keys, node.value.values, strict=True):
-                    assert isinstance(k, ast.Constant) and isinstance(v, ast.Name), "INERT_KEYS: section -> set name"
-                    mapping[k.value] = v.id
-    assert mapping, f"{SCHEMA} has no INERT_KEYS mapping: update schema_keys() to the new layout"
-    inert = {(section, key) for section, name in mapping.items() for key in sets[name]}
-    return typed, inert
+def schema_keys() -> dict[tuple[str, str], str]:
+    """(section, key) -> its status in core's published table (``gateway.config_keys()``): ``core``,
+    ``plugin`` (a plugin implements it and declares so), ``reported`` or ``not planned``."""
+    table = gateway.config_keys()
+    assert len(table) > 150, "gateway.config_keys() should list every key of the schema"
+    keys = {}
+    for path, entry in table.items():
+        section, _, key = path.rpartition(".")
+        keys[(section, key)] = entry.status
+    return keys
 
 
 # --- the routes ---------------------------------------------------------------------------------------
@@ -203,27 +163,29 @@ def test_the_doc_uses_the_status_words_it_defines() -> None:
 
 
 def test_every_key_of_the_schema_is_in_the_doc() -> None:
-    typed, inert = schema_keys()
-    missing = sorted(".".join(filter(None, key)) for key in (typed | inert) - set(doc_keys()))
+    missing = sorted(".".join(filter(None, key)) for key in set(schema_keys()) - set(doc_keys()))
     assert missing == [], f"add these config keys to {DOC.name}, with their status: {missing}"
 
 
-def test_the_doc_calls_supported_only_keys_the_schema_types_and_does_not_report() -> None:
-    typed, inert = schema_keys()
+def test_the_doc_gives_each_key_the_status_the_gateway_reports() -> None:
+    """supported = implemented by core or a plugin; reported and not planned = what start-up and
+    ``gateway check-config`` say about the key; refused = the schema does not accept it."""
+    statuses = schema_keys()
     wrong = []
     for (section, key), row in doc_keys().items():
         name = ".".join(filter(None, (section, key)))
-        known = (section, key) in typed or (section, key) in inert
-        if row.status == "supported" and ((section, key) not in typed or (section, key) in inert):
-            wrong.append(
-                f"line {row.line}: {name} is supported, but the schema reports it as having no effect or does not know it"
-            )
-        elif row.status in ("reported", "not planned") and not known:
+        status = statuses.get((section, key))
+        if row.status == "refused":
+            if status is not None:
+                wrong.append(f"line {row.line}: {name} is refused, but the schema accepts it now: give its real status")
+        elif status is None:
             wrong.append(
                 f"line {row.line}: {name} is {row.status}, but start-up refuses it: the schema does not know it"
             )
-        elif row.status == "refused" and known:
-            wrong.append(f"line {row.line}: {name} is refused, but the schema accepts it now: give its real status")
+        elif row.status == "supported" and status not in ("core", "plugin"):
+            wrong.append(f"line {row.line}: {name} is supported, but the gateway reports it as {status}")
+        elif row.status in ("reported", "not planned") and row.status != status:
+            wrong.append(f"line {row.line}: {name} is {row.status}, but the gateway says {status}")
     assert not wrong, "\n" + "\n".join(wrong)
 
 

@@ -7,6 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from gateway._aio import wait_event
 from gateway._app import create_app
+from gateway._config.keys import ConfigKey, config_keys
 from gateway._errors import (
     AuthenticationError,
     BadRequestError,
@@ -53,6 +54,8 @@ __all__ = [
     "Gateway",
     "wait_event",
     "create_app",
+    "config_keys",
+    "ConfigKey",
     "hookimpl",
     "hookspec",
     "Provider",

@@ -18,12 +18,15 @@ class Distribution:
     providers: tuple[str, ...] = ()
     guardrails: tuple[str, ...] = ()
     sinks: tuple[str, ...] = ()
+    #: config keys outside ``plugins.<name>`` it implements (what its ``gateway_config_keys`` declares)
+    config_keys: tuple[str, ...] = ()
 
 
 CATALOG: tuple[Distribution, ...] = (
     Distribution("gateway-openai", "openai", providers=(
         "openai", "azure", "openai_compatible", "openai_like", "hosted_vllm", "groq", "together_ai", "deepseek",
-        "mistral", "fireworks_ai", "openrouter", "perplexity", "xai", "deepinfra", "lm_studio", "ollama_chat")),
+        "mistral", "fireworks_ai", "openrouter", "perplexity", "xai", "deepinfra", "lm_studio", "ollama_chat"),
+        config_keys=("general_settings.forward_openai_org_id",)),
     Distribution("gateway-anthropic", "anthropic", providers=("anthropic",)),
     Distribution("gateway-gemini", "gemini", providers=("gemini",)),
     Distribution("gateway-bedrock", "bedrock", providers=("bedrock",)),
@@ -37,13 +40,23 @@ CATALOG: tuple[Distribution, ...] = (
     Distribution("gateway-azure-content-safety", "azure_content_safety",
                  guardrails=("azure/content_safety", "azure/prompt_shield", "azure/text_moderations")),
     Distribution("gateway-content-filter", "content_filter", guardrails=("content_filter", "litellm_content_filter")),
-    Distribution("gateway-langfuse", "langfuse", sinks=("langfuse", "langfuse_otel")),
+    Distribution("gateway-langfuse", "langfuse", sinks=("langfuse", "langfuse_otel"),
+                 config_keys=("litellm_settings.langfuse_default_tags",)),
     Distribution("gateway-helicone", "helicone", sinks=("helicone",)),
-    Distribution("gateway-prometheus", "prometheus", sinks=("prometheus",)),
+    Distribution("gateway-prometheus", "prometheus", sinks=("prometheus",),
+                 config_keys=("litellm_settings.require_auth_for_metrics_endpoint",)),
     Distribution("gateway-otel", "otel", sinks=("otel", "opentelemetry")),
-    Distribution("gateway-webhook", "webhook", sinks=("webhook", "generic_api", "slack")),
-    Distribution("gateway-virtual-keys", "virtual_keys"),
-    Distribution("gateway-spend", "spend"),
+    Distribution("gateway-webhook", "webhook", sinks=("webhook", "generic_api", "slack"),
+                 config_keys=("general_settings.alert_to_webhook_url",)),
+    Distribution("gateway-virtual-keys", "virtual_keys", config_keys=(
+        "litellm_settings.max_internal_user_budget", "litellm_settings.default_key_generate_params",
+        "litellm_settings.upperbound_key_generate_params")),
+    Distribution("gateway-spend", "spend", config_keys=(
+        "general_settings.disable_spend_logs", "general_settings.disable_budget_reservation",
+        "litellm_settings.max_budget", "litellm_settings.budget_duration", "litellm_settings.max_end_user_budget",
+        "model_list[].litellm_params.input_cost_per_token", "model_list[].litellm_params.output_cost_per_token",
+        "model_list[].model_info.base_model", "model_list[].model_info.max_output_tokens",
+        "model_list[].model_info.input_cost_per_token", "model_list[].model_info.output_cost_per_token")),
 )  # fmt: skip
 
 

@@ -131,8 +131,8 @@ def _check_config(path: str) -> int:
     gateway = Gateway(path)
     groups = gateway.router.groups
     print(f"{path}: OK — {len(gateway.deployments)} deployments in {len(groups)} model groups: {', '.join(groups)}")
-    for key in gateway.config.inert:
-        print(f"  note: {key} is accepted for LiteLLM compatibility but has no effect here")
+    for key, why in gateway.keys_without_effect:
+        print(f"  note: {key} has no effect here: {why}")
     return 0
 
 

@@ -21,8 +21,9 @@ from pydantic import BaseModel, ValidationError
 
 from gateway._catalog import distribution_for
 from gateway._config import ConfigProblems, GatewayConfig, load_config, report_validation_error
+from gateway._config.keys import schema_paths, without_effect
 from gateway._config.schema import LitellmParams
-from gateway._errors import ConfigError
+from gateway._errors import ConfigError, PluginError
 from gateway._hooks import PerPlugin, RequestHooks, acall_first, call_startup_hook, ordered_impls
 from gateway._logdispatch import LogDispatcher
 from gateway._logs import get_logger
@@ -166,10 +167,27 @@ class Gateway:
         self.request_body_timeout = general.request_body_timeout
         self.shutting_down = False
         self.drop_params = litellm.drop_params
-        if self.config.inert:
-            log.warning("config_keys_without_effect", keys=self.config.inert)
+        #: ``(key, why)`` for each key the file sets that does nothing here: logged once, and printed
+        #: by ``gateway check-config``
+        self.keys_without_effect = without_effect(self.config.present, self._declared_config_keys())
+        if self.keys_without_effect:
+            log.warning("config_keys_without_effect", keys=dict(self.keys_without_effect))
 
     # ------------------------------------------------------------------ config helpers
+
+    def _declared_config_keys(self) -> dict[str, str]:
+        """Config key -> the loaded plugin that implements it (``gateway_config_keys``)."""
+        known = set(schema_paths())
+        declared: dict[str, str] = {}
+        for plugin, keys in call_startup_hook(self.pm, "gateway_config_keys"):
+            for key in keys or ():
+                if key not in known:
+                    raise PluginError(
+                        f"plugin {plugin!r} declares the config key {key!r} (gateway_config_keys), which the "
+                        "config schema does not have; declare dotted paths such as 'general_settings.master_key'"
+                    )
+                declared[key] = plugin
+        return declared
 
     def _validate_plugin_sections(self, problems: ConfigProblems) -> None:
         models: dict[str, type[BaseModel]] = {}

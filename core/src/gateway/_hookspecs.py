@@ -107,6 +107,21 @@ def gateway_register_config(register: Callable[..., None]) -> None:
 
 
 @hookspec
+def gateway_config_keys() -> list[str] | None:
+    """Declare the config keys outside ``plugins.<name>`` that this plugin implements.
+
+    Return dotted paths of keys the schema knows, ``[]`` marking a list's entries:
+    ``["general_settings.disable_spend_logs", "model_list[].model_info.base_model"]``.  A key a file
+    sets that neither core nor a loaded plugin implements is reported at start-up and by ``gateway
+    check-config`` as having no effect (naming the plugin to install when the catalogue knows one),
+    so a plugin that reads a LiteLLM key declares it here.  A path the schema does not know is a
+    start-up error naming the plugin.
+
+    Called for every plugin, once, at start-up; the lists are joined.
+    """
+
+
+@hookspec
 def gateway_configure(gateway: Gateway) -> None:
     """Set the plugin up for this gateway, once, after the config was validated.
 

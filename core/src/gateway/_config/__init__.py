@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from gateway._config.keys import present_paths
 from gateway._config.schema import (
     INERT_KEYS,
     ConfigFile,
@@ -142,6 +143,9 @@ class GatewayConfig:
     path: Path | None = None
     #: keys accepted for compatibility that have no effect here (reported at start-up)
     inert: list[str] = field(default_factory=list)
+    #: the schema's keys the file sets (dotted paths, ``gateway._config.keys``), for the start-up
+    #: report of keys that have no effect
+    present: list[str] = field(default_factory=list)
 
     def problems(self) -> ConfigProblems:
         return ConfigProblems(self.source)
@@ -176,6 +180,7 @@ def load_config(
         for key, value in exported.items():
             env[str(key)] = str(value)
 
+    present = present_paths(data)
     inert: list[str] = []
     for section, inert_keys in INERT_KEYS.items():
         block = data.get(section)
@@ -210,4 +215,5 @@ def load_config(
         source=smap,
         path=path,
         inert=inert,
+        present=present,
     )

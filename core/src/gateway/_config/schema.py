@@ -8,6 +8,7 @@ changes nothing is worse than a refusal to start.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -115,14 +116,20 @@ class GeneralSettings(Strict):
     background_health_checks: bool | None = None
     health_check_interval: float | None = None
     user_api_key_cache_ttl: float | None = None
-    enforce_user_param: bool | None = None
-    global_max_parallel_requests: int | None = None
+    #: refuse a model request that names no end user (``user``; Anthropic: ``metadata.user_id``)
+    enforce_user_param: bool = False
+    #: model requests in flight across every worker and instance (shared through Redis when the
+    #: router has one, else per worker); beyond it 429 with retry-after
+    global_max_parallel_requests: int | None = Field(default=None, gt=0)
     max_parallel_requests: int | None = None
     token_rate_limit_type: Literal["total", "input", "output"] | None = None
     fail_closed_rate_limit_enforcement: bool | None = None
     fail_closed_budget_enforcement: bool | None = None
     disable_budget_reservation: bool | None = None
+    #: the routes a key that is not an admin may call (paths, ``/path/*`` prefixes or LiteLLM's route
+    #: group names such as ``llm_api_routes``); others get 403
     allowed_routes: list[str] | None = None
+    #: client addresses (or CIDR networks) that may call the gateway; others get 403 before auth
     allowed_ips: list[str] | None = None
     maximum_spend_logs_retention_period: str | None = None
     use_redis_transaction_buffer: bool | None = None
@@ -131,6 +138,18 @@ class GeneralSettings(Strict):
     database_connection_timeout: float | None = None
     disable_reset_budget: bool | None = None
     ui_access_mode: str | None = None
+
+    @field_validator("allowed_ips")
+    @classmethod
+    def _networks(cls, value: list[str] | None) -> list[str] | None:
+        for entry in value or ():
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or CIDR network; write '10.0.0.7', '10.0.0.0/8' or '::1'"
+                ) from None
+        return value
 
 
 #: LiteLLM ``general_settings`` keys accepted so migrated files start, with no effect here
@@ -264,6 +283,13 @@ class ConfigFile(Strict):
     environment_variables: dict[str, str] = Field(default_factory=dict)
     plugins: dict[str, Any] = Field(default_factory=dict)
     callback_settings: dict[str, Any] = Field(default_factory=dict)
+    # LiteLLM sections loaded so its files start unchanged; each is reported (gateway._config.keys)
+    finetune_settings: Any = None
+    files_settings: Any = None
+    pass_through_endpoints: Any = None
+    telemetry: Any = None
+    credential_list: Any = None
+    model_group_settings: Any = None
 
 
 #: where each section's inert keys are listed

@@ -193,3 +193,21 @@ def gateway_enforced_limits(gateway: Any) -> frozenset[str]:
 @hookimpl
 def gateway_register_routes(gateway: Any) -> list[Any]:
     return spend_routes(gateway)
+
+
+@hookimpl
+def gateway_config_keys() -> list[str]:
+    """The LiteLLM config keys this plugin implements (budgets, the ledger and prices)."""
+    return [
+        "general_settings.disable_spend_logs",
+        "general_settings.disable_budget_reservation",
+        "litellm_settings.max_budget",
+        "litellm_settings.budget_duration",
+        "litellm_settings.max_end_user_budget",
+        "model_list[].litellm_params.input_cost_per_token",
+        "model_list[].litellm_params.output_cost_per_token",
+        "model_list[].model_info.base_model",
+        "model_list[].model_info.max_output_tokens",
+        "model_list[].model_info.input_cost_per_token",
+        "model_list[].model_info.output_cost_per_token",
+    ]

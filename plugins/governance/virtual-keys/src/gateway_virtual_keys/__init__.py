@@ -86,3 +86,13 @@ async def _lifespan(gateway: Gateway) -> AsyncIterator[None]:
 @hookimpl
 async def gateway_auth(api_key: str | None, gateway: Gateway) -> Principal | None:
     return await authenticate(state_of(gateway), api_key)
+
+
+@hookimpl
+def gateway_config_keys() -> list[str]:
+    """The LiteLLM config keys this plugin implements (LiteLLM's defaults and caps for keys and internal users)."""
+    return [
+        "litellm_settings.max_internal_user_budget",
+        "litellm_settings.default_key_generate_params",
+        "litellm_settings.upperbound_key_generate_params",
+    ]

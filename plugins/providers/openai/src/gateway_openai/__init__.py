@@ -15,3 +15,11 @@ __all__ = ["OpenAIProvider", "COMPATIBLE"]
 def gateway_register_providers(register: Any) -> None:
     for prefix in [*COMPATIBLE, "azure"]:
         register(prefix, OpenAIProvider(prefix))
+
+
+@hookimpl
+def gateway_config_keys() -> list[str]:
+    """The LiteLLM config keys this plugin implements (forwarding a client's OpenAI-Organization header)."""
+    return [
+        "general_settings.forward_openai_org_id",
+    ]

@@ -44,3 +44,11 @@ def build_sink(gateway: Gateway) -> LangfuseSink:
 def gateway_register_sinks(register: Callable[..., None]) -> None:
     register("langfuse", build_sink)
     register("langfuse_otel", build_sink)
+
+
+@hookimpl
+def gateway_config_keys() -> list[str]:
+    """The LiteLLM config keys this plugin implements (LiteLLM's default trace tags)."""
+    return [
+        "litellm_settings.langfuse_default_tags",
+    ]

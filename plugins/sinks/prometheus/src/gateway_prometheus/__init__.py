@@ -104,3 +104,11 @@ def gateway_lifespan(gateway: Gateway) -> Any:
             multiprocess.mark_dead()
 
     return running()
+
+
+@hookimpl
+def gateway_config_keys() -> list[str]:
+    """The LiteLLM config keys this plugin implements (LiteLLM's switch for /metrics auth)."""
+    return [
+        "litellm_settings.require_auth_for_metrics_endpoint",
+    ]

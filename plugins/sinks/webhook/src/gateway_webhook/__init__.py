@@ -92,3 +92,11 @@ async def gateway_alert(alert: Any, gateway: Gateway) -> None:
     if not state or not state["targets"] or state["session"] is None:
         return
     await send_alert(state["session"], state["targets"], alert, state["config"])
+
+
+@hookimpl
+def gateway_config_keys() -> list[str]:
+    """The LiteLLM config keys this plugin implements (alert routing per alert type)."""
+    return [
+        "general_settings.alert_to_webhook_url",
+    ]
