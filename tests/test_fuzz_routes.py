@@ -498,6 +498,11 @@ ROUTES: list[Route] = [
         for prefix in ("/v1", "")
         for path, (bodies, extras) in OPENAI.items()
     ),
+    # Azure OpenAI's routes: the deployment in the path is the model, whatever the body names
+    *(
+        Route("POST", f"/openai/deployments/{{deployment}}/{path}", bodies, lambda t, e=extras: e, model=True)
+        for path, (bodies, extras) in OPENAI.items()
+    ),
     Route("POST", "/v1/messages", messages_bodies, lambda t: MESSAGES_EXTRAS, anthropic=True, model=True),
     Route(
         "POST",
@@ -959,7 +964,7 @@ def test_every_route_of_the_app_is_fuzzed(gateway: GatewayProcess, monkeypatch: 
 
 
 #: path parameters other than ``{key}`` and the valid value each stands for
-PATH_PARAMETERS = {"{model_id:path}": "gpt-4o"}
+PATH_PARAMETERS = {"{model_id:path}": "gpt-4o", "{deployment}": "gpt-4o"}
 
 
 def route_path(route: Route, target: Target) -> str:

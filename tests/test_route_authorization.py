@@ -48,6 +48,10 @@ MATRIX: dict[tuple[str, str], Access] = {
         for prefix in ("/v1", "")
         for path in ("chat/completions", "completions", "embeddings")
     },
+    **{
+        ("POST", f"/openai/deployments/{{deployment}}/{path}"): "key"
+        for path in ("chat/completions", "completions", "embeddings")
+    },
     ("POST", "/v1/messages"): "key",
     ("POST", "/v1/messages/count_tokens"): "key",
     # gateway-responses: a stored response is the creating key's own (another key gets 404)

@@ -1,4 +1,7 @@
-"""OpenAI's chat completions, completions and embeddings: the surfaces core serves itself.
+"""OpenAI's chat completions, completions and embeddings: the surfaces core serves itself, on
+OpenAI's paths and on Azure OpenAI's (``/openai/deployments/{deployment}/...``, for the
+``AzureOpenAI`` client: the deployment in the path is the model group, ``api-version`` is
+accepted, the ``api-key`` header is a credential like ``Authorization: Bearer``).
 
 Answers are OpenAI's format already (every provider hands its answer over in it), so encoding is
 the answer's bytes, or SSE ``data:`` events ending with ``[DONE]``.  Errors have OpenAI's
@@ -7,7 +10,7 @@ envelope, ``{"error": {"message", "type", "param", "code"}}``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING
 
 from gateway._hookspecs import hookimpl
@@ -61,7 +64,36 @@ class Embeddings(PromptSurface):
     paths = _paths("embeddings")
 
 
+class AzureDeployment(Surface):
+    """Azure OpenAI's routes: the deployment named in the path is the model, whatever the body says
+    (Azure clients may send none).  Mixed in before an OpenAI surface, whose codec it keeps."""
+
+    def decode_path(self, body: JSON, params: Mapping[str, str]) -> ModelRequest:
+        return self.decode({**body, "model": params["deployment"]})
+
+
+def _azure_path(path: str) -> tuple[str, ...]:
+    return (f"/openai/deployments/{{deployment}}/{path}",)
+
+
+class AzureChatCompletions(AzureDeployment, ChatCompletions):
+    name = "azure.chat"
+    paths = _azure_path("chat/completions")
+
+
+class AzureCompletions(AzureDeployment, Completions):
+    name = "azure.completions"
+    paths = _azure_path("completions")
+
+
+class AzureEmbeddings(AzureDeployment, Embeddings):
+    name = "azure.embeddings"
+    paths = _azure_path("embeddings")
+
+
 @hookimpl
 def gateway_register_surfaces(register: Callable[[Surface], None]) -> None:
     for surface in (ChatCompletions(), Completions(), Embeddings()):
         register(surface)
+    for azure in (AzureChatCompletions(), AzureCompletions(), AzureEmbeddings()):
+        register(azure)

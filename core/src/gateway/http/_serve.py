@@ -12,8 +12,10 @@ request/response objects and middleware stack cost more than the gateway's whole
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -70,6 +72,8 @@ class ModelRoute:
         self.answer_headers = AnswerHeaders(
             gateway.providers, api_base=gateway.config.general_settings.model_api_base_header
         )
+        #: the surface's paths with ``{name}`` segments, matched to hand their values to decode_path
+        self.templates = [template_pattern(path) for path in surface.paths if "{" in path]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx = model_request_context(scope, self.surface.endpoint)
@@ -103,7 +107,11 @@ class ModelRoute:
             receive, ctx.headers.get("content-length"), gateway.max_body_bytes, gateway.request_body_timeout
         )
         ctx.body = parse_json_object(raw)
-        request = ctx.request = self._codec(self.surface.decode, ctx.body)
+        params = self._path_params(scope["path"]) if self.templates else None
+        if params is not None:
+            request = ctx.request = self._codec(self.surface.decode_path, ctx.body, params)
+        else:
+            request = ctx.request = self._codec(self.surface.decode, ctx.body)
         ctx.requested_model = request.model
         ctx.stream = request.stream
         response = await run_until_disconnect(gateway, ctx, receive)
@@ -152,6 +160,13 @@ class ModelRoute:
             await response.aclose()
         return failure[0] if failure else None
 
+    def _path_params(self, path: str) -> dict[str, str] | None:
+        for pattern in self.templates:
+            found = pattern.fullmatch(path)
+            if found:
+                return {name: unquote(value) for name, value in found.groupdict().items()}
+        return None
+
     def _codec(self, method: Callable[..., Any], *args: Any) -> Any:
         """Call a surface method; anything but a ``GatewayError`` is the surface's bug (500, naming its plugin)."""
         try:
@@ -191,6 +206,33 @@ async def _guarded(
         on_error(log_plugin_failure(plugin, f"surface {surface}.encode_stream", exc))
 
 
+def template_pattern(path: str) -> re.Pattern[str]:
+    """``/a/{name}/b`` as a pattern matching ``/a/<one segment>/b``, the segment named ``name``."""
+    parts = [
+        f"(?P<{part[1:-1]}>[^/]+)" if part.startswith("{") and part.endswith("}") else re.escape(part)
+        for part in path.split("/")
+    ]
+    return re.compile("/".join(parts))
+
+
+class ModelPaths(dict[str, "ModelRoute"]):
+    """Path -> the model route serving it: one dict lookup for a literal path; a path no literal
+    matches is tried against the templated ones (``{name}`` segments), if any surface has some."""
+
+    def __init__(self, routes: dict[str, ModelRoute]) -> None:
+        super().__init__(routes)
+        self.templates = [(template_pattern(path), route) for path, route in routes.items() if "{" in path]
+
+    def get(self, path: str, default: Any = None) -> Any:
+        route = super().get(path)
+        if route is None and self.templates:
+            for pattern, candidate in self.templates:
+                if pattern.fullmatch(path):
+                    return candidate
+            return default
+        return route if route is not None else default
+
+
 def surface_routes(gateway: Gateway) -> tuple[dict[str, ModelRoute], list[Route]]:
     """Every registered surface's paths: ``path -> ModelRoute`` for the fast path, and Starlette
     routes that reserve those paths (so no plugin route can claim them; POST requests to them
@@ -211,7 +253,7 @@ def surface_routes(gateway: Gateway) -> tuple[dict[str, ModelRoute], list[Route]
     call_startup_hook(gateway.pm, "gateway_register_surfaces", register=PerPlugin(registrar), gateway=gateway)
     gateway.surfaces = surfaces
     routes = {name: ModelRoute(gateway, surface, surfaces.owner(name) or "core") for name, surface in surfaces.items()}
-    fast = {path: routes[surface.name] for path, surface in paths.items()}
+    fast = ModelPaths({path: routes[surface.name] for path, surface in paths.items()})
 
     async def served_by_fast_path(request: Request) -> Response:  # pragma: no cover - intercepted earlier
         raise RuntimeError("model routes are served by the ASGI fast path")

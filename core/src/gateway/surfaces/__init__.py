@@ -15,7 +15,7 @@ embeddings; a plugin adds its own through ``gateway_register_surfaces`` (gateway
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 from gateway._errors import GatewayError
@@ -44,7 +44,8 @@ class Surface:
     format: ClassVar[str] = ""
     #: the kind of call, which picks the provider's method: ``chat``, ``completions``, ``embeddings``
     endpoint: ClassVar[Endpoint] = "chat"
-    #: the POST paths it serves
+    #: the POST paths it serves; a whole segment ``{name}`` matches any one segment, handed to
+    #: :meth:`decode_path` (``/openai/deployments/{deployment}/chat/completions``)
     paths: ClassVar[tuple[str, ...]] = ()
     #: the Content-Type of its answers
     content_type: ClassVar[bytes] = b"application/json"
@@ -52,6 +53,11 @@ class Surface:
     def decode(self, body: JSON) -> ModelRequest:
         """The typed request for a JSON body (a ``BadRequestError`` naming the field when it is malformed)."""
         raise NotImplementedError
+
+    def decode_path(self, body: JSON, params: Mapping[str, str]) -> ModelRequest:
+        """The typed request for a body that came on a path with ``{name}`` segments (``params``:
+        name -> the segment, URL-decoded).  By default the path says nothing the body does not."""
+        return self.decode(body)
 
     def encode_answer(self, ctx: RequestContext, response: JSONResponseBody) -> bytes:
         """The body of a complete answer (``response.status`` is the status sent)."""
