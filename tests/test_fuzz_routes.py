@@ -349,6 +349,8 @@ CHAT_EXTRAS = {
     "store": False,
     "service_tier": "auto",
     "prediction": {"type": "content", "content": "x"},
+    # gateway-cache's per-request controls (LiteLLM's `cache` object)
+    "cache": {"use-cache": True, "no-store": False, "ttl": 60, "s-maxage": 60, "namespace": "fuzz"},
 }
 
 
@@ -649,6 +651,9 @@ ROUTES: list[Route] = [
         ],
     ),
     Route("GET", "/spend/ledger/status", lambda t: [{}]),
+    # cache (gateway-cache; the fuzz config turns on a local cache in default_off mode)
+    Route("GET", "/cache/ping", lambda t: [{}]),
+    Route("POST", "/cache/delete", lambda t: [{"keys": ["gateway-cache:global:-:0123456789abcdef"]}]),
     # core and other plugins' read-only routes
     Route("GET", "/health", lambda t: [{"model": "gpt-4o"}]),
     *(
@@ -725,6 +730,7 @@ def gateway_config(database_url: str, workdir: Path, anthropic_url: str, redis_p
             {"model_name": "text-embedding-3-small", "litellm_params": {"model": "mock/text-embedding-3-small"}},
         ],
         "general_settings": {"master_key": MASTER, "database_url": database_url},
+        "litellm_settings": {"cache": True, "cache_params": {"type": "local", "mode": "default_off"}},
         "plugins": {
             "virtual_keys": {"revocation_wait": False},
             "spend": {"redis_url": REDIS_URL, "redis_prefix": redis_prefix, "wal_dir": str(workdir / "wal")},

@@ -161,7 +161,7 @@ def test_check_config_names_every_key_without_effect_and_why(tmp_path: Path) -> 
         "model_group_settings",
     }
     assert "issue 18" in notes["general_settings.store_model_in_db"]
-    assert "issue 19" in notes["litellm_settings.cache"]
+    assert "pip install gateway-cache" in notes["litellm_settings.cache"]
     assert "pip install gateway-virtual-keys" in notes["litellm_settings.max_internal_user_budget"]
     assert "issue 17" in notes["pass_through_endpoints"]
     assert notes["telemetry"].startswith("not planned")

@@ -40,6 +40,7 @@ CATALOG: tuple[Distribution, ...] = (
     Distribution("gateway-azure-content-safety", "azure_content_safety",
                  guardrails=("azure/content_safety", "azure/prompt_shield", "azure/text_moderations")),
     Distribution("gateway-content-filter", "content_filter", guardrails=("content_filter", "litellm_content_filter")),
+    Distribution("gateway-cache", "cache", config_keys=("litellm_settings.cache", "litellm_settings.cache_params")),
     Distribution("gateway-langfuse", "langfuse", sinks=("langfuse", "langfuse_otel"),
                  config_keys=("litellm_settings.langfuse_default_tags",)),
     Distribution("gateway-helicone", "helicone", sinks=("helicone",)),

@@ -56,6 +56,8 @@ log = structlog.get_logger("gateway.spend")
 PLUGIN = "spend"
 #: ``ctx.annotations`` mark of a request core answered itself (``mock_response``): it costs nothing
 MOCKED = "mock_response"
+#: the annotation a response cache sets on an answer it served (gateway-cache)
+CACHE_HIT = "cache_hit"
 KEY_SPEND_HEADER = "x-litellm-key-spend"
 
 
@@ -337,9 +339,30 @@ class Governor:
             # the model name the upstream reports in its answer may have a price
             reported = self.reported_prices.get(deployment.provider, spend.reported_model if spend else None)
             if reported is None:
-                return Decimal(0), price.source, True
+                return (
+                    self._cache_hit(ctx, None) if ctx.annotations.get(CACHE_HIT) else (Decimal(0), price.source, True)
+                )
             price = reported
-        return price.cost(TokenCounts.from_usage(ctx.usage)), price.source, False
+        cost = price.cost(TokenCounts.from_usage(ctx.usage))
+        if ctx.annotations.get(CACHE_HIT):
+            return self._cache_hit(ctx, cost)
+        return cost, price.source, False
+
+    @staticmethod
+    def _cache_hit(ctx: RequestContext, upstream_cost: Decimal | None) -> tuple[Decimal, str | None, bool]:
+        """A cache plugin answered (``annotations["cache_hit"]``): no upstream was paid.  The hit costs what
+        the cache says (``annotations["cache"]["hit_cost"]``, default 0); what the upstream call would
+        have cost is recorded as ``annotations["cache"]["saved_cost"]`` (the ledger's metadata, Prometheus)."""
+        note = ctx.annotations.get("cache")
+        hit_cost = Decimal(0)
+        if isinstance(note, dict):
+            try:
+                hit_cost = max(Decimal(str(note.get("hit_cost") or 0)), Decimal(0))
+            except ArithmeticError:
+                hit_cost = Decimal(0)
+            if upstream_cost is not None:
+                note["saved_cost"] = str(max(upstream_cost - hit_cost, Decimal(0)))
+        return hit_cost, CACHE_HIT, False
 
     async def settle(self, ctx: RequestContext, spend: RequestSpend, cost: Decimal) -> None:
         if spend.settled:
