@@ -427,6 +427,47 @@ def count_tokens_bodies(t: Target) -> list[dict[str, Any]]:
 COUNT_TOKENS_EXTRAS = {"thinking": {"type": "enabled", "budget_tokens": 1024}, "max_tokens": 16}
 
 
+def responses_bodies(t: Target) -> list[dict[str, Any]]:
+    schema = {"type": "object", "properties": {"q": {"type": "integer"}}}
+    return both_models(
+        [
+            {
+                "model": "gpt-4o",
+                "instructions": "be brief",
+                "input": [
+                    {"role": "user", "content": [{"type": "input_text", "text": "hi"},
+                                                 {"type": "input_image", "image_url": "data:image/png;base64,AAAA"}]},
+                    {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "look"}]},
+                    {"type": "function_call", "call_id": "call_1", "name": "lookup", "arguments": '{"q": 1}'},
+                    {"type": "function_call_output", "call_id": "call_1", "output": "found"},
+                    {"type": "message", "role": "user", "content": "thanks"},
+                ],
+                "tools": [{"type": "function", "name": "lookup", "description": "look up", "parameters": schema}],
+                "tool_choice": "auto",
+                "max_output_tokens": 16,
+                "temperature": 0.5,
+                "top_p": 1,
+                "user": "end-user",
+                "metadata": {"tag": "x"},
+                "store": False,
+                "stream": False,
+            },
+            {"model": "gpt-4o", "input": "stream this", "stream": True, "max_output_tokens": 8, "store": False},
+        ]
+    )  # fmt: skip
+
+
+RESPONSES_EXTRAS = {
+    "text": {"format": {"type": "json_schema", "name": "out", "schema": {"type": "object"}}},
+    "reasoning": {"effort": "low", "summary": "auto"},
+    "parallel_tool_calls": True,
+    "previous_response_id": "resp_fuzz_missing",
+    "include": ["reasoning.encrypted_content"],
+    "prompt_cache_key": "k",
+    "fallbacks": ["gpt-4o"],
+}
+
+
 def completion_bodies(t: Target) -> list[dict[str, Any]]:
     return [
         {
@@ -506,6 +547,17 @@ ROUTES: list[Route] = [
         for path, (bodies, extras) in OPENAI.items()
     ),
     Route("POST", "/v1/messages", messages_bodies, lambda t: MESSAGES_EXTRAS, anthropic=True, model=True),
+    # the Responses API (gateway-responses); the stored response the fuzz asks for does not exist
+    Route("POST", "/v1/responses", responses_bodies, lambda t: RESPONSES_EXTRAS, model=True),
+    Route("GET", "/v1/responses/{response_id}", lambda t: [{}], model=True, valid_status=404),
+    Route("DELETE", "/v1/responses/{response_id}", lambda t: [{}], model=True, valid_status=404),
+    Route(
+        "GET",
+        "/v1/responses/{response_id}/input_items",
+        lambda t: [{"limit": "10", "order": "asc"}],
+        model=True,
+        valid_status=404,
+    ),  # fmt: skip
     Route(
         "POST",
         "/v1/messages/count_tokens",
@@ -970,7 +1022,7 @@ def test_every_route_of_the_app_is_fuzzed(gateway: GatewayProcess, monkeypatch: 
 
 
 #: path parameters other than ``{key}`` and the valid value each stands for
-PATH_PARAMETERS = {"{model_id:path}": "gpt-4o", "{deployment}": "gpt-4o"}
+PATH_PARAMETERS = {"{model_id:path}": "gpt-4o", "{deployment}": "gpt-4o", "{response_id}": "resp_fuzz_missing"}
 
 
 def route_path(route: Route, target: Target) -> str:

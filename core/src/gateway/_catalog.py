@@ -31,6 +31,7 @@ CATALOG: tuple[Distribution, ...] = (
     Distribution("gateway-gemini", "gemini", providers=("gemini",)),
     Distribution("gateway-bedrock", "bedrock", providers=("bedrock",)),
     Distribution("gateway-mock", "mock", providers=("mock",)),
+    Distribution("gateway-responses", "responses"),
     Distribution("gateway-complexity-router", "complexity_router", providers=("auto_router",)),
     Distribution("gateway-presidio", "presidio", guardrails=("presidio",)),
     Distribution("gateway-lakera", "lakera", guardrails=("lakera", "lakera_v2")),

@@ -1,0 +1,78 @@
+"""``POST /v1/responses``: OpenAI's Responses API, as a surface any configured model serves.
+
+The request decodes into the typed chat request (:mod:`.decode`), so it runs through the one
+lifecycle (keys, budgets, guardrails, routing, retries, the ledger) and every provider encodes it
+with its own encoder.  The answer (OpenAI chat format inside the gateway) becomes a Response
+object (:mod:`.answer`) or the Responses event stream (:mod:`.events`).  Errors use OpenAI's
+envelope, as the Responses API does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+
+from gateway import JSONResponseBody, RequestContext, StreamResponseBody
+from gateway.chat import JSON
+from gateway.surfaces import OnError, Surface
+
+from .answer import from_completion
+from .decode import ResponsesRequest, decode_responses_request
+from .events import EventTranslator
+
+NAME = "openai.responses"
+#: where the post-call hook leaves the Response object it stored (``ctx.state``)
+ANSWER = "responses.answer"
+
+
+class ResponsesSurface(Surface):
+    name = NAME
+    format = "openai.responses"
+    endpoint = "chat"
+    paths = ("/v1/responses",)
+
+    def __init__(self, saver: Any) -> None:
+        #: ``await saver(ctx, response)`` keeps a finished response when the request asked to store it
+        self.saver = saver
+
+    def decode(self, body: JSON) -> ResponsesRequest:
+        return decode_responses_request(body)
+
+    def encode_answer(self, ctx: RequestContext, response: JSONResponseBody) -> bytes:
+        if response.status != 200:
+            return orjson.dumps(response.data)  # an upstream's error, in OpenAI's envelope
+        answer = ctx.state.get(ANSWER)
+        if answer is None:
+            request = ctx.request
+            assert isinstance(request, ResponsesRequest)
+            answer = from_completion(request, request.response_id, response.data, request.created_at)
+        return orjson.dumps(answer)
+
+    def encode_stream(
+        self, ctx: RequestContext, response: StreamResponseBody, on_error: OnError
+    ) -> AsyncIterator[bytes]:
+        return self._events(ctx, response, on_error)
+
+    async def _events(
+        self, ctx: RequestContext, response: StreamResponseBody, on_error: OnError
+    ) -> AsyncIterator[bytes]:
+        request = ctx.request
+        assert isinstance(request, ResponsesRequest)
+        translator = EventTranslator(request, request.response_id, request.created_at)
+        yield translator.start()
+        try:
+            async for chunk in response.chunks:
+                # the events one chunk produces leave together: one write each, never held back
+                events = b"".join(translator.feed(chunk))
+                if events:
+                    yield events
+            done = b"".join(translator.finish())
+            final = translator.response("completed")
+            await self.saver(ctx, final)  # stored before the client hears it is complete
+            yield done + translator.completed(final)
+        except Exception as exc:  # the upstream failed mid-stream, or storing failed: end with response.failed
+            error = on_error(exc)
+            code = "rate_limit_exceeded" if error.status == 429 else "server_error"
+            yield translator.failed(code, error.message)
