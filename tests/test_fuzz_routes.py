@@ -270,6 +270,9 @@ class Route:
     model: bool = False
     #: what a valid body gets (404: a deletion of what does not exist, so the fuzz deletes nothing)
     valid_status: int = 200
+    #: a pass-through route: an answer may be the upstream's own, passed on unchanged (its error body
+    #: is then the upstream's, not necessarily JSON); the gateway's own errors are still checked
+    forwarded: bool = False
 
 
 #: OpenAI parameters Anthropic's API has no counterpart for (the gateway refuses them for claude)
@@ -723,6 +726,25 @@ ROUTES: list[Route] = [
     ),
 ]
 
+#: LiteLLM's provider pass-through routes (core).  /anthropic forwards to the module's Anthropic
+#: server (a valid body gets its 200; other methods its 405, passed on as it sent it); nothing
+#: configures the others here, so every request gets the gateway's 404 naming what to set
+PASSTHROUGH_PREFIXES = ("/openai", "/azure", "/anthropic", "/gemini", "/bedrock", "/vertex_ai")
+ROUTES += [
+    Route(
+        method,
+        f"{prefix}/{{path:path}}",
+        (lambda t: [{"limit": "10"}]) if method == "GET" else messages_bodies,
+        (lambda t: {}) if method == "GET" else (lambda t: MESSAGES_EXTRAS),
+        anthropic=prefix == "/anthropic",
+        model=True,
+        valid_status=(200 if method == "POST" else 405) if prefix == "/anthropic" else 404,
+        forwarded=True,
+    )
+    for prefix in PASSTHROUGH_PREFIXES
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+]
+
 # --------------------------------------------------------------------------- the gateway process
 
 
@@ -979,7 +1001,8 @@ def _send_and_check(
         f"gateway log:\n{gateway.log_for(request_id, reply.headers.get('x-litellm-call-id', ''))}"
     )
     if reply.status >= 400:
-        check_error_envelope(route, reply)
+        if not (route.forwarded and not reply.headers.get("content-type", "").startswith("application/json")):
+            check_error_envelope(route, reply)
     elif reply.headers.get("content-type", "").startswith("text/event-stream"):
         check_stream(route, reply)
     elif reply.headers.get("content-type", "").startswith("application/json"):
@@ -1022,7 +1045,12 @@ def test_every_route_of_the_app_is_fuzzed(gateway: GatewayProcess, monkeypatch: 
 
 
 #: path parameters other than ``{key}`` and the valid value each stands for
-PATH_PARAMETERS = {"{model_id:path}": "gpt-4o", "{deployment}": "gpt-4o", "{response_id}": "resp_fuzz_missing"}
+PATH_PARAMETERS = {
+    "{path:path}": "v1/messages",
+    "{model_id:path}": "gpt-4o",
+    "{deployment}": "gpt-4o",
+    "{response_id}": "resp_fuzz_missing",
+}
 
 
 def route_path(route: Route, target: Target) -> str:

@@ -14,13 +14,15 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway._errors import GatewayError, NotFoundError, PluginError
+from gateway._errors import ConfigError, GatewayError, NotFoundError, PluginError
 from gateway._gateway import Gateway
 from gateway._hooks import PluginFailure, call_startup_hook
 from gateway._logs import bind_request_id, configure_logging, get_logger
 from gateway._unavailable import DependencyUnavailableError, is_unavailable
+from gateway.http._allowed_ips import AllowedIPsMiddleware
 from gateway.http._health import health_routes
 from gateway.http._openai_routes import openai_routes
+from gateway.http._passthrough import passthrough_routes
 from gateway.http._requests import client_request_id, new_request_id
 from gateway.http._responses import error_response, internal_error
 from gateway.http._serve import surface_routes
@@ -101,14 +103,27 @@ def collect_routes(gateway: Gateway, reserved: list[Route]) -> list[BaseRoute]:
                     )
                 owners[key] = plugin
             plugin_routes.append(route)
-    return core + plugin_routes
+    # pass-through routes last: a prefix route (/openai/{path}) never shadows a more specific one
+    passthrough = passthrough_routes(gateway)
+    for route in passthrough:
+        for key in _route_keys(route):
+            if key in owners:
+                raise ConfigError(
+                    f"general_settings.pass_through_endpoints: {key[1]} {key[0]} is already served by "
+                    f"{owners[key]!r}; choose another path"
+                )
+    return core + plugin_routes + passthrough
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     error: GatewayError
     if exc.status_code == 404:
-        error = NotFoundError(f"no route {request.method} {request.url.path}; model routes live under /v1/", code="404")
+        error = NotFoundError(
+            f"no route {request.method} {request.url.path}; model routes live under /v1/, and a path of another API "
+            "is forwarded once general_settings.pass_through_endpoints names it",
+            code="404",
+        )
     elif exc.status_code == 405:
         error = GatewayError(
             f"{request.method} is not allowed on {request.url.path}", status=405, type="invalid_request_error"
@@ -165,6 +180,8 @@ def create_app(gateway: Gateway) -> GatewayApp:
         exception_handlers={HTTPException: _http_exception, GatewayError: _gateway_error, Exception: _unhandled},
     )
     app.state.gateway = gateway
+    if gateway.access.networks is not None:  # inside RequestIdMiddleware: a refusal carries the ids too
+        app.add_middleware(AllowedIPsMiddleware, policy=gateway.access)
     app.add_middleware(RequestIdMiddleware)
     return GatewayApp(app, fast_routes, gateway)
 

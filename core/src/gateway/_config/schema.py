@@ -74,6 +74,40 @@ class ModelEntry(Strict):
     model_info: ModelInfo = Field(default_factory=ModelInfo)
 
 
+class PassThroughEndpoint(Strict):
+    """One of ``general_settings.pass_through_endpoints``: a gateway path forwarded to ``target``
+    (LiteLLM's fields; see docs/pass-through.md)."""
+
+    #: the gateway path clients call (``/v1/rerank``, ``/bria``)
+    path: str
+    #: the URL it is forwarded to
+    target: str
+    #: headers added to the forwarded request (``Authorization: "bearer os.environ/COHERE_API_KEY"``)
+    headers: dict[str, str] = Field(default_factory=dict)
+    #: also forward the client's own headers (never its gateway key)
+    forward_headers: bool = False
+    #: LiteLLM's switch for requiring a gateway key; here a key is always required unless this is
+    #: ``false`` explicitly, which opens the route to anyone (a start-up warning says so)
+    auth: bool = True
+    #: also serve ``path/<anything>``, forwarded to ``target/<anything>``
+    include_subpath: bool = False
+    # (LiteLLM's cost_per_request is not a field: a call is priced from the usage its answer reports)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/") or value.rstrip("/") == "":
+            raise ValueError("path must start with / and name a route, for example /v1/rerank")
+        return value.rstrip("/")
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("target must be an http:// or https:// URL")
+        return value
+
+
 class GeneralSettings(Strict):
     master_key: str | None = None
     database_url: str | None = None
@@ -138,6 +172,8 @@ class GeneralSettings(Strict):
     database_connection_timeout: float | None = None
     disable_reset_budget: bool | None = None
     ui_access_mode: str | None = None
+    #: routes forwarded to other APIs, governed like model calls (see docs/pass-through.md)
+    pass_through_endpoints: list[PassThroughEndpoint] = Field(default_factory=list)
 
     @field_validator("allowed_ips")
     @classmethod
@@ -158,7 +194,6 @@ INERT_GENERAL_SETTINGS = {
     "proxy_budget_rescheduler_max_time",
     "custom_auth",
     "custom_key_generate",
-    "pass_through_endpoints",
     "user_header_name",
     "health_check_details",
     "coordination_redis",
