@@ -87,3 +87,48 @@ def test_hits_do_not_consume_a_budget_the_upstream_calls_would_exceed(
     with pytest.raises(openai.APIStatusError):
         for n in range(3):
             call(f"question {n}")
+
+
+def test_prometheus_counts_hits_misses_and_saved_cost(cache_gateway: Any, fake_upstream: Any, tmp_path: Path) -> None:
+    import time
+
+    import gateway_prometheus
+    import gateway_spend
+    from prometheus_client.parser import text_string_to_metric_families
+
+    gw = cache_gateway(
+        {"type": "local"},
+        extra=(("spend", gateway_spend), ("prometheus", gateway_prometheus)),
+        general={"database_url": f"sqlite:///{tmp_path / 'ledger.db'}"},
+        plugins={"spend": {"ship_interval_seconds": 0.05}},
+        prices=PRICES,
+        litellm={"callbacks": ["prometheus"]},
+    )
+    client = gw.openai()
+    paid = Decimal(
+        client.chat.completions.with_raw_response.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+        ).headers["x-litellm-response-cost"]
+    )
+    for _ in range(3):
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+
+    def value(text: str, name: str) -> float:
+        return sum(
+            s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+            if s.name == name and s.labels.get("model_group") == "gpt-4o"
+        )
+
+    deadline = time.monotonic() + 10
+    while True:  # the metrics are updated off the request path
+        text = httpx.get(gw.url + "/metrics", headers={"Authorization": f"Bearer {MASTER}"}).text
+        if value(text, "litellm_cache_hits_metric_total") >= 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    assert value(text, "litellm_cache_hits_metric_total") == 3
+    assert value(text, "litellm_cache_misses_metric_total") == 1
+    assert Decimal(str(value(text, "gateway_cache_saved_spend_metric_total"))).quantize(Decimal("1e-9")) == (
+        3 * paid
+    ).quantize(Decimal("1e-9"))

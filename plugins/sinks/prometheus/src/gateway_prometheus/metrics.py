@@ -73,6 +73,26 @@ class Metrics:
             "litellm_cached_input_tokens_metric", "Prompt tokens served from the provider cache", group
         )
         self.reasoning_tokens = counter("litellm_reasoning_tokens_metric", "Reasoning tokens", group)
+        # a response cache (gateway-cache: ``annotations["cache"]``)
+        self.cache_hits = counter(
+            "litellm_cache_hits_metric", "Answers served from the response cache", ["model_group"]
+        )
+        self.cache_misses = counter(
+            "litellm_cache_misses_metric", "Cacheable requests the response cache could not answer", ["model_group"]
+        )
+        self.cached_tokens_served = counter(
+            "litellm_cached_tokens_metric", "Tokens of the answers served from the response cache", ["model_group"]
+        )
+        self.cache_saved = counter(
+            "gateway_cache_saved_spend_metric",
+            "USD the upstream calls answered by the cache would have cost",
+            ["model_group"],
+        )
+        self.cache_bypassed = counter(
+            "gateway_cache_bypassed_requests_metric",
+            "Requests that bypassed the cache: its backend did not answer",
+            ["model_group"],
+        )
         self.spend = counter("litellm_spend_metric", "Spend in USD", [*group, *extra])
         self.total_latency = histogram("litellm_request_total_latency_metric", "Request time in the gateway (s)", group)
         self.upstream_latency = histogram(

@@ -63,6 +63,7 @@ class PrometheusSink(Sink):
         self._fallbacks(p, group)
         self._spend_annotations(p)
         self._guardrails(p)
+        self._cache(p, group)
 
     def _extra(self, name: str, p: dict[str, Any]) -> str:
         principal = p.get("principal") or {}
@@ -148,6 +149,25 @@ class PrometheusSink(Sink):
                 m.key_remaining_requests.labels(name, group).set(_number(limit["remaining_requests"]))
             if _number(limit.get("remaining_tokens")) is not None:
                 m.key_remaining_tokens.labels(name, group).set(_number(limit["remaining_tokens"]))
+
+    def _cache(self, p: dict[str, Any], group: str) -> None:
+        """``annotations["cache"]``: ``{hit, saved_cost?, bypassed?}`` (docs/log-event.md)."""
+        cache = (p.get("annotations") or {}).get("cache")
+        if not isinstance(cache, dict):
+            return
+        m = self.metrics
+        if cache.get("bypassed"):
+            m.cache_bypassed.labels(group).inc()
+        elif cache.get("hit") is True:
+            m.cache_hits.labels(group).inc()
+            usage = p["usage"]
+            if usage:
+                m.cached_tokens_served.labels(group).inc(usage["total_tokens"])
+            saved = _number(cache.get("saved_cost"))
+            if saved:
+                m.cache_saved.labels(group).inc(saved)
+        elif cache.get("hit") is False:
+            m.cache_misses.labels(group).inc()
 
     def _guardrails(self, p: dict[str, Any]) -> None:
         m, guard = self.metrics, self.labels
