@@ -48,6 +48,8 @@ How
 
 Configurations
     floor               bench/minimal_proxy.py's ASGI app: aiohttp pass-through, no gateway
+    core+canned         core and the mock provider plugin only, the master key, the deployment's
+                        ``mock_response`` as the answer: no upstream call, only the gateway's own work
     core+openai         core and the openai provider plugin only (GATEWAY_LOAD_PLUGINS=openai),
                         the master key
     core+openai-stream  the same, ``"stream": true`` against an SSE upstream (6 chunks + [DONE])
@@ -106,7 +108,7 @@ PG_DATABASE = "gateway_bench_instructions"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 REDIS_PREFIX = "gateway-bench-instructions"
 
-CONFIGURATIONS = ("floor", "core+openai", "core+openai-stream", "default", "governed")
+CONFIGURATIONS = ("floor", "core+canned", "core+openai", "core+openai-stream", "default", "governed")
 #: seconds the gateway idles after start-up, before the first request: its background tasks' first
 #: rounds (the ledger shipper's look for orphaned logs, the key cache's first poll) end in this pause,
 #: so they never overlap the requests (where how far they got would depend on valgrind's speed)
@@ -334,6 +336,8 @@ class Configuration:
     name: str
     stream: bool = False
     only_openai: bool = False
+    #: core and gateway-mock only, answering in process (no upstream call at all)
+    canned: bool = False
     governed: bool = False
     floor: bool = False
     #: the gateway has work driven by the wall clock (the virtual-keys change poll, each second):
@@ -343,7 +347,7 @@ class Configuration:
 
     @property
     def has_ledger(self) -> bool:
-        return not (self.only_openai or self.floor)
+        return not (self.only_openai or self.floor or self.canned)
 
 
 def gateway_config(upstream: str, *, governed: bool = False, plugins_section: bool = True) -> dict[str, Any]:
@@ -370,9 +374,20 @@ def gateway_config(upstream: str, *, governed: bool = False, plugins_section: bo
     return config
 
 
+def canned_config() -> dict[str, Any]:
+    """One mock deployment answering the upstream's text in process: the gateway's own work only."""
+    answer = "Hello! How can I help you today?"
+    params = {"model": "mock/gpt-4o-mini", "mock_response": answer}
+    return {
+        "model_list": [{"model_name": "gpt-4o-mini", "litellm_params": params}],
+        "general_settings": {"master_key": MASTER_KEY},
+    }
+
+
 def configurations(upstream: str) -> dict[str, Configuration]:
     return {
         "floor": Configuration("floor", floor=True),
+        "core+canned": Configuration("core+canned", canned=True, config=canned_config()),
         "core+openai": Configuration(
             "core+openai", only_openai=True, config=gateway_config(upstream, plugins_section=False)
         ),
@@ -451,6 +466,8 @@ def child_env(conf: Configuration, config_path: Path, src: Path | None) -> dict[
     )
     if conf.only_openai:
         env["GATEWAY_LOAD_PLUGINS"] = "openai"
+    if conf.canned:
+        env["GATEWAY_LOAD_PLUGINS"] = "mock"
     path = source_path(src)
     if path:
         env["PYTHONPATH"] = path
