@@ -137,14 +137,14 @@ def test_wrong_types_and_values(tmp_path: Path) -> None:
         model_list:
           - model_name: gpt-4o
             litellm_params: {model: openai/gpt-4o, rpm: lots}
-          - model_name: bare
-            litellm_params: {model: gpt-4o}
+          - model_name: blank
+            litellm_params: {model: " "}
         router_settings:
           num_retries: -1
     """,
     )
     assert "line 3: model_list[0].litellm_params.rpm" in message and "valid integer" in message
-    assert "model_list[1].litellm_params.model: must be '<provider>/<model>'" in message
+    assert "model_list[1].litellm_params.model: must name a model" in message
     assert "router_settings.num_retries" in message and "greater than or equal to 0" in message
 
 
@@ -164,17 +164,22 @@ def test_missing_environment_variable(tmp_path: Path, monkeypatch: pytest.Monkey
     )
 
 
-def test_provider_plugin_not_installed(tmp_path: Path) -> None:
-    message = problems_of(
-        tmp_path,
-        """
+def test_provider_plugin_not_installed_is_an_unavailable_deployment_not_a_refusal(tmp_path: Path) -> None:
+    # a LiteLLM file naming a provider no plugin here serves still starts (LiteLLM configs load unchanged)
+    gateway = Gateway(
+        write(
+            tmp_path,
+            """
         model_list:
           - model_name: claude
             litellm_params: {model: nosuchprovider/claude-x}
     """,
+        )
     )
-    assert "model_list[0].litellm_params.model: no installed plugin serves the provider 'nosuchprovider'" in message
-    assert "pip install" in message
+    (deployment,) = gateway.deployments
+    assert deployment.provider == "nosuchprovider"
+    assert deployment.unavailable is not None
+    assert "no installed plugin serves the provider 'nosuchprovider'" in deployment.unavailable
 
 
 def test_missing_required_and_bad_yaml_and_duplicates(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """The ``gateway`` command.
 
 gateway --config config.yaml --port 4000      serve (also: --host, --workers, --server)
-gateway check-config config.yaml              validate a config file and exit
+gateway check-config [--strict] config.yaml   validate a config file and exit (--strict: fail on unavailable deployments)
 gateway plugins [--check|--catalog]           list installed plugins and their hooks (or all known ones)
 gateway new-plugin NAME --kind guardrail      start a plugin from the template (plugin-template kit)
 """
@@ -12,8 +12,12 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from gateway._errors import ConfigError, PluginError
+
+if TYPE_CHECKING:
+    from gateway._gateway import Gateway
 
 SUBCOMMANDS = ("serve", "check-config", "plugins")
 
@@ -51,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     _serve_parser(sub.add_parser("serve", help="serve the gateway (the default command)"))
     check = sub.add_parser("check-config", help="validate a config file and exit")
     check.add_argument("file")
+    check.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail (exit 1) when a deployment cannot be served, for example no installed plugin serves its provider",
+    )
     plugins = sub.add_parser("plugins", help="list installed plugins and the hooks they implement")
     plugins.add_argument("--check", action="store_true", help="import every plugin and report its start-up cost")
     plugins.add_argument("--json", action="store_true")
@@ -97,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(args)
         if args.command == "check-config":
-            return _check_config(args.file)
+            return _check_config(args.file, strict=args.strict)
         if args.command == "plugins":
             if args.catalog:
                 return _catalog()
@@ -125,15 +134,28 @@ def _serve(args: argparse.Namespace) -> int:
     )
 
 
-def _check_config(path: str) -> int:
+def _check_config(path: str, *, strict: bool = False) -> int:
     from gateway._gateway import Gateway
 
     gateway = Gateway(path)
     groups = gateway.router.groups
     print(f"{path}: OK — {len(gateway.deployments)} deployments in {len(groups)} model groups: {', '.join(groups)}")
+    unavailable = _unavailable_deployments(gateway, strict)
     for key, why in gateway.keys_without_effect:
         print(f"  note: {key} has no effect here: {why}")
-    return 0
+    return 1 if strict and unavailable else 0
+
+
+def _unavailable_deployments(gateway: Gateway, strict: bool) -> list[str]:
+    """Print the deployments that cannot be served (the gateway starts without them); their lines."""
+    lines = [
+        f"model group {d.model_group!r} (deployment {d.id}) is unavailable: {d.unavailable}"
+        for d in gateway.deployments
+        if d.unavailable is not None
+    ]
+    for line in lines:
+        print(f"  {'error' if strict else 'warning'}: {line}")
+    return lines
 
 
 #: a plugin whose import takes longer than this gets a hint to import lazily

@@ -7,6 +7,7 @@ and embedded uses isolated from each other.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import ipaddress
@@ -23,7 +24,7 @@ from gateway._catalog import distribution_for
 from gateway._config import ConfigProblems, GatewayConfig, load_config, report_validation_error
 from gateway._config.keys import schema_paths, without_effect
 from gateway._config.schema import LitellmParams
-from gateway._errors import ConfigError, PluginError
+from gateway._errors import BadRequestError, ConfigError, PluginError, ServiceUnavailableError
 from gateway._hooks import PerPlugin, RequestHooks, acall_first, call_startup_hook, ordered_impls
 from gateway._logdispatch import LogDispatcher
 from gateway._logs import get_logger
@@ -32,6 +33,7 @@ from gateway._providers import ProviderRegistry
 from gateway._registry import Registry
 from gateway._router import Router
 from gateway._types import Alert, Deployment, Principal
+from gateway._wildcards import WildcardMatch, is_wildcard, substitute
 from gateway.upstream import UpstreamClient
 
 log = get_logger("gateway")
@@ -106,11 +108,29 @@ class Gateway:
         call_startup_hook(
             self.pm, "gateway_register_providers", register=PerPlugin(self.providers.registrar), gateway=self
         )
+        self.providers.index_bare_models()
+        #: (deployment id, provider prefix) pairs a wildcard deployment was validated for, with the
+        #: reason when it failed (``model: "*"`` finds its provider per request; bounded by the prefixes)
+        self._wildcard_checked: dict[tuple[str, str], str | None] = {}
         self.deployments = self._build_deployments(problems)
         problems.raise_if_any()
+        for deployment in self.deployments:
+            if deployment.unavailable is not None:
+                log.warning(
+                    "deployment_unavailable",
+                    model_group=deployment.model_group,
+                    model_id=deployment.id,
+                    provider=deployment.provider,
+                    reason=deployment.unavailable,
+                )
 
         litellm = self.config.litellm_settings
-        self.router = Router(self.deployments, self.config.router_settings, extra_fallbacks=litellm.fallbacks or [])
+        self.router = Router(
+            self.deployments,
+            self.config.router_settings,
+            extra_fallbacks=litellm.fallbacks or [],
+            concretize=self.wildcard_deployment,
+        )
         for name in self.router.aliases.values():
             if name not in self.router.groups:
                 raise ConfigError(
@@ -235,6 +255,30 @@ class Gateway:
         """The validated ``plugins.<name>`` section (its model's defaults when absent)."""
         return self._plugin_configs.get(name)
 
+    def split_model(self, model: str) -> tuple[str, str] | None:
+        """``litellm_params.model`` -> (provider prefix, the provider's model name), as LiteLLM reads
+        it: a registered ``prefix/``, else a bare name a provider claims (``gpt-4o`` -> openai)."""
+        prefix, slash, rest = model.partition("/")
+        if slash and prefix in self.providers:
+            return prefix, rest
+        inferred = self.providers.infer(model)
+        return (inferred, model) if inferred is not None else None
+
+    def _why_unserved(self, model: str) -> str:
+        """Why no installed plugin serves ``litellm_params.model``, and what to install."""
+        prefix, slash, _ = model.partition("/")
+        if not slash:
+            return (
+                f"no installed provider plugin claims the bare model name {model!r}; write it with its provider "
+                f"(for example 'openai/{model}'; providers installed: {', '.join(self.providers.prefixes())})"
+            )
+        record = self.pm.records.get(prefix)
+        if record is not None and record.status == "failed":
+            return f"the plugin {prefix!r} is installed but failed to import ({(record.error or '').splitlines()[0]})"
+        known = distribution_for("providers", prefix)
+        install = f"pip install {known.name}" if known is not None else f"install a gateway plugin serving '{prefix}/'"
+        return f"no installed plugin serves the provider {prefix!r}; {install}"
+
     def _build_deployments(self, problems: ConfigProblems) -> list[Deployment]:
         deployments: list[Deployment] = []
         seen_ids: set[str] = set()
@@ -243,21 +287,27 @@ class Gateway:
         for index, entry in enumerate(settings.model_list):
             path = ("model_list", index, "litellm_params")
             params = entry.litellm_params
-            prefix, _, model = params.model.partition("/")
-            provider = self.providers.get(prefix)
-            if provider is None:
-                record = self.pm.records.get(prefix)
-                known = distribution_for("providers", prefix)
-                dist = known.name if known is not None else f"a gateway plugin for '{prefix}'"
-                if record is not None and record.status == "failed":
-                    why = f"the plugin {prefix!r} is installed but failed to import ({(record.error or '').splitlines()[0]})"
-                else:
-                    why = f"no installed plugin serves the provider {prefix!r}; install it with: pip install {dist}"
-                problems.add((*path, "model"), why)
-                continue
-            extras = set(params.model_extra or {})
-            for key in sorted(extras - provider.params):
-                problems.unknown_key((*path, key), sorted(COMMON_PARAMS | provider.params))
+            unavailable: str | None = None
+            if params.model == "*":  # every name: its provider is found per request
+                prefix, model = "*", "*"
+                provider = None
+            elif (split := self.split_model(params.model)) is not None:
+                prefix, model = split
+                provider = self.providers.get(prefix)
+            else:  # a provider no installed plugin serves: the deployment is unavailable, start-up goes on
+                head, slash, rest = params.model.partition("/")
+                prefix, model = (head, rest) if slash else ("", params.model)
+                provider = None
+                unavailable = self._why_unserved(params.model)
+            if provider is not None:
+                extras = set(params.model_extra or {})
+                for key in sorted(extras - provider.params):
+                    problems.unknown_key((*path, key), sorted(COMMON_PARAMS | provider.params))
+                if is_wildcard(model) and not provider.wildcard_models:
+                    unavailable = (
+                        f"the provider {prefix!r} ({self.providers.owner(prefix)}) does not serve wildcard models; "
+                        "list each model in model_list"
+                    )
             data = params.model_dump(exclude_none=True)
             deployment_id = (
                 entry.model_info.id
@@ -284,14 +334,56 @@ class Gateway:
                 or settings.router_settings.stream_timeout
                 or params.timeout
                 or default_timeout,
+                unavailable=unavailable,
             )
-            try:
-                provider.validate_deployment(deployment)
-            except ValueError as exc:
-                problems.add(path, str(exc))
-                continue
+            if provider is not None and unavailable is None:
+                try:
+                    provider.validate_deployment(deployment)
+                except ValueError as exc:
+                    problems.add(path, str(exc))
+                    continue
             deployments.append(deployment)
         return deployments
+
+    def wildcard_deployment(self, deployment: Deployment, match: WildcardMatch, requested: str) -> Deployment:
+        """The deployment of a wildcard group that serves ``requested``: a copy with the model the
+        pattern makes of it (same id: cooldowns, usage and prices stay the configured deployment's),
+        its provider found per name when the config says ``model: "*"``."""
+        model = substitute(deployment.model, match, requested)
+        if deployment.provider != "*":
+            return dataclasses.replace(deployment, model=model, model_group=requested)
+        split = self.split_model(model)
+        if split is None:
+            raise BadRequestError(
+                f"model {requested!r}: no installed provider plugin serves it through the wildcard model group "
+                f"{match.group!r}; ask for '<provider>/<model>' (providers installed: "
+                f"{', '.join(self.providers.prefixes())})",
+                param="model",
+                code="model_not_found",
+            )
+        prefix, name = split
+        concrete = dataclasses.replace(deployment, provider=prefix, model=name, model_group=requested)
+        key = (deployment.id, prefix)
+        if key not in self._wildcard_checked:  # once per provider: what it builds does not depend on the model
+            provider = self.providers.get(prefix)
+            reason: str | None = None
+            if provider is None or not provider.wildcard_models:
+                reason = f"the provider {prefix!r} does not serve wildcard models; list the model in model_list"
+            else:
+                try:
+                    provider.validate_deployment(concrete)
+                except ValueError as exc:
+                    reason = str(exc)
+            self._wildcard_checked[key] = reason
+        reason = self._wildcard_checked[key]
+        if reason is not None:
+            raise ServiceUnavailableError(
+                f"model {requested!r} (through the wildcard model group {match.group!r}, provider {prefix!r}) cannot "
+                f"be served: {reason}",
+                code="deployment_unavailable",
+                param="model",
+            )
+        return concrete
 
     def _decide_open_access(self, allow: bool | None) -> bool:
         if self.master_key_bytes is not None:

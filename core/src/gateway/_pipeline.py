@@ -38,7 +38,7 @@ async def authenticate(gateway: Gateway, ctx: RequestContext) -> Principal:
 
 def check_model_access(gateway: Gateway, ctx: RequestContext, principal: Principal) -> None:
     group = gateway.resolve_model(ctx.requested_model, principal)
-    if group not in gateway.router.groups:
+    if group not in gateway.router.groups and not gateway.router.serves(group):  # exact groups: one lookup
         raise NotFoundError(
             f"model {ctx.requested_model!r} does not exist on this gateway. Call GET /v1/models to see the models your "
             "key may use.",

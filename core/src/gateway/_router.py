@@ -26,11 +26,20 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from gateway._errors import BadRequestError, ConfigError, GatewayError, NotFoundError, PluginError, RateLimitError
+from gateway._errors import (
+    BadRequestError,
+    ConfigError,
+    GatewayError,
+    NotFoundError,
+    PluginError,
+    RateLimitError,
+    ServiceUnavailableError,
+)
 from gateway._logs import get_logger
 from gateway._registry import Registry
 from gateway._strategies.redis_state import DEFAULT_SYNC_INTERVAL, RedisRouterState, redis_location
 from gateway._strategies.shuffle import SimpleShuffle
+from gateway._wildcards import WildcardGroups, WildcardMatch
 from gateway.routing import AttemptResult, RoutePlan, RouterState, RoutingStrategy, Strategy, StrategyFactory
 
 if TYPE_CHECKING:
@@ -162,6 +171,7 @@ class Router:
         strategy: RoutingStrategy | None = None,
         extra_fallbacks: Sequence[dict[str, list[str]]] = (),
         state: RouterState | None = None,
+        concretize: Callable[[Deployment, WildcardMatch, str], Deployment] | None = None,
     ) -> None:
         self.settings = settings
         self.groups: dict[str, list[Deployment]] = {}
@@ -169,6 +179,15 @@ class Router:
         for d in deployments:
             self.groups.setdefault(d.model_group, []).append(d)
             self.by_id[d.id] = d
+        #: each group's deployments that can be called (not marked ``unavailable``)
+        self.available: dict[str, list[Deployment]] = {
+            group: [d for d in members if d.unavailable is None] for group, members in self.groups.items()
+        }
+        #: ``model_name`` patterns (``*``, ``anthropic/*``), most specific first
+        self.wildcards = WildcardGroups(self.groups)
+        #: makes the deployment a wildcard group serves a requested name with (the gateway's: it
+        #: knows the providers); without it a wildcard deployment is called as configured
+        self.concretize = concretize
         self.state = state if state is not None else build_state(settings)
         self._failed_callbacks: set[str] = set()
         self.strategy: RoutingStrategy
@@ -227,10 +246,14 @@ class Router:
     def resolve_alias(self, name: str) -> str:
         return self.aliases.get(name, name)
 
+    def serves(self, name: str) -> bool:
+        """Whether ``name`` is a model group or matches a wildcard group."""
+        return name in self.groups or (bool(self.wildcards) and self.wildcards.match(name) is not None)
+
     # ------------------------------------------------------------------ planning
 
     def healthy(self, group: str) -> list[Deployment]:
-        deployments = self.groups.get(group, [])
+        deployments = self.available.get(group, [])
         if len(deployments) <= 1:
             return list(deployments)
         now = time.time()
@@ -242,7 +265,14 @@ class Router:
         healthy = self.healthy(group)
         return self.strategy.order(ctx, healthy) if healthy else []
 
-    def unavailable_error(self, group: str) -> RateLimitError:
+    def unavailable_error(self, group: str) -> GatewayError:
+        if not self.available.get(group):
+            # no deployment of the group can be called at all (no plugin serves its provider ...)
+            reasons = sorted({d.unavailable for d in self.groups.get(group, ()) if d.unavailable})
+            return ServiceUnavailableError(
+                f"model group {group!r} cannot be served by this gateway: {'; '.join(reasons)}",
+                code="deployment_unavailable",
+            )
         wait = min((self.cooldowns.seconds_left(d.id) for d in self.groups[group]), default=1.0)
         return RateLimitError(
             f"no deployment of model group {group!r} is available: every one is cooling down after failures; "
@@ -253,21 +283,29 @@ class Router:
 
     def plan(self, ctx: RequestContext) -> RoutePlan:
         group = ctx.model_group
+        serving = group  # the group whose deployments serve it: itself, or the wildcard group it matches
+        match: WildcardMatch | None = None
         if group not in self.groups:
-            raise NotFoundError(
-                f"model {ctx.requested_model!r} does not exist on this gateway; call GET /v1/models to see the models "
-                "your key may use",
-                param="model",
-                code="model_not_found",
-            )
+            match = self.wildcards.match(group) if self.wildcards else None
+            if match is None:
+                raise NotFoundError(
+                    f"model {ctx.requested_model!r} does not exist on this gateway; call GET /v1/models to see the "
+                    "models your key may use",
+                    param="model",
+                    code="model_not_found",
+                )
+            serving = match.group
         unavailable: GatewayError | None = None
         try:
-            ordered = self.order_group(ctx, group)
+            ordered = self.order_group(ctx, serving)
         except RateLimitError as exc:
             ordered, unavailable = [], exc
+        if match is not None and ordered and self.concretize is not None:
+            concretize = self.concretize
+            ordered = [concretize(d, match, group) for d in ordered]
         plan = RoutePlan(ordered, group)
         if not ordered:
-            plan.unavailable = unavailable or self.unavailable_error(group)
+            plan.unavailable = unavailable or self.unavailable_error(serving)
             plan.has_fallbacks = bool(self.fallback_targets(ctx, group, RATE_LIMIT))
             if not plan.has_fallbacks:
                 raise plan.unavailable

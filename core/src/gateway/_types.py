@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
@@ -75,7 +76,12 @@ class Principal:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def may_use(self, model_group: str) -> bool:
-        return self.models is None or model_group in self.models
+        models = self.models
+        if models is None or model_group in models:
+            return True
+        # a wildcard in the list (``openai/*``) allows every name it matches, as LiteLLM reads it;
+        # only names outside the exact list pay for this
+        return any("*" in allowed and fnmatchcase(model_group, allowed) for allowed in models)
 
 
 @dataclass(slots=True)
@@ -95,6 +101,10 @@ class Deployment:
     weight: float = 1.0
     timeout: float | None = None
     stream_timeout: float | None = None
+    #: why this deployment cannot be called (no installed plugin serves its provider ...), or None.
+    #: It stays in the config's model groups, ``/health`` lists it as unhealthy with the reason, and
+    #: the router never picks it (a call to a group with nothing else answers 503 with the reason)
+    unavailable: str | None = None
 
     @property
     def api_base(self) -> str | None:

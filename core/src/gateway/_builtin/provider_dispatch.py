@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
+from gateway._errors import ServiceUnavailableError
 from gateway._hookspecs import hookimpl
 from gateway._types import Deployment, RequestContext, ResponseBody
 
@@ -17,8 +18,13 @@ def gateway_call(ctx: RequestContext, deployment: Deployment, gateway: Gateway) 
     # a plain function returning the provider's coroutine: the hook driver awaits it, and every
     # request saves one coroutine layer
     provider = gateway.providers.get(deployment.provider)
-    if provider is None:  # the config check makes this unreachable unless a plugin changed deployments
-        raise RuntimeError(f"no provider is registered for {deployment.provider!r}")
+    if provider is None:
+        # the default router never picks an unavailable deployment; a routing plugin may
+        raise ServiceUnavailableError(
+            f"deployment {deployment.id} of model group {deployment.model_group!r} cannot be called: "
+            f"{deployment.unavailable or f'no provider is registered for {deployment.provider!r}'}",
+            code="deployment_unavailable",
+        )
     if ctx.endpoint == "embeddings":
         return provider.embeddings(ctx, deployment, gateway)
     if ctx.endpoint == "completions":

@@ -40,14 +40,21 @@ def health_routes(gateway: Gateway) -> list[Route]:
             return error_response(exc)
         wanted = request.query_params.get("model")
         cooling = gateway.router.cooldowns.cooling()
-        healthy, unhealthy = [], []
+        healthy: list[dict[str, object]] = []
+        unhealthy: list[dict[str, object]] = []
         for deployment in gateway.deployments:
             if wanted and deployment.model_group != wanted:
                 continue
             if not principal.may_use(deployment.model_group):
                 continue
-            entry = {"model": deployment.model_group, "model_id": deployment.id, "provider": deployment.provider}
-            if deployment.id in cooling:
+            entry: dict[str, object] = {
+                "model": deployment.model_group,
+                "model_id": deployment.id,
+                "provider": deployment.provider,
+            }
+            if deployment.unavailable is not None:
+                unhealthy.append({**entry, "error": deployment.unavailable})
+            elif deployment.id in cooling:
                 unhealthy.append(
                     {**entry, "error": "cooling down after failures", "cooldown_seconds_left": cooling[deployment.id]}
                 )

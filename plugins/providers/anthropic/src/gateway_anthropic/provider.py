@@ -53,6 +53,10 @@ class AnthropicProvider(Provider):
     #: provider-specific ``litellm_params`` (``max_tokens`` and ``drop_params`` are common ones)
     params = frozenset({"anthropic_version", "anthropic_beta"})
     distribution = "gateway-anthropic"
+    #: ``model: claude-...`` with no prefix is Anthropic's, as LiteLLM infers it
+    bare_models = ("claude-*",)
+    #: the model goes in the body: one deployment serves every name of ``anthropic/*``
+    wildcard_models = True
 
     def __init__(self) -> None:
         self.targets: dict[str, Target] = {}

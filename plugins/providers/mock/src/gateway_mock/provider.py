@@ -38,6 +38,8 @@ class MockProvider(Provider):
         }
     )
     distribution = "gateway-mock"
+    #: the reply names the model it was asked for: one deployment serves every name of ``mock/*``
+    wildcard_models = True
 
     def __init__(self) -> None:
         self._counters: dict[str, itertools.count[int]] = {}

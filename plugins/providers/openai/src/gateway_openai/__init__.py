@@ -6,14 +6,14 @@ from typing import Any
 
 from gateway import hookimpl
 
-from .provider import COMPATIBLE, OpenAIProvider
+from .provider import COMPATIBLE, PREFIXES, OpenAIProvider
 
-__all__ = ["OpenAIProvider", "COMPATIBLE"]
+__all__ = ["OpenAIProvider", "COMPATIBLE", "PREFIXES"]
 
 
 @hookimpl
 def gateway_register_providers(register: Any) -> None:
-    for prefix in [*COMPATIBLE, "azure"]:
+    for prefix in PREFIXES:
         register(prefix, OpenAIProvider(prefix))
 
 

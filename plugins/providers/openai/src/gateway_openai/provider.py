@@ -42,7 +42,54 @@ COMPATIBLE: dict[str, tuple[str | None, str | None]] = {
     "deepinfra": ("https://api.deepinfra.com/v1/openai", "DEEPINFRA_API_KEY"),
     "lm_studio": ("http://127.0.0.1:1234/v1", None),
     "ollama_chat": ("http://127.0.0.1:11434/v1", None),
+    # OpenAI's legacy /v1/completions models (LiteLLM's name for them)
+    "text-completion-openai": ("https://api.openai.com/v1", "OPENAI_API_KEY"),
+    "nvidia_nim": ("https://integrate.api.nvidia.com/v1", "NVIDIA_NIM_API_KEY"),
+    "cerebras": ("https://api.cerebras.ai/v1", "CEREBRAS_API_KEY"),
+    "sambanova": ("https://api.sambanova.ai/v1", "SAMBANOVA_API_KEY"),
+    "github": ("https://models.inference.ai.azure.com", "GITHUB_API_KEY"),
+    "codestral": ("https://codestral.mistral.ai/v1", "CODESTRAL_API_KEY"),
+    "moonshot": ("https://api.moonshot.ai/v1", "MOONSHOT_API_KEY"),
+    "dashscope": ("https://dashscope-intl.aliyuncs.com/compatible-mode/v1", "DASHSCOPE_API_KEY"),
+    "llamafile": ("http://127.0.0.1:8080/v1", None),
+    # another LiteLLM proxy (or this gateway) upstream: its URL is needed
+    "litellm_proxy": (None, "LITELLM_PROXY_API_KEY"),
 }
+
+#: where a prefix's ``api_base`` may come from when the deployment sets none (LiteLLM's variables)
+BASE_VARIABLES = {
+    "azure": "AZURE_API_BASE",
+    "azure_ai": "AZURE_AI_API_BASE",
+    "litellm_proxy": "LITELLM_PROXY_API_BASE",
+    "hosted_vllm": "HOSTED_VLLM_API_BASE",
+    "openai_like": "OPENAI_LIKE_API_BASE",
+}
+
+#: the bare model names LiteLLM sends to OpenAI (``model: gpt-4o`` with no prefix), by prefix
+BARE_MODELS: dict[str, tuple[str, ...]] = {
+    "openai": (
+        "gpt-*",
+        "chatgpt-*",
+        "o1",
+        "o1-*",
+        "o3",
+        "o3-*",
+        "o4-*",
+        "codex-*",
+        "dall-e-*",
+        "gpt-image-*",
+        "text-embedding-*",
+        "whisper-*",
+        "tts-*",
+        "omni-moderation-*",
+        "text-moderation-*",
+    ),
+    # the legacy completion models (``/v1/completions`` only)
+    "text-completion-openai": ("gpt-3.5-turbo-instruct", "gpt-3.5-turbo-instruct-*", "babbage-002", "davinci-002"),
+}
+
+#: every prefix this plugin serves
+PREFIXES = (*COMPATIBLE, "azure", "azure_ai")
 
 ENDPOINT_PATHS = {"chat": "/chat/completions", "completions": "/completions", "embeddings": "/embeddings"}
 
@@ -60,6 +107,16 @@ class Target:
     params: dict[str, str] | None
     #: the base URL called (``x-litellm-model-api-base``)
     base: str = ""
+    #: Azure: the deployment name in ``urls`` (a wildcard deployment calls other names: see ``url``)
+    azure_model: str = ""
+
+    def url(self, endpoint: str, deployment: Deployment) -> str:
+        """The URL for ``endpoint``; Azure names the model in the path, so a deployment of a wildcard
+        group (``azure/*``) serving another name gets its own path."""
+        if self.azure_model and deployment.model != self.azure_model:
+            root = self.urls[endpoint].rsplit("/openai/deployments/", 1)[0]
+            return f"{root}/openai/deployments/{deployment.model}{ENDPOINT_PATHS[endpoint]}"
+        return self.urls[endpoint]
 
     def with_organization(self, client_headers: Mapping[str, str]) -> dict[str, str]:
         """The upstream headers with the client's ``OpenAI-Organization`` (when it sent one)."""
@@ -78,10 +135,13 @@ class OpenAIProvider(Provider):
 
     params = frozenset({"api_type", "extra_body", "azure_ad_token", "base_model", "stream_options"})
     distribution = "gateway-openai"
+    #: the model goes in the body (Azure's URL is built per call for a wildcard deployment)
+    wildcard_models = True
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self.azure = prefix == "azure"
+        self.bare_models = BARE_MODELS.get(prefix, ())
         self.targets: dict[str, Target] = {}
         #: ``general_settings.forward_openai_org_id`` (read on the first call: there is no gateway before)
         self._forward_org: bool | None = None
@@ -92,7 +152,7 @@ class OpenAIProvider(Provider):
         params = deployment.params
         headers = {"content-type": "application/json"}
         if self.azure:
-            base = params.get("api_base") or os.environ.get("AZURE_API_BASE")
+            base = params.get("api_base") or os.environ.get(BASE_VARIABLES["azure"])
             version = params.get("api_version") or os.environ.get("AZURE_API_VERSION")
             if not base:
                 raise ValueError(
@@ -108,9 +168,25 @@ class OpenAIProvider(Provider):
             root = f"{base.rstrip('/')}/openai/deployments/{deployment.model}"
             urls = {name: root + path for name, path in ENDPOINT_PATHS.items()}
             query = {"api-version": version}
+        elif self.prefix == "azure_ai":
+            # Azure AI Foundry / serverless endpoints: OpenAI's paths under the endpoint's URL, the key
+            # as Azure's api-key header (serverless endpoints read it as a bearer token: both are sent)
+            base = params.get("api_base") or os.environ.get(BASE_VARIABLES["azure_ai"])
+            if not base:
+                raise ValueError(
+                    "azure_ai deployments need api_base (the endpoint's URL, for example "
+                    "https://<name>.services.ai.azure.com/models) or AZURE_AI_API_BASE"
+                )
+            key = params.get("api_key") or os.environ.get("AZURE_AI_API_KEY")
+            if key:
+                headers["api-key"] = key
+                headers["authorization"] = f"Bearer {key}"
+            urls = {name: base.rstrip("/") + path for name, path in ENDPOINT_PATHS.items()}
+            query = {"api-version": params["api_version"]} if params.get("api_version") else None
         else:
             default_base, key_var = COMPATIBLE[self.prefix]
-            base = params.get("api_base") or default_base
+            base_var = BASE_VARIABLES.get(self.prefix)
+            base = params.get("api_base") or (os.environ.get(base_var) if base_var else None) or default_base
             if not base:
                 raise ValueError(f"'{self.prefix}/' deployments need api_base (the server's URL ending in /v1)")
             key = params.get("api_key") or (os.environ.get(key_var) if key_var else None)
@@ -123,7 +199,7 @@ class OpenAIProvider(Provider):
         for extra in (params.get("headers"), params.get("extra_headers")):
             if extra:
                 headers.update({k.lower(): str(v) for k, v in extra.items()})
-        self.targets[deployment.id] = Target(urls, headers, query, base)
+        self.targets[deployment.id] = Target(urls, headers, query, base, deployment.model if self.azure else "")
 
     def api_base(self, deployment: Deployment) -> str | None:
         target = self.targets.get(deployment.id)
@@ -164,7 +240,7 @@ class OpenAIProvider(Provider):
         target = self.targets[deployment.id]
         _, headers, raw = await gateway.upstream.post(
             self.prefix,
-            target.urls[endpoint],
+            target.url(endpoint, deployment),
             orjson.dumps(body),
             target.headers if self._forward_org is False else self._headers(target, ctx, gateway),
             timeout=deployment.timeout,
@@ -190,7 +266,7 @@ class OpenAIProvider(Provider):
         target = self.targets[deployment.id]
         resp = await gateway.upstream.open_stream(
             self.prefix,
-            target.urls["chat"],
+            target.url("chat", deployment),
             orjson.dumps(body),
             target.headers if self._forward_org is False else self._headers(target, ctx, gateway),
             timeout=deployment.stream_timeout,
@@ -206,7 +282,7 @@ class OpenAIProvider(Provider):
             target = self.targets[deployment.id]
             resp = await gateway.upstream.open_stream(
                 self.prefix,
-                target.urls["completions"],
+                target.url("completions", deployment),
                 orjson.dumps(body),
                 target.headers if self._forward_org is False else self._headers(target, ctx, gateway),
                 timeout=deployment.stream_timeout,
