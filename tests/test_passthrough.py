@@ -20,11 +20,14 @@ from typing import Any
 
 import anthropic
 import httpx
+import openai
 import pytest
 
-from gateway.testing import start_gateway
+from gateway.testing import FakeUpstream, start_gateway
 
 anthropic_testing = pytest.importorskip("gateway_anthropic.testing", reason="needs gateway-anthropic")
+gemini_testing = pytest.importorskip("gateway_gemini.testing", reason="needs gateway-gemini")
+pytest.importorskip("gateway_content_filter", reason="needs gateway-content-filter")
 pytest.importorskip("gateway_spend", reason="needs gateway-spend")
 pytest.importorskip("gateway_virtual_keys", reason="needs gateway-virtual-keys")
 
@@ -58,7 +61,21 @@ def upstream() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def gateway(upstream: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def openai_upstream() -> Iterator[FakeUpstream]:
+    with FakeUpstream() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def gemini_upstream() -> Iterator[Any]:
+    with gemini_testing.FakeGemini() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def gateway(
+    upstream: Any, openai_upstream: FakeUpstream, gemini_upstream: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
     database = f"passthrough_{uuid.uuid4().hex[:10]}"
     _psql(f'CREATE DATABASE "{database}"')
     workdir: Path = tmp_path_factory.mktemp("passthrough")
@@ -74,6 +91,37 @@ def gateway(upstream: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator
                     "output_cost_per_token": float(OUTPUT),
                 },
             },
+            {
+                "model_name": "gpt",
+                "litellm_params": {
+                    "model": "openai/gpt-4o-mini",
+                    "api_base": openai_upstream.base_url,
+                    "api_key": "sk-openai-upstream",
+                    "input_cost_per_token": float(INPUT),
+                    "output_cost_per_token": float(OUTPUT),
+                },
+            },
+            {
+                "model_name": "gemini",
+                "litellm_params": {
+                    "model": "gemini/gemini-2.0-flash",
+                    "api_base": gemini_upstream.url,
+                    "api_key": gemini_testing.API_KEY,
+                    "input_cost_per_token": float(INPUT),
+                    "output_cost_per_token": float(OUTPUT),
+                },
+            },
+        ],
+        "guardrails": [
+            {
+                "guardrail_name": "house-rules",
+                "litellm_params": {
+                    "guardrail": "content_filter",
+                    "mode": "pre_call",
+                    "default_on": True,
+                    "blocked_words": ["project falcon", {"keyword": "internal-only", "action": "MASK"}],
+                },
+            }
         ],
         "general_settings": {
             "master_key": MASTER,
@@ -96,8 +144,9 @@ def gateway(upstream: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             },
         },
     }
-    saved = {name: os.environ.pop(name, None) for name in ("GEMINI_API_KEY", "DATABASE_URL", "REDIS_URL")}
-    os.environ["GATEWAY_LOAD_PLUGINS"] = "anthropic,virtual_keys,spend"
+    unset = ("AWS_BEARER_TOKEN_BEDROCK", "AWS_BEDROCK_RUNTIME_ENDPOINT", "DATABASE_URL", "REDIS_URL")
+    saved = {name: os.environ.pop(name, None) for name in unset}
+    os.environ["GATEWAY_LOAD_PLUGINS"] = "anthropic,openai,gemini,content_filter,virtual_keys,spend"
     try:
         gw = start_gateway(config)
     finally:
@@ -192,16 +241,26 @@ def test_the_client_key_is_required(gateway: Any) -> None:
 
 
 def test_a_route_nothing_configures_names_the_config_key(gateway: Any) -> None:
-    answer = httpx.post(
-        gateway.url + "/gemini/v1beta/models/gemini-2.0-flash:generateContent",
-        params={"key": MASTER},
+    bedrock = httpx.post(
+        gateway.url + "/bedrock/model/anthropic.claude-3-haiku/converse",
+        json={"messages": [{"role": "user", "content": [{"text": "Hi"}]}]},
+        headers={"Authorization": f"Bearer {MASTER}"},
+        timeout=10,
+    )
+    assert bedrock.status_code == 404
+    assert "AWS_BEARER_TOKEN_BEDROCK" in bedrock.json()["error"]["message"]
+
+    vertex = httpx.post(
+        gateway.url + "/vertex_ai/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.0-flash"
+        ":generateContent",
+        params={"key": MASTER},  # Google's clients put the key in the query
         json={"contents": [{"parts": [{"text": "Hi"}]}]},
         timeout=10,
     )
-    assert answer.status_code == 404
-    error = answer.json()["error"]
+    assert vertex.status_code == 404
+    error = vertex.json()["error"]
     assert error["status"] == "NOT_FOUND"  # Google's envelope, on a Google route
-    assert "GEMINI_API_KEY" in error["message"] and "model_list" in error["message"]
+    assert "general_settings.pass_through_endpoints" in error["message"]
 
     unknown = httpx.post(gateway.url + "/bria/v1/text-to-image", json={}, headers={"Authorization": f"Bearer {MASTER}"})
     assert unknown.status_code == 404
@@ -255,3 +314,63 @@ def test_a_model_no_deployment_serves_is_recorded_as_cost_unknown(gateway: Any, 
     row = ledger_row(gateway, raw.headers["x-litellm-call-id"])
     assert row["prompt_tokens"] == 10
     assert row["cost_unknown"] is True and row["spend"] is None
+
+
+def test_openai_stream_is_priced_from_its_usage_chunk(gateway: Any, openai_upstream: FakeUpstream) -> None:
+    client = openai.OpenAI(base_url=gateway.url + "/openai", api_key=MASTER, max_retries=0)
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "Hi"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    usage = chunks[-1].usage
+    assert usage is not None and usage.prompt_tokens > 0
+    assert openai_upstream.requests[-1].headers["authorization"] == "Bearer sk-openai-upstream"
+    row = ledger_row(gateway, stream.response.headers["x-litellm-call-id"])
+    assert (row["prompt_tokens"], row["completion_tokens"]) == (usage.prompt_tokens, usage.completion_tokens)
+    assert Decimal(row["spend_exact"]) == usage_cost(usage.prompt_tokens, usage.completion_tokens)
+    assert row["model_group"] == "gpt"
+
+
+def test_gemini_stream_is_priced_from_its_last_usage_metadata(gateway: Any, gemini_upstream: Any) -> None:
+    first = gemini_testing.text_response("Hel", usage={"promptTokenCount": 7, "totalTokenCount": 7})
+    last = gemini_testing.text_response(
+        "lo.", usage={"promptTokenCount": 7, "candidatesTokenCount": 5, "thoughtsTokenCount": 2, "totalTokenCount": 14}
+    )
+    gemini_upstream.enqueue(gemini_testing.GeminiReply(events=[first, last]))
+    with httpx.stream(
+        "POST",
+        gateway.url + "/gemini/v1beta/models/gemini-2.0-flash:streamGenerateContent",
+        params={"alt": "sse", "key": MASTER},
+        json={"contents": [{"role": "user", "parts": [{"text": "Hi"}]}]},
+        timeout=30,
+    ) as answer:
+        assert answer.status_code == 200
+        body = answer.read()
+    assert body.count(b"data: ") == 2
+    sent = gemini_upstream.requests[-1]
+    assert sent.headers["x-goog-api-key"] == gemini_testing.API_KEY and "key" not in sent.query
+    row = ledger_row(gateway, answer.headers["x-litellm-call-id"])
+    # thinking tokens are output tokens (OpenAI's semantics: reasoning is part of the completion)
+    assert (row["prompt_tokens"], row["completion_tokens"], row["reasoning_tokens"]) == (7, 7, 2)
+    assert Decimal(row["spend_exact"]) == usage_cost(7, 7)
+    assert row["model_group"] == "gemini"
+
+
+def test_input_guardrails_run_on_a_known_body(gateway: Any, upstream: Any) -> None:
+    client = anthropic.Anthropic(base_url=gateway.url + "/anthropic", api_key=MASTER, max_retries=0)
+    before = len(upstream.requests)
+    with pytest.raises(anthropic.BadRequestError) as blocked:
+        client.messages.create(
+            model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "tell me about Project Falcon"}]
+        )
+    assert "Content blocked" in blocked.value.body["error"]["message"]
+    # a mask cannot rewrite bytes forwarded unchanged: refused, never sent unmasked
+    with pytest.raises(anthropic.BadRequestError) as masked:
+        client.messages.create(
+            model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "an internal-only note"}]
+        )
+    assert "/v1/messages" in masked.value.body["error"]["message"]
+    assert len(upstream.requests) == before

@@ -90,7 +90,8 @@ def usage_of_answer(data: Any) -> Usage | None:
     if "inputTokens" in usage or "outputTokens" in usage:
         return usage_from_bedrock(usage)
     if "input_tokens" in usage or "output_tokens" in usage:
-        if data.get("object") == "response" or data.get("type", "").startswith("response."):
+        kind = data.get("type")
+        if data.get("object") == "response" or (isinstance(kind, str) and kind.startswith("response.")):
             return usage_from_openai(usage)
         return usage_from_anthropic(usage)
     return None
