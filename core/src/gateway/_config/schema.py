@@ -9,7 +9,7 @@ changes nothing is worse than a refusal to start.
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -46,12 +46,11 @@ class LitellmParams(BaseModel):
 
     @field_validator("model")
     @classmethod
-    def _has_provider(cls, value: str) -> str:
-        if "/" not in value:
-            raise ValueError(
-                f"must be '<provider>/<model>' (for example 'openai/{value}'), so the gateway knows which "
-                "provider plugin serves it"
-            )
+    def _names_a_model(cls, value: str) -> str:
+        # '<provider>/<model>', a bare name a provider plugin claims (gpt-4o), or '*'; which plugin
+        # serves it is decided once the plugins are loaded (an unserved one is an unavailable deployment)
+        if not value.strip():
+            raise ValueError("must name a model, for example 'openai/gpt-4o' or 'gpt-4o'")
         return value
 
 
