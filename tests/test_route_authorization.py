@@ -68,6 +68,12 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/health/liveness"): "public",
     ("GET", "/health/readiness"): "public",
     ("GET", "/health"): "key",  # each key sees the health of the models it may use
+    # pass-through (core): the caller's own calls to a vendor's API, governed like chat
+    **{
+        (method, f"{prefix}/{{path:path}}"): "key"
+        for prefix in ("/openai", "/azure", "/anthropic", "/gemini", "/bedrock", "/vertex_ai")
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+    },
     **{
         ("POST", path): "delegated"
         for path in (
