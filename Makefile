@@ -21,8 +21,8 @@ $(STAMP): constraints.txt requirements-dev.txt $(wildcard core/pyproject.toml pl
 	touch $(STAMP)
 
 # Real clients the tests drive against the gateway (tests/litellm_compat/test_real_clients.py): the LiteLLM
-# Python SDK in its own venv (it needs openai<3, our tests pin openai 3) and the Claude Code CLI from npm
-# (package.json, exact versions in package-lock.json). Without npm the Claude Code tests skip, saying so.
+# Python SDK in its own venv (it needs openai<3, our tests pin openai 3), the Claude Code CLI and the Codex CLI
+# from npm (package.json, exact versions in package-lock.json). Without npm their tests skip, saying so.
 LITELLM_VENV ?= .venv-litellm
 clients: $(LITELLM_VENV)/.installed node_modules/.installed
 
@@ -36,7 +36,7 @@ $(LITELLM_VENV)/.installed: requirements-litellm-sdk.txt
 node_modules/.installed: package.json package-lock.json
 	@if command -v npm >/dev/null; then \
 		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
-	else echo "npm not found: the Claude Code tests will be skipped"; fi
+	else echo "npm not found: the Claude Code and Codex CLI tests will be skipped"; fi
 
 run: install
 	$(VENV)/bin/gateway --config $(CONFIG) --port $(PORT)

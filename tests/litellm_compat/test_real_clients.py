@@ -8,7 +8,10 @@ by ``make clients`` (which ``make test`` runs), nothing is downloaded here:
   own venv ``.venv-litellm/`` (it needs openai<3), driven through ``litellm_sdk_client.py``;
 * the Claude Code CLI (npm ``@anthropic-ai/claude-code``, ``claude -p``) with ``ANTHROPIC_BASE_URL``
   pointing at the gateway.  It sends the fields of the newest Messages API (``context_management``,
-  adaptive ``thinking``, ``output_config``) and a list of ``anthropic-beta`` flags on every turn.
+  adaptive ``thinking``, ``output_config``) and a list of ``anthropic-beta`` flags on every turn;
+* the Codex CLI (npm ``@openai/codex``, ``codex exec``) with a model provider whose ``base_url`` is the
+  gateway and ``wire_api = "responses"``: it speaks only the Responses API (gateway-responses), sends
+  namespaced function tools, and runs the shell commands the model asks for.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GATEWAY = ROOT / ".venv" / "bin" / "gateway"
 LITELLM_PYTHON = ROOT / ".venv-litellm" / "bin" / "python"
 CLAUDE = ROOT / "node_modules" / ".bin" / "claude"
+CODEX = ROOT / "node_modules" / ".bin" / "codex"
 DEFAULT_CONFIG = ROOT / "examples" / "default.yaml"
 MASTER = "sk-1234"  # examples/default.yaml's master key
 #: the model Claude Code (the version in package.json) asks for when given none
@@ -291,3 +295,138 @@ def test_claude_code_fields_reach_an_anthropic_upstream_unchanged(tmp_path: Path
         assert body["thinking"]["type"] == "adaptive"
         assert "effort" in body["output_config"]
         assert "context-management-2025-06-27" in sent.headers["anthropic-beta"].split(",")
+
+
+# --- the Codex CLI ---------------------------------------------------------------------------------
+
+
+def run_codex(base_url: str, home: Path, model: str, prompt: str) -> list[dict[str, Any]]:
+    """``codex exec`` as a script runs it: one turn, its events as JSON lines, its own HOME and
+    CODEX_HOME, the gateway as its only model provider (``wire_api = "responses"``), commands run
+    without a sandbox (the test's directory is the workspace).  Web search is turned off: it is a
+    built-in tool of OpenAI's API, which a model reached through chat completions cannot run (the
+    gateway refuses it naming the deployment)."""
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed here, so `make clients` could not install the Codex CLI")
+    assert CODEX.exists(), f"{CODEX} is missing: run `make clients` (make test does)"
+    codex_home = home / ".codex"
+    codex_home.mkdir(parents=True, exist_ok=True)
+    (codex_home / "config.toml").write_text(
+        f'''model = "{model}"
+model_provider = "gateway"
+web_search = "disabled"
+
+[model_providers.gateway]
+name = "LLM gateway"
+base_url = "{base_url}/v1"
+env_key = "GATEWAY_API_KEY"
+wire_api = "responses"
+request_max_retries = 0
+stream_max_retries = 0
+'''
+    )
+    workspace = home / "workspace"
+    workspace.mkdir(exist_ok=True)
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "CODEX_HOME": str(codex_home),
+           "GATEWAY_API_KEY": MASTER}  # fmt: skip
+    done = subprocess.run(
+        [str(CODEX), "exec", "--json", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox",
+         "--cd", str(workspace), prompt],
+        cwd=workspace, env=env, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 0, f"codex exited {done.returncode}\nstdout: {done.stdout}\nstderr: {done.stderr}"
+    events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert not [e for e in events if e["type"] in ("error", "turn.failed")], done.stdout
+    assert events[-1]["type"] == "turn.completed", done.stdout
+    return events
+
+
+def completed(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [e["item"] for e in events if e["type"] == "item.completed" and e["item"]["type"] == kind]
+
+
+def test_codex_completes_a_turn_on_the_default_config(default_gateway: GatewayProcess, tmp_path: Path) -> None:
+    before = len(default_gateway.requests_logged())
+    events = run_codex(default_gateway.url, tmp_path / "home", "gpt-4o", "say hi")
+    assert [item["text"] for item in completed(events, "agent_message")] == [GPT_4O]
+    assert events[-1]["usage"]["output_tokens"] > 0
+    served = default_gateway.wait_for_requests(before, 1)
+    assert [(line["model"], line["status"], line["stream"]) for line in served] == [("gpt-4o", 200, True)]
+
+
+#: what the scripted model has Codex run, and what it says once it has the output
+COMMAND = "echo codex-ran-this > proof.txt && cat proof.txt"
+DONE = "The command printed codex-ran-this."
+
+
+def _openai_script(request: Any) -> Any:
+    """An OpenAI-format model: a call of Codex's shell tool (``exec_command``), then, given its output, text."""
+    from gateway import fake_openai
+    from gateway.testing import Reply
+
+    body = request.json
+    if body["messages"][-1]["role"] == "tool":
+        assert "codex-ran-this" in body["messages"][-1]["content"]
+        return Reply(stream=list(fake_openai.chat_chunks(body["model"], DONE, prompt=10, with_usage=True)))
+    assert "exec_command" in [tool["function"]["name"] for tool in body["tools"]]
+    base = {"id": "chatcmpl-codex", "object": "chat.completion.chunk", "created": 1, "model": body["model"]}
+    call = {"index": 0, "id": "call_codex_1", "type": "function",
+            "function": {"name": "exec_command", "arguments": json.dumps({"cmd": COMMAND})}}  # fmt: skip
+    return Reply(
+        stream=[
+            {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "tool_calls": [call]}, "finish_reason": None}]},
+            {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
+            {**base, "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}},
+        ]
+    )  # fmt: skip
+
+
+def _anthropic_script(body: dict[str, Any]) -> Any:
+    """The same model speaking Anthropic's format (the fake server checks every request as Anthropic's API does)."""
+    from gateway_anthropic.testing import AnthropicReply, message
+
+    last = body["messages"][-1]["content"]
+    results = (
+        [b for b in last if isinstance(b, dict) and b.get("type") == "tool_result"] if isinstance(last, list) else []
+    )
+    if results:
+        assert "codex-ran-this" in json.dumps(results[0]["content"])
+        return AnthropicReply(json=message(DONE, model=body["model"]))
+    assert "exec_command" in [tool["name"] for tool in body["tools"]]
+    use = {"type": "tool_use", "id": "toolu_codex_1", "name": "exec_command", "input": {"cmd": COMMAND}}
+    return AnthropicReply(json=message([use], stop_reason="tool_use", model=body["model"]))
+
+
+@pytest.mark.parametrize("upstream", ["openai", "anthropic"])
+def test_codex_runs_a_tool_call_through_the_gateway(tmp_path: Path, upstream: str) -> None:
+    """The default config plus one scripted model (an OpenAI-format or an Anthropic upstream): the model
+    asks for a shell command, Codex runs it and sends its output back, the model answers with text."""
+    from gateway_anthropic.testing import FakeAnthropic
+
+    from gateway.testing import FakeUpstream
+
+    server: Any = FakeUpstream() if upstream == "openai" else FakeAnthropic()
+    server.default = _openai_script if upstream == "openai" else _anthropic_script
+    with server:
+        if upstream == "openai":
+            params = {"model": "openai/scripted", "api_base": server.base_url, "api_key": "sk-upstream"}
+        else:
+            params = {"model": "anthropic/claude-scripted", "api_base": server.url, "api_key": server.api_key}
+        config = tmp_path / "default.yaml"
+        scripted = yaml.safe_load(DEFAULT_CONFIG.read_text())
+        scripted["model_list"].append({"model_name": "scripted", "litellm_params": params})
+        config.write_text(yaml.safe_dump(scripted))
+        gateway = GatewayProcess(config, tmp_path)
+        try:
+            events = run_codex(gateway.url, tmp_path / "home", "scripted", "write proof.txt")
+            served = gateway.wait_for_requests(0, 2)
+        finally:
+            gateway.stop()
+    (command,) = completed(events, "command_execution")
+    assert COMMAND in command["command"] and command["exit_code"] == 0
+    assert "codex-ran-this" in command["aggregated_output"]
+    assert (tmp_path / "home" / "workspace" / "proof.txt").read_text() == "codex-ran-this\n"
+    assert [item["text"] for item in completed(events, "agent_message")] == [DONE]
+    assert [(line["model"], line["status"], line["stream"]) for line in served] == [("scripted", 200, True)] * 2
+    if upstream == "anthropic":
+        assert server.rejections == []

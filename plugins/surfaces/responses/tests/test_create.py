@@ -274,3 +274,29 @@ def test_no_key_is_a_401_in_openai_shape(gw: RunningGateway) -> None:
     answer = httpx.post(gw.base_url + "/responses", json={"model": "mock", "input": "hi"}, timeout=10)
     assert answer.status_code == 401
     assert "message" in answer.json()["error"]
+
+
+def test_namespaced_tools_are_function_tools_and_calls_name_their_namespace(
+    gw: RunningGateway, fake_upstream: FakeUpstream
+) -> None:
+    """The Codex CLI groups some function tools in a ``namespace`` tool: upstream they are plain
+    function tools, and a call of one names its namespace again."""
+    completion = tool_call_completion()
+    completion["choices"][0]["message"]["tool_calls"][0]["function"]["name"] = "spawn_agent"
+    fake_upstream.enqueue(Reply(json=completion))
+    spawn = {"type": "function", "name": "spawn_agent", "parameters": {"type": "object", "properties": {}}}
+    response = client(gw).responses.create(
+        model="gpt",
+        input="Start a helper.",
+        tools=[WEATHER, {"type": "namespace", "name": "multi_agent_v1", "description": "agents", "tools": [spawn]}],
+    )
+    sent = fake_upstream.requests[-1].json
+    assert [tool["function"]["name"] for tool in sent["tools"]] == ["get_weather", "spawn_agent"]
+    call = response.output[-1]
+    assert call.type == "function_call" and call.name == "spawn_agent" and call.namespace == "multi_agent_v1"
+
+
+def test_the_web_search_refusal_tells_codex_users_the_setting(gw: RunningGateway) -> None:
+    with pytest.raises(openai.BadRequestError) as refused:
+        client(gw).responses.create(model="gpt", input="News?", tools=[{"type": "web_search"}])
+    assert 'web_search = "disabled"' in str(refused.value)

@@ -41,11 +41,11 @@ from .key_spend import KeySpendTotals
 from .money import counter_step, from_nanos, money_str, to_nanos
 from .pricing import (
     Price,
+    PromptEstimator,
     ReportedModelPrices,
     TokenCounts,
     UnknownPrice,
     choices_generated,
-    estimate_prompt_tokens,
     price_for,
     requested_output_tokens,
 )
@@ -113,6 +113,7 @@ class Governor:
         self.reported_prices = ReportedModelPrices()
         self.key_spend = KeySpendTotals()
         self.output_caps: dict[str, int] = {d.id: self._output_cap(d) for d in gateway.deployments}
+        self.estimate_prompt = PromptEstimator(gateway.deployments)
         self.ledger: Any = None
         #: a test clock (epoch seconds); None = the backend's clock (Redis server time, or time.time)
         self.clock: Callable[[], float] | None = None
@@ -203,7 +204,7 @@ class Governor:
             ctx.response_headers.update(lines.key_headers)
         if not (budgets or rates or parallels):
             return
-        prompt = spend.prompt_estimate = estimate_prompt_tokens(ctx.request)
+        prompt = spend.prompt_estimate = self.estimate_prompt(ctx)
         plan = AdmissionPlan(
             os.urandom(12).hex(),
             budgets,
@@ -299,7 +300,7 @@ class Governor:
         if rpm is None and tpm is None:
             return
         spend: RequestSpend | None = ctx.state.get(PLUGIN)
-        prompt = spend.prompt_estimate if spend and spend.prompt_estimate >= 0 else estimate_prompt_tokens(ctx.request)
+        prompt = spend.prompt_estimate if spend and spend.prompt_estimate >= 0 else self.estimate_prompt(ctx)
         rid = spend.plan.rid if spend and spend.plan else os.urandom(12).hex()
         label = f"deployment {deployment.id} of {deployment.model_group!r}"
         plan = AdmissionPlan(
@@ -535,7 +536,7 @@ class Governor:
             await self.settle(ctx, spend, cost)
 
     def _estimate_usage(self, ctx: RequestContext, spend: RequestSpend | None, output_chars: int) -> Usage:
-        prompt = spend.prompt_estimate if spend and spend.prompt_estimate >= 0 else estimate_prompt_tokens(ctx.request)
+        prompt = spend.prompt_estimate if spend and spend.prompt_estimate >= 0 else self.estimate_prompt(ctx)
         completion = (output_chars + 3) // 4
         return Usage(
             prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion, estimated=True

@@ -122,7 +122,12 @@ def gateway_call(ctx: RequestContext, deployment: Deployment, gateway: Any) -> N
             raise BadRequestError(
                 f"tools.{i}: the built-in tool {tool.type!r} cannot run on the model {deployment.model_group!r} "
                 f"(deployment {deployment.provider}/{deployment.model}): it is reached through chat completions, "
-                "which have no built-in tools. Remove the tool, or declare it as a function tool your client runs",
+                "which have no built-in tools. Remove the tool, or declare it as a function tool your client runs"
+                + (
+                    ' (the Codex CLI: web_search = "disabled" in config.toml)'
+                    if tool.type.startswith("web_search")
+                    else ""
+                ),
                 param=f"tools.{i}",
                 code="unsupported_tool",
             )

@@ -63,8 +63,8 @@ def function_call_item(
     }
 
 
-def output_items(message: Mapping[str, Any]) -> list[JSON]:
-    """The output items of a chat completion's message."""
+def output_items(message: Mapping[str, Any], namespaces: Mapping[str, str] | None = None) -> list[JSON]:
+    """The output items of a chat completion's message (``namespaces``: see ``ResponsesRequest.namespaces``)."""
     items: list[JSON] = []
     blocks = message.get("thinking_blocks")
     if isinstance(blocks, list) and blocks:
@@ -84,10 +84,11 @@ def output_items(message: Mapping[str, Any]) -> list[JSON]:
         items.append(message_item(text, refusal=refusal))
     for call in message.get("tool_calls") or []:
         function = call.get("function") or {}
-        items.append(
-            function_call_item(str(call.get("id") or new_id("call")), str(function.get("name") or ""),
-                               str(function.get("arguments") or ""))
-        )  # fmt: skip
+        name = str(function.get("name") or "")
+        item = function_call_item(str(call.get("id") or new_id("call")), name, str(function.get("arguments") or ""))
+        if namespaces and name in namespaces:
+            item["namespace"] = namespaces[name]
+        items.append(item)
     return items
 
 
@@ -176,7 +177,7 @@ def from_completion(request: ResponsesRequest, response_id: str, data: Mapping[s
         request,
         response_id,
         str(data.get("model") or request.model),
-        output_items(message),
+        output_items(message, request.namespaces),
         finish_reason=choice.get("finish_reason"),
         chat_usage=data.get("usage"),
         created_at=created_at,

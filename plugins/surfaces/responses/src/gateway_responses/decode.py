@@ -46,13 +46,15 @@ TYPED_MEMBERS = frozenset(
         "model", "input", "instructions", "tools", "tool_choice", "max_output_tokens", "temperature", "top_p",
         "text", "reasoning", "stream", "store", "previous_response_id", "parallel_tool_calls", "user",
         "include", "stream_options", "prompt_cache_key", "safety_identifier", "service_tier", "truncation",
-        "background",
+        "background", "client_metadata",
     }
 )  # fmt: skip
 
 #: members a chat upstream has no form for, which ask for nothing the answer depends on: not
 #: forwarded, and named in ``x-gateway-dropped-params`` when given
-HINT_MEMBERS = ("prompt_cache_key", "safety_identifier", "service_tier", "truncation", "stream_options")
+HINT_MEMBERS = (
+    "prompt_cache_key", "safety_identifier", "service_tier", "truncation", "stream_options", "client_metadata",
+)  # fmt: skip
 
 _NUMBER = (int, float)
 _MAX_INT = 2**63 - 1
@@ -78,7 +80,7 @@ class ResponsesRequest(ChatRequest):
     """A chat request decoded from the Responses API, with what the answer echoes and storage needs."""
 
     __slots__ = ("response_id", "created_at", "store", "previous_response_id", "input_items", "echo", "dropped",
-                 "history")  # fmt: skip
+                 "history", "namespaces")  # fmt: skip
 
     def __init__(self, body: JSON, model: str) -> None:
         super().__init__(FORMAT, body, model, TYPED_MEMBERS, GATEWAY_ONLY_FIELDS)
@@ -96,6 +98,8 @@ class ResponsesRequest(ChatRequest):
         self.dropped: list[str] = []
         #: the items of the earlier turns (``previous_response_id``), once loaded
         self.history: list[JSON] = []
+        #: function name -> the ``namespace`` tool it was declared in (its calls name the namespace)
+        self.namespaces: dict[str, str] = {}
 
 
 def _bad(message: str, param: str) -> BadRequestError:
@@ -149,7 +153,7 @@ def decode_responses_request(body: JSON) -> ResponsesRequest:
     request.parallel_tool_calls = body.get("parallel_tool_calls")
     tools = body.get("tools")
     if tools is not None:
-        request.tools = [_tool(t, f"tools.{i}") for i, t in enumerate(tools)]
+        request.tools = _tools(tools, request.namespaces)
     request.tool_choice = _tool_choice(body.get("tool_choice"))
     request.response_format = _text_format(body.get("text"), request.dropped)
     request.reasoning_effort = _reasoning(body.get("reasoning"), request.dropped)
@@ -303,6 +307,26 @@ def _part(part: Any, where: str) -> Part:
 
 
 # --------------------------------------------------------------------------- tools and options
+
+
+def _tools(tools: list[Any], namespaces: dict[str, str]) -> list[Tool | OpaqueTool]:
+    """The tools, with the function tools of a ``namespace`` tool (a group the Codex CLI sends) as
+    plain function tools; ``namespaces`` remembers where each came from."""
+    out: list[Tool | OpaqueTool] = []
+    for i, tool in enumerate(tools):
+        where = f"tools.{i}"
+        if isinstance(tool, dict) and tool.get("type") == "namespace" and isinstance(tool.get("tools"), list):
+            name = tool.get("name")
+            if not isinstance(name, str) or not name:
+                raise _bad(f"{where}.name is required for a namespace", f"{where}.name")
+            for j, inner in enumerate(tool["tools"]):
+                decoded = _tool(inner, f"{where}.tools.{j}")
+                if isinstance(decoded, Tool):
+                    namespaces[decoded.name] = name
+                out.append(decoded)
+        else:
+            out.append(_tool(tool, where))
+    return out
 
 
 def _tool(tool: Any, where: str) -> Tool | OpaqueTool:

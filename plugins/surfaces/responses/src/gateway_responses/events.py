@@ -35,7 +35,13 @@ class _Item:
         self.signature: str | None = None
         self.done = False
 
-    def final(self) -> JSON:
+    def final(self, namespaces: Mapping[str, str]) -> JSON:
+        item = self._final()
+        if self.kind == "function_call" and self.name in namespaces:
+            item["namespace"] = namespaces[self.name]
+        return item
+
+    def _final(self) -> JSON:
         if self.kind == "message":
             return message_item(self.text, self.id)
         if self.kind == "reasoning":
@@ -64,7 +70,7 @@ class EventTranslator:
         return encode_event(kind, data)
 
     def response(self, status: str, error: JSON | None = None) -> JSON:
-        output = [item.final() for item in self.items] if status != "in_progress" else []
+        output = [item.final(self.request.namespaces) for item in self.items] if status != "in_progress" else []
         return response_object(
             self.request,
             self.response_id,
@@ -157,14 +163,14 @@ class EventTranslator:
                             text=item.text, logprobs=[])
                 + self._event("response.content_part.done", item_id=item.id, output_index=item.index,
                               content_index=0, part=part)
-                + self._event("response.output_item.done", output_index=item.index, item=item.final())
+                + self._event("response.output_item.done", output_index=item.index, item=item.final(self.request.namespaces))
             )  # fmt: skip
         return (
             self._event("response.reasoning_summary_text.done", item_id=item.id, output_index=item.index,
                         summary_index=0, text=item.text)
             + self._event("response.reasoning_summary_part.done", item_id=item.id, output_index=item.index,
                           summary_index=0, part={"type": "summary_text", "text": item.text})
-            + self._event("response.output_item.done", output_index=item.index, item=item.final())
+            + self._event("response.output_item.done", output_index=item.index, item=item.final(self.request.namespaces))
         )  # fmt: skip
 
     def _call(self, call: Mapping[str, Any]) -> Iterator[bytes]:
@@ -181,6 +187,8 @@ class EventTranslator:
             self.items.append(item)
             self.calls[index] = item
             added = function_call_item(item.call_id, item.name, "", item.id, status="in_progress")
+            if item.name in self.request.namespaces:
+                added["namespace"] = self.request.namespaces[item.name]
             yield self._event("response.output_item.added", output_index=item.index, item=added)
         elif function.get("name") and not item.name:
             item.name = str(function["name"])
@@ -201,7 +209,9 @@ class EventTranslator:
             item.done = True
             yield self._event("response.function_call_arguments.done", item_id=item.id, output_index=item.index,
                               name=item.name, arguments=item.text)  # fmt: skip
-            yield self._event("response.output_item.done", output_index=item.index, item=item.final())
+            yield self._event(
+                "response.output_item.done", output_index=item.index, item=item.final(self.request.namespaces)
+            )
 
     def completed(self, response: JSON) -> bytes:
         kind = "response.incomplete" if response["status"] == "incomplete" else "response.completed"
