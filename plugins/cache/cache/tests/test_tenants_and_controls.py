@@ -144,3 +144,23 @@ def test_unsupported_cache_types_are_a_start_up_error(gateway_factory: Any) -> N
             plugins=[("cache", gateway_cache)],
             load_entrypoints=False,
         )
+
+
+def test_embeddings_completions_and_the_responses_api_are_cached(cache_gateway: Any, fake_upstream: Any) -> None:
+    import gateway_responses
+
+    gw = cache_gateway({"type": "local"}, extra=(("responses", gateway_responses),))
+    client = gw.openai()
+    first = client.embeddings.create(model="gpt-4o", input=["a", "b"])
+    again = client.embeddings.create(model="gpt-4o", input=["a", "b"])
+    assert again.data[1].embedding == first.data[1].embedding
+    assert len(fake_upstream.requests) == 1
+    text = client.completions.create(model="gpt-4o", prompt="once upon")
+    assert client.completions.create(model="gpt-4o", prompt="once upon").choices[0].text == text.choices[0].text
+    assert len(fake_upstream.requests) == 2
+
+    # a chat answer serves the same conversation asked through the Responses API
+    chat = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "respond"}])
+    response = client.responses.create(model="gpt-4o", input="respond", store=False)
+    assert response.output_text == chat.choices[0].message.content
+    assert len(fake_upstream.requests) == 3

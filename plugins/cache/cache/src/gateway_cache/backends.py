@@ -72,6 +72,10 @@ class LocalBackend:
         self._locks[key] = (now + ttl, token)
         return True
 
+    async def set_and_release(self, key: str, value: bytes, ttl: float, lock_key: str, token: str) -> None:
+        await self.set(key, value, ttl)
+        await self.release(lock_key, token)
+
     async def release(self, key: str, token: str) -> None:
         held = self._locks.get(key)
         if held is not None and held[1] == token:
@@ -125,6 +129,13 @@ class RedisBackend:
 
     async def release(self, key: str, token: str) -> None:
         await self._release(keys=[key], args=[token])
+
+    async def set_and_release(self, key: str, value: bytes, ttl: float, lock_key: str, token: str) -> None:
+        """The leader's entry and the end of its lock in one round trip."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.set(key, value, px=max(1, int(ttl * 1000)))
+            await self._release(keys=[lock_key], args=[token], client=pipe)
+            await pipe.execute()
 
     async def locked(self, key: str) -> bool:
         return bool(await self.client.exists(key))

@@ -316,8 +316,13 @@ class Cache:
             self.stats.counts["too_large"] += 1
             self._not_stored(ctx, f"the answer is {len(raw)} bytes, above plugins.cache.max_entry_bytes")
             return None
+        flight = plan.flight
         try:
-            await self.backend.set(plan.key, raw, plan.ttl)
+            if flight is not None and flight.lock_key is not None:  # one round trip: store, then unlock
+                await self.backend.set_and_release(plan.key, raw, plan.ttl, flight.lock_key, flight.token)
+                flight.lock_key = None
+            else:
+                await self.backend.set(plan.key, raw, plan.ttl)
         except Exception as exc:
             self._backend_failed(ctx, exc)
             return None
