@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import yaml
 
@@ -337,3 +338,72 @@ def test_a_star_deployment_finds_the_provider_per_name(upstream: FakeUpstream) -
         assert "no installed provider plugin serves it" in unknown.json()["error"]["message"]
     finally:
         running.stop()
+
+
+# --------------------------------------------------------------------------- deployment fields
+
+
+def test_deployment_testing_aids_and_custom_llm_provider(upstream: FakeUpstream) -> None:
+    base = upstream.url + "/v1"
+    config = {
+        "model_list": [
+            {
+                "model_name": "canned",
+                "litellm_params": {"model": "openai/gpt-4o", "api_base": base, "mock_response": "Canned reply."},
+            },
+            {
+                "model_name": "stuck",
+                "litellm_params": {"model": "openai/gpt-4o", "api_base": base, "mock_timeout": True, "timeout": 0.2},
+            },
+            {
+                "model_name": "custom",
+                "litellm_params": {"model": "my-finetune", "custom_llm_provider": "openai", "api_base": base},
+            },
+        ]
+    }
+    running = _start(config)
+    try:
+        reply = chat(running.url, "canned")
+        assert reply.status_code == 200, reply.text
+        assert reply.json()["choices"][0]["message"]["content"] == "Canned reply."
+        streamed = _post(running.url, "/v1/chat/completions", {"model": "canned", "messages": MESSAGES, "stream": True})
+        assert streamed.status_code == 200, streamed.text
+        events = [orjson.loads(line[6:]) for line in streamed.text.splitlines() if line.startswith("data: {")]
+        assert "".join(e["choices"][0]["delta"].get("content") or "" for e in events if e["choices"]) == "Canned reply."
+        assert upstream.requests == []  # answered without calling the provider
+
+        timed_out = chat(running.url, "stuck", num_retries=0)
+        assert timed_out.status_code in (408, 504), timed_out.text
+        assert "mock_timeout" in timed_out.json()["error"]["message"]
+        assert upstream.requests == []
+
+        assert chat(running.url, "custom").status_code == 200
+        assert upstream.requests[-1].json["model"] == "my-finetune"
+        assert [d.provider for d in running.gateway.deployments] == ["openai", "openai", "openai"]
+    finally:
+        running.stop()
+
+
+def test_deployment_fields_without_effect_load_and_are_reported(tmp_path: Path) -> None:
+    entry = {
+        "model": "openai/gpt-4o",
+        "api_key": "sk-x",
+        "input_cost_per_second": 0.0001,
+        "output_cost_per_second": 0.0002,
+        "max_retries": 3,
+        "order": 1,
+        "litellm_credential_name": "default_azure_credential",
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"model_list": [{"model_name": "gpt-4o", "litellm_params": entry}]}))
+    env = {**os.environ, "GATEWAY_LOAD_PLUGINS": "openai"}
+    checked = subprocess.run(
+        [sys.executable, "-m", "gateway", "check-config", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    for key in ("input_cost_per_second", "output_cost_per_second", "max_retries", "order", "litellm_credential_name"):
+        assert f"litellm_params.{key} has no effect here" in checked.stdout, checked.stdout

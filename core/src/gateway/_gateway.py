@@ -31,6 +31,7 @@ from gateway._logs import get_logger
 from gateway._plugins import PluginManager, env_list
 from gateway._providers import ProviderRegistry
 from gateway._registry import Registry
+from gateway._request_flags import RequestFlags, deployment_flags
 from gateway._router import Router
 from gateway._types import Alert, Deployment, Principal
 from gateway._wildcards import WildcardMatch, is_wildcard, substitute
@@ -112,6 +113,8 @@ class Gateway:
         #: (deployment id, provider prefix) pairs a wildcard deployment was validated for, with the
         #: reason when it failed (``model: "*"`` finds its provider per request; bounded by the prefixes)
         self._wildcard_checked: dict[tuple[str, str], str | None] = {}
+        #: deployments answering LiteLLM's testing aids themselves (``mock_response``, ``mock_timeout``)
+        self.deployment_flags: dict[str, RequestFlags] = {}
         self.deployments = self._build_deployments(problems)
         problems.raise_if_any()
         for deployment in self.deployments:
@@ -288,7 +291,13 @@ class Gateway:
             path = ("model_list", index, "litellm_params")
             params = entry.litellm_params
             unavailable: str | None = None
-            if params.model == "*":  # every name: its provider is found per request
+            named = params.custom_llm_provider
+            if named:  # LiteLLM's explicit provider: the model name is the provider's as written
+                prefix, model = named, params.model.removeprefix(f"{named}/")
+                provider = self.providers.get(prefix)
+                if provider is None:
+                    unavailable = self._why_unserved(f"{named}/{model}")
+            elif params.model == "*":  # every name: its provider is found per request
                 prefix, model = "*", "*"
                 provider = None
             elif (split := self.split_model(params.model)) is not None:
@@ -342,6 +351,11 @@ class Gateway:
                 except ValueError as exc:
                     problems.add(path, str(exc))
                     continue
+            flags = deployment_flags(deployment, provider)
+            if isinstance(flags, str):
+                problems.add((*path, "mock_response"), flags)
+            elif flags is not None:
+                self.deployment_flags[deployment.id] = flags
             deployments.append(deployment)
         return deployments
 

@@ -38,6 +38,7 @@ from gateway._types import Attempt, JSONResponseBody, ResponseBody, StreamRespon
 from gateway.upstream import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
+    from gateway._providers import Provider
     from gateway._types import Deployment, RequestContext
 
 T = TypeVar("T")
@@ -287,3 +288,20 @@ def mock_answer(ctx: RequestContext, deployment: Deployment, text: str) -> Respo
 async def _aiter(chunks: Any) -> AsyncIterator[dict[str, Any]]:
     for chunk in chunks:
         yield chunk
+
+
+def deployment_flags(deployment: Deployment, provider: Provider | None) -> RequestFlags | str | None:
+    """A deployment's own ``mock_response`` / ``mock_timeout`` (LiteLLM reads them from
+    ``litellm_params``, for every provider): the flags every call to it gets, None without them, or
+    a message when ``mock_response`` is not a text.  A provider listing ``mock_response`` in its
+    ``params`` answers it itself (a mock provider's failure simulation keeps working)."""
+    params = deployment.params
+    text = params.get("mock_response")
+    if provider is not None and "mock_response" in provider.params:
+        text = None
+    timeout = bool(params.get("mock_timeout"))
+    if text is None and not timeout:
+        return None
+    if text is not None and not isinstance(text, str):
+        return f"must be a string (the reply every call gets), not {type(text).__name__}"
+    return RequestFlags(mock_timeout=timeout, mock_response=text)

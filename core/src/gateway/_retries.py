@@ -172,6 +172,7 @@ class RetryLoop:
         self.num_retries = request_num_retries(ctx, gateway.num_retries)
         #: the request's own timeout and LiteLLM's testing aids (``mock_response`` ...); None for most
         self.flags: RequestFlags | None = request_flags(ctx)
+        self.deployment_flags = gateway.deployment_flags
         self.retries = 0
         self.tries_on: dict[str, int] = {}
         self.last_error: GatewayError | None = None
@@ -288,6 +289,10 @@ class RetryLoop:
         self.tries_on[deployment.id] = self.tries_on.get(deployment.id, 0) + 1
         flags = self.flags
         if flags is not None and (mocked := await flags.attempt(ctx, deployment)) is not None:
+            return self.mocked(mocked)
+        # the deployment's own mock_response / mock_timeout (litellm_params): one lookup when it has none
+        own = self.deployment_flags.get(deployment.id) if self.deployment_flags else None
+        if own is not None and (mocked := await own.attempt(ctx, deployment)) is not None:
             return self.mocked(mocked)
         started = ctx.upstream_started = time.perf_counter()
         router.attempt_started(ctx, deployment)

@@ -44,6 +44,7 @@ CORE = frozenset(
         "model_list[].litellm_params.extra_headers", "model_list[].litellm_params.headers",
         "model_list[].litellm_params.mock_response", "model_list[].litellm_params.drop_params",
         "model_list[].litellm_params.max_tokens", "model_list[].litellm_params.region_name",
+        "model_list[].litellm_params.mock_timeout", "model_list[].litellm_params.custom_llm_provider",
         "model_list[].model_info.id", "model_list[].model_info.access_groups",
         # general_settings
         "general_settings.master_key", "general_settings.database_url", "general_settings.max_request_size_mb",
@@ -110,6 +111,21 @@ REPORTED: dict[str, tuple[Status, str]] = {
     "model_list[].litellm_params.max_retries": ("reported", "retries are the router's (router_settings.num_retries, "
                                                 "retry_policy); issue 16 (deployment fields)"),
     "model_list[].litellm_params.tags": ("reported", f"tag-based routing: {ISSUE_18}"),
+    "model_list[].litellm_params.input_cost_per_second": ("not planned", "no provider served here bills by the "
+                                                          "second; gateway-spend prices tokens "
+                                                          "(input_cost_per_token)"),
+    "model_list[].litellm_params.output_cost_per_second": ("not planned", "as input_cost_per_second"),
+    "model_list[].litellm_params.order": ("reported", f"deployment priorities within a group: {ISSUE_18}"),
+    "model_list[].litellm_params.max_budget": ("reported", f"budgets per deployment: {ISSUE_18}"),
+    "model_list[].litellm_params.budget_duration": ("reported", f"budgets per deployment: {ISSUE_18}"),
+    "model_list[].litellm_params.litellm_credential_name": ("not planned", "credentials live in the config file "
+                                                            "or the environment (os.environ/VAR)"),
+    "model_list[].litellm_params.additional_drop_params": ("not planned", "a parameter a provider cannot take is "
+                                                           "dropped with drop_params or refused naming it"),
+    "model_list[].litellm_params.use_in_pass_through": ("not planned", "pass-through routes find the deployment "
+                                                        "serving the body's model, or any of the provider's"),
+    "model_list[].litellm_params.merge_reasoning_content_in_choices": ("not planned", "reasoning is returned "
+                                                                       "as the provider's format carries it"),
     "model_list[].model_info.mode": ("reported", f"LiteLLM picks the /health probe by it; {ISSUE_18}"),
     "model_list[].model_info.max_input_tokens": ("not planned", "no pre-call context-window check: a request too "
                                                  "long for a deployment fails upstream and "

@@ -43,6 +43,20 @@ class LitellmParams(BaseModel):
     max_tokens: int | None = Field(default=None, gt=0)
     region_name: str | None = None
     tags: list[str] | None = None
+    #: LiteLLM's testing aid on a deployment: every call to it times out after its ``timeout``
+    mock_timeout: bool | None = None
+    #: the provider serving ``model``, when the name alone does not say (``model: my-model``)
+    custom_llm_provider: str | None = None
+    # LiteLLM deployment fields accepted so its files load; reported at start-up (gateway._config.keys)
+    input_cost_per_second: float | None = Field(default=None, ge=0)
+    output_cost_per_second: float | None = Field(default=None, ge=0)
+    order: int | None = None
+    max_budget: float | None = Field(default=None, ge=0)
+    budget_duration: str | None = None
+    litellm_credential_name: str | None = None
+    additional_drop_params: list[str] | None = None
+    use_in_pass_through: bool | None = None
+    merge_reasoning_content_in_choices: bool | None = None
 
     @field_validator("model")
     @classmethod

@@ -35,6 +35,8 @@ class MockProvider(Provider):
             "mock_failure_rate",
             "mock_fail_every",
             "mock_failure_status",
+            # answered here, with the failure simulation above, rather than by core's testing aid
+            "mock_response",
         }
     )
     distribution = "gateway-mock"
