@@ -72,14 +72,16 @@ log = get_logger("gateway.passthrough")
 
 #: the methods a pass-through route forwards
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-#: request headers never forwarded: hop-by-hop ones, the client's gateway credential, cookies,
-#: and the encoding (the gateway reads the answer's usage, so it asks for one it can decode)
-DROPPED_REQUEST_HEADERS = frozenset(
+#: request headers never forwarded: hop-by-hop ones, and the encoding (the gateway reads the
+#: answer's usage, so it asks for one it can decode)
+HOP_BY_HOP = frozenset(
     {
         "host", "connection", "keep-alive", "proxy-authorization", "proxy-connection", "te", "trailer",
-        "transfer-encoding", "upgrade", "cookie", "accept-encoding", "authorization", "x-request-id", *KEY_HEADERS,
+        "transfer-encoding", "upgrade", "accept-encoding", "x-request-id",
     }
 )  # fmt: skip
+#: ... and, on routes that need a gateway key, the client's credentials (that key) and cookies
+DROPPED_REQUEST_HEADERS = HOP_BY_HOP | {"cookie", "authorization", *KEY_HEADERS}
 #: answer headers not passed back: hop-by-hop ones, and the length and encoding of a body the
 #: upstream client has already decompressed; cookies (one upstream session serves every tenant)
 DROPPED_ANSWER_HEADERS = frozenset(
@@ -310,9 +312,12 @@ class PassThrough:
     def _headers(self, ctx: RequestContext, upstream: Upstream, streamed_length: bool) -> dict[str, str]:
         headers: dict[str, str] = {}
         if self.forward_client_headers:
-            headers = {k: v for k, v in ctx.headers.items() if k not in DROPPED_REQUEST_HEADERS}
-            if self.key_header:
-                headers.pop(self.key_header.lower(), None)
+            if self.auth:  # the client's credential is its gateway key: never forwarded
+                headers = {k: v for k, v in ctx.headers.items() if k not in DROPPED_REQUEST_HEADERS}
+                if self.key_header:
+                    headers.pop(self.key_header.lower(), None)
+            else:  # an open endpoint: the client's credentials are for the target
+                headers = {k: v for k, v in ctx.headers.items() if k not in HOP_BY_HOP}
         else:
             for name in ("content-type", "accept"):
                 if name in ctx.headers:

@@ -10,8 +10,9 @@ usage are parsed, so a long stream costs a substring search per line.  What each
 * OpenAI: ``usage`` (chat, completions, embeddings: ``prompt_tokens``; Responses: ``input_tokens``);
   streamed, the last chunk of a chat stream (``stream_options.include_usage``) or the
   ``response.completed`` event's ``response.usage``.
-* Gemini / Vertex AI: ``usageMetadata`` on the answer and on every streamed chunk, the last one
-  final; ``candidatesTokenCount`` excludes thinking tokens (``thoughtsTokenCount``).
+* Gemini / Vertex AI: ``usageMetadata`` on the answer and on every streamed chunk (server-sent
+  events with ``alt=sse``, else one JSON array), the last one final; ``candidatesTokenCount``
+  excludes thinking tokens (``thoughtsTokenCount``).
 * Bedrock Converse: ``usage`` with ``inputTokens`` / ``outputTokens`` (its stream is AWS event
   stream framing, not read here).
 
@@ -74,6 +75,12 @@ def usage_from_bedrock(usage: Mapping[str, Any]) -> Usage:
 
 def usage_of_answer(data: Any) -> Usage | None:
     """The usage a complete JSON answer states, whichever of the vendors above sent it."""
+    if isinstance(data, list):  # Gemini's streamGenerateContent without alt=sse: an array of chunks
+        for item in reversed(data):
+            found = usage_of_answer(item) if isinstance(item, dict) else None
+            if found is not None:
+                return found
+        return None
     if not isinstance(data, dict):
         return None
     meta = data.get("usageMetadata")
