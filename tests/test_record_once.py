@@ -90,6 +90,9 @@ SURFACES = [
     Surface("openai.embeddings", "/v1/embeddings", {"model": "gpt", "input": "Hi"}, streams=False),
     Surface("anthropic.messages", "/v1/messages",
             {"model": "claude", "max_tokens": 20, "messages": [{"role": "user", "content": "Hi"}]}),
+    # a pass-through route (core): the lifecycle's ends without a surface's codec
+    Surface("passthrough.anthropic", "/anthropic/v1/messages",
+            {"model": "claude-x", "max_tokens": 20, "messages": [{"role": "user", "content": "Hi"}]}),
 ]  # fmt: skip
 
 
@@ -102,7 +105,7 @@ def _openai_chunks(surface: Surface) -> list[Any]:
 
 def _script(world: World, surface: Surface, case: str) -> None:
     """What the upstream does for this case."""
-    if surface.name == "anthropic.messages":
+    if surface.name in ("anthropic.messages", "passthrough.anthropic"):
         events = message_events(message("one two three four five six"))
         if case == "fails_before_first_byte":
             world.anthropic.enqueue(
