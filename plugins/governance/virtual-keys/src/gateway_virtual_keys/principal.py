@@ -83,7 +83,11 @@ def cached_key(
         scopes=scopes,
         guardrails=guardrails,
         permissions=dict(key.get("permissions") or {}),
-        extra={"user_role": role},
+        # the team's metadata, for plugins that read team settings (gateway-cache's ``metadata.cache``)
+        extra={
+            "user_role": role,
+            **({"team_metadata": dict(team["metadata"])} if team and team.get("metadata") else {}),
+        },
     )
     expires = key.get("expires")
     return CachedKey(
