@@ -54,6 +54,7 @@ def test_the_published_table_covers_the_schema() -> None:
     table = gateway.config_keys()
     assert set(table) == set(schema_paths())
     assert table["general_settings.master_key"].status == "core"
+    assert table["general_settings.allowed_ips"].status == "core"
     assert table["litellm_settings.max_internal_user_budget"].status == "plugin"
     assert table["litellm_settings.max_internal_user_budget"].note == "gateway-virtual-keys"
     assert table["general_settings.store_model_in_db"].status == "reported"

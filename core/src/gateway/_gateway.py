@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from gateway._access import AccessPolicy
 from gateway._catalog import distribution_for
 from gateway._config import ConfigProblems, GatewayConfig, load_config, report_validation_error
 from gateway._config.keys import schema_paths, without_effect
@@ -28,11 +29,13 @@ from gateway._errors import BadRequestError, ConfigError, PluginError, ServiceUn
 from gateway._hooks import PerPlugin, RequestHooks, acall_first, call_startup_hook, ordered_impls
 from gateway._logdispatch import LogDispatcher
 from gateway._logs import get_logger
+from gateway._parallel import ParallelLimit
 from gateway._plugins import PluginManager, env_list
 from gateway._providers import ProviderRegistry
 from gateway._registry import Registry
 from gateway._request_flags import RequestFlags, deployment_flags
 from gateway._router import Router
+from gateway._strategies.redis_state import redis_location
 from gateway._types import Alert, Deployment, Principal
 from gateway._wildcards import WildcardMatch, is_wildcard, substitute
 from gateway.upstream import UpstreamClient
@@ -190,6 +193,13 @@ class Gateway:
         self.request_body_timeout = general.request_body_timeout
         self.shutting_down = False
         self.drop_params = litellm.drop_params
+        #: allowed_ips, allowed_routes, enforce_user_param (checked by the request lifecycle)
+        self.access = AccessPolicy(general)
+        #: global_max_parallel_requests: shared through the router's Redis when it has one
+        self.parallel = ParallelLimit(general.global_max_parallel_requests, redis_location(self.config.router_settings))
+        if general.global_max_parallel_requests is not None:
+            say = log.info if self.parallel.shared else log.warning
+            say("global_max_parallel_requests", cap=self.parallel.cap, scope=self.parallel.describe())
         #: ``(key, why)`` for each key the file sets that does nothing here: logged once, and printed
         #: by ``gateway check-config``
         self.keys_without_effect = without_effect(self.config.present, self._declared_config_keys())
@@ -424,6 +434,7 @@ class Gateway:
         async with AsyncExitStack() as stack:
             await self.upstream.start()
             stack.push_async_callback(self.upstream.close)
+            await stack.enter_async_context(self.parallel.running())
             for _, manager in call_startup_hook(self.pm, "gateway_lifespan", gateway=self):
                 if manager is not None:
                     await stack.enter_async_context(manager)

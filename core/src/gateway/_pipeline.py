@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 log = get_logger("gateway.pipeline")
 
 
-async def authenticate(gateway: Gateway, ctx: RequestContext) -> Principal:
+async def authenticate(gateway: Gateway, ctx: RequestContext, path: str | None = None) -> Principal:
+    """Run ``gateway_auth``; then ``general_settings.allowed_routes`` for ``path`` (default: the
+    context's endpoint when it is a path, as admin and plugin routes set it)."""
     principal = await gateway.hooks.auth(ctx, ctx.api_key)
     if principal is None:
         if ctx.api_key is None:
@@ -33,6 +35,9 @@ async def authenticate(gateway: Gateway, ctx: RequestContext) -> Principal:
             "Authentication Error, Invalid API key provided.", type="token_not_found_in_db", param="key"
         )
     ctx.principal = principal
+    route = path if path is not None else ctx.endpoint
+    if gateway.access.routes is not None and route.startswith("/"):
+        gateway.access.check_route(principal, route)
     return principal
 
 

@@ -60,6 +60,9 @@ CORE = frozenset(
         "general_settings.pass_through_endpoints[].forward_headers", "general_settings.pass_through_endpoints[].auth",
         "general_settings.pass_through_endpoints[].include_subpath",
         "general_settings.pass_through_endpoints[].cost_per_request",
+        # the security controls
+        "general_settings.allowed_ips", "general_settings.allowed_routes", "general_settings.enforce_user_param",
+        "general_settings.global_max_parallel_requests",
         # litellm_settings
         "litellm_settings.success_callback", "litellm_settings.failure_callback", "litellm_settings.callbacks",
         "litellm_settings.drop_params", "litellm_settings.num_retries", "litellm_settings.request_timeout",
@@ -131,10 +134,6 @@ REPORTED: dict[str, tuple[Status, str]] = {
                                                  "long for a deployment fails upstream and "
                                                  "context_window_fallbacks take over"),
     # general_settings
-    "general_settings.allowed_ips": ("reported", "a security control: issue 16 implements it"),
-    "general_settings.allowed_routes": ("reported", "a security control: issue 16 implements it"),
-    "general_settings.enforce_user_param": ("reported", "a security control: issue 16 implements it"),
-    "general_settings.global_max_parallel_requests": ("reported", "a security control: issue 16 implements it"),
     "general_settings.max_response_size_mb": ("not planned", "answers are streamed through as the upstream sends "
                                               "them; bound them with max_tokens"),
     "general_settings.alerting_threshold": ("not planned", "slow requests show in the latency histograms of "

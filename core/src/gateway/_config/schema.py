@@ -9,9 +9,23 @@ changes nothing is worse than a refusal to start.
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+
+def _network(entry: str) -> str:
+    try:
+        ipaddress.ip_network(entry.strip(), strict=False)
+    except ValueError:
+        raise ValueError(
+            f"{entry!r} is not an IP address or CIDR network; write '10.0.0.7', '10.0.0.0/8' or '::1'"
+        ) from None
+    return entry
+
+
+#: an IP address or a CIDR network (``general_settings.allowed_ips``)
+NetworkText = Annotated[str, AfterValidator(_network)]
 
 
 class Strict(BaseModel):
@@ -177,7 +191,7 @@ class GeneralSettings(Strict):
     #: group names such as ``llm_api_routes``); others get 403
     allowed_routes: list[str] | None = None
     #: client addresses (or CIDR networks) that may call the gateway; others get 403 before auth
-    allowed_ips: list[str] | None = None
+    allowed_ips: list[NetworkText] | None = None
     maximum_spend_logs_retention_period: str | None = None
     use_redis_transaction_buffer: bool | None = None
     allow_requests_on_db_unavailable: bool | None = None
@@ -187,18 +201,6 @@ class GeneralSettings(Strict):
     ui_access_mode: str | None = None
     #: routes forwarded to other APIs, governed like model calls (see docs/pass-through.md)
     pass_through_endpoints: list[PassThroughEndpoint] = Field(default_factory=list)
-
-    @field_validator("allowed_ips")
-    @classmethod
-    def _networks(cls, value: list[str] | None) -> list[str] | None:
-        for entry in value or ():
-            try:
-                ipaddress.ip_network(entry, strict=False)
-            except ValueError:
-                raise ValueError(
-                    f"{entry!r} is not an IP address or CIDR network; write '10.0.0.7', '10.0.0.0/8' or '::1'"
-                ) from None
-        return value
 
 
 #: LiteLLM ``general_settings`` keys accepted so migrated files start, with no effect here

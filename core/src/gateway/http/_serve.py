@@ -54,10 +54,12 @@ STREAM_HEADERS = [
 class Answered:
     """Whether the answer's head went out: after that, an error can only end the stream."""
 
-    __slots__ = ("head",)
+    __slots__ = ("head", "slot")
 
     def __init__(self) -> None:
         self.head = False
+        #: the ``global_max_parallel_requests`` slot this request holds, given back in the ``finally``
+        self.slot: str | None = None
 
 
 class ModelRoute:
@@ -94,15 +96,19 @@ class ModelRoute:
             error = ClientDisconnectedError("the request was cancelled before its answer was complete")
             raise
         finally:
+            self.gateway.parallel.release(answered.slot)  # global_max_parallel_requests
             _pipeline.finish(self.gateway, ctx, error)
 
     async def _serve(
         self, ctx: RequestContext, scope: Scope, receive: Receive, send: Send, answered: Answered
     ) -> GatewayError | None:
         gateway = self.gateway
+        access = gateway.access
+        if access.networks is not None:  # general_settings.allowed_ips: before the credential is looked at
+            access.check_ip(ctx.client_ip)
         # authenticate before reading the body: an anonymous client cannot make us read 32 MB
         ctx.api_key = extract_api_key(ctx.headers, self.key_header)
-        await _pipeline.authenticate(gateway, ctx)
+        await _pipeline.authenticate(gateway, ctx, scope["path"])
         raw = await receive_body(
             receive, ctx.headers.get("content-length"), gateway.max_body_bytes, gateway.request_body_timeout
         )
@@ -114,6 +120,9 @@ class ModelRoute:
             request = ctx.request = self._codec(self.surface.decode, ctx.body)
         ctx.requested_model = request.model
         ctx.stream = request.stream
+        if access.enforce_user:
+            access.check_user(request.user, self.surface.user_field)
+        answered.slot = await gateway.parallel.acquire()
         response = await run_until_disconnect(gateway, ctx, receive)
         headers = response_headers(ctx, response, self.answer_headers)
         headers.update(id_headers(ctx))
@@ -254,6 +263,9 @@ def surface_routes(gateway: Gateway) -> tuple[dict[str, ModelRoute], list[Route]
     gateway.surfaces = surfaces
     routes = {name: ModelRoute(gateway, surface, surfaces.owner(name) or "core") for name, surface in surfaces.items()}
     fast = ModelPaths({path: routes[surface.name] for path, surface in paths.items()})
+
+    if gateway.access.routes is not None:  # allowed_routes' model route groups name these paths
+        gateway.access.routes.bind_model_paths(paths.names())
 
     async def served_by_fast_path(request: Request) -> Response:  # pragma: no cover - intercepted earlier
         raise RuntimeError("model routes are served by the ASGI fast path")

@@ -49,6 +49,10 @@ class Surface:
     paths: ClassVar[tuple[str, ...]] = ()
     #: the Content-Type of its answers
     content_type: ClassVar[bytes] = b"application/json"
+    #: where its bodies name the end user (``ModelRequest.user``), named when
+    #: ``general_settings.enforce_user_param`` refuses a request without one; ``None``: the format has
+    #: no such field, and the setting does not apply to it
+    user_field: ClassVar[str | None] = "user"
 
     def decode(self, body: JSON) -> ModelRequest:
         """The typed request for a JSON body (a ``BadRequestError`` naming the field when it is malformed)."""

@@ -32,6 +32,7 @@ class MessagesSurface(Surface):
     format = FORMAT
     endpoint = "chat"
     paths = ("/v1/messages",)
+    user_field = "metadata.user_id"
 
     def decode(self, body: JSON) -> ChatRequest:
         return decode_messages_request(body)
