@@ -165,8 +165,12 @@ class StreamAssembler:
 def fresh_id(data: dict[str, Any]) -> str:
     """A new answer id in the answer's own style: every answer has its own (the ledger finds it)."""
     old = data.get("id")
-    prefix = old.split("-", 1)[0] if isinstance(old, str) and "-" in old else "chatcmpl"
-    return f"{prefix}-{os.urandom(12).hex()}"
+    if isinstance(old, str):
+        for separator in ("-", "_"):  # chatcmpl-..., cmpl-..., msg_... (an Anthropic upstream's)
+            head, found, _ = old.partition(separator)
+            if found and head.isalnum():
+                return f"{head}{separator}{os.urandom(12).hex()}"
+    return f"chatcmpl-{os.urandom(12).hex()}"
 
 
 def served_answer(data: dict[str, Any]) -> dict[str, Any]:
