@@ -26,6 +26,7 @@ anthropic_testing = pytest.importorskip(
     "gateway_anthropic.testing", reason="the /v1/messages surface needs gateway-anthropic"
 )
 pytest.importorskip("gateway_spend", reason="the ledger is gateway-spend's")
+pytest.importorskip("gateway_responses", reason="the /v1/responses surface needs gateway-responses")
 AnthropicReply, FakeAnthropic = anthropic_testing.AnthropicReply, anthropic_testing.FakeAnthropic
 message, message_events = anthropic_testing.message, anthropic_testing.message_events
 
@@ -60,7 +61,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     }  # fmt: skip
     import os
 
-    os.environ["GATEWAY_LOAD_PLUGINS"] = "openai,anthropic,spend"
+    os.environ["GATEWAY_LOAD_PLUGINS"] = "openai,anthropic,spend,responses"
     try:
         gw = start_gateway(config, plugins=[collector])
     finally:
@@ -90,7 +91,8 @@ SURFACES = [
     Surface("openai.embeddings", "/v1/embeddings", {"model": "gpt", "input": "Hi"}, streams=False),
     Surface("anthropic.messages", "/v1/messages",
             {"model": "claude", "max_tokens": 20, "messages": [{"role": "user", "content": "Hi"}]}),
-    # a pass-through route (core): the lifecycle's ends without a surface's codec
+    Surface("openai.responses", "/v1/responses", {"model": "gpt", "input": "Hi"}),
+    # a pass-through route (core): the same lifecycle's ends, without a surface's codec
     Surface("passthrough.anthropic", "/anthropic/v1/messages",
             {"model": "claude-x", "max_tokens": 20, "messages": [{"role": "user", "content": "Hi"}]}),
 ]  # fmt: skip

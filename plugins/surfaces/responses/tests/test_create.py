@@ -300,3 +300,44 @@ def test_the_web_search_refusal_tells_codex_users_the_setting(gw: RunningGateway
     with pytest.raises(openai.BadRequestError) as refused:
         client(gw).responses.create(model="gpt", input="News?", tools=[{"type": "web_search"}])
     assert 'web_search = "disabled"' in str(refused.value)
+
+
+def test_anthropic_thinking_is_a_reasoning_item_that_can_go_back(
+    gw: RunningGateway, anthropic_server: FakeAnthropic
+) -> None:
+    blocks = [{"type": "thinking", "thinking": "Paris is in France.", "signature": "sig-abc"},
+              {"type": "text", "text": "It is sunny."}]  # fmt: skip
+    anthropic_server.enqueue(AnthropicReply(json=message(blocks)), AnthropicReply(json=message(blocks)))
+    sdk = client(gw)
+    whole = sdk.responses.create(model="claude", input="Weather?", reasoning={"effort": "low"}, max_output_tokens=4000)
+    with sdk.responses.stream(model="claude", input="Weather?", reasoning={"effort": "low"},
+                              max_output_tokens=4000) as stream:  # fmt: skip
+        kinds = [event.type for event in stream]
+        streamed = stream.get_final_response()
+    assert "thinking" in anthropic_server.requests[-1].json  # the effort became a thinking budget
+    for response in (whole, streamed):
+        reasoning, answer = response.output
+        assert reasoning.type == "reasoning" and reasoning.encrypted_content == "sig-abc"
+        assert [s.text for s in reasoning.summary] == ["Paris is in France."]
+        assert answer.type == "message" and response.output_text == "It is sunny."
+    assert "response.reasoning_summary_text.delta" in kinds
+    # sent back, the reasoning item is the signed thinking block it came from
+    sdk.responses.create(model="claude", input=[{"role": "user", "content": "Weather?"},
+                                                whole.output[0].model_dump(exclude_none=True),
+                                                {"role": "assistant", "content": "It is sunny."},
+                                                {"role": "user", "content": "Thanks"}],
+                         reasoning={"effort": "low"}, max_output_tokens=4000)  # fmt: skip
+    assert anthropic_server.requests[-1].json["messages"][1]["content"][0] == {
+        "type": "thinking", "thinking": "Paris is in France.", "signature": "sig-abc"}  # fmt: skip
+
+
+def test_a_stream_broken_upstream_ends_with_response_failed(gw: RunningGateway, fake_upstream: FakeUpstream) -> None:
+    pieces = [chunk({"role": "assistant", "content": f"w{i} "}) for i in range(6)]
+    fake_upstream.enqueue(Reply(stream=pieces, break_after=3))
+    events = sse_events(gw, {"model": "gpt", "input": "Hi"})
+    assert events[-1][0] == "response.failed"
+    failed = events[-1][1]["response"]
+    assert failed["status"] == "failed" and failed["error"]["message"]
+    text = "".join(data["delta"] for name, data in events if name == "response.output_text.delta")
+    assert text == "w0 w1 w2 "
+    assert [data["sequence_number"] for _, data in events] == list(range(len(events)))

@@ -12,7 +12,7 @@ The hooks here are thin: they only act on requests that came in on this surface.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -81,13 +81,23 @@ async def _lifespan(gateway: Any) -> AsyncIterator[None]:
             gateway.state.pop(PLUGIN, None)
 
 
+# The request hooks are synchronous and hand the kernel a coroutine only for this surface's requests:
+# every other request pays one function call, no coroutine.
+
+
 @hookimpl(tryfirst=True)
-async def gateway_pre_call(ctx: RequestContext, gateway: Any) -> None:
-    """Before budgets and guardrails see the request: the earlier turns of ``previous_response_id``
-    join it, and what the surface did not forward is named."""
+def gateway_pre_call(ctx: RequestContext, gateway: Any) -> Awaitable[None] | None:
     request = ctx.request
     if ctx.surface != NAME or not isinstance(request, ResponsesRequest):
-        return
+        return None
+    if not request.dropped and request.previous_response_id is None:
+        return None
+    return _pre_call(ctx, request, gateway)
+
+
+async def _pre_call(ctx: RequestContext, request: ResponsesRequest, gateway: Any) -> None:
+    """Before budgets and guardrails see the request: the earlier turns of ``previous_response_id``
+    join it, and what the surface did not forward is named."""
     if request.dropped:
         drop_or_refuse(request.dropped, provider="the Responses bridge", drop=True,
                        response_headers=ctx.response_headers)  # fmt: skip
@@ -134,14 +144,17 @@ def gateway_call(ctx: RequestContext, deployment: Deployment, gateway: Any) -> N
 
 
 @hookimpl(trylast=True)
-async def gateway_post_call(ctx: RequestContext, response: Any, gateway: Any) -> None:
-    """After every other hook changed the answer: the Response object, stored when asked (a stream
-    is stored by the surface after its last event)."""
+def gateway_post_call(ctx: RequestContext, response: Any, gateway: Any) -> Awaitable[None] | None:
     request = ctx.request
     if ctx.surface != NAME or not isinstance(request, ResponsesRequest):
-        return
+        return None
     if not isinstance(response, JSONResponseBody) or response.status != 200:
-        return
+        return None  # a stream is stored by the surface, after its last event
+    return _post_call(ctx, request, response, gateway)
+
+
+async def _post_call(ctx: RequestContext, request: ResponsesRequest, response: JSONResponseBody, gateway: Any) -> None:
+    """After every other hook changed the answer: the Response object, stored when asked."""
     answer = from_completion(request, request.response_id, response.data, request.created_at)
     ctx.state[ANSWER] = answer
     await gateway.state[f"{PLUGIN}.save"](ctx, answer)
