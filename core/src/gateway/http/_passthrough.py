@@ -126,6 +126,17 @@ def encode_error(format: str, error: GatewayError) -> bytes:
     return error.to_json()
 
 
+class BodyState:
+    """How the client's streamed body went: read to its end, or failed (the upstream client wraps
+    an exception raised while it reads the body)."""
+
+    __slots__ = ("done", "error")
+
+    def __init__(self) -> None:
+        self.done = True
+        self.error: GatewayError | ClientGone | None = None
+
+
 class PassThrough:
     """Serves one pass-through route (a vendor prefix or a configured endpoint).  Built at start-up."""
 
@@ -198,13 +209,15 @@ class PassThrough:
         if self.auth:
             # Google's SDKs and LiteLLM's docs put the key in ?key=
             ctx.api_key = extract_api_key(ctx.headers, self.key_header) or in_query
-            await _pipeline.authenticate(gateway, ctx)
+            await _pipeline.authenticate(gateway, ctx, scope["path"])  # allowed_routes: the path asked for
         else:
             ctx.principal = gateway.anonymous_principal
+        if self.pick(None) is None:  # nothing configures this route: say so before reading anything
+            raise NotFoundError(self.not_configured, code="passthrough_not_configured")
         sub = self._sub_path(scope)
         method = scope["method"]
         body: Any
-        body_done = [True]
+        body_state = BodyState()
         model: str | None = None
         if method == "POST" and sub in self.model_paths:
             raw = await receive_body(
@@ -222,15 +235,18 @@ class PassThrough:
         else:
             model = self._model_in_path(sub)
             ctx.stream = any(marker in sub for marker in STREAM_PATH_MARKERS)
-            body_done[0] = method in ("GET", "DELETE") and not ctx.headers.get("content-length")
-            body = None if body_done[0] else self._request_body(ctx, receive, body_done)
+            declared = ctx.headers.get("content-length")
+            body_state.done = method in ("GET", "DELETE") and not declared
+            if declared is not None and declared.isdigit() and int(declared) > gateway.max_body_bytes:
+                raise PayloadTooLargeError(f"the request body is larger than {gateway.max_body_bytes} bytes")
+            body = None if body_state.done else self._request_body(receive, body_state)
         upstream = self.pick(model)
         if upstream is None:
             raise NotFoundError(self.not_configured, code="passthrough_not_configured")
         self._govern(ctx, model, upstream)
         if gateway.hooks.pre_call_impls:
             await self._pre_call(ctx)
-        return await self._forward(ctx, upstream, method, sub, query, body, body_done, receive, send, head_sent)
+        return await self._forward(ctx, upstream, method, sub, query, body, body_state, receive, send, head_sent)
 
     def _sub_path(self, scope: Scope) -> str:
         """The path after the prefix, as the client encoded it (forwarded as it is)."""
@@ -288,25 +304,25 @@ class PassThrough:
                 code="guardrail_rewrite_on_passthrough",
             )
 
-    async def _request_body(self, ctx: RequestContext, receive: Receive, done: list[bool]) -> AsyncIterator[bytes]:
-        """The client's body, streamed to the upstream as it arrives, bounded like every body."""
+    async def _request_body(self, receive: Receive, state: BodyState) -> AsyncIterator[bytes]:
+        """The client's body, streamed to the upstream as it arrives, bounded like every body.  A
+        failure here surfaces wrapped in the upstream client's error: ``state.error`` keeps it."""
         limit = self.gateway.max_body_bytes
-        declared = ctx.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise PayloadTooLargeError(f"the request body is larger than {limit} bytes")
         seen = 0
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                raise ClientGone("the client disconnected while sending its request")
+                state.error = ClientGone("the client disconnected while sending its request")
+                raise state.error
             data = message.get("body", b"")
             seen += len(data)
             if seen > limit:
-                raise PayloadTooLargeError(f"the request body is larger than {limit} bytes")
+                state.error = PayloadTooLargeError(f"the request body is larger than {limit} bytes")
+                raise state.error
             if data:
                 yield data
             if not message.get("more_body", False):
-                done[0] = True
+                state.done = True
                 return
 
     def _headers(self, ctx: RequestContext, upstream: Upstream, streamed_length: bool) -> dict[str, str]:
@@ -340,7 +356,7 @@ class PassThrough:
         sub: str,
         query: str,
         body: Any,
-        body_done: list[bool],
+        body_state: BodyState,
         receive: Receive,
         send: Send,
         head_sent: list[bool],
@@ -364,13 +380,17 @@ class PassThrough:
             )
         except GatewayError:
             raise
-        except TimeoutError:
-            raise UpstreamTimeoutError(f"the {self.prefix} upstream did not answer in time") from None
-        except (aiohttp.ClientError, OSError) as exc:
-            log.warning("passthrough_unreachable", route=self.prefix, error=f"{type(exc).__name__}: {exc}")
-            raise UpstreamUnreachableError("could not reach {upstream}", self.prefix.strip("/")) from None
+        except Exception as exc:
+            if body_state.error is not None:  # the client's body failed (too large, or it left), not the upstream
+                raise body_state.error from None
+            if isinstance(exc, TimeoutError):
+                raise UpstreamTimeoutError(f"the {self.prefix} upstream did not answer in time") from None
+            if isinstance(exc, (aiohttp.ClientError, OSError)):
+                log.warning("passthrough_unreachable", route=self.prefix, error=f"{type(exc).__name__}: {exc}")
+                raise UpstreamUnreachableError("could not reach {upstream}", self.prefix.strip("/")) from None
+            raise
         try:
-            return await self._answer(ctx, response, body_done, receive, send, head_sent)
+            return await self._answer(ctx, response, body_state, receive, send, head_sent)
         finally:
             response.release()
 
@@ -378,7 +398,7 @@ class PassThrough:
         self,
         ctx: RequestContext,
         response: aiohttp.ClientResponse,
-        body_done: list[bool],
+        body_state: BodyState,
         receive: Receive,
         send: Send,
         head_sent: list[bool],
@@ -397,7 +417,7 @@ class PassThrough:
         task = asyncio.current_task()
         assert task is not None
         # the body was read whole: the next message from the client is its disconnect
-        watch = DisconnectWatch(task, receive) if body_done[0] else None
+        watch = DisconnectWatch(task, receive) if body_state.done else None
         stream_usage = StreamUsage() if sse else None
         kept: list[bytes] | None = [] if not sse and response.status < 300 else None
         size = 0

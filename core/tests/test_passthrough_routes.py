@@ -1,0 +1,114 @@
+"""general_settings.pass_through_endpoints and the provider prefixes, against a local OpenAI-format
+server: what is forwarded where, with which headers, and what is refused before anything leaves.
+
+(The governed end to end, a virtual key's budget and the ledger, is tests/test_passthrough.py.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from gateway import ConfigError, Gateway, create_app
+from gateway.testing import FakeUpstream
+
+from .conftest import MASTER
+
+AUTH = {"Authorization": f"Bearer {MASTER}"}
+
+
+def endpoints(upstream: FakeUpstream, **extra: Any) -> dict[str, Any]:
+    return {
+        "model_list": [],
+        "general_settings": {
+            "master_key": MASTER,
+            "max_request_size_mb": 0.01,  # 10 KB
+            "pass_through_endpoints": [
+                {
+                    "path": "/cohere",
+                    "target": upstream.base_url,
+                    "include_subpath": True,
+                    "headers": {"Authorization": "bearer os.environ/PT_TEST_KEY", "x-team": "search"},
+                },
+                {"path": "/open", "target": upstream.base_url + "/models", "auth": False, "forward_headers": True},
+            ],
+            **extra,
+        },
+    }
+
+
+@pytest.fixture
+def routes(
+    fake_upstream: FakeUpstream, gateway_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Any, FakeUpstream]]:
+    monkeypatch.setenv("PT_TEST_KEY", "sk-from-env")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    yield gateway_factory(endpoints(fake_upstream)), fake_upstream
+
+
+def test_a_configured_endpoint_forwards_path_query_and_its_headers(routes: tuple[Any, FakeUpstream]) -> None:
+    gw, upstream = routes
+    client = openai.OpenAI(base_url=gw.url + "/cohere", api_key=MASTER, max_retries=0)
+    reply = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+    assert reply.choices[0].message.content
+    sent = upstream.requests[-1]
+    assert sent.path == "/v1/chat/completions"  # the target's /v1 is not repeated
+    assert sent.headers["authorization"] == "bearer sk-from-env"  # os.environ/ after a scheme
+    assert sent.headers["x-team"] == "search"
+    assert MASTER not in str(sent.headers)
+
+    httpx.get(gw.url + "/cohere/models", params={"after": "a b"}, headers=AUTH, timeout=10)
+    assert (upstream.requests[-1].path, upstream.requests[-1].query) == ("/v1/models", {"after": "a b"})
+
+
+def test_an_open_endpoint_needs_no_key_and_forwards_the_clients_credential(routes: tuple[Any, FakeUpstream]) -> None:
+    gw, upstream = routes
+    answer = httpx.get(gw.url + "/open", headers={"Authorization": "Bearer the-targets-own"}, timeout=10)
+    assert answer.status_code == 200
+    assert upstream.requests[-1].headers["authorization"] == "Bearer the-targets-own"
+    assert httpx.get(gw.url + "/cohere/models", timeout=10).status_code == 401  # the others still need a key
+
+
+def test_a_body_over_the_limit_is_refused_while_it_streams(routes: tuple[Any, FakeUpstream]) -> None:
+    gw, upstream = routes
+    before = len(upstream.requests)
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit is found while forwarding
+        for _ in range(30):
+            yield b"x" * 1000
+
+    answer = httpx.post(gw.url + "/cohere/files", content=chunks(), headers=AUTH, timeout=10)
+    assert answer.status_code == 413
+    assert "larger than" in answer.json()["error"]["message"]
+    declared = httpx.post(gw.url + "/cohere/files", content=b"x" * 30_000, headers=AUTH, timeout=10)
+    assert declared.status_code == 413
+    assert len(upstream.requests) == before
+
+
+def test_a_provider_route_without_credential_says_what_to_set(routes: tuple[Any, FakeUpstream]) -> None:
+    gw, _ = routes
+    answer = httpx.post(gw.url + "/openai/v1/chat/completions", json={"model": "gpt-4o"}, headers=AUTH, timeout=10)
+    assert answer.status_code == 404
+    assert "OPENAI_API_KEY" in answer.json()["error"]["message"]
+
+
+def test_a_configured_path_another_route_serves_stops_start_up(
+    fake_upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PT_TEST_KEY", "x")
+    config = endpoints(fake_upstream)
+    config["general_settings"]["pass_through_endpoints"].append({"path": "/health/liveliness", "target": "http://x"})
+    with pytest.raises(ConfigError, match="pass_through_endpoints: GET /health/liveliness"):
+        create_app(Gateway(config, load_entrypoints=False))
+
+
+def test_a_header_reading_an_unset_variable_stops_start_up(
+    fake_upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PT_TEST_KEY", raising=False)
+    with pytest.raises(ConfigError, match="PT_TEST_KEY"):
+        create_app(Gateway(endpoints(fake_upstream), load_entrypoints=False))
