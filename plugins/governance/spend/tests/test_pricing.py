@@ -11,6 +11,7 @@ from gateway_spend.money import as_decimal, from_nanos, to_nanos
 from gateway_spend.pricing import (
     GenaiPrice,
     OverridePrice,
+    PromptEstimator,
     TokenCounts,
     UnknownPrice,
     choices_generated,
@@ -22,7 +23,7 @@ from gateway_spend.scopes import budget_duration
 from genai_prices import Usage as GenaiUsage
 from genai_prices import calc_price
 
-from gateway import Deployment
+from gateway import Deployment, RequestContext, fake_openai, tokens
 from gateway.chat import Message, Text, decode_openai_chat, decode_openai_prompt
 
 
@@ -152,21 +153,29 @@ def test_no_duration_is_a_budget_that_never_resets() -> None:
     assert never.boundaries(epoch("2026-03-14 15:00")) == [0.0, 0.0, 0.0, 0.0] and never.resets_at(0) is None
 
 
-def test_prompt_estimate_matches_the_mock_tokenizer() -> None:
-    chat = decode_openai_chat({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
-    assert estimate_prompt_tokens(chat) == 4
-    assert estimate_prompt_tokens(decode_openai_prompt({"model": "m", "prompt": "abcdefgh"}, "completions")) == 2
-    assert estimate_prompt_tokens(decode_openai_prompt({"model": "m", "input": ["abcd", "ef"]}, "embeddings")) == 2
+def test_prompt_estimate_is_the_shipped_tokenizers_count() -> None:
+    chat = decode_openai_chat({"model": "m", "messages": [{"role": "user", "content": "hello world"}]})
+    assert estimate_prompt_tokens(chat) == 2 + tokens.TOKENS_PER_MESSAGE + tokens.REPLY_PRIMING
+    assert estimate_prompt_tokens(decode_openai_prompt({"model": "m", "prompt": "hello world"}, "completions")) == 2
+    embeddings = decode_openai_prompt({"model": "m", "input": ["hello world", "hi"]}, "embeddings")
+    assert estimate_prompt_tokens(embeddings) == 3
 
 
 def test_prompt_estimate_counts_the_request_as_hooks_left_it() -> None:
     """A hook that rewrote the messages (a guardrail adding a system prompt) or the prompt is counted."""
-    chat = decode_openai_chat({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
-    chat.messages.insert(0, Message("system", [Text("x" * 40)]))
-    assert estimate_prompt_tokens(chat) == 4 + 10 + 3
-    prompt = decode_openai_prompt({"model": "m", "prompt": "abcdefgh"}, "completions")
-    prompt.extra["prompt"] = "abcdefghijkl"
-    assert estimate_prompt_tokens(prompt) == 3
+    chat = decode_openai_chat({"model": "m", "messages": [{"role": "user", "content": "hello world"}]})
+    before = estimate_prompt_tokens(chat)
+    chat.messages.insert(0, Message("system", [Text("be brief")]))
+    assert estimate_prompt_tokens(chat) == before + tokens.count_text("be brief") + tokens.TOKENS_PER_MESSAGE
+    prompt = decode_openai_prompt({"model": "m", "prompt": "hello world"}, "completions")
+    prompt.extra["prompt"] = "hello world, hello moon"
+    assert estimate_prompt_tokens(prompt) == tokens.count_text("hello world, hello moon")
+
+
+def test_a_huge_prompt_is_estimated_with_bounded_work_and_never_below_the_count() -> None:
+    text = "The quick brown fox jumps over the lazy dog. " * 20_000  # 900 kB
+    prompt = decode_openai_prompt({"model": "m", "prompt": text}, "completions")
+    assert estimate_prompt_tokens(prompt) >= tokens.count_text(text)
 
 
 def test_output_reservation_reads_the_typed_fields() -> None:
@@ -177,3 +186,24 @@ def test_output_reservation_reads_the_typed_fields() -> None:
     # best_of is generated and billed; a lenient upstream reads "8" as 8
     completion = decode_openai_prompt({"model": "m", "prompt": "p", "n": 2, "best_of": "8"}, "completions")
     assert (requested_output_tokens(completion), choices_generated(completion)) == (None, 8)
+
+
+def test_a_mock_model_group_is_estimated_by_the_mock_models_own_rule() -> None:
+    """The mock model counts four characters a token in its answers: its reservations stay exact;
+    a group with any real deployment is estimated by the shipped tokenizer."""
+
+    def deployment(group: str, provider: str) -> Deployment:
+        return Deployment(id=f"{group}-{provider}", model_group=group, provider=provider, model="m", params={})
+
+    estimate = PromptEstimator([deployment("demo", "mock"), deployment("mixed", "mock"), deployment("mixed", "openai")])
+    body = {"model": "m", "messages": [{"role": "user", "content": "hello world, hello moon"}]}
+    for group, expected in (
+        ("demo", fake_openai.request_prompt_tokens(decode_openai_chat(body))),
+        ("mixed", estimate_prompt_tokens(decode_openai_chat(body))),
+    ):
+        ctx = RequestContext(request_id="r", endpoint="chat", body=body, headers={})
+        ctx.request, ctx.model_group = decode_openai_chat(body), group
+        assert estimate(ctx) == expected
+    assert fake_openai.request_prompt_tokens(decode_openai_chat(body)) != estimate_prompt_tokens(
+        decode_openai_chat(body)
+    )

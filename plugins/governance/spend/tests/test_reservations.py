@@ -21,11 +21,13 @@ from spend_helpers import MASTER, REDIS_URL, key
 from spend_testauth import KeySpec, TestAuth
 from test_two_processes import ledger_rows, reservations_left
 
-from gateway import fake_openai
+from gateway import fake_openai, tokens
 from gateway.testing import FakeUpstream, RecordedRequest, Reply
 
 HI = [{"role": "user", "content": "hi"}]
-PROMPT = Decimal("0.000004")  # 4 prompt tokens
+PROMPT = Decimal("0.000004")  # 4 prompt tokens, as the fake upstream counts (and bills) them
+#: the prompt a reservation estimates before the call: "hi" by the shipped tokenizer, with the chat framing
+ESTIMATED_PROMPT = (1 + tokens.TOKENS_PER_MESSAGE + tokens.REPLY_PRIMING) * Decimal("0.000001")
 PER_OUTPUT_TOKEN = Decimal("0.000002")
 CHOICE_TOKENS = 7
 
@@ -85,6 +87,7 @@ def test_n_choices_are_reserved_so_200_concurrent_requests_at_n_8_never_pass_the
 ) -> None:
     single = PROMPT + CHOICE_TOKENS * PER_OUTPUT_TOKEN  # one choice: $0.000018
     eight = PROMPT + 8 * CHOICE_TOKENS * PER_OUTPUT_TOKEN  # eight choices, one prompt: $0.000116
+    reserved = ESTIMATED_PROMPT + 8 * CHOICE_TOKENS * PER_OUTPUT_TOKEN  # what each reserves first: $0.000119
     k = 20
     budget = single * k  # enough for 20 single-choice requests, 3 requests of eight choices
     key_hash = f"hash-n-{redis_prefix}"
@@ -105,10 +108,10 @@ def test_n_choices_are_reserved_so_200_concurrent_requests_at_n_8_never_pass_the
 
     ok = [r for r in results if r[0] == 200]
     refused = [r for r in results if r[0] != 200]
-    assert len(ok) == int(budget // eight) == 3
+    assert len(ok) == int(budget // reserved) == 3
     assert all(r[2]["x-litellm-response-cost"] == str(eight) for r in ok)
     assert {r[0] for r in refused} == {422}
-    assert all(f"this request could cost up to ${eight}" in r[1] for r in refused)
+    assert all(f"this request could cost up to ${reserved}" in r[1] for r in refused)
     assert len(upstream.requests) == 3  # refused requests never reached the upstream
     rows = ledger_rows(first, 200, api_key=key_hash)
     spent = sum(Decimal(r["spend_exact"]) for r in rows)
@@ -191,7 +194,9 @@ def test_the_reservation_names_the_maximum_over_every_generated_choice(
     )
     refused = post(gw, "sk-a", path, max_tokens=10, **body)
     assert refused.status_code == 422
-    prompt_tokens = fake_openai.prompt_tokens(HI) if path == "/chat/completions" else fake_openai.count_tokens("hi")
+    # the prompt as the shipped tokenizer counts it (gateway.tokens), with the chat framing
+    framing = tokens.TOKENS_PER_MESSAGE * len(HI) + tokens.REPLY_PRIMING if path == "/chat/completions" else 0
+    prompt_tokens = tokens.count_text("hi") + framing
     most = prompt_tokens * Decimal("0.000001") + 10 * choices * PER_OUTPUT_TOKEN  # the prompt once
     assert f"this request could cost up to ${most}." in refused.json()["error"]["message"]
     assert upstream.requests == []
