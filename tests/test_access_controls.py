@@ -105,6 +105,10 @@ def test_a_client_whose_address_is_not_allowed_is_refused_before_auth_in_its_own
     models = httpx.get(gw.base_url + "/models", headers={"Authorization": f"Bearer {MASTER}"})
     assert models.status_code == 403 and models.json()["error"]["code"] == "403"
     assert models.headers.get("x-litellm-call-id")
+    forwarded = httpx.post(
+        gw.url + "/openai/v1/chat/completions", json={}, headers={"Authorization": f"Bearer {MASTER}"}
+    )
+    assert forwarded.status_code == 403  # pass-through routes too
     # the load balancer's probes stay open; they say nothing about the set-up
     assert httpx.get(gw.url + "/health/liveliness").status_code == 200
     assert httpx.get(gw.url + "/health/readiness").status_code == 200
@@ -138,6 +142,12 @@ def test_a_key_that_is_not_an_admin_may_call_only_the_allowed_routes(start: Call
     assert refused_anthropic.value.body["error"]["type"] == "permission_error"
     models = httpx.get(gw.base_url + "/models", headers={"Authorization": f"Bearer {USER_KEY}"})
     assert models.status_code == 403
+    # a pass-through route too: the key must not reach the provider's whole API around the list
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+    forwarded = httpx.post(
+        gw.url + "/openai/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {USER_KEY}"}
+    )
+    assert forwarded.status_code == 403 and "allowed_routes" in forwarded.json()["error"]["message"]
     # the master key is not limited, as in LiteLLM
     assert gw.openai().embeddings.create(model="embed", input="hi").data
     assert httpx.get(gw.base_url + "/models", headers={"Authorization": f"Bearer {MASTER}"}).status_code == 200
