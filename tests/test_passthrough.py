@@ -374,3 +374,13 @@ def test_input_guardrails_run_on_a_known_body(gateway: Any, upstream: Any) -> No
         )
     assert "/v1/messages" in masked.value.body["error"]["message"]
     assert len(upstream.requests) == before
+
+
+def test_a_key_limited_to_other_models_is_refused_before_forwarding(gateway: Any, upstream: Any) -> None:
+    key = admin(gateway, "POST", "/key/generate", json={"models": ["gpt"]}).json()["key"]
+    client = anthropic.Anthropic(base_url=gateway.url + "/anthropic", api_key=key, max_retries=0)
+    before = len(upstream.requests)
+    with pytest.raises(anthropic.AuthenticationError) as refused:  # 401, as on /v1/messages
+        client.messages.create(model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "Hi"}])
+    assert "not allowed to access model" in refused.value.body["error"]["message"]
+    assert len(upstream.requests) == before

@@ -112,3 +112,26 @@ def test_a_header_reading_an_unset_variable_stops_start_up(
     monkeypatch.delenv("PT_TEST_KEY", raising=False)
     with pytest.raises(ConfigError, match="PT_TEST_KEY"):
         create_app(Gateway(endpoints(fake_upstream), load_entrypoints=False))
+
+
+def test_the_azure_openai_client_through_azure(fake_upstream: FakeUpstream, gateway_factory: Any) -> None:
+    """The deployment named in the path lends its api_base and key; the api-key header the client
+    sends is its gateway key, replaced by the deployment's."""
+    azure = {
+        "model": "azure/my-gpt",
+        "api_base": fake_upstream.url,
+        "api_key": "az-upstream",
+        "api_version": "2024-06-01",
+    }
+    gw = gateway_factory(
+        {"model_list": [{"model_name": "gpt", "litellm_params": azure}], "general_settings": {"master_key": MASTER}}
+    )
+    client = openai.AzureOpenAI(
+        azure_endpoint=gw.url + "/azure", api_key=MASTER, api_version="2024-06-01", max_retries=0
+    )
+    reply = client.chat.completions.create(model="my-gpt", messages=[{"role": "user", "content": "hi"}])
+    assert reply.choices[0].message.content
+    sent = fake_upstream.requests[-1]
+    assert sent.path == "/openai/deployments/my-gpt/chat/completions"
+    assert sent.query["api-version"] == "2024-06-01"
+    assert sent.headers["api-key"] == "az-upstream" and MASTER not in str(sent.headers)
