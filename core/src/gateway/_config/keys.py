@@ -111,8 +111,9 @@ REPORTED: dict[str, tuple[Status, str]] = {
                              "anthropic-version, openai-organization) are forwarded; other client headers never "
                              "reach upstreams"),
     # model_list entries
-    "model_list[].litellm_params.max_retries": ("reported", "retries are the router's (router_settings.num_retries, "
-                                                "retry_policy); issue 16 (deployment fields)"),
+    "model_list[].litellm_params.max_retries": ("not planned", "retries are the router's, on the group's other "
+                                                "deployments too (router_settings.num_retries, retry_policy, "
+                                                "model_group_retry_policy)"),
     "model_list[].litellm_params.tags": ("reported", f"tag-based routing: {ISSUE_18}"),
     "model_list[].litellm_params.input_cost_per_second": ("not planned", "no provider served here bills by the "
                                                           "second; gateway-spend prices tokens "

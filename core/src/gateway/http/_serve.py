@@ -36,6 +36,7 @@ from gateway.http._asgi import (
     run_until_disconnect,
     send_bytes,
 )
+from gateway.http._batch import batch_models, serve_batch
 from gateway.http._requests import extract_api_key, parse_json_object
 from gateway.http._responses import AnswerHeaders, error_headers, internal_error, response_headers
 
@@ -123,6 +124,13 @@ class ModelRoute:
         if access.enforce_user:
             access.check_user(request.user, self.surface.user_field)
         answered.slot = await gateway.parallel.acquire()
+        if "," in ctx.requested_model and (names := batch_models(gateway, ctx)) is not None:
+            # LiteLLM's batch completions ("model": "a,b"): one request per model, a list of answers
+            status, body = await serve_batch(gateway, self.surface, ctx, names)
+            ctx.status = status
+            answered.head = True
+            await send_bytes(send, status, body, id_headers(ctx), self.surface.content_type)
+            return None
         response = await run_until_disconnect(gateway, ctx, receive)
         headers = response_headers(ctx, response, self.answer_headers)
         headers.update(id_headers(ctx))
