@@ -64,6 +64,9 @@ RETRY_BACKOFF_CAP = 2.0
 #: an upstream's retry-after is honoured up to this many seconds before retrying in-process
 RETRY_AFTER_CAP = 5.0
 
+#: ``ctx.annotations`` mark of an answer a response cache served in ``gateway_call`` (docs/log-event.md)
+CACHE_HIT = "cache_hit"
+
 #: phrases upstreams use in a 400 when the prompt does not fit (OpenAI, Azure, Anthropic, Gemini, Bedrock, vLLM)
 CONTEXT_WINDOW_MARKERS = (
     "context_length_exceeded",
@@ -325,6 +328,8 @@ class RetryLoop:
                 ctx, deployment, AttemptResult(time.perf_counter() - started, error=error, aborted=error is None), None
             )
             raise
+        if ctx.annotations.get(CACHE_HIT):
+            return self.cached(deployment, response, first, started)
         if isinstance(response, StreamResponseBody):
             ctx.upstream_answered = first_at
             report = StreamReport(self, deployment, started, first_at)
@@ -356,6 +361,23 @@ class RetryLoop:
             ctx.usage = Usage.from_openai(response.data.get("usage"))
         return response
 
+    def cached(
+        self, deployment: Deployment, response: ResponseBody, first: dict[str, Any] | None, started: float
+    ) -> ResponseBody:
+        """A response cache answered (``gateway_call`` set ``annotations["cache_hit"]``): the deployment was
+        not called, so the router learns nothing from it (no latency sample, no tokens, no cooldown); the
+        attempt is reported as abandoned only to balance ``on_start``.  Its usage is recorded."""
+        ctx = self.ctx
+        self.router.attempt_failed(ctx, deployment, AttemptResult(time.perf_counter() - started, aborted=True), None)
+        ctx.upstream_answered = time.perf_counter()
+        if isinstance(response, StreamResponseBody):
+            ctx.first_token_at = ctx.upstream_answered
+            response.chunks = _recording_usage(ctx, _starting_with(first, response.chunks))
+        else:
+            usage = response.data.get("usage") if response.status == 200 else None
+            ctx.usage = Usage.from_openai(usage) if isinstance(usage, dict) else None
+        return response
+
     def failed(self, deployment: Deployment, error: UpstreamError, result: AttemptResult) -> None:
         ctx = self.ctx
         ctx.attempts.append(_attempt_record(deployment, error))
@@ -375,6 +397,19 @@ async def _recording_usage(ctx: RequestContext, chunks: AsyncIterator[dict[str, 
         if chunk.get("usage"):
             ctx.usage = Usage.from_openai(chunk["usage"])
         yield chunk
+
+
+async def _starting_with(
+    first: dict[str, Any] | None, chunks: AsyncIterator[dict[str, Any]]
+) -> AsyncIterator[dict[str, Any]]:
+    """The stream again, its first chunk (already read) included."""
+    try:
+        if first is not None:
+            yield first
+        async for chunk in chunks:
+            yield chunk
+    finally:
+        await close_quietly(chunks)
 
 
 def _attempt_record(deployment: Deployment, error: UpstreamError) -> Attempt:
