@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -307,3 +310,25 @@ def test_when_redis_is_unreachable_the_cap_is_not_skipped(start: Callable[..., R
     assert refused.value.status_code == 503
     assert refused.value.response.headers["retry-after"] == "1"
     assert "global_max_parallel_requests" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("router", "says"),
+    [({}, "per worker"), ({"redis_url": REDIS_URL}, "across every worker and instance")],
+)
+def test_start_up_says_whether_the_cap_is_shared_or_per_worker(
+    tmp_path: Path, router: dict[str, str], says: str
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "general_settings:\n  global_max_parallel_requests: 50\n"
+        + (f"router_settings:\n  redis_url: {router['redis_url']}\n" if router else "")
+    )
+    env = {**os.environ, "GATEWAY_LOAD_PLUGINS": "openai"}
+    env.pop("REDIS_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway", "check-config", str(config)], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    line = next(line for line in (done.stdout + done.stderr).splitlines() if "global_max_parallel_requests" in line)
+    assert says in line and "50" in line

@@ -123,7 +123,8 @@ class ModelRoute:
         ctx.stream = request.stream
         if access.enforce_user:
             access.check_user(request.user, self.surface.user_field)
-        answered.slot = await gateway.parallel.acquire()
+        if gateway.parallel.cap is not None:  # no coroutine per request when there is no cap
+            answered.slot = await gateway.parallel.acquire()
         if "," in ctx.requested_model and (names := batch_models(gateway, ctx)) is not None:
             # LiteLLM's batch completions ("model": "a,b"): one request per model, a list of answers
             status, body = await serve_batch(gateway, self.surface, ctx, names)
