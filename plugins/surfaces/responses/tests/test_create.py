@@ -341,3 +341,46 @@ def test_a_stream_broken_upstream_ends_with_response_failed(gw: RunningGateway, 
     text = "".join(data["delta"] for name, data in events if name == "response.output_text.delta")
     assert text == "w0 w1 w2 "
     assert [data["sequence_number"] for _, data in events] == list(range(len(events)))
+
+
+def test_prompt_cache_figures_from_anthropic(gw: RunningGateway, anthropic_server: FakeAnthropic) -> None:
+    anthropic_server.enqueue(AnthropicReply(json=message("Hi.", input_tokens=10, cache_read=5, cache_creation=7)))
+    usage = client(gw).responses.create(model="claude", input="Hi").usage
+    assert usage is not None
+    assert (usage.input_tokens_details.cached_tokens, usage.input_tokens_details.cache_write_tokens) == (5, 7)
+    assert usage.input_tokens == 10 + 5 + 7  # cached and written tokens are part of the input, as OpenAI counts them
+
+
+def test_redacted_thinking_is_a_reasoning_item_without_summary_that_goes_back(
+    gw: RunningGateway, anthropic_server: FakeAnthropic
+) -> None:
+    blocks = [{"type": "redacted_thinking", "data": "enc-xyz"}, {"type": "text", "text": "Done."}]
+    anthropic_server.enqueue(AnthropicReply(json=message(blocks)))
+    sdk = client(gw)
+    answer = sdk.responses.create(model="claude", input="Hi", max_output_tokens=4000, reasoning={"effort": "low"})
+    reasoning = answer.output[0]
+    assert reasoning.type == "reasoning" and reasoning.summary == [] and reasoning.encrypted_content == "enc-xyz"
+    sdk.responses.create(model="claude", max_output_tokens=4000, reasoning={"effort": "low"}, input=[
+        {"role": "user", "content": "Hi"}, reasoning.model_dump(exclude_none=True),
+        {"role": "assistant", "content": "Done."}, {"role": "user", "content": "Again"}])  # fmt: skip
+    sent = anthropic_server.requests[-1].json["messages"][1]["content"][0]
+    assert sent == {"type": "redacted_thinking", "data": "enc-xyz"}
+
+
+def test_streamed_reasoning_from_chunks(gw: RunningGateway, fake_upstream: FakeUpstream) -> None:
+    """Reasoning text, a signature and a redacted block in an upstream's chunks become reasoning items."""
+    fake_upstream.enqueue(Reply(stream=[
+        chunk({"role": "assistant", "reasoning_content": "Step one. "}),
+        chunk({"reasoning_content": "Step two."}),
+        chunk({"thinking_blocks": [{"type": "thinking", "thinking": "", "signature": "sig-1"}]}),
+        chunk({"thinking_blocks": [{"type": "redacted_thinking", "data": "enc-2"}]}),
+        chunk({"content": "Answer."}),
+        chunk({}, "stop"),
+    ]))  # fmt: skip
+    with client(gw).responses.stream(model="gpt", input="Think") as stream:
+        final = stream.get_final_response()
+    first, second, answer = final.output
+    assert first.type == "reasoning" and [s.text for s in first.summary] == ["Step one. Step two."]
+    assert first.encrypted_content == "sig-1"
+    assert second.type == "reasoning" and second.summary == [] and second.encrypted_content == "enc-2"
+    assert answer.type == "message" and final.output_text == "Answer."

@@ -110,7 +110,10 @@ def usage(chat_usage: Mapping[str, Any] | None) -> JSON | None:
         "input_tokens": prompt,
         "input_tokens_details": {
             "cached_tokens": int(prompt_details.get("cached_tokens") or 0),
-            "cache_write_tokens": int(chat_usage.get("cache_creation_input_tokens") or 0),
+            # the gateway's OpenAI usage keeps cache writes in prompt_tokens_details (LiteLLM's place)
+            "cache_write_tokens": int(
+                prompt_details.get("cache_creation_tokens") or chat_usage.get("cache_creation_input_tokens") or 0
+            ),
         },
         "output_tokens": completion,
         "output_tokens_details": {"reasoning_tokens": int(completion_details.get("reasoning_tokens") or 0)},

@@ -254,8 +254,11 @@ def decode_items(items: list[JSON], where: str) -> list[Message]:
             signature = item.get("encrypted_content")
             # only a signed block can go back to a model (Anthropic refuses unsigned thinking); a bare
             # summary is what the client was shown, not something a model takes as input
+            text = "\n".join(t for t in texts if isinstance(t, str))
             if isinstance(signature, str) and signature:
-                turn("assistant").parts.append(Thinking("\n".join(t for t in texts if isinstance(t, str)), signature))
+                # no summary: an encrypted (redacted) block, which goes back as it came
+                thinking = Thinking(text, signature) if text else Thinking(redacted=signature)
+                turn("assistant").parts.append(thinking)
         else:
             # a built-in tool's call or output, an item reference ...: no chat form; encoders refuse it by name
             turn("assistant").parts.append(Opaque(FORMAT, dict(item)))

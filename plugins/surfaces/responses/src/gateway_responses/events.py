@@ -102,14 +102,16 @@ class EventTranslator:
             if isinstance(reasoning, str) and reasoning:
                 yield from self._text("reasoning", reasoning)
             for block in delta.get("thinking_blocks") or ():
-                if isinstance(block, dict) and block.get("signature"):
-                    item = (
-                        self._open("reasoning")
-                        if self.open_text is None or self.open_text.kind != "reasoning"
-                        else None
-                    )
-                    if item is not None:
-                        yield item
+                if not isinstance(block, dict):
+                    continue
+                if block.get("type") == "redacted_thinking" and isinstance(block.get("data"), str):
+                    # an encrypted block of its own: a reasoning item with no summary, sent back as it came
+                    yield self._open("reasoning")
+                    assert self.open_text is not None
+                    self.open_text.signature = block["data"]
+                elif isinstance(block.get("signature"), str) and block["signature"]:
+                    if self.open_text is None or self.open_text.kind != "reasoning":
+                        yield self._open("reasoning")
                     assert self.open_text is not None
                     self.open_text.signature = block["signature"]
             content = delta.get("content")
