@@ -246,3 +246,21 @@ def test_a_conversation_continues_on_another_worker(pg_url: str, tmp_path: Path,
             second_worker.stop()
     finally:
         first_worker.stop()
+
+
+def test_expired_responses_are_deleted(start: Any, sqlite_url: str) -> None:
+    """Each worker deletes expired rows when it starts and every hour after (reads never see them anyway)."""
+    first = start(config(sqlite_url))
+    kept, expired = (client(first).responses.create(model="mock", input=text) for text in ("keep", "expire"))
+    path = sqlite_url.split(":///", 1)[1]
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE gateway_responses SET expires_at = '2000-01-01 00:00:00' WHERE id = ?", (expired.id,))
+    start(config(sqlite_url))  # another worker starts
+    deadline = time.monotonic() + 10
+    while True:
+        with sqlite3.connect(path) as db:
+            left = [row[0] for row in db.execute("SELECT id FROM gateway_responses")]
+        if left == [kept.id] or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert left == [kept.id]

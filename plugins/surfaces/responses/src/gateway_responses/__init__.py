@@ -12,11 +12,12 @@ The hooks here are thin: they only act on requests that came in on this surface.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from gateway import BadRequestError, Deployment, JSONResponseBody, NotFoundError, RequestContext, hookimpl
+from gateway import BadRequestError, Deployment, JSONResponseBody, NotFoundError, RequestContext, get_logger, hookimpl
 from gateway.chat import JSON, OpaqueTool, drop_or_refuse
 
 from .answer import from_completion, new_id
@@ -26,6 +27,7 @@ from .store import ResponseStore
 from .surface import ANSWER, NAME, ResponsesSurface
 
 PLUGIN = "responses"
+log = get_logger(__name__)
 
 __all__ = ["ResponsesSurface", "ResponseStore"]
 
@@ -74,11 +76,29 @@ async def _lifespan(gateway: Any) -> AsyncIterator[None]:
     from gateway.storage import get_engine, open_storage
 
     async with open_storage(gateway):
-        gateway.state[PLUGIN] = ResponseStore(get_engine(gateway))
+        store = gateway.state[PLUGIN] = ResponseStore(get_engine(gateway))
+        purging = asyncio.create_task(_purge_expired(store))
         try:
             yield
         finally:
+            purging.cancel()
             gateway.state.pop(PLUGIN, None)
+
+
+#: how often each worker deletes expired responses (any worker may: the delete is idempotent)
+PURGE_INTERVAL = 3600.0
+
+
+async def _purge_expired(store: ResponseStore) -> None:
+    """Expired responses are unreadable at once (every read checks the time); this keeps the table small."""
+    while True:
+        try:
+            deleted = await store.purge_expired()
+            if deleted:
+                log.info("responses_purged", deleted=deleted)
+        except Exception as exc:  # the database is away: try again next time, the reads stay correct
+            log.warning("responses_purge_failed", error=f"{type(exc).__name__}: {exc}")
+        await asyncio.sleep(PURGE_INTERVAL)
 
 
 # The request hooks are synchronous and hand the kernel a coroutine only for this surface's requests:

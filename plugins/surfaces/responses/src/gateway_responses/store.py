@@ -82,3 +82,9 @@ class ResponseStore:
                 delete(responses).where(responses.c.id == response_id, responses.c.owner == owner)
             )
         return bool(result.rowcount)
+
+    async def purge_expired(self) -> int:
+        """Delete the responses whose time is over; the number deleted."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(delete(responses).where(responses.c.expires_at <= _now()))
+        return int(result.rowcount or 0)
