@@ -3,6 +3,7 @@ it never consumes a budget as an upstream call does."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,36 @@ def _rows(gw: Any) -> list[dict[str, Any]]:
     return response.json()["data"]  # type: ignore[no-any-return]
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A ledger database of its own: a SQLite file, or a fresh PostgreSQL database (127.0.0.1:5432)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ledger.db'}"
+        return
+    import asyncio
+    import uuid
+
+    import asyncpg
+
+    name = f"cache_test_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/test")
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.mark.parametrize("hit_cost", [None, "0.0001"])
 def test_a_hit_is_in_the_ledger_at_the_hit_cost_with_what_it_saved(
-    cache_gateway: Any, fake_upstream: Any, tmp_path: Path, hit_cost: str | None
+    cache_gateway: Any, fake_upstream: Any, ledger_url: str, hit_cost: str | None
 ) -> None:
     import gateway_spend
 
@@ -32,7 +60,7 @@ def test_a_hit_is_in_the_ledger_at_the_hit_cost_with_what_it_saved(
         {"type": "local"},
         plugin={"hit_cost": hit_cost} if hit_cost else None,
         extra=(("spend", gateway_spend),),
-        general={"database_url": f"sqlite:///{tmp_path / 'ledger.db'}"},
+        general={"database_url": ledger_url},
         plugins={"spend": {"ship_interval_seconds": 0.05}},
         prices=PRICES,
     )
@@ -53,7 +81,20 @@ def test_a_hit_is_in_the_ledger_at_the_hit_cost_with_what_it_saved(
     assert Decimal(str(miss_row["spend"])) == paid
     note = hit_row["metadata"]["annotations"]["cache"]
     assert note["hit"] is True
-    assert Decimal(note["saved_cost"]) == paid - Decimal(hit_cost or 0)
+    saved = paid - Decimal(hit_cost or 0)
+    assert Decimal(note["saved_cost"]) == saved
+    assert Decimal(str(hit_row["saved_spend"])) == saved and miss_row["saved_spend"] == 0
+
+    # the spend report shows what the cache saved, per model
+    report = httpx.get(
+        gw.url + "/global/spend/report",
+        params={"group_by": "model", "start_date": "2000-01-01", "end_date": "2999-12-31"},
+        headers={"Authorization": f"Bearer {MASTER}"},
+    )
+    assert report.status_code == 200, report.text
+    (model,) = report.json()
+    assert model["model"] == "gpt-4o" and model["api_requests"] == 2
+    assert Decimal(str(model["total_saved_by_cache"])) == saved
 
 
 def test_hits_do_not_consume_a_budget_the_upstream_calls_would_exceed(

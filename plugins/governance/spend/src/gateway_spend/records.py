@@ -56,6 +56,18 @@ def _guardrails(ctx: RequestContext) -> Any:
         return {"note": "guardrail outcome could not be encoded"}
 
 
+def _saved_pico(ctx: RequestContext) -> int:
+    """What a cache hit saved (``annotations["cache"]["saved_cost"]``, set when it was priced), in picodollars."""
+    note = ctx.annotations.get("cache") if ctx.annotations.get("cache_hit") else None
+    saved = note.get("saved_cost") if isinstance(note, dict) else None
+    if not isinstance(saved, str):
+        return 0
+    try:
+        return max(to_picos(Decimal(saved)), 0)
+    except ArithmeticError:
+        return 0
+
+
 def build_record(
     ctx: RequestContext,
     cost: Decimal,
@@ -108,6 +120,7 @@ def build_record(
         "end_time": ctx.start_time + elapsed,
         "request_duration_ms": round(elapsed * 1000, 3),
         "cache_hit": bool(ctx.annotations.get("cache_hit")),
+        "saved_pico": _saved_pico(ctx),
         "guardrail": _guardrails(ctx),
         "metadata": _metadata(ctx),
         "error": (f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]) if error is not None else None,

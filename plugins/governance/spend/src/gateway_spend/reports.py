@@ -107,6 +107,8 @@ def log_row(row: dict[str, Any]) -> dict[str, Any]:
             "user_api_key_team_alias": row["team_alias"],
         },
         "cache_hit": str(bool(row["cache_hit"])),
+        # a cache hit: what the upstream call would have cost, less the hit's own cost
+        "saved_spend": float(from_picos(row.get("saved_pico") or 0)),
         "status": row["status"],
         "guardrail_information": row["guardrail"],
         "error": row["error"],
@@ -120,6 +122,7 @@ def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "prompt": sum(r["prompt_tokens"] for r in rows),
         "completion": sum(r["completion_tokens"] for r in rows),
         "requests": sum(r["api_requests"] for r in rows),
+        "saved": from_picos(sum(r.get("saved_pico") or 0 for r in rows)),
     }
 
 
@@ -160,6 +163,8 @@ def build_report(
                     name: entity or None,
                     "total_spend": float(_totals(entity_rows)["spend"]),
                     "total_spend_exact": str(_totals(entity_rows)["spend"]),
+                    # what cache hits saved (not in LiteLLM's report)
+                    "total_saved_by_cache": float(_totals(entity_rows)["saved"]),
                     "metadata": details,
                 }
                 if group_by == "team":
@@ -179,6 +184,7 @@ def build_report(
             "total_input_tokens": total["prompt"],
             "total_output_tokens": total["completion"],
             "api_requests": total["requests"],
+            "total_saved_by_cache": float(total["saved"]),
         }
         if group_by == "api_key":
             entry["model_details"] = [

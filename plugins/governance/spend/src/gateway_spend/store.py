@@ -100,12 +100,12 @@ WITH inserted AS (
     SELECT {quoted} FROM json_to_recordset(CAST(:rows AS json)) AS batch({record_type})
     ON CONFLICT (request_id) DO NOTHING
     RETURNING start_time, {", ".join(DAILY_DIMENSIONS)}, prompt_tokens, completion_tokens, cached_tokens,
-              spend_pico, status
+              spend_pico, status, saved_pico
 ), rolled_up AS (
     INSERT INTO gateway_spend_daily (day, {", ".join(DAILY_DIMENSIONS)}, {", ".join(DAILY_SUMS)})
     SELECT CAST(start_time AS date), {dims}, sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens),
            sum(spend_pico), count(*), count(*) FILTER (WHERE status = 'success'),
-           count(*) FILTER (WHERE status <> 'success')
+           count(*) FILTER (WHERE status <> 'success'), sum(saved_pico)
     FROM inserted GROUP BY 1, {", ".join(str(i) for i in range(2, len(DAILY_DIMENSIONS) + 2))}
     ON CONFLICT (day, {", ".join(DAILY_DIMENSIONS)}) DO UPDATE SET {updates}
     RETURNING 1
@@ -147,7 +147,7 @@ def row_from_record(record: dict[str, Any]) -> dict[str, Any]:
             row[name] = _without_nul(row[name])
     row["start_time"] = utc(record["start_time"])
     row["end_time"] = utc(record["end_time"])
-    for name in (*_TOKEN_COLUMNS, "spend_pico"):
+    for name in (*_TOKEN_COLUMNS, "spend_pico", "saved_pico"):  # saved_pico: 0 in records written before it
         row[name] = int(row[name] or 0)
     row["usage_estimated"] = bool(row["usage_estimated"])
     row["cache_hit"] = bool(row["cache_hit"])
@@ -182,6 +182,8 @@ def skeleton_of(record: dict[str, Any], reason: str) -> dict[str, Any]:
         skeleton[name] = min(max(value, 0), _INT32) if isinstance(value, int) else 0
     pico = record.get("spend_pico")
     skeleton["spend_pico"] = min(max(pico, -_INT64), _INT64) if isinstance(pico, int) else 0
+    saved = record.get("saved_pico")
+    skeleton["saved_pico"] = min(max(saved, 0), _INT64) if isinstance(saved, int) else 0
     status = record.get("http_status")
     skeleton["http_status"] = status if isinstance(status, int) and 0 <= status <= _INT32 else None
     skeleton["metadata"] = {"dead_letter": reason[:1000]}
@@ -276,6 +278,7 @@ class LedgerStore:
             sums["completion_tokens"] += row["completion_tokens"]
             sums["cached_tokens"] += row["cached_tokens"]
             sums["spend_pico"] += row["spend_pico"]
+            sums["saved_pico"] += row["saved_pico"]
             sums["api_requests"] += 1
             sums["successful_requests" if row["status"] == "success" else "failed_requests"] += 1
         values = [

@@ -66,6 +66,8 @@ spend_logs = Table(
     Column("end_time", DateTime, nullable=False),
     Column("request_duration_ms", Float),
     Column("cache_hit", Boolean, nullable=False, default=False),
+    #: a cache hit: what the upstream call would have cost, less the hit's cost (spend0004)
+    Column("saved_pico", BigInteger, nullable=False, default=0),
     Column("guardrail", JSON),
     Column("metadata", JSON),
     Column("error", Text),
@@ -102,6 +104,7 @@ spend_daily = Table(
     Column("api_requests", BigInteger, nullable=False, default=0),
     Column("successful_requests", BigInteger, nullable=False, default=0),
     Column("failed_requests", BigInteger, nullable=False, default=0),
+    Column("saved_pico", BigInteger, nullable=False, default=0),
     UniqueConstraint(
         "day",
         "api_key",
@@ -125,6 +128,7 @@ DAILY_SUMS = (
     "api_requests",
     "successful_requests",
     "failed_requests",
+    "saved_pico",
 )
 
 #: ledger column per budget scope (``gateway_get_spend`` scopes)
