@@ -123,6 +123,9 @@ credential_list:
     credential_values: {api_key: x}
 model_group_settings:
   forward_client_headers_to_llm_api: [gpt-4o]
+vector_store_registry:
+  - vector_store_name: docs
+    litellm_params: {vector_store_id: T37J8R4WTM, custom_llm_provider: bedrock}
 """
 
 
@@ -160,6 +163,7 @@ def test_check_config_names_every_key_without_effect_and_why(tmp_path: Path) -> 
         "telemetry",
         "credential_list",
         "model_group_settings",
+        "vector_store_registry",
     }
     assert "issue 18" in notes["general_settings.store_model_in_db"]
     assert "pip install gateway-cache" in notes["litellm_settings.cache"]

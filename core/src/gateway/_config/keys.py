@@ -107,6 +107,8 @@ REPORTED: dict[str, tuple[Status, str]] = {
     "telemetry": ("not planned", "the gateway sends no telemetry"),
     "credential_list": ("not planned", "credentials live in the config file or the environment "
                         "(os.environ/VAR)"),
+    "vector_store_registry": ("not planned", "vector store routes are not served; reach a provider's vector stores "
+                              "through the pass-through routes of issue 17"),
     "model_group_settings": ("not planned", "provider headers the gateway knows (anthropic-beta, "
                              "anthropic-version, openai-organization) are forwarded; other client headers never "
                              "reach upstreams"),

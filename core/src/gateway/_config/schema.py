@@ -340,6 +340,7 @@ class ConfigFile(Strict):
     telemetry: Any = None
     credential_list: Any = None
     model_group_settings: Any = None
+    vector_store_registry: Any = None
 
 
 #: where each section's inert keys are listed
