@@ -6,7 +6,7 @@ request pipeline speaks OpenAI's format; a provider translates to and from its u
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Mapping
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, ClassVar
 
@@ -49,6 +49,15 @@ class Provider:
         none), for the ``x-litellm-model-api-base`` answer header; None when there is no such URL.
         Called once per deployment; credentials and the query are taken out before it is sent."""
         return deployment.api_base
+
+    async def sign_passthrough(
+        self, deployment: Deployment, method: str, url: str, headers: Mapping[str, str], body: bytes
+    ) -> dict[str, str] | None:
+        """The headers for a pass-through request (``/bedrock/...``: docs/pass-through.md) to this
+        deployment's upstream, for providers that authenticate each request by signing it (AWS
+        SigV4): ``headers`` plus the signature, for exactly this method, URL (sent as given) and
+        body.  None (the default): the deployment's ``api_key`` authenticates it, or nothing does."""
+        return None
 
     # Each endpoint is usually ``async def``; a plain method that returns an awaitable works too
     # (the OpenAI provider does that to save a coroutine layer per request).

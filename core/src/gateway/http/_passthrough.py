@@ -58,7 +58,7 @@ from gateway.http._passthrough_targets import (
     join_url,
     vendor_targets,
 )
-from gateway.http._passthrough_usage import StreamUsage, usage_of_answer
+from gateway.http._passthrough_usage import EventStreamUsage, StreamUsage, usage_of_answer
 from gateway.http._requests import KEY_HEADERS, extract_api_key, parse_json_object
 from gateway.http._responses import error_headers, internal_error
 from gateway.upstream import DEFAULT_TIMEOUT
@@ -137,6 +137,10 @@ class BodyState:
         self.error: GatewayError | ClientGone | None = None
 
 
+#: where a pass-through request keeps its ``global_max_parallel_requests`` slot (``ctx.state``)
+PARALLEL_SLOT = "gateway.parallel"
+
+
 class PassThrough:
     """Serves one pass-through route (a vendor prefix or a configured endpoint).  Built at start-up."""
 
@@ -193,6 +197,7 @@ class PassThrough:
             error = ClientDisconnectedError("the request was cancelled before its answer was complete")
             raise
         finally:
+            self.gateway.parallel.release(ctx.state.pop(PARALLEL_SLOT, None))  # global_max_parallel_requests
             _pipeline.finish(self.gateway, ctx, error)
 
     async def _serve(
@@ -208,7 +213,11 @@ class PassThrough:
             query = "&".join(p for p in parts if not p.startswith("key="))
         if self.auth:
             # Google's SDKs and LiteLLM's docs put the key in ?key=
-            ctx.api_key = extract_api_key(ctx.headers, self.key_header) or in_query
+            headers = ctx.headers
+            if self.format == "bedrock" and headers.get("authorization", "").startswith("AWS4-"):
+                # an AWS SDK signs with its own credentials: the gateway key rides in x-litellm-api-key
+                headers = {k: v for k, v in headers.items() if k != "authorization"}
+            ctx.api_key = extract_api_key(headers, self.key_header) or in_query
             await _pipeline.authenticate(gateway, ctx, scope["path"])  # allowed_routes: the path asked for
         else:
             ctx.principal = gateway.anonymous_principal
@@ -243,7 +252,15 @@ class PassThrough:
         upstream = self.pick(model)
         if upstream is None:
             raise NotFoundError(self.not_configured, code="passthrough_not_configured")
+        if upstream.signer is not None and body is not None and not isinstance(body, bytes):
+            # a signature covers the body: read it whole (bounded) before signing
+            body = await receive_body(
+                receive, ctx.headers.get("content-length"), gateway.max_body_bytes, gateway.request_body_timeout
+            )
+            body_state.done = True
         self._govern(ctx, model, upstream)
+        if gateway.parallel.cap is not None:  # a forwarded call counts against the cap like a model request
+            ctx.state[PARALLEL_SLOT] = await gateway.parallel.acquire()
         if gateway.hooks.pre_call_impls:
             await self._pre_call(ctx)
         return await self._forward(ctx, upstream, method, sub, query, body, body_state, receive, send, head_sent)
@@ -261,7 +278,7 @@ class PassThrough:
 
     def _model_in_path(self, sub: str) -> str | None:
         found = self.path_model.search(sub) if self.path_model is not None else None
-        return found.group(1) if found else None
+        return unquote(found.group(1)) if found else None
 
     def _govern(self, ctx: RequestContext, model: str | None, upstream: Upstream) -> None:
         """What budgets, the ledger and model access see: the model, its group and deployment."""
@@ -370,6 +387,8 @@ class PassThrough:
         except ValueError:
             raise BadRequestError(f"the path after {self.prefix} is not a valid URL path", param="path") from None
         headers = self._headers(ctx, upstream, streamed_length=body is not None and not isinstance(body, bytes))
+        if upstream.signer is not None:
+            headers = await self._signed(upstream.signer, method, url, headers, body or b"")
         deployment = ctx.deployment
         seconds = (deployment.stream_timeout if ctx.stream else deployment.timeout) if deployment else None
         timeout = gateway.upstream.timeout(seconds or DEFAULT_TIMEOUT, stream=True)
@@ -393,6 +412,17 @@ class PassThrough:
             return await self._answer(ctx, response, body_state, receive, send, head_sent)
         finally:
             response.release()
+
+    async def _signed(
+        self, deployment: Deployment, method: str, url: str, headers: dict[str, str], body: bytes
+    ) -> dict[str, str]:
+        provider = self.gateway.providers.get(deployment.provider)
+        # the client's own AWS signing headers are not ours to send
+        unsigned = {k: v for k, v in headers.items() if not k.startswith("x-amz-")}
+        signed = await provider.sign_passthrough(deployment, method, url, unsigned, body) if provider else None
+        if signed is None:
+            raise NotFoundError(self.not_configured, code="passthrough_not_configured")
+        return signed
 
     async def _answer(
         self,
@@ -418,8 +448,14 @@ class PassThrough:
         assert task is not None
         # the body was read whole: the next message from the client is its disconnect
         watch = DisconnectWatch(task, receive) if body_state.done else None
-        stream_usage = StreamUsage() if sse else None
-        kept: list[bytes] | None = [] if not sse and response.status < 300 else None
+        stream_usage: StreamUsage | EventStreamUsage | None = None
+        if sse:
+            stream_usage = StreamUsage()
+        elif content_type.startswith("application/vnd.amazon.eventstream"):
+            stream_usage = EventStreamUsage()
+        kept: list[bytes] | None = (
+            [] if stream_usage is None and response.status < 300 and "json" in content_type else None
+        )
         size = 0
         failure: GatewayError | None = None
         try:
@@ -456,7 +492,9 @@ class PassThrough:
         return failure
 
     @staticmethod
-    def _read_usage(ctx: RequestContext, stream_usage: StreamUsage | None, kept: list[bytes] | None) -> None:
+    def _read_usage(
+        ctx: RequestContext, stream_usage: StreamUsage | EventStreamUsage | None, kept: list[bytes] | None
+    ) -> None:
         usage: Usage | None = None
         if stream_usage is not None:
             usage = stream_usage.usage

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gateway._config import ENV_PREFIX
 from gateway._errors import ConfigError
@@ -79,8 +80,8 @@ VENDORS: tuple[Vendor, ...] = (
     Vendor(
         "/bedrock", ("bedrock",), "bedrock", "authorization", True, "AWS_BEARER_TOKEN_BEDROCK",
         "AWS_BEDROCK_RUNTIME_ENDPOINT", None,
-        "set AWS_BEARER_TOKEN_BEDROCK (a Bedrock API key) and AWS_REGION (or AWS_BEDROCK_RUNTIME_ENDPOINT); "
-        "requests signed with AWS access keys (SigV4) are not forwarded", BEDROCK_MODEL,
+        "add a bedrock/ deployment to model_list (its AWS credentials sign each request) or set "
+        "AWS_BEARER_TOKEN_BEDROCK (a Bedrock API key) and AWS_REGION", BEDROCK_MODEL,
     ),
     Vendor(
         "/vertex_ai", ("vertex_ai",), "google", "authorization", True, None, None, None,
@@ -108,6 +109,8 @@ class Upstream:
     headers: dict[str, str]
     #: the deployment the credential came from, when it serves the requested model
     deployment: Deployment | None = None
+    #: a deployment whose provider signs each request (Bedrock's SigV4: ``Provider.sign_passthrough``)
+    signer: Deployment | None = None
 
 
 @dataclass(slots=True)
@@ -122,14 +125,25 @@ def _auth(vendor: Vendor, key: str) -> dict[str, str]:
     return {vendor.auth_header: f"Bearer {key}" if vendor.bearer else key}
 
 
-def _env_base(vendor: Vendor) -> str | None:
+def _env_base(vendor: Vendor, region: str | None = None) -> str | None:
     base = os.environ.get(vendor.base_env) if vendor.base_env else None
     if base:
         return base
     if vendor.format == "bedrock":
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
         return f"https://bedrock-runtime.{region}.amazonaws.com" if region else None
     return vendor.default_base
+
+
+def _deployment_base(vendor: Vendor, params: Mapping[str, Any]) -> str:
+    base = params.get("api_base")
+    if vendor.format == "bedrock":
+        region = params.get("aws_region_name") or params.get("region_name")
+        base = base or params.get("aws_bedrock_runtime_endpoint") or _env_base(vendor, region)
+    base = str(base or _env_base(vendor) or "").rstrip("/")
+    if vendor.format == "anthropic" and base.endswith("/v1/messages"):
+        base = base[: -len("/messages")]  # LiteLLM accepts the full URL as api_base
+    return base
 
 
 def vendor_targets(gateway: Gateway, vendor: Vendor) -> VendorTargets:
@@ -140,10 +154,16 @@ def vendor_targets(gateway: Gateway, vendor: Vendor) -> VendorTargets:
             continue
         params = deployment.params
         key = params.get("api_key") or env_key
-        base = str(params.get("api_base") or _env_base(vendor) or "").rstrip("/")
-        if vendor.format == "anthropic" and base.endswith("/v1/messages"):
-            base = base[: -len("/messages")]  # LiteLLM accepts the full URL as api_base
-        if not key or not base:
+        base = _deployment_base(vendor, params)
+        if not base:
+            continue
+        if not key:
+            if vendor.format == "bedrock":  # AWS credentials: the bedrock provider signs each request
+                upstream = Upstream(base, {}, deployment, signer=deployment)
+                targets.by_model.setdefault(deployment.model, upstream)
+                targets.by_model.setdefault(deployment.model_group, upstream)
+                if targets.default is None:
+                    targets.default = Upstream(base, {}, signer=deployment)
             continue
         headers = _auth(vendor, str(key))
         if vendor.format == "anthropic":

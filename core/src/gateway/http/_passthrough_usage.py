@@ -13,8 +13,9 @@ usage are parsed, so a long stream costs a substring search per line.  What each
 * Gemini / Vertex AI: ``usageMetadata`` on the answer and on every streamed chunk (server-sent
   events with ``alt=sse``, else one JSON array), the last one final; ``candidatesTokenCount``
   excludes thinking tokens (``thoughtsTokenCount``).
-* Bedrock Converse: ``usage`` with ``inputTokens`` / ``outputTokens`` (its stream is AWS event
-  stream framing, not read here).
+* Bedrock Converse: ``usage`` with ``inputTokens`` / ``outputTokens``; ConverseStream is AWS
+  event-stream framing (``application/vnd.amazon.eventstream``), whose ``metadata`` event carries it
+  (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html).
 
 Every reading is OpenAI's semantics (:class:`gateway.Usage`): the prompt counts cached and
 cache-write tokens, the completion counts reasoning tokens.
@@ -164,3 +165,45 @@ class StreamUsage:
         found = usage_of_answer(event)
         if found is not None:
             self.usage = found
+
+
+class EventStreamUsage:
+    """Scans AWS event-stream messages (Bedrock's ConverseStream) as they pass: each message is
+    ``total length, headers length, prelude CRC`` (4 bytes each), headers, payload, message CRC; the
+    payload of the ``metadata`` event holds the usage.  The CRCs are the client's to check."""
+
+    __slots__ = ("_pending", "usage", "_broken")
+
+    def __init__(self) -> None:
+        self._pending = b""
+        self.usage: Usage | None = None
+        #: framing that makes no sense: stop reading (the bytes still pass to the client)
+        self._broken = False
+
+    def feed(self, chunk: bytes) -> None:
+        if self._broken:
+            return
+        data = self._pending + chunk if self._pending else chunk
+        start = 0
+        while len(data) - start >= 12:
+            total = int.from_bytes(data[start : start + 4], "big")
+            headers = int.from_bytes(data[start + 4 : start + 8], "big")
+            if total < 16 + headers or total > MAX_LINE_BYTES:
+                self._broken, self._pending = True, b""
+                return
+            if len(data) - start < total:
+                break
+            payload = data[start + 12 + headers : start + total - 4]
+            if b"sage" in payload:
+                self._payload(payload)
+            start += total
+        self._pending = data[start:]
+
+    def _payload(self, payload: bytes) -> None:
+        try:
+            event = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return
+        usage = event.get("usage") if isinstance(event, dict) else None
+        if isinstance(usage, dict) and ("inputTokens" in usage or "outputTokens" in usage):
+            self.usage = usage_from_bedrock(usage)

@@ -99,8 +99,8 @@ class AwsSigner:
             type="upstream_auth_error",
         )
 
-    async def sign(self, url: str, body: bytes, headers: Mapping[str, str]) -> dict[str, str]:
+    async def sign(self, url: str, body: bytes, headers: Mapping[str, str], method: str = "POST") -> dict[str, str]:
         """The headers to send: ``headers`` plus ``Authorization``, ``X-Amz-Date`` (and the session token)."""
-        request = self._request_class(method="POST", url=url, data=body, headers=dict(headers))
+        request = self._request_class(method=method, url=url, data=body, headers=dict(headers))
         self._auth_class(await self.credentials(), SIGNING_NAME, self.region).add_auth(request)
         return dict(request.headers.items())

@@ -13,7 +13,7 @@ the name, not the HTTP status, tells a throttle from a model that is not ready.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -122,6 +122,15 @@ class BedrockProvider(Provider):
             error_mapper=http_error,
         )
         return StreamResponseBody(self._chunks(resp, deployment))
+
+    async def sign_passthrough(
+        self, deployment: Deployment, method: str, url: str, headers: Mapping[str, str], body: bytes
+    ) -> dict[str, str] | None:
+        """A ``/bedrock/...`` pass-through request signed with this deployment's AWS credentials."""
+        target = self.targets.get(deployment.id)
+        if target is None:
+            return None
+        return await target.signer.sign(url, body, {**headers, **target.extra_headers}, method)
 
     async def _signed(self, target: Target, url: str, payload: bytes, headers: dict[str, str]) -> dict[str, str]:
         """SigV4 headers for exactly this URL and body (the path is sent as signed: ``encoded=True``)."""
