@@ -384,3 +384,21 @@ def test_a_key_limited_to_other_models_is_refused_before_forwarding(gateway: Any
         client.messages.create(model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "Hi"}])
     assert "not allowed to access model" in refused.value.body["error"]["message"]
     assert len(upstream.requests) == before
+
+
+def test_a_model_no_deployment_serves_is_priced_by_its_name_when_known(gateway: Any, upstream: Any) -> None:
+    """LiteLLM prices a pass-through call by the model it names; so does gateway-spend, once per name."""
+    from gateway_spend.pricing import GenaiPrice, TokenCounts, genai_model
+
+    name = "claude-3-5-haiku-20241022"
+    reply = anthropic_testing.message("Priced.", model=name, input_tokens=30)
+    upstream.enqueue(anthropic_testing.AnthropicReply(json=reply))
+    client = anthropic.Anthropic(base_url=gateway.url + "/anthropic", api_key=MASTER, max_retries=0)
+    raw = client.messages.with_raw_response.create(
+        model=name, max_tokens=16, messages=[{"role": "user", "content": "Hi"}]
+    )
+    row = ledger_row(gateway, raw.headers["x-litellm-call-id"])
+    known = genai_model(name, "anthropic")
+    assert known is not None
+    expected = GenaiPrice(known).cost(TokenCounts(30, reply["usage"]["output_tokens"]))
+    assert row["cost_unknown"] is False and Decimal(row["spend_exact"]) == expected > 0

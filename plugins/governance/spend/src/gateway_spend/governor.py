@@ -335,7 +335,11 @@ class Governor:
             return Decimal(0), None, False
         if ctx.annotations.get(MOCKED):  # answered by the gateway itself: no upstream was paid
             return Decimal(0), MOCKED, False
-        price = self.prices.get(deployment.id) or UnknownPrice()
+        price = self.prices.get(deployment.id)
+        if price is None:
+            # a deployment built per request (a pass-through call to a model no deployment serves):
+            # priced by its model's name, looked up once per name
+            price = self.reported_prices.get(deployment.provider, deployment.model) or UnknownPrice()
         if isinstance(price, UnknownPrice):
             # the model name the upstream reports in its answer may have a price
             reported = self.reported_prices.get(deployment.provider, spend.reported_model if spend else None)
