@@ -238,6 +238,9 @@ def test_over_the_cap_a_request_gets_429_with_retry_after_and_a_slot_always_come
             with pytest.raises(anthropic.RateLimitError) as refused_anthropic:
                 await client.messages.create(model="gpt", max_tokens=5, messages=[{"role": "user", "content": "x"}])
         assert refused_anthropic.value.body["error"]["type"] == "rate_limit_error"
+        # a pass-through call counts against the cap too: it is a model call by another route
+        forwarded = await _forward(gw)
+        assert forwarded.status_code == 429 and forwarded.headers["retry-after"] == "1"
         await _let_go(held, upstream)
         # the slot came back when the client left; and after each answer, success or failure
         await _wait_for(lambda: upstream.in_flight == 0, "the upstream to finish")
@@ -256,8 +259,20 @@ def test_over_the_cap_a_request_gets_429_with_retry_after_and_a_slot_always_come
         assert (
             await gw.async_openai().chat.completions.create(model="gpt", messages=[{"role": "user", "content": "z"}])
         ).id
+        assert (await _forward(gw)).status_code == 200  # and a forwarded call's slot comes back too
+        assert (await gw.async_openai().embeddings.create(model="embed", input="z")).data
 
     asyncio.run(scenario())
+
+
+async def _forward(gw: RunningGateway) -> httpx.Response:
+    """A call through the /openai pass-through route."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        return await client.post(
+            gw.url + "/openai/v1/chat/completions",
+            json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]},
+            headers={"Authorization": f"Bearer {MASTER}"},
+        )
 
 
 @pytest.fixture

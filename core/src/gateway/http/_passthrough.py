@@ -141,6 +141,10 @@ class BodyState:
 PARALLEL_SLOT = "gateway.parallel"
 
 
+#: where a pass-through request keeps its ``global_max_parallel_requests`` slot (``ctx.state``)
+PARALLEL_SLOT = "gateway.parallel"
+
+
 class PassThrough:
     """Serves one pass-through route (a vendor prefix or a configured endpoint).  Built at start-up."""
 
@@ -197,6 +201,7 @@ class PassThrough:
             error = ClientDisconnectedError("the request was cancelled before its answer was complete")
             raise
         finally:
+            self.gateway.parallel.release(ctx.state.pop(PARALLEL_SLOT, None))  # global_max_parallel_requests
             self.gateway.parallel.release(ctx.state.pop(PARALLEL_SLOT, None))  # global_max_parallel_requests
             _pipeline.finish(self.gateway, ctx, error)
 
@@ -259,6 +264,8 @@ class PassThrough:
             )
             body_state.done = True
         self._govern(ctx, model, upstream)
+        if gateway.parallel.cap is not None:  # a forwarded call counts against the cap like a model request
+            ctx.state[PARALLEL_SLOT] = await gateway.parallel.acquire()
         if gateway.parallel.cap is not None:  # a forwarded call counts against the cap like a model request
             ctx.state[PARALLEL_SLOT] = await gateway.parallel.acquire()
         if gateway.hooks.pre_call_impls:
