@@ -100,6 +100,9 @@ class Cache:
         self.single_flight = plugin.single_flight
         self.flight_timeout = plugin.single_flight_timeout_seconds
         self.max_entry_bytes = plugin.max_entry_bytes
+        self.retry_after = plugin.redis_retry_after_seconds
+        #: monotonic time until which the backend is not asked (it failed)
+        self.down_until = 0.0
 
     # ------------------------------------------------------------------ the plan
 
@@ -161,6 +164,14 @@ class Cache:
         ctx.response_headers[KEY_HEADER] = plan.key
         if not plan.looked_up:
             plan.looked_up = True
+            if self.down():  # it failed a moment ago: do not wait on it
+                plan.read = plan.store = False
+                self.stats.counts["bypassed"] += 1
+                ctx.annotations[PLUGIN] = {
+                    "hit": False,
+                    "bypassed": "backend_unavailable",
+                    "backend": self.backend.kind,
+                }
             if plan.read:
                 raw = await self._get(ctx, plan.key)
                 hit = self._hit(ctx, plan, raw)
@@ -171,8 +182,10 @@ class Cache:
                     hit = self._hit(ctx, plan, raw)
                     if hit is not None:
                         return hit
-            self.stats.counts["misses"] += 1
-            ctx.annotations[PLUGIN] = {"hit": False, "key": plan.key, "backend": self.backend.kind}
+            note = ctx.annotations.get(PLUGIN)
+            if not (isinstance(note, dict) and note.get("bypassed")):
+                self.stats.counts["misses"] += 1
+                ctx.annotations[PLUGIN] = {"hit": False, "key": plan.key, "backend": self.backend.kind}
         provider = gateway.providers.get(deployment.provider)
         if provider is None:  # the kernel's dispatch says why
             await self._finish(plan, None)
@@ -235,7 +248,7 @@ class Cache:
         future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
         self._flights[key] = future
         flight = plan.flight = Flight(key, future)
-        if not self.backend.shared:
+        if not self.backend.shared or self.down():
             return None
         token = os.urandom(8).hex()
         try:
@@ -311,6 +324,8 @@ class Cache:
         return await self._store(ctx, plan, data)
 
     async def _store(self, ctx: RequestContext, plan: Plan, data: dict[str, Any]) -> bytes | None:
+        if self.down():  # it failed during this request: do not wait on it again
+            return None
         raw = encode_entry(plan.kind, data)
         if len(raw) > self.max_entry_bytes:
             self.stats.counts["too_large"] += 1
@@ -374,8 +389,12 @@ class Cache:
             self._backend_failed(ctx, exc)
             return None
 
+    def down(self) -> bool:
+        """Whether the backend failed less than ``redis_retry_after_seconds`` ago."""
+        return self.down_until > 0 and time.monotonic() < self.down_until
+
     async def _locked(self, ctx: RequestContext, key: str) -> bool:
-        if not self.backend.shared:
+        if not self.backend.shared or self.down():
             return False
         try:
             return bool(await self.backend.locked(key + ":lock"))
@@ -391,6 +410,7 @@ class Cache:
     def count_failure(self, exc: Exception) -> None:
         stats = self.stats
         stats.counts["backend_errors"] += 1
+        self.down_until = time.monotonic() + self.retry_after
         stats.last_error = f"{type(exc).__name__}: {exc}"[:300]
         now = time.monotonic()
         if now - stats.last_logged >= LOG_EVERY_SECONDS:

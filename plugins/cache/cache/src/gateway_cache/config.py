@@ -57,6 +57,9 @@ class CachePluginConfig(BaseModel):
     single_flight_timeout_seconds: float = Field(default=30.0, gt=0)
     #: a Redis command slower than this counts as Redis being down: the cache is bypassed
     redis_timeout_seconds: float = Field(default=0.5, gt=0)
+    #: after Redis failed, requests bypass the cache this long before it is tried again (a Redis that
+    #: hangs would otherwise cost every request its timeouts)
+    redis_retry_after_seconds: float = Field(default=5.0, ge=0)
     #: what a hit costs in the ledger (USD); the default 0 records a hit as free
     hit_cost: str = "0"
 

@@ -38,6 +38,7 @@ def cache_routes(gateway: Any) -> list[Route]:
                 raise ServiceUnavailableError(
                     f"the {cache.backend.kind} cache does not answer ({type(exc).__name__}); requests bypass it"
                 ) from None
+            cache.down_until = 0.0  # it answers again: requests use it from now on
         except GatewayError as exc:
             return error_response(exc)
         settings = cache.settings
