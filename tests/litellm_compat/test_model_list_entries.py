@@ -23,7 +23,7 @@ import orjson
 import pytest
 import yaml
 
-from gateway.testing import FakeUpstream, start_gateway
+from gateway.testing import FakeUpstream, Reply, start_gateway
 
 MASTER = "sk-litellm-compat-models"
 MESSAGES = [{"role": "user", "content": "Say hi"}]
@@ -102,6 +102,35 @@ def test_bare_model_names_are_inferred_as_litellm_infers_them(upstream: FakeUpst
             "/v1/embeddings",
             "text-embedding-3-small",
         )
+        # a chat request to a completion model goes through /v1/completions and answers in the chat shape
+        chatted = chat(running.url, "instruct")
+        assert chatted.status_code == 200, chatted.text
+        assert (upstream.requests[-1].path, upstream.requests[-1].json["prompt"]) == ("/v1/completions", "Say hi")
+        assert "messages" not in upstream.requests[-1].json
+        answer = chatted.json()
+        assert answer["object"] == "chat.completion"
+        assert answer["choices"][0]["message"]["role"] == "assistant"
+        assert answer["choices"][0]["message"]["content"]
+        # OpenAI's completion stream: text pieces, then the usage chunk
+        piece = {"id": "cmpl-1", "object": "text_completion", "created": 1, "model": "gpt-3.5-turbo-instruct"}
+        upstream.enqueue(
+            Reply(
+                stream=[
+                    {**piece, "choices": [{"index": 0, "text": "Hel", "finish_reason": None, "logprobs": None}]},
+                    {**piece, "choices": [{"index": 0, "text": "lo.", "finish_reason": "stop", "logprobs": None}]},
+                    {**piece, "choices": [], "usage": {"prompt_tokens": 2, "completion_tokens": 2, "total_tokens": 4}},
+                ]
+            )
+        )
+        streamed = _post(
+            running.url, "/v1/chat/completions", {"model": "instruct", "messages": MESSAGES, "stream": True}
+        )
+        assert streamed.status_code == 200, streamed.text
+        events = [orjson.loads(line[6:]) for line in streamed.text.splitlines() if line.startswith("data: {")]
+        assert events and {e["object"] for e in events} == {"chat.completion.chunk"}
+        assert "".join(e["choices"][0]["delta"].get("content") or "" for e in events if e["choices"]) == "Hello."
+        assert events[0]["choices"][0]["delta"]["role"] == "assistant"
+
         completed = _post(running.url, "/v1/completions", {"model": "instruct", "prompt": "Say hi"})
         assert completed.status_code == 200, completed.text
         assert (upstream.requests[-1].path, upstream.requests[-1].json["model"]) == (

@@ -223,3 +223,28 @@ def test_streamed_text_completion(fake_upstream: FakeUpstream, gateway_factory: 
     assert text == "Once upon"
     with pytest.raises(openai.NotFoundError):
         proxy.openai().completions.create(model="missing", prompt="x")
+
+
+def test_an_azure_wildcard_group_names_the_requested_deployment_in_the_url(
+    fake_upstream: FakeUpstream, gateway_factory: Any
+) -> None:
+    proxy = gateway_factory(
+        config(
+            {
+                "model_name": "azure/*",
+                "litellm_params": {
+                    "model": "azure/*",
+                    "api_base": fake_upstream.url,
+                    "api_version": "2024-06-01",
+                    "api_key": "azure-key",
+                },
+            }
+        )
+    )
+    for name in ("gpt-4o-eu", "gpt-4o-mini-us"):
+        proxy.openai().chat.completions.create(model=f"azure/{name}", messages=MESSAGES)
+        sent = fake_upstream.requests[-1]
+        assert sent.path == f"/openai/deployments/{name}/chat/completions"
+        assert sent.query == {"api-version": "2024-06-01"}
+    proxy.openai().embeddings.create(model="azure/text-embedding-3-small", input="x")
+    assert fake_upstream.requests[-1].path == "/openai/deployments/text-embedding-3-small/embeddings"

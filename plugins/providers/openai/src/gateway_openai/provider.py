@@ -25,6 +25,8 @@ from gateway import (
 from gateway.chat import ChatRequest, drop_or_refuse, encode_openai_chat, encode_openai_prompt, upstream_json_object
 from gateway.upstream import SSEDecoder, SSEProtocolError, iter_body, passed_headers
 
+from .text_completion import chat_chunks, chat_completion, prompt_body
+
 #: OpenAI-compatible services: prefix -> (default api_base, environment variable with the key)
 COMPATIBLE: dict[str, tuple[str | None, str | None]] = {
     "openai": ("https://api.openai.com/v1", "OPENAI_API_KEY"),
@@ -141,6 +143,8 @@ class OpenAIProvider(Provider):
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self.azure = prefix == "azure"
+        #: OpenAI's legacy completion models: chat requests are sent as completions (LiteLLM's behaviour)
+        self.text_completion = prefix == "text-completion-openai"
         self.bare_models = BARE_MODELS.get(prefix, ())
         self.targets: dict[str, Target] = {}
         #: ``general_settings.forward_openai_org_id`` (read on the first call: there is no gateway before)
@@ -253,9 +257,31 @@ class OpenAIProvider(Provider):
     ) -> Awaitable[JSONResponseBody | StreamResponseBody]:
         # a plain method returning the call's coroutine: one coroutine layer less on every request
         body = self._body(ctx, deployment)
+        if self.text_completion:  # a legacy completion model: chat goes through /v1/completions
+            return self._chat_as_completion(ctx, deployment, gateway, prompt_body(body, deployment.model))
         if not ctx.stream:
             return self._json_call(ctx, deployment, gateway, body, "chat")
         return self._stream_chat(ctx, deployment, gateway, body)
+
+    async def _chat_as_completion(
+        self, ctx: RequestContext, deployment: Deployment, gateway: Any, body: dict[str, Any]
+    ) -> JSONResponseBody | StreamResponseBody:
+        if not ctx.stream:
+            answer = await self._json_call(ctx, deployment, gateway, body, "completions")
+            return JSONResponseBody(data=chat_completion(answer.data), status=answer.status, headers=answer.headers)
+        options = body.get("stream_options")
+        body["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
+        target = self.targets[deployment.id]
+        resp = await gateway.upstream.open_stream(
+            self.prefix,
+            target.url("completions", deployment),
+            orjson.dumps(body),
+            target.headers if self._forward_org is False else self._headers(target, ctx, gateway),
+            timeout=deployment.stream_timeout,
+            params=target.params,
+        )
+        chunks = chat_chunks(self._chunks(resp, deployment.stream_timeout))
+        return StreamResponseBody(chunks, headers=pass_headers(resp.headers))
 
     async def _stream_chat(
         self, ctx: RequestContext, deployment: Deployment, gateway: Any, body: dict[str, Any]
