@@ -402,3 +402,14 @@ def test_a_model_no_deployment_serves_is_priced_by_its_name_when_known(gateway: 
     assert known is not None
     expected = GenaiPrice(known).cost(TokenCounts(30, reply["usage"]["output_tokens"]))
     assert row["cost_unknown"] is False and Decimal(row["spend_exact"]) == expected > 0
+
+
+def test_token_counting_is_free_so_no_budget_refuses_it(gateway: Any) -> None:
+    key = admin(gateway, "POST", "/key/generate", json={"max_budget": 0.000000001}).json()["key"]
+    client = anthropic.Anthropic(base_url=gateway.url + "/anthropic", api_key=key, max_retries=0)
+    messages: Any = [{"role": "user", "content": "How many tokens is this?"}]
+    counted = client.messages.count_tokens(model=MODEL, messages=messages)
+    assert counted.input_tokens > 0
+    with pytest.raises(anthropic.APIStatusError) as refused:
+        client.messages.create(model=MODEL, max_tokens=8, messages=messages)
+    assert refused.value.status_code == 422

@@ -50,6 +50,7 @@ from gateway._types import Deployment, RequestContext, Usage
 from gateway.chat import ChatRequest
 from gateway.http._asgi import ClientGone, DisconnectWatch, model_request_context, receive_body
 from gateway.http._passthrough_targets import (
+    FREE_PATHS,
     MODEL_BODY_PATHS,
     VENDORS,
     Upstream,
@@ -141,10 +142,6 @@ class BodyState:
 PARALLEL_SLOT = "gateway.parallel"
 
 
-#: where a pass-through request keeps its ``global_max_parallel_requests`` slot (``ctx.state``)
-PARALLEL_SLOT = "gateway.parallel"
-
-
 class PassThrough:
     """Serves one pass-through route (a vendor prefix or a configured endpoint).  Built at start-up."""
 
@@ -201,7 +198,6 @@ class PassThrough:
             error = ClientDisconnectedError("the request was cancelled before its answer was complete")
             raise
         finally:
-            self.gateway.parallel.release(ctx.state.pop(PARALLEL_SLOT, None))  # global_max_parallel_requests
             self.gateway.parallel.release(ctx.state.pop(PARALLEL_SLOT, None))  # global_max_parallel_requests
             _pipeline.finish(self.gateway, ctx, error)
 
@@ -266,9 +262,7 @@ class PassThrough:
         self._govern(ctx, model, upstream)
         if gateway.parallel.cap is not None:  # a forwarded call counts against the cap like a model request
             ctx.state[PARALLEL_SLOT] = await gateway.parallel.acquire()
-        if gateway.parallel.cap is not None:  # a forwarded call counts against the cap like a model request
-            ctx.state[PARALLEL_SLOT] = await gateway.parallel.acquire()
-        if gateway.hooks.pre_call_impls:
+        if gateway.hooks.pre_call_impls and not FREE_PATHS.search(sub):
             await self._pre_call(ctx)
         return await self._forward(ctx, upstream, method, sub, query, body, body_state, receive, send, head_sent)
 

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 GOOGLE_MODEL = re.compile(r"/models/([^/:?]+)")
 #: the model a Bedrock runtime path names (``/model/<id>/converse``)
 BEDROCK_MODEL = re.compile(r"^/model/([^/?]+)/")
+#: token counting, which the vendors do not bill: no budget or limit may refuse it
+FREE_PATHS = re.compile(r"(/count_tokens|:countTokens|/input_tokens)$")
 #: the deployment an Azure OpenAI path names (``/openai/deployments/<name>/chat/completions``)
 AZURE_MODEL = re.compile(r"/deployments/([^/?]+)/")
 
