@@ -201,6 +201,11 @@ async def _wait_for(condition: Callable[[], bool], what: str) -> None:
         await asyncio.sleep(0.02)
 
 
+async def _idle(gw: RunningGateway) -> None:
+    """The answer reaches the client just before its request's ``finally`` gives the slot back."""
+    await _wait_for(lambda: gw.gateway.parallel.in_flight == 0, "the last request to give its slot back")
+
+
 async def _hold_one_slot(gw: RunningGateway, upstream: FakeUpstream) -> asyncio.Task[Any]:
     """A request the upstream never answers: it holds its slot until its client gives up."""
     upstream.enqueue(Reply(hang=True))
@@ -252,14 +257,14 @@ def test_over_the_cap_a_request_gets_429_with_retry_after_and_a_slot_always_come
                 )
             except openai.BadRequestError:
                 pass
+            await _idle(gw)
         stream = await gw.async_openai().chat.completions.create(
             model="gpt", messages=[{"role": "user", "content": "z"}], stream=True
         )
         assert [chunk async for chunk in stream]
-        assert (
-            await gw.async_openai().chat.completions.create(model="gpt", messages=[{"role": "user", "content": "z"}])
-        ).id
-        assert (await _forward(gw)).status_code == 200  # and a forwarded call's slot comes back too
+        await _idle(gw)
+        assert (await _forward(gw)).status_code == 200  # a forwarded call's slot comes back too
+        await _idle(gw)
         assert (await gw.async_openai().embeddings.create(model="embed", input="z")).data
 
     asyncio.run(scenario())
@@ -307,6 +312,7 @@ def test_the_cap_is_shared_by_every_instance_through_redis(
         await _wait_for(lambda: store.zcard(redis_prefix + "parallel") == 0, "the slot to be handed back")
         assert (await second.async_openai().chat.completions.create(
             model="gpt", messages=[{"role": "user", "content": "y"}])).id  # fmt: skip
+        await _wait_for(lambda: store.zcard(redis_prefix + "parallel") == 0, "the slot to be handed back")
         # a worker killed mid-request left its slot; its lease ended, so it counts no more
         store.zadd(redis_prefix + "parallel", {"dead-worker:0": 1.0})
         assert (await first.async_openai().chat.completions.create(
