@@ -17,11 +17,23 @@ from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from gateway import BadRequestError, Deployment, JSONResponseBody, NotFoundError, RequestContext, get_logger, hookimpl
+import orjson
+
+from gateway import (
+    BadRequestError,
+    Deployment,
+    JSONResponseBody,
+    NotFoundError,
+    RequestContext,
+    ResponseBody,
+    get_logger,
+    hookimpl,
+)
 from gateway.chat import JSON, OpaqueTool, drop_or_refuse
 
 from .answer import from_completion, new_id
-from .decode import ResponsesRequest, decode_items, item_kind
+from .decode import FORMAT, ResponsesRequest, decode_items, item_kind
+from .native import native_call, speaks_responses
 from .routes import plausible_id, response_routes
 from .store import ResponseStore
 from .surface import ANSWER, NAME, ResponsesSurface
@@ -140,13 +152,16 @@ async def _pre_call(ctx: RequestContext, request: ResponsesRequest, gateway: Any
     request.messages[at:at] = earlier
 
 
-@hookimpl(tryfirst=True)
-def gateway_call(ctx: RequestContext, deployment: Deployment, gateway: Any) -> None:
-    """A built-in tool of the Responses API has no form on a chat upstream: a 400 naming the tool
-    and the deployment, never a tool silently left out."""
+@hookimpl  # after gateway-spend's per-attempt limits (tryfirst), before the provider's own call (trylast)
+def gateway_call(ctx: RequestContext, deployment: Deployment, gateway: Any) -> Awaitable[ResponseBody] | None:
+    """A deployment that serves the Responses API gets the request there (:mod:`.native`); for the
+    others, a built-in tool of the Responses API has no form on a chat upstream: a 400 naming the
+    tool and the deployment, never a tool silently left out."""
     request = ctx.request
     if ctx.surface != NAME or not isinstance(request, ResponsesRequest):
-        return
+        return None
+    if speaks_responses(deployment):
+        return native_call(ctx, request, deployment, gateway)
     for i, tool in enumerate(request.tools or ()):
         if isinstance(tool, OpaqueTool):
             raise BadRequestError(
@@ -161,6 +176,7 @@ def gateway_call(ctx: RequestContext, deployment: Deployment, gateway: Any) -> N
                 param=f"tools.{i}",
                 code="unsupported_tool",
             )
+    return None
 
 
 @hookimpl(trylast=True)
@@ -175,7 +191,11 @@ def gateway_post_call(ctx: RequestContext, response: Any, gateway: Any) -> Await
 
 async def _post_call(ctx: RequestContext, request: ResponsesRequest, response: JSONResponseBody, gateway: Any) -> None:
     """After every other hook changed the answer: the Response object, stored when asked."""
-    answer = from_completion(request, request.response_id, response.data, request.created_at)
+    native = response.native(FORMAT)
+    if native is not None:  # the upstream's own Response object, which the client gets as it came
+        answer = orjson.loads(native)
+    else:
+        answer = from_completion(request, request.response_id, response.data, request.created_at)
     ctx.state[ANSWER] = answer
     await gateway.state[f"{PLUGIN}.save"](ctx, answer)
 

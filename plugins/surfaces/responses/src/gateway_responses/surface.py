@@ -16,11 +16,12 @@ import orjson
 
 from gateway import JSONResponseBody, RequestContext, StreamResponseBody
 from gateway.chat import JSON
-from gateway.surfaces import OnError, Surface
+from gateway.surfaces import OnError, Surface, encode_event
 
 from .answer import from_completion
-from .decode import ResponsesRequest, decode_responses_request
+from .decode import FORMAT, ResponsesRequest, decode_responses_request
 from .events import EventTranslator
+from .native import FINAL
 
 NAME = "openai.responses"
 #: where the post-call hook leaves the Response object it stored (``ctx.state``)
@@ -43,6 +44,9 @@ class ResponsesSurface(Surface):
     def encode_answer(self, ctx: RequestContext, response: JSONResponseBody) -> bytes:
         if response.status != 200:
             return orjson.dumps(response.data)  # an upstream's error, in OpenAI's envelope
+        native = response.native(FORMAT)
+        if native is not None:  # a deployment that serves the Responses API: its bytes, as they came
+            return native
         answer = ctx.state.get(ANSWER)
         if answer is None:
             request = ctx.request
@@ -53,7 +57,33 @@ class ResponsesSurface(Surface):
     def encode_stream(
         self, ctx: RequestContext, response: StreamResponseBody, on_error: OnError
     ) -> AsyncIterator[bytes]:
+        native = response.native_events(FORMAT)
+        if native is not None:
+            return self._native_events(ctx, response, native, on_error)
         return self._events(ctx, response, on_error)
+
+    async def _native_events(
+        self, ctx: RequestContext, response: StreamResponseBody, native: Any, on_error: OnError
+    ) -> AsyncIterator[bytes]:
+        """The upstream's own events; reading the chunks drives the call (and the usage recorded).
+        The final Response is stored before the event that says it is complete goes out."""
+        stored = False
+        try:
+            async for _ in response.chunks:
+                final = ctx.state.get(FINAL)
+                if final is not None and not stored:
+                    stored = True
+                    await self.saver(ctx, final)
+                events = native.take()
+                if events:
+                    yield events
+            yield native.take()
+        except Exception as exc:  # the events before the failure went out; end with response.failed
+            sent = native.take()
+            error = on_error(exc)
+            code = "rate_limit_exceeded" if error.status == 429 else "server_error"
+            yield sent + encode_event("error", {"type": "error", "code": code, "message": error.message,
+                                                 "param": None, "sequence_number": 0})  # fmt: skip
 
     async def _events(
         self, ctx: RequestContext, response: StreamResponseBody, on_error: OnError
