@@ -101,6 +101,9 @@ MATRIX: dict[tuple[str, str], Access] = {
     },
     **{("GET", path): "delegated" for path in ("/spend/logs", "/spend/logs/v2", "/global/spend/report")},
     ("GET", "/spend/ledger/status"): "admin",
+    # gateway-cache
+    ("GET", "/cache/ping"): "admin",
+    ("POST", "/cache/delete"): "admin",
 }
 
 
