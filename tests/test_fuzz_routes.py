@@ -730,6 +730,12 @@ ROUTES: list[Route] = [
 #: server (a valid body gets its 200; other methods its 405, passed on as it sent it); nothing
 #: configures the others here, so every request gets the gateway's 404 naming what to set
 PASSTHROUGH_PREFIXES = ("/openai", "/azure", "/anthropic", "/gemini", "/bedrock", "/vertex_ai")
+#: LiteLLM's environment variables the provider pass-through routes take credentials from
+PASSTHROUGH_CREDENTIALS = (
+    "OPENAI_API_KEY", "OPENAI_API_BASE", "AZURE_API_KEY", "AZURE_API_BASE", "ANTHROPIC_API_KEY",
+    "ANTHROPIC_API_BASE", "GEMINI_API_KEY", "GEMINI_API_BASE", "AWS_BEARER_TOKEN_BEDROCK",
+    "AWS_BEDROCK_RUNTIME_ENDPOINT", "AWS_REGION", "AWS_DEFAULT_REGION",
+)  # fmt: skip
 ROUTES += [
     Route(
         method,
@@ -853,6 +859,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, anthropic_upstream: str) -
     env = {**os.environ, "GATEWAY_LOG_FORMAT": "json"}
     for name in ("GATEWAY_LOAD_PLUGINS", "DATABASE_URL", "REDIS_URL", "GATEWAY_MASTER_KEY", "LITELLM_MASTER_KEY"):
         env.pop(name, None)  # every installed plugin, and only this file's settings
+    # the pass-through routes forward with these: a machine that has them must not send fuzz to the vendors
+    for name in PASSTHROUGH_CREDENTIALS:
+        env.pop(name, None)
     log_path = workdir / "gateway.log"
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
