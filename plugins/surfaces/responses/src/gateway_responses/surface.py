@@ -3,8 +3,9 @@
 The request decodes into the typed chat request (:mod:`.decode`), so it runs through the one
 lifecycle (keys, budgets, guardrails, routing, retries, the ledger) and every provider encodes it
 with its own encoder.  The answer (OpenAI chat format inside the gateway) becomes a Response
-object (:mod:`.answer`) or the Responses event stream (:mod:`.events`).  Errors use OpenAI's
-envelope, as the Responses API does.
+object (:mod:`.answer`) or the Responses event stream (:mod:`.events`); from a deployment that
+serves the Responses API itself (:mod:`.native`), the upstream's own bytes and events go out
+unchanged while no hook changed them.  Errors use OpenAI's envelope, as the Responses API does.
 """
 
 from __future__ import annotations
