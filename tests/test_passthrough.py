@@ -121,7 +121,16 @@ def gateway(
                     "default_on": True,
                     "blocked_words": ["project falcon", {"keyword": "internal-only", "action": "MASK"}],
                 },
-            }
+            },
+            {
+                "guardrail_name": "beside-the-call",
+                "litellm_params": {
+                    "guardrail": "content_filter",
+                    "mode": "during_call",
+                    "default_on": True,
+                    "blocked_words": ["project hydra"],
+                },
+            },
         ],
         "general_settings": {
             "master_key": MASTER,
@@ -373,6 +382,10 @@ def test_input_guardrails_run_on_a_known_body(gateway: Any, upstream: Any) -> No
             model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "an internal-only note"}]
         )
     assert "/v1/messages" in masked.value.body["error"]["message"]
+    # a during_call guardrail's verdict comes before forwarding: an answer cannot be held back
+    with pytest.raises(anthropic.BadRequestError) as during:
+        client.messages.create(model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "project hydra plans"}])
+    assert "Content blocked" in during.value.body["error"]["message"]
     assert len(upstream.requests) == before
 
 

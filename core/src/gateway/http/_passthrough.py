@@ -312,6 +312,12 @@ class PassThrough:
         if self.watch_rewrites and isinstance(request, ChatRequest):
             before = copy.deepcopy(request.messages)
         await self.gateway.hooks.pre_call(ctx)
+        # during_call guardrails run beside the upstream call on chat, their verdict awaited before
+        # the answer is sent; a forwarded answer cannot be held back, so the verdict comes first
+        guards = ctx.state.get("guardrails")
+        await_during = getattr(guards, "await_during", None)
+        if await_during is not None and getattr(guards, "during", None):
+            await await_during()
         if before is not None and isinstance(request, ChatRequest) and request.messages != before:
             raise GatewayError(
                 f"a guardrail rewrote this request (a mask), but {self.prefix} forwards the client's bytes unchanged, "
