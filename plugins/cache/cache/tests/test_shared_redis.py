@@ -175,3 +175,24 @@ def test_corrupt_or_foreign_entries_are_misses(cache_gateway: Any, fake_upstream
         assert answer.choices[0].message.content == fake_upstream.content
     client.close()
     assert len(fake_upstream.requests) == 5  # one store, four misses (each stored again)
+
+
+def test_waiting_for_the_leader_is_bounded(cache_gateway: Any, fake_upstream: Any, namespace: str) -> None:
+    from gateway import fake_openai
+    from gateway.testing import Reply
+
+    # the leader's upstream takes far longer than the followers agree to wait
+    fake_upstream.default = lambda request: Reply(json=fake_openai.chat_completion("gpt-4o", "slow", prompt=5), delay=2)
+    gw = cache_gateway(
+        {"type": "redis", **REDIS, "namespace": namespace}, plugin={"single_flight_timeout_seconds": 0.1}
+    )
+
+    async def run() -> list[Any]:
+        client = gw.async_openai(timeout=30)
+        ask = [{"role": "user", "content": "slow one"}]
+        return await asyncio.gather(*(client.chat.completions.create(model="gpt-4o", messages=ask) for _ in range(3)))
+
+    answers = asyncio.run(run())
+    assert [a.choices[0].message.content for a in answers] == ["slow"] * 3
+    assert len(fake_upstream.requests) == 3  # the waiters gave up and called the upstream themselves
+    assert gw.gateway.state["cache"].stats.counts["single_flight_timeouts"] == 2
