@@ -169,7 +169,6 @@ REPORTED: dict[str, tuple[Status, str]] = {
                                                            "over exactly at its boundary"),
     "general_settings.proxy_budget_rescheduler_max_time": ("not planned", "no reset job, as above"),
     "general_settings.custom_auth": ("not planned", "write an auth plugin (gateway_auth hook, docs/plugins.md)"),
-    "general_settings.pass_through_endpoints": ("reported", ISSUE_17),
     "general_settings.custom_key_generate": ("not planned", "write a plugin (docs/plugins.md)"),
     "general_settings.user_header_name": ("reported", f"end users are named by the request's user field; "
                                           f"customers: {ISSUE_18}"),
@@ -182,8 +181,6 @@ REPORTED: dict[str, tuple[Status, str]] = {
     "general_settings.infer_model_from_keys": ("not planned", "model groups come from model_list"),
     "general_settings.allow_public_health_readiness_details": ("reported", ISSUE_18),
     # litellm_settings
-    "litellm_settings.cache": ("reported", ISSUE_19),
-    "litellm_settings.cache_params": ("reported", ISSUE_19),
     "litellm_settings.cache_responses": ("reported", ISSUE_19),
     "litellm_settings.default_internal_user_params": ("reported", ISSUE_18),
     "litellm_settings.default_team_settings": ("reported", ISSUE_18),
