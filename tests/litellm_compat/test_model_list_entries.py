@@ -436,3 +436,19 @@ def test_deployment_fields_without_effect_load_and_are_reported(tmp_path: Path) 
     assert checked.returncode == 0, checked.stdout + checked.stderr
     for key in ("input_cost_per_second", "output_cost_per_second", "max_retries", "order", "litellm_credential_name"):
         assert f"litellm_params.{key} has no effect here" in checked.stdout, checked.stdout
+
+
+def test_an_alias_may_point_at_a_name_a_wildcard_group_serves(upstream: FakeUpstream) -> None:
+    config = {
+        "model_list": [
+            {"model_name": "groq/*", "litellm_params": {"model": "groq/*", "api_base": upstream.url, "api_key": "g"}}
+        ],
+        "router_settings": {"model_group_alias": {"fast": "groq/llama-3.1-8b-instant"}},
+    }
+    running = _start(config)
+    try:
+        reply = chat(running.url, "fast")
+        assert reply.status_code == 200, reply.text
+        assert upstream.requests[-1].json["model"] == "llama-3.1-8b-instant"
+    finally:
+        running.stop()

@@ -138,7 +138,7 @@ class Gateway:
             concretize=self.wildcard_deployment,
         )
         for name in self.router.aliases.values():
-            if name not in self.router.groups:
+            if not self.router.serves(name):  # a model group, or a name a wildcard group serves
                 raise ConfigError(
                     f"router_settings.model_group_alias points at {name!r}, which no model_list entry defines"
                 )
