@@ -281,3 +281,17 @@ def test_model_id_in_the_path_is_encoded(bedrock: FakeBedrock, gateway_factory: 
     gw = gateway_factory(config, plugins=[gateway_bedrock], load_entrypoints=False)
     gw.openai().chat.completions.create(model="claude-bedrock", messages=USER)
     assert bedrock.requests[-1].raw_path == f"/model/{MODEL_ID.replace(':', '%3A')}/converse"
+
+
+def test_a_bare_bedrock_model_id_is_bedrocks(bedrock: FakeBedrock, gateway_factory: Any) -> None:
+    """LiteLLM reads ``model: anthropic.claude-...`` (no ``bedrock/``) as a Bedrock model id."""
+    import gateway_bedrock
+
+    config = bedrock_config(bedrock)
+    config["model_list"][0]["litellm_params"]["model"] = MODEL_ID
+    proxy = gateway_factory(config, plugins=[gateway_bedrock], load_entrypoints=False)
+    (deployment,) = proxy.gateway.deployments
+    assert (deployment.provider, deployment.model) == ("bedrock", MODEL_ID)
+    reply = proxy.openai().chat.completions.create(model="claude-bedrock", messages=USER)
+    assert reply.choices[0].message.content == "Hello from Bedrock."
+    assert bedrock.requests[-1].raw_path == "/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse"

@@ -61,6 +61,9 @@ class BedrockProvider(Provider):
         }
     )
     distribution = "gateway-bedrock"
+    #: Bedrock's model ids with no ``bedrock/`` prefix (``anthropic.claude-3-haiku-...``,
+    #: cross-region ``us.anthropic....``) are Bedrock's, as LiteLLM infers them
+    bare_models = ("anthropic.*", "amazon.*", "meta.*", "mistral.*", "cohere.*", "ai21.*", "us.*", "eu.*", "apac.*")
 
     def __init__(self) -> None:
         self.targets: dict[str, Target] = {}
