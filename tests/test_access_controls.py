@@ -164,6 +164,21 @@ def test_litellms_route_groups_and_prefixes_work(start: Callable[..., RunningGat
     assert httpx.get(gw.base_url + "/models", headers={"Authorization": f"Bearer {USER_KEY}"}).status_code == 200
     assert httpx.get(gw.url + "/health", headers={"Authorization": f"Bearer {USER_KEY}"}).status_code == 403
     assert httpx.get(gw.url + "/health/readiness").status_code == 200
+    # LiteLLM counts its vendor pass-through routes as model routes
+    forwarded = httpx.post(
+        gw.url + "/openai/v1/chat/completions",
+        json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
+        headers={"Authorization": f"Bearer {USER_KEY}"},
+    )
+    assert forwarded.status_code == 200
+
+
+def test_openai_routes_are_openais_formats_only(start: Callable[..., RunningGateway]) -> None:
+    gw = start({"allowed_routes": ["openai_routes"]})
+    assert chat(gw, USER_KEY).choices[0].message.content
+    assert gw.openai(api_key=USER_KEY).embeddings.create(model="embed", input="hi").data
+    with pytest.raises(anthropic.PermissionDeniedError):
+        claude(gw, USER_KEY)
 
 
 def test_an_unknown_route_group_stops_start_up() -> None:

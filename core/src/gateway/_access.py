@@ -9,7 +9,8 @@
 * ``allowed_routes``: the routes a caller that is not an admin may call; any other route is 403.
   Entries are paths (``/chat/completions`` also allows ``/v1/chat/completions`` and the other way
   round), prefixes (``/key/*``) or LiteLLM's route groups (``llm_api_routes``, ``openai_routes``,
-  ``info_routes``, ``public_routes``, with or without ``LiteLLMRoutes.``).  The master key and admin
+  ``anthropic_routes``, ``mapped_pass_through_routes``, ``info_routes``, ``public_routes``, with or
+  without ``LiteLLMRoutes.``; see docs/access-controls.md).  The master key and admin
   keys are not limited, as in LiteLLM.
 * ``enforce_user_param``: a model request that names no end user (OpenAI's ``user``, Anthropic's
   ``metadata.user_id``: the field the client's surface names) is refused with 400 naming the field.
@@ -32,14 +33,24 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: answered whatever the client's address: a load balancer's probes
 PROBE_PATHS = frozenset({"/health/liveliness", "/health/liveness", "/health/readiness"})
 
-#: LiteLLM's route groups an ``allowed_routes`` entry may name; the model routes are added from the
-#: surfaces the gateway serves (``bind_model_paths``)
+#: the vendor pass-through routes LiteLLM counts as model routes (its mapped pass-through routes)
+PASS_THROUGH = ("/anthropic/*", "/openai/*", "/gemini/*", "/vertex_ai/*", "/vertex-ai/*", "/bedrock/*", "/azure/*")
+
+#: LiteLLM's route groups an ``allowed_routes`` entry may name (as its ``LiteLLMRoutes`` lists them, for
+#: the routes served here); the model routes of every surface are added to the model groups when the
+#: app is built (``bind_model_paths``)
 ROUTE_GROUPS: dict[str, tuple[str, ...]] = {
-    "llm_api_routes": ("/models", "/models/*"),
-    "openai_routes": ("/models", "/models/*"),
-    "info_routes": ("/key/info", "/user/info", "/team/info", "/model/info", "/model_group/info", "/health"),
+    "llm_api_routes": ("/models", "/models/*", "/responses/*", "/messages/count_tokens", "/model/info",
+                       "/v2/model/info", *PASS_THROUGH),
+    "openai_routes": ("/models", "/models/*", "/responses/*"),
+    "anthropic_routes": ("/messages", "/messages/count_tokens"),
+    "mapped_pass_through_routes": PASS_THROUGH,
+    "info_routes": ("/key/info", "/key/health", "/v2/key/info", "/user/info", "/team/info", "/team/list",
+                    "/v2/team/list", "/team/available", "/model/info", "/v2/model/info", "/model_group/info",
+                    "/health"),
     "public_routes": tuple(sorted(PROBE_PATHS)),
-}
+}  # fmt: skip
+#: groups that also name every model route the surfaces serve (``openai_routes``: OpenAI's formats only)
 MODEL_GROUPS = frozenset({"llm_api_routes", "openai_routes"})
 
 
@@ -57,12 +68,14 @@ class RoutePatterns:
     def __init__(self, entries: Iterable[str]) -> None:
         self.exact: set[str] = set()
         self.prefixes: list[str] = []
-        self.model_groups = False
+        #: the model routes to add: every surface's (``llm_api_routes``), or OpenAI's formats' only
+        self.model_groups: set[str] = set()
         for entry in entries:
             name = entry.strip()
             group = name.removeprefix("LiteLLMRoutes.").removesuffix(".value")
             if group in ROUTE_GROUPS:
-                self.model_groups |= group in MODEL_GROUPS
+                if group in MODEL_GROUPS:
+                    self.model_groups.add(group)
                 for path in ROUTE_GROUPS[group]:
                     self._add(path)
             elif "/" in name or name == "*":
@@ -81,8 +94,10 @@ class RoutePatterns:
 
     def bind_model_paths(self, paths: Iterable[str]) -> None:
         """Add the model routes the gateway serves when a model route group was named."""
-        if self.model_groups:
-            for path in paths:
+        for path in paths:
+            if "llm_api_routes" in self.model_groups or (
+                "openai_routes" in self.model_groups and not _normal(path).startswith("/messages")
+            ):
                 self._add(path.split("{", 1)[0] + "*" if "{" in path else path)
 
     def allows(self, path: str) -> bool:
