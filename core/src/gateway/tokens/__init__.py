@@ -10,9 +10,10 @@ For models of other families (Claude, Gemini, Llama ...) the count is an estimat
 much closer than characters divided by four; Anthropic deployments count with Anthropic's own
 endpoint instead (gateway-anthropic).
 
-Building the encoding takes most of a second, once per process: await :func:`load` at start-up
-(or before the first count on a route); the counting functions then cost about 0.1 microsecond
-per character (tiktoken's speed), so a count on the hot path passes ``max_chars``.  :func:`count_request` takes ``max_chars`` to bound the work for a huge prompt.
+Building the encoding takes most of a second and about 70 MB, once per process: await
+:func:`load` (it builds in a thread, so the event loop keeps serving) before the first count, and
+only where counts are needed.  The counting functions then cost about 0.1 microsecond per
+character (tiktoken's speed), so a count on the hot path passes ``max_chars``.
 """
 
 from __future__ import annotations
