@@ -209,3 +209,20 @@ def test_blocked_prompt_is_a_content_filter_finish(proxy: Any, gemini: FakeGemin
     reply = proxy.openai().chat.completions.create(model="gemini-flash", messages=[{"role": "user", "content": "x"}])
     assert reply.choices[0].finish_reason == "content_filter"
     assert reply.usage.prompt_tokens == 4
+
+
+def test_a_gemini_wildcard_group_calls_the_requested_models_url(gemini: Any, gateway_factory: Any) -> None:
+    import gateway_gemini
+    from gateway_gemini.testing import gemini_config
+
+    config = gemini_config(gemini)
+    entry = config["model_list"][0]
+    entry["model_name"] = "gemini/*"
+    entry["litellm_params"]["model"] = "gemini/*"
+    proxy = gateway_factory(config, plugins=[gateway_gemini], load_entrypoints=False)
+    for name in ("gemini-2.0-flash", "gemini-1.5-pro"):
+        reply = proxy.openai().chat.completions.create(
+            model=f"gemini/{name}", messages=[{"role": "user", "content": "Hi"}]
+        )
+        assert reply.choices[0].message.content
+        assert gemini.requests[-1].path == f"/v1beta/models/{name}:generateContent"

@@ -36,6 +36,14 @@ class Target:
     generate_url: str
     stream_url: str
     headers: dict[str, str]
+    #: the model the URLs name, and the URL of the models under which another model's are built
+    model: str = ""
+    models_root: str = ""
+
+    def for_model(self, model: str) -> Target:
+        """The target for another model of this deployment (a wildcard group, ``gemini/*``)."""
+        root = self.models_root + model.removeprefix("models/")
+        return Target(f"{root}:generateContent", f"{root}:streamGenerateContent", self.headers, model, self.models_root)
 
 
 class GeminiProvider(Provider):
@@ -43,6 +51,8 @@ class GeminiProvider(Provider):
 
     params = frozenset({"safety_settings"})
     distribution = "gateway-gemini"
+    #: a wildcard group (``gemini/*``) calls the requested model's URL (built per call for it)
+    wildcard_models = True
 
     def __init__(self) -> None:
         self.targets: dict[str, Target] = {}
@@ -66,13 +76,18 @@ class GeminiProvider(Provider):
         for extra in (params.get("headers"), params.get("extra_headers")):
             if extra:
                 headers.update({k.lower(): str(v) for k, v in extra.items()})
-        root = f"{base}/{version}/models/{model}"
-        self.targets[deployment.id] = Target(f"{root}:generateContent", f"{root}:streamGenerateContent", headers)
+        models_root = f"{base}/{version}/models/"
+        root = models_root + model
+        self.targets[deployment.id] = Target(
+            f"{root}:generateContent", f"{root}:streamGenerateContent", headers, deployment.model, models_root
+        )
 
     async def chat(
         self, ctx: RequestContext, deployment: Deployment, gateway: Any
     ) -> JSONResponseBody | StreamResponseBody:
         target = self.targets[deployment.id]
+        if deployment.model != target.model:  # a wildcard group's deployment asked for another model
+            target = target.for_model(deployment.model)
         params = deployment.params
         request = ctx.request
         assert isinstance(request, ChatRequest), "chat calls carry a typed chat request"
