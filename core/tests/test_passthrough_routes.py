@@ -6,6 +6,7 @@ server: what is forwarded where, with which headers, and what is refused before 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +15,7 @@ import openai
 import pytest
 
 from gateway import ConfigError, Gateway, create_app
-from gateway.testing import FakeUpstream
+from gateway.testing import FakeUpstream, LogCollector, Reply
 
 from .conftest import MASTER
 
@@ -135,3 +136,39 @@ def test_the_azure_openai_client_through_azure(fake_upstream: FakeUpstream, gate
     assert sent.path == "/openai/deployments/my-gpt/chat/completions"
     assert sent.query["api-version"] == "2024-06-01"
     assert sent.headers["api-key"] == "az-upstream" and MASTER not in str(sent.headers)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/cohere/chat/completions",  # a body streamed to the upstream as it arrives
+        "/openai/v1/chat/completions",  # a body that names a model: read first
+    ],
+)
+def test_a_client_that_leaves_cancels_the_forwarded_call(
+    path: str,
+    fake_upstream: FakeUpstream,
+    gateway_factory: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    log_collector: LogCollector,
+) -> None:
+    """An abandoned answer is still billed by the vendor: the gateway closes its upstream call."""
+    monkeypatch.setenv("PT_TEST_KEY", "x")
+    config = endpoints(fake_upstream)
+    config["model_list"] = [
+        {
+            "model_name": "gpt",
+            "litellm_params": {"model": "openai/gpt-4o", "api_base": fake_upstream.base_url, "api_key": "k"},
+        }
+    ]
+    gw = gateway_factory(config, plugins=[log_collector])
+    fake_upstream.enqueue(Reply(hang=True))  # the upstream holds the request until its client goes
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+    with pytest.raises(httpx.ReadTimeout):  # the client gives up and closes its connection
+        httpx.post(gw.url + path, json=body, headers=AUTH, timeout=1)
+    deadline = time.monotonic() + 10
+    while not fake_upstream.abandoned and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [r.path for r in fake_upstream.abandoned] == ["/v1/chat/completions"]
+    gone = log_collector.assert_logged(status=499)
+    assert gone["error_class"] == "ClientDisconnectedError"

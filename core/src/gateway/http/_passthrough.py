@@ -48,7 +48,13 @@ from gateway._errors import (
 from gateway._logs import get_logger
 from gateway._types import Deployment, RequestContext, Usage
 from gateway.chat import ChatRequest
-from gateway.http._asgi import ClientGone, DisconnectWatch, model_request_context, receive_body
+from gateway.http._asgi import (
+    WATCH_DISCONNECT_AFTER,
+    ClientGone,
+    DisconnectWatch,
+    model_request_context,
+    receive_body,
+)
 from gateway.http._passthrough_targets import (
     FREE_PATHS,
     MODEL_BODY_PATHS,
@@ -131,11 +137,13 @@ class BodyState:
     """How the client's streamed body went: read to its end, or failed (the upstream client wraps
     an exception raised while it reads the body)."""
 
-    __slots__ = ("done", "error")
+    __slots__ = ("done", "error", "watch")
 
     def __init__(self) -> None:
         self.done = True
         self.error: GatewayError | ClientGone | None = None
+        #: started once the body was read: from then on the client's next message is its disconnect
+        self.watch: DisconnectWatch | None = None
 
 
 #: where a pass-through request keeps its ``global_max_parallel_requests`` slot (``ctx.state``)
@@ -347,6 +355,8 @@ class PassThrough:
                 yield data
             if not message.get("more_body", False):
                 state.done = True
+                if state.watch is not None and state.watch.watcher is None:
+                    state.watch.start()
                 return
 
     def _headers(self, ctx: RequestContext, upstream: Upstream, streamed_length: bool) -> dict[str, str]:
@@ -400,8 +410,45 @@ class PassThrough:
         seconds = (deployment.stream_timeout if ctx.stream else deployment.timeout) if deployment else None
         timeout = gateway.upstream.timeout(seconds or DEFAULT_TIMEOUT, stream=True)
         ctx.upstream_started = time.perf_counter()
+        task = asyncio.current_task()
+        assert task is not None
+        # a client that leaves stops the upstream call (an abandoned answer is still billed): once
+        # the body is read the next message from the client is its disconnect, watched from
+        # WATCH_DISCONNECT_AFTER on (a fast answer needs no watcher task), a stream at once
+        watch = DisconnectWatch(task, receive)
+        if not body_state.done:
+            body_state.watch = watch  # the body is still on its way: watched once it was read
+        timer = asyncio.get_running_loop().call_later(WATCH_DISCONNECT_AFTER, watch.start) if body_state.done else None
         try:
-            response = await gateway.upstream.session.request(
+            return await self._call(
+                ctx, method, target, body, headers, timeout, body_state, watch, timer is not None, send, head_sent
+            )
+        except asyncio.CancelledError:
+            if watch.client_gone:
+                task.uncancel()
+                raise ClientGone("the client disconnected before the answer ended") from None
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+            watch.stop()
+
+    async def _call(
+        self,
+        ctx: RequestContext,
+        method: str,
+        target: URL,
+        body: Any,
+        headers: dict[str, str],
+        timeout: aiohttp.ClientTimeout,
+        body_state: BodyState,
+        watch: DisconnectWatch,
+        timed: bool,
+        send: Send,
+        head_sent: list[bool],
+    ) -> GatewayError | None:
+        try:
+            response = await self.gateway.upstream.session.request(
                 method, target, data=body, headers=headers, timeout=timeout, allow_redirects=False
             )
         except GatewayError:
@@ -416,7 +463,7 @@ class PassThrough:
                 raise UpstreamUnreachableError("could not reach {upstream}", self.prefix.strip("/")) from None
             raise
         try:
-            return await self._answer(ctx, response, body_state, receive, send, head_sent)
+            return await self._answer(ctx, response, body_state, watch, timed, send, head_sent)
         finally:
             response.release()
 
@@ -436,7 +483,8 @@ class PassThrough:
         ctx: RequestContext,
         response: aiohttp.ClientResponse,
         body_state: BodyState,
-        receive: Receive,
+        watch: DisconnectWatch,
+        timed: bool,
         send: Send,
         head_sent: list[bool],
     ) -> GatewayError | None:
@@ -451,10 +499,6 @@ class PassThrough:
         ]
         # (the request ids are added by RequestIdMiddleware, as on every Starlette route)
         raw_headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in ctx.response_headers.items()]
-        task = asyncio.current_task()
-        assert task is not None
-        # the body was read whole: the next message from the client is its disconnect
-        watch = DisconnectWatch(task, receive) if body_state.done else None
         stream_usage: StreamUsage | EventStreamUsage | None = None
         if sse:
             stream_usage = StreamUsage()
@@ -463,11 +507,12 @@ class PassThrough:
         kept: list[bytes] | None = (
             [] if stream_usage is None and response.status < 300 and "json" in content_type else None
         )
+        if watch.watcher is None and body_state.done and (stream_usage is not None or not timed):
+            # a stream lasts: watch at once; so too once a body streamed to the upstream was read
+            watch.start()
         size = 0
         failure: GatewayError | None = None
         try:
-            if watch is not None:
-                watch.start()
             head_sent[0] = True
             await send({"type": "http.response.start", "status": response.status, "headers": raw_headers})
             async for chunk in response.content.iter_any():
@@ -483,17 +528,11 @@ class PassThrough:
                         kept = None
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         except asyncio.CancelledError:
-            if watch is not None and watch.client_gone:
-                task.uncancel()
-                self._read_usage(ctx, stream_usage, kept)
-                raise ClientGone("the client disconnected before the answer ended") from None
+            self._read_usage(ctx, stream_usage, kept)  # what was answered before the client left
             raise
         except (aiohttp.ClientError, TimeoutError) as exc:
             # the head went out: the answer ends here, short, and the request is recorded as failed
             failure = UpstreamError(f"the {self.prefix} upstream broke off its answer: {type(exc).__name__}")
-        finally:
-            if watch is not None:
-                watch.stop()
         self._read_usage(ctx, stream_usage, kept)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         return failure
