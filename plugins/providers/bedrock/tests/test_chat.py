@@ -295,3 +295,16 @@ def test_a_bare_bedrock_model_id_is_bedrocks(bedrock: FakeBedrock, gateway_facto
     reply = proxy.openai().chat.completions.create(model="claude-bedrock", messages=USER)
     assert reply.choices[0].message.content == "Hello from Bedrock."
     assert bedrock.requests[-1].raw_path == "/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse"
+
+
+def test_a_bedrock_wildcard_group_calls_the_requested_models_url(bedrock: FakeBedrock, gateway_factory: Any) -> None:
+    import gateway_bedrock
+
+    config = bedrock_config(bedrock)
+    entry = config["model_list"][0]
+    entry["model_name"] = "bedrock/*"
+    entry["litellm_params"]["model"] = "bedrock/*"
+    proxy = gateway_factory(config, plugins=[gateway_bedrock], load_entrypoints=False)
+    reply = proxy.openai().chat.completions.create(model=f"bedrock/{MODEL_ID}", messages=USER)
+    assert reply.choices[0].message.content == "Hello from Bedrock."
+    assert bedrock.requests[-1].raw_path == "/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse"

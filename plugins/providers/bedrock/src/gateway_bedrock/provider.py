@@ -45,6 +45,16 @@ class Target:
     stream_url: str
     signer: AwsSigner
     extra_headers: dict[str, str]
+    #: the model the URLs name, and the URL under which another model's are built
+    model: str = ""
+    models_root: str = ""
+
+    def for_model(self, model: str) -> Target:
+        """The target for another model of this deployment (a wildcard group, ``bedrock/*``)."""
+        root = self.models_root + quote(model.removeprefix("converse/"), safe="")
+        return Target(
+            f"{root}/converse", f"{root}/converse-stream", self.signer, self.extra_headers, model, self.models_root
+        )
 
 
 class BedrockProvider(Provider):
@@ -61,6 +71,8 @@ class BedrockProvider(Provider):
         }
     )
     distribution = "gateway-bedrock"
+    #: a wildcard group (``bedrock/*``) calls the requested model's URL (built and signed per call)
+    wildcard_models = True
     #: Bedrock's model ids with no ``bedrock/`` prefix (``anthropic.claude-3-haiku-...``,
     #: cross-region ``us.anthropic....``) are Bedrock's, as LiteLLM infers them
     bare_models = ("anthropic.*", "amazon.*", "meta.*", "mistral.*", "cohere.*", "ai21.*", "us.*", "eu.*", "apac.*")
@@ -82,19 +94,27 @@ class BedrockProvider(Provider):
             or os.environ.get("AWS_BEDROCK_RUNTIME_ENDPOINT")
             or f"https://bedrock-runtime.{region}.amazonaws.com"
         ).rstrip("/")
-        root = f"{base}/model/{quote(model, safe='')}"
+        models_root = f"{base}/model/"
+        root = models_root + quote(model, safe="")
         extra: dict[str, str] = {}
         for headers in (params.get("headers"), params.get("extra_headers")):
             if headers:
                 extra.update({k.lower(): str(v) for k, v in headers.items()})
         self.targets[deployment.id] = Target(
-            f"{root}/converse", f"{root}/converse-stream", AwsSigner(params, region), extra
+            f"{root}/converse",
+            f"{root}/converse-stream",
+            AwsSigner(params, region),
+            extra,
+            deployment.model,
+            models_root,
         )
 
     async def chat(
         self, ctx: RequestContext, deployment: Deployment, gateway: Any
     ) -> JSONResponseBody | StreamResponseBody:
         target = self.targets[deployment.id]
+        if deployment.model != target.model:  # a wildcard group's deployment asked for another model
+            target = target.for_model(deployment.model)
         request = ctx.request
         assert isinstance(request, ChatRequest), "chat calls carry a typed chat request"
         body = encode_request(
