@@ -8,7 +8,7 @@ o200k_base), bounded to ``ESTIMATE_MAX_CHARS`` characters counted exactly.  This
 microseconds one estimate takes for chat requests of several sizes, decoded as the OpenAI
 surface decodes them (raw lists, never decoded by the count), next to the four-characters-a-token
 rule it replaced (``gateway.fake_openai.request_prompt_tokens``), and the one-off time to build
-the encoding at start-up.
+the encoding (once per worker, in a thread, when a request first needs an estimate).
 
 Figures (2-core VM shared with other work; best of 5 rounds, microseconds per estimate):
 see plugins/governance/spend/README.md ("Prompt estimate").

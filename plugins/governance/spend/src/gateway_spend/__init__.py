@@ -14,7 +14,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
-from gateway import ConfigError, Deployment, LogEvent, RequestContext, StreamResponseBody, hookimpl, tokens
+from gateway import ConfigError, Deployment, LogEvent, RequestContext, StreamResponseBody, hookimpl
 
 from . import hookspecs
 from .backend_memory import MemoryCounters
@@ -97,7 +97,6 @@ def gateway_register_migrations(register: Any) -> None:
 async def _lifespan(gateway: Any) -> AsyncIterator[None]:
     gov = governor(gateway)
     config = gov.config
-    await tokens.load()  # the prompt estimate's tokenizer, built once per process before the first request
     async with AsyncExitStack() as stack:
         stack.push_async_callback(gov.counters.close)
         if config.ledger and not gateway.config.general_settings.disable_spend_logs:

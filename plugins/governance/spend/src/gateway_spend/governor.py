@@ -32,6 +32,7 @@ from gateway import (
     UpstreamError,
     Usage,
     fake_openai,
+    tokens,
 )
 
 from .admission import AdmissionPlan, Admitted, NeedSeed, RateLine, Rejected
@@ -204,6 +205,8 @@ class Governor:
             ctx.response_headers.update(lines.key_headers)
         if not (budgets or rates or parallels):
             return
+        if not tokens.loaded():  # the tokenizer is built once per worker, in a thread, when first needed
+            await tokens.load()
         prompt = spend.prompt_estimate = self.estimate_prompt(ctx)
         plan = AdmissionPlan(
             os.urandom(12).hex(),
@@ -300,6 +303,8 @@ class Governor:
         if rpm is None and tpm is None:
             return
         spend: RequestSpend | None = ctx.state.get(PLUGIN)
+        if not tokens.loaded():  # the tokenizer is built once per worker, in a thread, when first needed
+            await tokens.load()
         prompt = spend.prompt_estimate if spend and spend.prompt_estimate >= 0 else self.estimate_prompt(ctx)
         rid = spend.plan.rid if spend and spend.plan else os.urandom(12).hex()
         label = f"deployment {deployment.id} of {deployment.model_group!r}"
@@ -461,6 +466,8 @@ class Governor:
             if spend is not None:
                 spend.response_id, spend.reported_model = data.get("id"), data.get("model")
             if ctx.usage is None:
+                if not tokens.loaded():
+                    await tokens.load()
                 ctx.usage = self._estimate_usage(ctx, spend, _response_text_chars(data))
         cost, source, unknown = self.price_of(ctx, spend)
         if not unknown:  # no price found: no cost to state (LiteLLM leaves the header out too)
@@ -517,6 +524,8 @@ class Governor:
     ) -> None:
         spend: RequestSpend | None = ctx.state.get(PLUGIN)
         if ctx.usage is None:
+            if not tokens.loaded():
+                await tokens.load()
             ctx.usage = self._estimate_usage(ctx, spend, chars)
         cost, source, unknown = self.price_of(ctx, spend)
         if not unknown:
