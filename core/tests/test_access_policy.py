@@ -3,6 +3,11 @@ by path (the HTTP behaviour is tested end to end in tests/test_access_controls.p
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from gateway import ConfigError, Principal
@@ -85,3 +90,14 @@ def test_admins_are_not_limited_and_the_refusal_names_the_setting() -> None:
 def test_a_word_that_is_no_route_group_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="llm_api_routes"):
         RoutePatterns(["llm_routes"])
+
+
+def test_an_empty_address_list_is_said_at_start_up(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("general_settings:\n  allowed_ips: []\n")
+    env = {**os.environ, "GATEWAY_LOAD_PLUGINS": "openai"}
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway", "check-config", str(config)], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert "allowed_ips_empty" in done.stdout + done.stderr

@@ -195,6 +195,8 @@ class Gateway:
         self.drop_params = litellm.drop_params
         #: allowed_ips, allowed_routes, enforce_user_param (checked by the request lifecycle)
         self.access = AccessPolicy(general)
+        if general.allowed_ips == []:  # LiteLLM's meaning too, but rarely what was meant: say it
+            log.warning("allowed_ips_empty", consequence="every request gets 403, except the load balancer's probes")
         #: global_max_parallel_requests: shared through the router's Redis when it has one
         self.parallel = ParallelLimit(general.global_max_parallel_requests, redis_location(self.config.router_settings))
         if general.global_max_parallel_requests is not None:
