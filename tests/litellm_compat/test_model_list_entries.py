@@ -452,3 +452,69 @@ def test_an_alias_may_point_at_a_name_a_wildcard_group_serves(upstream: FakeUpst
         assert upstream.requests[-1].json["model"] == "llama-3.1-8b-instant"
     finally:
         running.stop()
+
+
+def test_request_defaults_in_litellm_params_reach_every_provider(upstream: FakeUpstream) -> None:
+    from gateway_anthropic.testing import FakeAnthropic
+
+    backup = FakeUpstream("from the backup").start()
+    defaults = {"temperature": 0.2, "max_tokens": 50, "stop": "END", "seed": 7}
+    with FakeAnthropic() as anthropic:
+        config = {
+            "model_list": [
+                {
+                    "model_name": "tuned",
+                    "litellm_params": {"model": "openai/gpt-4o", "api_base": upstream.url + "/v1", **defaults},
+                },
+                {
+                    "model_name": "claude",
+                    "litellm_params": {
+                        "model": "anthropic/claude-3-5-haiku-20241022",
+                        "api_key": anthropic.api_key,
+                        "api_base": anthropic.url,
+                        "temperature": 0.3,
+                        "top_p": 0.9,
+                    },
+                },
+                # a group whose first deployment has defaults and fails: the retry elsewhere sends none
+                {
+                    "model_name": "pair",
+                    "litellm_params": {
+                        "model": "openai/gpt-4o",
+                        "api_base": upstream.url + "/v1",
+                        "temperature": 0.1,
+                        "weight": 1000,
+                    },
+                    "model_info": {"id": "first"},
+                },
+                {
+                    "model_name": "pair",
+                    "litellm_params": {"model": "openai/gpt-4o", "api_base": backup.url + "/v1", "weight": 0.001},
+                    "model_info": {"id": "second"},
+                },
+            ],
+            "router_settings": {"routing_strategy": "simple-shuffle"},
+        }
+        running = _start(config)
+        try:
+            assert chat(running.url, "tuned").status_code == 200
+            sent = upstream.requests[-1].json
+            assert (sent["temperature"], sent["max_tokens"], sent["stop"], sent["seed"]) == (0.2, 50, ["END"], 7)
+            assert chat(running.url, "tuned", temperature=0.9, max_tokens=5).status_code == 200
+            sent = upstream.requests[-1].json
+            assert (sent["temperature"], sent["max_tokens"], sent["stop"]) == (0.9, 5, ["END"])
+
+            assert chat(running.url, "claude").status_code == 200
+            assert (anthropic.last_json["temperature"], anthropic.last_json["top_p"]) == (0.3, 0.9)
+
+            # the first deployment (picked first: its weight) fails; the retry on the second sends no default
+            upstream.enqueue(Reply(status=500, json={"error": {"message": "down"}}))
+            failed_before = len(upstream.requests)
+            reply = chat(running.url, "pair", num_retries=1)
+            assert reply.status_code == 200, reply.text
+            assert reply.headers["x-litellm-model-id"] == "second"
+            assert upstream.requests[failed_before].json["temperature"] == 0.1
+            assert "temperature" not in backup.requests[-1].json
+        finally:
+            running.stop()
+            backup.stop()

@@ -25,6 +25,7 @@ from gateway._catalog import distribution_for
 from gateway._config import ConfigProblems, GatewayConfig, load_config, report_validation_error
 from gateway._config.keys import schema_paths, without_effect
 from gateway._config.schema import LitellmParams
+from gateway._defaults import deployment_defaults
 from gateway._errors import BadRequestError, ConfigError, PluginError, ServiceUnavailableError
 from gateway._hooks import PerPlugin, RequestHooks, acall_first, call_startup_hook, ordered_impls
 from gateway._logdispatch import LogDispatcher
@@ -118,6 +119,8 @@ class Gateway:
         self._wildcard_checked: dict[tuple[str, str], str | None] = {}
         #: deployments answering LiteLLM's testing aids themselves (``mock_response``, ``mock_timeout``)
         self.deployment_flags: dict[str, RequestFlags] = {}
+        #: deployments' default request parameters (``temperature`` ...), by deployment id
+        self.deployment_defaults: dict[str, dict[str, Any]] = {}
         self.deployments = self._build_deployments(problems)
         problems.raise_if_any()
         for deployment in self.deployments:
@@ -368,6 +371,8 @@ class Gateway:
                 problems.add((*path, "mock_response"), flags)
             elif flags is not None:
                 self.deployment_flags[deployment.id] = flags
+            if (defaults := deployment_defaults(deployment.params)) is not None:
+                self.deployment_defaults[deployment.id] = defaults
             deployments.append(deployment)
         return deployments
 

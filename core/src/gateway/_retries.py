@@ -37,6 +37,7 @@ import weakref
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from gateway._defaults import apply_defaults
 from gateway._errors import BadRequestError, GatewayError, UpstreamError, UpstreamTimeoutError, UpstreamUnreachableError
 from gateway._request_flags import RequestFlags, RequestTimeoutError, call_within, request_flags, timeout_header
 from gateway._router import (
@@ -176,6 +177,9 @@ class RetryLoop:
         #: the request's own timeout and LiteLLM's testing aids (``mock_response`` ...); None for most
         self.flags: RequestFlags | None = request_flags(ctx)
         self.deployment_flags = gateway.deployment_flags
+        self.deployment_defaults = gateway.deployment_defaults
+        #: request fields the last deployment's defaults set (taken back before another is called)
+        self.defaulted: list[str] = []
         self.retries = 0
         self.tries_on: dict[str, int] = {}
         self.last_error: GatewayError | None = None
@@ -297,6 +301,8 @@ class RetryLoop:
         own = self.deployment_flags.get(deployment.id) if self.deployment_flags else None
         if own is not None and (mocked := await own.attempt(ctx, deployment)) is not None:
             return self.mocked(mocked)
+        if self.deployment_defaults or self.defaulted:  # litellm_params.temperature ...: this deployment's only
+            apply_defaults(ctx.request, self.deployment_defaults.get(deployment.id), self.defaulted)
         started = ctx.upstream_started = time.perf_counter()
         router.attempt_started(ctx, deployment)
         first_at: float | None = None

@@ -45,6 +45,9 @@ CORE = frozenset(
         "model_list[].litellm_params.mock_response", "model_list[].litellm_params.drop_params",
         "model_list[].litellm_params.max_tokens", "model_list[].litellm_params.region_name",
         "model_list[].litellm_params.mock_timeout", "model_list[].litellm_params.custom_llm_provider",
+        "model_list[].litellm_params.max_completion_tokens", "model_list[].litellm_params.temperature",
+        "model_list[].litellm_params.top_p", "model_list[].litellm_params.seed", "model_list[].litellm_params.stop",
+        "model_list[].litellm_params.reasoning_effort",
         "model_list[].model_info.id", "model_list[].model_info.access_groups",
         # general_settings
         "general_settings.master_key", "general_settings.database_url", "general_settings.max_request_size_mb",

@@ -57,6 +57,13 @@ class LitellmParams(BaseModel):
     max_tokens: int | None = Field(default=None, gt=0)
     region_name: str | None = None
     tags: list[str] | None = None
+    # request defaults: every call gets them unless the client set its own (gateway._defaults)
+    max_completion_tokens: int | None = Field(default=None, gt=0)
+    temperature: float | None = Field(default=None, ge=0)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    seed: int | None = None
+    stop: str | list[str] | None = None
+    reasoning_effort: str | None = None
     #: LiteLLM's testing aid on a deployment: every call to it times out after its ``timeout``
     mock_timeout: bool | None = None
     #: the provider serving ``model``, when the name alone does not say (``model: my-model``)
