@@ -107,3 +107,16 @@ async def test_bare_names_and_a_star_group_route_through_the_claiming_provider()
         assert claude_like.called == ["claude-3-haiku", "claude-x"]
         unserved = await client.post("/v1/chat/completions", json={"model": "nowhere", "messages": MESSAGES})
         assert unserved.status_code == 503 and "vertex_ai" in unserved.json()["error"]["message"]
+
+
+def test_a_typo_in_a_star_deployment_is_still_refused() -> None:
+    from gateway import ConfigError, Gateway
+
+    class Plugin:
+        @hookimpl
+        def gateway_register_providers(self, register: Any) -> None:
+            register("oai", Claiming("gpt-*"))
+
+    config = {"model_list": [{"model_name": "*", "litellm_params": {"model": "*", "api_kye": "sk-x"}}]}
+    with pytest.raises(ConfigError, match="api_kye: unknown key; did you mean 'api_key'"):
+        Gateway(config, plugins=[Plugin()], load_entrypoints=False)

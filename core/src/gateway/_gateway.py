@@ -315,6 +315,10 @@ class Gateway:
             elif params.model == "*":  # every name: its provider is found per request
                 prefix, model = "*", "*"
                 provider = None
+                # any provider may serve it: a key no provider reads is a typo
+                known = COMMON_PARAMS.union(*(p.params for _, p in self.providers.items()))
+                for key in sorted(set(params.model_extra or {}) - known):
+                    problems.unknown_key((*path, key), sorted(known))
             elif (split := self.split_model(params.model)) is not None:
                 prefix, model = split
                 provider = self.providers.get(prefix)
