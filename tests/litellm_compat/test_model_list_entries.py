@@ -215,9 +215,9 @@ def test_openai_compatible_prefixes_call_their_default_url(prefix: str, base: st
         running.stop()
 
 
-@pytest.mark.parametrize("prefix", ["hosted_vllm", "openai_like", "litellm_proxy"])
+@pytest.mark.parametrize("prefix", ["hosted_vllm", "openai_like", "lm_studio", "litellm_proxy"])
 def test_self_hosted_prefixes_need_api_base(prefix: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    for variable in ("HOSTED_VLLM_API_BASE", "OPENAI_LIKE_API_BASE", "LITELLM_PROXY_API_BASE"):
+    for variable in ("HOSTED_VLLM_API_BASE", "OPENAI_LIKE_API_BASE", "LM_STUDIO_API_BASE", "LITELLM_PROXY_API_BASE"):
         monkeypatch.delenv(variable, raising=False)
     with pytest.raises(Exception, match="need api_base"):
         _start({"model_list": [{"model_name": "m", "litellm_params": {"model": f"{prefix}/llama"}}]})

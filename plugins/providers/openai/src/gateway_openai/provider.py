@@ -42,7 +42,7 @@ COMPATIBLE: dict[str, tuple[str | None, str | None]] = {
     "perplexity": ("https://api.perplexity.ai", "PERPLEXITYAI_API_KEY"),
     "xai": ("https://api.x.ai/v1", "XAI_API_KEY"),
     "deepinfra": ("https://api.deepinfra.com/v1/openai", "DEEPINFRA_API_KEY"),
-    "lm_studio": ("http://127.0.0.1:1234/v1", None),
+    "lm_studio": (None, "LM_STUDIO_API_KEY"),
     "ollama_chat": ("http://127.0.0.1:11434/v1", None),
     # OpenAI's legacy /v1/completions models (LiteLLM's name for them)
     "text-completion-openai": ("https://api.openai.com/v1", "OPENAI_API_KEY"),
@@ -65,6 +65,7 @@ BASE_VARIABLES = {
     "litellm_proxy": "LITELLM_PROXY_API_BASE",
     "hosted_vllm": "HOSTED_VLLM_API_BASE",
     "openai_like": "OPENAI_LIKE_API_BASE",
+    "lm_studio": "LM_STUDIO_API_BASE",
 }
 
 #: the bare model names LiteLLM sends to OpenAI (``model: gpt-4o`` with no prefix), by prefix
