@@ -111,16 +111,26 @@ def test_bad_input_is_an_anthropic_error_naming_the_field(gw: Any) -> None:
     assert not_json.status_code == 400 and not_json.json()["type"] == "error"
 
 
-def test_generation_settings_are_accepted_and_not_forwarded(gw: Any, anthropic_server: FakeAnthropic) -> None:
+def test_generation_settings_and_gateway_fields_are_accepted_and_not_forwarded(
+    gw: Any, anthropic_server: FakeAnthropic
+) -> None:
     """A client that sends its whole Messages body (max_tokens, temperature ...) gets a count; the
     upstream, which refuses those fields on a count, never sees them."""
     answer = httpx.post(
         gw.url + "/v1/messages/count_tokens",
         headers={"x-api-key": MASTER},
-        json={"model": "claude", "max_tokens": 100, "temperature": 0.5, "stream": True, "messages": MESSAGES},
+        json={
+            "model": "claude",
+            "max_tokens": 100,
+            "temperature": 0.5,
+            "stream": True,
+            "messages": MESSAGES,
+            "fallbacks": ["gpt"],
+            "tags": ["agent"],
+        },
     )
     assert answer.status_code == 200, answer.text
-    assert set(anthropic_server.requests[-1].json) == {"model", "messages"}
+    assert set(anthropic_server.requests[-1].json) == {"model", "messages"}  # nor the gateway's own fields
 
 
 def test_an_upstream_failure_is_an_anthropic_error(gw: Any, anthropic_server: FakeAnthropic) -> None:

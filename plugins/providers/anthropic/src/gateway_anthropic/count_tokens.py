@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway import BadRequestError, Deployment, GatewayError, UpstreamError, tokens
+from gateway import GATEWAY_ONLY_FIELDS, BadRequestError, Deployment, GatewayError, UpstreamError, tokens
 from gateway.http import authenticate_request, authorize_model, read_json
 
 from .decode import decode_messages_request
@@ -92,7 +92,8 @@ class TokenCounter:
             value = request.headers.get(name)
             if value:
                 headers[name] = f"{headers[name]},{value}" if name == "anthropic-beta" and name in headers else value
-        sent = {k: v for k, v in body.items() if k not in GENERATION_FIELDS}
+        # the gateway's own fields (fallbacks, tags, caching ...) are the gateway's, as on /v1/messages
+        sent = {k: v for k, v in body.items() if k not in GENERATION_FIELDS and k not in GATEWAY_ONLY_FIELDS}
         sent["model"] = deployment.model
         try:
             _, _, raw = await self.gateway.upstream.post(
