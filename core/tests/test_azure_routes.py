@@ -62,6 +62,13 @@ def test_the_deployment_in_the_path_is_the_model(gateway: Any, fake_upstream: Fa
         json={"messages": MESSAGES},
     )
     assert raw.status_code == 200 and raw.json()["choices"][0]["message"]["content"] == fake_upstream.content
+    # the path is percent-decoded once, by the server, like any path
+    encoded = httpx.post(
+        gateway.url + f"/openai/deployments/gpt%2D4o/chat/completions?api-version={API_VERSION}",
+        headers={"api-key": MASTER},
+        json={"messages": MESSAGES},
+    )
+    assert encoded.status_code == 200, encoded.text
 
 
 def test_streaming_on_the_deployment_route(gateway: Any, fake_upstream: FakeUpstream) -> None:

@@ -15,7 +15,6 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -182,7 +181,7 @@ class ModelRoute:
         for pattern in self.templates:
             found = pattern.fullmatch(path)
             if found:
-                return {name: unquote(value) for name, value in found.groupdict().items()}
+                return found.groupdict()  # the server decoded the path already (ASGI's scope['path'])
         return None
 
     def _codec(self, method: Callable[..., Any], *args: Any) -> Any:

@@ -60,7 +60,7 @@ class Surface:
 
     def decode_path(self, body: JSON, params: Mapping[str, str]) -> ModelRequest:
         """The typed request for a body that came on a path with ``{name}`` segments (``params``:
-        name -> the segment, URL-decoded).  By default the path says nothing the body does not."""
+        name -> the segment, as the server decoded the path).  By default the path says nothing the body does not."""
         return self.decode(body)
 
     def encode_answer(self, ctx: RequestContext, response: JSONResponseBody) -> bytes:
