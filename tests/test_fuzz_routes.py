@@ -642,6 +642,12 @@ ROUTES: list[Route] = [
         "/team/member_delete",
         lambda t: [{"team_id": t.team_id, "user_id": "fuzz-member", "user_email": "m@example.com"}],
     ),
+    Route(
+        "POST",
+        "/team/member_update",
+        lambda t: [{"team_id": t.team_id, "user_id": t.user_id, "role": "user"}],
+        lambda t: {"user_email": "fuzz@example.com"},
+    ),
     Route("GET", "/team/info", lambda t: [{"team_id": t.team_id}]),
     Route("GET", "/team/list", lambda t: [{"user_id": t.user_id}]),
     Route(
