@@ -36,6 +36,16 @@ def served(tmp_path: Path, gateway_factory: Any, monkeypatch: pytest.MonkeyPatch
                 "model_name": "gpt-4o-mini",
                 "litellm_params": {"model": "mock/gpt-4o-mini", "mock_response": "from mini", **prices},
             },
+            {
+                "model_name": "slow",
+                "litellm_params": {
+                    "model": "mock/slow",
+                    "mock_response": "from slow",
+                    "mock_latency_ms": 20000,
+                    **prices,
+                },
+                "model_info": {"id": "slow-one"},
+            },
         ],
         "general_settings": {"master_key": MASTER, "database_url": f"sqlite+aiosqlite:///{tmp_path / 'gw.db'}"},
         "plugins": {"spend": {"wal_dir": str(tmp_path / "wal"), "ship_interval_seconds": 0.1}},
@@ -107,3 +117,18 @@ def test_a_batch_cannot_be_streamed_or_name_an_empty_model(served: Any) -> None:
     empty = chat(served, MASTER, model="gpt-4o,")
     assert empty.status_code == 400, empty.text
     assert empty.json()["error"]["param"] == "model"
+
+
+def test_fastest_response_answers_with_the_first_model_to_succeed(served: Any) -> None:
+    """LiteLLM's ``fastest_response``: the first answer in OpenAI's format; the other calls are cancelled."""
+    reply = chat(served, MASTER, model="slow, gpt-4o", fastest_response=True)
+    assert reply.status_code == 200, reply.text
+    answer = reply.json()
+    assert answer["object"] == "chat.completion"
+    assert answer["choices"][0]["message"]["content"] == "from 4o"
+    assert reply.headers["x-litellm-model-group"] == "gpt-4o"
+
+    refused = chat(served, MASTER, model="slow,gpt-4o", fastest_response="yes")
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "fastest_response"
+    streamed = chat(served, MASTER, model="slow,gpt-4o", fastest_response=True, stream=True)
+    assert streamed.status_code == 400 and streamed.json()["error"]["param"] == "stream"

@@ -24,6 +24,7 @@ GATEWAY_ONLY_FIELDS = frozenset(
         "context_window_fallback_dict",
         "disable_fallbacks",
         "max_fallbacks",
+        "fastest_response",
         "num_retries",
         "max_retries",
         "retry_policy",

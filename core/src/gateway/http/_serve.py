@@ -126,10 +126,10 @@ class ModelRoute:
             answered.slot = await gateway.parallel.acquire()
         if "," in ctx.requested_model and (names := batch_models(gateway, ctx)) is not None:
             # LiteLLM's batch completions ("model": "a,b"): one request per model, a list of answers
-            status, body = await serve_batch(gateway, self.surface, ctx, names)
+            status, body, headers = await serve_batch(gateway, self.surface, ctx, names, self.answer_headers)
             ctx.status = status
             answered.head = True
-            await send_bytes(send, status, body, id_headers(ctx), self.surface.content_type)
+            await send_bytes(send, status, body, headers, self.surface.content_type)
             return None
         response = await run_until_disconnect(gateway, ctx, receive)
         headers = response_headers(ctx, response, self.answer_headers)
