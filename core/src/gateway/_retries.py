@@ -179,7 +179,7 @@ class RetryLoop:
         self.deployment_flags = gateway.deployment_flags
         self.deployment_defaults = gateway.deployment_defaults
         #: request fields the last deployment's defaults set (taken back before another is called)
-        self.defaulted: list[str] = []
+        self.defaulted: list[str] | None = None  # made when a deployment has defaults: most requests never do
         self.retries = 0
         self.tries_on: dict[str, int] = {}
         self.last_error: GatewayError | None = None
@@ -301,7 +301,9 @@ class RetryLoop:
         own = self.deployment_flags.get(deployment.id) if self.deployment_flags else None
         if own is not None and (mocked := await own.attempt(ctx, deployment)) is not None:
             return self.mocked(mocked)
-        if self.deployment_defaults or self.defaulted:  # litellm_params.temperature ...: this deployment's only
+        if self.deployment_defaults:  # litellm_params.temperature ...: this deployment's only
+            if self.defaulted is None:
+                self.defaulted = []
             apply_defaults(ctx.request, self.deployment_defaults.get(deployment.id), self.defaulted)
         started = ctx.upstream_started = time.perf_counter()
         router.attempt_started(ctx, deployment)
