@@ -185,9 +185,9 @@ _TIMEOUT_TEXT: dict[float, str] = {}
 
 def timeout_header(flags: RequestFlags | None, deployment: Deployment, stream: bool) -> str:
     """``x-litellm-timeout``: the timeout the request's attempts ran under, in seconds (``"600.0"``)."""
-    seconds = flags.timeout if flags is not None and flags.timeout is not None else None
-    if seconds is None:
-        seconds = effective_timeout(deployment, stream)
+    seconds = flags.timeout if flags is not None else None
+    if seconds is None:  # the deployment's (effective_timeout, inlined: this runs on every answer)
+        seconds = (deployment.stream_timeout if stream else deployment.timeout) or DEFAULT_TIMEOUT
     text = _TIMEOUT_TEXT.get(seconds)
     if text is None:
         text = str(float(seconds))

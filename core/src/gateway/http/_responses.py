@@ -64,7 +64,8 @@ class AnswerHeaders:
     """The deployment headers LiteLLM clients read on every model answer, built once per deployment:
     ``x-litellm-model-id``, ``x-litellm-model-group``, ``x-litellm-model-api-base`` (the base URL the
     provider calls, without credentials or query; off with ``general_settings.model_api_base_header``)
-    and ``x-litellm-version``."""
+    and ``x-litellm-version``.  Each deployment's are also kept encoded for the wire (:func:`answer_head`):
+    the bench counted building and encoding them per request."""
 
     def __init__(self, providers: Any = None, *, api_base: bool = True) -> None:
         #: the gateway's provider registry (prefix -> provider), which knows each deployment's base URL
@@ -72,6 +73,8 @@ class AnswerHeaders:
         self.api_base = api_base
         #: deployment id -> (the deployment they were built for, its headers)
         self._built: dict[str, tuple[Deployment, dict[str, str]]] = {}
+        #: deployment id -> (the deployment, its headers as ASGI pairs, every name :func:`answer_head` sets)
+        self._raw: dict[str, tuple[Deployment, list[tuple[bytes, bytes]], frozenset[str]]] = {}
 
     def of(self, deployment: Deployment) -> dict[str, str]:
         found = self._built.get(deployment.id)
@@ -90,6 +93,31 @@ class AnswerHeaders:
         self._built[deployment.id] = (deployment, headers)
         return headers
 
+    def raw(self, deployment: Deployment) -> tuple[list[tuple[bytes, bytes]], frozenset[str]]:
+        """:meth:`of` as ASGI header pairs, and the names the gateway sets itself on an answer from it."""
+        found = self._raw.get(deployment.id)
+        if found is not None and found[0] is deployment:
+            return found[1], found[2]
+        headers = self.of(deployment)
+        pairs = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        names = frozenset(headers).union(_TIMING_NAMES, _ID_NAMES)
+        self._raw[deployment.id] = (deployment, pairs, names)
+        return pairs, names
+
+
+_TIMING_NAMES = ("x-litellm-response-duration-ms", "x-litellm-overhead-duration-ms")
+_ID_NAMES = ("x-request-id", "x-litellm-call-id")
+
+
+def _timings(ctx: RequestContext) -> tuple[str, str | None]:
+    """``x-litellm-response-duration-ms`` and ``x-litellm-overhead-duration-ms`` (None without an
+    upstream call): milliseconds with three decimals (fixed-point: cheaper than the shortest repr)."""
+    total = (time.perf_counter() - ctx.started) * 1000
+    answered, started = ctx.upstream_answered, ctx.upstream_started
+    if answered is not None and started is not None:
+        return f"{total:.3f}", f"{max(total - (answered - started) * 1000, 0.0):.3f}"
+    return f"{total:.3f}", None
+
 
 def response_headers(
     ctx: RequestContext, response: JSONResponseBody | StreamResponseBody, answer: AnswerHeaders | None = None
@@ -101,13 +129,48 @@ def response_headers(
     deployment = ctx.deployment
     if deployment is not None:
         headers.update((answer or _DEFAULT_ANSWER).of(deployment))
-    total = (time.perf_counter() - ctx.started) * 1000
-    headers["x-litellm-response-duration-ms"] = str(round(total, 3))
-    answered, started = ctx.upstream_answered, ctx.upstream_started
-    if answered is not None and started is not None:
-        headers["x-litellm-overhead-duration-ms"] = str(round(max(total - (answered - started) * 1000, 0.0), 3))
+    total, overhead = _timings(ctx)
+    headers["x-litellm-response-duration-ms"] = total
+    if overhead is not None:
+        headers["x-litellm-overhead-duration-ms"] = overhead
     headers.update(ctx.response_headers)
     return headers
+
+
+def answer_head(
+    ctx: RequestContext,
+    response: JSONResponseBody | StreamResponseBody,
+    answer: AnswerHeaders,
+    head: list[tuple[bytes, bytes]],
+) -> list[tuple[bytes, bytes]]:
+    """``head`` followed by :func:`response_headers` and the ids (:func:`id_headers`) as ASGI pairs,
+    the deployment's already encoded.  Where a name would repeat (a plugin or the provider set one
+    the gateway sets too), the later one wins, exactly as in the dict the general path builds."""
+    deployment = ctx.deployment
+    upstream, extra = response.headers, ctx.response_headers
+    if deployment is not None:
+        pairs, names = answer.raw(deployment)
+        if names.isdisjoint(extra) and (
+            not upstream or (names.isdisjoint(upstream) and extra.keys().isdisjoint(upstream))
+        ):
+            if upstream:
+                raw = head + [(k.encode("latin-1"), v.encode("latin-1")) for k, v in upstream.items()] + pairs
+            else:
+                raw = head + pairs
+            total, overhead = _timings(ctx)
+            raw.append((b"x-litellm-response-duration-ms", total.encode("latin-1")))
+            if overhead is not None:
+                raw.append((b"x-litellm-overhead-duration-ms", overhead.encode("latin-1")))
+            raw += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
+            request_id = ctx.request_id.encode("latin-1")
+            client_id = ctx.client_request_id
+            raw.append((b"x-request-id", client_id.encode("latin-1") if client_id else request_id))
+            raw.append((b"x-litellm-call-id", request_id))
+            return raw
+    headers = response_headers(ctx, response, answer)
+    headers["x-request-id"] = ctx.client_request_id or ctx.request_id
+    headers["x-litellm-call-id"] = ctx.request_id
+    return head + [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 
 
 _DEFAULT_ANSWER = AnswerHeaders()

@@ -37,7 +37,7 @@ from gateway.http._asgi import (
 )
 from gateway.http._batch import batch_models, serve_batch
 from gateway.http._requests import extract_api_key, parse_json_object
-from gateway.http._responses import AnswerHeaders, error_headers, internal_error, response_headers
+from gateway.http._responses import AnswerHeaders, answer_head, error_headers, internal_error
 
 if TYPE_CHECKING:
     from gateway._gateway import Gateway
@@ -132,19 +132,22 @@ class ModelRoute:
             await send_bytes(send, status, body, headers, self.surface.content_type)
             return None
         response = await run_until_disconnect(gateway, ctx, receive)
-        headers = response_headers(ctx, response, self.answer_headers)
-        headers.update(id_headers(ctx))
         if isinstance(response, StreamResponseBody):
-            return await self._stream(ctx, response, headers, receive, send, answered)
+            raw_headers = answer_head(ctx, response, self.answer_headers, STREAM_HEADERS)
+            return await self._stream(ctx, response, raw_headers, receive, send, answered)
+        # the headers as the answer stood before it was encoded; content-length once it is
+        raw_headers = answer_head(ctx, response, self.answer_headers, [(b"content-type", self.surface.content_type)])
         ctx.status = response.status
         body = self._codec(self.surface.encode_answer, ctx, response)
+        raw_headers.insert(1, (b"content-length", str(len(body)).encode()))
         answered.head = True
-        await send_bytes(send, response.status, body, headers, self.surface.content_type)
+        await send({"type": "http.response.start", "status": response.status, "headers": raw_headers})
+        await send({"type": "http.response.body", "body": body})
         return None
 
     async def _stream(
-        self, ctx: RequestContext, response: StreamResponseBody, headers: dict[str, str], receive: Receive, send: Send,
-        answered: Answered,
+        self, ctx: RequestContext, response: StreamResponseBody, raw_headers: list[tuple[bytes, bytes]], receive: Receive,
+        send: Send, answered: Answered,
     ) -> GatewayError | None:  # fmt: skip
         """Send the stream's events as they come; returns the error that ended it early, if any."""
         failure: list[GatewayError] = []
@@ -160,7 +163,6 @@ class ModelRoute:
         watch.start()  # a stream lasts: a client that leaves stops the upstream at once
         try:
             events = self._codec(self.surface.encode_stream, ctx, response, on_error)
-            raw_headers = STREAM_HEADERS + [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
             answered.head = True
             await send({"type": "http.response.start", "status": 200, "headers": raw_headers})
             async for data in _guarded(events, self.plugin, self.surface.name, ctx.request_id, on_error):

@@ -222,6 +222,12 @@ class OpenAIProvider(Provider):
     def _body(self, ctx: RequestContext, deployment: Deployment) -> dict[str, Any]:
         request = ctx.request
         if isinstance(request, ChatRequest):
+            if request.format == "openai":  # the client's own format: nothing is translated, dropped or refused
+                body = encode_openai_chat(request, deployment.model)
+                extra = deployment.params.get("extra_body")
+                if isinstance(extra, dict):
+                    body.update(extra)
+                return body
             dropped: list[str] = []
             body = encode_openai_chat(
                 request,
