@@ -150,12 +150,18 @@ class GatewayApp:
     def __init__(self, starlette: Starlette, fast_routes: Mapping[str, ASGIApp], gateway: Gateway) -> None:
         self.starlette = starlette
         self.fast_routes = fast_routes
+        #: literal paths first, with a plain dict's own ``get`` (in C); ``fast_routes.get`` also matches
+        #: the paths with ``{name}`` segments, when there are some
+        self._exact = dict(fast_routes).get
+        self._templated = bool(getattr(fast_routes, "templates", None))
         self.gateway = gateway
         self.state = starlette.state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
-            handler = self.fast_routes.get(scope["path"])
+            handler = self._exact(scope["path"])
+            if handler is None and self._templated:
+                handler = self.fast_routes.get(scope["path"])
             if handler is not None:
                 await handler(scope, receive, send)
                 return

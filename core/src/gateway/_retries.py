@@ -39,7 +39,14 @@ from typing import TYPE_CHECKING, Any
 
 from gateway._defaults import apply_defaults
 from gateway._errors import BadRequestError, GatewayError, UpstreamError, UpstreamTimeoutError, UpstreamUnreachableError
-from gateway._request_flags import RequestFlags, RequestTimeoutError, call_within, request_flags, timeout_header
+from gateway._request_flags import (
+    TIMEOUT_HEADER,
+    RequestFlags,
+    RequestTimeoutError,
+    call_within,
+    request_flags,
+    timeout_header,
+)
 from gateway._router import (
     AUTHENTICATION,
     BAD_REQUEST,
@@ -173,9 +180,14 @@ class RetryLoop:
         self.gateway = gateway
         self.router = gateway.router
         self.ctx = ctx
-        self.num_retries = request_num_retries(ctx, gateway.num_retries)
         #: the request's own timeout and LiteLLM's testing aids (``mock_response`` ...); None for most
-        self.flags: RequestFlags | None = request_flags(ctx)
+        self.flags: RequestFlags | None
+        if ctx.request is not None and ctx.request.gateway:
+            self.num_retries = request_num_retries(ctx, gateway.num_retries)
+            self.flags = request_flags(ctx)
+        else:  # no gateway fields (most requests): only a timeout header can set a flag
+            self.num_retries = gateway.num_retries
+            self.flags = request_flags(ctx) if TIMEOUT_HEADER in ctx.headers else None
         self.deployment_flags = gateway.deployment_flags
         self.deployment_defaults = gateway.deployment_defaults
         #: request fields the last deployment's defaults set (taken back before another is called)

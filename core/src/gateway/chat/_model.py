@@ -328,6 +328,9 @@ class ModelRequest:
 
     def _split(self) -> None:
         members, gateway_fields = self._members, self._gateway_fields
+        if members.issuperset(self.body):  # most bodies: typed members only (one check in C)
+            self._gateway, self._extra = {}, {}
+            return
         gateway: JSON = {}
         extra: JSON = {}
         for name, value in self.body.items():
@@ -474,6 +477,19 @@ class ChatRequest(ModelRequest):
     @property
     def tools_decoded(self) -> bool:
         return self._tools_decoded
+
+    def untouched(self) -> bool:
+        """Nobody decoded the messages or tools, took ``extra`` or changed a typed field since the
+        decoder sealed the request: an encoder of its own format may send the client's body.  (One
+        call for what :meth:`changed_fields` and the ``*_decoded`` properties say, on every request.)"""
+        original = self._original
+        return (
+            self._messages is None
+            and not self._tools_decoded
+            and not self._extra_seen
+            and bool(original)
+            and self._snapshot(self) == original
+        )
 
     def raw_messages(self) -> list[Any]:
         """The client's messages as sent (valid only while :attr:`messages_decoded` is false)."""

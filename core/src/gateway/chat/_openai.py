@@ -269,8 +269,7 @@ def encode_chat(
 
 def _encode_same(request: ChatRequest, model: str) -> JSON:
     body = request.body
-    changed = request.changed_fields()
-    if not (changed or request.messages_decoded or request.tools_decoded or request.extra_touched):
+    if request.untouched():
         # nobody looked into the request: the client's body, minus the gateway's own fields
         out = (
             body.copy()
@@ -279,6 +278,7 @@ def _encode_same(request: ChatRequest, model: str) -> JSON:
         )
         out["model"] = model
         return out
+    changed = request.changed_fields()
     # the members no type covers (a hook may have changed them), then the typed ones as the client spelled them
     out = dict(request.extra)
     out.update((k, body[k]) for k in TYPED_MEMBERS if k in body)

@@ -96,7 +96,8 @@ class ModelRoute:
             error = ClientDisconnectedError("the request was cancelled before its answer was complete")
             raise
         finally:
-            self.gateway.parallel.release(answered.slot)  # global_max_parallel_requests
+            if answered.slot is not None:  # global_max_parallel_requests
+                self.gateway.parallel.release(answered.slot)
             _pipeline.finish(self.gateway, ctx, error)
 
     async def _serve(

@@ -251,7 +251,7 @@ class OpenAIProvider(Provider):
         target = self.targets[deployment.id]
         _, headers, raw = await gateway.upstream.post(
             self.prefix,
-            target.url(endpoint, deployment),
+            target.url(endpoint, deployment) if target.azure_model else target.urls[endpoint],
             orjson.dumps(body),
             target.headers if self._forward_org is False else self._headers(target, ctx, gateway),
             timeout=deployment.timeout,
