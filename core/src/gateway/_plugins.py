@@ -32,6 +32,7 @@ BUILTIN_PLUGINS = (
     ("provider_dispatch", "gateway._builtin.provider_dispatch"),
     ("openai_surfaces", "gateway._builtin.openai_surfaces"),
     ("routing_strategies", "gateway._builtin.routing_strategies"),
+    ("health_checks", "gateway._builtin.health_checks"),
     ("guardrails", "gateway.guardrails._plugin"),
     ("sinks", "gateway.sinks._plugin"),
 )

@@ -49,6 +49,9 @@ CORE = frozenset(
         "model_list[].litellm_params.top_p", "model_list[].litellm_params.seed", "model_list[].litellm_params.stop",
         "model_list[].litellm_params.reasoning_effort",
         "model_list[].model_info.id", "model_list[].model_info.access_groups",
+        # live health checks (GET /health, background_health_checks): the probe, how often, routing around
+        "model_list[].model_info.mode", "general_settings.background_health_checks",
+        "general_settings.health_check_interval", "router_settings.enable_health_check_routing",
         # general_settings
         "general_settings.master_key", "general_settings.database_url", "general_settings.max_request_size_mb",
         "general_settings.request_header_timeout", "general_settings.request_body_timeout",
@@ -135,7 +138,6 @@ REPORTED: dict[str, tuple[Status, str]] = {
                                                         "serving the body's model, or any of the provider's"),
     "model_list[].litellm_params.merge_reasoning_content_in_choices": ("not planned", "reasoning is returned "
                                                                        "as the provider's format carries it"),
-    "model_list[].model_info.mode": ("reported", f"LiteLLM picks the /health probe by it; {ISSUE_18}"),
     "model_list[].model_info.max_input_tokens": ("not planned", "no pre-call context-window check: a request too "
                                                  "long for a deployment fails upstream and "
                                                  "context_window_fallbacks take over"),
@@ -147,8 +149,6 @@ REPORTED: dict[str, tuple[Status, str]] = {
     "general_settings.proxy_batch_write_at": ("not planned", "the spend ledger is written through a local "
                                               "write-ahead log, never held in memory (gateway-spend)"),
     "general_settings.store_model_in_db": ("reported", f"models at runtime (/model/new): {ISSUE_18}"),
-    "general_settings.background_health_checks": ("reported", ISSUE_18),
-    "general_settings.health_check_interval": ("reported", ISSUE_18),
     "general_settings.user_api_key_cache_ttl": ("not planned", "gateway-virtual-keys applies a block, delete or "
                                                 "update on every worker before answering, so there is no TTL"),
     "general_settings.max_parallel_requests": ("not planned", "use global_max_parallel_requests for the whole "
@@ -209,7 +209,6 @@ REPORTED: dict[str, tuple[Status, str]] = {
                                                "take over"),
     "router_settings.enable_tag_filtering": ("reported", f"tag-based routing: {ISSUE_18}"),
     "router_settings.provider_budget_config": ("reported", f"budgets per provider: {ISSUE_18}"),
-    "router_settings.enable_health_check_routing": ("reported", f"routing around unhealthy deployments: {ISSUE_18}"),
 }  # fmt: skip
 
 

@@ -1,9 +1,11 @@
 """Health endpoints.
 
-``/health`` reports each deployment's state as the router sees it (cooling down or not, recent
-failures) instead of calling every upstream: a health probe should cost nothing and never spend
-money or rate limit (LiteLLM's ``/health`` makes a real call to every deployment).
-``/health/readiness`` and ``/health/liveliness`` need no key and say nothing about the set-up.
+``/health`` with an admin key calls each deployment with a minimal request (LiteLLM's meaning) and
+reports it healthy or unhealthy with the reason and the latency; the calls are rate limited and
+shared (:mod:`gateway.http._health_checks`), so the route cannot be used to spend money.  With any
+other key it reports the state of the key's deployments as the router sees it (cooling down or
+not), which costs nothing.  ``/health/readiness`` and ``/health/liveliness`` need no key and say
+nothing about the set-up.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from gateway._errors import GatewayError
+from gateway._errors import GatewayError, NotFoundError
 from gateway.http._admin import authenticate_request
+from gateway.http._health_checks import health_checks
 from gateway.http._responses import error_response, json_response
 
 if TYPE_CHECKING:
@@ -39,6 +42,18 @@ def health_routes(gateway: Gateway) -> list[Route]:
         except GatewayError as exc:
             return error_response(exc)
         wanted = request.query_params.get("model")
+        if wanted:
+            wanted = gateway.resolve_model(wanted, principal)
+        if wanted and wanted not in gateway.router.groups:
+            return error_response(
+                NotFoundError(
+                    f"model {wanted!r} is not a model group of this gateway; GET /v1/models lists them",
+                    param="model",
+                    code="model_not_found",
+                )
+            )
+        if principal.is_admin:
+            return await live(wanted)
         cooling = gateway.router.cooldowns.cooling()
         healthy: list[dict[str, object]] = []
         unhealthy: list[dict[str, object]] = []
@@ -66,6 +81,41 @@ def health_routes(gateway: Gateway) -> list[Route]:
                 "unhealthy_endpoints": unhealthy,
                 "healthy_count": len(healthy),
                 "unhealthy_count": len(unhealthy),
+            }
+        )
+
+    async def live(wanted: str | None) -> Response:
+        checks = health_checks(gateway)
+        chosen = [d for d in gateway.deployments if not wanted or d.model_group == wanted]
+        results = await checks.check_all(chosen)
+        cooling = gateway.router.cooldowns.cooling()  # after the checks: they may have started cooldowns
+        healthy: list[dict[str, object]] = []
+        unhealthy: list[dict[str, object]] = []
+        for deployment, result in results:
+            entry: dict[str, object] = {
+                "model": deployment.model_group,
+                "model_id": deployment.id,
+                "provider": deployment.provider,
+            }
+            if result is None:  # another worker holds this window's check and has not reported yet
+                unhealthy.append({**entry, "error": "a check by another worker has not reported yet; ask again"})
+                continue
+            entry["latency_ms"] = result.latency_ms
+            entry["checked_at"] = round(result.checked_at, 3)
+            if deployment.id in cooling:
+                entry["cooldown_seconds_left"] = cooling[deployment.id]
+            if result.healthy:
+                healthy.append({**entry, "note": result.reason} if result.reason else entry)
+            else:
+                unhealthy.append({**entry, "error": result.reason})
+        return json_response(
+            {
+                "healthy_endpoints": healthy,
+                "unhealthy_endpoints": unhealthy,
+                "healthy_count": len(healthy),
+                "unhealthy_count": len(unhealthy),
+                # how old an answer may be: results are reused for this long, so asking often costs nothing
+                "checks_reused_for_seconds": round(checks.fresh_for, 3),
             }
         )
 
