@@ -64,8 +64,15 @@ def decode_chat(body: JSON) -> ChatRequest:
     anything malformed.  The body is checked whole here (:mod:`._openai_checks`); messages and
     tools become typed objects only when a plugin or a translating provider looks at them."""
     model = validate_chat(body)
-    request = ChatRequest(FORMAT, body, model, TYPED_MEMBERS, GATEWAY_ONLY_FIELDS)
     get = body.get
+    request = ChatRequest(
+        FORMAT,
+        body,
+        model,
+        TYPED_MEMBERS,
+        GATEWAY_ONLY_FIELDS,
+        lazy=(body["messages"], get("tools"), decode_messages, decode_tools),
+    )
     request.stream = get("stream") is True
     options = get("stream_options")
     request.include_usage = isinstance(options, dict) and options.get("include_usage") is True
@@ -79,7 +86,6 @@ def decode_chat(body: JSON) -> ChatRequest:
     request.stop = [stop] if isinstance(stop, str) else stop
     choice = get("tool_choice")
     request.tool_choice = decode_tool_choice(choice) if choice is not None else None
-    request.lazy(body["messages"], get("tools"), decode_messages, decode_tools)
     request.seal(_MAX_COMPLETION_TOKENS if max_name == "max_completion_tokens" else None)
     return request
 

@@ -52,6 +52,11 @@ _OPTIONAL_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
 }
 
 
+#: every member :func:`_check_optional` looks at
+_OPTIONAL_KEYS = frozenset(_OPTIONAL_TYPES)
+#: the members of a plain message (``{"role": ..., "content": ...}``): nothing more to check
+_PLAIN_MESSAGE_KEYS = frozenset({"role", "content"})
+
 #: fields that must be at least 1 when given
 _AT_LEAST_ONE = frozenset({"max_tokens", "max_completion_tokens", "n", "dimensions"})
 
@@ -61,6 +66,8 @@ def _bad(message: str, param: str) -> BadRequestError:
 
 
 def _check_optional(body: dict[str, Any]) -> None:
+    if _OPTIONAL_KEYS.isdisjoint(body):  # only required members (most requests): nothing to check
+        return
     for name, value in body.items():  # bodies have a handful of keys, the table twenty
         spec = _OPTIONAL_TYPES.get(name)
         if spec is None or value is None:
@@ -169,6 +176,8 @@ def _check_message(message: Any, i: int) -> None:
         _check_parts(content, f"{where}.content")
     elif content is not None and not isinstance(content, str):
         raise _bad(f"{where}.content must be a string or a list of content parts", f"{where}.content")
+    if _PLAIN_MESSAGE_KEYS.issuperset(message):
+        return
     for name in ("name", "tool_call_id"):
         if message.get(name) is not None and not isinstance(message[name], str):
             raise _bad(f"{where}.{name} must be a string", f"{where}.{name}")
