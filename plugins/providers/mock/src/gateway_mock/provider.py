@@ -60,10 +60,14 @@ class MockProvider(Provider):
         return str(fixed) if fixed is not None else f"This is a mock reply from {deployment.model}."
 
     async def _before(self, deployment: Deployment) -> None:
-        params = deployment.params
-        latency = params.get("mock_latency_ms")
+        latency = deployment.params.get("mock_latency_ms")
         if latency:
             await asyncio.sleep(latency / 1000)
+        self._fail_on_purpose(deployment)
+
+    def _fail_on_purpose(self, deployment: Deployment) -> None:
+        """``mock_fail_every`` / ``mock_failure_rate``: raise this call's failure, if it is one."""
+        params = deployment.params
         call_number = next(self._counters[deployment.id])
         every = params.get("mock_fail_every")
         rate = params.get("mock_failure_rate") or 0
@@ -80,7 +84,10 @@ class MockProvider(Provider):
     ) -> JSONResponseBody | StreamResponseBody:
         request = ctx.request
         text = self.reply_text(deployment, request)
-        await self._before(deployment)
+        if deployment.params.get("mock_latency_ms"):
+            await self._before(deployment)
+        else:  # no coroutine of its own on every call when there is nothing to wait for
+            self._fail_on_purpose(deployment)
         prompt = fake_openai.request_prompt_tokens(request) if isinstance(request, ChatRequest) else 0
         if ctx.stream:
             pieces = int(deployment.params.get("mock_stream_pieces", 5))
