@@ -672,6 +672,38 @@ ROUTES: list[Route] = [
         "/user/list",
         lambda t: [{"page": "1", "page_size": "25", "role": "internal_user", "user_ids": f"{t.user_id},other"}],
     ),
+    # customers (gateway-virtual-keys), under both of LiteLLM's names; the fuzz touches no real one
+    *(
+        spec
+        for prefix in ("/customer", "/end_user")
+        for spec in (
+            Route(
+                "POST",
+                f"{prefix}/new",
+                lambda t, p=prefix: [
+                    {
+                        "user_id": f"fuzz-customer{p.replace('/', '-')}-{UNIQUE}",
+                        "alias": "fuzz",
+                        "max_budget": 10.0,
+                        "budget_duration": "30d",
+                        "models": ["gpt-4o"],
+                        "default_model": "gpt-4o",
+                    }
+                ],
+            ),
+            Route("GET", f"{prefix}/info", lambda t: [{"end_user_id": "no-such-customer"}], valid_status=404),
+            Route(
+                "POST",
+                f"{prefix}/update",
+                lambda t: [{"user_id": "no-such-customer", "max_budget": 5.0}],
+                valid_status=404,
+            ),
+            Route("POST", f"{prefix}/delete", lambda t: [{"user_ids": ["no-such-customer"]}], valid_status=404),
+            Route("POST", f"{prefix}/block", lambda t: [{"user_ids": ["no-such-customer"]}], valid_status=404),
+            Route("POST", f"{prefix}/unblock", lambda t: [{"user_ids": ["no-such-customer"]}], valid_status=404),
+            Route("GET", f"{prefix}/list", lambda t: [{}]),
+        )
+    ),
     # spend
     *(
         Route(
@@ -728,6 +760,7 @@ ROUTES: list[Route] = [
             "/v1/models/{model_id:path}",
             "/models/{model_id:path}",
             "/guardrails/list",
+            "/routes",
         )
     ),
 ]

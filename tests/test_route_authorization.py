@@ -67,7 +67,8 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/health/liveliness"): "public",
     ("GET", "/health/liveness"): "public",
     ("GET", "/health/readiness"): "public",
-    ("GET", "/health"): "key",  # each key sees the health of the models it may use
+    ("GET", "/health"): "key",  # admin keys: a live check; other keys: the router's view of their models
+    ("GET", "/routes"): "admin",
     # pass-through (core): the caller's own calls to a vendor's API, governed like chat
     **{
         (method, f"{prefix}/{{path:path}}"): "key"
@@ -98,6 +99,20 @@ MATRIX: dict[tuple[str, str], Access] = {
     **{
         ("GET", path): "delegated"
         for path in ("/key/info", "/key/list", "/team/info", "/team/list", "/user/info", "/user/list")
+    },
+    # gateway-virtual-keys: customers (LiteLLM's /end_user/* are aliases), for admins and admin viewers
+    **{
+        (method, f"/{prefix}/{name}"): "admin"
+        for prefix in ("customer", "end_user")
+        for method, name in (
+            ("POST", "new"),
+            ("GET", "info"),
+            ("POST", "update"),
+            ("POST", "delete"),
+            ("POST", "block"),
+            ("POST", "unblock"),
+            ("GET", "list"),
+        )
     },
     **{("GET", path): "delegated" for path in ("/spend/logs", "/spend/logs/v2", "/global/spend/report")},
     ("GET", "/spend/ledger/status"): "admin",

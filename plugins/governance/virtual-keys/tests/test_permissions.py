@@ -59,6 +59,10 @@ class World:
     def fresh(self, prefix: str) -> str:
         return f"{prefix}-{next(self.counter)}"
 
+    def customer(self) -> str:
+        """A new customer (made with the master key)."""
+        return str(self.api.ok("POST", "/customer/new", {"user_id": self.fresh("customer")})["user_id"])
+
     def team_key(self, team: str) -> str:
         user = "u1" if team == TEAM_A else "ub"
         return self.api.new_key(team_id=team, user_id=user)["token_id"]
@@ -169,6 +173,15 @@ CHECKS: dict[str, Check] = {
         key=k,
     ),
     "GET /user/list": lambda w, k: w.api.get("/user/list", key=k),
+    "POST /customer/new": lambda w, k: w.api.post("/customer/new", {"user_id": w.fresh("customer")}, key=k),
+    "GET /customer/info": lambda w, k: w.api.get("/customer/info", {"end_user_id": w.customer()}, key=k),
+    "POST /customer/update": lambda w, k: w.api.post(
+        "/customer/update", {"user_id": w.customer(), "alias": "c"}, key=k
+    ),
+    "POST /customer/block": lambda w, k: w.api.post("/customer/block", {"user_ids": [w.customer()]}, key=k),
+    "POST /customer/unblock": lambda w, k: w.api.post("/customer/unblock", {"user_ids": [w.customer()]}, key=k),
+    "POST /customer/delete": lambda w, k: w.api.post("/customer/delete", {"user_ids": [w.customer()]}, key=k),
+    "GET /customer/list": lambda w, k: w.api.get("/customer/list", key=k),
     "POST /v1/chat/completions": lambda w, k: w.api.chat(k),
 }
 

@@ -128,6 +128,12 @@ class Governor:
         }
         self._seeding: dict[tuple[str, str, float], asyncio.Future[Decimal]] = {}
         self._lines_cache: dict[tuple[object, ...], ScopeLines] = {}
+        # ``gateway_end_user_scope`` (customers' own budgets), resolved once: no hook call per
+        # request when no plugin answers it
+        hook = getattr(gateway.pm.hook, "gateway_end_user_scope", None)
+        self.end_user_scope: Callable[[str], Any] | None = (
+            (lambda end_user: hook(end_user=end_user, gateway=gateway)) if hook and hook.get_hookimpls() else None
+        )
         for deployment in gateway.deployments:
             if isinstance(self.prices[deployment.id], UnknownPrice):
                 log.warning(
@@ -196,7 +202,7 @@ class Governor:
             check_storable(ctx)  # before the upstream call: after it, a refused row would be spend unaccounted for
         enforce = principal.kind != "master"
         end_user = ctx.request.user if ctx.request is not None else None
-        scopes = applicable_scopes(principal, end_user, self.global_budget)
+        scopes = applicable_scopes(principal, end_user, self.global_budget, self.end_user_scope)
         lines = self._lines(scopes, enforce) if scopes else _NO_LINES
         budgets, rates, parallels = lines.budgets, lines.rates, lines.parallels
         spend = RequestSpend(None, [], -1)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from gateway import hookspec
 
 if TYPE_CHECKING:
-    from gateway import Gateway
+    from gateway import BudgetScope, Gateway
 
 
 @hookspec(firstresult=True)
@@ -37,4 +37,16 @@ def gateway_enforced_limits(gateway: Gateway) -> Collection[str] | None:
     (gateway-virtual-keys) asks once at start-up and refuses to store a limit nobody enforces, so
     that no budget is ever kept as if it were enforced.  **First non-None result wins**; may be
     ``async def``; without gateway-spend installed the hook does not exist and callers get None.
+    """
+
+
+@hookspec(firstresult=True)
+def gateway_end_user_scope(end_user: str, gateway: Gateway) -> BudgetScope | None:
+    """The budget and limits of the end user a request names (OpenAI ``user``, Anthropic
+    ``metadata.user_id``), as a :class:`gateway.BudgetScope` of scope ``end_user``.
+
+    Called on every request that names an end user, before its admission: it must be a plain
+    (not ``async``) function answering from memory.  Return ``None`` for an end user you do not
+    know: ``litellm_settings.max_end_user_budget`` then applies.  **First non-None result wins.**
+    gateway-virtual-keys answers it for the customers of its ``/customer/*`` API.
     """

@@ -9,6 +9,7 @@ own; one exhausted budget is enough to refuse the request (the contract's §4.3)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -77,12 +78,22 @@ def _duration(scope: BudgetScope) -> Duration | None:
         ) from None
 
 
-def applicable_scopes(principal: Principal, end_user: str | None, settings: GlobalBudget) -> list[BudgetScope]:
+#: ``gateway_end_user_scope``: an end user's own budget and limits (None: not known)
+EndUserLookup = Callable[[str], BudgetScope | None]
+
+
+def applicable_scopes(
+    principal: Principal, end_user: str | None, settings: GlobalBudget, lookup: EndUserLookup | None = None
+) -> list[BudgetScope]:
     """The principal's scopes plus the end-user (``end_user``: the request's typed ``user``) and
-    global ones this plugin adds."""
+    global ones this plugin adds.  An end user known to ``lookup`` (a customer of
+    gateway-virtual-keys) has its own scope; any other gets ``max_end_user_budget``."""
     scopes = list(principal.scopes)
     if isinstance(end_user, str) and end_user and not any(s.scope == "end_user" for s in scopes):
-        scopes.append(BudgetScope("end_user", end_user, max_budget=settings.end_user_budget))
+        own = lookup(end_user) if lookup is not None else None
+        scopes.append(
+            own if own is not None else BudgetScope("end_user", end_user, max_budget=settings.end_user_budget)
+        )
     if settings.max_budget is not None and not any(s.scope == "global" for s in scopes):
         scopes.append(
             BudgetScope(

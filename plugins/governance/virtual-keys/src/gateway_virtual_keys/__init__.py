@@ -1,7 +1,8 @@
 """gateway-virtual-keys: virtual keys, teams and users, with LiteLLM's admin API, on SQLite or PostgreSQL.
 
 Hooks: ``gateway_auth`` (``sk-`` keys, served from memory), ``gateway_register_routes`` (``/key/*``,
-``/team/*``, ``/user/*``), ``gateway_register_migrations`` (its tables), ``gateway_lifespan`` (asks
+``/team/*``, ``/user/*``, ``/customer/*``), ``gateway_pre_call`` and ``gateway_end_user_scope``
+(customers), ``gateway_register_migrations`` (its tables), ``gateway_lifespan`` (asks
 which limits an installed plugin enforces, opens the shared store, loads the key index, starts cache
 invalidation).  See the README.
 """
@@ -12,10 +13,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from gateway import Gateway, Principal, hookimpl
+from gateway import BudgetScope, Gateway, Principal, RequestContext, hookimpl
 from gateway.storage import get_engine, open_storage
 
 from .auth import authenticate
+from .customers import check_request, end_user_scope
 from .policy import ENFORCER
 from .routes import admin_routes
 from .settings import VirtualKeysSettings
@@ -96,3 +98,17 @@ def gateway_config_keys() -> list[str]:
         "litellm_settings.default_key_generate_params",
         "litellm_settings.upperbound_key_generate_params",
     ]
+
+
+@hookimpl(tryfirst=True)
+def gateway_pre_call(ctx: RequestContext, gateway: Gateway) -> None:
+    """A customer's blocked flag and models (a dict look-up; nothing when there are no customers)."""
+    customers = state_of(gateway).customers
+    if customers.by_id and ctx.request is not None:
+        check_request(customers, ctx.request.user, ctx.model_group)
+
+
+@hookimpl(optionalhook=True)  # declared by gateway-spend: absent without it
+def gateway_end_user_scope(end_user: str, gateway: Gateway) -> BudgetScope | None:
+    """gateway-spend's hook: a customer's own budget and limits."""
+    return end_user_scope(state_of(gateway).customers, end_user)

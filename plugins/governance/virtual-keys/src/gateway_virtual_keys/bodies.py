@@ -93,6 +93,7 @@ UNSUPPORTED = frozenset(
         "new_master_key",
         "user_api_key_dict",
         "soft_budget_cooldown",
+        "allowed_model_region",
     }
 )
 
@@ -386,6 +387,29 @@ class UpdateUser(UserFields):
 
 
 class DeleteUsers(Strict):
+    user_ids: Ids = Field(min_length=1)
+
+
+class CustomerFields(Limits):
+    """A customer (LiteLLM's end user): ``budget_id`` and ``allowed_model_region`` are LiteLLM
+    fields not served yet (refused unless empty, see ``UNSUPPORTED``)."""
+
+    alias: str | None = Field(default=None, max_length=255)
+    blocked: bool | None = None
+    #: the models the customer may use (empty: every model its key allows)
+    models: Annotated[list[Id], Field(max_length=MAX_IDS)] | None = None
+    default_model: str | None = Field(default=None, min_length=1, max_length=255)
+
+
+class NewCustomer(CustomerFields):
+    user_id: Id
+
+
+class UpdateCustomer(CustomerFields):
+    user_id: Id
+
+
+class CustomerIds(Strict):
     user_ids: Ids = Field(min_length=1)
 
 

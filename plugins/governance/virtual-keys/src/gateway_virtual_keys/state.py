@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from gateway import GatewayError, get_logger
 
 from .cache import METRIC_NAMES, AuthCache, TokenBucket
+from .customers import Customers
 from .hashing import KeyHasher, salt_from_environment
 from .models import ModelCatalog
 from .policy import KeyPolicy
@@ -48,6 +49,8 @@ class PluginState:
         #: counters a metrics plugin reads from ``gateway.state["virtual_keys_metrics"]``
         self.metrics: dict[str, int] = dict.fromkeys(METRIC_NAMES, 0)
         gateway.state[METRICS_STATE_KEY] = self.metrics
+        #: every customer (``/customer/*``), for the request path; filled by the synchroniser
+        self.customers = Customers()
         self.store: Store = None  # type: ignore[assignment]  # opened in the lifespan
         self.sync: Synchroniser | None = None
         self._invalid_since_log = 0

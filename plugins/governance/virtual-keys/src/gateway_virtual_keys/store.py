@@ -115,6 +115,16 @@ class Store:
         async with self.engine.begin() as conn:
             await conn.execute(sa.delete(t.changes).where(t.changes.c.changed_at < before))
 
+    # ------------------------------------------------------------------ customers (request-time index)
+
+    async def all_customers(self) -> list[dict[str, Any]]:
+        async with self.read() as conn:
+            return [as_dict(row) for row in (await conn.execute(sa.select(t.customers))).all()]
+
+    async def customer(self, user_id: str) -> dict[str, Any] | None:
+        async with self.read() as conn:
+            return await self.get(conn, t.customers, "user_id", user_id)
+
     # ------------------------------------------------------------------ auth look-ups
 
     async def all_tokens(self) -> tuple[list[tuple[str, str]], list[tuple[str, str, datetime]]]:

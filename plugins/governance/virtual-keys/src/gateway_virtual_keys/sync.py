@@ -91,11 +91,18 @@ class Synchroniser:
         known.update({token: KnownToken(key_id, expires.timestamp()) for token, key_id, expires in old})
         self.state.cache.replace_all_tokens(known)
         self.state.cache.clear()
+        self.state.customers.replace_all(await self.state.store.all_customers(), self.state.catalog)
         self.state.count("cache_full_reloads_total")
 
     async def apply(self, changes: list[tuple[str, str]]) -> None:
         cache = self.state.cache
         unique = list(dict.fromkeys(changes))
+        # customers are not keys: their rows are reloaded into the request-time index
+        customers = [entity_id for kind, entity_id in unique if kind == "customer"]
+        unique = [(kind, entity_id) for kind, entity_id in unique if kind != "customer"]
+        for user_id in customers:
+            row = await self.state.store.customer(user_id)
+            self.state.customers.put(user_id, row, self.state.catalog)
         # drop resolved entries first, without awaiting: a request arriving meanwhile reloads the
         # key from the database (a deleted key then finds nothing, a blocked one its new row)
         for kind, entity_id in unique:

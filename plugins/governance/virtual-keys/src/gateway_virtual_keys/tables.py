@@ -134,6 +134,21 @@ old_tokens = sa.Table(
     sa.Column("expires_at", UTCDateTime(), nullable=False),
 )
 
+#: customers (LiteLLM's end users): named by a request's ``user`` (Anthropic: ``metadata.user_id``)
+customers = sa.Table(
+    "vk_customers",
+    metadata,
+    sa.Column("user_id", sa.String(255), primary_key=True),
+    sa.Column("alias", sa.String(255)),
+    sa.Column("blocked", sa.Boolean, nullable=False),
+    sa.Column("models", sa.JSON, nullable=False),
+    sa.Column("default_model", sa.String(255)),
+    sa.Column("budget_id", sa.String(255), index=True),
+    *_limits(),
+    sa.Column("metadata", sa.JSON, nullable=False),
+    *_stamps(),
+)
+
 version = sa.Table(
     "vk_version",
     metadata,
@@ -146,7 +161,7 @@ changes = sa.Table(
     metadata,
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("version", sa.BigInteger, nullable=False, index=True),
-    #: ``key`` (entity = key id), ``team``, ``user``
+    #: ``key`` (entity = key id), ``team``, ``user``, ``customer``
     sa.Column("kind", sa.String(8), nullable=False),
     sa.Column("entity_id", sa.String(255), nullable=False),
     sa.Column("changed_at", UTCDateTime(), nullable=False, index=True),

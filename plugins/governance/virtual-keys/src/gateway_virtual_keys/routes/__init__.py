@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from starlette.routing import Route
 
-from . import keys, teams, users
+from . import customers, keys, teams, users
 from .common import admin_route
 
 if TYPE_CHECKING:
@@ -35,6 +35,20 @@ ROUTES = (
     ("/user/update", "POST", users.update),
     ("/user/delete", "POST", users.delete),
     ("/user/list", "GET", users.list_users),
+    # customers, under both of LiteLLM's names
+    *(
+        (f"/{prefix}/{name}", method, handler)
+        for prefix in ("customer", "end_user")
+        for name, method, handler in (
+            ("new", "POST", customers.new),
+            ("info", "GET", customers.info),
+            ("update", "POST", customers.update),
+            ("delete", "POST", customers.delete),
+            ("block", "POST", customers.block),
+            ("unblock", "POST", customers.unblock),
+            ("list", "GET", customers.list_customers),
+        )
+    ),
 )
 
 

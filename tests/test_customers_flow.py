@@ -1,0 +1,44 @@
+"""Customers (gateway-virtual-keys' ``/customer/*``) get their budget enforced by gateway-spend:
+the two plugins meet through gateway-spend's ``gateway_end_user_scope`` hook.  A customer's
+budget is exact (reservations, as for keys), holds across the keys the customer's requests come
+with, and its spend shows in ``/customer/info``."""
+
+# ruff: noqa: F811 - the fixture imported from the governance flow test is a parameter of the same name
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any
+
+import openai
+import pytest
+
+from gateway import fake_openai
+from tests.test_governance_flow import MESSAGES, REPLY, admin, call_cost, governed  # noqa: F401 - fixture
+
+
+def test_a_customer_budget_stops_its_requests_across_keys_and_shows_its_spend(governed: Any) -> None:
+    cost = call_cost()
+    made = admin(governed, "POST", "/customer/new", json={"user_id": "acme", "max_budget": str(cost * Decimal("3.5"))})
+    assert made.status_code == 200, made.text
+    keys = [admin(governed, "POST", "/key/generate", json={}).json()["key"] for _ in range(2)]
+    clients = [openai.OpenAI(base_url=governed.base_url, api_key=key, max_retries=0) for key in keys]
+    limit = fake_openai.count_tokens(REPLY)
+    for index in range(3):  # two keys, one customer: one budget
+        clients[index % 2].chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=limit, user="acme")
+    with pytest.raises(openai.UnprocessableEntityError) as refused:
+        clients[1].chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=limit, user="acme")
+    assert "acme" in refused.value.body["message"]
+    # another end user of the same key is not affected
+    clients[1].chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=limit, user="other")
+    deadline = time.monotonic() + 10
+    while True:
+        info = admin(governed, "GET", "/customer/info", params={"end_user_id": "acme"}).json()
+        if Decimal(str(info["spend"])) == cost * 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert Decimal(str(info["spend"])) == cost * 3
+    # raising the budget lets it in again at once
+    assert admin(governed, "POST", "/customer/update", json={"user_id": "acme", "max_budget": 1}).status_code == 200
+    clients[0].chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=limit, user="acme")
