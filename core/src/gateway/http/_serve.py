@@ -118,7 +118,12 @@ class ModelRoute:
         if params is not None:
             request = ctx.request = self._codec(self.surface.decode_path, ctx.body, params)
         else:
-            request = ctx.request = self._codec(self.surface.decode, ctx.body)
+            try:  # self._codec, inlined: every request passes here
+                request = ctx.request = self.surface.decode(ctx.body)
+            except GatewayError:
+                raise
+            except Exception as exc:
+                raise log_plugin_failure(self.plugin, f"surface {self.surface.name}.decode", exc) from exc
         ctx.requested_model = request.model
         ctx.stream = request.stream
         if access.enforce_user:
@@ -139,7 +144,12 @@ class ModelRoute:
         # the headers as the answer stood before it was encoded; content-length once it is
         raw_headers = answer_head(ctx, response, self.answer_headers, [(b"content-type", self.surface.content_type)])
         ctx.status = response.status
-        body = self._codec(self.surface.encode_answer, ctx, response)
+        try:  # self._codec, inlined
+            body = self.surface.encode_answer(ctx, response)
+        except GatewayError:
+            raise
+        except Exception as exc:
+            raise log_plugin_failure(self.plugin, f"surface {self.surface.name}.encode_answer", exc) from exc
         raw_headers.insert(1, (b"content-length", str(len(body)).encode()))
         answered.head = True
         await send({"type": "http.response.start", "status": response.status, "headers": raw_headers})
