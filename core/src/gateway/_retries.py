@@ -235,7 +235,7 @@ class RetryLoop:
         retries_here = 0
         index = 0
         while True:
-            deployment = self.pick(ordered, index)
+            deployment = self.pick(ordered, index) if len(ordered) > 1 else ordered[0]  # one: no call
             if retries_here:
                 await self.wait_before(deployment)
             try:
