@@ -25,6 +25,9 @@ from gateway.http._openai_routes import openai_routes
 from gateway.http._passthrough import passthrough_routes
 from gateway.http._requests import client_request_id, new_request_id
 from gateway.http._responses import error_response, internal_error
+from gateway.http._route_table import CORE as ROUTE_TABLE_CORE
+from gateway.http._route_table import STATE_KEY as ROUTE_TABLE
+from gateway.http._route_table import route_table_routes
 from gateway.http._serve import surface_routes
 
 log = get_logger("gateway.app")
@@ -90,8 +93,17 @@ def _route_keys(route: BaseRoute) -> list[tuple[str, str]]:
 
 def collect_routes(gateway: Gateway, reserved: list[Route]) -> list[BaseRoute]:
     """Core's routes (``reserved``: the surfaces' model routes), then the plugins' own."""
-    core: list[BaseRoute] = [*reserved, *openai_routes(gateway), *health_routes(gateway)]
+    core: list[BaseRoute] = [
+        *reserved,
+        *openai_routes(gateway),
+        *health_routes(gateway),
+        *route_table_routes(gateway),
+    ]
     owners: dict[tuple[str, str], str] = {key: "core" for route in core for key in _route_keys(route)}
+    # a model route is served by the lifecycle, for the plugin whose surface claims the path
+    for name, surface in gateway.surfaces.items():
+        for path in surface.paths:
+            owners[(path, "POST")] = gateway.surfaces.owner(name) or "core"
     plugin_routes: list[BaseRoute] = []
     for plugin, routes in call_startup_hook(gateway.pm, "gateway_register_routes", gateway=gateway):
         for route in routes or []:
@@ -112,7 +124,22 @@ def collect_routes(gateway: Gateway, reserved: list[Route]) -> list[BaseRoute]:
                     f"general_settings.pass_through_endpoints: {key[1]} {key[0]} is already served by "
                     f"{owners[key]!r}; choose another path"
                 )
-    return core + plugin_routes + passthrough
+    app_routes = core + plugin_routes + passthrough
+    gateway.state[ROUTE_TABLE] = _route_table(app_routes, owners)
+    return app_routes
+
+
+def _route_table(routes: list[BaseRoute], owners: dict[tuple[str, str], str]) -> list[dict[str, object]]:
+    """``GET /routes``'s answer: each route's path, methods and the plugin serving it."""
+    table: list[dict[str, object]] = []
+    for route in routes:
+        keys = _route_keys(route)
+        if not keys:
+            continue
+        methods = [method for _, method in keys if method != "HEAD"]
+        path = keys[0][0]
+        table.append({"path": path, "methods": methods, "plugin": owners.get(keys[0], ROUTE_TABLE_CORE)})
+    return table
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:
