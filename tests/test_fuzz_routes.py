@@ -755,6 +755,7 @@ ROUTES: list[Route] = [
             "/health/liveliness",
             "/health/liveness",
             "/health/readiness",
+            "/health/readiness/details",
             "/v1/models",
             "/models",
             "/v1/models/{model_id:path}",

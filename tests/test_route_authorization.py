@@ -69,6 +69,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/health/readiness"): "public",
     ("GET", "/health"): "key",  # admin keys: a live check; other keys: the router's view of their models
     ("GET", "/routes"): "admin",
+    ("GET", "/health/readiness/details"): "admin",
     # pass-through (core): the caller's own calls to a vendor's API, governed like chat
     **{
         (method, f"{prefix}/{{path:path}}"): "key"

@@ -10,6 +10,7 @@ from gateway.http._asgi import (
     run_until_disconnect,
     send_bytes,
 )
+from gateway.http._readiness import ReadinessCheck, add_readiness_check
 from gateway.http._requests import (
     client_request_id,
     extract_api_key,
@@ -43,4 +44,6 @@ __all__ = [
     "run_until_disconnect",
     "send_bytes",
     "ClientGone",
+    "add_readiness_check",
+    "ReadinessCheck",
 ]

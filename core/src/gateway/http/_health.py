@@ -19,6 +19,7 @@ from starlette.routing import Route
 from gateway._errors import GatewayError, NotFoundError
 from gateway.http._admin import authenticate_request
 from gateway.http._health_checks import health_checks
+from gateway.http._readiness import readiness_routes
 from gateway.http._responses import error_response, json_response
 
 if TYPE_CHECKING:
@@ -124,4 +125,5 @@ def health_routes(gateway: Gateway) -> list[Route]:
         Route("/health/liveness", liveliness, methods=["GET"]),
         Route("/health/readiness", readiness, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
+        *readiness_routes(gateway),
     ]

@@ -153,6 +153,12 @@ class HealthChecks:
             await self._redis.aclose()
             self._redis = None
 
+    async def ping(self) -> None:
+        """Raise unless the shared Redis answers (for ``/health/readiness/details``)."""
+        if self._redis is None:
+            raise RuntimeError("the Redis link is not open (the gateway is not serving)")
+        await self._redis.ping()
+
     async def _background(self) -> None:
         while True:
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -189,6 +190,10 @@ async def open_storage(gateway: Gateway) -> AsyncIterator[AsyncEngine]:
             if applied:
                 log.info("database_migrated", applied=applied)
         storage.users += 1
+        if storage.users == 1:
+            from gateway.http import add_readiness_check
+
+            add_readiness_check(gateway, "database", lambda: _readiness(storage))
     try:
         yield storage.get_engine()
     finally:
@@ -197,3 +202,21 @@ async def open_storage(gateway: Gateway) -> AsyncIterator[AsyncEngine]:
             if storage.users == 0 and storage.engine is not None:
                 engine, storage.engine = storage.engine, None
                 await engine.dispose()
+
+
+async def _readiness(storage: Storage) -> dict[str, Any]:
+    """``/health/readiness/details``' database entry: one ``SELECT 1`` on the serving engine."""
+    from sqlalchemy import text
+
+    engine = storage.engine
+    backend = "sqlite" if storage.is_sqlite else "postgresql"
+    if engine is None:
+        return {"status": "closed", "backend": backend}
+    started = time.perf_counter()
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        # the URL is never shown whole: it may hold a password
+        return {"status": "unreachable", "backend": backend, "error": f"{type(exc).__name__}: {exc}"}
+    return {"status": "connected", "backend": backend, "latency_ms": round((time.perf_counter() - started) * 1000, 1)}

@@ -15,12 +15,14 @@ from decimal import Decimal
 from typing import Any
 
 from gateway import ConfigError, Deployment, LogEvent, RequestContext, StreamResponseBody, hookimpl
+from gateway.http import add_readiness_check
 
 from . import hookspecs
 from .backend_memory import MemoryCounters
 from .backend_redis import RedisCounters
 from .config import SpendConfig
 from .governor import PLUGIN, Governor
+from .readiness import ledger_readiness
 from .reports import spend_routes
 from .scopes import GlobalBudget, budget_duration
 
@@ -75,7 +77,8 @@ def gateway_configure(gateway: Any) -> None:
             "budgets and rate limits are counted in process memory; set REDIS_URL (or plugins.spend.redis_url) "
             "so that every worker shares them",
         )
-    gateway.state[PLUGIN] = Governor(gateway, config, counters, global_budget)
+    gateway.state[PLUGIN] = gov = Governor(gateway, config, counters, global_budget)
+    add_readiness_check(gateway, "spend_ledger", lambda: ledger_readiness(gov))
     if not any("rpm" in d.params or "tpm" in d.params for d in gateway.deployments):
         # no deployment limits: the per-attempt hook would only look and return
         deactivate = getattr(gateway, "deactivate_hooks", None)
