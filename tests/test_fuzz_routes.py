@@ -672,6 +672,23 @@ ROUTES: list[Route] = [
         "/user/list",
         lambda t: [{"page": "1", "page_size": "25", "role": "internal_user", "user_ids": f"{t.user_id},other"}],
     ),
+    # budget tiers (gateway-virtual-keys); the fuzz touches no real one
+    Route(
+        "POST",
+        "/budget/new",
+        lambda t: [
+            {
+                "budget_id": f"fuzz-tier-{UNIQUE}",
+                **{name: value for name, value in LIMITS.items() if name != "metadata"},
+            },
+            {},
+        ],
+    ),
+    Route("POST", "/budget/update", lambda t: [{"budget_id": "no-such-tier", "max_budget": 5.0}], valid_status=404),
+    Route("POST", "/budget/info", lambda t: [{"budgets": ["no-such-tier"]}], valid_status=404),
+    Route("GET", "/budget/list", lambda t: [{}]),
+    Route("GET", "/budget/settings", lambda t: [{"budget_id": "no-such-tier"}], valid_status=404),
+    Route("POST", "/budget/delete", lambda t: [{"id": "no-such-tier"}], valid_status=404),
     # customers (gateway-virtual-keys), under both of LiteLLM's names; the fuzz touches no real one
     *(
         spec

@@ -101,6 +101,18 @@ MATRIX: dict[tuple[str, str], Access] = {
         ("GET", path): "delegated"
         for path in ("/key/info", "/key/list", "/team/info", "/team/list", "/user/info", "/user/list")
     },
+    # gateway-virtual-keys: budget tiers, for admins and admin viewers
+    **{
+        (method, f"/budget/{name}"): "admin"
+        for method, name in (
+            ("POST", "new"),
+            ("POST", "info"),
+            ("POST", "update"),
+            ("POST", "delete"),
+            ("GET", "list"),
+            ("GET", "settings"),
+        )
+    },
     # gateway-virtual-keys: customers (LiteLLM's /end_user/* are aliases), for admins and admin viewers
     **{
         (method, f"/{prefix}/{name}"): "admin"

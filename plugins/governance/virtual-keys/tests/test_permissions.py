@@ -59,6 +59,10 @@ class World:
     def fresh(self, prefix: str) -> str:
         return f"{prefix}-{next(self.counter)}"
 
+    def tier(self) -> str:
+        """A new budget tier (made with the master key)."""
+        return str(self.api.ok("POST", "/budget/new", {"budget_id": self.fresh("tier")})["budget_id"])
+
     def customer(self) -> str:
         """A new customer (made with the master key)."""
         return str(self.api.ok("POST", "/customer/new", {"user_id": self.fresh("customer")})["user_id"])
@@ -182,6 +186,15 @@ CHECKS: dict[str, Check] = {
     "POST /customer/unblock": lambda w, k: w.api.post("/customer/unblock", {"user_ids": [w.customer()]}, key=k),
     "POST /customer/delete": lambda w, k: w.api.post("/customer/delete", {"user_ids": [w.customer()]}, key=k),
     "GET /customer/list": lambda w, k: w.api.get("/customer/list", key=k),
+    "POST /budget/new": lambda w, k: w.api.post("/budget/new", {"budget_id": w.fresh("tier")}, key=k),
+    "POST /budget/info": lambda w, k: w.api.post("/budget/info", {"budgets": [w.tier()]}, key=k),
+    "POST /budget/update": lambda w, k: w.api.post("/budget/update", {"budget_id": w.tier(), "max_budget": 1}, key=k),
+    "POST /budget/delete": lambda w, k: w.api.post("/budget/delete", {"id": w.tier()}, key=k),
+    "GET /budget/list": lambda w, k: w.api.get("/budget/list", key=k),
+    "GET /budget/settings": lambda w, k: w.api.get("/budget/settings", {"budget_id": w.tier()}, key=k),
+    "POST /key/generate for team A in a budget tier": lambda w, k: w.api.post(
+        "/key/generate", {"team_id": TEAM_A, "budget_id": w.tier()}, key=k
+    ),
     "POST /v1/chat/completions": lambda w, k: w.api.chat(k),
 }
 

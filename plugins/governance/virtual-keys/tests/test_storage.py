@@ -157,7 +157,8 @@ def test_gateway_db_command(empty_database: Database, tmp_path: Path) -> None:
     upgraded = db("upgrade")
     assert upgraded.returncode == 0 and "applied virtual_keys:vk0001" in upgraded.stdout
     assert "applied virtual_keys:vk0002" in upgraded.stdout  # customers
-    assert "current vk0002  head vk0002" in upgraded.stdout and "pending" not in upgraded.stdout
+    assert "applied virtual_keys:vk0003" in upgraded.stdout  # budget tiers
+    assert "current vk0003  head vk0003" in upgraded.stdout and "pending" not in upgraded.stdout
 
 
 def test_unreachable_database_fails_start_up_with_a_clear_message(tmp_path: Path) -> None:

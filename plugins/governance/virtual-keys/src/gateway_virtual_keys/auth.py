@@ -80,7 +80,7 @@ async def _load(state: PluginState, key_id: str) -> CachedKey:
     record = await state.store.auth_record(key_id)
     if record is None:
         raise _invalid(state, "key deleted")
-    entry = cached_key(*record, state.catalog)
+    entry = cached_key(*record, state.catalog, state.customers.tiers)
     state.cache.put(entry, epoch)
     state.count("auth_cache_loads_total")
     return entry

@@ -178,6 +178,8 @@ class KeyFields(Limits):
     blocked: bool | None = None
     permissions: dict[str, Any] | None = None
     guardrails: list[str] | None = None
+    #: its budget tier (``/budget/new``)
+    budget_id: Id | None = None
 
     @field_validator("expires")
     @classmethod
@@ -259,6 +261,8 @@ class TeamFields(Limits):
     model_aliases: dict[str, str] | None = None
     guardrails: list[str] | None = None
     blocked: bool | None = None
+    #: its budget tier (``/budget/new``)
+    budget_id: Id | None = None
 
 
 class NewTeam(TeamFields):
@@ -391,8 +395,11 @@ class DeleteUsers(Strict):
 
 
 class CustomerFields(Limits):
-    """A customer (LiteLLM's end user): ``budget_id`` and ``allowed_model_region`` are LiteLLM
-    fields not served yet (refused unless empty, see ``UNSUPPORTED``)."""
+    """A customer (LiteLLM's end user); ``allowed_model_region`` is a LiteLLM field not served
+    (refused unless empty, see ``UNSUPPORTED``)."""
+
+    #: its budget tier (``/budget/new``)
+    budget_id: Id | None = None
 
     alias: str | None = Field(default=None, max_length=255)
     blocked: bool | None = None
@@ -411,6 +418,33 @@ class UpdateCustomer(CustomerFields):
 
 class CustomerIds(Strict):
     user_ids: Ids = Field(min_length=1)
+
+
+class BudgetFields(Strict):
+    """A budget tier's limits (LiteLLM's ``/budget/new`` body)."""
+
+    max_budget: Money = None
+    soft_budget: Money = None
+    budget_duration: Duration = None
+    tpm_limit: Count = None
+    rpm_limit: Count = None
+    max_parallel_requests: SmallCount = None
+
+
+class NewBudget(BudgetFields):
+    budget_id: Id | None = None
+
+
+class UpdateBudget(BudgetFields):
+    budget_id: Id
+
+
+class BudgetInfo(Strict):
+    budgets: Ids = Field(min_length=1)
+
+
+class DeleteBudget(Strict):
+    id: Id
 
 
 # --------------------------------------------------------------------------- parsing

@@ -21,8 +21,7 @@ from gateway import AuthenticationError, BudgetScope, PermissionDeniedError
 
 from .models import ModelCatalog, is_pattern
 from .principal import scope
-
-LIMIT_FIELDS = ("max_budget", "soft_budget", "budget_duration", "tpm_limit", "rpm_limit", "max_parallel_requests")
+from .tiers import LIMIT_FIELDS, Tiers, with_tier
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +39,8 @@ class Customer:
         return any(is_pattern(name) and fnmatchcase(group, name) for name in self.models)
 
 
-def customer_of(row: Mapping[str, Any], catalog: ModelCatalog) -> Customer:
+def customer_of(row: Mapping[str, Any], catalog: ModelCatalog, tiers: Tiers) -> Customer:
+    row = with_tier(row, tiers)
     limited = any(row.get(name) is not None for name in LIMIT_FIELDS)
     return Customer(
         user_id=row["user_id"],
@@ -55,15 +55,20 @@ class Customers:
 
     def __init__(self) -> None:
         self.by_id: dict[str, Customer] = {}
+        #: every budget tier, by id (few rows; keys and teams read them too)
+        self.tiers: dict[str, dict[str, Any]] = {}
 
-    def replace_all(self, rows: Iterable[Mapping[str, Any]], catalog: ModelCatalog) -> None:
-        self.by_id = {row["user_id"]: customer_of(row, catalog) for row in rows}
+    def replace_all(
+        self, rows: Iterable[Mapping[str, Any]], tiers: Iterable[Mapping[str, Any]], catalog: ModelCatalog
+    ) -> None:
+        self.tiers = {tier["budget_id"]: dict(tier) for tier in tiers}
+        self.by_id = {row["user_id"]: customer_of(row, catalog, self.tiers) for row in rows}
 
     def put(self, user_id: str, row: Mapping[str, Any] | None, catalog: ModelCatalog) -> None:
         if row is None:
             self.by_id.pop(user_id, None)
         else:
-            self.by_id[user_id] = customer_of(row, catalog)
+            self.by_id[user_id] = customer_of(row, catalog, self.tiers)
 
 
 def check_request(customers: Customers, end_user: str | None, model_group: str | None) -> None:

@@ -16,6 +16,7 @@ from gateway import BudgetScope, Principal
 
 from .cache import CachedKey
 from .models import ModelCatalog
+from .tiers import Tiers, with_tier
 
 ADMIN_ROLE = "proxy_admin"
 ADMIN_VIEWER_ROLE = "proxy_admin_viewer"
@@ -58,7 +59,11 @@ def cached_key(
     team: Mapping[str, Any] | None,
     user: Mapping[str, Any] | None,
     catalog: ModelCatalog,
+    tiers: Tiers | None = None,
 ) -> CachedKey:
+    if tiers:  # a budget tier fills in the limits the key or team leaves unset
+        key = with_tier(key, tiers)
+        team = with_tier(team, tiers) if team is not None else None
     key_id = key["id"]
     role = (user or {}).get("user_role") or "internal_user"
     scopes = [scope("key", key_id, key, key.get("key_alias"))]

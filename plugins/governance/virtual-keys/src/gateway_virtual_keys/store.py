@@ -121,6 +121,10 @@ class Store:
         async with self.read() as conn:
             return [as_dict(row) for row in (await conn.execute(sa.select(t.customers))).all()]
 
+    async def all_tiers(self) -> list[dict[str, Any]]:
+        async with self.read() as conn:
+            return [as_dict(row) for row in (await conn.execute(sa.select(t.budgets))).all()]
+
     async def customer(self, user_id: str) -> dict[str, Any] | None:
         async with self.read() as conn:
             return await self.get(conn, t.customers, "user_id", user_id)

@@ -91,7 +91,12 @@ class Synchroniser:
         known.update({token: KnownToken(key_id, expires.timestamp()) for token, key_id, expires in old})
         self.state.cache.replace_all_tokens(known)
         self.state.cache.clear()
-        self.state.customers.replace_all(await self.state.store.all_customers(), self.state.catalog)
+        await self.reload_customers()
+
+    async def reload_customers(self) -> None:
+        """Every customer and budget tier (start-up, and when a tier changed)."""
+        store = self.state.store
+        self.state.customers.replace_all(await store.all_customers(), await store.all_tiers(), self.state.catalog)
         self.state.count("cache_full_reloads_total")
 
     async def apply(self, changes: list[tuple[str, str]]) -> None:
@@ -99,7 +104,12 @@ class Synchroniser:
         unique = list(dict.fromkeys(changes))
         # customers are not keys: their rows are reloaded into the request-time index
         customers = [entity_id for kind, entity_id in unique if kind == "customer"]
-        unique = [(kind, entity_id) for kind, entity_id in unique if kind != "customer"]
+        tiers_changed = any(kind == "budget" for kind, _ in unique)
+        unique = [(kind, entity_id) for kind, entity_id in unique if kind not in ("customer", "budget")]
+        if tiers_changed:  # rare: every key, team and customer re-reads its tier
+            cache.clear()
+            await self.reload_customers()
+            customers = []
         for user_id in customers:
             row = await self.state.store.customer(user_id)
             self.state.customers.put(user_id, row, self.state.catalog)

@@ -80,6 +80,8 @@ teams = sa.Table(
     sa.Column("guardrails", sa.JSON, nullable=False),
     sa.Column("blocked", sa.Boolean, nullable=False),
     *_stamps(),
+    #: its budget tier (``vk_budgets``; migration vk0003)
+    sa.Column("budget_id", sa.String(255), index=True),
 )
 
 users = sa.Table(
@@ -123,6 +125,8 @@ keys = sa.Table(
     sa.Column("blocked", sa.Boolean, nullable=False),
     sa.Column("expires", UTCDateTime()),
     *_stamps(),
+    #: its budget tier (``vk_budgets``; migration vk0003)
+    sa.Column("budget_id", sa.String(255), index=True),
 )
 
 #: secrets replaced by /key/regenerate that keep working until ``expires_at`` (grace period)
@@ -146,6 +150,16 @@ customers = sa.Table(
     sa.Column("budget_id", sa.String(255), index=True),
     *_limits(),
     sa.Column("metadata", sa.JSON, nullable=False),
+    *_stamps(),
+)
+
+#: budget tiers (LiteLLM's ``/budget/*``): named limits that keys, teams and customers point to
+#: with ``budget_id``; each member gets the tier's values for the limits it does not set itself
+budgets = sa.Table(
+    "vk_budgets",
+    metadata,
+    sa.Column("budget_id", sa.String(255), primary_key=True),
+    *_limits(),
     *_stamps(),
 )
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from starlette.routing import Route
 
-from . import customers, keys, teams, users
+from . import budgets, customers, keys, teams, users
 from .common import admin_route
 
 if TYPE_CHECKING:
@@ -35,6 +35,12 @@ ROUTES = (
     ("/user/update", "POST", users.update),
     ("/user/delete", "POST", users.delete),
     ("/user/list", "GET", users.list_users),
+    ("/budget/new", "POST", budgets.new),
+    ("/budget/info", "POST", budgets.info),
+    ("/budget/update", "POST", budgets.update),
+    ("/budget/delete", "POST", budgets.delete),
+    ("/budget/list", "GET", budgets.list_budgets),
+    ("/budget/settings", "GET", budgets.settings),
     # customers, under both of LiteLLM's names
     *(
         (f"/{prefix}/{name}", method, handler)

@@ -231,6 +231,26 @@ def require_enforced(state: PluginState, values: Mapping[str, Any], what: str) -
     policy.require_enforced(state.enforced, values, what)
 
 
+async def check_tier(
+    state: PluginState, caller: Caller, route: str, budget_id: str | None, conn: AsyncConnection | None = None
+) -> None:
+    """A ``budget_id`` must name an existing budget tier, and only an admin key assigns one."""
+    if budget_id is None:
+        return
+    if not caller.is_admin:
+        raise caller.denied(route, "only an admin key assigns a budget tier (budget_id)", param="budget_id")
+    if conn is not None:
+        found = await state.store.get(conn, t.budgets, "budget_id", budget_id)
+    else:
+        async with state.store.read() as read:
+            found = await state.store.get(read, t.budgets, "budget_id", budget_id)
+    if found is None:
+        raise BadRequestError(
+            f"'budget_id': budget tier {budget_id!r} does not exist; create it first with POST /budget/new",
+            param="budget_id",
+        )
+
+
 def stamps(caller: Caller, *, new: bool) -> dict[str, Any]:
     now = datetime.now(UTC)
     values = {"updated_at": now, "updated_by": caller.actor}

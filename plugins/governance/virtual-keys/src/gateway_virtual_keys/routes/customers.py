@@ -17,11 +17,11 @@ from gateway import BadRequestError
 
 from .. import tables as t
 from ..bodies import CustomerIds, NewCustomer, UpdateCustomer, parse, sent
-from ..customers import LIMIT_FIELDS
 from ..roles import Caller
 from ..state import PluginState
 from ..store import as_dict
-from .common import body_of, budget_reset_at, find_row, jsonable, require_enforced, spend_of, stamps
+from ..tiers import LIMIT_FIELDS
+from .common import body_of, budget_reset_at, check_tier, find_row, jsonable, require_enforced, spend_of, stamps
 
 #: the value a field sent as null returns to (the others become null)
 RESET_VALUES: dict[str, Any] = {"models": [], "metadata": {}, "blocked": False}
@@ -73,6 +73,7 @@ async def new(request: Request, caller: Caller, state: PluginState) -> dict[str,
     _check_models(state, body)
     values = {k: v for k, v in sent(body, "user_id").items() if v is not None}
     require_enforced(state, values, "customer")
+    await check_tier(state, caller, "/customer/new", body.budget_id)
     async with state.store.write() as w:
         if await state.store.get(w.conn, t.customers, "user_id", body.user_id) is not None:
             raise BadRequestError(
@@ -109,6 +110,7 @@ async def update(request: Request, caller: Caller, state: PluginState) -> dict[s
     _check_models(state, body)
     values = {k: (RESET_VALUES[k] if v is None and k in RESET_VALUES else v) for k, v in sent(body, "user_id").items()}
     require_enforced(state, values, "customer")
+    await check_tier(state, caller, "/customer/update", values.get("budget_id"))
     async with state.store.write() as w:
         row = await find_row(w.conn, state, t.customers, "user_id", body.user_id, "customer")
         models = values.get("models", row.get("models"))

@@ -28,6 +28,7 @@ from ..store import Writer
 from .common import (
     body_of,
     check_guardrails,
+    check_tier,
     check_within_team,
     ensure_user,
     expires_after,
@@ -67,6 +68,7 @@ SETTABLE = (
     "permissions",
     "guardrails",
     "blocked",
+    "budget_id",
 )
 
 
@@ -197,6 +199,7 @@ async def generate(request: Request, caller: Caller, state: PluginState) -> dict
     check_guardrails(state, body.guardrails)
     fields = state.policy.bound_new_key(sent(body, "key"))
     require_enforced(state, fields, "key")
+    await check_tier(state, caller, route, fields.get("budget_id"))
     hasher = state.require_hasher()
     secret = _secret(state, body.key, "key")
     token = hasher.hash(secret)
@@ -257,6 +260,7 @@ async def _update(
     """Apply the update fields to a key the caller may manage (``_managed_key``)."""
     state.policy.check_key_change(fields)
     require_enforced(state, fields, "key")
+    await check_tier(state, caller, route, fields.get("budget_id"), w.conn)
     values = _changes(fields)
     team_id = values.get("team_id", row["team_id"])
     if not caller.is_admin:

@@ -26,6 +26,7 @@ from .common import (
     TEAM_EXTRAS,
     body_of,
     check_guardrails,
+    check_tier,
     delete_owners,
     ensure_user,
     find_row,
@@ -172,6 +173,7 @@ async def new(request: Request, caller: Caller, state: PluginState) -> dict[str,
     team_id = body.team_id or str(uuid.uuid4())
     fields = {k: v for k, v in sent(body, "team_id", "members_with_roles").items() if v is not None}
     require_enforced(state, fields, "team")
+    await check_tier(state, caller, "/team/new", fields.get("budget_id"))
     async with state.store.write() as w:
         if await state.store.get(w.conn, t.teams, "team_id", team_id) is not None:
             raise BadRequestError(
@@ -218,6 +220,7 @@ async def update(request: Request, caller: Caller, state: PluginState) -> dict[s
     check_guardrails(state, body.guardrails)
     values = {k: (RESET_VALUES[k] if v is None and k in RESET_VALUES else v) for k, v in sent(body, "team_id").items()}
     require_enforced(state, values, "team")
+    await check_tier(state, caller, "/team/update", values.get("budget_id"))
     async with state.store.write(revokes=True) as w:
         await find_row(w.conn, state, t.teams, "team_id", body.team_id, "team")
         if values:
