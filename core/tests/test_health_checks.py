@@ -217,3 +217,17 @@ def test_without_the_routing_switch_an_unhealthy_deployment_stays_in_rotation(
     health = httpx.get(gw.url + "/health", headers=AUTH, timeout=30).json()
     assert "cooldown_seconds_left" not in _by_id(health)["failing"]
     assert _by_id(health)["failing"]["error"]
+
+
+def test_without_details_health_names_the_models_only(upstreams: dict[str, FakeUpstream], gateway_factory: Any) -> None:
+    config = _four(upstreams)
+    config["general_settings"]["health_check_details"] = False
+    gw = gateway_factory(config)
+    health = httpx.get(gw.url + "/health", headers=AUTH, timeout=30).json()
+    assert health["healthy_endpoints"] == [{"model": "answers"}, {"model": "embed"}]
+    assert {"model": "hangs"} in health["unhealthy_endpoints"] and health["unhealthy_count"] == 3
+
+
+def test_a_health_check_interval_that_is_not_positive_is_refused(gateway_factory: Any) -> None:
+    with pytest.raises(Exception, match="health_check_interval"):
+        gateway_factory({"general_settings": {"master_key": MASTER, "health_check_interval": 0}})

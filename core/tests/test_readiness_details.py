@@ -102,3 +102,14 @@ def test_details_are_for_admins(fake_upstream: FakeUpstream, gateway_factory: An
 def test_a_reserved_name_is_refused() -> None:
     with pytest.raises(ValueError, match="'redis' is reserved"):
         add_readiness_check(type("G", (), {"state": {}})(), "redis", lambda: None)  # type: ignore[arg-type]
+
+
+def test_the_public_probe_answers_the_details_when_the_operator_allows_it(
+    fake_upstream: FakeUpstream, gateway_factory: Any
+) -> None:
+    config = openai_config(fake_upstream, general_settings={"allow_public_health_readiness_details": True})
+    gw = gateway_factory(config, plugins=[("reporting", Reporting({"status": "ok"}))])
+    report = httpx.get(gw.url + "/health/readiness")  # no key
+    assert report.status_code == 200
+    assert report.json()["status"] == "healthy" and report.json()["queue"] == {"status": "ok"}
+    assert report.json()["plugins"]["openai"]["status"] == "loaded"

@@ -52,6 +52,7 @@ CORE = frozenset(
         # live health checks (GET /health, background_health_checks): the probe, how often, routing around
         "model_list[].model_info.mode", "general_settings.background_health_checks",
         "general_settings.health_check_interval", "router_settings.enable_health_check_routing",
+        "general_settings.health_check_details", "general_settings.allow_public_health_readiness_details",
         # general_settings
         "general_settings.master_key", "general_settings.database_url", "general_settings.max_request_size_mb",
         "general_settings.request_header_timeout", "general_settings.request_body_timeout",
@@ -175,14 +176,12 @@ REPORTED: dict[str, tuple[Status, str]] = {
     "general_settings.custom_key_generate": ("not planned", "write a plugin (docs/plugins.md)"),
     "general_settings.user_header_name": ("reported", f"end users are named by the request's user field; "
                                           f"customers: {ISSUE_18}"),
-    "general_settings.health_check_details": ("reported", ISSUE_18),
     "general_settings.coordination_redis": ("reported", f"Redis comes from REDIS_URL or router_settings.redis_*; "
                                             f"{ISSUE_21}"),
     "general_settings.apply_user_budget_to_team_keys": ("reported", ISSUE_18),
     "general_settings.encryption_algorithm": ("reported", f"keys are stored as salted hashes; stored credentials: "
                                               f"{ISSUE_18}"),
     "general_settings.infer_model_from_keys": ("not planned", "model groups come from model_list"),
-    "general_settings.allow_public_health_readiness_details": ("reported", ISSUE_18),
     # litellm_settings
     "litellm_settings.cache_responses": ("reported", ISSUE_19),
     "litellm_settings.default_internal_user_params": ("reported", ISSUE_18),

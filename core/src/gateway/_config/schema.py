@@ -182,7 +182,11 @@ class GeneralSettings(Strict):
     disable_spend_logs: bool | None = None
     store_model_in_db: bool | None = None
     background_health_checks: bool | None = None
-    health_check_interval: float | None = None
+    health_check_interval: float | None = Field(default=None, gt=0)
+    #: false: /health names each deployment's model only (no id, reason, latency), as LiteLLM does
+    health_check_details: bool = True
+    #: true: the anonymous /health/readiness answers the admin report of /health/readiness/details
+    allow_public_health_readiness_details: bool = False
     user_api_key_cache_ttl: float | None = None
     #: refuse a model request that names no end user (``user``; Anthropic: ``metadata.user_id``)
     enforce_user_param: bool = False
@@ -217,12 +221,10 @@ INERT_GENERAL_SETTINGS = {
     "custom_auth",
     "custom_key_generate",
     "user_header_name",
-    "health_check_details",
     "coordination_redis",
     "apply_user_budget_to_team_keys",
     "encryption_algorithm",
     "infer_model_from_keys",
-    "allow_public_health_readiness_details",
 }
 
 

@@ -19,7 +19,7 @@ from starlette.routing import Route
 from gateway._errors import GatewayError, NotFoundError
 from gateway.http._admin import authenticate_request
 from gateway.http._health_checks import health_checks
-from gateway.http._readiness import readiness_routes
+from gateway.http._readiness import readiness_report, readiness_routes
 from gateway.http._responses import error_response, json_response
 
 if TYPE_CHECKING:
@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 
 
 def health_routes(gateway: Gateway) -> list[Route]:
+    general = gateway.config.general_settings
+    public_details = general.allow_public_health_readiness_details
+    #: health_check_details: false shows each deployment's model only (LiteLLM's minimal view)
+    details = general.health_check_details
+
     async def liveliness(request: Request) -> Response:
         return PlainTextResponse("I'm alive!")
 
@@ -35,6 +40,9 @@ def health_routes(gateway: Gateway) -> list[Route]:
         # and nothing else: which plugins (and versions) run tells an attacker what to try
         if gateway.shutting_down:
             return json_response({"status": "shutting_down"}, status=503)
+        if public_details:  # the operator chose to show the admin report to anyone (LiteLLM's switch)
+            report, status = await readiness_report(gateway)
+            return json_response(report, status=status)
         return json_response({"status": "healthy"})
 
     async def health(request: Request) -> Response:
@@ -76,12 +84,19 @@ def health_routes(gateway: Gateway) -> list[Route]:
                 )
             else:
                 healthy.append(entry)
+        return answer(healthy, unhealthy)
+
+    def answer(healthy: list[dict[str, object]], unhealthy: list[dict[str, object]], **extra: object) -> Response:
+        if not details:
+            healthy = [{"model": e["model"]} for e in healthy]
+            unhealthy = [{"model": e["model"]} for e in unhealthy]
         return json_response(
             {
                 "healthy_endpoints": healthy,
                 "unhealthy_endpoints": unhealthy,
                 "healthy_count": len(healthy),
                 "unhealthy_count": len(unhealthy),
+                **extra,
             }
         )
 
@@ -109,16 +124,8 @@ def health_routes(gateway: Gateway) -> list[Route]:
                 healthy.append({**entry, "note": result.reason} if result.reason else entry)
             else:
                 unhealthy.append({**entry, "error": result.reason})
-        return json_response(
-            {
-                "healthy_endpoints": healthy,
-                "unhealthy_endpoints": unhealthy,
-                "healthy_count": len(healthy),
-                "unhealthy_count": len(unhealthy),
-                # how old an answer may be: results are reused for this long, so asking often costs nothing
-                "checks_reused_for_seconds": round(checks.fresh_for, 3),
-            }
-        )
+        # how old an answer may be: results are reused for this long, so asking often costs nothing
+        return answer(healthy, unhealthy, checks_reused_for_seconds=round(checks.fresh_for, 3))
 
     return [
         Route("/health/liveliness", liveliness, methods=["GET"]),

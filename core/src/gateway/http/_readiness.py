@@ -77,26 +77,32 @@ def _plugins(gateway: Gateway) -> dict[str, dict[str, Any]]:
     return plugins
 
 
+async def readiness_report(gateway: Gateway) -> tuple[dict[str, Any], int]:
+    """The report and its HTTP status: 200 when every part is well, else 503."""
+    checks: dict[str, ReadinessCheck] = gateway.state.get(STATE_KEY, {})
+    names = list(checks)
+    redis, *results = await asyncio.gather(_redis(gateway), *(_run(checks[name]) for name in names))
+    report: dict[str, Any] = {"status": "healthy", "shutting_down": gateway.shutting_down, "redis": redis}
+    if "database" not in checks:
+        report["database"] = {"status": "not used", "note": "no installed plugin keeps data in a database"}
+    report.update(zip(names, results, strict=True))
+    report["plugins"] = _plugins(gateway)
+    unhealthy = gateway.shutting_down or any(
+        isinstance(part, dict) and part.get("status") in BAD for part in (redis, *results)
+    )
+    if unhealthy:
+        report["status"] = "unhealthy"
+    return report, 503 if unhealthy else 200
+
+
 def readiness_routes(gateway: Gateway) -> list[Route]:
     async def details(request: Request) -> Response:
         try:
             await require_admin_request(request, gateway)
         except GatewayError as exc:
             return error_response(exc)
-        checks: dict[str, ReadinessCheck] = gateway.state.get(STATE_KEY, {})
-        names = list(checks)
-        redis, *results = await asyncio.gather(_redis(gateway), *(_run(checks[name]) for name in names))
-        report: dict[str, Any] = {"status": "healthy", "shutting_down": gateway.shutting_down, "redis": redis}
-        if "database" not in checks:
-            report["database"] = {"status": "not used", "note": "no installed plugin keeps data in a database"}
-        report.update(zip(names, results, strict=True))
-        report["plugins"] = _plugins(gateway)
-        unhealthy = gateway.shutting_down or any(
-            isinstance(part, dict) and part.get("status") in BAD for part in (redis, *results)
-        )
-        if unhealthy:
-            report["status"] = "unhealthy"
-        return json_response(report, status=503 if unhealthy else 200)
+        report, status = await readiness_report(gateway)
+        return json_response(report, status=status)
 
     return [Route("/health/readiness/details", details, methods=["GET"])]
 
