@@ -11,11 +11,12 @@ import time
 from decimal import Decimal
 from typing import Any
 
+import anthropic
 import openai
 import pytest
 
 from gateway import fake_openai
-from tests.test_governance_flow import MESSAGES, REPLY, admin, call_cost, governed  # noqa: F401 - fixture
+from tests.test_governance_flow import MASTER, MESSAGES, REPLY, admin, call_cost, governed  # noqa: F401 - fixture
 
 
 def test_a_customer_budget_stops_its_requests_across_keys_and_shows_its_spend(governed: Any) -> None:
@@ -42,3 +43,31 @@ def test_a_customer_budget_stops_its_requests_across_keys_and_shows_its_spend(go
     # raising the budget lets it in again at once
     assert admin(governed, "POST", "/customer/update", json={"user_id": "acme", "max_budget": 1}).status_code == 200
     clients[0].chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=limit, user="acme")
+
+
+@pytest.fixture
+def with_anthropic(tmp_path: Any, gateway_factory: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("GATEWAY_LOAD_PLUGINS", "mock,virtual_keys,spend,anthropic")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    config = {
+        "model_list": [{"model_name": "claude", "litellm_params": {"model": "mock/claude", "mock_response": REPLY}}],
+        "general_settings": {"master_key": MASTER, "database_url": f"sqlite+aiosqlite:///{tmp_path / 'gw.db'}"},
+        "plugins": {"spend": {"wal_dir": str(tmp_path / "wal")}},
+    }
+    return gateway_factory(config)
+
+
+def test_an_anthropic_client_names_its_customer_with_metadata_user_id(with_anthropic: Any) -> None:
+    gw = with_anthropic
+    key = admin(gw, "POST", "/key/generate", json={}).json()["key"]
+    assert admin(gw, "POST", "/customer/new", json={"user_id": "acme", "blocked": True}).status_code == 200
+    client = anthropic.Anthropic(base_url=gw.base_url.removesuffix("/v1"), api_key=key, max_retries=0)
+    message = {"role": "user", "content": "Hi"}
+    with pytest.raises(anthropic.PermissionDeniedError) as refused:
+        client.messages.create(model="claude", max_tokens=10, messages=[message], metadata={"user_id": "acme"})
+    error = refused.value.body["error"]  # Anthropic's error format, naming Anthropic's field
+    assert refused.value.body["type"] == "error" and error["type"] == "permission_error"
+    assert "customer 'acme' (the request's metadata.user_id) is blocked" in error["message"]
+    answer = client.messages.create(model="claude", max_tokens=10, messages=[message], metadata={"user_id": "other"})
+    assert answer.content[0].text == REPLY

@@ -35,8 +35,11 @@ def test_members_point_to_a_tier_and_a_tier_with_members_is_not_deleted(api: Api
     assert key["budget_id"] == "pro"
     team = api.ok("POST", "/team/new", {"team_id": "t-pro", "budget_id": "pro"})
     assert team["budget_id"] == "pro"
-    customer = api.ok("POST", "/customer/new", {"user_id": "c-pro", "budget_id": "pro"})
-    assert customer["budget_id"] == "pro"
+    customer = api.ok("POST", "/customer/new", {"user_id": "c-pro", "budget_id": "pro", "rpm_limit": 7})
+    assert customer["budget_id"] == "pro" and customer["max_budget"] is None
+    # the limits that apply: the tier's, and the customer's own where it sets one
+    table = customer["litellm_budget_table"]
+    assert table["budget_id"] == "pro" and table["max_budget"] == 100 and table["rpm_limit"] == 7
     refused = api.post("/budget/delete", {"id": "pro"})
     assert refused.status_code == 400
     error = error_of(refused)

@@ -51,7 +51,7 @@ def test_a_blocked_customer_is_refused_and_unblocking_lets_it_in(api: Api) -> No
     refused = chat_as(api, key, "shop-1")
     assert refused.status_code == 403
     error = error_of(refused)
-    assert error["param"] == "user" and "'shop-1' is blocked" in error["message"]
+    assert error["param"] == "user" and "'shop-1' (the request's user) is blocked" in error["message"]
     assert chat_as(api, key, "someone-else").status_code == 200  # other end users are not affected
     api.ok("POST", "/customer/unblock", {"user_ids": ["shop-1"]})
     assert chat_as(api, key, "shop-1").status_code == 200

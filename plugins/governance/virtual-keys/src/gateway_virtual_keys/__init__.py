@@ -105,7 +105,8 @@ def gateway_pre_call(ctx: RequestContext, gateway: Gateway) -> None:
     """A customer's blocked flag and models (a dict look-up; nothing when there are no customers)."""
     customers = state_of(gateway).customers
     if customers.by_id and ctx.request is not None:
-        check_request(customers, ctx.request.user, ctx.model_group)
+        user_field = "metadata.user_id" if ctx.surface.startswith("anthropic") else "user"
+        check_request(customers, ctx.request.user, ctx.model_group, user_field)
 
 
 @hookimpl(optionalhook=True)  # declared by gateway-spend: absent without it

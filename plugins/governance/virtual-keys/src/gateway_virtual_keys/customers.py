@@ -71,15 +71,19 @@ class Customers:
             self.by_id[user_id] = customer_of(row, catalog, self.tiers)
 
 
-def check_request(customers: Customers, end_user: str | None, model_group: str | None) -> None:
-    """Refuse a blocked customer, or a model outside the customer's ``models``."""
+def check_request(
+    customers: Customers, end_user: str | None, model_group: str | None, user_field: str = "user"
+) -> None:
+    """Refuse a blocked customer, or a model outside the customer's ``models``; ``user_field``:
+    where the client's format names its end user (Anthropic: ``metadata.user_id``)."""
     customer = customers.by_id.get(end_user) if end_user else None
     if customer is None:
         return
     if customer.blocked:
         raise PermissionDeniedError(
-            f"customer {customer.user_id!r} is blocked; an admin unblocks it with POST /customer/unblock",
-            param="user",
+            f"customer {customer.user_id!r} (the request's {user_field}) is blocked; an admin unblocks it with "
+            "POST /customer/unblock",
+            param=user_field,
             code="customer_blocked",
         )
     if model_group is not None and not customer.may_use(model_group):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
 from gateway import BadRequestError
@@ -20,18 +21,25 @@ from ..bodies import CustomerIds, NewCustomer, UpdateCustomer, parse, sent
 from ..roles import Caller
 from ..state import PluginState
 from ..store import as_dict
-from ..tiers import LIMIT_FIELDS
+from ..tiers import LIMIT_FIELDS, Tiers, with_tier
 from .common import body_of, budget_reset_at, check_tier, find_row, jsonable, require_enforced, spend_of, stamps
 
 #: the value a field sent as null returns to (the others become null)
 RESET_VALUES: dict[str, Any] = {"models": [], "metadata": {}, "blocked": False}
 
 
-def _out(row: dict[str, Any], spend: Any) -> dict[str, Any]:
+def _out(row: dict[str, Any], spend: Any, tiers: Tiers) -> dict[str, Any]:
     limits = {name: jsonable(row.get(name)) for name in LIMIT_FIELDS}
+    # LiteLLM's litellm_budget_table: the limits that apply, the tier's filling in those not set here
+    applied = with_tier(row, tiers)
+    table = {name: jsonable(applied.get(name)) for name in LIMIT_FIELDS}
     budget_table = (
-        {**limits, "budget_reset_at": budget_reset_at(row.get("budget_duration"))}
-        if any(v is not None for v in limits.values())
+        {
+            "budget_id": row.get("budget_id"),
+            **table,
+            "budget_reset_at": budget_reset_at(applied.get("budget_duration")),
+        }
+        if row.get("budget_id") or any(v is not None for v in table.values())
         else None
     )
     return {
@@ -51,11 +59,20 @@ def _out(row: dict[str, Any], spend: Any) -> dict[str, Any]:
     }
 
 
+async def _tiers_of(conn: AsyncConnection, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    ids = sorted({row["budget_id"] for row in rows if row.get("budget_id")})
+    if not ids:
+        return {}
+    found = await conn.execute(sa.select(t.budgets).where(t.budgets.c.budget_id.in_(ids)))
+    return {tier["budget_id"]: tier for tier in map(as_dict, found.all())}
+
+
 async def _answer(state: PluginState, user_id: str) -> dict[str, Any]:
     async with state.store.read() as conn:
         row = await find_row(conn, state, t.customers, "user_id", user_id, "customer")
+        tiers = await _tiers_of(conn, [row])
     spend = await spend_of(state, "end_user", [user_id])
-    return _out(row, spend[user_id])
+    return _out(row, spend[user_id], tiers)
 
 
 def _check_models(state: PluginState, body: NewCustomer | UpdateCustomer) -> None:
@@ -172,5 +189,6 @@ async def list_customers(request: Request, caller: Caller, state: PluginState) -
                 await conn.execute(sa.select(t.customers).order_by(t.customers.c.created_at, t.customers.c.user_id))
             ).all()
         ]
+        tiers = await _tiers_of(conn, rows)
     spend = await spend_of(state, "end_user", [r["user_id"] for r in rows])
-    return [_out(row, spend[row["user_id"]]) for row in rows]
+    return [_out(row, spend[row["user_id"]], tiers) for row in rows]
