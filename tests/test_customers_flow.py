@@ -71,3 +71,19 @@ def test_an_anthropic_client_names_its_customer_with_metadata_user_id(with_anthr
     assert "customer 'acme' (the request's metadata.user_id) is blocked" in error["message"]
     answer = client.messages.create(model="claude", max_tokens=10, messages=[message], metadata={"user_id": "other"})
     assert answer.content[0].text == REPLY
+
+
+def test_a_key_in_a_budget_tier_gets_its_limits_and_a_tier_change_applies_at_once(governed: Any) -> None:
+    """LiteLLM's tier example: a tier with rpm_limit 0 refuses its keys; raising it lets them in."""
+    assert admin(governed, "POST", "/budget/new", json={"budget_id": "closed", "rpm_limit": 0}).status_code == 200
+    key = admin(governed, "POST", "/key/generate", json={"budget_id": "closed"}).json()["key"]
+    own = admin(governed, "POST", "/key/generate", json={"budget_id": "closed", "rpm_limit": 5}).json()["key"]
+    client = openai.OpenAI(base_url=governed.base_url, api_key=key, max_retries=0)
+    with pytest.raises(openai.RateLimitError):
+        client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    # a limit the key sets itself wins over the tier's
+    openai.OpenAI(base_url=governed.base_url, api_key=own, max_retries=0).chat.completions.create(
+        model="gpt-4o", messages=MESSAGES
+    )
+    assert admin(governed, "POST", "/budget/update", json={"budget_id": "closed", "rpm_limit": 10}).status_code == 200
+    client.chat.completions.create(model="gpt-4o", messages=MESSAGES)

@@ -10,6 +10,7 @@ customer is admitted for exactly what the tier's budget allows it, not one reque
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from decimal import Decimal
 from typing import Any
@@ -78,3 +79,13 @@ def test_a_tier_shared_by_two_customers_admits_exactly_its_budget_for_each_under
         spent = sum((Decimal(r["spend_exact"]) for r in rows), Decimal(0))
         assert spent == COST * k
     assert reservations_left(redis_prefix) == (0, 0)
+
+    # raising the tier on one process reaches the other through the change log (polled every second)
+    admin_post(first.url, "/budget/update", {"budget_id": tier, "max_budget": str(COST * (k + 1))})
+    deadline = time.monotonic() + 15
+    while True:
+        ((_, status, message),) = asyncio.run(fire([(second.url, customers[0])], api_key))
+        if status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert status == 200, message
