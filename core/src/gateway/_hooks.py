@@ -150,6 +150,44 @@ class RequestHooks:
         self.call_impls = active("gateway_call")
         self.post_call_impls = active("gateway_post_call")
         self.log_impls = active("gateway_log")
+        #: decided once: when every implementation is a plain function, the lifecycle calls
+        #: :meth:`auth_now` / :meth:`route_now` and creates no coroutine for these hooks
+        self.auth_sync = not any(impl.is_async for impl in self.auth_impls)
+        self.route_sync = not any(impl.is_async for impl in self.route_impls)
+
+    def auth_now(self, ctx: RequestContext, api_key: str | None) -> Any:
+        """``gateway_auth``: the principal (or None) at once when :attr:`auth_sync`, else an
+        awaitable of it (so does a plain implementation that returned one)."""
+        if not self.auth_sync:
+            return self.auth(ctx, api_key)
+        return self._first_now(
+            "gateway_auth", self.auth_impls, {"ctx": ctx, "api_key": api_key, "gateway": self.gateway}
+        )
+
+    def route_now(self, ctx: RequestContext) -> Any:
+        """``gateway_route`` as :meth:`auth_now` does ``gateway_auth``."""
+        if not self.route_sync:
+            return self.route(ctx)
+        return self._first_now("gateway_route", self.route_impls, {"ctx": ctx, "gateway": self.gateway})
+
+    def _first_now(self, hook: str, impls: list[Impl], kwargs: dict[str, Any]) -> Any:
+        for impl in impls:
+            result = _start(impl, hook, kwargs)
+            if result is not None:
+                if hasattr(result, "__await__"):  # a plain function may still return an awaitable
+                    return self._first_rest(hook, impl, result, impls[impls.index(impl) + 1 :], kwargs)
+                return result
+        return None
+
+    async def _first_rest(self, hook: str, impl: Impl, awaitable: Any, rest: list[Impl], kwargs: dict[str, Any]) -> Any:
+        result = await _awaited(impl, hook, awaitable)
+        if result is not None:
+            return result
+        for impl in rest:
+            result = await _invoke(impl, hook, kwargs)
+            if result is not None:
+                return result
+        return None
 
     async def auth(self, ctx: RequestContext, api_key: str | None) -> Principal | None:
         kwargs = {"ctx": ctx, "api_key": api_key, "gateway": self.gateway}

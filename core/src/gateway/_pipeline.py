@@ -25,7 +25,12 @@ log = get_logger("gateway.pipeline")
 async def authenticate(gateway: Gateway, ctx: RequestContext, path: str | None = None) -> Principal:
     """Run ``gateway_auth``; then ``general_settings.allowed_routes`` for ``path`` (default: the
     context's endpoint when it is a path, as admin and plugin routes set it)."""
-    principal = await gateway.hooks.auth(ctx, ctx.api_key)
+    return admit(gateway, ctx, await gateway.hooks.auth(ctx, ctx.api_key), path)
+
+
+def admit(gateway: Gateway, ctx: RequestContext, principal: Principal | None, path: str | None = None) -> Principal:
+    """What :func:`authenticate` does with ``gateway_auth``'s answer: 401 without a principal, then
+    ``allowed_routes``.  The model lifecycle calls it directly when the auth hooks are plain functions."""
     if principal is None:
         if ctx.api_key is None:
             raise AuthenticationError(
@@ -68,7 +73,9 @@ async def run(gateway: Gateway, ctx: RequestContext) -> ResponseBody:
     check_model_access(gateway, ctx, principal)
     if hooks.pre_call_impls:  # checked here: a coroutine per empty hook is measurable per request
         await hooks.pre_call(ctx)
-    plan = await hooks.route(ctx)
+    plan = hooks.route_now(ctx)  # no coroutine when the route hooks are plain functions (the default router)
+    if plan is not None and hasattr(plan, "__await__"):
+        plan = await plan
     if not plan:
         raise NotFoundError(f"no deployment can serve model {ctx.model_group!r}", param="model")
     ctx.deployments = plan
@@ -106,4 +113,4 @@ def finish(gateway: Gateway, ctx: RequestContext, error: BaseException | None = 
         gateway.log_dispatcher.submit(LogEvent(ctx))
 
 
-__all__ = ["run", "finish", "authenticate", "StreamResponseBody", "JSONResponseBody"]
+__all__ = ["run", "finish", "authenticate", "admit", "StreamResponseBody", "JSONResponseBody"]

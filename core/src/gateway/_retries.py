@@ -146,6 +146,13 @@ async def call_with_retries(gateway: Gateway, ctx: RequestContext, plan: Sequenc
     loop = RetryLoop(gateway, ctx)
     try:
         if isinstance(plan, RoutePlan):
+            if len(plan) and loop.flags is None:
+                # the common case, flattened: the group's first attempt from here (no coroutine for
+                # run_plan and run_group); a failure goes on where run_group would have
+                try:
+                    return await loop.attempt(loop.pick(plan, 0) if len(plan) > 1 else plan[0])
+                except UpstreamError as exc:
+                    return await loop.run_plan(plan, exc)
             return await loop.run_plan(plan)
         return await loop.run_list(plan)
     except GatewayError as exc:
@@ -198,11 +205,12 @@ class RetryLoop:
 
     # ------------------------------------------------------------------ plans from the default router
 
-    async def run_plan(self, plan: RoutePlan) -> ResponseBody:
+    async def run_plan(self, plan: RoutePlan, first_error: UpstreamError | None = None) -> ResponseBody:
+        """``first_error``: the group's first attempt was made (by :func:`call_with_retries`) and failed so."""
         error: GatewayError
         if len(plan):
             try:
-                return await self.run_group(plan.group, plan)  # a fresh list per request already
+                return await self.run_group(plan.group, plan, first_error)  # a fresh list per request already
             except UpstreamError as exc:
                 error = exc
         else:
@@ -229,26 +237,32 @@ class RetryLoop:
                     raise
         raise error
 
-    async def run_group(self, group: str, ordered: list[Deployment]) -> ResponseBody:
-        if self.flags is not None:
+    async def run_group(
+        self, group: str, ordered: list[Deployment], first_error: UpstreamError | None = None
+    ) -> ResponseBody:
+        """Try ``group``'s deployments with its retries; ``first_error``: its first attempt was made and failed so."""
+        if first_error is None and self.flags is not None:
             self.flags.fail_group(self.ctx, group)  # mock_testing_fallbacks: on to the fallbacks
         retries_here = 0
         index = 0
+        error = first_error
         while True:
+            if error is not None:
+                kind = classify(error)
+                default = self.num_retries if error.retryable and kind not in (CONTEXT_WINDOW, CONTENT_POLICY) else 0
+                if retries_here >= self.router.retries_for(kind, group, default):
+                    raise error
+                self.last_error = error
+                retries_here += 1
+                self.retries += 1
+                index += 1
             deployment = self.pick(ordered, index) if len(ordered) > 1 else ordered[0]  # one: no call
             if retries_here:
                 await self.wait_before(deployment)
             try:
                 return await self.attempt(deployment)
             except UpstreamError as exc:
-                kind = classify(exc)
-                default = self.num_retries if exc.retryable and kind not in (CONTEXT_WINDOW, CONTENT_POLICY) else 0
-                if retries_here >= self.router.retries_for(kind, group, default):
-                    raise
-                self.last_error = exc
-                retries_here += 1
-                self.retries += 1
-                index += 1
+                error = exc
 
     def pick(self, ordered: list[Deployment], index: int) -> Deployment:
         """The deployment at ``index`` (cycling), skipping ones that started cooling down meanwhile."""

@@ -27,12 +27,12 @@ from gateway._hooks import PerPlugin, call_startup_hook, log_plugin_failure
 from gateway._registry import Registry
 from gateway._types import RequestContext, StreamResponseBody
 from gateway.http._asgi import (
+    WATCH_DISCONNECT_AFTER,
     ClientGone,
     DisconnectWatch,
     id_headers,
     model_request_context,
     receive_body,
-    run_until_disconnect,
     send_bytes,
 )
 from gateway.http._batch import batch_models, serve_batch
@@ -78,12 +78,84 @@ class ModelRoute:
         self.templates = [template_pattern(path) for path in surface.paths if "{" in path]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # one coroutine for the whole lifecycle: every layer of ``await`` costs each request
+        gateway = self.gateway
         ctx = model_request_context(scope, self.surface.endpoint)
         ctx.surface = self.surface.name
         answered = Answered()
         error: BaseException | None = None
         try:
-            error = await self._serve(ctx, scope, receive, send, answered)
+            access = gateway.access
+            if access.networks is not None:  # general_settings.allowed_ips: before the credential is looked at
+                access.check_ip(ctx.client_ip)
+            # authenticate before reading the body: an anonymous client cannot make us read 32 MB
+            ctx.api_key = extract_api_key(ctx.headers, self.key_header)
+            principal = gateway.hooks.auth_now(ctx, ctx.api_key)  # no coroutine for plain-function auth hooks
+            if principal is not None and hasattr(principal, "__await__"):
+                principal = await principal
+            _pipeline.admit(gateway, ctx, principal, scope["path"])
+            raw = await receive_body(
+                receive, ctx.headers.get("content-length"), gateway.max_body_bytes, gateway.request_body_timeout
+            )
+            ctx.body = parse_json_object(raw)
+            params = self._path_params(scope["path"]) if self.templates else None
+            if params is not None:
+                request = ctx.request = self._codec(self.surface.decode_path, ctx.body, params)
+            else:
+                try:  # self._codec, inlined: every request passes here
+                    request = ctx.request = self.surface.decode(ctx.body)
+                except GatewayError:
+                    raise
+                except Exception as exc:
+                    raise log_plugin_failure(self.plugin, f"surface {self.surface.name}.decode", exc) from exc
+            ctx.requested_model = request.model
+            ctx.stream = request.stream
+            if access.enforce_user:
+                access.check_user(request.user, self.surface.user_field)
+            if gateway.parallel.cap is not None:  # no coroutine per request when there is no cap
+                answered.slot = await gateway.parallel.acquire()
+            if "," in ctx.requested_model and (names := batch_models(gateway, ctx)) is not None:
+                # LiteLLM's batch completions ("model": "a,b"): one request per model, a list of answers
+                status, body, headers = await serve_batch(gateway, self.surface, ctx, names, self.answer_headers)
+                ctx.status = status
+                answered.head = True
+                await send_bytes(send, status, body, headers, self.surface.content_type)
+                return
+            # run_until_disconnect, inlined (one coroutine less): an abandoned request must not keep
+            # an upstream generating, and billing, an answer nobody will read
+            task = asyncio.current_task()
+            assert task is not None
+            watch = DisconnectWatch(task, receive)
+            timer = asyncio.get_running_loop().call_later(WATCH_DISCONNECT_AFTER, watch.start)
+            try:
+                response = await _pipeline.run(gateway, ctx)
+            except asyncio.CancelledError:
+                if watch.client_gone:
+                    task.uncancel()
+                    raise ClientGone("the client disconnected before its answer was ready") from None
+                raise
+            finally:
+                timer.cancel()
+                watch.stop()
+            if isinstance(response, StreamResponseBody):
+                raw_headers = answer_head(ctx, response, self.answer_headers, STREAM_HEADERS)
+                error = await self._stream(ctx, response, raw_headers, receive, send, answered)
+                return
+            # the headers as the answer stood before it was encoded; content-length once it is
+            raw_headers = answer_head(
+                ctx, response, self.answer_headers, [(b"content-type", self.surface.content_type)]
+            )
+            ctx.status = response.status
+            try:  # self._codec, inlined
+                body = self.surface.encode_answer(ctx, response)
+            except GatewayError:
+                raise
+            except Exception as exc:
+                raise log_plugin_failure(self.plugin, f"surface {self.surface.name}.encode_answer", exc) from exc
+            raw_headers.insert(1, (b"content-length", str(len(body)).encode()))
+            answered.head = True
+            await send({"type": "http.response.start", "status": response.status, "headers": raw_headers})
+            await send({"type": "http.response.body", "body": body})
         except GatewayError as exc:
             error = exc
             await self._send_error(send, ctx, exc, answered)
@@ -97,64 +169,8 @@ class ModelRoute:
             raise
         finally:
             if answered.slot is not None:  # global_max_parallel_requests
-                self.gateway.parallel.release(answered.slot)
-            _pipeline.finish(self.gateway, ctx, error)
-
-    async def _serve(
-        self, ctx: RequestContext, scope: Scope, receive: Receive, send: Send, answered: Answered
-    ) -> GatewayError | None:
-        gateway = self.gateway
-        access = gateway.access
-        if access.networks is not None:  # general_settings.allowed_ips: before the credential is looked at
-            access.check_ip(ctx.client_ip)
-        # authenticate before reading the body: an anonymous client cannot make us read 32 MB
-        ctx.api_key = extract_api_key(ctx.headers, self.key_header)
-        await _pipeline.authenticate(gateway, ctx, scope["path"])
-        raw = await receive_body(
-            receive, ctx.headers.get("content-length"), gateway.max_body_bytes, gateway.request_body_timeout
-        )
-        ctx.body = parse_json_object(raw)
-        params = self._path_params(scope["path"]) if self.templates else None
-        if params is not None:
-            request = ctx.request = self._codec(self.surface.decode_path, ctx.body, params)
-        else:
-            try:  # self._codec, inlined: every request passes here
-                request = ctx.request = self.surface.decode(ctx.body)
-            except GatewayError:
-                raise
-            except Exception as exc:
-                raise log_plugin_failure(self.plugin, f"surface {self.surface.name}.decode", exc) from exc
-        ctx.requested_model = request.model
-        ctx.stream = request.stream
-        if access.enforce_user:
-            access.check_user(request.user, self.surface.user_field)
-        if gateway.parallel.cap is not None:  # no coroutine per request when there is no cap
-            answered.slot = await gateway.parallel.acquire()
-        if "," in ctx.requested_model and (names := batch_models(gateway, ctx)) is not None:
-            # LiteLLM's batch completions ("model": "a,b"): one request per model, a list of answers
-            status, body, headers = await serve_batch(gateway, self.surface, ctx, names, self.answer_headers)
-            ctx.status = status
-            answered.head = True
-            await send_bytes(send, status, body, headers, self.surface.content_type)
-            return None
-        response = await run_until_disconnect(gateway, ctx, receive)
-        if isinstance(response, StreamResponseBody):
-            raw_headers = answer_head(ctx, response, self.answer_headers, STREAM_HEADERS)
-            return await self._stream(ctx, response, raw_headers, receive, send, answered)
-        # the headers as the answer stood before it was encoded; content-length once it is
-        raw_headers = answer_head(ctx, response, self.answer_headers, [(b"content-type", self.surface.content_type)])
-        ctx.status = response.status
-        try:  # self._codec, inlined
-            body = self.surface.encode_answer(ctx, response)
-        except GatewayError:
-            raise
-        except Exception as exc:
-            raise log_plugin_failure(self.plugin, f"surface {self.surface.name}.encode_answer", exc) from exc
-        raw_headers.insert(1, (b"content-length", str(len(body)).encode()))
-        answered.head = True
-        await send({"type": "http.response.start", "status": response.status, "headers": raw_headers})
-        await send({"type": "http.response.body", "body": body})
-        return None
+                gateway.parallel.release(answered.slot)
+            _pipeline.finish(gateway, ctx, error)
 
     async def _stream(
         self, ctx: RequestContext, response: StreamResponseBody, raw_headers: list[tuple[bytes, bytes]], receive: Receive,
