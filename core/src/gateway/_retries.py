@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway._defaults import apply_defaults
 from gateway._errors import BadRequestError, GatewayError, UpstreamError, UpstreamTimeoutError, UpstreamUnreachableError
+from gateway._hooks import log_plugin_failure
 from gateway._request_flags import (
     TIMEOUT_HEADER,
     RequestFlags,
@@ -338,7 +339,16 @@ class RetryLoop:
         response: ResponseBody
         try:
             if flags is None or flags.timeout is None:
-                called = await self.gateway.hooks.call(ctx, deployment)
+                single = self.gateway.hooks.call_single
+                if single is not None:  # hooks.call, inlined for its common case: one coroutine less
+                    try:
+                        called = await single.call({"ctx": ctx, "deployment": deployment, "gateway": self.gateway})
+                    except GatewayError:
+                        raise
+                    except Exception as exc:
+                        raise log_plugin_failure(single.plugin, "gateway_call", exc) from exc
+                else:
+                    called = await self.gateway.hooks.call(ctx, deployment)
                 if called is None:
                     raise RuntimeError("no gateway_call implementation answered")
                 response = called
