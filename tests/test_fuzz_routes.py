@@ -41,12 +41,11 @@ import yaml
 from hypothesis import HealthCheck, Phase, currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
 
-from gateway.testing import free_port
+from gateway.testing import free_port, run_sql
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 MASTER = "sk-fuzz-master-0123456789abcdef"
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 REDIS_URL = os.environ.get("GATEWAY_FUZZ_REDIS_URL", "redis://127.0.0.1:6379/0")
 VENV_BIN = Path(sys.executable).parent
 ANTHROPIC_KEY = "sk-ant-fuzz"
@@ -811,19 +810,6 @@ ROUTES += [
 # --------------------------------------------------------------------------- the gateway process
 
 
-def _psql(sql: str) -> None:
-    import asyncpg
-
-    async def run() -> None:
-        conn = await asyncpg.connect(PG_ADMIN)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
-
-
 def delete_redis_keys(prefix: str) -> None:
     """The spend counters this module's gateway left in Redis (every key is ``{prefix}:...``)."""
     from gateway_spend.resp import RespClient
@@ -903,7 +889,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, anthropic_upstream: str) -
     workdir = tmp_path_factory.mktemp("fuzz")
     database = f"fuzz_test_{uuid.uuid4().hex[:10]}"
     redis_prefix = f"fuzz-{uuid.uuid4().hex[:10]}"
-    _psql(f'CREATE DATABASE "{database}"')
+    run_sql(f'CREATE DATABASE "{database}"')
     port = free_port()
     config_path = workdir / "gateway.yaml"
     config_path.write_text(
@@ -950,7 +936,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, anthropic_upstream: str) -
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
-        _psql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        run_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         delete_redis_keys(redis_prefix)
 
 

@@ -8,7 +8,6 @@ speaking Anthropic's wire format (``gateway_anthropic.testing``) that checks eve
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 import time
@@ -23,7 +22,7 @@ import httpx
 import openai
 import pytest
 
-from gateway.testing import FakeUpstream, start_gateway
+from gateway.testing import FakeUpstream, run_sql, start_gateway
 
 anthropic_testing = pytest.importorskip("gateway_anthropic.testing", reason="needs gateway-anthropic")
 gemini_testing = pytest.importorskip("gateway_gemini.testing", reason="needs gateway-gemini")
@@ -35,23 +34,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 MASTER = "sk-passthrough-master"
 UPSTREAM_KEY = "sk-ant-upstream-secret"
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 INPUT, OUTPUT = Decimal("0.000003"), Decimal("0.000015")
 MODEL = "claude-passthrough-test"
-
-
-def _psql(sql: str) -> None:
-    import asyncpg
-
-    async def run() -> None:
-        conn = await asyncpg.connect(PG_ADMIN)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +62,7 @@ def gateway(
     upstream: Any, openai_upstream: FakeUpstream, gemini_upstream: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Any]:
     database = f"passthrough_{uuid.uuid4().hex[:10]}"
-    _psql(f'CREATE DATABASE "{database}"')
+    run_sql(f'CREATE DATABASE "{database}"')
     workdir: Path = tmp_path_factory.mktemp("passthrough")
     config = {
         "model_list": [
@@ -167,7 +152,7 @@ def gateway(
         yield gw
     finally:
         gw.stop()
-        _psql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        run_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def admin(gw: Any, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -5,7 +5,6 @@ with a query) and gateway-spend's ledger backlog, reported by the plugins withou
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,35 +13,21 @@ from typing import Any
 import openai
 import pytest
 
+from gateway.testing import run_sql
 from tests.test_governance_flow import MASTER, MESSAGES, admin, governed  # noqa: F401 - fixture
-
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-def _pg(sql: str) -> None:
-    import asyncpg
-
-    async def run() -> None:
-        conn = await asyncpg.connect(PG_ADMIN)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
 
 
 @pytest.fixture
 def pg_database() -> Iterator[str]:
     name = f"readiness_{uuid.uuid4().hex[:12]}"
     try:
-        _pg(f"CREATE DATABASE {name}")
+        run_sql(f"CREATE DATABASE {name}")
     except OSError as exc:
         pytest.skip(f"no PostgreSQL on 127.0.0.1:5432 ({exc})")
     try:
         yield name
     finally:
-        _pg(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        run_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def test_details_show_the_database_and_the_spend_ledger(governed: Any) -> None:

@@ -9,7 +9,6 @@ virtual-keys plugin looks a never-seen key up in the database, which is what han
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
 import uuid
@@ -19,13 +18,12 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.testing import FakeUpstream
+from gateway.testing import FakeUpstream, run_sql
 
 from .conftest import MASTER, openai_config
 
 gateway_virtual_keys = pytest.importorskip("gateway_virtual_keys")
 
-PG = "postgresql://postgres@127.0.0.1:5432"
 CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 
 
@@ -80,27 +78,14 @@ class HangingDatabase:
                 pass
 
 
-def _pg(sql: str) -> None:
-    import asyncpg
-
-    async def run() -> None:
-        conn = await asyncpg.connect(PG + "/test")
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
-
-
 @pytest.fixture
 def database() -> Iterator[str]:
     name = f"gw_hang_{uuid.uuid4().hex[:12]}"
-    _pg(f"CREATE DATABASE {name}")
+    run_sql(f"CREATE DATABASE {name}")
     try:
         yield name
     finally:
-        _pg(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        run_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@
 * :func:`in_process_client` builds a gateway and an ``httpx.AsyncClient`` that calls its ASGI app
   in-process (lifespan included: plugins' ``gateway_lifespan`` runs, the log queue drains at the
   end), for fast tests that need no socket on the gateway's side.
+* :func:`postgres_database` creates an empty PostgreSQL database on the test server (127.0.0.1:5432,
+  or ``GATEWAY_TEST_POSTGRES``) and drops it afterwards; :func:`run_sql` runs one statement there.
 * Fixtures: ``gateway_factory`` (start any number of gateways, all stopped at the end),
   ``gateway_client`` (:func:`in_process_client`), ``fake_upstream``, ``log_collector`` (collects
   ``gateway_log`` payloads) and ``server_logs`` (the gateway's own structured log lines).
@@ -22,6 +24,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 from gateway.testing._collectors import LogCollector, ServerLogs
+from gateway.testing._databases import postgres_database, run_sql
 from gateway.testing._servers import (
     LocalServer,
     RunningGateway,
@@ -104,4 +107,6 @@ __all__ = [
     "ServerThread",
     "LocalServer",
     "asgi_lifespan",
+    "postgres_database",
+    "run_sql",
 ]

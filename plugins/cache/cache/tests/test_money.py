@@ -12,6 +12,8 @@ import httpx
 import pytest
 from cache_helpers import MASTER
 
+from gateway.testing import postgres_database
+
 PRICES = {"input_cost_per_token": 0.001, "output_cost_per_token": 0.002}
 
 
@@ -29,25 +31,8 @@ def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'ledger.db'}"
         return
-    import asyncio
-    import uuid
-
-    import asyncpg
-
-    name = f"cache_test_{uuid.uuid4().hex[:10]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/test")
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with postgres_database("cache_test") as url:
+        yield url
 
 
 @pytest.mark.parametrize("hit_cost", [None, "0.0001"])

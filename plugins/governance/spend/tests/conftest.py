@@ -10,54 +10,30 @@ from __future__ import annotations
 import sys
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gateway.testing import postgres_database
+
 TESTS = Path(__file__).parent
 sys.path.insert(0, str(TESTS))  # the helper modules next to this file
 
-from spend_helpers import PG_ADMIN, GatewayProcess, redis_command, redis_keys  # noqa: E402
-
-
-def _psql(sql: str) -> None:
-    import asyncio
-
-    import asyncpg
-
-    async def run() -> None:
-        conn = await asyncpg.connect(PG_ADMIN)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
-
-
-@contextmanager
-def _database() -> Iterator[str]:
-    name = f"spend_test_{uuid.uuid4().hex[:10]}"
-    _psql(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+from spend_helpers import GatewayProcess, redis_command, redis_keys  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this session (dropped afterwards)."""
-    with _database() as url:
+    with postgres_database("spend_test") as url:
         yield url
 
 
 @pytest.fixture
 def fresh_pg() -> Iterator[str]:
     """A database of its own for one test (the ledger starts empty)."""
-    with _database() as url:
+    with postgres_database("spend_test") as url:
         yield url
 
 

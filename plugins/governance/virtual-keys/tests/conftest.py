@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from gateway.testing import postgres_database
+
 if TYPE_CHECKING:
     from gateway.testing import RunningGateway
 
@@ -71,12 +73,8 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Da
     if request.param == "sqlite":
         yield Database("sqlite", f"sqlite:///{tmp_path / 'empty.db'}")
         return
-    name = f"vk_empty_{uuid.uuid4().hex[:12]}"
-    _pg(f"CREATE DATABASE {name}")
-    try:
-        yield Database("postgres", f"postgresql://postgres@127.0.0.1:5432/{name}")
-    finally:
-        _pg(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with postgres_database("vk_empty") as url:
+        yield Database("postgres", url)
 
 
 @pytest.fixture(autouse=True)

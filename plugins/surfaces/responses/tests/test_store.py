@@ -7,13 +7,11 @@ conversation started on one worker continues on another.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,9 +22,7 @@ import pytest
 import yaml
 from responses_helpers import MASTER, config
 
-from gateway.testing import FakeUpstream, Reply, RunningGateway, free_port
-
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+from gateway.testing import FakeUpstream, Reply, RunningGateway, free_port, postgres_database
 
 
 def client(gw: RunningGateway, key: str = MASTER) -> openai.OpenAI:
@@ -173,27 +169,10 @@ def test_another_key_gets_404(start: Any, sqlite_url: str, monkeypatch: pytest.M
 # --------------------------------------------------------------------------- two workers
 
 
-def _psql(sql: str) -> None:
-    import asyncpg
-
-    async def run() -> None:
-        conn = await asyncpg.connect(PG_ADMIN)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
-
-
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    name = f"responses_test_{uuid.uuid4().hex[:10]}"
-    _psql(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_database("responses_test") as url:
+        yield url
 
 
 class Worker:
