@@ -276,36 +276,31 @@ class OpenAIProvider(Provider):
         if not ctx.stream:
             answer = await self._json_call(ctx, deployment, gateway, body, "completions")
             return JSONResponseBody(data=chat_completion(answer.data), status=answer.status, headers=answer.headers)
-        options = body.get("stream_options")
-        body["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
-        target = self.targets[deployment.id]
-        resp = await gateway.upstream.open_stream(
-            self.prefix,
-            target.url("completions", deployment),
-            orjson.dumps(body),
-            target.headers if self._forward_org is False else self._headers(target, ctx, gateway),
-            timeout=deployment.stream_timeout,
-            params=target.params,
-        )
+        resp = await self._open_stream(ctx, deployment, gateway, body, "completions")
         chunks = chat_chunks(self._chunks(resp, deployment.stream_timeout))
         return StreamResponseBody(chunks, headers=pass_headers(resp.headers))
 
     async def _stream_chat(
         self, ctx: RequestContext, deployment: Deployment, gateway: Any, body: dict[str, Any]
     ) -> StreamResponseBody:
+        resp = await self._open_stream(ctx, deployment, gateway, body, "chat")
+        return StreamResponseBody(self._chunks(resp, deployment.stream_timeout), headers=pass_headers(resp.headers))
+
+    async def _open_stream(
+        self, ctx: RequestContext, deployment: Deployment, gateway: Any, body: dict[str, Any], endpoint: str
+    ) -> Any:
         # always ask for usage: accounting needs it; the HTTP layer hides it from clients that did not ask
         options = body.get("stream_options")
         body["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
         target = self.targets[deployment.id]
-        resp = await gateway.upstream.open_stream(
+        return await gateway.upstream.open_stream(
             self.prefix,
-            target.url("chat", deployment),
+            target.url(endpoint, deployment),
             orjson.dumps(body),
             target.headers if self._forward_org is False else self._headers(target, ctx, gateway),
             timeout=deployment.stream_timeout,
             params=target.params,
         )
-        return StreamResponseBody(self._chunks(resp, deployment.stream_timeout), headers=pass_headers(resp.headers))
 
     async def completions(
         self, ctx: RequestContext, deployment: Deployment, gateway: Any
