@@ -154,9 +154,10 @@ class RequestHooks:
         #: :meth:`auth_now` / :meth:`route_now` and creates no coroutine for these hooks
         self.auth_sync = not any(impl.is_async for impl in self.auth_impls)
         self.route_sync = not any(impl.is_async for impl in self.route_impls)
-        #: the one ``gateway_call`` implementation when there is exactly one and it is async (the
-        #: provider dispatch, without a response cache): the retry loop awaits it directly
-        self.call_single = self.call_impls[0] if len(self.call_impls) == 1 and self.call_impls[0].is_async else None
+        #: the ``gateway_call`` implementation when there is exactly one (the provider dispatch, a plain
+        #: function returning the provider's coroutine, when no plugin such as a response cache adds
+        #: one): the retry loop calls it directly, without the coroutine of :meth:`call`
+        self.call_single = self.call_impls[0] if len(self.call_impls) == 1 else None
 
     def auth_now(self, ctx: RequestContext, api_key: str | None) -> Any:
         """``gateway_auth``: the principal (or None) at once when :attr:`auth_sync`, else an

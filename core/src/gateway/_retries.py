@@ -342,7 +342,9 @@ class RetryLoop:
                 single = self.gateway.hooks.call_single
                 if single is not None:  # hooks.call, inlined for its common case: one coroutine less
                     try:
-                        called = await single.call({"ctx": ctx, "deployment": deployment, "gateway": self.gateway})
+                        called = single.call({"ctx": ctx, "deployment": deployment, "gateway": self.gateway})
+                        if single.is_async or (called is not None and hasattr(called, "__await__")):
+                            called = await called
                     except GatewayError:
                         raise
                     except Exception as exc:
