@@ -7,8 +7,10 @@ with, and its spend shows in ``/customer/info``."""
 
 from __future__ import annotations
 
+import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -16,7 +18,11 @@ import openai
 import pytest
 
 from gateway import fake_openai
-from tests.test_governance_flow import MASTER, MESSAGES, REPLY, admin, call_cost, governed  # noqa: F401 - fixture
+
+# sibling test modules by their plain name: core/tests is a package named "tests", so
+# "tests.<module>" does not name them reliably (it depends on the order pytest collects in)
+sys.path.insert(0, str(Path(__file__).parent))
+from test_governance_flow import MASTER, MESSAGES, REPLY, admin, call_cost, governed  # noqa: F401 - fixture
 
 
 def test_a_customer_budget_stops_its_requests_across_keys_and_shows_its_spend(governed: Any) -> None:

@@ -5,6 +5,7 @@ with a query) and gateway-spend's ledger backlog, reported by the plugins withou
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,11 @@ import openai
 import pytest
 
 from gateway.testing import run_sql
-from tests.test_governance_flow import MASTER, MESSAGES, admin, governed  # noqa: F401 - fixture
+
+# sibling test modules by their plain name: core/tests is a package named "tests", so
+# "tests.<module>" does not name them reliably (it depends on the order pytest collects in)
+sys.path.insert(0, str(Path(__file__).parent))
+from test_governance_flow import MASTER, MESSAGES, admin, governed  # noqa: F401 - fixture
 
 
 @pytest.fixture

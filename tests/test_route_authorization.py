@@ -20,14 +20,19 @@ and serve the master key.
 from __future__ import annotations
 
 import json
+import sys
 import urllib.parse
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
 import pytest
 import yaml
 
-from tests.test_fuzz_routes import (  # noqa: F401 - fixtures used by name
+# sibling test modules by their plain name: core/tests is a package named "tests", so
+# "tests.<module>" does not name them reliably (it depends on the order pytest collects in)
+sys.path.insert(0, str(Path(__file__).parent))
+from test_fuzz_routes import (  # noqa: F401 - fixtures used by name
     MASTER,
     ROUTES,
     GatewayProcess,

@@ -7,12 +7,19 @@ the master key, every installed plugin): the ``anthropic`` SDK's ``messages.coun
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import anthropic
 import openai
 import pytest
 
 from gateway import tokens
-from tests.litellm_compat.test_real_clients import (  # noqa: F401 - fixture used by name
+
+# sibling test modules by their plain name: core/tests is a package named "tests", so
+# "tests.<module>" does not name them reliably (it depends on the order pytest collects in)
+sys.path.insert(0, str(Path(__file__).parent))
+from test_real_clients import (  # noqa: F401 - fixture used by name
     GPT_4O,
     MASTER,
     GatewayProcess,
