@@ -76,7 +76,7 @@ How to run
 
 What the figures mean
     Instructions, not time: the count does not depend on what else the machine does (two runs
-    agree within 0.1%), so a change of 0.5% in the gateway's own work is visible, where
+    agree within 0.3%), so a change of 1% in the gateway's own work is visible, where
     requests/s on this shared machine swing by a third.  A count is not a latency: it leaves out
     cache misses and system calls (the access line's write, socket I/O), so compare counts with
     counts: before and after a change, one configuration with another.
