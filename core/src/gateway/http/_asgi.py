@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from starlette.types import Receive, Scope, Send
@@ -101,18 +102,36 @@ WATCH_DISCONNECT_AFTER = 0.5
 
 
 class DisconnectWatch:
-    """Cancels the request's task when the client disconnects (see :func:`run_until_disconnect`)."""
+    """Cancels the request's task when the client disconnects (see :func:`run_until_disconnect`).
 
-    __slots__ = ("task", "receive", "watcher", "client_gone")
+    Used as a (synchronous: no coroutine of its own) context manager around what the client waits
+    for: on leaving it stops the watch, and turns the cancellation it caused into :class:`ClientGone`
+    saying ``gone``; any other cancellation goes on as it was."""
 
-    def __init__(self, task: asyncio.Task[Any], receive: Receive) -> None:
+    __slots__ = ("task", "receive", "watcher", "client_gone", "gone", "timer")
+
+    def __init__(
+        self,
+        task: asyncio.Task[Any],
+        receive: Receive,
+        gone: str = "the client disconnected before its answer was ready",
+    ) -> None:
         self.task = task
         self.receive = receive
         self.watcher: asyncio.Task[None] | None = None
         self.client_gone = False
+        self.gone = gone
+        self.timer: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
-        self.watcher = asyncio.get_running_loop().create_task(self._watch())
+        """Watch from now on (once: a pending :meth:`start_after` is dropped)."""
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.watcher is None:
+            self.watcher = asyncio.get_running_loop().create_task(self._watch())
+
+    def start_after(self, seconds: float) -> None:
+        self.timer = asyncio.get_running_loop().call_later(seconds, self.start)
 
     async def _watch(self) -> None:
         # the body was read: the next message the server has for us is the disconnect
@@ -122,8 +141,19 @@ class DisconnectWatch:
         self.task.cancel()
 
     def stop(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
         if self.watcher is not None:
             self.watcher.cancel()
+
+    def __enter__(self) -> DisconnectWatch:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+        if kind is not None and issubclass(kind, asyncio.CancelledError) and self.client_gone:
+            self.task.uncancel()
+            raise ClientGone(self.gone) from None
 
 
 async def run_until_disconnect(gateway: Gateway, ctx: RequestContext, receive: Receive) -> ResponseBody:
@@ -134,17 +164,9 @@ async def run_until_disconnect(gateway: Gateway, ctx: RequestContext, receive: R
     task = asyncio.current_task()
     assert task is not None
     watch = DisconnectWatch(task, receive)
-    timer = asyncio.get_running_loop().call_later(WATCH_DISCONNECT_AFTER, watch.start)
-    try:
+    watch.start_after(WATCH_DISCONNECT_AFTER)
+    with watch:
         return await _pipeline.run(gateway, ctx)
-    except asyncio.CancelledError:
-        if watch.client_gone:
-            task.uncancel()
-            raise ClientGone("the client disconnected before its answer was ready") from None
-        raise
-    finally:
-        timer.cancel()
-        watch.stop()
 
 
 async def send_bytes(

@@ -415,23 +415,15 @@ class PassThrough:
         # a client that leaves stops the upstream call (an abandoned answer is still billed): once
         # the body is read the next message from the client is its disconnect, watched from
         # WATCH_DISCONNECT_AFTER on (a fast answer needs no watcher task), a stream at once
-        watch = DisconnectWatch(task, receive)
-        if not body_state.done:
+        watch = DisconnectWatch(task, receive, "the client disconnected before the answer ended")
+        if body_state.done:
+            watch.start_after(WATCH_DISCONNECT_AFTER)
+        else:
             body_state.watch = watch  # the body is still on its way: watched once it was read
-        timer = asyncio.get_running_loop().call_later(WATCH_DISCONNECT_AFTER, watch.start) if body_state.done else None
-        try:
+        with watch:
             return await self._call(
-                ctx, method, target, body, headers, timeout, body_state, watch, timer is not None, send, head_sent
+                ctx, method, target, body, headers, timeout, body_state, watch, body_state.done, send, head_sent
             )
-        except asyncio.CancelledError:
-            if watch.client_gone:
-                task.uncancel()
-                raise ClientGone("the client disconnected before the answer ended") from None
-            raise
-        finally:
-            if timer is not None:
-                timer.cancel()
-            watch.stop()
 
     async def _call(
         self,

@@ -126,17 +126,9 @@ class ModelRoute:
             task = asyncio.current_task()
             assert task is not None
             watch = DisconnectWatch(task, receive)
-            timer = asyncio.get_running_loop().call_later(WATCH_DISCONNECT_AFTER, watch.start)
-            try:
+            watch.start_after(WATCH_DISCONNECT_AFTER)
+            with watch:
                 response = await _pipeline.run(gateway, ctx)
-            except asyncio.CancelledError:
-                if watch.client_gone:
-                    task.uncancel()
-                    raise ClientGone("the client disconnected before its answer was ready") from None
-                raise
-            finally:
-                timer.cancel()
-                watch.stop()
             if isinstance(response, StreamResponseBody):
                 raw_headers = answer_head(ctx, response, self.answer_headers, STREAM_HEADERS)
                 error = await self._stream(ctx, response, raw_headers, receive, send, answered)
@@ -186,23 +178,18 @@ class ModelRoute:
 
         task = asyncio.current_task()
         assert task is not None
-        watch = DisconnectWatch(task, receive)
+        watch = DisconnectWatch(task, receive, "the client disconnected before the stream ended")
         watch.start()  # a stream lasts: a client that leaves stops the upstream at once
         try:
-            events = self._codec(self.surface.encode_stream, ctx, response, on_error)
-            answered.head = True
-            await send({"type": "http.response.start", "status": 200, "headers": raw_headers})
-            async for data in _guarded(events, self.plugin, self.surface.name, ctx.request_id, on_error):
-                if data:
-                    await send({"type": "http.response.body", "body": data, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except asyncio.CancelledError:
-            if watch.client_gone:
-                task.uncancel()
-                raise ClientGone("the client disconnected before the stream ended") from None
-            raise
+            with watch:
+                events = self._codec(self.surface.encode_stream, ctx, response, on_error)
+                answered.head = True
+                await send({"type": "http.response.start", "status": 200, "headers": raw_headers})
+                async for data in _guarded(events, self.plugin, self.surface.name, ctx.request_id, on_error):
+                    if data:
+                        await send({"type": "http.response.body", "body": data, "more_body": True})
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
-            watch.stop()
             await response.aclose()
         return failure[0] if failure else None
 
