@@ -610,7 +610,8 @@ class FakeAnthropic(LocalServer):
         def answer(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
             return Response(orjson.dumps(payload), status_code=status, headers=headers, media_type="application/json")
 
-        async def messages(request: Request) -> Response:
+        async def checked(request: Request, validate: Callable[[Any], None]) -> Any:
+            """The request recorded and checked as Anthropic's API checks it: its body, or the refusal."""
             raw = await request.body()
             headers = {k.lower(): v for k, v in request.headers.items()}
             recorded = RecordedRequest(request.method, request.url.path, headers, raw, dict(request.query_params))
@@ -621,10 +622,16 @@ class FakeAnthropic(LocalServer):
                 return answer(400, error_body("invalid_request_error", "anthropic-version: header is required"))
             try:
                 body = orjson.loads(raw)
-                validate_request(body)
+                validate(body)
             except (orjson.JSONDecodeError, Invalid) as exc:
                 self.rejections.append(str(exc))
                 return answer(400, error_body("invalid_request_error", str(exc) or "invalid JSON"))
+            return body
+
+        async def messages(request: Request) -> Response:
+            body = await checked(request, validate_request)
+            if isinstance(body, Response):
+                return body
             with self._lock:
                 reply = self.script.pop(0) if self.script else None
             if reply is None:
@@ -637,19 +644,9 @@ class FakeAnthropic(LocalServer):
             return StreamingResponse(self._send(reply, events), headers=reply.headers, media_type="text/event-stream")
 
         async def count(request: Request) -> Response:
-            raw = await request.body()
-            headers = {k.lower(): v for k, v in request.headers.items()}
-            self.requests.append(RecordedRequest(request.method, request.url.path, headers, raw, {}))
-            if headers.get("x-api-key") != self.api_key:
-                return answer(401, error_body("authentication_error", "invalid x-api-key"))
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", headers.get("anthropic-version") or ""):
-                return answer(400, error_body("invalid_request_error", "anthropic-version: header is required"))
-            try:
-                body = orjson.loads(raw)
-                validate_count_request(body)
-            except (orjson.JSONDecodeError, Invalid) as exc:
-                self.rejections.append(str(exc))
-                return answer(400, error_body("invalid_request_error", str(exc) or "invalid JSON"))
+            body = await checked(request, validate_count_request)
+            if isinstance(body, Response):
+                return body
             with self._lock:
                 reply = self.script.pop(0) if self.script else None
             if reply is not None:
