@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,6 +14,8 @@ from gateway.testing import FakeUpstream, RunningGateway, start_gateway
 CORE_PLUGINS = [("openai", gateway_openai), ("mock", gateway_mock)]
 
 MASTER = "sk-test-master"
+#: the Redis the shared-state tests use (the CI script starts it)
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def openai_config(upstream: FakeUpstream, **extra: Any) -> dict[str, Any]:
@@ -67,3 +70,26 @@ def gateway_factory() -> Iterator[Callable[..., RunningGateway]]:
 def only_core_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
     """Entry-point discovery (Gateway(...) and gateway processes) sees only the core providers."""
     monkeypatch.setenv("GATEWAY_LOAD_PLUGINS", "openai,mock")
+
+
+@pytest.fixture
+def redis_prefix(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A key prefix of this test's own for the router's and the health checks' shared state in
+    Redis (deleted afterwards); the test is skipped, saying why, when Redis is not there."""
+    redis = pytest.importorskip("redis", reason="the shared router state needs the 'redis' package")
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"no Redis on 127.0.0.1:6379 ({exc}); start it (the CI script does) to run the shared-state tests")
+    prefix = f"gateway-test:{uuid.uuid4().hex}:"
+    monkeypatch.setenv("GATEWAY_ROUTER_REDIS_PREFIX", prefix + "router:")
+    monkeypatch.setenv("GATEWAY_HEALTH_REDIS_PREFIX", prefix + "health:")
+    monkeypatch.setenv("GATEWAY_ROUTER_SYNC_INTERVAL", "0.1")
+    try:
+        yield prefix
+    finally:
+        keys = list(client.scan_iter(match=prefix + "*", count=500))
+        if keys:
+            client.delete(*keys)
+        client.close()

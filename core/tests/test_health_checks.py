@@ -4,18 +4,16 @@ unhealthy deployment out of rotation when ``enable_health_check_routing`` is on.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import redis
 
 from gateway import Principal, hookimpl
 from gateway.testing import FakeUpstream, Reply, free_port
 
-from .conftest import MASTER
+from .conftest import MASTER, REDIS_URL
 
 AUTH = {"Authorization": f"Bearer {MASTER}"}
 USER_KEY = "sk-health-user"
@@ -27,9 +25,6 @@ class UserKeys:
     @hookimpl
     def gateway_auth(self, api_key: str | None) -> Principal | None:
         return Principal(id="user-key", kind="virtual_key") if api_key == USER_KEY else None
-
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
@@ -130,26 +125,6 @@ def test_a_key_that_is_not_an_admin_calls_no_upstream(upstreams: dict[str, FakeU
     assert answer.json()["healthy_count"] == 5 and "latency_ms" not in answer.text
     assert all(not u.requests for u in upstreams.values())
     assert httpx.get(gw.url + "/health").status_code == 401
-
-
-@pytest.fixture
-def redis_prefix(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"no Redis on 127.0.0.1:6379 ({exc})")
-    prefix = f"gateway-test:{uuid.uuid4().hex}:"
-    monkeypatch.setenv("GATEWAY_ROUTER_REDIS_PREFIX", prefix + "router:")
-    monkeypatch.setenv("GATEWAY_HEALTH_REDIS_PREFIX", prefix + "health:")
-    monkeypatch.setenv("GATEWAY_ROUTER_SYNC_INTERVAL", "0.1")
-    try:
-        yield prefix
-    finally:
-        keys = list(client.scan_iter(match=prefix + "*", count=500))
-        if keys:
-            client.delete(*keys)
-        client.close()
 
 
 def test_two_instances_on_one_redis_check_each_deployment_once(

@@ -6,17 +6,15 @@ Keys go under a random prefix per test and are deleted afterwards, so parallel r
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import openai
 import pytest
 
-redis = pytest.importorskip("redis", reason="the shared router state needs the 'redis' package")
+pytest.importorskip("redis", reason="the shared router state needs the 'redis' package")
 
-from .conftest import MASTER  # noqa: E402 - after the importorskip above
+from .conftest import MASTER, REDIS_URL  # noqa: E402 - after the importorskip above
 from .test_routing_support import (  # noqa: E402
     chat,
     config,
@@ -30,27 +28,6 @@ from .test_routing_support import (  # noqa: E402
 )
 
 __all__ = ["upstreams"]
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def redis_prefix(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"no Redis on 127.0.0.1:6379 ({exc}); start it (the CI script does) to run the shared-state tests")
-    prefix = f"gateway-test:{uuid.uuid4().hex}:"
-    monkeypatch.setenv("GATEWAY_ROUTER_REDIS_PREFIX", prefix)
-    monkeypatch.setenv("GATEWAY_ROUTER_SYNC_INTERVAL", "0.1")
-    try:
-        yield prefix
-    finally:
-        keys = list(client.scan_iter(match=prefix + "*", count=500))
-        if keys:
-            client.delete(*keys)
-        client.close()
 
 
 def _unhealthy(proxy: Any) -> list[str]:
