@@ -14,8 +14,8 @@ import pytest
 
 pytest.importorskip("redis", reason="the shared router state needs the 'redis' package")
 
-from .conftest import MASTER, REDIS_URL  # noqa: E402 - after the importorskip above
-from .test_routing_support import (  # noqa: E402
+from .conftest import MASTER, REDIS_URL
+from .test_routing_support import (
     chat,
     config,
     entry,
