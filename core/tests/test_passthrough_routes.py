@@ -97,6 +97,18 @@ def test_a_provider_route_without_credential_says_what_to_set(routes: tuple[Any,
     assert "OPENAI_API_KEY" in answer.json()["error"]["message"]
 
 
+def test_a_path_its_route_cannot_match_is_answered_in_the_vendors_envelope(
+    routes: tuple[Any, FakeUpstream],
+) -> None:
+    # a newline in the path: no route matches it, and the 404 still speaks Anthropic's format
+    gw, _ = routes
+    answer = httpx.request("PATCH", gw.url + "/anthropic/%0A0", headers=AUTH, timeout=10)
+    assert answer.status_code == 404
+    assert answer.json()["type"] == "error" and answer.json()["error"]["type"] == "not_found_error"
+    other = httpx.get(gw.url + "/no/such/%0Apath", headers=AUTH, timeout=10)
+    assert other.status_code == 404 and "code" in other.json()["error"]  # OpenAI's shape elsewhere
+
+
 def test_a_configured_path_another_route_serves_stops_start_up(
     fake_upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -22,7 +22,8 @@ from gateway._unavailable import DependencyUnavailableError, is_unavailable
 from gateway.http._allowed_ips import AllowedIPsMiddleware
 from gateway.http._health import health_routes
 from gateway.http._openai_routes import openai_routes
-from gateway.http._passthrough import passthrough_routes
+from gateway.http._passthrough import encode_error, passthrough_routes
+from gateway.http._passthrough_targets import VENDORS
 from gateway.http._requests import client_request_id, new_request_id
 from gateway.http._responses import error_response, internal_error
 from gateway.http._route_table import CORE as ROUTE_TABLE_CORE
@@ -157,6 +158,13 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
         )
     else:
         error = GatewayError(str(exc.detail), status=exc.status_code, type="invalid_request_error")
+    # a path under a vendor's pass-through prefix that its route does not match (a newline in it):
+    # answered in that vendor's envelope, as the route itself answers, so its SDK reads the message
+    path = request.url.path
+    for vendor in VENDORS:
+        if path.startswith(vendor.prefix + "/"):
+            body = encode_error(vendor.format, error)
+            return Response(body, status_code=error.status, headers=error.headers, media_type="application/json")
     return error_response(error)
 
 
