@@ -1,6 +1,7 @@
 # The two commands a new machine needs:
-#   make run    install everything into .venv and start the gateway on examples/default.yaml
+#   make run    install what examples/default.yaml uses (core, mock, virtual keys, spend) into .venv and start it
 #   make test   install everything into .venv, start PostgreSQL/Redis if they are down, run all tests
+# make install (alias install-all) installs every package and the test tools; make dist builds wheels into dist/
 # and, for contributors, make lint: the quality gates CI runs first
 PYTHON ?= python3
 VENV   ?= .venv
@@ -10,9 +11,10 @@ PIP     = $(VENV)/bin/pip
 MEMBERS = core $(sort $(dir $(wildcard plugins/*/*/pyproject.toml)))
 STAMP   = $(VENV)/.installed
 
-.PHONY: install clients run test lint bench bench-instructions services clean
+.PHONY: install install-all install-run dist clients run test lint bench bench-instructions services clean
 
 install: $(STAMP)
+install-all: install
 
 $(STAMP): constraints.txt requirements-dev.txt $(wildcard core/pyproject.toml plugins/*/*/pyproject.toml)
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -38,8 +40,32 @@ node_modules/.installed: package.json package-lock.json
 		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
 	else echo "npm not found: the Claude Code and Codex CLI tests will be skipped"; fi
 
-run: install
-	$(VENV)/bin/gateway --config $(CONFIG) --port $(PORT)
+# make run installs only what the embedded default (examples/default.yaml) uses: its mock models, virtual
+# keys and the spend ledger; a venv that make install filled already has them
+RUN_MEMBERS = core plugins/providers/mock plugins/governance/virtual-keys plugins/governance/spend
+RUN_STAMP   = $(VENV)/.installed-run
+
+install-run: $(RUN_STAMP)
+
+$(RUN_STAMP): constraints.txt $(RUN_MEMBERS:%=%/pyproject.toml)
+	@if [ -f $(STAMP) ]; then touch $@; exit 0; fi; \
+	echo "make run: installing core and the plugins examples/default.yaml uses (mock, virtual-keys, spend) into $(VENV)"; \
+	echo "          (make install adds every other plugin and the test tools)"; \
+	set -e; test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV); \
+	$(PIP) install -q pip==26.3; \
+	$(PIP) install -q -c constraints.txt $(foreach m,$(RUN_MEMBERS),-e ./$(m)); \
+	touch $@
+
+run: install-run
+	@echo "make run: starting $(VENV)/bin/gateway --config $(CONFIG) --port $(PORT)"
+	@$(VENV)/bin/gateway --config $(CONFIG) --port $(PORT)
+
+# a wheel and an sdist of every package into dist/ (docs/install.md: installing from them)
+dist: install
+	rm -rf dist
+	@# hatchling (the build backend, pinned in requirements-dev.txt) builds in the package's folder
+	@for m in $(MEMBERS); do (cd $$m && $(CURDIR)/$(VENV)/bin/hatchling build -t wheel -t sdist -d $(CURDIR)/dist >/dev/null 2>&1) || exit 1; done
+	@echo "dist/: $$(ls dist/*.whl | wc -l) wheels, $$(ls dist/*.tar.gz | wc -l) sdists"
 
 # the quality gates CI runs before the tests (pre-commit runs the same tools); mypy checks core in strict mode
 # ([tool.mypy] in pyproject.toml: its types are the API plugin authors check against); lint-imports checks the
