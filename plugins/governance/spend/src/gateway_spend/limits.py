@@ -31,6 +31,7 @@ STRING_COLUMNS: dict[str, int] = {
     "user_id": NAME_CHARS,
     "team_id": NAME_CHARS,
     "team_alias": NAME_CHARS,
+    "organization_id": NAME_CHARS,
     "end_user": NAME_CHARS,
     "requested_model": NAME_CHARS,
     "model_group": NAME_CHARS,

@@ -97,6 +97,8 @@ def build_record(
         "user_id": principal.user_id if principal else None,
         "team_id": principal.team_id if principal else None,
         "team_alias": principal.team_alias if principal else None,
+        # the organization scope the auth plugin gave the principal (gateway-virtual-keys: the team's)
+        "organization_id": next((s.id for s in principal.scopes if s.scope == "org"), None) if principal else None,
         "end_user": end_user if isinstance(end_user, str) and end_user else None,
         "requested_model": ctx.requested_model or None,
         "model_group": ctx.model_group or None,

@@ -29,7 +29,16 @@ from sqlalchemy import Index, String, bindparam, func, inspect, or_, select, tex
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from .limits import STRING_COLUMNS, storable
-from .tables import DAILY_DIMENSIONS, DAILY_SUMS, SCOPE_COLUMNS, from_picos, metadata, spend_daily, spend_logs
+from .tables import (
+    DAILY_DIMENSIONS,
+    DAILY_SUMS,
+    LOG_ONLY_SCOPE_COLUMNS,
+    SCOPE_COLUMNS,
+    from_picos,
+    metadata,
+    spend_daily,
+    spend_logs,
+)
 
 _ONE_DAY = timedelta(days=1)
 #: plain ``str`` names (SQLAlchemy's are a ``str`` subclass, which orjson does not take as keys)
@@ -55,6 +64,7 @@ _SKELETON_FIELDS = (
     "user_id",
     "team_id",
     "team_alias",
+    "organization_id",
     "end_user",
     "requested_model",
     "model_group",
@@ -301,7 +311,7 @@ class LedgerStore:
         """
         query = select(func.coalesce(func.sum(spend_logs.c.spend_pico), 0))
         if scope != "global":
-            column = SCOPE_COLUMNS.get(scope)
+            column = SCOPE_COLUMNS.get(scope) or LOG_ONLY_SCOPE_COLUMNS.get(scope)
             if column is None:
                 return Decimal(0)
             query = query.where(getattr(spend_logs.c, column) == storable(scope_id, STRING_COLUMNS[column]))
@@ -313,6 +323,8 @@ class LedgerStore:
     async def totals(self, scope: str, ids: list[str]) -> dict[str, Decimal]:
         """All-time spend per id of ``scope``, from the daily roll-up."""
         column = SCOPE_COLUMNS.get(scope)
+        if scope in LOG_ONLY_SCOPE_COLUMNS and ids:
+            return await self._log_totals(LOG_ONLY_SCOPE_COLUMNS[scope], ids)
         if column is None or not ids:
             return dict.fromkeys(ids, Decimal(0))
         col = getattr(spend_daily.c, column)
@@ -321,6 +333,53 @@ class LedgerStore:
         async with self.engine.connect() as conn:
             found = {row[0]: from_picos(int(row[1] or 0)) for row in await conn.execute(query)}
         return {i: found.get(stored[i], Decimal(0)) for i in ids}
+
+    async def _log_totals(self, column: str, ids: list[str]) -> dict[str, Decimal]:
+        """All-time spend per id of a column the roll-up does not keep, from the request rows (indexed)."""
+        col = getattr(spend_logs.c, column)
+        stored = {i: storable(i, STRING_COLUMNS[column]) for i in ids}
+        query = select(col, func.sum(spend_logs.c.spend_pico)).where(col.in_(set(stored.values()))).group_by(col)
+        async with self.engine.connect() as conn:
+            found = {row[0]: from_picos(int(row[1] or 0)) for row in await conn.execute(query)}
+        return {i: found.get(stored[i], Decimal(0)) for i in ids}
+
+    async def organization_rows(self, start: date, end: date, filters: dict[str, str]) -> list[dict[str, Any]]:
+        """Per day, organization, model group and key: the request rows summed (the roll-up has no
+        organization dimension), in the roll-up's row shape so the report builds from either."""
+        day = func.date(spend_logs.c.start_time).label("day")
+        conditions = [
+            spend_logs.c.start_time >= datetime.combine(start, datetime.min.time()),
+            spend_logs.c.start_time < datetime.combine(end, datetime.min.time()) + _ONE_DAY,
+        ]
+        conditions += [
+            getattr(spend_logs.c, column) == storable(value, STRING_COLUMNS[column])
+            for column, value in filters.items()
+        ]
+        dims = (spend_logs.c.organization_id, spend_logs.c.model_group, spend_logs.c.api_key)
+        query = (
+            select(
+                day,
+                *dims,
+                func.sum(spend_logs.c.prompt_tokens).label("prompt_tokens"),
+                func.sum(spend_logs.c.completion_tokens).label("completion_tokens"),
+                func.sum(spend_logs.c.spend_pico).label("spend_pico"),
+                func.sum(spend_logs.c.saved_pico).label("saved_pico"),
+                func.count().label("api_requests"),
+            )
+            .where(*conditions)
+            .group_by(day, *dims)
+        )
+        async with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in await conn.execute(query)]
+        for row in rows:
+            if isinstance(row["day"], str):  # SQLite's date() is text
+                row["day"] = date.fromisoformat(row["day"])
+            for name in ("prompt_tokens", "completion_tokens", "spend_pico", "saved_pico", "api_requests"):
+                row[name] = int(row[name] or 0)
+            row["organization_id"] = row["organization_id"] or ""
+            row["model_group"] = row["model_group"] or ""
+            row["api_key"] = row["api_key"] or ""
+        return rows
 
     async def logs(
         self, filters: dict[str, Any], start: date | None, end: date | None, limit: int, offset: int
@@ -395,6 +454,7 @@ _ADDED_COLUMNS = {
     "client_request_id": ("VARCHAR(255)", "ix_gateway_spend_logs_client_request_id"),
     "response_id": ("VARCHAR(255)", "ix_gateway_spend_logs_response_id"),
     "cost_unknown": ("BOOLEAN NOT NULL DEFAULT FALSE", None),
+    "organization_id": ("VARCHAR(255)", None),
 }
 
 

@@ -76,6 +76,8 @@ spend_logs = Table(
     Column("response_id", String(STRING_COLUMNS["response_id"])),
     #: no price was found for the call (``spend`` is not its cost; reports count it as 0)
     Column("cost_unknown", Boolean, nullable=False, default=False, server_default=false()),
+    #: the organization of the caller's team when the request was made (spend0005)
+    Column("organization_id", String(STRING_COLUMNS["organization_id"])),
     Index("ix_gateway_spend_logs_start", "start_time"),
     Index("ix_gateway_spend_logs_key_start", "api_key", "start_time"),
     Index("ix_gateway_spend_logs_team_start", "team_id", "start_time"),
@@ -83,6 +85,7 @@ spend_logs = Table(
     Index("ix_gateway_spend_logs_end_user_start", "end_user", "start_time"),
     Index("ix_gateway_spend_logs_client_request_id", "client_request_id"),
     Index("ix_gateway_spend_logs_response_id", "response_id"),
+    Index("ix_gateway_spend_logs_organization_start", "organization_id", "start_time"),
 )
 
 #: per day and dimension combination; dimensions are '' rather than NULL so the upsert key matches
@@ -133,3 +136,5 @@ DAILY_SUMS = (
 
 #: ledger column per budget scope (``gateway_get_spend`` scopes)
 SCOPE_COLUMNS = {"key": "api_key", "team": "team_id", "user": "user_id", "end_user": "end_user"}
+#: scopes only the request rows carry (not a dimension of the daily roll-up): totals read the rows
+LOG_ONLY_SCOPE_COLUMNS = {"org": "organization_id"}
