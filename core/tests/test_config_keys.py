@@ -153,12 +153,10 @@ def test_check_config_names_every_key_without_effect_and_why(tmp_path: Path) -> 
         if line.strip().startswith("note: ")
     )
     assert set(notes) == {
-        "model_list[].litellm_params.tags",
         "general_settings.store_model_in_db",
         "general_settings.custom_auth",
         "litellm_settings.cache",
         "litellm_settings.max_internal_user_budget",
-        "router_settings.enable_tag_filtering",
         "finetune_settings",
         "files_settings",
         "pass_through_endpoints",

@@ -40,7 +40,16 @@ from gateway._registry import Registry
 from gateway._strategies.redis_state import DEFAULT_SYNC_INTERVAL, RedisRouterState, redis_location
 from gateway._strategies.shuffle import SimpleShuffle
 from gateway._wildcards import WildcardGroups, WildcardMatch
-from gateway.routing import AttemptResult, RoutePlan, RouterState, RoutingStrategy, Strategy, StrategyFactory
+from gateway.routing import (
+    AttemptResult,
+    RoutePlan,
+    RouterState,
+    RoutingStrategy,
+    Strategy,
+    StrategyFactory,
+    request_tags,
+    tag_filter,
+)
 
 if TYPE_CHECKING:
     from gateway._config.schema import RouterSettings
@@ -262,8 +271,19 @@ class Router:
 
     def order_group(self, ctx: RequestContext, group: str) -> list[Deployment]:
         """The group's healthy deployments in the strategy's order (may raise 429 from the strategy)."""
-        healthy = self.healthy(group)
+        healthy = self.tagged(ctx, group) if self.settings.enable_tag_filtering else self.healthy(group)
         return self.strategy.order(ctx, healthy) if healthy else []
+
+    def tagged(self, ctx: RequestContext, group: str) -> list[Deployment]:
+        """``enable_tag_filtering``: the group's healthy deployments the request's tags select
+        (:func:`gateway.routing.tag_filter`); cooldowns apply within them."""
+        available = self.available.get(group, [])
+        chosen = tag_filter(available, request_tags(ctx), group, self.settings.tag_filtering_match_any)
+        if len(available) <= 1:
+            return chosen
+        now = time.time()
+        cooling_until = self.state.cooling_until
+        return [d for d in chosen if cooling_until(d.id) <= now]
 
     def unavailable_error(self, group: str) -> GatewayError:
         if not self.available.get(group):

@@ -86,6 +86,9 @@ CORE = frozenset(
         "router_settings.max_fallbacks", "router_settings.timeout", "router_settings.stream_timeout",
         "router_settings.redis_host", "router_settings.redis_port", "router_settings.redis_password",
         "router_settings.redis_url", "router_settings.model_group_alias",
+        # tag-based routing (gateway.routing.tag_filter)
+        "router_settings.enable_tag_filtering", "router_settings.tag_filtering_match_any",
+        "model_list[].litellm_params.tags",
         # guardrails entries (each guardrail type is a plugin; core runs them)
         "guardrails[].guardrail_name", "guardrails[].litellm_params", "guardrails[].guardrail_info",
         "guardrails[].litellm_params.guardrail", "guardrails[].litellm_params.mode",
@@ -123,7 +126,6 @@ REPORTED: dict[str, tuple[Status, str]] = {
     "model_list[].litellm_params.max_retries": ("not planned", "retries are the router's, on the group's other "
                                                 "deployments too (router_settings.num_retries, retry_policy, "
                                                 "model_group_retry_policy)"),
-    "model_list[].litellm_params.tags": ("reported", f"tag-based routing: {ISSUE_18}"),
     "model_list[].litellm_params.input_cost_per_second": ("not planned", "no provider served here bills by the "
                                                           "second; gateway-spend prices tokens "
                                                           "(input_cost_per_token)"),
@@ -206,7 +208,6 @@ REPORTED: dict[str, tuple[Status, str]] = {
     "router_settings.enable_pre_call_checks": ("not planned", "no pre-call context-window check: a request too "
                                                "long for a deployment fails upstream and context_window_fallbacks "
                                                "take over"),
-    "router_settings.enable_tag_filtering": ("reported", f"tag-based routing: {ISSUE_18}"),
     "router_settings.provider_budget_config": ("reported", f"budgets per provider: {ISSUE_18}"),
 }  # fmt: skip
 

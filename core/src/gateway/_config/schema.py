@@ -310,6 +310,7 @@ class RouterSettings(Strict):
     redis_url: str | None = None
     enable_pre_call_checks: bool = False
     enable_tag_filtering: bool = False
+    tag_filtering_match_any: bool = True
     model_group_alias: dict[str, str] = Field(default_factory=dict)
     provider_budget_config: dict[str, Any] | None = None
     enable_health_check_routing: bool = False
