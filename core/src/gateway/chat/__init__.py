@@ -38,6 +38,8 @@ from gateway.chat._model import (
     ToolChoice,
     ToolResult,
 )
+from gateway.chat._openai import CONTENT_FORMATS as OPENAI_CONTENT_FORMATS
+from gateway.chat._openai import ContentFormat as OpenAIContentFormat
 from gateway.chat._openai import as_openai_body
 from gateway.chat._openai import decode_chat as decode_openai_chat
 from gateway.chat._openai import decode_prompt as decode_openai_prompt
@@ -65,6 +67,8 @@ __all__ = [
     "ToolChoice",
     "ToolResult",
     "as_openai_body",
+    "OPENAI_CONTENT_FORMATS",
+    "OpenAIContentFormat",
     "decode_openai_chat",
     "decode_openai_prompt",
     "encode_openai_chat",

@@ -249,17 +249,35 @@ def decode_tool_choice(choice: Any) -> ToolChoice:
 NOT_OPENAI = ("top_k", "thinking")
 
 
+#: how message content goes to an OpenAI-format upstream (the deployment's ``content_format``):
+#: ``auto`` keeps an OpenAI client's form and sends translated text-only content as a string;
+#: ``string`` also joins an OpenAI client's text-only part lists (servers such as llama.cpp's take
+#: nothing else); ``parts`` sends every string as a one-part list (servers that take only lists)
+ContentFormat = Literal["auto", "string", "parts"]
+CONTENT_FORMATS: tuple[ContentFormat, ...] = ("auto", "string", "parts")
+
+
 def encode_chat(
-    request: ChatRequest, model: str, dropped: list[str] | None = None, target: str = "an OpenAI-format model"
+    request: ChatRequest,
+    model: str,
+    dropped: list[str] | None = None,
+    target: str = "an OpenAI-format model",
+    content: ContentFormat = "auto",
 ) -> JSON:
     """The OpenAI chat body for ``request``, with the upstream's ``model`` name.
 
     For an OpenAI-sourced request the client's members come back as sent (the fields no hook
     changed keep their spelling).  A request from another format is translated; its members with
     no OpenAI form (``extra``, ``top_k``, ``thinking``) are left out and their names added to
-    ``dropped``, for the provider to report (``x-gateway-dropped-params``).  ``target`` names the
-    deployment in refusals of what it cannot run.
+    ``dropped``, for the provider to report (``x-gateway-dropped-params``); its text-only content
+    goes as a string, which every OpenAI-compatible server takes.  ``target`` names the deployment
+    in refusals of what it cannot run; ``content`` forces one form of message content (see
+    :data:`ContentFormat`).
     """
+    if content != "auto":
+        body = encode_chat(request, model, dropped, target)
+        body["messages"] = reshape_content(body["messages"], content)
+        return body
     if request.format == FORMAT:
         return _encode_same(request, model)
     out: JSON = {"model": model, "messages": encode_messages(request.messages, same=False, target=target)}
@@ -271,6 +289,30 @@ def encode_chat(
     if dropped is not None:
         dropped += sorted(request.extra) + [name for name in NOT_OPENAI if getattr(request, name) is not None]
     return out
+
+
+def reshape_content(messages: Any, form: ContentFormat) -> Any:
+    """``messages`` (OpenAI JSON) with their content in ``form``; new lists and dicts where anything
+    changes (the client's body is never modified).  ``string`` joins a list of text parts only (what
+    a part carries beyond its text, such as ``cache_control``, is dropped with the list): images,
+    audio and files still need one.  Anything that is not a list of message objects is left alone."""
+    if form == "auto" or not isinstance(messages, list):
+        return messages
+    out: list[Any] = []
+    for message in messages:
+        content = message.get("content") if isinstance(message, dict) else None
+        if form == "string" and isinstance(content, list) and content and all(map(_text_only, content)):
+            message = {**message, "content": "".join(p if isinstance(p, str) else p["text"] for p in content)}
+        elif form == "parts" and isinstance(content, str):
+            message = {**message, "content": [{"type": "text", "text": content}]}
+        out.append(message)
+    return out
+
+
+def _text_only(part: Any) -> bool:
+    return isinstance(part, str) or (
+        isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)
+    )
 
 
 def _encode_same(request: ChatRequest, model: str) -> JSON:

@@ -22,7 +22,15 @@ from gateway import (
     StreamResponseBody,
     UpstreamError,
 )
-from gateway.chat import ChatRequest, drop_or_refuse, encode_openai_chat, encode_openai_prompt, upstream_json_object
+from gateway.chat import (
+    OPENAI_CONTENT_FORMATS,
+    ChatRequest,
+    OpenAIContentFormat,
+    drop_or_refuse,
+    encode_openai_chat,
+    encode_openai_prompt,
+    upstream_json_object,
+)
 from gateway.upstream import SSEDecoder, SSEProtocolError, iter_body, passed_headers
 
 from .text_completion import chat_chunks, chat_completion, prompt_body
@@ -110,6 +118,8 @@ class Target:
     params: dict[str, str] | None
     #: the base URL called (``x-litellm-model-api-base``)
     base: str = ""
+    #: ``content_format``: how message content is sent (``gateway.chat.OpenAIContentFormat``)
+    content: OpenAIContentFormat = "auto"
     #: Azure: the deployment name in ``urls`` (a wildcard deployment calls other names: see ``url``)
     azure_model: str = ""
 
@@ -136,7 +146,7 @@ def pass_headers(upstream: Mapping[str, str]) -> dict[str, str]:
 class OpenAIProvider(Provider):
     """One instance per prefix (``openai``, ``azure``, ``groq`` ...)."""
 
-    params = frozenset({"api_type", "extra_body", "azure_ad_token", "base_model", "stream_options"})
+    params = frozenset({"api_type", "extra_body", "azure_ad_token", "base_model", "stream_options", "content_format"})
     distribution = "gateway-openai"
     #: the model goes in the body (Azure's URL is built per call for a wildcard deployment)
     wildcard_models = True
@@ -155,6 +165,12 @@ class OpenAIProvider(Provider):
 
     def validate_deployment(self, deployment: Deployment) -> None:
         params = deployment.params
+        content = params.get("content_format", "auto")
+        if content not in OPENAI_CONTENT_FORMATS:
+            raise ValueError(
+                f"content_format must be one of {', '.join(OPENAI_CONTENT_FORMATS)}, got {content!r}: 'string' sends "
+                "text-only message content as a string (llama.cpp, older vLLM), 'parts' always as a list of parts"
+            )
         headers = {"content-type": "application/json"}
         if self.azure:
             base = params.get("api_base") or os.environ.get(BASE_VARIABLES["azure"])
@@ -204,7 +220,9 @@ class OpenAIProvider(Provider):
         for extra in (params.get("headers"), params.get("extra_headers")):
             if extra:
                 headers.update({k.lower(): str(v) for k, v in extra.items()})
-        self.targets[deployment.id] = Target(urls, headers, query, base, deployment.model if self.azure else "")
+        self.targets[deployment.id] = Target(
+            urls, headers, query, base, content=content, azure_model=deployment.model if self.azure else ""
+        )
 
     def api_base(self, deployment: Deployment) -> str | None:
         target = self.targets.get(deployment.id)
@@ -222,8 +240,9 @@ class OpenAIProvider(Provider):
     def _body(self, ctx: RequestContext, deployment: Deployment) -> dict[str, Any]:
         request = ctx.request
         if isinstance(request, ChatRequest):
+            content = self.targets[deployment.id].content
             if request.format == "openai":  # the client's own format: nothing is translated, dropped or refused
-                body = encode_openai_chat(request, deployment.model)
+                body = encode_openai_chat(request, deployment.model, content=content)
                 extra = deployment.params.get("extra_body")
                 if isinstance(extra, dict):
                     body.update(extra)
@@ -234,6 +253,7 @@ class OpenAIProvider(Provider):
                 deployment.model,
                 dropped,
                 f"the model {deployment.model_group!r} ({self.prefix}/{deployment.model})",
+                content,
             )
             if dropped:  # a client of another format sent what OpenAI's format has no member for
                 drop_or_refuse(dropped, provider=self.prefix, drop=True, response_headers=ctx.response_headers)
