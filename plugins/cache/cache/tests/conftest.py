@@ -45,6 +45,7 @@ def cache_gateway(gateway_factory: Callable[..., Any], fake_upstream: Any) -> Ca
         plugins: dict[str, Any] | None = None,
         prices: dict[str, Any] | None = None,
         litellm: dict[str, Any] | None = None,
+        extra_models: list[dict[str, Any]] | None = None,
     ) -> Any:
         config: dict[str, Any] = {
             "model_list": [
@@ -58,7 +59,8 @@ def cache_gateway(gateway_factory: Callable[..., Any], fake_upstream: Any) -> Ca
                     },
                 }
                 for name in ("gpt-4o", "shared-model")
-            ],
+            ]
+            + list(extra_models or []),
             "general_settings": {"master_key": MASTER, **(general or {})},
             "litellm_settings": {"cache": True, "cache_params": cache_params, **(litellm or {})},
             "plugins": dict(plugins or {}),

@@ -135,11 +135,11 @@ def test_unsupported_cache_types_are_a_start_up_error(gateway_factory: Any) -> N
 
     from gateway import ConfigError
 
-    with pytest.raises(ConfigError, match="redis-semantic"):
+    with pytest.raises(ConfigError, match="'qdrant-semantic' is not served by gateway-cache"):
         gateway_factory(
             {
                 "model_list": [],
-                "litellm_settings": {"cache": True, "cache_params": {"type": "redis-semantic"}},
+                "litellm_settings": {"cache": True, "cache_params": {"type": "qdrant-semantic"}},
             },
             plugins=[("cache", gateway_cache)],
             load_entrypoints=False,

@@ -1,4 +1,4 @@
-"""gateway-cache: an exact response cache (in-process LRU or Redis), tenant-safe, with single-flight.
+"""gateway-cache: an exact and a semantic response cache (in-process LRU or Redis), tenant-safe, with single-flight.
 
 Turned on by LiteLLM's ``litellm_settings.cache: true`` and configured by its ``cache_params``
 (``plugins.cache`` for what LiteLLM has no key for).  The request hook is ``gateway_call``: see
@@ -17,6 +17,7 @@ from gateway import Deployment, RequestContext, ResponseBody, get_logger, hookim
 from .backends import LocalBackend, RedisBackend
 from .cache import Cache
 from .config import PLUGIN, CachePluginConfig, load_settings
+from .embedding import DeploymentEmbedder, StaticEmbedder
 from .routes import cache_routes
 
 __all__ = ["Cache", "CachePluginConfig"]
@@ -48,7 +49,19 @@ def gateway_configure(gateway: Any) -> None:
         backend: Any = RedisBackend(settings.redis_url, settings.redis_password, settings.plugin.redis_timeout_seconds)
     else:
         backend = LocalBackend(settings.plugin.local_max_bytes)
-    gateway.state[PLUGIN] = Cache(settings, backend)
+    embedder: Any = None
+    if settings.semantic is not None:
+        name = settings.semantic.embedding_model
+        embedder = DeploymentEmbedder(name, gateway) if name else StaticEmbedder()
+        log.info(
+            "semantic_cache_on",
+            embedder=embedder.name,
+            similarity_threshold=settings.semantic.threshold,
+            embeds=settings.plugin.semantic_input,
+            max_candidates=settings.plugin.semantic_max_candidates,
+            guard=settings.plugin.semantic_guard,
+        )
+    gateway.state[PLUGIN] = Cache(settings, backend, embedder)
     if settings.ignored:
         log.warning(
             "cache_params_without_effect",

@@ -140,6 +140,19 @@ class RedisBackend:
     async def locked(self, key: str) -> bool:
         return bool(await self.client.exists(key))
 
+    async def vectors(self, key: str, limit: int) -> list[bytes]:
+        """The semantic cache's candidates for one context, newest first."""
+        found: list[bytes] = await self.client.lrange(key, 0, limit - 1)
+        return found
+
+    async def add_vector(self, key: str, entry: bytes, limit: int, ttl: float) -> None:
+        """One more candidate; the list keeps the newest ``limit`` and lives as long as its newest entry."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.lpush(key, entry)
+            pipe.ltrim(key, 0, limit - 1)
+            pipe.pexpire(key, max(1, int(ttl * 1000)))
+            await pipe.execute()
+
     async def ping(self) -> None:
         await self.client.ping()
 

@@ -44,7 +44,10 @@ from .answers import (
     served_answer,
 )
 from .config import PLUGIN, CacheSettings
-from .keys import CHAT_ENDPOINTS, request_hash
+from .embedding import EmbeddingError
+from .guard import signature
+from .keys import CHAT_ENDPOINTS, request_hash, semantic_material
+from .semantic import SemanticPlan, encode_vector_entry, nearest
 
 log = get_logger("gateway_cache")
 
@@ -70,6 +73,7 @@ class Plan:
     max_age: float | None
     looked_up: bool = False
     flight: Flight | None = None
+    semantic: SemanticPlan | None = None
 
 
 @dataclass(slots=True)
@@ -91,9 +95,11 @@ class Stats:
 
 
 class Cache:
-    def __init__(self, settings: CacheSettings, backend: Any) -> None:
+    def __init__(self, settings: CacheSettings, backend: Any, embedder: Any = None) -> None:
         self.settings = settings
         self.backend = backend
+        #: the semantic cache's embedder (None: exact cache only)
+        self.embedder = embedder if settings.semantic is not None else None
         self.stats = Stats()
         self._flights: dict[str, asyncio.Future[bytes | None]] = {}
         plugin = settings.plugin
@@ -103,6 +109,8 @@ class Cache:
         self.retry_after = plugin.redis_retry_after_seconds
         #: monotonic time until which the backend is not asked (it failed)
         self.down_until = 0.0
+        #: the same for an embeddings deployment that failed (the semantic lookup is skipped meanwhile)
+        self.embedder_down_until = 0.0
 
     # ------------------------------------------------------------------ the plan
 
@@ -126,7 +134,21 @@ class Cache:
         namespace = controls.get("namespace") or "-"
         key = f"{self.settings.namespace}:{self._scope(ctx, group)}:{namespace}:{digest}"
         ttl = controls.get("ttl") or self.settings.ttl or 600.0
-        return Plan(kind, key, read, store, float(ttl), controls.get("s-maxage"))
+        plan = Plan(kind, key, read, store, float(ttl), controls.get("s-maxage"))
+        if self.embedder is not None and kind == "chat":
+            whole = self.settings.plugin.semantic_input == "prompt"
+            found = semantic_material(endpoint, group, request, whole)
+            if found is not None:
+                context, text = found
+                prefix = key[: -len(digest)]
+                plan.semantic = SemanticPlan(
+                    f"{prefix}sem:{context}",
+                    prefix,
+                    digest,
+                    text,
+                    signature(text) if self.settings.plugin.semantic_guard else b"",
+                )
+        return plan
 
     def _scope(self, ctx: RequestContext, group: str) -> str:
         """Whose entries these are: every tenant's (opted in per model group), the team's, or the key's."""
@@ -177,6 +199,10 @@ class Cache:
                 hit = self._hit(ctx, plan, raw)
                 if hit is not None:
                     return hit
+                if plan.semantic is not None and not self.down():
+                    hit = await self._semantic_hit(ctx, plan, gateway)
+                    if hit is not None:
+                        return hit
                 if self.single_flight:
                     raw = await self._lead_or_wait(ctx, plan)
                     hit = self._hit(ctx, plan, raw)
@@ -201,9 +227,9 @@ class Cache:
             await self._finish(plan, None)  # the waiting requests call the upstream themselves
             raise
         if isinstance(response, StreamResponseBody):
-            response.chunks = self._teed(ctx, plan, response.chunks)
+            response.chunks = self._teed(ctx, plan, response.chunks, gateway)
             return response
-        raw = await self._store_answer(ctx, plan, response) if plan.store else None
+        raw = await self._store_answer(ctx, plan, response, gateway) if plan.store else None
         await self._finish(plan, raw)
         return response
 
@@ -234,6 +260,77 @@ class Cache:
             "hit_cost": str(self.settings.hit_cost),
         }
         return response
+
+    # ------------------------------------------------------------------ semantic
+
+    async def _vector(self, ctx: RequestContext, semantic: SemanticPlan, gateway: Any) -> Any:
+        """The request's vector (embedded once per request), or None when the embedder failed."""
+        if semantic.vector is None:
+            if semantic.failed or time.monotonic() < self.embedder_down_until:
+                semantic.failed = True
+                return None
+            try:
+                semantic.vector = await self.embedder.embed(semantic.text, gateway)
+            except EmbeddingError as exc:
+                semantic.failed = True  # not asked again for this request's store
+                self.stats.counts["embedding_errors"] += 1
+                if self.embedder.remote:  # a deployment that failed is not waited on by the next requests
+                    self.embedder_down_until = time.monotonic() + self.retry_after
+                self._log_failure("cache_embedding_failed", str(exc))
+                note = ctx.annotations.get(PLUGIN)
+                if isinstance(note, dict):
+                    note["semantic_skipped"] = "embedding_failed"
+                return None
+        return semantic.vector
+
+    async def _semantic_hit(self, ctx: RequestContext, plan: Plan, gateway: Any) -> ResponseBody | None:
+        """After an exact miss: the nearest stored prompt of the same context, if close enough and its
+        guard signature is the same, serves its answer."""
+        semantic = plan.semantic
+        assert semantic is not None and self.settings.semantic is not None
+        vector = await self._vector(ctx, semantic, gateway)
+        if vector is None:
+            return None
+        limit = self.settings.plugin.semantic_max_candidates
+        try:
+            entries = await self.backend.vectors(semantic.list_key, limit)
+        except Exception as exc:
+            self._backend_failed(ctx, exc)
+            return None
+        guard = semantic.signature if self.settings.plugin.semantic_guard else None
+        match, malformed = nearest(entries, vector, guard, self.settings.semantic.threshold, semantic.digest)
+        if malformed:
+            self.stats.counts["foreign_entries"] += malformed
+        if match is None:
+            self.stats.counts["semantic_misses"] += 1
+            return None
+        served_key = semantic.prefix + match.digest
+        raw = await self._get(ctx, served_key)
+        hit = self._hit(ctx, plan, raw)
+        if hit is None:  # its answer expired, was deleted, or is not a valid entry
+            self.stats.counts["semantic_misses"] += 1
+            return None
+        self.stats.counts["semantic_hits"] += 1
+        ctx.response_headers[KEY_HEADER] = served_key  # /cache/delete of it removes what was served
+        note = ctx.annotations[PLUGIN]
+        note.update(key=served_key, semantic=True, similarity=round(match.similarity, 4))
+        return hit
+
+    async def _add_vector(self, ctx: RequestContext, plan: Plan, gateway: Any) -> None:
+        """The stored answer becomes a candidate for later paraphrases of its prompt."""
+        semantic = plan.semantic
+        if semantic is None or self.down():
+            return
+        vector = await self._vector(ctx, semantic, gateway)
+        if vector is None:
+            return
+        entry = encode_vector_entry(semantic.digest, semantic.signature, vector)
+        try:
+            await self.backend.add_vector(
+                semantic.list_key, entry, self.settings.plugin.semantic_max_candidates, plan.ttl
+            )
+        except Exception as exc:
+            self._backend_failed(ctx, exc)
 
     # ------------------------------------------------------------------ single-flight
 
@@ -309,7 +406,9 @@ class Cache:
 
     # ------------------------------------------------------------------ storing
 
-    async def _store_answer(self, ctx: RequestContext, plan: Plan, response: JSONResponseBody) -> bytes | None:
+    async def _store_answer(
+        self, ctx: RequestContext, plan: Plan, response: JSONResponseBody, gateway: Any
+    ) -> bytes | None:
         if response.status != 200:
             return None
         data = response.data
@@ -321,9 +420,9 @@ class Cache:
         except Uncacheable as exc:
             self._not_stored(ctx, str(exc))
             return None
-        return await self._store(ctx, plan, data)
+        return await self._store(ctx, plan, data, gateway)
 
-    async def _store(self, ctx: RequestContext, plan: Plan, data: dict[str, Any]) -> bytes | None:
+    async def _store(self, ctx: RequestContext, plan: Plan, data: dict[str, Any], gateway: Any = None) -> bytes | None:
         if self.down():  # it failed during this request: do not wait on it again
             return None
         raw = encode_entry(plan.kind, data)
@@ -342,6 +441,8 @@ class Cache:
             self._backend_failed(ctx, exc)
             return None
         self.stats.counts["stores"] += 1
+        if plan.semantic is not None:
+            await self._add_vector(ctx, plan, gateway)
         return raw
 
     def _not_stored(self, ctx: RequestContext, reason: str) -> None:
@@ -350,7 +451,7 @@ class Cache:
         if isinstance(note, dict):
             note["not_stored"] = reason
 
-    async def _teed(self, ctx: RequestContext, plan: Plan, chunks: Any) -> Any:
+    async def _teed(self, ctx: RequestContext, plan: Plan, chunks: Any, gateway: Any) -> Any:
         """The stream as it goes to the client; assembled and stored once it ended complete."""
         assembler: StreamAssembler | None = StreamAssembler() if plan.store else None
         completed = False
@@ -371,7 +472,7 @@ class Cache:
                 except Uncacheable as exc:
                     self._not_stored(ctx, str(exc))
                 else:
-                    raw = await self._store(ctx, plan, data)
+                    raw = await self._store(ctx, plan, data, gateway)
         finally:
             if not completed:
                 aclose = getattr(chunks, "aclose", None)
@@ -412,15 +513,20 @@ class Cache:
         stats.counts["backend_errors"] += 1
         self.down_until = time.monotonic() + self.retry_after
         stats.last_error = f"{type(exc).__name__}: {exc}"[:300]
+        self._log_failure("cache_backend_unavailable", stats.last_error)
+
+    def _log_failure(self, event: str, error: str) -> None:
+        """At most one warning per ``LOG_EVERY_SECONDS`` per worker; every failure is counted."""
+        stats = self.stats
         now = time.monotonic()
         if now - stats.last_logged >= LOG_EVERY_SECONDS:
             stats.last_logged = now
             log.warning(
-                "cache_backend_unavailable",
+                event,
                 backend=self.backend.kind,
-                error=stats.last_error,
-                errors_so_far=stats.counts["backend_errors"],
-                note="requests bypass the cache until it answers again",
+                error=error,
+                errors_so_far=stats.counts["backend_errors"] + stats.counts["embedding_errors"],
+                note="requests bypass the cache (or its semantic lookup) until it answers again",
             )
 
 

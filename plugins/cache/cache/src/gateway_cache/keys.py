@@ -75,11 +75,11 @@ def _tool(format: str, tool: Tool | OpaqueTool) -> Any:
     return ["f", tool.name, tool.description, tool.parameters, tool.strict, _extra(format, tool.extra)]
 
 
-def _chat(request: ChatRequest) -> list[Any]:
+def _chat(request: ChatRequest, messages: Any = None) -> list[Any]:
     fmt = request.format
     choice = request.tool_choice
     return [
-        [_message(fmt, m) for m in request.messages],
+        [_message(fmt, m) for m in request.messages] if messages is None else messages,
         [_tool(fmt, t) for t in request.tools] if request.tools else None,
         [choice.mode, choice.name, choice.raw] if choice is not None else None,
         request.temperature,
@@ -110,3 +110,46 @@ def request_material(endpoint: str, model_group: str, request: ModelRequest) -> 
 
 def request_hash(endpoint: str, model_group: str, request: ModelRequest) -> str:
     return hashlib.blake2b(request_material(endpoint, model_group, request), digest_size=16).hexdigest()
+
+
+#: what stands for the embedded text in a semantic context
+EMBEDDED = "\x00embedded"
+
+
+def semantic_material(
+    endpoint: str, model_group: str, request: ModelRequest, whole_prompt: bool
+) -> tuple[str, str] | None:
+    """(context digest, text to embed) for the semantic cache, or None when the request has no such form.
+
+    The text is the last user turn (or, with ``whole_prompt``, every turn, role by role); the context
+    is everything else the exact key hashes, so two requests are compared only when all of it matches
+    exactly: model group, system prompt and earlier turns, tools, sampling parameters, response format.
+    A last turn that is not the user's, or that carries anything but text (images, files, tool
+    results), has no semantic form: such requests use the exact cache only.
+    """
+    if endpoint not in CHAT_ENDPOINTS or not isinstance(request, ChatRequest) or not request.messages:
+        return None
+    fmt = request.format
+    last = request.messages[-1]
+    if last.role != "user" or not last.parts or not all(isinstance(p, Text) for p in last.parts):
+        return None
+    if whole_prompt:
+        texts = []
+        for message in request.messages:
+            if not all(isinstance(p, Text) for p in message.parts):
+                return None
+            texts.append(f"{message.role}: " + "\n".join(p.text for p in message.parts))  # type: ignore[union-attr]
+        text = "\n".join(texts)
+        messages: Any = EMBEDDED
+    else:
+        text = "\n".join(p.text for p in last.parts)  # type: ignore[union-attr]
+        messages = [
+            *(_message(fmt, m) for m in request.messages[:-1]),
+            [last.role, last.name, EMBEDDED, _extra(fmt, last.extra)],
+        ]
+    if not text.strip():
+        return None
+    extra = {k: v for k, v in request.extra.items() if k not in NEUTRAL_EXTRA}
+    material = ["semantic", model_group, request.max_tokens, request.n, _chat(request, messages), _extra(fmt, extra)]
+    raw = orjson.dumps(material, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=repr)
+    return hashlib.blake2b(raw, digest_size=16).hexdigest(), text
