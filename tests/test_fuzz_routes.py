@@ -688,6 +688,22 @@ ROUTES: list[Route] = [
     Route("GET", "/budget/list", lambda t: [{}]),
     Route("GET", "/budget/settings", lambda t: [{"budget_id": "no-such-tier"}], valid_status=404),
     Route("POST", "/budget/delete", lambda t: [{"id": "no-such-tier"}], valid_status=404),
+    # tags with budgets (gateway-virtual-keys); the fuzz touches no real one
+    Route(
+        "POST",
+        "/tag/new",
+        lambda t: [
+            {
+                "name": f"fuzz-tag-{UNIQUE}",
+                "description": "fuzz",
+                **{name: value for name, value in LIMITS.items() if name != "metadata"},
+            }
+        ],
+    ),
+    Route("POST", "/tag/update", lambda t: [{"name": "no-such-tag", "max_budget": 5.0}], valid_status=404),
+    Route("POST", "/tag/info", lambda t: [{"names": ["no-such-tag"]}], valid_status=404),
+    Route("GET", "/tag/list", lambda t: [{}]),
+    Route("POST", "/tag/delete", lambda t: [{"name": "no-such-tag"}], valid_status=404),
     # customers (gateway-virtual-keys), under both of LiteLLM's names; the fuzz touches no real one
     *(
         spec

@@ -118,6 +118,11 @@ MATRIX: dict[tuple[str, str], Access] = {
             ("GET", "settings"),
         )
     },
+    # gateway-virtual-keys: tags with budgets, for admins and admin viewers
+    **{
+        (method, f"/tag/{name}"): "admin"
+        for method, name in (("POST", "new"), ("POST", "info"), ("POST", "update"), ("POST", "delete"), ("GET", "list"))
+    },
     # gateway-virtual-keys: customers (LiteLLM's /end_user/* are aliases), for admins and admin viewers
     **{
         (method, f"/{prefix}/{name}"): "admin"

@@ -28,7 +28,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from vk_testkit import MASTER, Api, Database, NoopGuardrailPlugin, start, vk_config
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
-VK_TABLES = "vk_old_tokens, vk_keys, vk_team_members, vk_users, vk_teams, vk_changes, vk_customers, vk_budgets"
+VK_TABLES = (
+    "vk_old_tokens, vk_keys, vk_team_members, vk_users, vk_teams, vk_changes, vk_customers, vk_budgets, vk_tags"
+)
 
 
 # --------------------------------------------------------------------------- databases

@@ -1,10 +1,11 @@
 """gateway-virtual-keys: virtual keys, teams and users, with LiteLLM's admin API, on SQLite or PostgreSQL.
 
 Hooks: ``gateway_auth`` (``sk-`` keys, served from memory), ``gateway_register_routes`` (``/key/*``,
-``/team/*``, ``/user/*``, ``/customer/*``), ``gateway_pre_call`` and ``gateway_end_user_scope``
-(customers), ``gateway_register_migrations`` (its tables), ``gateway_lifespan`` (asks
-which limits an installed plugin enforces, opens the shared store, loads the key index, starts cache
-invalidation).  See the README.
+``/team/*``, ``/user/*``, ``/customer/*``, ``/budget/*``, ``/tag/*``), ``gateway_pre_call`` and
+``gateway_end_user_scope`` (customers), ``gateway_tag_scopes`` (tag budgets),
+``gateway_register_migrations`` (its tables), ``gateway_lifespan`` (asks which limits an installed
+plugin enforces, opens the shared store, loads the key index, starts cache invalidation).  See the
+README.
 """
 
 from __future__ import annotations
@@ -107,6 +108,12 @@ def gateway_pre_call(ctx: RequestContext, gateway: Gateway) -> None:
     if customers.by_id and ctx.request is not None:
         user_field = "metadata.user_id" if ctx.surface.startswith("anthropic") else "user"
         check_request(customers, ctx.request.user, ctx.model_group, user_field)
+
+
+@hookimpl(optionalhook=True)  # declared by gateway-spend: absent without it
+def gateway_tag_scopes(tags: list[str], gateway: Gateway) -> list[BudgetScope] | None:
+    """gateway-spend's hook: the budgets and limits of the request's tags (``/tag/*``)."""
+    return state_of(gateway).tags.scopes_for(tags)
 
 
 @hookimpl(optionalhook=True)  # declared by gateway-spend: absent without it

@@ -13,6 +13,7 @@ from .hashing import KeyHasher, salt_from_environment
 from .models import ModelCatalog
 from .policy import KeyPolicy
 from .settings import VirtualKeysSettings
+from .tags import Tags
 
 if TYPE_CHECKING:
     from gateway import Gateway
@@ -51,6 +52,8 @@ class PluginState:
         gateway.state[METRICS_STATE_KEY] = self.metrics
         #: every customer (``/customer/*``), for the request path; filled by the synchroniser
         self.customers = Customers()
+        #: every tag with a budget or limits (``/tag/*``), for gateway-spend's ``gateway_tag_scopes``
+        self.tags = Tags()
         self.store: Store = None  # type: ignore[assignment]  # opened in the lifespan
         self.sync: Synchroniser | None = None
         self._invalid_since_log = 0

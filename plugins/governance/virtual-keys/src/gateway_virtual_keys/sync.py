@@ -28,6 +28,7 @@ import orjson
 from gateway import get_logger
 
 from .cache import KnownToken
+from .tags import all_tags, one_tag
 
 if TYPE_CHECKING:
     from .state import PluginState
@@ -97,6 +98,7 @@ class Synchroniser:
         """Every customer and budget tier (start-up, and when a tier changed)."""
         store = self.state.store
         self.state.customers.replace_all(await store.all_customers(), await store.all_tiers(), self.state.catalog)
+        self.state.tags.replace_all(await all_tags(store), self.state.customers.tiers)
         self.state.count("cache_full_reloads_total")
 
     async def apply(self, changes: list[tuple[str, str]]) -> None:
@@ -104,15 +106,18 @@ class Synchroniser:
         unique = list(dict.fromkeys(changes))
         # customers are not keys: their rows are reloaded into the request-time index
         customers = [entity_id for kind, entity_id in unique if kind == "customer"]
+        tags = [entity_id for kind, entity_id in unique if kind == "tag"]
         tiers_changed = any(kind == "budget" for kind, _ in unique)
-        unique = [(kind, entity_id) for kind, entity_id in unique if kind not in ("customer", "budget")]
-        if tiers_changed:  # rare: every key, team and customer re-reads its tier
+        unique = [(kind, entity_id) for kind, entity_id in unique if kind not in ("customer", "budget", "tag")]
+        if tiers_changed:  # rare: every key, team, customer and tag re-reads its tier
             cache.clear()
             await self.reload_customers()
-            customers = []
+            customers = tags = []
         for user_id in customers:
             row = await self.state.store.customer(user_id)
             self.state.customers.put(user_id, row, self.state.catalog)
+        for name in tags:
+            self.state.tags.put(name, await one_tag(self.state.store, name), self.state.customers.tiers)
         # drop resolved entries first, without awaiting: a request arriving meanwhile reloads the
         # key from the database (a deleted key then finds nothing, a blocked one its new row)
         for kind, entity_id in unique:

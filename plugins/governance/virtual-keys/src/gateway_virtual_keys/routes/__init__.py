@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from starlette.routing import Route
 
-from . import budgets, customers, keys, teams, users
+from . import budgets, customers, keys, tags, teams, users
 from .common import admin_route
 
 if TYPE_CHECKING:
@@ -41,6 +41,11 @@ ROUTES = (
     ("/budget/delete", "POST", budgets.delete),
     ("/budget/list", "GET", budgets.list_budgets),
     ("/budget/settings", "GET", budgets.settings),
+    ("/tag/new", "POST", tags.new),
+    ("/tag/info", "POST", tags.info),
+    ("/tag/update", "POST", tags.update),
+    ("/tag/delete", "POST", tags.delete),
+    ("/tag/list", "GET", tags.list_tags),
     # customers, under both of LiteLLM's names
     *(
         (f"/{prefix}/{name}", method, handler)

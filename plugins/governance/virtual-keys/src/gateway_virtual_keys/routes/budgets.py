@@ -22,6 +22,7 @@ from ..bodies import BudgetInfo, DeleteBudget, NewBudget, UpdateBudget, parse, s
 from ..roles import Caller
 from ..state import PluginState
 from ..store import as_dict
+from ..tags import tags as tag_table
 from .common import body_of, find_row, require_enforced, row_out, stamps
 
 #: what /budget/settings says of each limit field (LiteLLM's answer: one entry per field)
@@ -33,7 +34,13 @@ FIELD_DOCS = {
     "rpm_limit": ("int", "requests per minute, per member"),
     "max_parallel_requests": ("int", "requests in flight at once, per member"),
 }
-MEMBER_TABLES = ((t.keys, "keys", "id"), (t.teams, "teams", "team_id"), (t.customers, "customers", "user_id"))
+MEMBER_TABLES = (
+    (t.keys, "keys", "id"),
+    (t.teams, "teams", "team_id"),
+    (t.customers, "customers", "user_id"),
+    (t.organizations, "organizations", "organization_id"),
+    (tag_table, "tags", "tag_name"),
+)
 
 
 def _out(row: dict[str, Any]) -> dict[str, Any]:
