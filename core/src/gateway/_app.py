@@ -21,6 +21,7 @@ from gateway._logs import bind_request_id, configure_logging, get_logger
 from gateway._unavailable import DependencyUnavailableError, is_unavailable
 from gateway.http._allowed_ips import AllowedIPsMiddleware
 from gateway.http._health import health_routes
+from gateway.http._missing_plugin import missing_plugin_error
 from gateway.http._openai_routes import openai_routes
 from gateway.http._passthrough import encode_error, passthrough_routes
 from gateway.http._passthrough_targets import VENDORS
@@ -146,6 +147,11 @@ def _route_table(routes: list[BaseRoute], owners: dict[tuple[str, str], str]) ->
 async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     error: GatewayError
+    missing = missing_plugin_error(request.app.state.gateway, request.method, request.url.path)
+    if exc.status_code == 404 and missing is not None:  # a plugin's route, and the plugin is not here
+        error, envelope = missing
+        body = encode_error(envelope, error)
+        return Response(body, status_code=error.status, headers=error.headers, media_type="application/json")
     if exc.status_code == 404:
         error = NotFoundError(
             f"no route {request.method} {request.url.path}; model routes live under /v1/, and a path of another API "

@@ -1,6 +1,7 @@
 """The ``gateway`` command.
 
 gateway --config config.yaml --port 4000      serve (also: --host, --workers, --server)
+gateway --version / gateway --help            the version; every command and the serve options
 gateway check-config [--strict] config.yaml   validate a config file and exit (--strict: fail on unavailable deployments)
 gateway plugins [--check|--catalog]           list installed plugins and their hooks (or all known ones)
 gateway new-plugin NAME --kind guardrail      start a plugin from the template (plugin-template kit)
@@ -51,6 +52,7 @@ def _serve_parser(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gateway", description="An OpenAI-compatible LLM gateway.")
+    parser.add_argument("--version", "-V", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command")
     _serve_parser(sub.add_parser("serve", help="serve the gateway (the default command)"))
     check = sub.add_parser("check-config", help="validate a config file and exit")
@@ -92,8 +94,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: what bare ``gateway`` (no config file anywhere) says, instead of serving no models
+NO_CONFIG = (
+    "no config file: pass one with --config FILE (or set GATEWAY_CONFIG); to try the gateway, run `make run` "
+    "in a clone (examples/default.yaml: mock models, master key sk-1234); docs/install.md has a minimal config, "
+    "and `gateway --help` lists the options"
+)
+
+
+def _print_help() -> None:
+    """The commands, then the serve options: serving is what ``gateway`` does without a command."""
+    build_parser().print_help()
+    serve = argparse.ArgumentParser(prog="gateway [serve]", add_help=False, description="Serve the gateway.")
+    _serve_parser(serve)
+    print()
+    serve.print_help()
+
+
+def _version() -> str:
+    from gateway import __version__
+
+    return f"gateway {__version__} (Python {sys.version.split()[0]})"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] in (["-h"], ["--help"]):
+        _print_help()
+        return 0
+    if args_list[:1] in (["-V"], ["--version"]):
+        print(_version())
+        return 0
     if not args_list or args_list[0].startswith("-") and args_list[0] not in ("-h", "--help"):
         args_list = ["serve", *args_list]
     # subcommands contributed by plugins (new-plugin, db ...) are looked up lazily
@@ -121,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if not args.config:  # a gateway with no models would serve nothing (and start a database in this folder)
+        raise ConfigError(NO_CONFIG)
     from gateway._server import serve
 
     return serve(

@@ -39,8 +39,14 @@ def serve(
         raise ConfigError(f"cannot run {workers} workers: {reasons}")
     general = gateway.config.general_settings
     graceful = general.graceful_shutdown_timeout
+    from gateway._startup import prepare
+
+    sock, banner = prepare(gateway, host, port, workers)  # the database, Redis and the port, each one line
     del gateway
 
+    if server == "hypercorn" or workers > 1:
+        sock.close()  # they bind by address; the check above still caught a port in use
+        print(banner, file=sys.stderr, flush=True)
     if server == "hypercorn":
         # hypercorn has one deadline for every read: the longer one, so no body is cut short
         return _hypercorn(
@@ -54,12 +60,27 @@ def serve(
 
     from gateway.http._head_timeout import HeadTimeoutProtocol
 
+    if workers <= 1:
+        from gateway._startup import serve_one
+
+        config = uvicorn.Config(
+            "gateway._app:app_from_environment",
+            factory=True,
+            loop="uvloop" if sys.platform != "win32" else "asyncio",
+            http=HeadTimeoutProtocol,
+            lifespan="on",
+            access_log=False,
+            log_level="warning",
+            timeout_graceful_shutdown=int(graceful),
+            backlog=4096,
+        )
+        return serve_one(config, sock, banner)  # on the socket bound above
     uvicorn.run(
         "gateway._app:app_from_environment",
         factory=True,
         host=host,
         port=port,
-        workers=workers if workers > 1 else None,
+        workers=workers,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
         # httptools, with a deadline for the request head (uvicorn has none): general_settings.request_header_timeout
         http=HeadTimeoutProtocol,

@@ -19,7 +19,7 @@ from starlette.routing import Route
 from gateway._errors import GatewayError, NotFoundError
 from gateway.http._admin import authenticate_request
 from gateway.http._health_checks import health_checks
-from gateway.http._readiness import readiness_report, readiness_routes
+from gateway.http._readiness import BAD, readiness_report, readiness_routes, redis_readiness
 from gateway.http._responses import error_response, json_response
 
 if TYPE_CHECKING:
@@ -43,6 +43,11 @@ def health_routes(gateway: Gateway) -> list[Route]:
         if public_details:  # the operator chose to show the admin report to anyone (LiteLLM's switch)
             report, status = await readiness_report(gateway)
             return json_response(report, status=status)
+        # the shared Redis down means requests are refused (gateway-spend's default policy) or
+        # limits no longer shared: a probe must see it (only its status word: no address, no error)
+        redis = await redis_readiness(gateway)
+        if redis["status"] in BAD:
+            return json_response({"status": "unhealthy", "redis": redis["status"]}, status=503)
         return json_response({"status": "healthy"})
 
     async def health(request: Request) -> Response:

@@ -81,7 +81,7 @@ async def readiness_report(gateway: Gateway) -> tuple[dict[str, Any], int]:
     """The report and its HTTP status: 200 when every part is well, else 503."""
     checks: dict[str, ReadinessCheck] = gateway.state.get(STATE_KEY, {})
     names = list(checks)
-    redis, *results = await asyncio.gather(_redis(gateway), *(_run(checks[name]) for name in names))
+    redis, *results = await asyncio.gather(redis_readiness(gateway), *(_run(checks[name]) for name in names))
     report: dict[str, Any] = {"status": "healthy", "shutting_down": gateway.shutting_down, "redis": redis}
     if "database" not in checks:
         report["database"] = {"status": "not used", "note": "no installed plugin keeps data in a database"}
@@ -107,7 +107,7 @@ def readiness_routes(gateway: Gateway) -> list[Route]:
     return [Route("/health/readiness/details", details, methods=["GET"])]
 
 
-async def _redis(gateway: Gateway) -> dict[str, Any]:
+async def redis_readiness(gateway: Gateway) -> dict[str, Any]:
     """The Redis the router (and the health checks) share state through, if any."""
     if redis_location(gateway.config.router_settings) is None:
         return {"status": "not configured", "scope": "routing state and health checks are per worker"}

@@ -93,6 +93,17 @@ if pytest is not None:
             finally:
                 access_log.listeners.remove(captured.append)
 
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_teardown(item: pytest.Item) -> None:
+        """Write the access lines a test's gateways left queued while its output is still captured.
+
+        Lines are written in batches a moment later (``gateway._logs.AccessLog``); a gateway that
+        outlives its test's requests by less than that moment left them for the interpreter's exit,
+        which printed them after pytest's summary (issue 21: hundreds of lines after it)."""
+        from gateway._logs import access_log
+
+        access_log.flush()
+
 
 __all__ = [
     "start_gateway",
