@@ -704,6 +704,48 @@ ROUTES: list[Route] = [
     Route("POST", "/tag/info", lambda t: [{"names": ["no-such-tag"]}], valid_status=404),
     Route("GET", "/tag/list", lambda t: [{}]),
     Route("POST", "/tag/delete", lambda t: [{"name": "no-such-tag"}], valid_status=404),
+    # organizations (gateway-virtual-keys), with LiteLLM's methods; the fuzz touches no real one
+    Route(
+        "POST",
+        "/organization/new",
+        lambda t: [
+            {
+                "organization_id": f"fuzz-org-{UNIQUE}",
+                "organization_alias": "fuzz",
+                "models": ["gpt-4o"],
+                "blocked": False,
+                **LIMITS,
+            }
+        ],
+    ),
+    Route("GET", "/organization/info", lambda t: [{"organization_id": "no-such-org"}], valid_status=404),
+    Route("POST", "/organization/info", lambda t: [{"organizations": ["no-such-org"]}], valid_status=404),
+    Route(
+        "PATCH",
+        "/organization/update",
+        lambda t: [{"organization_id": "no-such-org", "max_budget": 5.0, "models": ["gpt-4o"]}],
+        valid_status=404,
+    ),
+    Route("DELETE", "/organization/delete", lambda t: [{"organization_ids": ["no-such-org"]}], valid_status=404),
+    Route("GET", "/organization/list", lambda t: [{}]),
+    Route(
+        "POST",
+        "/organization/member_add",
+        lambda t: [{"organization_id": "no-such-org", "member": {"user_id": "fuzz-member", "role": "internal_user"}}],
+        valid_status=404,
+    ),
+    Route(
+        "PATCH",
+        "/organization/member_update",
+        lambda t: [{"organization_id": "no-such-org", "user_id": "fuzz-member", "role": "internal_user"}],
+        valid_status=404,
+    ),
+    Route(
+        "DELETE",
+        "/organization/member_delete",
+        lambda t: [{"organization_id": "no-such-org", "user_id": "fuzz-member"}],
+        valid_status=404,
+    ),
     # customers (gateway-virtual-keys), under both of LiteLLM's names; the fuzz touches no real one
     *(
         spec
@@ -773,6 +815,7 @@ ROUTES: list[Route] = [
                 "customer_id": "c",
             },
             {"group_by": "model", "end_date": "2026-12-31"},
+            {"group_by": "organization", "organization_id": "o", "start_date": "2026-01-01"},
         ],
     ),
     Route("GET", "/spend/ledger/status", lambda t: [{}]),

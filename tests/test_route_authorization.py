@@ -146,6 +146,17 @@ MATRIX: dict[tuple[str, str], Access] = {
 
 
 def served_routes(gateway: GatewayProcess, monkeypatch: pytest.MonkeyPatch) -> set[tuple[str, str]]:
+    # gateway-virtual-keys: organizations; admins create, change and delete them, org admins manage
+    # their members, members read them (matrix role by role: the virtual-keys README)
+    ("POST", "/organization/new"): "admin",
+    ("PATCH", "/organization/update"): "admin",
+    ("DELETE", "/organization/delete"): "admin",
+    ("GET", "/organization/info"): "delegated",
+    ("POST", "/organization/info"): "delegated",
+    ("GET", "/organization/list"): "delegated",
+    ("POST", "/organization/member_add"): "delegated",
+    ("PATCH", "/organization/member_update"): "delegated",
+    ("DELETE", "/organization/member_delete"): "delegated",
     monkeypatch.delenv("GATEWAY_LOAD_PLUGINS", raising=False)  # every installed plugin, as the process
     from starlette.routing import Route as StarletteRoute
 

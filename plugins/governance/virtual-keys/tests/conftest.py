@@ -29,7 +29,8 @@ from vk_testkit import MASTER, Api, Database, NoopGuardrailPlugin, start, vk_con
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 VK_TABLES = (
-    "vk_old_tokens, vk_keys, vk_team_members, vk_users, vk_teams, vk_changes, vk_customers, vk_budgets, vk_tags"
+    "vk_old_tokens, vk_keys, vk_team_members, vk_users, vk_teams, vk_changes, vk_customers, vk_budgets, "
+    "vk_organization_members, vk_organizations, vk_tags"
 )
 
 

@@ -17,6 +17,8 @@ from vk_testkit import MASTER, Api
 README = Path(__file__).parent.parent / "README.md"
 EXPECTED_STATUS = {"✓": 200, "✗": 403, "—": 400}
 TEAM_A, TEAM_B = "team-a", "team-b"
+#: team A is in organization A, team B in organization B
+ORG_A, ORG_B = "org-a", "org-b"
 
 
 def readme_matrix() -> tuple[list[str], dict[str, list[str]]]:
@@ -38,8 +40,15 @@ class World:
     def __init__(self, api: Api) -> None:
         self.api = api
         self.counter = itertools.count()
-        api.ok("POST", "/team/new", {"team_id": TEAM_A})
-        api.ok("POST", "/team/new", {"team_id": TEAM_B})
+        for org in (ORG_A, ORG_B):
+            api.ok("POST", "/organization/new", {"organization_id": org, "organization_alias": org})
+        api.ok("POST", "/team/new", {"team_id": TEAM_A, "organization_id": ORG_A})
+        api.ok("POST", "/team/new", {"team_id": TEAM_B, "organization_id": ORG_B})
+        api.ok(
+            "POST",
+            "/organization/member_add",
+            {"organization_id": ORG_A, "member": {"user_id": "oa", "role": "org_admin"}},
+        )
         api.ok("POST", "/user/new", {"user_id": "pa", "user_role": "proxy_admin", "auto_create_key": False})
         api.ok("POST", "/user/new", {"user_id": "pv", "user_role": "proxy_admin_viewer", "auto_create_key": False})
         api.ok(
@@ -52,6 +61,7 @@ class World:
             "master key": MASTER,
             "proxy_admin key": api.new_key(user_id="pa")["key"],
             "proxy_admin_viewer key": api.new_key(user_id="pv")["key"],
+            "org admin key": api.new_key(user_id="oa")["key"],
             "team admin key": api.new_key(user_id="ta", team_id=TEAM_A)["key"],
             "plain key": api.new_key(user_id="u1", team_id=TEAM_A)["key"],
         }
@@ -66,6 +76,25 @@ class World:
     def customer(self) -> str:
         """A new customer (made with the master key)."""
         return str(self.api.ok("POST", "/customer/new", {"user_id": self.fresh("customer")})["user_id"])
+
+    def org(self, prefix: str = "org") -> str:
+        """A new organization without teams or members (made with the master key)."""
+        org = self.fresh(prefix)
+        self.api.ok("POST", "/organization/new", {"organization_id": org, "organization_alias": org})
+        return org
+
+    def org_member(self, org: str, role: str = "internal_user") -> str:
+        """A new user, a ``role`` member of ``org``."""
+        user = self.fresh("org-member")
+        self.api.ok(
+            "POST", "/organization/member_add", {"organization_id": org, "member": {"user_id": user, "role": role}}
+        )
+        return user
+
+    def org_team(self, org: str) -> str:
+        return str(
+            self.api.ok("POST", "/team/new", {"team_id": self.fresh("org-team"), "organization_id": org})["team_id"]
+        )
 
     def team_key(self, team: str) -> str:
         user = "u1" if team == TEAM_A else "ub"
@@ -100,6 +129,9 @@ def _member_delete(team: str) -> Check:
 
 CHECKS: dict[str, Check] = {
     "POST /key/generate for team A": lambda w, k: w.api.post("/key/generate", {"team_id": TEAM_A}, key=k),
+    "POST /key/generate for a plain member of team A": lambda w, k: w.api.post(
+        "/key/generate", {"team_id": TEAM_A, "user_id": "u1"}, key=k
+    ),
     "POST /key/generate for team B": lambda w, k: w.api.post("/key/generate", {"team_id": TEAM_B}, key=k),
     "POST /key/generate for a proxy_admin member of team A": lambda w, k: w.api.post(
         "/key/generate", {"team_id": TEAM_A, "user_id": w.member("boss", TEAM_A, user_role="proxy_admin")}, key=k
@@ -195,13 +227,86 @@ CHECKS: dict[str, Check] = {
     "POST /key/generate for team A in a budget tier": lambda w, k: w.api.post(
         "/key/generate", {"team_id": TEAM_A, "budget_id": w.tier()}, key=k
     ),
+    "POST /team/new in organization A": lambda w, k: w.api.post(
+        "/team/new", {"team_id": w.fresh("new-team"), "organization_id": ORG_A}, key=k
+    ),
+    "POST /team/new in organization B": lambda w, k: w.api.post(
+        "/team/new", {"team_id": w.fresh("new-team"), "organization_id": ORG_B}, key=k
+    ),
+    "POST /team/update of a team of organization A to organization B": lambda w, k: w.api.post(
+        "/team/update", {"team_id": w.org_team(ORG_A), "organization_id": ORG_B}, key=k
+    ),
+    "POST /team/delete of a team of organization A": lambda w, k: w.api.post(
+        "/team/delete", {"team_ids": [w.org_team(ORG_A)]}, key=k
+    ),
+    "POST /organization/new": lambda w, k: w.api.post(
+        "/organization/new", {"organization_id": w.fresh("new-org"), "organization_alias": "n"}, key=k
+    ),
+    "GET /organization/info of organization A": lambda w, k: w.api.get(
+        "/organization/info", {"organization_id": ORG_A}, key=k
+    ),
+    "GET /organization/info of organization B": lambda w, k: w.api.get(
+        "/organization/info", {"organization_id": ORG_B}, key=k
+    ),
+    "POST /organization/info of organization A": lambda w, k: w.api.post(
+        "/organization/info", {"organizations": [ORG_A]}, key=k
+    ),
+    "PATCH /organization/update of organization A": lambda w, k: w.api.send(
+        "PATCH", "/organization/update", {"organization_id": ORG_A, "metadata": {"n": 1}}, key=k
+    ),
+    "DELETE /organization/delete": lambda w, k: w.api.send(
+        "DELETE", "/organization/delete", {"organization_ids": [w.org()]}, key=k
+    ),
+    "GET /organization/list": lambda w, k: w.api.get("/organization/list", key=k),
+    "POST /organization/member_add to organization A": lambda w, k: w.api.post(
+        "/organization/member_add", {"organization_id": ORG_A, "member": {"user_id": w.fresh("joiner")}}, key=k
+    ),
+    "POST /organization/member_add to organization B": lambda w, k: w.api.post(
+        "/organization/member_add", {"organization_id": ORG_B, "member": {"user_id": w.fresh("joiner")}}, key=k
+    ),
+    "POST /organization/member_add of an org_admin to organization A": lambda w, k: w.api.post(
+        "/organization/member_add",
+        {"organization_id": ORG_A, "member": {"user_id": w.fresh("joiner"), "role": "org_admin"}},
+        key=k,
+    ),
+    "PATCH /organization/member_update in organization A": lambda w, k: w.api.send(
+        "PATCH",
+        "/organization/member_update",
+        {"organization_id": ORG_A, "user_id": w.org_member(ORG_A), "role": "internal_user_viewer"},
+        key=k,
+    ),
+    "PATCH /organization/member_update in organization B": lambda w, k: w.api.send(
+        "PATCH",
+        "/organization/member_update",
+        {"organization_id": ORG_B, "user_id": w.org_member(ORG_B), "role": "internal_user_viewer"},
+        key=k,
+    ),
+    "DELETE /organization/member_delete from organization A": lambda w, k: w.api.send(
+        "DELETE", "/organization/member_delete", {"organization_id": ORG_A, "user_id": w.org_member(ORG_A)}, key=k
+    ),
+    "DELETE /organization/member_delete from organization B": lambda w, k: w.api.send(
+        "DELETE", "/organization/member_delete", {"organization_id": ORG_B, "user_id": w.org_member(ORG_B)}, key=k
+    ),
+    "DELETE /organization/member_delete of another organization A org_admin": lambda w, k: w.api.send(
+        "DELETE",
+        "/organization/member_delete",
+        {"organization_id": ORG_A, "user_id": w.org_member(ORG_A, "org_admin")},
+        key=k,
+    ),
     "POST /v1/chat/completions": lambda w, k: w.api.chat(k),
 }
 
 
 def test_readme_matrix_has_a_check_for_every_row() -> None:
     actors, rows = readme_matrix()
-    assert actors == ["master key", "proxy_admin key", "proxy_admin_viewer key", "team admin key", "plain key"]
+    assert actors == [
+        "master key",
+        "proxy_admin key",
+        "proxy_admin_viewer key",
+        "org admin key",
+        "team admin key",
+        "plain key",
+    ]
     assert set(rows) == set(CHECKS)
     assert all(len(cells) == len(actors) and set(cells) <= set(EXPECTED_STATUS) for cells in rows.values())
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -158,7 +159,9 @@ def test_gateway_db_command(empty_database: Database, tmp_path: Path) -> None:
     assert upgraded.returncode == 0 and "applied virtual_keys:vk0001" in upgraded.stdout
     assert "applied virtual_keys:vk0002" in upgraded.stdout  # customers
     assert "applied virtual_keys:vk0003" in upgraded.stdout  # budget tiers
-    assert "current vk0003  head vk0003" in upgraded.stdout and "pending" not in upgraded.stdout
+    assert "applied virtual_keys:vk0004" in upgraded.stdout  # organizations
+    # at the head, whichever revision is the latest
+    assert re.search(r"current (vk\d{4})  head \1", upgraded.stdout) and "pending" not in upgraded.stdout
 
 
 def test_unreachable_database_fails_start_up_with_a_clear_message(tmp_path: Path) -> None:

@@ -138,8 +138,15 @@ class Api:
     def get(self, path: str, params: dict[str, Any] | None = None, *, key: str | None = None) -> httpx.Response:
         return self.http.get(path, params=params, headers=self.headers(key))
 
+    def send(self, method: str, path: str, body: Any = None, *, key: str | None = None) -> httpx.Response:
+        """A request with a JSON body and any method (LiteLLM's PATCH and DELETE routes)."""
+        return self.http.request(method, path, json=body if body is not None else {}, headers=self.headers(key))
+
     def ok(self, method: str, path: str, body: Any = None, **kw: Any) -> dict[str, Any]:
-        response = self.post(path, body, **kw) if method == "POST" else self.get(path, body, **kw)
+        if method in ("PATCH", "DELETE"):
+            response = self.send(method, path, body, **kw)
+        else:
+            response = self.post(path, body, **kw) if method == "POST" else self.get(path, body, **kw)
         assert response.status_code == 200, f"{method} {path}: {response.status_code} {response.text}"
         return response.json()
 

@@ -19,7 +19,7 @@ from gateway.http import error_response, json_response, require_admin_request
 
 from .money import from_picos
 
-GROUPS = ("team", "customer", "api_key", "model")
+GROUPS = ("team", "customer", "api_key", "model", "organization")
 #: query parameter -> ledger column, for /spend/logs (``request_id`` also matches the client's x-request-id
 #: and the answer's own id, ``chatcmpl-...``)
 LOG_FILTERS = {
@@ -33,6 +33,8 @@ LOG_FILTERS = {
 }
 #: query parameter -> roll-up column, for /global/spend/report
 REPORT_FILTERS = {"api_key": "api_key", "internal_user_id": "user_id", "team_id": "team_id", "customer_id": "end_user"}
+#: ... and for ``group_by=organization``, which sums the request rows (they carry the organization)
+ORGANIZATION_FILTERS = {**REPORT_FILTERS, "organization_id": "organization_id"}
 
 
 #: how /global/spend/report names spend of no team (LiteLLM's words)
@@ -141,10 +143,13 @@ def build_report(
     Teams are named by alias (``team_names``), else by id, and spend of no team is
     ``"Unassigned Team"``, as LiteLLM names them; ``team_id`` says which team an entry is.
     """
-    if group_by in ("team", "customer"):
-        column, plural, name = (
-            ("team_id", "teams", "team_name") if group_by == "team" else ("end_user", "customers", "customer")
-        )
+    if group_by in ("team", "customer", "organization"):
+        column, plural, name = {
+            "team": ("team_id", "teams", "team_name"),
+            "customer": ("end_user", "customers", "customer"),
+            # not one of LiteLLM's groupings: shaped like its team report, named by organization_id
+            "organization": ("organization_id", "organizations", "organization_id"),
+        }[group_by]
         days = []
         for day, day_rows in sorted(_by(rows, "day").items()):
             entities = []
@@ -258,14 +263,18 @@ def spend_routes(gateway: Any) -> list[Route]:
             start = _date(request, "start_date") or end - timedelta(days=30)
             if start > end:
                 raise BadRequestError("start_date is after end_date", param="start_date")
+            by_org = group_by == "organization"
             filters = {
                 column: request.query_params[name]
-                for name, column in REPORT_FILTERS.items()
+                for name, column in (ORGANIZATION_FILTERS if by_org else REPORT_FILTERS).items()
                 if request.query_params.get(name)
             }
             store = ledger()
             await store.shipper.flush()
-            rows = await store.store.daily_rows(start, end, filters)
+            if by_org:  # the daily roll-up has no organization: the request rows are summed
+                rows = await store.store.organization_rows(start, end, filters)
+            else:
+                rows = await store.store.daily_rows(start, end, filters)
             names: dict[str, str] = {}
             if group_by == "team":
                 names = await store.store.team_aliases(sorted({r["team_id"] for r in rows if r["team_id"]}))

@@ -99,6 +99,13 @@ def _refuse_if_unusable(state: PluginState, entry: CachedKey, now: float) -> Non
             "/team/update",
             param="key",
         )
+    if entry.org_blocked:
+        state.count("refused_keys_total")
+        raise AuthenticationError(
+            f"Authentication Error, the organization {entry.org_id!r} of this key's team is blocked; an admin can "
+            "unblock it with /organization/update",
+            param="key",
+        )
     if entry.expires is not None and entry.expires <= now:
         state.count("refused_keys_total")
         raise AuthenticationError(

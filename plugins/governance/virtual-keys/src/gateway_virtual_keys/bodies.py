@@ -263,6 +263,8 @@ class TeamFields(Limits):
     blocked: bool | None = None
     #: its budget tier (``/budget/new``)
     budget_id: Id | None = None
+    #: the organization it belongs to (``/organization/new``)
+    organization_id: Id | None = None
 
 
 class NewTeam(TeamFields):
@@ -418,6 +420,90 @@ class UpdateCustomer(CustomerFields):
 
 class CustomerIds(Strict):
     user_ids: Ids = Field(min_length=1)
+
+
+#: roles a user may have in an organization (LiteLLM's ``LitellmUserRoles`` an org member takes)
+ORG_ROLES = ("org_admin", "internal_user", "internal_user_viewer")
+OrgRole = Literal["org_admin", "internal_user", "internal_user_viewer"]
+
+
+def _no_member_budget(value: Any) -> Any:
+    if value is not None:
+        raise ValueError("organization member budgets are not supported; remove it (or send null)")
+    return value
+
+
+#: LiteLLM's ``max_budget_in_organization``: accepted when null
+NoMemberBudget = Annotated[Any, AfterValidator(_no_member_budget)]
+
+
+class OrgFields(Limits):
+    """An organization (LiteLLM's ``/organization/new`` body, without the fields it does not serve)."""
+
+    organization_alias: str | None = Field(default=None, min_length=1, max_length=255)
+    #: the models its teams may use (empty: every model)
+    models: Annotated[list[Id], Field(max_length=MAX_IDS)] | None = None
+    blocked: bool | None = None
+    #: its budget tier (``/budget/new``): the limits it leaves unset
+    budget_id: Id | None = None
+
+
+class NewOrg(OrgFields):
+    organization_id: Id | None = None
+    organization_alias: str = Field(min_length=1, max_length=255)
+
+
+class UpdateOrg(OrgFields):
+    organization_id: Id
+
+
+class DeleteOrgs(Strict):
+    organization_ids: Ids = Field(min_length=1)
+
+
+class OrgInfo(Strict):
+    """LiteLLM's deprecated ``POST /organization/info``: ``{"organizations": [...]}``."""
+
+    organizations: Ids = Field(min_length=1)
+
+
+class OrgMember(Strict):
+    role: OrgRole = "internal_user"
+    user_id: UserId | None = None
+    user_email: str | None = Field(default=None, max_length=255)
+
+    @model_validator(mode="after")
+    def _identified(self) -> OrgMember:
+        if not self.user_id and not self.user_email:
+            raise BadRequestError("a member needs 'user_id' or 'user_email'", param="member")
+        return self
+
+
+class OrgMemberAdd(Strict):
+    organization_id: Id
+    member: OrgMember | Annotated[list[OrgMember], Field(max_length=MAX_IDS)]
+    max_budget_in_organization: NoMemberBudget = None
+
+    def members(self) -> list[OrgMember]:
+        return self.member if isinstance(self.member, list) else [self.member]
+
+
+class OrgMemberRef(Strict):
+    organization_id: Id
+    user_id: Id | None = None
+    user_email: str | None = Field(default=None, max_length=255)
+
+    @model_validator(mode="after")
+    def _identified(self) -> OrgMemberRef:
+        if not self.user_id and not self.user_email:
+            raise BadRequestError("'user_id' (or 'user_email') of the member is required", param="user_id")
+        return self
+
+
+class OrgMemberUpdate(OrgMemberRef):
+    #: the member's new role in the organization; none: unchanged
+    role: OrgRole | None = None
+    max_budget_in_organization: NoMemberBudget = None
 
 
 class BudgetFields(Strict):

@@ -43,6 +43,9 @@ class CachedKey:
     team_blocked: bool
     #: epoch seconds; None = never expires
     expires: float | None
+    #: the organization of its team (None: none)
+    org_id: str | None = None
+    org_blocked: bool = False
 
 
 @dataclass(slots=True)
@@ -103,7 +106,7 @@ class AuthCache:
         if kind == "key":
             self.entries.pop(entity_id, None)
             return
-        field = "team_id" if kind == "team" else "user_id"
+        field = {"team": "team_id", "org": "org_id"}.get(kind, "user_id")
         for key_id in [k for k, e in self.entries.items() if getattr(e, field) == entity_id]:
             del self.entries[key_id]
 

@@ -58,17 +58,23 @@ def cached_key(
     key: Mapping[str, Any],
     team: Mapping[str, Any] | None,
     user: Mapping[str, Any] | None,
+    org: Mapping[str, Any] | None,
     catalog: ModelCatalog,
     tiers: Tiers | None = None,
 ) -> CachedKey:
-    if tiers:  # a budget tier fills in the limits the key or team leaves unset
+    if tiers:  # a budget tier fills in the limits the key, team or organization leaves unset
         key = with_tier(key, tiers)
         team = with_tier(team, tiers) if team is not None else None
+        org = with_tier(org, tiers) if org is not None else None
     key_id = key["id"]
     role = (user or {}).get("user_role") or "internal_user"
     scopes = [scope("key", key_id, key, key.get("key_alias"))]
     if team is not None:
         scopes.append(scope("team", team["team_id"], team, team.get("team_alias")))
+    if org is not None:
+        # one scope (one counter) shared by every team of the organization: gateway-spend charges
+        # it in the same atomic admission as the key's and the team's; the ledger records its id
+        scopes.append(scope("org", org["organization_id"], org, org.get("organization_alias")))
     if user is not None:
         scopes.append(scope("user", user["user_id"], user, user.get("user_alias")))
     aliases = {**((team or {}).get("model_aliases") or {}), **(key.get("aliases") or {})}
@@ -77,7 +83,7 @@ def cached_key(
         id=key_id,
         kind="virtual_key",
         is_admin=role == ADMIN_ROLE,
-        models=catalog.effective(key.get("models"), (team or {}).get("models")),
+        models=_within(catalog.effective(key.get("models"), (team or {}).get("models")), catalog, org),
         aliases=aliases,
         key_hash=key_id,
         key_alias=key.get("key_alias"),
@@ -92,6 +98,7 @@ def cached_key(
         extra={
             "user_role": role,
             **({"team_metadata": dict(team["metadata"])} if team and team.get("metadata") else {}),
+            **({"organization_id": org["organization_id"]} if org is not None else {}),
         },
     )
     expires = key.get("expires")
@@ -103,4 +110,16 @@ def cached_key(
         blocked=bool(key.get("blocked")),
         team_blocked=bool((team or {}).get("blocked")),
         expires=expires.timestamp() if expires is not None else None,
+        org_id=org["organization_id"] if org is not None else None,
+        org_blocked=bool((org or {}).get("blocked")),
     )
+
+
+def _within(
+    models: frozenset[str] | None, catalog: ModelCatalog, org: Mapping[str, Any] | None
+) -> frozenset[str] | None:
+    """A key's models bounded by its organization's (an organization's ``models`` bound its teams')."""
+    org_models = catalog.expand((org or {}).get("models"))
+    if org_models is None:
+        return models
+    return org_models if models is None else models & org_models

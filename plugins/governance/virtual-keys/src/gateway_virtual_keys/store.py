@@ -169,18 +169,20 @@ class Store:
 
     async def auth_record(
         self, key_id: str
-    ) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None] | None:
-        """The key with its team and user rows (one connection, cold path only)."""
+    ) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None, dict[str, Any] | None] | None:
+        """The key with its team, user and organization rows (one connection, cold path only)."""
         async with self.read() as conn:
             key = _row((await conn.execute(sa.select(t.keys).where(t.keys.c.id == key_id))).first())
             if key is None:
                 return None
-            team = user = None
+            team = user = org = None
             if key["team_id"]:
                 team = _row((await conn.execute(sa.select(t.teams).where(t.teams.c.team_id == key["team_id"]))).first())
             if key["user_id"]:
                 user = _row((await conn.execute(sa.select(t.users).where(t.users.c.user_id == key["user_id"]))).first())
-        return key, team, user
+            if team is not None and team.get("organization_id"):
+                org = await self.get(conn, t.organizations, "organization_id", team["organization_id"])
+        return key, team, user, org
 
     # ------------------------------------------------------------------ generic row helpers
 

@@ -82,6 +82,8 @@ teams = sa.Table(
     *_stamps(),
     #: its budget tier (``vk_budgets``; migration vk0003)
     sa.Column("budget_id", sa.String(255), index=True),
+    #: the organization it belongs to (``vk_organizations``; migration vk0004)
+    sa.Column("organization_id", sa.String(255), index=True),
 )
 
 users = sa.Table(
@@ -163,6 +165,39 @@ budgets = sa.Table(
     *_stamps(),
 )
 
+#: organizations (LiteLLM's ``/organization/*``): own teams; their budget and limits apply to every
+#: team in them together (one counter), their ``models`` bound their teams' models
+organizations = sa.Table(
+    "vk_organizations",
+    metadata,
+    sa.Column("organization_id", sa.String(255), primary_key=True),
+    sa.Column("organization_alias", sa.String(255)),
+    sa.Column("models", sa.JSON, nullable=False),
+    *_limits(),
+    sa.Column("metadata", sa.JSON, nullable=False),
+    sa.Column("blocked", sa.Boolean, nullable=False),
+    sa.Column("budget_id", sa.String(255), index=True),
+    *_stamps(),
+)
+
+#: users of an organization, with their role in it (``org_admin``, ``internal_user`` ...)
+organization_members = sa.Table(
+    "vk_organization_members",
+    metadata,
+    sa.Column(
+        "organization_id",
+        sa.String(255),
+        sa.ForeignKey("vk_organizations.organization_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "user_id", sa.String(255), sa.ForeignKey("vk_users.user_id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
+    sa.Column("user_role", sa.String(32), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
 version = sa.Table(
     "vk_version",
     metadata,
@@ -175,7 +210,7 @@ changes = sa.Table(
     metadata,
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("version", sa.BigInteger, nullable=False, index=True),
-    #: ``key`` (entity = key id), ``team``, ``user``, ``customer``
+    #: ``key`` (entity = key id), ``team``, ``user``, ``customer``, ``budget``, ``org``
     sa.Column("kind", sa.String(8), nullable=False),
     sa.Column("entity_id", sa.String(255), nullable=False),
     sa.Column("changed_at", UTCDateTime(), nullable=False, index=True),

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from starlette.routing import Route
 
-from . import budgets, customers, keys, tags, teams, users
+from . import budgets, customers, keys, organizations, tags, teams, users
 from .common import admin_route
 
 if TYPE_CHECKING:
@@ -46,6 +46,16 @@ ROUTES = (
     ("/tag/update", "POST", tags.update),
     ("/tag/delete", "POST", tags.delete),
     ("/tag/list", "GET", tags.list_tags),
+    # organizations, with LiteLLM's methods (PATCH to change, DELETE to delete)
+    ("/organization/new", "POST", organizations.new),
+    ("/organization/info", "GET", organizations.info),
+    ("/organization/info", "POST", organizations.info_many),
+    ("/organization/update", "PATCH", organizations.update),
+    ("/organization/delete", "DELETE", organizations.delete),
+    ("/organization/list", "GET", organizations.list_orgs),
+    ("/organization/member_add", "POST", organizations.member_add),
+    ("/organization/member_update", "PATCH", organizations.member_update),
+    ("/organization/member_delete", "DELETE", organizations.member_delete),
     # customers, under both of LiteLLM's names
     *(
         (f"/{prefix}/{name}", method, handler)

@@ -166,9 +166,39 @@ async def _member_standing(
     return standing
 
 
+async def _check_org(w: Writer, state: PluginState, org_id: str, models: list[str] | None) -> None:
+    """A team joins an existing organization, with models within the organization's."""
+    org = await state.store.get(w.conn, t.organizations, "organization_id", org_id)
+    if org is None:
+        raise BadRequestError(
+            f"'organization_id': organization {org_id!r} does not exist; create it first with POST /organization/new",
+            param="organization_id",
+        )
+    outside = state.catalog.outside(models, org.get("models"))
+    if outside:
+        raise BadRequestError(
+            f"'models': {', '.join(map(repr, outside[:10]))} not allowed for organization {org_id!r}, whose teams "
+            f"may use {', '.join(map(repr, org.get('models') or ()))}",
+            param="models",
+        )
+
+
+def _require_team_writer(caller: Caller, route: str, org_ids: list[str | None]) -> None:
+    """Admins; org admins for teams of their organizations (every organization named: the team's
+    current one and the one it moves to)."""
+    if caller.is_admin:
+        return
+    if not org_ids or any(org_id is None or org_id not in caller.admin_orgs for org_id in org_ids):
+        raise caller.denied(
+            route,
+            "needs an admin key, or a key of an org_admin of the team's organization (a team stays in one of "
+            "its organizations)",
+        )
+
+
 async def new(request: Request, caller: Caller, state: PluginState) -> dict[str, Any]:
-    caller.require_admin("/team/new")
     body = parse(NewTeam, await body_of(request, state))
+    _require_team_writer(caller, "/team/new", [body.organization_id])
     check_guardrails(state, body.guardrails)
     team_id = body.team_id or str(uuid.uuid4())
     fields = {k: v for k, v in sent(body, "team_id", "members_with_roles").items() if v is not None}
@@ -179,6 +209,8 @@ async def new(request: Request, caller: Caller, state: PluginState) -> dict[str,
             raise BadRequestError(
                 f"'team_id': team {team_id!r} already exists; use /team/update to change it", param="team_id"
             )
+        if body.organization_id is not None:
+            await _check_org(w, state, body.organization_id, body.models)
         await state.store.insert(w.conn, t.teams, new_team_values(team_id, caller, **fields))
         await _add_members(w, state, caller, "/team/new", team_id, body.members_with_roles or [])
         w.changed("team", team_id)
@@ -215,14 +247,21 @@ async def info(request: Request, caller: Caller, state: PluginState) -> dict[str
 
 
 async def update(request: Request, caller: Caller, state: PluginState) -> dict[str, Any]:
-    caller.require_admin("/team/update")
+    route = "/team/update"
     body = parse(UpdateTeam, await body_of(request, state))
+    if not caller.is_admin and not caller.manages_team(body.team_id):
+        _require_team_writer(caller, route, [])
     check_guardrails(state, body.guardrails)
     values = {k: (RESET_VALUES[k] if v is None and k in RESET_VALUES else v) for k, v in sent(body, "team_id").items()}
     require_enforced(state, values, "team")
-    await check_tier(state, caller, "/team/update", values.get("budget_id"))
+    await check_tier(state, caller, route, values.get("budget_id"))
     async with state.store.write(revokes=True) as w:
-        await find_row(w.conn, state, t.teams, "team_id", body.team_id, "team")
+        team = await find_row(w.conn, state, t.teams, "team_id", body.team_id, "team")
+        org_id = values.get("organization_id", team.get("organization_id"))
+        if "organization_id" in values:
+            _require_team_writer(caller, route, [team.get("organization_id"), org_id])
+        if org_id is not None and ("organization_id" in values or "models" in values):
+            await _check_org(w, state, org_id, values.get("models", team.get("models")))
         if values:
             await state.store.update(w.conn, t.teams, "team_id", body.team_id, {**values, **stamps(caller, new=False)})
         w.changed("team", body.team_id)
@@ -230,8 +269,9 @@ async def update(request: Request, caller: Caller, state: PluginState) -> dict[s
 
 
 async def delete(request: Request, caller: Caller, state: PluginState) -> dict[str, Any]:
-    caller.require_admin("/team/delete")
     body = parse(DeleteTeams, await body_of(request, state))
+    if not all(caller.manages_team(team_id) for team_id in body.team_ids):
+        _require_team_writer(caller, "/team/delete", [])
     # the team's keys go with it (as in LiteLLM)
     deleted_keys = await delete_owners(state, t.teams, "team_id", body.team_ids, "team")
     return {"deleted_teams": body.team_ids, "deleted_keys": deleted_keys}
@@ -241,7 +281,7 @@ async def member_add(request: Request, caller: Caller, state: PluginState) -> di
     route = "/team/member_add"
     body = parse(MemberAdd, await body_of(request, state))
     caller.require_team_admin(route, body.team_id)
-    if not caller.is_admin and any(m.role == "admin" for m in body.members()):
+    if not caller.manages_team(body.team_id) and any(m.role == "admin" for m in body.members()):
         raise caller.denied(route, "only an admin key adds team admins (role 'admin')", param="member")
     async with state.store.write() as w:
         await find_row(w.conn, state, t.teams, "team_id", body.team_id, "team")
@@ -289,7 +329,7 @@ async def member_update(request: Request, caller: Caller, state: PluginState) ->
     route = "/team/member_update"
     body = parse(MemberUpdate, await body_of(request, state))
     caller.require_team_admin(route, body.team_id)
-    if not caller.is_admin and body.role == "admin":
+    if not caller.manages_team(body.team_id) and body.role == "admin":
         raise caller.denied(route, "only an admin key makes team admins (role 'admin')", param="role")
     async with state.store.write(revokes=True) as w:
         await _existing_team(w, state, body.team_id)
@@ -327,6 +367,9 @@ async def list_teams(request: Request, caller: Caller, state: PluginState) -> li
     if not caller.reads_everything:
         where.append(t.teams.c.team_id.in_(sorted(caller.admin_teams)))
     user_id = request.query_params.get("user_id")
+    org_id = request.query_params.get("organization_id")
+    if org_id:
+        where.append(t.teams.c.organization_id == org_id)
     async with state.store.read() as conn:
         if user_id:
             where.append(t.teams.c.team_id.in_(sa.select(t.members.c.team_id).where(t.members.c.user_id == user_id)))
