@@ -47,3 +47,15 @@ def test_enforced_limits_names_every_limit_the_governor_checks_and_its_page_matc
     assert text.splitlines()[0] == f"# `gateway_enforced_limits({', '.join(spec.argnames)})`"
     assert "First non-None result wins" in text
     assert "(docs/hooks/gateway_enforced_limits.md)" in (HERE / "README.md").read_text("utf-8")
+
+
+def test_tag_scopes_exists_only_with_the_plugin_and_its_page_matches_the_spec() -> None:
+    core_only = Gateway({}, load_entrypoints=False)
+    assert getattr(core_only.pm.hook, "gateway_tag_scopes", None) is None
+    with_spend = Gateway({}, plugins=[("spend", gateway_spend)], load_entrypoints=False)
+    spec = with_spend.pm.hook.gateway_tag_scopes.spec
+    assert spec is not None and spec.opts["firstresult"]
+    text = (HERE / "docs" / "hooks" / "gateway_tag_scopes.md").read_text("utf-8")
+    assert text.splitlines()[0] == f"# `gateway_tag_scopes({', '.join(spec.argnames)})`"
+    assert "First non-None result wins" in text
+    assert "(docs/hooks/gateway_tag_scopes.md)" in (HERE / "README.md").read_text("utf-8")

@@ -34,6 +34,7 @@ from gateway import (
     fake_openai,
     tokens,
 )
+from gateway.routing import request_tags
 
 from .admission import AdmissionPlan, Admitted, NeedSeed, RateLine, Rejected
 from .edge import check_storable
@@ -134,6 +135,11 @@ class Governor:
         self.end_user_scope: Callable[[str], Any] | None = (
             (lambda end_user: hook(end_user=end_user, gateway=gateway)) if hook and hook.get_hookimpls() else None
         )
+        # ``gateway_tag_scopes`` (tag budgets), likewise: tags are read only when a plugin answers it
+        tag_hook = getattr(gateway.pm.hook, "gateway_tag_scopes", None)
+        self.tag_scopes: Callable[[list[str]], Any] | None = (
+            (lambda tags: tag_hook(tags=tags, gateway=gateway)) if tag_hook and tag_hook.get_hookimpls() else None
+        )
         for deployment in gateway.deployments:
             if isinstance(self.prices[deployment.id], UnknownPrice):
                 log.warning(
@@ -202,7 +208,11 @@ class Governor:
             check_storable(ctx)  # before the upstream call: after it, a refused row would be spend unaccounted for
         enforce = principal.kind != "master"
         end_user = ctx.request.user if ctx.request is not None else None
-        scopes = applicable_scopes(principal, end_user, self.global_budget, self.end_user_scope)
+        tag_scopes = None
+        if self.tag_scopes is not None:
+            tags = request_tags(ctx)
+            tag_scopes = self.tag_scopes(tags) if tags else None
+        scopes = applicable_scopes(principal, end_user, self.global_budget, self.end_user_scope, tag_scopes)
         lines = self._lines(scopes, enforce) if scopes else _NO_LINES
         budgets, rates, parallels = lines.budgets, lines.rates, lines.parallels
         spend = RequestSpend(None, [], -1)

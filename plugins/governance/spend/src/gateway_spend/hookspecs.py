@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 def gateway_get_spend(scope: str, ids: list[str], gateway: Gateway) -> dict[str, Any] | None:
     """Report recorded spend (USD, ``decimal.Decimal``) for budget scopes.
 
-    ``scope`` is ``key`` (ids are key hashes), ``team``, ``user`` or ``end_user``.  The spend
+    ``scope`` is ``key`` (ids are key hashes), ``team``, ``user``, ``end_user`` or ``tag``.  The spend
     ledger answers; management APIs (``/key/info``) use it so that the spend they show and the
     ledger always agree.  **First non-None result wins**; may be ``async def``.
     """
@@ -49,4 +49,18 @@ def gateway_end_user_scope(end_user: str, gateway: Gateway) -> BudgetScope | Non
     (not ``async``) function answering from memory.  Return ``None`` for an end user you do not
     know: ``litellm_settings.max_end_user_budget`` then applies.  **First non-None result wins.**
     gateway-virtual-keys answers it for the customers of its ``/customer/*`` API.
+    """
+
+
+@hookspec(firstresult=True)
+def gateway_tag_scopes(tags: list[str], gateway: Gateway) -> list[BudgetScope] | None:
+    """The budgets and limits of a request's tags, as :class:`gateway.BudgetScope` s of scope ``tag``
+    (``id`` = the tag), for the tags that have any; ``None`` (or an empty list) when none has.
+
+    ``tags`` is the request's tags as ``gateway.routing.request_tags`` reads them (the key's
+    ``metadata.tags``, the body's ``metadata.tags`` and ``tags``, the ``x-litellm-tags`` header).
+    Called on every request that carries a tag, before its admission: it must be a plain (not
+    ``async``) function answering from memory.  A tag's scope is one counter shared by every
+    request carrying it.  **First non-None result wins.**  gateway-virtual-keys answers it for the
+    tags of its ``/tag/*`` API.
     """

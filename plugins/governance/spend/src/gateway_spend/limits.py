@@ -16,6 +16,8 @@ KEY_HASH_CHARS = 128
 REQUEST_ID_CHARS = 128
 #: the client's ``x-request-id``, recorded for tracing
 CLIENT_REQUEST_ID_CHARS = 255
+#: one request tag (``gateway.routing.request_tags`` refuses longer ones)
+TAG_CHARS = 255
 #: the answer's own id, as the client saw it (``chatcmpl-...``, ``msg_...``)
 RESPONSE_ID_CHARS = 255
 SHORT_CHARS = {"call_type": 32, "custom_llm_provider": 64, "price_source": 32, "status": 16}

@@ -11,7 +11,8 @@ from typing import Any
 
 import orjson
 
-from gateway import RequestContext
+from gateway import GatewayError, RequestContext
+from gateway.routing import request_tags
 
 from .money import to_picos
 
@@ -66,6 +67,15 @@ def _saved_pico(ctx: RequestContext) -> int:
         return max(to_picos(Decimal(saved)), 0)
     except ArithmeticError:
         return 0
+
+
+def _request_tags(ctx: RequestContext) -> list[str] | None:
+    """The request's tags (its key's, its body's, its header's), or None; a request refused for
+    malformed tags has none."""
+    try:
+        return request_tags(ctx) or None
+    except GatewayError:
+        return None
 
 
 def build_record(
@@ -125,5 +135,6 @@ def build_record(
         "saved_pico": _saved_pico(ctx),
         "guardrail": _guardrails(ctx),
         "metadata": _metadata(ctx),
+        "request_tags": _request_tags(ctx),
         "error": (f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]) if error is not None else None,
     }

@@ -83,12 +83,19 @@ EndUserLookup = Callable[[str], BudgetScope | None]
 
 
 def applicable_scopes(
-    principal: Principal, end_user: str | None, settings: GlobalBudget, lookup: EndUserLookup | None = None
+    principal: Principal,
+    end_user: str | None,
+    settings: GlobalBudget,
+    lookup: EndUserLookup | None = None,
+    tags: list[BudgetScope] | None = None,
 ) -> list[BudgetScope]:
-    """The principal's scopes plus the end-user (``end_user``: the request's typed ``user``) and
-    global ones this plugin adds.  An end user known to ``lookup`` (a customer of
-    gateway-virtual-keys) has its own scope; any other gets ``max_end_user_budget``."""
+    """The principal's scopes plus the end-user (``end_user``: the request's typed ``user``), tag
+    (``tags``: from ``gateway_tag_scopes``) and global ones this plugin adds.  An end user known to
+    ``lookup`` (a customer of gateway-virtual-keys) has its own scope; any other gets
+    ``max_end_user_budget``."""
     scopes = list(principal.scopes)
+    if tags:
+        scopes.extend(tags)
     if isinstance(end_user, str) and end_user and not any(s.scope == "end_user" for s in scopes):
         own = lookup(end_user) if lookup is not None else None
         scopes.append(

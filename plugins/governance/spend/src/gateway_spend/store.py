@@ -28,7 +28,7 @@ import orjson
 from sqlalchemy import Index, String, bindparam, func, inspect, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from .limits import STRING_COLUMNS, storable
+from .limits import STRING_COLUMNS, TAG_CHARS, storable
 from .tables import (
     DAILY_DIMENSIONS,
     DAILY_SUMS,
@@ -38,6 +38,7 @@ from .tables import (
     metadata,
     spend_daily,
     spend_logs,
+    spend_tags,
 )
 
 _ONE_DAY = timedelta(days=1)
@@ -79,6 +80,7 @@ _SKELETON_FIELDS = (
     "usage_estimated",
     "cache_hit",
     "cost_unknown",
+    "request_tags",
 )
 
 
@@ -110,7 +112,14 @@ WITH inserted AS (
     SELECT {quoted} FROM json_to_recordset(CAST(:rows AS json)) AS batch({record_type})
     ON CONFLICT (request_id) DO NOTHING
     RETURNING start_time, {", ".join(DAILY_DIMENSIONS)}, prompt_tokens, completion_tokens, cached_tokens,
-              spend_pico, status, saved_pico
+              spend_pico, status, saved_pico, request_id, request_tags
+), tagged AS (
+    INSERT INTO gateway_spend_tags (request_id, tag, start_time, spend_pico)
+    SELECT inserted.request_id, request_tag.tag, inserted.start_time, inserted.spend_pico
+    FROM inserted CROSS JOIN LATERAL json_array_elements_text(
+        CASE WHEN json_typeof(inserted.request_tags) = 'array' THEN inserted.request_tags ELSE '[]'::json END
+    ) AS request_tag(tag)
+    ON CONFLICT DO NOTHING
 ), rolled_up AS (
     INSERT INTO gateway_spend_daily (day, {", ".join(DAILY_DIMENSIONS)}, {", ".join(DAILY_SUMS)})
     SELECT CAST(start_time AS date), {dims}, sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens),
@@ -162,7 +171,16 @@ def row_from_record(record: dict[str, Any]) -> dict[str, Any]:
     row["usage_estimated"] = bool(row["usage_estimated"])
     row["cache_hit"] = bool(row["cache_hit"])
     row["cost_unknown"] = bool(row["cost_unknown"])  # records written before the column: False
+    row["request_tags"] = _tags(row["request_tags"])
     return row
+
+
+def _tags(value: Any) -> list[str] | None:
+    """A record's ``request_tags`` as stored: each tag once, storable (None: no tags)."""
+    if not isinstance(value, list):
+        return None
+    tags = list(dict.fromkeys(storable(tag, TAG_CHARS) for tag in value if isinstance(tag, str) and tag))
+    return tags or None
 
 
 def _without_nul(value: Any) -> Any:
@@ -277,6 +295,18 @@ class LedgerStore:
             fresh = [row for row in rows if row["request_id"] in inserted]
             if fresh:
                 await self._add_to_daily(conn, fresh)
+                tagged = [
+                    {
+                        "request_id": r["request_id"],
+                        "tag": tag,
+                        "start_time": r["start_time"],
+                        "spend_pico": r["spend_pico"],
+                    }
+                    for r in fresh
+                    for tag in r["request_tags"] or ()
+                ]
+                if tagged:
+                    await conn.execute(self._insert(spend_tags).on_conflict_do_nothing(), tagged)
         return len(fresh)
 
     async def _add_to_daily(self, conn: Any, rows: list[dict[str, Any]]) -> None:
@@ -309,6 +339,8 @@ class LedgerStore:
 
         Dead letters are included: their skeleton rows (:func:`skeleton_of`) carry their spend.
         """
+        if scope == "tag":
+            return await self._tag_spend_since(scope_id, start)
         query = select(func.coalesce(func.sum(spend_logs.c.spend_pico), 0))
         if scope != "global":
             column = SCOPE_COLUMNS.get(scope) or LOG_ONLY_SCOPE_COLUMNS.get(scope)
@@ -320,8 +352,30 @@ class LedgerStore:
         async with self.engine.connect() as conn:
             return from_picos(int((await conn.execute(query)).scalar_one()))
 
+    async def _tag_spend_since(self, tag: str, start: float) -> Decimal:
+        query = select(func.coalesce(func.sum(spend_tags.c.spend_pico), 0)).where(
+            spend_tags.c.tag == storable(tag, TAG_CHARS)
+        )
+        if start > 0:
+            query = query.where(spend_tags.c.start_time >= utc(start))
+        async with self.engine.connect() as conn:
+            return from_picos(int((await conn.execute(query)).scalar_one()))
+
+    async def _tag_totals(self, ids: list[str]) -> dict[str, Decimal]:
+        stored = {i: storable(i, TAG_CHARS) for i in ids}
+        query = (
+            select(spend_tags.c.tag, func.sum(spend_tags.c.spend_pico))
+            .where(spend_tags.c.tag.in_(set(stored.values())))
+            .group_by(spend_tags.c.tag)
+        )
+        async with self.engine.connect() as conn:
+            found = {row[0]: from_picos(int(row[1] or 0)) for row in await conn.execute(query)}
+        return {i: found.get(stored[i], Decimal(0)) for i in ids}
+
     async def totals(self, scope: str, ids: list[str]) -> dict[str, Decimal]:
         """All-time spend per id of ``scope``, from the daily roll-up."""
+        if scope == "tag" and ids:
+            return await self._tag_totals(ids)
         column = SCOPE_COLUMNS.get(scope)
         if scope in LOG_ONLY_SCOPE_COLUMNS and ids:
             return await self._log_totals(LOG_ONLY_SCOPE_COLUMNS[scope], ids)
@@ -455,6 +509,7 @@ _ADDED_COLUMNS = {
     "response_id": ("VARCHAR(255)", "ix_gateway_spend_logs_response_id"),
     "cost_unknown": ("BOOLEAN NOT NULL DEFAULT FALSE", None),
     "organization_id": ("VARCHAR(255)", None),
+    "request_tags": ("JSON", None),
 }
 
 

@@ -26,10 +26,10 @@ from sqlalchemy import (
     false,
 )
 
-from .limits import STRING_COLUMNS
+from .limits import STRING_COLUMNS, TAG_CHARS
 from .money import from_picos, to_picos
 
-__all__ = ["metadata", "spend_logs", "spend_daily", "to_picos", "from_picos"]
+__all__ = ["metadata", "spend_logs", "spend_daily", "spend_tags", "to_picos", "from_picos"]
 
 metadata = MetaData()
 
@@ -76,6 +76,8 @@ spend_logs = Table(
     Column("response_id", String(STRING_COLUMNS["response_id"])),
     #: no price was found for the call (``spend`` is not its cost; reports count it as 0)
     Column("cost_unknown", Boolean, nullable=False, default=False, server_default=false()),
+    #: the request's tags (LiteLLM's ``request_tags``; spend0006); ``gateway_spend_tags`` has a row per tag
+    Column("request_tags", JSON),
     #: the organization of the caller's team when the request was made (spend0005)
     Column("organization_id", String(STRING_COLUMNS["organization_id"])),
     Index("ix_gateway_spend_logs_start", "start_time"),
@@ -86,6 +88,18 @@ spend_logs = Table(
     Index("ix_gateway_spend_logs_client_request_id", "client_request_id"),
     Index("ix_gateway_spend_logs_response_id", "response_id"),
     Index("ix_gateway_spend_logs_organization_start", "organization_id", "start_time"),
+)
+
+#: one row per request and tag it carried (spend0006): a tag's spend since any moment, for tag
+#: budgets (re-seeding), ``/tag/info`` and reports; written with the request row, only when it is new
+spend_tags = Table(
+    "gateway_spend_tags",
+    metadata,
+    Column("request_id", String(STRING_COLUMNS["request_id"]), primary_key=True),
+    Column("tag", String(TAG_CHARS), primary_key=True),
+    Column("start_time", DateTime, nullable=False),
+    Column("spend_pico", BigInteger, nullable=False, default=0),
+    Index("ix_gateway_spend_tags_tag_start", "tag", "start_time"),
 )
 
 #: per day and dimension combination; dimensions are '' rather than NULL so the upsert key matches

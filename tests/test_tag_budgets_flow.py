@@ -1,0 +1,60 @@
+"""Tag budgets (gateway-virtual-keys' ``/tag/*``, LiteLLM's docs/proxy/tag_budgets) enforced by
+gateway-spend on SQLite, through gateway-spend's ``gateway_tag_scopes`` hook: a tag's budget is
+shared by every request carrying the tag, whichever key sends it and however it is tagged (the
+body's ``metadata.tags``, ``tags``, the ``x-litellm-tags`` header, the key's ``metadata.tags``); the
+request that would overshoot it is refused naming the tag, and its spend shows in ``/tag/info``.
+(Two processes on PostgreSQL and Redis: gateway-spend's test_tag_budget_two_processes.py.)"""
+
+# ruff: noqa: F811 - the fixture imported from the governance flow test is a parameter of the same name
+
+from __future__ import annotations
+
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+
+from gateway import fake_openai
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_governance_flow import MESSAGES, REPLY, admin, call_cost, governed  # noqa: F401 - fixture
+
+
+def test_a_tag_budget_stops_every_request_carrying_the_tag_and_shows_its_spend(governed: Any) -> None:
+    cost = call_cost()
+    made = admin(governed, "POST", "/tag/new", json={"name": "engineering", "max_budget": str(cost * Decimal("4.5"))})
+    assert made.status_code == 200, made.text
+    tagged_key = admin(governed, "POST", "/key/generate", json={"metadata": {"tags": ["engineering"]}}).json()["key"]
+    plain_key = admin(governed, "POST", "/key/generate", json={}).json()["key"]
+    tagged = openai.OpenAI(base_url=governed.base_url, api_key=tagged_key, max_retries=0)
+    plain = openai.OpenAI(base_url=governed.base_url, api_key=plain_key, max_retries=0)
+    limit = fake_openai.count_tokens(REPLY)
+
+    def ask(client: openai.OpenAI, **tagging: Any) -> None:
+        client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=limit, **tagging)
+
+    ask(tagged)  # the key's own tag
+    ask(plain, extra_body={"metadata": {"tags": ["engineering"]}})
+    ask(plain, extra_body={"tags": ["engineering", "project-alpha"]})
+    ask(plain, extra_headers={"x-litellm-tags": "engineering"})
+    for client, tagging in ((tagged, {}), (plain, {"extra_headers": {"x-litellm-tags": "x,engineering"}})):
+        with pytest.raises(openai.UnprocessableEntityError) as refused:
+            ask(client, **tagging)
+        assert refused.value.body["type"] == "budget_exceeded"
+        assert "tag 'engineering'" in refused.value.body["message"]
+    ask(plain, extra_body={"metadata": {"tags": ["marketing"]}})  # other tags are not affected
+    ask(plain)
+    deadline = time.monotonic() + 10
+    while True:
+        info = admin(governed, "POST", "/tag/info", json={"names": ["engineering"]}).json()["engineering"]
+        if Decimal(str(info["spend"])) == cost * 4 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert Decimal(str(info["spend"])) == cost * 4
+    # raising the budget lets the tag in again at once
+    assert admin(governed, "POST", "/tag/update", json={"name": "engineering", "max_budget": 1}).status_code == 200
+    ask(tagged)
