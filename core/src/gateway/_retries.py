@@ -21,7 +21,8 @@ The order, for a plan from the default router (:class:`gateway.routing.RoutePlan
 Streams: the first chunk is read before the response is handed on, so a deployment that fails
 before sending anything is retried like any other failure, and the client sees one clean
 stream.  After the first chunk the client has data, so a failure is never retried: it ends the
-stream with an error event.
+stream with an error event.  A stream that ends without usage gets a last chunk with usage counted
+by the gateway (``gateway._usage_estimate``), as does a complete answer without it.
 
 ``x-litellm-attempted-retries`` (retries made, over all groups) and
 ``x-litellm-attempted-fallbacks`` (fallback groups tried) are set on the response, success or
@@ -61,6 +62,7 @@ from gateway._router import (
     UNAVAILABLE,
 )
 from gateway._types import Attempt, ResponseBody, StreamResponseBody, Usage
+from gateway._usage_estimate import fill_answer, usage_chunk
 from gateway.routing import AttemptResult, RoutePlan
 
 if TYPE_CHECKING:
@@ -384,6 +386,8 @@ class RetryLoop:
         ctx.upstream_answered = time.perf_counter()
         usage = response.data.get("usage") if response.status == 200 else None
         ctx.usage = Usage.from_openai(usage) if isinstance(usage, dict) else None
+        if ctx.usage is None and response.status == 200:  # a local server that counts nothing: the gateway counts
+            await fill_answer(ctx, response)
         if router.wants_results:
             router.attempt_succeeded(ctx, deployment, AttemptResult(time.perf_counter() - started, usage=ctx.usage))
         return response
@@ -533,16 +537,26 @@ class StreamReport:
         ctx = self.loop.ctx
         ended = False
         error: UpstreamError | None = None
+        #: the chunks until one carried usage; a stream that ends without it gets a counted usage chunk
+        uncounted: list[dict[str, Any]] | None = []
         try:
             if first is not None:
                 ctx.first_token_at = self.first_at
                 if first.get("usage"):
                     ctx.usage = Usage.from_openai(first["usage"])
+                    uncounted = None
+                else:
+                    uncounted = [first]
                 yield first
             async for chunk in chunks:
                 if chunk.get("usage"):
                     ctx.usage = Usage.from_openai(chunk["usage"])
+                    uncounted = None
+                elif uncounted is not None:
+                    uncounted.append(chunk)
                 yield chunk
+            if uncounted is not None:  # the upstream reported no usage (llama.cpp ...): count it here
+                yield await usage_chunk(ctx, uncounted)
             ended = True
         except UpstreamError as exc:  # after the first chunk: never retried, the client sees an error event
             error = exc

@@ -340,10 +340,12 @@ def test_upstream_without_usage_is_estimated_and_flagged(start: Any) -> None:
         ]
         gw = start(models=models)
         raw = gw.openai(MASTER).chat.completions.with_raw_response.create(model="m", messages=HI)
-        # 7 prompt tokens ("hi" by the shipped tokenizer and the chat framing) + 2 completion tokens, estimated
-        assert raw.headers["x-litellm-response-cost"] == "0.000011"
+        # 7 prompt tokens ("hi" by the shipped tokenizer and the chat framing) + 3 completion tokens ("12345678"
+        # by the same tokenizer), counted by the gateway and flagged estimated
+        assert raw.headers["x-litellm-response-cost"] == "0.000013"
+        assert raw.parse().usage.completion_tokens == 3
         found = rows(gw)
-        assert found[0]["usage_estimated"] is True and found[0]["completion_tokens"] == 2
+        assert found[0]["usage_estimated"] is True and found[0]["completion_tokens"] == 3
     finally:
         upstream.stop()
 
