@@ -2,9 +2,9 @@
 
     .venv/bin/python plugins/cache/eval/semantic_eval.py [--threshold T] [--sweep] [--show-errors]
 
-For each pair, prompt a is stored (its vector and guard signature encoded as the cache stores them)
-and prompt b is looked up with gateway_cache's own ``nearest`` -- the decision a request makes, on
-the shipped embedder.  A pair of paraphrases.tsv is a true hit when served; a pair of
+For each pair, prompt a is stored (its vector encoded as the cache stores it, under the key its
+guard signature gives) and prompt b is looked up under its own key with gateway_cache's own
+``nearest``: the decision a request makes, on the shipped embedder.  A pair of paraphrases.tsv is a true hit when served; a pair of
 near_misses.tsv served is a false hit (a wrong answer a user would get).
 """
 
@@ -71,14 +71,17 @@ def load_pairs() -> list[Pair]:
 def evaluate(pairs: list[Pair], threshold: float, guard: bool = True, embedder: object = None) -> Result:
     from gateway_cache.embedding import StaticEmbedder
     from gateway_cache.guard import signature
-    from gateway_cache.semantic import encode_vector_entry, nearest
+    from gateway_cache.semantic import encode_record, index_key, nearest
 
     model = embedder if embedder is not None else StaticEmbedder()
     result = Result(threshold, guard)
     for pair in pairs:
-        stored = encode_vector_entry("0" * 32, signature(pair.a), model.embed_now(pair.a))  # type: ignore[attr-defined]
-        asked_signature = signature(pair.b) if guard else None
-        match, _ = nearest([stored], model.embed_now(pair.b), asked_signature, threshold, exclude="")  # type: ignore[attr-defined]
+        # prompt a's record, under the key its signature gives; prompt b looks under its own key
+        stored_key = index_key("p:", "context", signature(pair.a) if guard else b"")
+        asked_key = index_key("p:", "context", signature(pair.b) if guard else b"")
+        record = encode_record("0" * 32, model.embed_now(pair.a))  # type: ignore[attr-defined]
+        blob = record if asked_key == stored_key else None
+        match, _ = nearest(blob, model.embed_now(pair.b), threshold, exclude="")  # type: ignore[attr-defined]
         served = match is not None
         if served and pair.should_hit:
             result.true_hits += 1

@@ -8,12 +8,16 @@ One run, every server its own process on this machine:
 * ``minimal``: bench/minimal_proxy.py in front of it (the floor of a Python proxy);
 * ``no-plugin``: the gateway without gateway-cache;
 * ``off``: the gateway with gateway-cache installed but ``cache`` not set (must cost nothing);
-* ``local`` and ``redis``: the gateway with the cache (in process; Redis on 127.0.0.1:6379).
+* ``local`` and ``redis``: the gateway with the cache (in process; Redis on 127.0.0.1:6379);
+* ``semantic``: the gateway with ``type: redis-semantic`` (the shipped embedder, default settings).
 
 A sequential keep-alive client sends chat completions, the variants interleaved round by round
 (so a noisy neighbour hits them all alike), and prints the median and 90th percentile latency.
 ``hit``: the same prompt every time (all but the first are hits); ``miss``: a new prompt every time
 (each a miss that stores its answer), compared with ``no-plugin`` on the same new prompts.
+``semantic hit``: a paraphrase of a stored prompt every time (an exact miss, then a semantic hit);
+the semantic variant's misses fill its candidate list to its bound (256) within the first rounds,
+so they measure a lookup that compares the full bound.
 """
 
 from __future__ import annotations
@@ -118,6 +122,10 @@ def main() -> None:
                 "off": (None, "openai,cache"),
                 "local": ({"type": "local"}, "openai,cache"),
                 "redis": ({"type": "redis", "host": "127.0.0.1", "port": 6379, "namespace": namespace}, "openai,cache"),
+                "semantic": (
+                    {"type": "redis-semantic", "host": "127.0.0.1", "port": 6379, "namespace": namespace + "s"},
+                    "openai,cache",
+                ),
             }
             for name, (cache, plugins) in variants.items():
                 url, proc = gateway(tmp, name, upstream, cache, plugins)
@@ -132,7 +140,7 @@ def main() -> None:
             import redis
 
             client = redis.Redis(host="127.0.0.1", port=6379)
-            keys = list(client.scan_iter(f"{namespace}:*"))
+            keys = list(client.scan_iter(f"{namespace}:*")) + list(client.scan_iter(f"{namespace}s:*"))
             if keys:
                 client.delete(*keys)
 
@@ -141,7 +149,8 @@ def run(targets: dict[str, str], per_round: int) -> None:
     headers = {"Authorization": f"Bearer {MASTER}"}
     clients = {name: httpx.Client(headers=headers, timeout=30) for name in targets}
     hit: dict[str, list[float]] = {name: [] for name in targets}
-    miss: dict[str, list[float]] = {name: [] for name in ("no-plugin", "local", "redis")}
+    miss: dict[str, list[float]] = {name: [] for name in ("no-plugin", "local", "redis", "semantic")}
+    paraphrased: list[float] = []
 
     def call(name: str, prompt: str) -> float:
         body = {"model": "m", "messages": [{"role": "user", "content": prompt}]}
@@ -154,9 +163,11 @@ def run(targets: dict[str, str], per_round: int) -> None:
     for name in targets:  # warm-up, and the hit prompt's first (storing) call
         for _ in range(50):
             call(name, "the same question")
+    call("semantic", "How do I reverse a list in Python?")  # what the paraphrases are served from
     for round_number in range(ROUNDS):
         for name in targets:
             hit[name].extend(call(name, "the same question") for _ in range(per_round))
+        paraphrased.extend(call("semantic", "How can I reverse a list in Python?") for _ in range(per_round))
         for name in miss:
             miss[name].extend(call(name, f"question {round_number}-{i}-{uuid.uuid4().hex}") for i in range(per_round))
 
@@ -169,11 +180,14 @@ def run(targets: dict[str, str], per_round: int) -> None:
     print("same prompt every time (cache variants: hits)")
     for name in targets:
         print(line(f"  {name}", hit[name]))
+    print(line("  semantic, a paraphrase (semantic hit)", paraphrased))
     print("a new prompt every time (cache variants: misses that store)")
     for name in miss:
         print(line(f"  {name}", miss[name]))
     base = statistics.median(hit["minimal"])
-    for name in ("local", "redis"):
+    semantic_hit = (statistics.median(paraphrased) - base) * 1000
+    print(f"semantic hit (a paraphrase) vs minimal proxy's direct call: {semantic_hit:+.3f} ms")
+    for name in ("local", "redis", "semantic"):
         print(f"hit vs minimal proxy's direct call, {name}: {(statistics.median(hit[name]) - base) * 1000:+.3f} ms")
         over = statistics.median(miss[name]) - statistics.median(miss["no-plugin"])
         print(f"miss overhead vs no cache, {name}: {over * 1000:+.3f} ms")

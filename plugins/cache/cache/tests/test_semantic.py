@@ -138,23 +138,24 @@ def test_corrupt_vectors_and_answers_are_misses(cache_gateway: Any, fake_upstrea
     gw = cache_gateway(semantic(namespace))
     stored_key = ask(gw, QUESTION).headers["x-litellm-cache-key"]
     client = redis.Redis(**REDIS)
-    [vectors] = list(client.scan_iter(f"{namespace}:*:sem:*"))
-    good = client.lrange(vectors, 0, -1)
-    assert len(good) == 1
+    [index] = list(client.scan_iter(f"{namespace}:*:sem:*"))
+    good = client.get(index)
+    assert good is not None and len(good) == 22 + 2 * 256  # one record: header and a float16 vector
 
-    # a list of garbage: the paraphrase goes to the upstream, the request does not fail
-    client.delete(vectors)
-    client.rpush(vectors, b"garbage", b"GSV1" + b"z" * 32, good[0][:-3])
-    ask(gw, PARAPHRASE)
-    assert len(fake_upstream.requests) == 2
-    assert gw.gateway.state["cache"].stats.counts["foreign_entries"] >= 3
+    # values that are not whole records: the paraphrase goes to the upstream, the request does not fail
+    for bad in (b"garbage", good[:-3], b"GSV2" + good[4:] + b"x" * 10, b"GSV1" + good[4:]):
+        client.set(index, bad)
+        ask(gw, PARAPHRASE, extra_body={"cache": {"no-store": True}})
+    assert len(fake_upstream.requests) == 5
+    assert gw.gateway.state["cache"].stats.counts["foreign_entries"] == 4
 
-    # a good vector pointing at a corrupt answer: a miss too
-    client.delete(vectors)
-    client.rpush(vectors, good[0])
+    # a good record pointing at a corrupt answer: a miss too
+    client.set(index, good)
     client.set(stored_key, b"not an entry")
-    ask(gw, "What is the way to reverse a Python list?")
-    assert len(fake_upstream.requests) == 3
+    ask(gw, PARAPHRASE)
+    assert len(fake_upstream.requests) == 6
+    # the paraphrase's answer was stored, and its record replaced nothing but was added
+    assert len(client.get(index)) == 2 * len(good)
     client.close()
 
 

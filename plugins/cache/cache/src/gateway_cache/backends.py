@@ -11,6 +11,8 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from .semantic import ADD_SCRIPT
+
 #: compare-and-delete: a leader releases only its own lock (a lock that expired may be someone else's now)
 RELEASE_SCRIPT = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
@@ -110,6 +112,7 @@ class RedisBackend:
             health_check_interval=0,
         )
         self._release = self.client.register_script(RELEASE_SCRIPT)
+        self._add_vector = self.client.register_script(ADD_SCRIPT)
 
     async def get(self, key: str) -> bytes | None:
         value: bytes | None = await self.client.get(key)
@@ -140,18 +143,9 @@ class RedisBackend:
     async def locked(self, key: str) -> bool:
         return bool(await self.client.exists(key))
 
-    async def vectors(self, key: str, limit: int) -> list[bytes]:
-        """The semantic cache's candidates for one context, newest first."""
-        found: list[bytes] = await self.client.lrange(key, 0, limit - 1)
-        return found
-
-    async def add_vector(self, key: str, entry: bytes, limit: int, ttl: float) -> None:
-        """One more candidate; the list keeps the newest ``limit`` and lives as long as its newest entry."""
-        async with self.client.pipeline(transaction=False) as pipe:
-            pipe.lpush(key, entry)
-            pipe.ltrim(key, 0, limit - 1)
-            pipe.pexpire(key, max(1, int(ttl * 1000)))
-            await pipe.execute()
+    async def add_vector(self, key: str, record: bytes, limit: int, ttl: float) -> None:
+        """One more semantic candidate, newest first; the string keeps ``limit`` records (one round trip)."""
+        await self._add_vector(keys=[key], args=[record, limit, max(1, int(ttl * 1000))])
 
     async def ping(self) -> None:
         await self.client.ping()

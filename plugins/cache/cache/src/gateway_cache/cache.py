@@ -45,9 +45,8 @@ from .answers import (
 )
 from .config import PLUGIN, CacheSettings
 from .embedding import EmbeddingError
-from .guard import signature
 from .keys import CHAT_ENDPOINTS, request_hash, semantic_material
-from .semantic import SemanticPlan, encode_vector_entry, nearest
+from .semantic import SemanticPlan, encode_record, nearest
 
 log = get_logger("gateway_cache")
 
@@ -141,13 +140,7 @@ class Cache:
             if found is not None:
                 context, text = found
                 prefix = key[: -len(digest)]
-                plan.semantic = SemanticPlan(
-                    f"{prefix}sem:{context}",
-                    prefix,
-                    digest,
-                    text,
-                    signature(text) if self.settings.plugin.semantic_guard else b"",
-                )
+                plan.semantic = SemanticPlan(context, prefix, digest, text, self.settings.plugin.semantic_guard)
         return plan
 
     def _scope(self, ctx: RequestContext, group: str) -> str:
@@ -291,16 +284,14 @@ class Cache:
         vector = await self._vector(ctx, semantic, gateway)
         if vector is None:
             return None
-        limit = self.settings.plugin.semantic_max_candidates
         try:
-            entries = await self.backend.vectors(semantic.list_key, limit)
+            blob = await self.backend.get(semantic.index_key)
         except Exception as exc:
             self._backend_failed(ctx, exc)
             return None
-        guard = semantic.signature if self.settings.plugin.semantic_guard else None
-        match, malformed = nearest(entries, vector, guard, self.settings.semantic.threshold, semantic.digest)
+        match, malformed = nearest(blob, vector, self.settings.semantic.threshold, semantic.digest)
         if malformed:
-            self.stats.counts["foreign_entries"] += malformed
+            self.stats.counts["foreign_entries"] += 1
         if match is None:
             self.stats.counts["semantic_misses"] += 1
             return None
@@ -324,10 +315,10 @@ class Cache:
         vector = await self._vector(ctx, semantic, gateway)
         if vector is None:
             return
-        entry = encode_vector_entry(semantic.digest, semantic.signature, vector)
+        record = encode_record(semantic.digest, vector)
         try:
             await self.backend.add_vector(
-                semantic.list_key, entry, self.settings.plugin.semantic_max_candidates, plan.ttl
+                semantic.index_key, record, self.settings.plugin.semantic_max_candidates, plan.ttl
             )
         except Exception as exc:
             self._backend_failed(ctx, exc)

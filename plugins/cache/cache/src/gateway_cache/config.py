@@ -69,8 +69,9 @@ class CachePluginConfig(BaseModel):
     hit_cost: str = "0"
     #: semantic cache (``type: redis-semantic``): what is embedded, the last user turn or every turn
     semantic_input: Literal["last_user_message", "prompt"] = "last_user_message"
-    #: vectors kept (and compared on a lookup) per context: the bound on a lookup's cost
-    semantic_max_candidates: int = Field(default=256, gt=0, le=10000)
+    #: vectors kept (and compared on a lookup) per request context and guard signature: the bound on a
+    #: lookup's cost (100 records of the default embedder are 53 KB, read in one GET)
+    semantic_max_candidates: int = Field(default=100, gt=0, le=4096)
     #: the lexical guard (same numbers, negations, units, names, language): off only for a measurement
     semantic_guard: bool = True
 
