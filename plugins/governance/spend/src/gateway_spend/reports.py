@@ -28,6 +28,7 @@ LOG_FILTERS = {
     "team_id": "team_id",
     "end_user": "end_user",
     "customer_id": "end_user",
+    "organization_id": "organization_id",
     "request_id": "request_id",
     "model": "model_group",
 }
@@ -102,6 +103,7 @@ def log_row(row: dict[str, Any]) -> dict[str, Any]:
         "custom_llm_provider": row["custom_llm_provider"] or "",
         "user": row["user_id"] or "",
         "team_id": row["team_id"],
+        "organization_id": row.get("organization_id"),
         "end_user": row["end_user"] or "",
         "metadata": {
             **(row["metadata"] or {}),
