@@ -73,6 +73,10 @@ class World:
         """A new budget tier (made with the master key)."""
         return str(self.api.ok("POST", "/budget/new", {"budget_id": self.fresh("tier")})["budget_id"])
 
+    def tag(self) -> str:
+        """A new tag (made with the master key)."""
+        return str(self.api.ok("POST", "/tag/new", {"name": self.fresh("tag")})["name"])
+
     def customer(self) -> str:
         """A new customer (made with the master key)."""
         return str(self.api.ok("POST", "/customer/new", {"user_id": self.fresh("customer")})["user_id"])
@@ -224,6 +228,11 @@ CHECKS: dict[str, Check] = {
     "POST /budget/delete": lambda w, k: w.api.post("/budget/delete", {"id": w.tier()}, key=k),
     "GET /budget/list": lambda w, k: w.api.get("/budget/list", key=k),
     "GET /budget/settings": lambda w, k: w.api.get("/budget/settings", {"budget_id": w.tier()}, key=k),
+    "POST /tag/new": lambda w, k: w.api.post("/tag/new", {"name": w.fresh("tag")}, key=k),
+    "POST /tag/info": lambda w, k: w.api.post("/tag/info", {"names": [w.tag()]}, key=k),
+    "POST /tag/update": lambda w, k: w.api.post("/tag/update", {"name": w.tag(), "max_budget": 1}, key=k),
+    "POST /tag/delete": lambda w, k: w.api.post("/tag/delete", {"name": w.tag()}, key=k),
+    "GET /tag/list": lambda w, k: w.api.get("/tag/list", key=k),
     "POST /key/generate for team A in a budget tier": lambda w, k: w.api.post(
         "/key/generate", {"team_id": TEAM_A, "budget_id": w.tier()}, key=k
     ),
