@@ -822,6 +822,35 @@ ROUTES: list[Route] = [
     # cache (gateway-cache; the fuzz config turns on a local cache in default_off mode)
     Route("GET", "/cache/ping", lambda t: [{}]),
     Route("POST", "/cache/delete", lambda t: [{"keys": ["gateway-cache:global:-:0123456789abcdef"]}]),
+    # models at runtime (gateway-model-store; the fuzz config sets store_model_in_db): a valid body stores a
+    # model of its own group (a new id each time); updates and deletions touch no real one
+    Route(
+        "POST",
+        "/model/new",
+        lambda t: [
+            {
+                "model_name": f"fuzz-model-{UNIQUE}",
+                "litellm_params": {
+                    "model": "mock/gpt-4o",
+                    "api_key": "sk-fuzz",
+                    "rpm": 10,
+                    "input_cost_per_token": 1e-6,
+                },
+                "model_info": {"mode": "chat"},
+            }
+        ],
+    ),
+    Route(
+        "POST",
+        "/model/update",
+        lambda t: [{"model_info": {"id": "no-such-model"}, "litellm_params": {"rpm": 5}}],
+        valid_status=404,
+    ),
+    Route("POST", "/model/delete", lambda t: [{"id": "no-such-model"}], valid_status=404),
+    Route("POST", "/config/reload", lambda t: [{}]),
+    Route("GET", "/model/info", lambda t: [{}, {"litellm_model_id": "no-such-model"}]),
+    Route("GET", "/v1/model/info", lambda t: [{}]),
+    Route("GET", "/model_group/info", lambda t: [{"model_group": "gpt-4o"}, {}]),
     # core and other plugins' read-only routes
     Route("GET", "/health", lambda t: [{"model": "gpt-4o"}]),
     *(
@@ -911,7 +940,7 @@ def gateway_config(database_url: str, workdir: Path, anthropic_url: str, redis_p
             },
             {"model_name": "text-embedding-3-small", "litellm_params": {"model": "mock/text-embedding-3-small"}},
         ],
-        "general_settings": {"master_key": MASTER, "database_url": database_url},
+        "general_settings": {"master_key": MASTER, "database_url": database_url, "store_model_in_db": True},
         "litellm_settings": {"cache": True, "cache_params": {"type": "local", "mode": "default_off"}},
         "plugins": {
             "virtual_keys": {"revocation_wait": False},

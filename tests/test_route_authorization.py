@@ -75,6 +75,15 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/health"): "key",  # admin keys: a live check; other keys: the router's view of their models
     ("GET", "/routes"): "admin",
     ("GET", "/health/readiness/details"): "admin",
+    # what the router serves (core): any key reads the models it may use; reloading the config is an admin's
+    ("GET", "/model/info"): "key",
+    ("GET", "/v1/model/info"): "key",
+    ("GET", "/model_group/info"): "key",
+    ("POST", "/config/reload"): "admin",
+    # gateway-model-store: models at runtime
+    ("POST", "/model/new"): "admin",
+    ("POST", "/model/update"): "admin",
+    ("POST", "/model/delete"): "admin",
     # pass-through (core): the caller's own calls to a vendor's API, governed like chat
     **{
         (method, f"{prefix}/{{path:path}}"): "key"
@@ -137,15 +146,6 @@ MATRIX: dict[tuple[str, str], Access] = {
             ("GET", "list"),
         )
     },
-    **{("GET", path): "delegated" for path in ("/spend/logs", "/spend/logs/v2", "/global/spend/report")},
-    ("GET", "/spend/ledger/status"): "admin",
-    # gateway-cache
-    ("GET", "/cache/ping"): "admin",
-    ("POST", "/cache/delete"): "admin",
-}
-
-
-def served_routes(gateway: GatewayProcess, monkeypatch: pytest.MonkeyPatch) -> set[tuple[str, str]]:
     # gateway-virtual-keys: organizations; admins create, change and delete them, org admins manage
     # their members, members read them (matrix role by role: the virtual-keys README)
     ("POST", "/organization/new"): "admin",
@@ -157,6 +157,15 @@ def served_routes(gateway: GatewayProcess, monkeypatch: pytest.MonkeyPatch) -> s
     ("POST", "/organization/member_add"): "delegated",
     ("PATCH", "/organization/member_update"): "delegated",
     ("DELETE", "/organization/member_delete"): "delegated",
+    **{("GET", path): "delegated" for path in ("/spend/logs", "/spend/logs/v2", "/global/spend/report")},
+    ("GET", "/spend/ledger/status"): "admin",
+    # gateway-cache
+    ("GET", "/cache/ping"): "admin",
+    ("POST", "/cache/delete"): "admin",
+}
+
+
+def served_routes(gateway: GatewayProcess, monkeypatch: pytest.MonkeyPatch) -> set[tuple[str, str]]:
     monkeypatch.delenv("GATEWAY_LOAD_PLUGINS", raising=False)  # every installed plugin, as the process
     from starlette.routing import Route as StarletteRoute
 

@@ -59,7 +59,8 @@ def test_the_published_table_covers_the_schema() -> None:
     assert table["general_settings.allowed_ips"].status == "core"
     assert table["litellm_settings.max_internal_user_budget"].status == "plugin"
     assert table["litellm_settings.max_internal_user_budget"].note == "gateway-virtual-keys"
-    assert table["general_settings.store_model_in_db"].status == "reported"
+    assert table["general_settings.store_model_in_db"].status == "plugin"
+    assert table["general_settings.ui_access_mode"].status == "reported"
 
 
 @pytest.mark.parametrize("distribution", CATALOG, ids=lambda d: d.name)
@@ -165,7 +166,7 @@ def test_check_config_names_every_key_without_effect_and_why(tmp_path: Path) -> 
         "model_group_settings",
         "vector_store_registry",
     }
-    assert "issue 18" in notes["general_settings.store_model_in_db"]
+    assert "pip install gateway-model-store" in notes["general_settings.store_model_in_db"]
     assert "pip install gateway-cache" in notes["litellm_settings.cache"]
     assert "pip install gateway-virtual-keys" in notes["litellm_settings.max_internal_user_budget"]
     assert "issue 17" in notes["pass_through_endpoints"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,6 +24,7 @@ from gateway._unavailable import DependencyUnavailableError, is_unavailable
 from gateway.http._allowed_ips import AllowedIPsMiddleware
 from gateway.http._health import health_routes
 from gateway.http._missing_plugin import missing_plugin_error
+from gateway.http._models_admin import model_admin_routes
 from gateway.http._openai_routes import openai_routes
 from gateway.http._passthrough import encode_error, passthrough_routes
 from gateway.http._passthrough_targets import VENDORS
@@ -100,6 +103,7 @@ def collect_routes(gateway: Gateway, reserved: list[Route]) -> list[BaseRoute]:
         *openai_routes(gateway),
         *health_routes(gateway),
         *route_table_routes(gateway),
+        *model_admin_routes(gateway),
     ]
     owners: dict[tuple[str, str], str] = {key: "core" for route in core for key in _route_keys(route)}
     # a model route is served by the lifecycle, for the plugin whose surface claims the path
@@ -216,8 +220,13 @@ def create_app(gateway: Gateway) -> GatewayApp:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         async with gateway.running():
+            reload_on_hangup = _reload_on_sighup(gateway)
             log.info("gateway_ready", models=len(gateway.deployments), plugins=gateway.plugin_names(), pid=os.getpid())
-            yield {}
+            try:
+                yield {}
+            finally:
+                if reload_on_hangup:
+                    asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
         log.info("gateway_stopped", pid=os.getpid())
 
     fast_routes, reserved = surface_routes(gateway)
@@ -233,8 +242,23 @@ def create_app(gateway: Gateway) -> GatewayApp:
     return GatewayApp(app, fast_routes, gateway)
 
 
+def _reload_on_sighup(gateway: Gateway) -> bool:
+    """In a served process (``gateway`` / ``app_from_environment``) with a config file, ``SIGHUP``
+    reloads it (``Gateway.reload_config``).  The handler runs on the event loop between requests;
+    with ``--workers N`` the supervisor passes the signal on to every worker (``gateway._server``)."""
+    if not gateway.reload_on_sighup or gateway.config.path is None or not hasattr(signal, "SIGHUP"):
+        return False
+    try:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, gateway.reload_config)
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+        return False
+    return True
+
+
 def app_from_environment() -> GatewayApp:
     """The app factory used by worker processes: the config path comes from ``GATEWAY_CONFIG``."""
+    if hasattr(signal, "SIGHUP"):  # until the lifespan reloads on it, a SIGHUP must not end the worker
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     configure_logging()
     gateway = Gateway(
         os.environ.get("GATEWAY_CONFIG") or None,
@@ -242,6 +266,7 @@ def app_from_environment() -> GatewayApp:
         allow_unauthenticated=os.environ.get("GATEWAY_ALLOW_UNAUTHENTICATED") == "1" or None,
     )
     configure_logging_from_config(gateway)
+    gateway.reload_on_sighup = True
     return create_app(gateway)
 
 

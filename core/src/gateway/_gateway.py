@@ -12,7 +12,8 @@ import gc
 import hashlib
 import ipaddress
 import os
-from collections.abc import AsyncIterator, Iterable
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,10 @@ from pydantic import BaseModel, ValidationError
 
 from gateway._access import AccessPolicy
 from gateway._catalog import distribution_for
-from gateway._config import ConfigProblems, GatewayConfig, load_config, report_validation_error
+from gateway._config import ENV_PREFIX, ConfigProblems, GatewayConfig, load_config, report_validation_error
 from gateway._config.keys import schema_paths, without_effect
-from gateway._config.schema import LitellmParams
+from gateway._config.schema import LitellmParams, ModelEntry
+from gateway._config.source import SourceMap
 from gateway._defaults import deployment_defaults
 from gateway._errors import BadRequestError, ConfigError, PluginError, ServiceUnavailableError
 from gateway._hooks import PerPlugin, RequestHooks, acall_first, call_startup_hook, ordered_impls
@@ -48,6 +50,30 @@ COMMON_PARAMS = frozenset(LitellmParams.model_fields)
 MASTER_PRINCIPAL_ID = "litellm_proxy_master_key"
 #: allocations between young-generation collections once serving (CPython's default is 700)
 GC_THRESHOLD_YOUNG = 20_000
+
+
+def _resolve_env(value: Any, path: tuple[str | int, ...], problems: ConfigProblems) -> Any:
+    """``os.environ/VAR`` references in a runtime entry, read now (each worker reads its own environment)."""
+    if isinstance(value, str) and value.startswith(ENV_PREFIX):
+        var = value[len(ENV_PREFIX) :]
+        if var in os.environ:
+            return os.environ[var]
+        problems.add(path, f"reads the environment variable {var}, which is not set on this gateway")
+        return None
+    if isinstance(value, dict):
+        return {k: _resolve_env(v, (*path, k), problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_env(v, (*path, i), problems) for i, v in enumerate(value)]
+    return value
+
+
+def _dumped(value: Any) -> Any:
+    """A config section as plain data, to tell whether a reload changed it."""
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, list):
+        return [_dumped(v) for v in value]
+    return value
 
 
 def is_loopback(host: str) -> bool:
@@ -121,7 +147,19 @@ class Gateway:
         self.deployment_flags: dict[str, RequestFlags] = {}
         #: deployments' default request parameters (``temperature`` ...), by deployment id
         self.deployment_defaults: dict[str, dict[str, Any]] = {}
-        self.deployments = self._build_deployments(problems)
+        #: the deployments the config file defines (a reload replaces them)
+        self.config_deployments = self._build_deployments(problems)
+        #: every deployment served: the config's, then those added at runtime (``set_runtime_deployments``)
+        self.deployments = list(self.config_deployments)
+        #: deployments added at runtime, by the plugin that owns them (gateway-model-store: ``/model/new``)
+        self._runtime_deployments: dict[str, list[Deployment]] = {}
+        self._deployment_listeners: list[Callable[[], None]] = []
+        #: the last failed reload of the config file (None once a reload succeeds): the running config
+        #: stays, and ``/health/readiness/details`` shows this
+        self.reload_error: str | None = None
+        self.reloaded_at: float | None = None
+        #: reload the config file on SIGHUP (set for served processes: ``app_from_environment``)
+        self.reload_on_sighup = False
         problems.raise_if_any()
         for deployment in self.deployments:
             if deployment.unavailable is not None:
@@ -297,13 +335,20 @@ class Gateway:
         install = f"pip install {known.name}" if known is not None else f"install a gateway plugin serving '{prefix}/'"
         return f"no installed plugin serves the provider {prefix!r}; {install}"
 
-    def _build_deployments(self, problems: ConfigProblems) -> list[Deployment]:
+    def _build_deployments(
+        self,
+        problems: ConfigProblems,
+        config: GatewayConfig | None = None,
+        entries: Sequence[ModelEntry] | None = None,
+        base: tuple[str, ...] = ("model_list",),
+    ) -> list[Deployment]:
+        """The deployments of ``entries`` (default: the config's ``model_list``); mistakes go to ``problems``."""
         deployments: list[Deployment] = []
         seen_ids: set[str] = set()
-        settings = self.config
+        settings = config or self.config
         default_timeout = settings.router_settings.timeout or settings.litellm_settings.request_timeout
-        for index, entry in enumerate(settings.model_list):
-            path = ("model_list", index, "litellm_params")
+        for index, entry in enumerate(settings.model_list if entries is None else entries):
+            path: tuple[str | int, ...] = (*base, index, "litellm_params")
             params = entry.litellm_params
             unavailable: str | None = None
             named = params.custom_llm_provider
@@ -345,7 +390,7 @@ class Gateway:
             )
             if deployment_id in seen_ids:
                 problems.add(
-                    ("model_list", index, "model_info", "id"), f"id {deployment_id!r} is used twice; ids must be unique"
+                    (*base, index, "model_info", "id"), f"id {deployment_id!r} is used twice; ids must be unique"
                 )
             seen_ids.add(deployment_id)
             weight = params.weight or params.rpm or params.tpm or 1
@@ -379,6 +424,123 @@ class Gateway:
                 self.deployment_defaults[deployment.id] = defaults
             deployments.append(deployment)
         return deployments
+
+    # ------------------------------------------------------------------ deployments at runtime
+
+    def config_defines(self, model_name: str) -> bool:
+        """Whether the config file defines the model group ``model_name`` (the file wins on a clash)."""
+        return any(d.model_group == model_name for d in self.config_deployments)
+
+    def build_deployment(self, entry: Mapping[str, Any]) -> Deployment:
+        """The deployment one ``model_list`` entry given at runtime describes (``/model/new``).
+
+        Checked as the config file's entries are, and more strictly: a provider no installed plugin
+        serves is refused here (in the file it only makes the deployment unavailable).  Raises
+        :class:`BadRequestError` naming the field; nothing is served until
+        :meth:`set_runtime_deployments` is given the result.
+        """
+        problems = ConfigProblems(SourceMap("model"))
+        resolved = _resolve_env(dict(entry), (), problems)
+        parsed: ModelEntry | None = None
+        if not problems.messages:
+            try:
+                parsed = ModelEntry.model_validate(resolved)
+            except ValidationError as exc:
+                report_validation_error(exc, (), problems, ModelEntry)
+        built = self._build_deployments(problems, entries=[parsed], base=()) if parsed is not None else []
+        if problems.messages:
+            message = problems.messages[0].removeprefix("model: ").removeprefix("[0].")
+            field = message.partition(":")[0]
+            raise BadRequestError(message, param=field if " " not in field else None)
+        deployment = built[0]
+        if deployment.unavailable is not None:
+            raise BadRequestError(f"litellm_params.model: {deployment.unavailable}", param="litellm_params.model")
+        return deployment
+
+    def set_runtime_deployments(self, source: str, deployments: Sequence[Deployment]) -> None:
+        """Serve ``deployments`` (built with :meth:`build_deployment`) as ``source``'s whole set,
+        replacing what ``source`` set before; at once, on this worker.
+
+        A plugin keeping models in a shared store calls this on every worker when the store changes.
+        The config file wins on a clash: a deployment whose model group or id the file defines is
+        left out (and logged).  Requests in flight keep the deployment they started on.
+        """
+        self._runtime_deployments[source] = list(deployments)
+        self._apply_deployments()
+
+    def add_deployments_listener(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after the served deployments changed (a reload, a model added at runtime):
+        for plugins that index deployments at start-up (prices, limits).  It runs on the event loop:
+        keep it quick and synchronous."""
+        self._deployment_listeners.append(callback)
+
+    def _apply_deployments(self) -> None:
+        merged = list(self.config_deployments)
+        ids = {d.id for d in merged}
+        groups = {d.model_group for d in merged}
+        for source, deployments in self._runtime_deployments.items():
+            for deployment in deployments:
+                if deployment.id in ids or deployment.model_group in groups:
+                    log.warning(
+                        "runtime_deployment_shadowed",
+                        source=source,
+                        model_group=deployment.model_group,
+                        model_id=deployment.id,
+                        reason="the config file defines this model group or id, and the file wins",
+                    )
+                    continue
+                ids.add(deployment.id)
+                merged.append(deployment)
+        self.deployments = merged
+        self._wildcard_checked.clear()
+        self.router.set_deployments(merged)
+        for listener in self._deployment_listeners:
+            try:
+                listener()
+            except Exception as exc:  # a plugin's index going stale must not stop the change
+                log.error("deployments_listener_failed", listener=repr(listener), error=f"{type(exc).__name__}: {exc}")
+
+    def reload_config(self) -> dict[str, Any]:
+        """Re-read the config file and serve its ``model_list`` (``SIGHUP``, ``POST /config/reload``).
+
+        On this worker, without awaiting: requests in flight finish on the deployments they hold.
+        A file that cannot be read or is invalid changes nothing: the error is logged, kept in
+        ``reload_error`` (``/health/readiness/details``) and returned.  Other sections are read
+        at start-up only: the answer names those that changed (``restart_required``).
+        """
+        path = self.config.path
+        if path is None:
+            raise ConfigError("this gateway was not started from a config file: there is nothing to reload")
+        try:
+            config = load_config(path)
+            problems = config.problems()
+            deployments = self._build_deployments(problems, config=config)
+            problems.raise_if_any()
+        except (ConfigError, OSError, ValueError) as exc:
+            self.reload_error = str(exc)
+            log.error("config_reload_failed", path=str(path), error=str(exc), consequence="the running config stays")
+            return {"status": "error", "path": str(path), "error": str(exc)}
+        restart = [
+            name
+            for name in ("general_settings", "litellm_settings", "router_settings", "guardrails", "plugins")
+            if _dumped(getattr(config, name)) != _dumped(getattr(self.config, name))
+        ]
+        self.config.model_list = config.model_list
+        self.config_deployments = deployments
+        self._apply_deployments()
+        self.reload_error = None
+        self.reloaded_at = time.time()
+        groups = sorted({d.model_group for d in deployments})
+        log.info("config_reloaded", path=str(path), deployments=len(deployments), model_groups=groups)
+        if restart:
+            log.warning("config_reload_restart_required", sections=restart, consequence="read at start-up only")
+        return {
+            "status": "ok",
+            "path": str(path),
+            "deployments": len(deployments),
+            "model_groups": groups,
+            "restart_required": restart,
+        }
 
     def wildcard_deployment(self, deployment: Deployment, match: WildcardMatch, requested: str) -> Deployment:
         """The deployment of a wildcard group that serves ``requested``: a copy with the model the

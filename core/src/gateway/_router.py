@@ -185,15 +185,11 @@ class Router:
         self.settings = settings
         self.groups: dict[str, list[Deployment]] = {}
         self.by_id: dict[str, Deployment] = {}
-        for d in deployments:
-            self.groups.setdefault(d.model_group, []).append(d)
-            self.by_id[d.id] = d
         #: each group's deployments that can be called (not marked ``unavailable``)
-        self.available: dict[str, list[Deployment]] = {
-            group: [d for d in members if d.unavailable is None] for group, members in self.groups.items()
-        }
+        self.available: dict[str, list[Deployment]] = {}
         #: ``model_name`` patterns (``*``, ``anthropic/*``), most specific first
-        self.wildcards = WildcardGroups(self.groups)
+        self.wildcards = WildcardGroups({})
+        self.set_deployments(deployments)
         #: makes the deployment a wildcard group serves a requested name with (the gateway's: it
         #: knows the providers); without it a wildcard deployment is called as configured
         self.concretize = concretize
@@ -216,6 +212,22 @@ class Router:
         }
 
     # ------------------------------------------------------------------ set-up
+
+    def set_deployments(self, deployments: Sequence[Deployment]) -> None:
+        """Serve exactly ``deployments`` from now on (start-up, a config reload, models added at runtime).
+
+        The tables are built aside and swapped in one step each, without awaiting: a request being
+        planned sees the old set or the new one, and a request already holding its deployments
+        (a stream in flight) keeps them.  Cooldowns and statistics are kept by deployment id.
+        """
+        groups: dict[str, list[Deployment]] = {}
+        by_id: dict[str, Deployment] = {}
+        for d in deployments:
+            groups.setdefault(d.model_group, []).append(d)
+            by_id[d.id] = d
+        available = {group: [d for d in members if d.unavailable is None] for group, members in groups.items()}
+        self.groups, self.by_id, self.available = groups, by_id, available
+        self.wildcards = WildcardGroups(groups)
 
     def add_fallbacks(self, kind: str, entries: Sequence[Mapping[str, list[str]]]) -> None:
         """Merge ``[{group: [fallback groups]}]`` entries into ``fallbacks`` / ``context_window_fallbacks`` / ..."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 import os
 import sys
+from typing import Any
 
 from gateway._errors import ConfigError
 from gateway._logs import configure_logging
+from gateway.http._models_admin import SUPERVISOR_PID
 
 
 def serve(
@@ -60,27 +62,10 @@ def serve(
 
     from gateway.http._head_timeout import HeadTimeoutProtocol
 
-    if workers <= 1:
-        from gateway._startup import serve_one
-
-        config = uvicorn.Config(
-            "gateway._app:app_from_environment",
-            factory=True,
-            loop="uvloop" if sys.platform != "win32" else "asyncio",
-            http=HeadTimeoutProtocol,
-            lifespan="on",
-            access_log=False,
-            log_level="warning",
-            timeout_graceful_shutdown=int(graceful),
-            backlog=4096,
-        )
-        return serve_one(config, sock, banner)  # on the socket bound above
-    uvicorn.run(
-        "gateway._app:app_from_environment",
+    options: dict[str, Any] = dict(
         factory=True,
         host=host,
         port=port,
-        workers=workers,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
         # httptools, with a deadline for the request head (uvicorn has none): general_settings.request_header_timeout
         http=HeadTimeoutProtocol,
@@ -90,7 +75,36 @@ def serve(
         timeout_graceful_shutdown=int(graceful),
         backlog=4096,
     )
+    if workers <= 1:  # one process: its own lifespan reloads the config on SIGHUP
+        from gateway._startup import serve_one
+
+        del options["host"], options["port"]  # served on the socket bound above
+        return serve_one(uvicorn.Config("gateway._app:app_from_environment", **options), sock, banner)
+    _supervise(uvicorn.Config("gateway._app:app_from_environment", workers=workers, **options))
     return 0
+
+
+def _supervise(config: Any) -> None:
+    """uvicorn's worker supervisor, except for ``SIGHUP``: uvicorn replaces every worker on it (a
+    new process per worker, reading the file from scratch); here each worker reloads the config
+    file in place (``Gateway.reload_config``), so nothing in flight is cut and a broken file
+    leaves every worker serving the config it has."""
+    import signal
+
+    from uvicorn.supervisors import Multiprocess
+
+    class ReloadingSupervisor(Multiprocess):
+        def handle_hup(self) -> None:
+            for process in self.processes:
+                if process.pid is not None:
+                    try:
+                        os.kill(process.pid, signal.SIGHUP)
+                    except OSError:  # the worker just died: the supervisor replaces it with a fresh one
+                        pass
+
+    os.environ[SUPERVISOR_PID] = str(os.getpid())  # a worker's POST /config/reload signals this process
+    sock = config.bind_socket()
+    ReloadingSupervisor(config, sockets=[sock]).run()
 
 
 def _hypercorn(host: str, port: int, workers: int, graceful: float, *, read_timeout: float) -> int:

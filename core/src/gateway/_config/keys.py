@@ -151,7 +151,6 @@ REPORTED: dict[str, tuple[Status, str]] = {
                                             "gateway-prometheus"),
     "general_settings.proxy_batch_write_at": ("not planned", "the spend ledger is written through a local "
                                               "write-ahead log, never held in memory (gateway-spend)"),
-    "general_settings.store_model_in_db": ("reported", f"models at runtime (/model/new): {ISSUE_18}"),
     "general_settings.user_api_key_cache_ttl": ("not planned", "gateway-virtual-keys applies a block, delete or "
                                                 "update on every worker before answering, so there is no TTL"),
     "general_settings.max_parallel_requests": ("not planned", "use global_max_parallel_requests for the whole "
@@ -181,8 +180,8 @@ REPORTED: dict[str, tuple[Status, str]] = {
     "general_settings.coordination_redis": ("reported", f"Redis comes from REDIS_URL or router_settings.redis_*; "
                                             f"{ISSUE_21}"),
     "general_settings.apply_user_budget_to_team_keys": ("reported", ISSUE_18),
-    "general_settings.encryption_algorithm": ("reported", f"keys are stored as salted hashes; stored credentials: "
-                                              f"{ISSUE_18}"),
+    "general_settings.encryption_algorithm": ("not planned", "keys are stored as salted hashes; the credentials of "
+                                              "stored models (gateway-model-store) are always AES-256-GCM"),
     "general_settings.infer_model_from_keys": ("not planned", "model groups come from model_list"),
     # litellm_settings
     "litellm_settings.cache_responses": ("reported", ISSUE_19),

@@ -10,6 +10,7 @@ from gateway.http._asgi import (
     run_until_disconnect,
     send_bytes,
 )
+from gateway.http._models_admin import redacted_params
 from gateway.http._readiness import ReadinessCheck, add_readiness_check
 from gateway.http._requests import (
     client_request_id,
@@ -46,4 +47,5 @@ __all__ = [
     "ClientGone",
     "add_readiness_check",
     "ReadinessCheck",
+    "redacted_params",
 ]

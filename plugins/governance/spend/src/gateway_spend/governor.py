@@ -111,11 +111,13 @@ class Governor:
         #: ``reserve``: the request's maximum cost is reserved against every budget before the call;
         #: ``spend_check`` (LiteLLM's): refused once the spend so far reaches the budget
         self.reserve_budgets = mode == "reserve"
-        self.prices: dict[str, Price] = {d.id: price_for(d) for d in gateway.deployments}
+        self.prices: dict[str, Price] = {}
+        self.output_caps: dict[str, int] = {}
+        self.index_deployments()
+        # deployments change at runtime (a config reload, gateway-model-store's /model/new): re-index them
+        gateway.add_deployments_listener(self.index_deployments)
         self.reported_prices = ReportedModelPrices()
         self.key_spend = KeySpendTotals()
-        self.output_caps: dict[str, int] = {d.id: self._output_cap(d) for d in gateway.deployments}
-        self.estimate_prompt = PromptEstimator(gateway.deployments)
         self.ledger: Any = None
         #: a test clock (epoch seconds); None = the backend's clock (Redis server time, or time.time)
         self.clock: Callable[[], float] | None = None
@@ -151,6 +153,13 @@ class Governor:
                     "until then a call is priced by the model name its upstream reports, and recorded with "
                     "cost_unknown when that has no price either",
                 )
+
+    def index_deployments(self) -> None:
+        """Each deployment's price and output cap, and each group's prompt estimator (swapped in whole)."""
+        deployments = self.gateway.deployments
+        self.prices = {d.id: price_for(d) for d in deployments}
+        self.output_caps = {d.id: self._output_cap(d) for d in deployments}
+        self.estimate_prompt = PromptEstimator(deployments)
 
     def _output_cap(self, deployment: Deployment) -> int:
         for value in (deployment.model_info.get("max_output_tokens"), deployment.params.get("max_tokens")):
