@@ -96,6 +96,30 @@ def evaluate(pairs: list[Pair], threshold: float, guard: bool = True, embedder: 
     return result
 
 
+def unrelated(pairs: list[Pair], threshold: float, embedder: object = None) -> tuple[int, int, list[tuple[str, str]]]:
+    """Prompt a of each paraphrase pair against prompt b of every other one: different questions in
+    the main, many with the same guard signature.  Returns (pairs with equal signatures, of those
+    served, the served pairs) -- a served pair is a wrong hit unless both pairs ask the same thing."""
+    from gateway_cache.embedding import StaticEmbedder
+    from gateway_cache.guard import signature
+
+    model = embedder if embedder is not None else StaticEmbedder()
+    questions = [p for p in pairs if p.should_hit]
+    vectors_a = [model.embed_now(p.a) for p in questions]  # type: ignore[attr-defined]
+    vectors_b = [model.embed_now(p.b) for p in questions]  # type: ignore[attr-defined]
+    signatures_a = [signature(p.a) for p in questions]
+    signatures_b = [signature(p.b) for p in questions]
+    compared, served = 0, []
+    for i, first in enumerate(questions):
+        for j, second in enumerate(questions):
+            if i == j or signatures_a[i] != signatures_b[j]:
+                continue
+            compared += 1
+            if float(vectors_a[i] @ vectors_b[j]) >= threshold:
+                served.append((first.a, second.b))
+    return compared, len(served), served
+
+
 def main() -> int:
     from gateway_cache.config import DEFAULT_SIMILARITY_THRESHOLD
     from gateway_cache.embedding import StaticEmbedder
@@ -121,6 +145,12 @@ def main() -> int:
             if guard:
                 for pair in result.missed_pairs:
                     print(f"  missed [{pair.group}] {pair.a!r} -> {pair.b!r}")
+    compared, served, which = unrelated(pairs, args.threshold, model)
+    print(
+        f"unrelated questions (a of one paraphrase pair, b of another) with equal signatures: {served} of {compared} served"
+    )
+    for a, b in which:
+        print(f"  served: {a!r} -> {b!r}")
     if args.sweep:
         for guard in (True, False):
             for step in range(50, 100, 2):

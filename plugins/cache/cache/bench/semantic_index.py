@@ -67,7 +67,7 @@ async def main() -> None:
             store.append(time.perf_counter() - t)
         print(f"store one vector (one round trip): {median_us(store):7.1f} us")
         print("lookup at N candidates:    GET     nearest       total    bytes   | LRANGE of N list entries")
-        for n in (1, 16, 64, 256, 1024, 4096):
+        for n in (1, 16, 64, 100, 256, 1024, 4096):
             vectors = rng.normal(size=(n, asked.size)).astype(np.float32)
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             records = [encode_record(uuid.uuid4().hex, v) for v in vectors]
