@@ -518,7 +518,13 @@ class Gateway:
             problems.raise_if_any()
         except (ConfigError, OSError, ValueError) as exc:
             self.reload_error = str(exc)
-            log.error("config_reload_failed", path=str(path), error=str(exc), consequence="the running config stays")
+            log.error(
+                "config_reload_failed",
+                path=str(path),
+                error=str(exc),
+                consequence="the running config stays",
+                pid=os.getpid(),
+            )
             return {"status": "error", "path": str(path), "error": str(exc)}
         restart = [
             name
@@ -531,7 +537,7 @@ class Gateway:
         self.reload_error = None
         self.reloaded_at = time.time()
         groups = sorted({d.model_group for d in deployments})
-        log.info("config_reloaded", path=str(path), deployments=len(deployments), model_groups=groups)
+        log.info("config_reloaded", path=str(path), deployments=len(deployments), model_groups=groups, pid=os.getpid())
         if restart:
             log.warning("config_reload_restart_required", sections=restart, consequence="read at start-up only")
         return {
