@@ -116,6 +116,23 @@ def test_an_unreachable_redis_is_one_line(tmp_path: Path) -> None:
     assert "hunter2" not in result.stderr
 
 
+def test_a_failure_of_the_apps_own_start_up_is_one_line(tmp_path: Path) -> None:
+    # past the checks before serving: the SQLite file's folder cannot be made (a file is in the way)
+    (tmp_path / "taken").write_text("")
+    result = subprocess.run(
+        [GATEWAY, "--config", str(_config(tmp_path)), "--port", str(free_port())],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(GATEWAY_LOAD_PLUGINS="mock,virtual_keys", DATABASE_URL=f"sqlite:///{tmp_path}/taken/gateway.db"),
+    )
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert len(lines) == 1 and "cannot open the database" in lines[0] and "DATABASE_URL" in lines[0], lines
+    assert "listening" not in result.stderr
+
+
 def test_the_banner_names_the_url_models_and_only_the_active_plugins(tmp_path: Path) -> None:
     config = _config(tmp_path)
     port = free_port()

@@ -128,10 +128,21 @@ async def _check_redis(gateway: Gateway) -> None:
 
 
 class StartupFailedFilter(logging.Filter):
-    """Drops uvicorn's "Application startup failed. Exiting.": the reason was said before it."""
+    """A failure of the app's start-up (a plugin's lifespan: a database migration, a SQLite file
+    that cannot be created ...) as one line: uvicorn logs the traceback Starlette hands it, then
+    "Application startup failed. Exiting."; the operator gets the traceback's last line (the
+    error, which names the fix) and nothing after it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() != "Application startup failed. Exiting."
+        message = record.getMessage()
+        if message == "Application startup failed. Exiting.":
+            return False
+        if message.startswith("Traceback (most recent call last)"):
+            last = message.strip().splitlines()[-1]  # "module.ErrorType: what went wrong"
+            kind, _, text = last.partition(": ")
+            record.msg = text if kind.endswith(("ConfigError", "PluginError", "MigrationError")) and text else last
+            record.args = ()
+        return True
 
 
 class BannerServer(uvicorn.Server):
