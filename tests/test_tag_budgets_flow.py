@@ -28,7 +28,7 @@ def test_a_tag_budget_stops_every_request_carrying_the_tag_and_shows_its_spend(g
     cost = call_cost()
     made = admin(governed, "POST", "/tag/new", json={"name": "engineering", "max_budget": str(cost * Decimal("4.5"))})
     assert made.status_code == 200, made.text
-    tagged_key = admin(governed, "POST", "/key/generate", json={"metadata": {"tags": ["engineering"]}}).json()["key"]
+    tagged_key = admin(governed, "POST", "/key/generate", json={"tags": ["engineering"]}).json()["key"]
     plain_key = admin(governed, "POST", "/key/generate", json={}).json()["key"]
     tagged = openai.OpenAI(base_url=governed.base_url, api_key=tagged_key, max_retries=0)
     plain = openai.OpenAI(base_url=governed.base_url, api_key=plain_key, max_retries=0)

@@ -126,3 +126,34 @@ def test_tag_limits_need_an_enforcer(gateway_for: Any) -> None:
     refused = api.post("/tag/new", {"name": "b", "max_budget": 5})
     assert refused.status_code == 400 and "gateway-spend" in error_of(refused)["message"]
     assert api.ok("POST", "/tag/new", {"name": "b", "description": "a name only"})["name"] == "b"
+
+
+def test_a_keys_tags_are_stored_in_its_metadata_as_litellm_stores_them(api: Api) -> None:
+    made = api.new_key(tags=["engineering", "project-alpha"], metadata={"owner": "ops"})
+    assert made["tags"] == ["engineering", "project-alpha"]
+    assert made["metadata"] == {"owner": "ops", "tags": ["engineering", "project-alpha"]}
+    info = api.ok("GET", "/key/info", {"key": made["key"]})["info"]
+    assert info["tags"] == ["engineering", "project-alpha"]
+    # tags alone change only the tags; metadata alone keeps what it is given
+    updated = api.ok("POST", "/key/update", {"key": made["key"], "tags": ["marketing"]})
+    assert updated["metadata"] == {"owner": "ops", "tags": ["marketing"]}
+    cleared = api.ok("POST", "/key/update", {"key": made["key"], "tags": None})
+    assert cleared["metadata"] == {"owner": "ops"} and cleared["tags"] is None
+    direct = api.new_key(metadata={"tags": ["paid"]})
+    assert direct["tags"] == ["paid"]
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"tags": "engineering"}, "tags"),
+        ({"tags": [""]}, "tags.0"),
+        ({"tags": ["x"] * 65}, "tags"),
+        ({"metadata": {"tags": "engineering"}}, "metadata"),
+        ({"metadata": {"tags": [1]}}, "metadata"),
+    ],
+)
+def test_key_tags_that_are_not_a_list_of_names_are_400s(api: Api, body: dict[str, Any], param: str) -> None:
+    response = api.post("/key/generate", body)
+    assert response.status_code == 400, response.text
+    assert error_of(response)["param"] == param

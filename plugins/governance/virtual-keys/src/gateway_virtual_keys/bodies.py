@@ -45,7 +45,6 @@ UNSUPPORTED = frozenset(
         "project_id",
         "agent_id",
         "budget_id",
-        "tags",
         "key_type",
         "auto_rotate",
         "rotation_interval",
@@ -167,8 +166,15 @@ class Limits(Strict):
     metadata: dict[str, Any] | None = None
 
 
+#: a request tag (as ``gateway.routing.request_tags`` accepts one); a key carries at most 64
+TagName = Annotated[str, Field(min_length=1, max_length=255)]
+Tags = Annotated[list[TagName], Field(max_length=64)]
+
+
 class KeyFields(Limits):
     key_alias: str | None = Field(default=None, max_length=255)
+    #: LiteLLM's key ``tags``: stored as ``metadata.tags``, every request of the key carries them
+    tags: Tags | None = None
     user_id: UserId | None = None
     team_id: Id | None = None
     models: list[str] | None = None
@@ -180,6 +186,19 @@ class KeyFields(Limits):
     guardrails: list[str] | None = None
     #: its budget tier (``/budget/new``)
     budget_id: Id | None = None
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_tags(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        """``metadata.tags`` are the key's request tags (LiteLLM's ``tags`` field lands there)."""
+        tags = (value or {}).get("tags")
+        if tags is not None and (
+            not isinstance(tags, list)
+            or len(tags) > 64
+            or not all(isinstance(tag, str) and 0 < len(tag) <= 255 for tag in tags)
+        ):
+            raise ValueError('tags must be a list of at most 64 tag names of 1 to 255 characters, for example ["paid"]')
+        return value
 
     @field_validator("expires")
     @classmethod

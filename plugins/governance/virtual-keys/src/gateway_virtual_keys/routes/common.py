@@ -154,6 +154,7 @@ def key_out(row: Mapping[str, Any], spend: Decimal) -> dict[str, Any]:
     info = row_out(row, "id", "token")
     info["token_id"] = row["id"]
     info["spend"] = float(spend)
+    info["tags"] = (row.get("metadata") or {}).get("tags")  # LiteLLM's key tags live in its metadata
     return with_extras(info, KEY_EXTRAS)
 
 

@@ -96,13 +96,20 @@ async def _refuse_taken(w: Writer, state: PluginState, token: str, field: str) -
         raise custom_key_refused(field)
 
 
-def _changes(fields: dict[str, Any]) -> dict[str, Any]:
-    """Column values for the fields sent (``duration`` becomes ``expires``)."""
+def _changes(fields: dict[str, Any], metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Column values for the fields sent (``duration`` becomes ``expires``; ``tags`` go into
+    ``metadata.tags``, as LiteLLM stores them; ``metadata``: the key's current one, on an update)."""
     values = {
         name: (RESET_VALUES[name] if value is None and name in RESET_VALUES else value)
         for name, value in fields.items()
         if name in SETTABLE
     }
+    if "tags" in fields:
+        merged = dict(values.get("metadata", metadata or {}))
+        merged.pop("tags", None)
+        if fields["tags"]:
+            merged["tags"] = fields["tags"]
+        values["metadata"] = merged
     if "duration" in fields:
         values["expires"] = expires_after(fields["duration"])
     if "expires" in fields:
@@ -261,7 +268,7 @@ async def _update(
     state.policy.check_key_change(fields)
     require_enforced(state, fields, "key")
     await check_tier(state, caller, route, fields.get("budget_id"), w.conn)
-    values = _changes(fields)
+    values = _changes(fields, row["metadata"])
     team_id = values.get("team_id", row["team_id"])
     if not caller.is_admin:
         # a key outside its team's budget and models, an owner-less key outside its owner's budget,
