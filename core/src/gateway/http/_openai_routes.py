@@ -38,21 +38,28 @@ def _flag(request: Request, name: str) -> bool:
 
 
 class ModelObjects:
-    """OpenAI's model objects for the names a caller may use; built once at start-up."""
+    """OpenAI's model objects for the names a caller may use (the router's groups of the moment:
+    models added at runtime and reloads included)."""
 
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self.created = int(time.time())
-        self.owners = {name: group[0].provider for name, group in gateway.router.groups.items()}
 
     def model(self, name: str, principal: Principal) -> dict[str, Any]:
-        owner = self.owners.get(self.gateway.resolve_model(name, principal), "gateway")
+        group = self.gateway.router.groups.get(self.gateway.resolve_model(name, principal))
+        owner = group[0].provider if group else "gateway"
         return {"id": name, "object": "model", "created": self.created, "owned_by": owner}
 
 
 def models_endpoint(gateway: Gateway) -> Callable[[Request], Any]:
     objects = ModelObjects(gateway)
     groups = access_groups(gateway)
+
+    def deployments_changed() -> None:  # a reload or a model added at runtime may name access groups
+        nonlocal groups
+        groups = access_groups(gateway)
+
+    gateway.add_deployments_listener(deployments_changed)
 
     async def list_models(request: Request) -> Response:
         try:

@@ -295,3 +295,22 @@ async def test_concurrent_adds_of_one_id_store_it_once(
         answers = await asyncio.gather(*(client.post("/model/new", json=new_body(fake_upstream)) for _ in range(5)))
         assert sorted(a.status_code for a in answers) == [200, 400, 400, 400, 400]
         assert len(await stored_rows(database_url)) == 1
+
+
+async def test_v1_models_lists_a_model_added_at_runtime_with_its_access_groups(
+    gateway_client: Any, fake_upstream: FakeUpstream, database_url: str
+) -> None:
+    async with gateway_client(config(database_url, fake_upstream), load_entrypoints=True) as client:
+        body = new_body(fake_upstream)
+        body["model_info"]["access_groups"] = ["runtime-team"]
+        assert (await client.post("/model/new", json=body)).status_code == 200
+        listed = await client.get("/v1/models", params={"include_model_access_groups": "true"})
+        by_id = {m["id"]: m for m in listed.json()["data"]}
+        assert by_id["runtime-model"]["owned_by"] == "openai"
+        assert "runtime-team" in by_id
+        assert (await client.post("/model/delete", json={"id": "m-1"})).status_code == 200
+        names = {
+            m["id"]
+            for m in (await client.get("/v1/models", params={"include_model_access_groups": "true"})).json()["data"]
+        }
+        assert "runtime-model" not in names and "runtime-team" not in names
