@@ -248,6 +248,8 @@ def access_line(ctx: RequestContext) -> None:
             "caller": (principal.key_alias or principal.id) if principal else None,
             "team": principal.team_alias or principal.team_id if principal else None,
             "retries": len(ctx.attempts) or None,
+            # why each retry was made, or why retrying stopped (gateway._retry_classifier)
+            "retried_because": "; ".join(ctx.annotations.get("retry_reasons") or ()) or None,
             "fallbacks": ctx.fallbacks_used or None,
             "error": type(error).__name__ if error else None,
         }

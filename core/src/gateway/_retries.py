@@ -49,6 +49,7 @@ from gateway._request_flags import (
     request_flags,
     timeout_header,
 )
+from gateway._retry_classifier import RETRY_REASONS, verdict
 from gateway._router import (
     AUTHENTICATION,
     BAD_REQUEST,
@@ -205,6 +206,24 @@ class RetryLoop:
         self.retries = 0
         self.tries_on: dict[str, int] = {}
         self.last_error: GatewayError | None = None
+        #: each deployment's last error (made on the first failure: most requests never fail)
+        self.errors_on: dict[str, GatewayError] | None = None
+
+    def repeated(self, error: GatewayError, explicit: bool) -> GatewayError | None:
+        """The error the deployment just called gave on its previous attempt (None: first, or
+        ``retry_policy`` names the kind: the operator's count of retries is kept)."""
+        deployment = self.ctx.deployment
+        if deployment is None:
+            return None
+        if self.errors_on is None:
+            self.errors_on = {}
+        previous = self.errors_on.get(deployment.id)
+        self.errors_on[deployment.id] = error
+        return None if explicit else previous
+
+    def reason(self, why: str) -> None:
+        """Say why the loop retried (or stopped retrying): the access line's ``retried_because``."""
+        self.ctx.annotations.setdefault(RETRY_REASONS, []).append(why)
 
     # ------------------------------------------------------------------ plans from the default router
 
@@ -252,9 +271,15 @@ class RetryLoop:
         while True:
             if error is not None:
                 kind = classify(error)
-                default = self.num_retries if error.retryable and kind not in (CONTEXT_WINDOW, CONTENT_POLICY) else 0
-                if retries_here >= self.router.retries_for(kind, group, default):
+                explicit = kind in self.router.retry_policy or kind in self.router.group_retry_policy.get(group, ())
+                retry, why = verdict(self.router.settings.retry_classifier, error, kind, self.repeated(error, explicit))
+                if retry is False:
+                    self.reason(f"stopped: {why}")
                     raise error
+                retryable = retry or (error.retryable and kind not in (CONTEXT_WINDOW, CONTENT_POLICY))
+                if retries_here >= self.router.retries_for(kind, group, self.num_retries if retryable else 0):
+                    raise error
+                self.reason(why)
                 self.last_error = error
                 retries_here += 1
                 self.retries += 1
@@ -311,8 +336,17 @@ class RetryLoop:
             try:
                 return await self.attempt(deployment)
             except UpstreamError as exc:
-                if not exc.retryable:
+                kind = classify(exc)
+                retry, why = verdict(
+                    self.router.settings.retry_classifier,
+                    exc,
+                    kind,
+                    self.repeated(exc, kind in self.router.retry_policy),
+                )
+                if retry is False or (retry is None and not exc.retryable):
+                    self.reason(f"stopped: {why}")
                     raise
+                self.reason(why)
                 last = self.last_error = exc
         assert last is not None
         raise last

@@ -86,6 +86,9 @@ CORE = frozenset(
         "router_settings.max_fallbacks", "router_settings.timeout", "router_settings.stream_timeout",
         "router_settings.redis_host", "router_settings.redis_port", "router_settings.redis_password",
         "router_settings.redis_url", "router_settings.model_group_alias",
+        # which upstream errors are retried (gateway._retry_classifier)
+        "router_settings.retry_classifier", "router_settings.retry_classifier.never",
+        "router_settings.retry_classifier.always", "router_settings.retry_classifier.stop_on_repeated_error",
         # tag-based routing (gateway.routing.tag_filter)
         "router_settings.enable_tag_filtering", "router_settings.tag_filtering_match_any",
         "model_list[].litellm_params.tags",

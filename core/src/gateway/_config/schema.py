@@ -9,6 +9,7 @@ changes nothing is worse than a refusal to start.
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
@@ -286,6 +287,31 @@ RoutingStrategyName = Literal[
 ]
 
 
+class RetryClassifier(Strict):
+    """``router_settings.retry_classifier``: which upstream errors are worth another attempt (issue 24).
+
+    The patterns are regular expressions, matched case-insensitively anywhere in the upstream's
+    error message; ``never`` wins over ``always``.
+    """
+
+    #: errors never retried: a problem of the request that every attempt meets again
+    never: list[str] = Field(default_factory=list)
+    #: errors retried even when their status says the request was wrong (Ollama's 400 "model is loading")
+    always: list[str] = Field(default_factory=list)
+    #: a 500 with the same message from a deployment twice is the request's problem: no further retry
+    stop_on_repeated_error: bool = True
+
+    @field_validator("never", "always")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
+        return patterns
+
+
 class RouterSettings(Strict):
     routing_strategy: str = "simple-shuffle"
     routing_strategy_args: dict[str, Any] = Field(default_factory=dict)
@@ -314,6 +340,7 @@ class RouterSettings(Strict):
     model_group_alias: dict[str, str] = Field(default_factory=dict)
     provider_budget_config: dict[str, Any] | None = None
     enable_health_check_routing: bool = False
+    retry_classifier: RetryClassifier = Field(default_factory=RetryClassifier)
 
 
 class GuardrailParams(BaseModel):
