@@ -7,7 +7,8 @@ Measured in one process against the real Redis on 127.0.0.1:6379 with the plugin
 * embedding a prompt with the shipped model (``StaticEmbedder.embed_now``) and its guard signature;
 * a lookup at N candidates: ``GET`` of the context's and signature's records through redis-py's
   asyncio client, and ``nearest`` (decode, one matrix-vector product), for N = 1 .. 4096;
-* storing a vector (the Lua script that prepends a record and truncates, one round trip);
+* storing an entry with its vector (a SET and the Lua script that prepends a record and truncates,
+  pipelined in one round trip), at the default bound of 100 candidates;
 * for comparison, the first design: one Redis list entry per vector read with ``LRANGE``.
 
 Medians, in microseconds.
@@ -63,9 +64,10 @@ async def main() -> None:
         store = []
         for _ in range(repeats):
             t = time.perf_counter()
-            await backend.add_vector(key + ":store", encode_record(uuid.uuid4().hex, asked), 256, 60)
+            record = encode_record(uuid.uuid4().hex, asked)
+            await backend.set_and_release(key + ":entry", b"answer", 60, None, "", vector=(key + ":store", record, 100))
             store.append(time.perf_counter() - t)
-        print(f"store one vector (one round trip): {median_us(store):7.1f} us")
+        print(f"store an entry and its vector at the default bound of 100 (one round trip): {median_us(store):7.1f} us")
         print("lookup at N candidates:    GET     nearest       total    bytes   | LRANGE of N list entries")
         for n in (1, 16, 64, 100, 256, 1024, 4096):
             vectors = rng.normal(size=(n, asked.size)).astype(np.float32)
@@ -91,7 +93,7 @@ async def main() -> None:
                 f"{median_us(fetch) + median_us(compare):9.1f} us {len(blob):9,}  | {median_us(listed):9.1f} us"
             )
     finally:
-        await backend.client.delete(key, key + ":store", key + ":list")
+        await backend.client.delete(key, key + ":store", key + ":list", key + ":entry")
         await backend.close()
 
 

@@ -79,10 +79,22 @@ def test_a_paraphrase_is_served_by_another_gateway_without_the_upstream(
     assert chunks[-1].usage is not None
     assert len(fake_upstream.requests) == 1
 
+    # an Anthropic client's paraphrase: served from an OpenAI client's answer when the rest of the request
+    # matches (Anthropic requires max_tokens, so the stored request must carry the same)
+    import anthropic
+
+    with_limit = ask(second, QUESTION, max_tokens=1024).parse()
+    assert len(fake_upstream.requests) == 2
+    message = anthropic.Anthropic(base_url=first.url, api_key=MASTER, max_retries=0).messages.create(
+        model="gpt-4o", max_tokens=1024, messages=[{"role": "user", "content": "How could I reverse a list in Python?"}]
+    )
+    assert message.content[0].text == with_limit.choices[0].message.content
+    assert len(fake_upstream.requests) == 2
+
     # a near-miss (another language, another number) goes to the upstream
     ask(second, "How do I reverse a list in JavaScript?")
     ask(first, "How do I reverse a list of 5 items in Python?")
-    assert len(fake_upstream.requests) == 3
+    assert len(fake_upstream.requests) == 4
 
 
 def test_only_requests_alike_but_for_the_last_user_turn_are_compared(
@@ -104,6 +116,30 @@ def test_only_requests_alike_but_for_the_last_user_turn_are_compared(
     chat(PARAPHRASE, temperature=0.3)  # other sampling parameters
     gw.openai().chat.completions.create(model="shared-model", messages=[{"role": "user", "content": PARAPHRASE}])
     assert len(fake_upstream.requests) == 4
+
+
+def test_with_semantic_input_prompt_every_turn_is_embedded_and_a_streamed_answer_is_indexed(
+    cache_gateway: Any, fake_upstream: Any, namespace: str
+) -> None:
+    gw = cache_gateway(semantic(namespace), plugin={"semantic_input": "prompt"})
+
+    def chat(system: str, content: str, **extra: Any) -> Any:
+        return gw.openai().chat.completions.create(
+            model="gpt-4o",
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": content}],
+            **extra,
+        )
+
+    streamed = "".join(
+        c.choices[0].delta.content or "" for c in chat("You answer questions.", QUESTION, stream=True) if c.choices
+    )
+    assert len(fake_upstream.requests) == 1
+    # the system prompt is embedded with the turn, not matched exactly: a close one is served too
+    served = chat("You answer the questions.", PARAPHRASE)
+    assert served.choices[0].message.content == streamed
+    assert len(fake_upstream.requests) == 1
+    chat("You translate everything into French.", PARAPHRASE)  # French: another language in the signature
+    assert len(fake_upstream.requests) == 2
 
 
 def test_team_b_never_gets_team_a_semantic_answer_unless_the_group_is_global(

@@ -112,7 +112,6 @@ class RedisBackend:
             health_check_interval=0,
         )
         self._release = self.client.register_script(RELEASE_SCRIPT)
-        self._add_vector = self.client.register_script(ADD_SCRIPT)
 
     async def get(self, key: str) -> bytes | None:
         value: bytes | None = await self.client.get(key)
@@ -133,19 +132,30 @@ class RedisBackend:
     async def release(self, key: str, token: str) -> None:
         await self._release(keys=[key], args=[token])
 
-    async def set_and_release(self, key: str, value: bytes, ttl: float, lock_key: str, token: str) -> None:
-        """The leader's entry and the end of its lock in one round trip."""
+    async def set_and_release(
+        self,
+        key: str,
+        value: bytes,
+        ttl: float,
+        lock_key: str | None,
+        token: str,
+        vector: tuple[str, bytes, int] | None = None,
+    ) -> None:
+        """The leader's entry, the end of its lock and its semantic record (index key, record, bound), in
+        one round trip."""
+        # EVAL with the script's text, not EVALSHA: a pipeline holding registered scripts first asks
+        # SCRIPT EXISTS in a round trip of its own; Redis caches the compiled script either way
         async with self.client.pipeline(transaction=False) as pipe:
             pipe.set(key, value, px=max(1, int(ttl * 1000)))
-            await self._release(keys=[lock_key], args=[token], client=pipe)
+            if lock_key is not None:
+                pipe.eval(RELEASE_SCRIPT, 1, lock_key, token)
+            if vector is not None:
+                index, record, limit = vector
+                pipe.eval(ADD_SCRIPT, 1, index, record, limit, max(1, int(ttl * 1000)))
             await pipe.execute()
 
     async def locked(self, key: str) -> bool:
         return bool(await self.client.exists(key))
-
-    async def add_vector(self, key: str, record: bytes, limit: int, ttl: float) -> None:
-        """One more semantic candidate, newest first; the string keeps ``limit`` records (one round trip)."""
-        await self._add_vector(keys=[key], args=[record, limit, max(1, int(ttl * 1000))])
 
     async def ping(self) -> None:
         await self.client.ping()

@@ -307,21 +307,16 @@ class Cache:
         note.update(key=served_key, semantic=True, similarity=round(match.similarity, 4))
         return hit
 
-    async def _add_vector(self, ctx: RequestContext, plan: Plan, gateway: Any) -> None:
-        """The stored answer becomes a candidate for later paraphrases of its prompt."""
+    async def _semantic_record(self, ctx: RequestContext, plan: Plan, gateway: Any) -> tuple[str, bytes, int] | None:
+        """(index key, record, bound): the stored answer becomes a candidate for later paraphrases."""
         semantic = plan.semantic
-        if semantic is None or self.down():
-            return
-        vector = await self._vector(ctx, semantic, gateway)
+        if semantic is None:
+            return None
+        vector = await self._vector(ctx, semantic, gateway)  # embedded at the lookup already, unless no-cache
         if vector is None:
-            return
+            return None
         record = encode_record(semantic.digest, vector)
-        try:
-            await self.backend.add_vector(
-                semantic.index_key, record, self.settings.plugin.semantic_max_candidates, plan.ttl
-            )
-        except Exception as exc:
-            self._backend_failed(ctx, exc)
+        return semantic.index_key, record, self.settings.plugin.semantic_max_candidates
 
     # ------------------------------------------------------------------ single-flight
 
@@ -422,18 +417,22 @@ class Cache:
             self._not_stored(ctx, f"the answer is {len(raw)} bytes, above plugins.cache.max_entry_bytes")
             return None
         flight = plan.flight
+        # the semantic record rides in the same round trip as the entry
+        vector = await self._semantic_record(ctx, plan, gateway) if plan.semantic is not None else None
         try:
             if flight is not None and flight.lock_key is not None:  # one round trip: store, then unlock
-                await self.backend.set_and_release(plan.key, raw, plan.ttl, flight.lock_key, flight.token)
+                await self.backend.set_and_release(
+                    plan.key, raw, plan.ttl, flight.lock_key, flight.token, vector=vector
+                )
                 flight.lock_key = None
+            elif vector is not None:
+                await self.backend.set_and_release(plan.key, raw, plan.ttl, None, "", vector=vector)
             else:
                 await self.backend.set(plan.key, raw, plan.ttl)
         except Exception as exc:
             self._backend_failed(ctx, exc)
             return None
         self.stats.counts["stores"] += 1
-        if plan.semantic is not None:
-            await self._add_vector(ctx, plan, gateway)
         return raw
 
     def _not_stored(self, ctx: RequestContext, reason: str) -> None:

@@ -69,11 +69,12 @@ class StaticEmbedder:
             raise EmbeddingError("the text has no tokens")
         index = np.asarray(ids, dtype=np.int64)
         np.clip(index, 0, self.matrix.shape[0] - 1, out=index)
-        vector = self.matrix[index].mean(axis=0)
+        vector: np.ndarray = self.matrix[index].mean(axis=0)
         norm = float(np.linalg.norm(vector))
         if not norm:
             raise EmbeddingError("the text's vector is zero")
-        return (vector / norm).astype(np.float32)
+        unit: np.ndarray = (vector / norm).astype(np.float32)
+        return unit
 
     async def embed(self, text: str, gateway: Any) -> np.ndarray:
         return self.embed_now(text)
