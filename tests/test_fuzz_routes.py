@@ -816,6 +816,7 @@ ROUTES: list[Route] = [
             },
             {"group_by": "model", "end_date": "2026-12-31"},
             {"group_by": "organization", "organization_id": "o", "start_date": "2026-01-01"},
+            {"group_by": "tag", "team_id": "t", "start_date": "2026-01-01"},
         ],
     ),
     Route("GET", "/spend/ledger/status", lambda t: [{}]),

@@ -55,6 +55,16 @@ def test_a_tag_budget_stops_every_request_carrying_the_tag_and_shows_its_spend(g
             break
         time.sleep(0.05)
     assert Decimal(str(info["spend"])) == cost * 4
+    # the ledger: each request's tags, and the spend report by tag (a request with two tags in both)
+    logs = admin(governed, "GET", "/spend/logs").json()
+    assert sorted(tuple(r["request_tags"]) for r in logs if r["status"] == "success") == sorted(
+        [("engineering",)] * 3 + [("engineering", "project-alpha"), ("marketing",), ()]
+    )
+    report = admin(governed, "GET", "/global/spend/report", params={"group_by": "tag"}).json()
+    (day,) = report
+    by_tag = {entry["tag"]: Decimal(entry["total_spend_exact"]) for entry in day["tags"]}
+    # the refused request tagged "x,engineering" is in the report too, at no cost
+    assert by_tag == {"engineering": cost * 4, "project-alpha": cost, "marketing": cost, "x": 0}
     # raising the budget lets the tag in again at once
     assert admin(governed, "POST", "/tag/update", json={"name": "engineering", "max_budget": 1}).status_code == 200
     ask(tagged)

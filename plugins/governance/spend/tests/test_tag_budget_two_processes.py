@@ -78,6 +78,14 @@ def test_a_tag_budget_shared_by_two_keys_admits_exactly_its_budget_under_200_con
     for gateway in (first, second):
         info = admin_post(gateway.url, "/tag/info", {"names": [tag]})[tag]
         assert Decimal(str(info["spend"])) == COST * k
+    # the spend report by tag (request rows joined to their tag rows, on PostgreSQL)
+    (day,) = first.admin("/global/spend/report", group_by="tag")
+    by_tag = {entry["tag"]: entry for entry in day["tags"]}
+    assert Decimal(by_tag[tag]["total_spend_exact"]) == COST * k
+    # "other-label" rode along on the requests tagged in the body or header: its spend is theirs
+    along = sum(1 for r in rows if "other-label" in r["request_tags"])
+    assert Decimal(by_tag["other-label"]["total_spend_exact"]) == COST * along
+    assert all(tag in r["request_tags"] for r in rows)
     # a request without the tag is not charged to it
     ((status, message),) = asyncio.run(fire([(second.url, plain_key, "none")]))
     assert status == 200, message

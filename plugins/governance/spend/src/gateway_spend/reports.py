@@ -19,7 +19,7 @@ from gateway.http import error_response, json_response, require_admin_request
 
 from .money import from_picos
 
-GROUPS = ("team", "customer", "api_key", "model", "organization")
+GROUPS = ("team", "customer", "api_key", "model", "organization", "tag")
 #: query parameter -> ledger column, for /spend/logs (``request_id`` also matches the client's x-request-id
 #: and the answer's own id, ``chatcmpl-...``)
 LOG_FILTERS = {
@@ -105,6 +105,7 @@ def log_row(row: dict[str, Any]) -> dict[str, Any]:
         "team_id": row["team_id"],
         "organization_id": row.get("organization_id"),
         "end_user": row["end_user"] or "",
+        "request_tags": row.get("request_tags") or [],
         "metadata": {
             **(row["metadata"] or {}),
             "user_api_key_alias": row["key_alias"],
@@ -145,12 +146,14 @@ def build_report(
     Teams are named by alias (``team_names``), else by id, and spend of no team is
     ``"Unassigned Team"``, as LiteLLM names them; ``team_id`` says which team an entry is.
     """
-    if group_by in ("team", "customer", "organization"):
+    if group_by in ("team", "customer", "organization", "tag"):
         column, plural, name = {
             "team": ("team_id", "teams", "team_name"),
             "customer": ("end_user", "customers", "customer"),
             # not one of LiteLLM's groupings: shaped like its team report, named by organization_id
             "organization": ("organization_id", "organizations", "organization_id"),
+            # per request tag (a request with two tags counts for both); requests without tags are not in it
+            "tag": ("tag", "tags", "tag"),
         }[group_by]
         days = []
         for day, day_rows in sorted(_by(rows, "day").items()):
@@ -275,6 +278,8 @@ def spend_routes(gateway: Any) -> list[Route]:
             await store.shipper.flush()
             if by_org:  # the daily roll-up has no organization: the request rows are summed
                 rows = await store.store.organization_rows(start, end, filters)
+            elif group_by == "tag":  # nor tags: the request rows of each tag are summed
+                rows = await store.store.tag_rows(start, end, filters)
             else:
                 rows = await store.store.daily_rows(start, end, filters)
             names: dict[str, str] = {}
