@@ -314,3 +314,26 @@ async def test_v1_models_lists_a_model_added_at_runtime_with_its_access_groups(
             for m in (await client.get("/v1/models", params={"include_model_access_groups": "true"})).json()["data"]
         }
         assert "runtime-model" not in names and "runtime-team" not in names
+
+
+async def test_a_model_added_at_runtime_is_priced_for_budgets(
+    gateway_client: Any, fake_upstream: FakeUpstream, database_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """gateway-spend indexes prices at start-up; a runtime model's price reaches it (a budget that the
+    model's price exceeds refuses the request before any upstream call, as for the file's models)."""
+    monkeypatch.setenv("GATEWAY_LOAD_PLUGINS", LOAD + ",spend")
+    settings = config(database_url, fake_upstream)
+    settings["plugins"]["spend"] = {"wal_dir": str(tmp_path / "wal")}
+    async with gateway_client(settings, load_entrypoints=True) as client:
+        dear = new_body(fake_upstream, name="dear-model", input_cost_per_token=1.0, output_cost_per_token=1.0)
+        assert (await client.post("/model/new", json=dear)).status_code == 200
+        key = await key_for(client, max_budget=0.5)
+        calls = len(fake_upstream.requests)
+        refused = await client.post(
+            "/v1/chat/completions",
+            json={"model": "dear-model", "messages": [{"role": "user", "content": "hi"}]},
+            headers={"authorization": f"Bearer {key}"},
+        )
+        assert refused.status_code == 422, refused.text
+        assert "budget" in refused.json()["error"]["message"].lower()
+        assert len(fake_upstream.requests) == calls
