@@ -247,5 +247,7 @@ def test_semantic_settings_are_checked_at_start_up(cache_gateway: Any, namespace
         cache_gateway(semantic(namespace, similarity_threshold=1.5))
     with pytest.raises(ConfigError, match="'nowhere', which is not a model_name"):
         cache_gateway(semantic(namespace, redis_semantic_cache_embedding_model="nowhere"))
+    with pytest.raises(ConfigError, match="semantic_max_candidates"):
+        cache_gateway(semantic(namespace), plugin={"semantic_max_candidates": 5000})
     with pytest.raises(ConfigError, match="apply to type: redis-semantic only"):
         cache_gateway({"type": "redis", **REDIS, "similarity_threshold": 0.9})

@@ -71,7 +71,8 @@ class CachePluginConfig(BaseModel):
     semantic_input: Literal["last_user_message", "prompt"] = "last_user_message"
     #: vectors kept (and compared on a lookup) per request context and guard signature: the bound on a
     #: lookup's cost (100 records of the default embedder are 53 KB, read in one GET)
-    semantic_max_candidates: int = Field(default=100, gt=0, le=4096)
+    #: (at most 1024: comparing them is CPU on the event loop, 0.7 ms at 1024)
+    semantic_max_candidates: int = Field(default=100, gt=0, le=1024)
     #: the lexical guard (same numbers, negations, units, names, language): off only for a measurement
     semantic_guard: bool = True
 
