@@ -257,8 +257,16 @@ async def test_only_admins_change_models_and_every_key_reads_the_ones_it_may_use
             json={"team_id": "t-1", "members_with_roles": [{"role": "admin", "user_id": "u-internal_user"}]},
         )
         assert team.status_code == 200, team.text
+        org = await client.post("/organization/new", json={"organization_id": "o-1", "organization_alias": "o-1"})
+        assert org.status_code == 200, org.text
+        boss = await client.post(
+            "/organization/member_add",
+            json={"organization_id": "o-1", "member": {"user_id": "u-org-admin", "role": "org_admin"}},
+        )
+        assert boss.status_code == 200, boss.text
         callers = {
             "proxy admin": (await key_for(client, user_id="u-proxy_admin"), 200),
+            "org admin": (await key_for(client, user_id="u-org-admin"), 403),
             "team admin": (await key_for(client, user_id="u-internal_user", team_id="t-1"), 403),
             "internal user": (await key_for(client, user_id="u-internal_user_viewer"), 403),
             "plain key": (await key_for(client, models=["from-yaml"]), 403),
