@@ -68,9 +68,7 @@ class CostBased(Strategy):
         super().__init__(state, options, deployments=deployments)
         self.usage = UsageCounters(state)
         self.prices: dict[str, float | None] = {}
-        for deployment in deployments:
-            price = own_price(deployment)
-            self.prices[deployment.id] = price if price is not None else catalogue_price(deployment)
+        self.deployments_changed(deployments)
         unpriced = sorted(f"{d.model_group} ({d.provider}/{d.model})" for d in deployments if self.prices[d.id] is None)
         if unpriced:
             log.warning(
@@ -78,6 +76,13 @@ class CostBased(Strategy):
                 deployments=unpriced,
                 fix="set input_cost_per_token/output_cost_per_token on them; they are tried last",
             )
+
+    def deployments_changed(self, deployments: Sequence[Deployment]) -> None:
+        prices: dict[str, float | None] = {}
+        for deployment in deployments:
+            price = own_price(deployment)
+            prices[deployment.id] = price if price is not None else catalogue_price(deployment)
+        self.prices = prices
 
     def order(self, ctx: RequestContext, deployments: Sequence[Deployment]) -> list[Deployment]:
         fitting = self.usage.with_room(ctx, deployments)

@@ -36,9 +36,12 @@ class LatencyBased(Strategy):
         super().__init__(state, options, deployments=deployments)
         self.ttl = float(self.options["ttl"])
         self.buffer = float(self.options["lowest_latency_buffer"])
-        limit = max(1, int(self.options["max_latency_list_size"]))
+        self.limit = max(1, int(self.options["max_latency_list_size"]))
+        self.deployments_changed(deployments)
+
+    def deployments_changed(self, deployments: Sequence[Deployment]) -> None:
         keys = [f"{kind}:{d.id}" for d in deployments for kind in ("latency", "ttft")]
-        state.watch_samples(keys, limit)
+        self.state.watch_samples(keys, self.limit)
 
     def average(self, deployment: Deployment, stream: bool) -> float:
         values = self.state.samples(f"{'ttft' if stream else 'latency'}:{deployment.id}", self.ttl)

@@ -78,7 +78,14 @@ class Strategy:
     def from_settings(cls, settings: RouterSettings, gateway: Gateway) -> Strategy:
         """The factory registered for the strategy's name: ``factory(settings, gateway)``."""
         options = cls.validated_args(settings.routing_strategy_args)
-        return cls(gateway.router.state, options, deployments=gateway.deployments)
+        strategy = cls(gateway.router.state, options, deployments=gateway.deployments)
+        # deployments change at runtime (a config reload, models added through an admin API)
+        gateway.add_deployments_listener(lambda: strategy.deployments_changed(gateway.deployments))
+        return strategy
+
+    def deployments_changed(self, deployments: Sequence[Deployment]) -> None:
+        """The deployments served changed (``from_settings`` wires it): re-index what ``__init__``
+        built from its ``deployments``.  Nothing by default."""
 
     @classmethod
     def validated_args(cls, given: Mapping[str, Any]) -> dict[str, Any]:
