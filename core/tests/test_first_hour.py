@@ -30,9 +30,10 @@ MOCK_CONFIG = {
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("GATEWAY_CONFIG", "CONFIG_FILE_PATH", "REDIS_URL")}
-    env.pop("DATABASE_URL", None)
-    return {**env, **extra}
+    """The environment without a config, database or Redis; every installed plugin loads unless
+    ``GATEWAY_LOAD_PLUGINS`` is given (core's conftest narrows it to openai and mock)."""
+    drop = ("GATEWAY_CONFIG", "CONFIG_FILE_PATH", "REDIS_URL", "DATABASE_URL", "GATEWAY_LOAD_PLUGINS")
+    return {**{k: v for k, v in os.environ.items() if k not in drop}, **extra}
 
 
 def _run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -140,7 +141,7 @@ def test_the_banner_names_the_url_models_and_only_the_active_plugins(tmp_path: P
     proc = subprocess.Popen(
         [GATEWAY, "--config", str(config), "--port", str(port)],
         cwd=tmp_path,
-        env=_env(GATEWAY_DISABLE_PLUGINS="virtual_keys,spend,responses"),
+        env=_env(GATEWAY_DISABLE_PLUGINS="virtual_keys,spend,responses,model_store"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -166,7 +167,7 @@ def test_the_banner_names_the_url_models_and_only_the_active_plugins(tmp_path: P
         assert banner["models"] == "models    gpt-4o, gpt-4o-mini"
         active = banner["plugins"].removeprefix("plugins").split("(")[0].replace(",", " ").split()
         assert "mock" in active and "openai" not in active and "gemini" not in active
-        assert "database" in banner["database"] and "none" in banner["database"]
+        assert banner["database"].startswith("database  ")
         assert banner["redis"].startswith("redis     none")
         assert banner["config"] == f"config    {config}"
     finally:
@@ -227,3 +228,29 @@ def test_a_test_run_ends_with_the_summary_not_the_access_log(tmp_path: Path) -> 
     output = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     assert result.returncode == 0, output
     assert "1 passed" in output[-1] and '"event"' not in output[-1], output[-3:]
+
+
+def test_a_sink_or_guardrail_the_config_names_makes_its_plugin_active(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway._app import create_app
+    from gateway._banner import active_plugins
+    from gateway._gateway import Gateway
+
+    pytest.importorskip("gateway_prometheus")
+    pytest.importorskip("gateway_content_filter")
+    monkeypatch.delenv("GATEWAY_LOAD_PLUGINS")  # every installed plugin loads
+    config = {
+        **MOCK_CONFIG,
+        "litellm_settings": {"callbacks": ["prometheus"]},
+        "guardrails": [
+            {
+                "guardrail_name": "words",
+                "litellm_params": {"guardrail": "content_filter", "mode": "pre_call", "blocked_words": ["x"]},
+            }
+        ],
+    }
+    gateway = Gateway(config)
+    create_app(gateway)
+    active = active_plugins(gateway)
+    assert {"mock", "prometheus", "content_filter"} <= set(active)
+    # installed, but nothing in this config uses them
+    assert not {"openai", "gemini", "langfuse", "otel", "lakera", "presidio", "cache"} & set(active)
