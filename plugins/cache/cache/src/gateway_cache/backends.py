@@ -11,7 +11,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from .semantic import ADD_SCRIPT
+from .semantic import ADD_SCRIPT, LOOKUP_SCRIPT
 
 #: compare-and-delete: a leader releases only its own lock (a lock that expired may be someone else's now)
 RELEASE_SCRIPT = """
@@ -112,6 +112,7 @@ class RedisBackend:
             health_check_interval=0,
         )
         self._release = self.client.register_script(RELEASE_SCRIPT)
+        self._lookup = self.client.register_script(LOOKUP_SCRIPT)
 
     async def get(self, key: str) -> bytes | None:
         value: bytes | None = await self.client.get(key)
@@ -119,6 +120,13 @@ class RedisBackend:
 
     async def set(self, key: str, value: bytes, ttl: float) -> None:
         await self.client.set(key, value, px=max(1, int(ttl * 1000)))
+
+    async def get_with_index(self, key: str, index: str) -> tuple[bytes | None, bytes | None]:
+        """The entry, or (None, the semantic candidates under ``index``): one round trip either way."""
+        found = await self._lookup(keys=[key, index])
+        if found and found[0] == 1:
+            return found[1], None
+        return None, (found[1] if len(found) > 1 else None)
 
     async def delete(self, keys: list[str]) -> int:
         if not keys:

@@ -188,12 +188,15 @@ class Cache:
                     "backend": self.backend.kind,
                 }
             if plan.read:
-                raw = await self._get(ctx, plan.key)
+                if plan.semantic is not None:  # the entry, or else the semantic candidates: one round trip
+                    raw, candidates = await self._get_with_index(ctx, plan.key, plan.semantic.index_key)
+                else:
+                    raw, candidates = await self._get(ctx, plan.key), None
                 hit = self._hit(ctx, plan, raw)
                 if hit is not None:
                     return hit
                 if plan.semantic is not None and not self.down():
-                    hit = await self._semantic_hit(ctx, plan, gateway)
+                    hit = await self._semantic_hit(ctx, plan, gateway, candidates)
                     if hit is not None:
                         return hit
                 if self.single_flight:
@@ -276,20 +279,20 @@ class Cache:
                 return None
         return semantic.vector
 
-    async def _semantic_hit(self, ctx: RequestContext, plan: Plan, gateway: Any) -> ResponseBody | None:
-        """After an exact miss: the nearest stored prompt of the same context, if close enough and its
-        guard signature is the same, serves its answer."""
+    async def _semantic_hit(
+        self, ctx: RequestContext, plan: Plan, gateway: Any, candidates: bytes | None
+    ) -> ResponseBody | None:
+        """After an exact miss: the nearest stored prompt of the same context and guard signature (the
+        ``candidates`` read with the exact entry), if close enough, serves its answer."""
         semantic = plan.semantic
         assert semantic is not None and self.settings.semantic is not None
+        if not candidates:  # nothing to compare with: the embedding waits for the store, if any
+            self.stats.counts["semantic_misses"] += 1
+            return None
         vector = await self._vector(ctx, semantic, gateway)
         if vector is None:
             return None
-        try:
-            blob = await self.backend.get(semantic.index_key)
-        except Exception as exc:
-            self._backend_failed(ctx, exc)
-            return None
-        match, malformed = nearest(blob, vector, self.settings.semantic.threshold, semantic.digest)
+        match, malformed = nearest(candidates, vector, self.settings.semantic.threshold, semantic.digest)
         if malformed:
             self.stats.counts["foreign_entries"] += 1
         if match is None:
@@ -479,6 +482,14 @@ class Cache:
         except Exception as exc:
             self._backend_failed(ctx, exc)
             return None
+
+    async def _get_with_index(self, ctx: RequestContext, key: str, index: str) -> tuple[bytes | None, bytes | None]:
+        try:
+            found: tuple[bytes | None, bytes | None] = await self.backend.get_with_index(key, index)
+            return found
+        except Exception as exc:
+            self._backend_failed(ctx, exc)
+            return None, None
 
     def down(self) -> bool:
         """Whether the backend failed less than ``redis_retry_after_seconds`` ago."""

@@ -13,8 +13,9 @@ could share an answer are ever compared:
 
 Each group is one Redis string of fixed-size records, newest first, at most
 ``plugins.cache.semantic_max_candidates`` of them (a Lua script prepends and truncates, and the
-string expires with its newest record).  A lookup is one ``GET`` and one matrix-vector product over
-the records: its cost grows with that bound (measured in the README).  A record is ``GSV2`` | the
+string expires with its newest record).  The exact lookup reads the candidates in the same round trip
+when it misses (``LOOKUP_SCRIPT``); comparing them is one matrix-vector product: its cost grows with
+that bound (measured in the README).  A record is ``GSV2`` | the
 answer's key digest (16 bytes) | u16 dimensions | float16 vector (unit length; float16 halves the
 bytes read, and moves a cosine by less than 0.001).  The answer itself stays where the exact cache
 keeps it; a record whose answer expired or was deleted is a miss.
@@ -48,6 +49,17 @@ return 1
 """
 
 
+#: the exact entry if there is one, else the semantic candidates: a semantic lookup costs no round trip
+#: of its own, and an exact hit reads no candidate
+LOOKUP_SCRIPT = """
+local entry = redis.call('GET', KEYS[1])
+if entry then return {1, entry} end
+local candidates = redis.call('GET', KEYS[2])
+if candidates then return {0, candidates} end
+return {0}
+"""
+
+
 @dataclass(slots=True)
 class SemanticPlan:
     """The semantic side of one request's plan."""
@@ -67,7 +79,7 @@ class SemanticPlan:
 
     @property
     def index_key(self) -> str:
-        """The Redis key of this context's and signature's records (computed after an exact miss only)."""
+        """The Redis key of this context's and signature's records (read with the exact entry)."""
         if self._key is None:
             self._key = index_key(self.prefix, self.context, signature(self.text) if self.guard else b"")
         return self._key
