@@ -14,9 +14,11 @@ from gateway.chat._answers import (
     FINISH_TOOL_CALLS,
     ChunkBuilder,
     chat_completion,
+    loads_replacing,
     new_completion_id,
     openai_usage,
     tool_call,
+    upstream_json_answer,
     upstream_json_object,
 )
 from gateway.chat._checks import parse_data_url
@@ -95,4 +97,6 @@ __all__ = [
     "openai_usage",
     "tool_call",
     "upstream_json_object",
+    "upstream_json_answer",
+    "loads_replacing",
 ]

@@ -5,6 +5,7 @@ Inside the gateway an answer is OpenAI's format; a translating provider builds i
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Mapping
@@ -24,15 +25,66 @@ FINISH_REASONS = frozenset({FINISH_STOP, FINISH_LENGTH, FINISH_TOOL_CALLS, FINIS
 # --------------------------------------------------------------------------- reading upstream answers
 
 
-def upstream_json_object(provider: str, raw: bytes) -> dict[str, Any]:
-    """Parse an upstream's JSON answer; an answer that is not a JSON object is the upstream's fault (502)."""
+def loads_replacing(raw: bytes | str) -> Any:
+    """JSON from an upstream, with text that is not valid Unicode replaced by U+FFFD.
+
+    A model can emit half a UTF-8 sequence (a token boundary inside a character): some servers
+    send the raw bytes, others a lone surrogate escape (``"\\ud83d"``).  orjson refuses both, and
+    no string holding them could be sent on; so, only when orjson refuses, the body is read again
+    with the bad bytes replaced and lone surrogates turned into U+FFFD.  Raises
+    ``orjson.JSONDecodeError`` when it is not JSON at all.
+    """
     try:
-        data = orjson.loads(raw)
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return _loads_replacing(raw, exc)
+
+
+def _loads_replacing(raw: bytes | str, error: orjson.JSONDecodeError) -> Any:
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    try:
+        return _replace_surrogates(json.loads(text))
+    except ValueError:
+        raise error from None
+
+
+def _replace_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        # a valid pair becomes its character, a lone half becomes U+FFFD
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_replace_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+    return value
+
+
+def upstream_json_object(provider: str, raw: bytes) -> dict[str, Any]:
+    """Parse an upstream's JSON answer; an answer that is not a JSON object is the upstream's fault (502).
+    Text that is not valid Unicode is replaced (:func:`loads_replacing`)."""
+    try:
+        data = loads_replacing(raw)
     except orjson.JSONDecodeError:
         raise UpstreamError(f"{provider} answered with a body that is not JSON ({raw[:80]!r}...)") from None
     if not isinstance(data, dict):
         raise UpstreamError(f"{provider} answered with JSON that is not an object")
     return data
+
+
+def upstream_json_answer(provider: str, raw: bytes) -> tuple[dict[str, Any], bool]:
+    """:func:`upstream_json_object`, and whether text in it had to be replaced (then ``raw`` must not
+    be sent on as it is: see :func:`loads_replacing`)."""
+    replaced = False
+    try:
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            data, replaced = _loads_replacing(raw, exc), True
+    except orjson.JSONDecodeError:
+        raise UpstreamError(f"{provider} answered with a body that is not JSON ({raw[:80]!r}...)") from None
+    if not isinstance(data, dict):
+        raise UpstreamError(f"{provider} answered with JSON that is not an object")
+    return data, replaced
 
 
 # --------------------------------------------------------------------------- building OpenAI answers

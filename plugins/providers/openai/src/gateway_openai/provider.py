@@ -29,7 +29,8 @@ from gateway.chat import (
     drop_or_refuse,
     encode_openai_chat,
     encode_openai_prompt,
-    upstream_json_object,
+    loads_replacing,
+    upstream_json_answer,
 )
 from gateway.upstream import SSEDecoder, SSEProtocolError, iter_body, passed_headers
 
@@ -277,7 +278,9 @@ class OpenAIProvider(Provider):
             timeout=deployment.timeout,
             params=target.params,
         )
-        return JSONResponseBody(raw=raw, data=upstream_json_object(self.prefix, raw), headers=pass_headers(headers))
+        data, replaced = upstream_json_answer(self.prefix, raw)
+        # text that was not valid Unicode was replaced: the bytes as they came must not go on
+        return JSONResponseBody(raw=None if replaced else raw, data=data, headers=pass_headers(headers))
 
     def chat(
         self, ctx: RequestContext, deployment: Deployment, gateway: Any
@@ -356,7 +359,7 @@ class OpenAIProvider(Provider):
                     if not event.data:
                         continue
                     try:
-                        chunk = orjson.loads(event.data)
+                        chunk = loads_replacing(event.data)  # half a character from the model: replaced
                     except orjson.JSONDecodeError:
                         raise UpstreamError(
                             f"{self.prefix} sent a stream event that is not JSON: {event.data[:80]!r}"
