@@ -31,7 +31,7 @@ CATALOG: tuple[Distribution, ...] = (
     Distribution("gateway-openai", "openai", providers=(
         "openai", "azure", "openai_compatible", "openai_like", "hosted_vllm", "groq", "together_ai", "deepseek",
         "mistral", "fireworks_ai", "openrouter", "perplexity", "xai", "deepinfra", "lm_studio", "ollama_chat",
-        "text-completion-openai", "nvidia_nim", "cerebras", "sambanova", "github", "codestral", "moonshot",
+        "ollama", "text-completion-openai", "nvidia_nim", "cerebras", "sambanova", "github", "codestral", "moonshot",
         "dashscope", "llamafile", "litellm_proxy", "azure_ai"),
         config_keys=("general_settings.forward_openai_org_id",)),
     Distribution("gateway-anthropic", "anthropic", providers=("anthropic",),

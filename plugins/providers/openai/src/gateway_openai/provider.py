@@ -52,6 +52,9 @@ COMPATIBLE: dict[str, tuple[str | None, str | None]] = {
     "xai": ("https://api.x.ai/v1", "XAI_API_KEY"),
     "deepinfra": ("https://api.deepinfra.com/v1/openai", "DEEPINFRA_API_KEY"),
     "lm_studio": (None, "LM_STUDIO_API_KEY"),
+    # Ollama's OpenAI-compatible API (LiteLLM's ollama/ and ollama_chat/ call its native /api/...): an
+    # api_base without /v1, as LiteLLM files write it, gets it (see OLLAMA)
+    "ollama": ("http://127.0.0.1:11434/v1", None),
     "ollama_chat": ("http://127.0.0.1:11434/v1", None),
     # OpenAI's legacy /v1/completions models (LiteLLM's name for them)
     "text-completion-openai": ("https://api.openai.com/v1", "OPENAI_API_KEY"),
@@ -66,6 +69,9 @@ COMPATIBLE: dict[str, tuple[str | None, str | None]] = {
     # another LiteLLM proxy (or this gateway) upstream: its URL is needed
     "litellm_proxy": (None, "LITELLM_PROXY_API_KEY"),
 }
+
+#: Ollama's prefixes: its OpenAI-compatible API is under /v1 of the server's root
+OLLAMA = frozenset({"ollama", "ollama_chat"})
 
 #: where a prefix's ``api_base`` may come from when the deployment sets none (LiteLLM's variables)
 BASE_VARIABLES = {
@@ -211,6 +217,8 @@ class OpenAIProvider(Provider):
             base = params.get("api_base") or (os.environ.get(base_var) if base_var else None) or default_base
             if not base:
                 raise ValueError(f"'{self.prefix}/' deployments need api_base (the server's URL ending in /v1)")
+            if self.prefix in OLLAMA and not base.rstrip("/").endswith("/v1"):
+                base = base.rstrip("/") + "/v1"  # LiteLLM's files name Ollama's root (http://localhost:11434)
             key = params.get("api_key") or (os.environ.get(key_var) if key_var else None)
             if key:
                 headers["authorization"] = f"Bearer {key}"
