@@ -345,3 +345,19 @@ async def test_a_model_added_at_runtime_is_priced_for_budgets(
         assert refused.status_code == 422, refused.text
         assert "budget" in refused.json()["error"]["message"].lower()
         assert len(fake_upstream.requests) == calls
+
+
+async def test_a_stored_model_another_salt_key_cannot_open_is_reported_and_not_served(
+    gateway_client: Any, fake_upstream: FakeUpstream, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with gateway_client(config(database_url, fake_upstream), load_entrypoints=True) as client:
+        assert (await client.post("/model/new", json=new_body(fake_upstream))).status_code == 200
+    monkeypatch.setenv("LITELLM_SALT_KEY", "another-salt")
+    async with gateway_client(config(database_url, fake_upstream), load_entrypoints=True) as client:
+        assert (await chat(client, "runtime-model")).status_code == 404
+        assert (await chat(client, "from-yaml")).status_code == 200
+        details = (await client.get("/health/readiness/details")).json()
+        assert details["model_store"]["not_served"] == {
+            "m-1": "cannot be decrypted with this salt key (was LITELLM_SALT_KEY changed?)"
+        }
+        assert SECRET not in str(details)
