@@ -120,18 +120,26 @@ def test_an_unreachable_redis_is_one_line(tmp_path: Path) -> None:
 def test_a_failure_of_the_apps_own_start_up_is_one_line(tmp_path: Path) -> None:
     # past the checks before serving: the SQLite file's folder cannot be made (a file is in the way)
     (tmp_path / "taken").write_text("")
+    result_env = _env(GATEWAY_LOAD_PLUGINS="mock,virtual_keys", DATABASE_URL=f"sqlite:///{tmp_path}/taken/gateway.db")
     result = subprocess.run(
         [GATEWAY, "--config", str(_config(tmp_path)), "--port", str(free_port())],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=60,
-        env=_env(GATEWAY_LOAD_PLUGINS="mock,virtual_keys", DATABASE_URL=f"sqlite:///{tmp_path}/taken/gateway.db"),
+        env=result_env,
     )
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert len(lines) == 1 and "cannot open the database" in lines[0] and "DATABASE_URL" in lines[0], lines
     assert "listening" not in result.stderr
+    # with worker processes: each says it in one line, and the supervisor exits with 2 too
+    workers = subprocess.run(
+        [*result.args, "--workers", "2"], cwd=tmp_path, capture_output=True, text=True, timeout=60, env=result_env
+    )
+    assert workers.returncode == 2 and "Traceback" not in workers.stderr, workers.stderr
+    errors = [line for line in workers.stderr.splitlines() if "cannot open the database" in line]
+    assert 1 <= len(errors) <= 2 and "failed to start" not in workers.stderr
 
 
 def test_the_banner_names_the_url_models_and_only_the_active_plugins(tmp_path: Path) -> None:

@@ -46,8 +46,9 @@ def serve(
     sock, banner = prepare(gateway, host, port, workers)  # the database, Redis and the port, each one line
     del gateway
 
+    if server == "hypercorn":
+        sock.close()  # hypercorn binds by address; the check above still caught a port in use
     if server == "hypercorn" or workers > 1:
-        sock.close()  # they bind by address; the check above still caught a port in use
         print(banner, file=sys.stderr, flush=True)
     if server == "hypercorn":
         # hypercorn has one deadline for every read: the longer one, so no body is cut short
@@ -60,6 +61,7 @@ def serve(
         )
     import uvicorn
 
+    from gateway._startup import uvicorn_log_config
     from gateway.http._head_timeout import HeadTimeoutProtocol
 
     options: dict[str, Any] = dict(
@@ -71,6 +73,7 @@ def serve(
         http=HeadTimeoutProtocol,
         lifespan="on",
         access_log=False,
+        log_config=uvicorn_log_config(),  # a failed start-up of the app (or a worker's) in one line
         log_level="warning",
         timeout_graceful_shutdown=int(graceful),
         backlog=4096,
@@ -80,15 +83,15 @@ def serve(
 
         del options["host"], options["port"]  # served on the socket bound above
         return serve_one(uvicorn.Config("gateway._app:app_from_environment", **options), sock, banner)
-    _supervise(uvicorn.Config("gateway._app:app_from_environment", workers=workers, **options))
-    return 0
+    return _supervise(uvicorn.Config("gateway._app:app_from_environment", workers=workers, **options), sock)
 
 
-def _supervise(config: Any) -> None:
+def _supervise(config: Any, sock: Any) -> int:
     """uvicorn's worker supervisor, except for ``SIGHUP``: uvicorn replaces every worker on it (a
     new process per worker, reading the file from scratch); here each worker reloads the config
     file in place (``Gateway.reload_config``), so nothing in flight is cut and a broken file
-    leaves every worker serving the config it has."""
+    leaves every worker serving the config it has.  ``sock`` is the socket bound before the
+    banner; 2 when a worker failed to start (it said why), as with one process."""
     import signal
 
     from uvicorn.supervisors import Multiprocess
@@ -103,8 +106,11 @@ def _supervise(config: Any) -> None:
                         pass
 
     os.environ[SUPERVISOR_PID] = str(os.getpid())  # a worker's POST /config/reload signals this process
-    sock = config.bind_socket()
-    ReloadingSupervisor(config, sockets=[sock]).run()
+    from uvicorn.config import STARTUP_FAILURE
+
+    supervisor = ReloadingSupervisor(config, sockets=[sock])
+    supervisor.run()
+    return 2 if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes) else 0
 
 
 def _hypercorn(host: str, port: int, workers: int, graceful: float, *, read_timeout: float) -> int:

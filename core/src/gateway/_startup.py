@@ -10,11 +10,12 @@ banner shows is one that listens).
 from __future__ import annotations
 
 import asyncio
+import copy
 import errno
 import logging
 import os
 import socket
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -127,6 +128,17 @@ async def _check_redis(gateway: Gateway) -> None:
         await client.aclose()
 
 
+def uvicorn_log_config() -> dict[str, Any]:
+    """uvicorn's logging set-up with :class:`StartupFailedFilter` on its error logger: passed as
+    ``log_config``, so every worker process (``--workers N``) applies it too."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["startup_failed"] = {"()": "gateway._startup.StartupFailedFilter"}
+    config["loggers"].setdefault("uvicorn.error", {"level": "INFO"})["filters"] = ["startup_failed"]
+    return config
+
+
 class StartupFailedFilter(logging.Filter):
     """A failure of the app's start-up (a plugin's lifespan: a database migration, a SQLite file
     that cannot be created ...) as one line: uvicorn logs the traceback Starlette hands it, then
@@ -135,7 +147,9 @@ class StartupFailedFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if message == "Application startup failed. Exiting.":
+        if message == "Application startup failed. Exiting." or message.endswith(
+            "failed to start, stopping the parent process."  # --workers N: a worker said why already
+        ):
             return False
         if message.startswith("Traceback (most recent call last)"):
             last = message.strip().splitlines()[-1]  # "module.ErrorType: what went wrong"
@@ -160,8 +174,8 @@ class BannerServer(uvicorn.Server):
 
 
 def serve_one(config: uvicorn.Config, sock: socket.socket, text: str) -> int:
-    """Serve in this process; 2 when the app failed to start (its lifespan said why)."""
-    logging.getLogger("uvicorn.error").addFilter(StartupFailedFilter())
+    """Serve in this process; 2 when the app failed to start (its lifespan said why, in one line
+    when ``config`` has :func:`uvicorn_log_config`)."""
     server = BannerServer(config, text)
     try:
         server.run(sockets=[sock])
