@@ -21,6 +21,7 @@ from .auth import authenticate
 from .customers import check_request, end_user_scope
 from .policy import ENFORCER
 from .routes import admin_routes
+from .runtime_models import follow_deployments
 from .settings import VirtualKeysSettings
 from .state import PLUGIN, PluginState, log, state_of
 from .store import Store
@@ -37,7 +38,8 @@ def gateway_register_config(register: Callable[..., None]) -> None:
 @hookimpl
 def gateway_configure(gateway: Gateway) -> None:
     settings = gateway.plugin_config(PLUGIN) or VirtualKeysSettings()
-    gateway.state[PLUGIN] = PluginState(gateway, settings)
+    state = gateway.state[PLUGIN] = PluginState(gateway, settings)
+    follow_deployments(state)  # access groups follow models added or removed at runtime
 
 
 @hookimpl
