@@ -157,3 +157,11 @@ def test_key_tags_that_are_not_a_list_of_names_are_400s(api: Api, body: dict[str
     response = api.post("/key/generate", body)
     assert response.status_code == 400, response.text
     assert error_of(response)["param"] == param
+
+
+def test_tags_on_teams_users_and_customers_are_accepted_only_empty(api: Api) -> None:
+    assert api.post("/team/new", {"team_id": "t-empty-tags", "tags": []}).status_code == 200
+    refused = api.post("/team/new", {"team_id": "t-tags", "tags": ["paid"]})
+    assert refused.status_code == 400 and error_of(refused)["param"] == "tags"
+    assert "does not support" in error_of(refused)["message"]
+    assert api.post("/customer/new", {"user_id": "c-tags", "tags": ["paid"]}).status_code == 400

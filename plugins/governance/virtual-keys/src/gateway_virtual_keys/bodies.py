@@ -45,6 +45,8 @@ UNSUPPORTED = frozenset(
         "project_id",
         "agent_id",
         "budget_id",
+        # keys take LiteLLM's tags (KeyFields); teams, users and customers only when empty
+        "tags",
         "key_type",
         "auto_rotate",
         "rotation_interval",
