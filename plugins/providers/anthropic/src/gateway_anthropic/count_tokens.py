@@ -54,11 +54,20 @@ class TokenCounter:
     def __init__(self, gateway: Gateway, provider: AnthropicProvider | None) -> None:
         self.gateway = gateway
         self.provider = provider
-        #: model group -> its first anthropic/ deployment, known at start-up
+        #: model group -> its first anthropic/ deployment (start-up, then every change of the deployments)
         self.upstreams: dict[str, Deployment] = {}
-        for deployment in gateway.deployments:
+        self.index_deployments()
+        # deployments change at runtime (a config reload, gateway-model-store's /model/new): follow them
+        gateway.add_deployments_listener(self.index_deployments)
+
+    def index_deployments(self) -> None:
+        """The table of groups counted upstream, built whole and swapped in one step."""
+        provider = self.provider
+        upstreams: dict[str, Deployment] = {}
+        for deployment in self.gateway.deployments:
             if deployment.provider == PROVIDER and provider is not None and deployment.id in provider.targets:
-                self.upstreams.setdefault(deployment.model_group, deployment)
+                upstreams.setdefault(deployment.model_group, deployment)
+        self.upstreams = upstreams
 
     async def endpoint(self, request: Request) -> Response:
         try:
