@@ -111,3 +111,14 @@ def test_a_stream_is_routed_by_its_tags_too(upstreams: Any, gateway_factory: Any
     )
     text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
     assert served_by(text) == "0"
+
+
+def test_a_tagged_request_to_a_group_without_tags_is_refused_as_litellm_does(
+    upstreams: Any, gateway_factory: Any
+) -> None:
+    (one,) = upstreams(1)
+    proxy = start(gateway_factory, config(entry("plain", one), enable_tag_filtering=True))
+    assert served_by(chat(proxy, model="plain")[0]) == "0"
+    with pytest.raises(openai.AuthenticationError) as refused:
+        chat(proxy, model="plain", extra_body={"tags": ["paid"]})
+    assert "tags its deployments carry: none" in refused.value.body["message"]
