@@ -15,12 +15,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import openai
 import pytest
 
 from gateway import fake_openai
 
 sys.path.insert(0, str(Path(__file__).parent))
+from test_customers_flow import with_anthropic  # noqa: F401 - fixture
 from test_governance_flow import MESSAGES, REPLY, admin, call_cost, governed  # noqa: F401 - fixture
 
 
@@ -68,3 +70,18 @@ def test_a_tag_budget_stops_every_request_carrying_the_tag_and_shows_its_spend(g
     # raising the budget lets the tag in again at once
     assert admin(governed, "POST", "/tag/update", json={"name": "engineering", "max_budget": 1}).status_code == 200
     ask(tagged)
+
+
+def test_an_anthropic_client_tags_its_requests_with_litellm_metadata(with_anthropic: Any) -> None:
+    gw = with_anthropic
+    assert admin(gw, "POST", "/tag/new", json={"name": "batch", "rpm_limit": 1}).status_code == 200
+    key = admin(gw, "POST", "/key/generate", json={}).json()["key"]
+    client = anthropic.Anthropic(base_url=gw.base_url.removesuffix("/v1"), api_key=key, max_retries=0)
+    message = {"role": "user", "content": "Hi"}
+    tagged = {"litellm_metadata": {"tags": ["batch"]}}
+    client.messages.create(model="claude", max_tokens=10, messages=[message], extra_body=tagged)
+    with pytest.raises(anthropic.RateLimitError) as refused:
+        client.messages.create(model="claude", max_tokens=10, messages=[message], extra_body=tagged)
+    assert "tag 'batch'" in refused.value.body["error"]["message"]  # Anthropic's error format
+    # the tag's limit is the tag's: an untagged request of the same key goes through
+    client.messages.create(model="claude", max_tokens=10, messages=[message])
