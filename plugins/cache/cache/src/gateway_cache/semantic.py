@@ -23,6 +23,7 @@ keeps it; a record whose answer expired or was deleted is a miss.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import struct
 from dataclasses import dataclass
@@ -95,6 +96,12 @@ def encode_record(digest: str, vector: np.ndarray) -> bytes:
     return _HEAD.pack(MAGIC, bytes.fromhex(digest), data.size) + data.tobytes()
 
 
+@functools.lru_cache(maxsize=8)
+def _layout(dim: int) -> np.dtype[np.void]:
+    """A record's numpy layout for vectors of ``dim`` dimensions (built once per dimension)."""
+    return np.dtype([("magic", "S4"), ("digest", "u1", (DIGEST_BYTES,)), ("dim", ">u2"), ("vector", "<f2", (dim,))])
+
+
 def decode_records(blob: bytes | None) -> tuple[np.ndarray, np.ndarray] | None:
     """(digests as 16-byte rows, vectors as rows), empty for no blob; None for a value that is not
     records of one size."""
@@ -106,9 +113,7 @@ def decode_records(blob: bytes | None) -> tuple[np.ndarray, np.ndarray] | None:
     size = _HEAD.size + 2 * dim
     if magic != MAGIC or dim == 0 or len(blob) % size:
         return None
-    count = len(blob) // size
-    layout = np.dtype([("magic", "S4"), ("digest", "u1", (DIGEST_BYTES,)), ("dim", ">u2"), ("vector", "<f2", (dim,))])
-    records = np.frombuffer(blob, dtype=layout, count=count)
+    records = np.frombuffer(blob, dtype=_layout(dim), count=len(blob) // size)
     if not (np.all(records["magic"] == MAGIC) and np.all(records["dim"] == dim)):
         return None
     vectors = records["vector"].astype(np.float32)
