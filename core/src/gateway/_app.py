@@ -151,8 +151,12 @@ def _route_table(routes: list[BaseRoute], owners: dict[tuple[str, str], str]) ->
 async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     error: GatewayError
-    missing = missing_plugin_error(request.app.state.gateway, request.method, request.url.path)
-    if exc.status_code == 404 and missing is not None:  # a plugin's route, and the plugin is not here
+    missing = (
+        missing_plugin_error(request.app.state.gateway, request.method, request.url.path)
+        if exc.status_code == 404
+        else None
+    )
+    if missing is not None:  # a plugin's route, and the plugin is not here
         error, envelope = missing
         body = encode_error(envelope, error)
         return Response(body, status_code=error.status, headers=error.headers, media_type="application/json")
