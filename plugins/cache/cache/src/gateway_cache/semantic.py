@@ -15,10 +15,10 @@ Each group is one Redis string of fixed-size records, newest first, at most
 ``plugins.cache.semantic_max_candidates`` of them (a Lua script prepends and truncates, and the
 string expires with its newest record).  The exact lookup reads the candidates in the same round trip
 when it misses (``LOOKUP_SCRIPT``); comparing them is one matrix-vector product: its cost grows with
-that bound (measured in the README).  A record is ``GSV2`` | the
-answer's key digest (16 bytes) | u16 dimensions | float16 vector (unit length; float16 halves the
-bytes read, and moves a cosine by less than 0.001).  The answer itself stays where the exact cache
-keeps it; a record whose answer expired or was deleted is a miss.
+that bound (measured in the README).  A record is ``GSV2`` | the answer's key digest (16 bytes) |
+u16 dimensions | float16 vector (unit length; float16 halves the bytes read, and moved no cosine of
+the eval's pairs by more than 0.0001).  The answer itself stays where the exact cache keeps it; a
+record whose answer expired or was deleted is a miss.
 """
 
 from __future__ import annotations
