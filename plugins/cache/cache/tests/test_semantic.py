@@ -228,6 +228,8 @@ def test_an_embeddings_deployment_can_embed_and_its_failure_only_skips_the_seman
         assert len(fake_upstream.requests) == 1
         assert [r.path for r in embeddings.requests] == ["/v1/embeddings", "/v1/embeddings"]
         assert embeddings.requests[0].headers["authorization"] == "Bearer sk-emb"
+        ask(gw, QUESTION)  # an exact hit: nothing is embedded
+        assert len(embeddings.requests) == 2 and len(fake_upstream.requests) == 1
 
         embeddings.default = Reply(status=500, json={"error": {"message": "down"}})
         ask(gw, "How might I reverse a list in Python?")
