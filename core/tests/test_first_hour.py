@@ -262,3 +262,27 @@ def test_a_sink_or_guardrail_the_config_names_makes_its_plugin_active(monkeypatc
     assert {"mock", "prometheus", "content_filter"} <= set(active)
     # installed, but nothing in this config uses them
     assert not {"openai", "gemini", "langfuse", "otel", "lakera", "presidio", "cache"} & set(active)
+
+
+def test_make_run_installs_what_the_embedded_default_uses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Makefile's RUN_MEMBERS serve every model of examples/default.yaml and each is used."""
+    import tomllib
+
+    from gateway._app import create_app
+    from gateway._banner import active_plugins
+    from gateway._gateway import Gateway
+
+    root = Path(__file__).resolve().parents[2]
+    line = next(line for line in (root / "Makefile").read_text().splitlines() if line.startswith("RUN_MEMBERS"))
+    folders = line.split("=", 1)[1].split()
+    assert folders[0] == "core"
+    entry_points = [
+        name
+        for folder in folders[1:]
+        for name in tomllib.loads((root / folder / "pyproject.toml").read_text())["project"]["entry-points"]["gateway"]
+    ]
+    monkeypatch.setenv("GATEWAY_LOAD_PLUGINS", ",".join(entry_points))
+    gateway = Gateway(root / "examples" / "default.yaml")
+    assert gateway.deployments and all(d.unavailable is None for d in gateway.deployments)
+    create_app(gateway)
+    assert sorted(active_plugins(gateway)) == sorted(entry_points)  # nothing installed for nothing
