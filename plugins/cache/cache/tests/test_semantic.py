@@ -242,11 +242,16 @@ def test_an_embeddings_deployment_can_embed_and_its_failure_only_skips_the_seman
         assert len(fake_upstream.requests) == 3
 
 
-def test_semantic_settings_are_checked_at_start_up(cache_gateway: Any, namespace: str) -> None:
+def test_semantic_settings_are_checked_at_start_up(cache_gateway: Any, namespace: str, server_logs: Any) -> None:
     from gateway import ConfigError
 
     with pytest.raises(ConfigError, match="similarity_threshold must be a number above 0 and at most 1"):
         cache_gateway(semantic(namespace, similarity_threshold=1.5))
+    # an embeddings deployment without a threshold of its own: the shipped model's default, with a warning
+    entry = {"model_name": "emb", "litellm_params": {"model": "openai/e", "api_base": "http://127.0.0.1:9/v1"}}
+    cache_gateway(semantic(namespace, redis_semantic_cache_embedding_model="emb"), extra_models=[entry])
+    [warning] = server_logs.named("semantic_cache_threshold_not_measured")
+    assert warning["embedder"] == "emb" and warning["similarity_threshold"] == 0.85
     with pytest.raises(ConfigError, match="'nowhere', which is not a model_name"):
         cache_gateway(semantic(namespace, redis_semantic_cache_embedding_model="nowhere"))
     with pytest.raises(ConfigError, match="semantic_max_candidates"):

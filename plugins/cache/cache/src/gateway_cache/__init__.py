@@ -53,6 +53,15 @@ def gateway_configure(gateway: Any) -> None:
     if settings.semantic is not None:
         name = settings.semantic.embedding_model
         embedder = DeploymentEmbedder(name, gateway) if name else StaticEmbedder()
+        if name and not settings.semantic.threshold_set:
+            log.warning(
+                "semantic_cache_threshold_not_measured",
+                embedder=name,
+                similarity_threshold=settings.semantic.threshold,
+                note="the default similarity_threshold was measured for the shipped model "
+                f"({StaticEmbedder.name}); another model's similarities differ: measure one for it "
+                "(plugins/cache/eval/) and set cache_params.similarity_threshold",
+            )
         log.info(
             "semantic_cache_on",
             embedder=embedder.name,

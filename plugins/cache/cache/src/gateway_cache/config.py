@@ -82,6 +82,8 @@ class SemanticSettings:
     threshold: float
     #: a model_list model_name serving /embeddings, or None for the shipped in-process model
     embedding_model: str | None
+    #: whether similarity_threshold was set (the default was measured for the shipped model only)
+    threshold_set: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,4 +214,6 @@ def _semantic(params: dict[str, Any]) -> SemanticSettings:
         raise ConfigError(
             "litellm_settings.cache_params.redis_semantic_cache_embedding_model must name a model_list model_name"
         )
-    return SemanticSettings(threshold=float(value), embedding_model=model)
+    return SemanticSettings(
+        threshold=float(value), embedding_model=model, threshold_set="similarity_threshold" in params
+    )
