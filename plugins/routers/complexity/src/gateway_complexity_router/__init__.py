@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway import ConfigError, Gateway, RequestContext, hookimpl
+from gateway import Gateway, RequestContext, hookimpl
 
 from .classifier import Classification, Classifier
 from .config import ComplexityRouterConfig
 from .provider import AutoRouterProvider
 from .router import HEADER, TierRouter
+from .table import build_routers, follow_deployments
 
 PLUGIN_NAME = "complexity_router"
 
@@ -33,38 +34,14 @@ def gateway_register_providers(register: Any, gateway: Gateway) -> None:
 
 @hookimpl
 def gateway_configure(gateway: Gateway) -> None:
-    """Build one router per entry; refuse tiers that name no model group."""
+    """Build one router per entry; refuse tiers that name no model group (see :mod:`.table`)."""
     state = gateway.state.get(PLUGIN_NAME)
     if state is None:
         return
     provider: AutoRouterProvider = state["provider"]
-    groups = gateway.router.groups
-    routers: dict[str, TierRouter] = {}
-    for deployment in gateway.deployments:
-        config = provider.configs.get(deployment.id)
-        if config is None or deployment.provider != "auto_router":
-            continue
-        name = deployment.model_group
-        if len(groups.get(name, ())) > 1:
-            raise ConfigError(
-                f"model_list: {name!r} is a complexity router, so it must be the only entry with that model_name"
-            )
-        for tier, target in config.tiers.items():
-            if target not in groups:
-                raise ConfigError(
-                    f"model_list entry {name!r}: complexity_router_config.tiers.{tier} names the model group {target!r}, "
-                    f"which no model_list entry defines (known: {', '.join(sorted(g for g in groups if g != name))})"
-                )
-            if any(d.provider == "auto_router" for d in groups[target]):
-                raise ConfigError(
-                    f"model_list entry {name!r}: complexity_router_config.tiers.{tier} names another router ({target!r})"
-                )
-        if config.default_model is not None and config.default_model not in groups:
-            raise ConfigError(
-                f"model_list entry {name!r}: complexity_router_config.default_model {config.default_model!r} is not a model_name"
-            )
-        routers[name] = TierRouter(name, config)
-    state["routers"] = routers
+    state["routers"] = build_routers(gateway, provider, strict=True)
+    # routers and their tiers' groups change at runtime (a config reload, /model/new): follow them
+    follow_deployments(gateway, provider, state)
 
 
 @hookimpl

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from gateway import ServiceUnavailableError
 
 from .classifier import Classification, Classifier
 from .config import TIERS, ComplexityRouterConfig, Tier
@@ -71,16 +74,35 @@ class Decision:
 class TierRouter:
     """The routing logic of one ``auto_router/complexity_router`` model-list entry."""
 
-    def __init__(self, group: str, config: ComplexityRouterConfig) -> None:
+    def __init__(
+        self,
+        group: str,
+        config: ComplexityRouterConfig,
+        *,
+        served: Collection[str] | None = None,
+        default_served: bool = True,
+    ) -> None:
         self.group = group
         self.config = config
         self.classifier = Classifier(config)
-        self.tiers = dict(config.tiers)
-        #: each tier -> the configured tier that serves it (decided once, not per request)
-        self.serving = {tier: nearest_configured(tier, self.tiers) for tier in TIERS}
+        #: the configured tiers whose model group is served now (``served``: the groups served; None: all)
+        self.tiers = {t: g for t, g in config.tiers.items() if served is None or g in served}
+        #: configured tiers whose group is not served now (deleted, or not added yet): the nearest served
+        #: tier takes their requests, as for a tier without a model
+        self.unserved = {t: g for t, g in config.tiers.items() if t not in self.tiers}
+        #: each tier -> the served tier that serves it (decided once, not per request); empty when none is
+        self.serving = {tier: nearest_configured(tier, self.tiers) for tier in TIERS} if self.tiers else {}
+        self.default_model = config.default_model if default_served else None
 
     def decide(self, ctx: RequestContext) -> Decision:
         config = self.config
+        if not self.serving:
+            missing = ", ".join(f"{t}: {g}" for t, g in self.unserved.items())
+            raise ServiceUnavailableError(
+                f"model {self.group!r} is a complexity router and none of its tiers' model groups is served now "
+                f"({missing}); add one of those models or change complexity_router_config.tiers",
+                param="model",
+            )
         request = ctx.request
         ask = (
             newest_ask(
@@ -90,13 +112,18 @@ class TierRouter:
             else None
         )
         if ask is None:
-            if config.default_model:
-                return Decision(config.default_tier, config.default_model, None, "no_text: default_model", self.group)
+            if self.default_model:
+                return Decision(config.default_tier, self.default_model, None, "no_text: default_model", self.group)
             tier = self.serving[config.default_tier]
             return self._allowed(Decision(tier, self.tiers[tier], None, "no_text", self.group), ctx.principal)
         found = self.classifier.classify(ask.text, total_chars=ask.total_chars, system=ask.system)
         tier = self.serving[found.tier]
-        reason = found.reason if tier == found.tier else f"{found.reason}; {found.tier} has no model, nearest tier used"
+        if tier == found.tier:
+            reason = found.reason
+        elif found.tier in self.unserved:
+            reason = f"{found.reason}; {found.tier}'s model group {self.unserved[found.tier]} is not served, nearest tier used"
+        else:
+            reason = f"{found.reason}; {found.tier} has no model, nearest tier used"
         return self._allowed(Decision(tier, self.tiers[tier], found, reason, self.group), ctx.principal)
 
     def _allowed(self, decision: Decision, principal: Principal | None) -> Decision:
