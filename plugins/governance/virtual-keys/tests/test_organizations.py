@@ -39,6 +39,8 @@ def test_organization_lifecycle_in_litellms_shapes(api: Api) -> None:
     assert {u["user_id"] for u in added["updated_users"]} >= {"boss"}
     roles = {m["user_id"]: m["user_role"] for m in added["updated_organization_memberships"]}
     assert roles["boss"] == "org_admin" and sorted(roles.values()) == ["internal_user", "org_admin"]
+    memberships = api.ok("GET", "/user/info", {"user_id": "boss"})["user_info"]["organization_memberships"]
+    assert [(m["organization_id"], m["user_role"]) for m in memberships] == [("acme", "org_admin")]
 
     info = api.ok("GET", "/organization/info", {"organization_id": "acme"})
     assert [t["team_id"] for t in info["teams"]] == ["acme-eng"]

@@ -47,6 +47,9 @@ class Synchroniser:
     def __init__(self, state: PluginState) -> None:
         self.state = state
         self.version = 0
+        #: change-log versions this worker wrote and applied at commit; the poll skips them (applying
+        #: them again would drop and re-read every key they touch for nothing)
+        self.applied_own: set[int] = set()
         self.instance = os.urandom(8).hex()
         self.redis: Any = None
         self.tasks: list[asyncio.Task[None]] = []
@@ -135,6 +138,8 @@ class Synchroniser:
     async def committed(self, version: int, changes: list[tuple[str, str]], revokes: bool) -> None:
         """Called by the store after a write committed: apply here, tell the others, and for a
         revocation without Redis wait until every polling worker has seen it (see the module doc)."""
+        if version > self.version:
+            self.applied_own.add(version)
         await self.apply(changes)
         if self.redis is not None:
             message = orjson.dumps({"origin": self.instance, "version": version, "changes": changes})
@@ -180,12 +185,13 @@ class Synchroniser:
             if not rows:
                 self.version = latest
                 break
-            await self.apply([(kind, entity) for _, kind, entity in rows])
+            await self.apply([(kind, entity) for version, kind, entity in rows if version not in self.applied_own])
             self.version = max(self.version, rows[-1][0])
             pages += 1
         if latest > self.version and pages >= MAX_PAGES:
             self.version = latest
             await self.reload_all()
+        self.applied_own = {v for v in self.applied_own if v > self.version}
         self.last_poll_ok = time.monotonic()
         if self.last_poll_ok - self.last_prune > PRUNE_EVERY:
             self.last_prune = self.last_poll_ok

@@ -31,6 +31,7 @@ from .common import (
     delete_owners,
     expires_after,
     find_row,
+    jsonable,
     key_out,
     query_int,
     require_enforced,
@@ -216,11 +217,34 @@ async def info(request: Request, caller: Caller, state: PluginState) -> dict[str
                 )
             ).all()
         ]
+        m = t.organization_members.c
+        orgs = [
+            {
+                "user_id": user_id,
+                "organization_id": org_id,
+                "user_role": role,
+                "spend": 0.0,
+                "budget_id": None,
+                "created_at": jsonable(created),
+                "updated_at": jsonable(updated),
+            }
+            for org_id, role, created, updated in (
+                await conn.execute(
+                    sa.select(m.organization_id, m.user_role, m.created_at, m.updated_at)
+                    .where(m.user_id == user_id)
+                    .order_by(m.organization_id)
+                )
+            ).all()
+        ]
     user_spend = (await spend_of(state, "user", [user_id]))[user_id]
     key_spend = await spend_of(state, "key", [k["id"] for k in keys])
     return {
         "user_id": user_id,
-        "user_info": user_out(user, user_spend, [team["team_id"] for team in teams]),
+        # LiteLLM's organization_memberships: the organizations the user belongs to, with its role
+        "user_info": {
+            **user_out(user, user_spend, [team["team_id"] for team in teams]),
+            "organization_memberships": orgs,
+        },
         "keys": [key_out(k, key_spend[k["id"]]) for k in keys],
         "teams": [row_out(team) for team in teams],
     }
