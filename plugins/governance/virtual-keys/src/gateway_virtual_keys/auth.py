@@ -30,6 +30,17 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
+def _grace_ended(state: PluginState, grace_until: float) -> AuthenticationError:
+    """An old secret of a regenerated key whose grace period is over."""
+    state.count("refused_keys_total")
+    return AuthenticationError(
+        f"Authentication Error - Expired Key. This key was replaced by /key/regenerate and its grace period "
+        f"ended at {_iso(grace_until)}; use the new key.",
+        type="expired_key",
+        param="key",
+    )
+
+
 async def authenticate(state: PluginState, api_key: str | None) -> Principal | None:
     if api_key is None or not api_key.startswith(KEY_PREFIX) or state.hasher is None or not state.ready():
         return None  # not a virtual key (or virtual keys are off): another plugin may know it
@@ -40,16 +51,10 @@ async def authenticate(state: PluginState, api_key: str | None) -> Principal | N
     if known is None:
         known = await _unknown_token(state, token, now)
     if known.grace_until is not None and known.grace_until < now:
-        state.count("refused_keys_total")
-        raise AuthenticationError(
-            f"Authentication Error - Expired Key. This key was replaced by /key/regenerate and its grace period "
-            f"ended at {_iso(known.grace_until)}; use the new key.",
-            type="expired_key",
-            param="key",
-        )
+        raise _grace_ended(state, known.grace_until)
     entry = cache.get(known.key_id)
     if entry is None:
-        entry = await _load(state, known.key_id)
+        entry = await _load(state, known.key_id, token, now)
     else:
         state.count("auth_cache_hits_total")
     _refuse_if_unusable(state, entry, now)
@@ -75,11 +80,19 @@ async def _unknown_token(state: PluginState, token: str, now: float) -> KnownTok
     return known
 
 
-async def _load(state: PluginState, key_id: str) -> CachedKey:
+async def _load(state: PluginState, key_id: str, token: str, now: float) -> CachedKey:
     epoch = state.cache.epoch
     record = await state.store.auth_record(key_id)
     if record is None:
         raise _invalid(state, "key deleted")
+    if record[0]["token"] != token:
+        # not the key's current secret: between a change's invalidation and the reload of the key's
+        # secrets, the in-memory index may still hold one that /key/regenerate just replaced
+        owner = await state.store.owner_of_token(token)
+        if owner is None or owner[0] != key_id:
+            raise _invalid(state, "key replaced")
+        if owner[1] is not None and owner[1].timestamp() < now:
+            raise _grace_ended(state, owner[1].timestamp())
     entry = cached_key(*record, state.catalog, state.customers.tiers)
     state.cache.put(entry, epoch)
     state.count("auth_cache_loads_total")
