@@ -4,9 +4,12 @@ access group may use a model added to the group, and no longer a model taken out
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from vk_testkit import MASTER, Api, Database, start, vk_config
@@ -33,6 +36,24 @@ def from_file(database: Database, tmp_path: Path) -> Any:
         running.stop()
 
 
+def chat_as(api: Api, key: str, user: str, model: str) -> httpx.Response:
+    """A request naming its customer (OpenAI's ``user``)."""
+    return api.http.post(
+        "/v1/chat/completions",
+        json={"model": model, "user": user, "messages": [{"role": "user", "content": "hi"}]},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+
+
+def eventually(answer: Callable[[], httpx.Response], status: int) -> httpx.Response:
+    """Customers are re-read from the database after the change, off the reload's answer: ask until
+    they are (a bound against hanging, not a timing assertion)."""
+    deadline = time.monotonic() + 30
+    while (response := answer()).status_code != status and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return response
+
+
 def echo_model(name: str, *access_groups: str) -> dict[str, Any]:
     return {
         "model_name": name,
@@ -45,6 +66,8 @@ def test_a_model_added_to_an_access_group_at_runtime_may_be_used_by_its_keys(fro
     api, config, reload = from_file
     grouped = api.new_key(models=["chat-models"])["key"]
     assert api.chat(grouped, "gpt-4o").status_code == 200  # resolved now, with the group as it was
+    api.ok("POST", "/customer/new", {"user_id": "shop-1", "models": ["chat-models"]})
+    assert chat_as(api, grouped, "shop-1", "gpt-4o").status_code == 200
     config["model_list"].append(echo_model("gpt-5", "chat-models"))
     config["model_list"].append(echo_model("embedder", "other-models"))
     reload(config)
@@ -52,6 +75,8 @@ def test_a_model_added_to_an_access_group_at_runtime_may_be_used_by_its_keys(fro
     assert answer.status_code == 200, answer.text
     assert answer.json()["model"] == "gpt-5"
     assert api.chat(grouped, "embedder").status_code == 401  # served, but not in the key's group
+    served = eventually(lambda: chat_as(api, grouped, "shop-1", "gpt-5"), 200)  # the customer's group too
+    assert served.status_code == 200, served.text
     narrow = api.new_key(models=["other-models"])["key"]  # a key made after the change
     assert api.chat(narrow, "embedder").status_code == 200 and api.chat(narrow, "gpt-5").status_code == 401
 
