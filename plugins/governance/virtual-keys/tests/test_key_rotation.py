@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_offboarding import GatewayProcess, two_gateways  # noqa: F401 - the fixture is used by name
-from vk_testkit import MASTER
+from vk_testkit import MASTER, Api, error_of
 
 pytest.importorskip("gateway_openai", reason="the two processes serve the model through gateway-openai")
 
@@ -85,3 +85,14 @@ def test_a_regenerate_without_grace_refuses_the_old_secret_everywhere_at_once(
     assert chat(second, old).status_code == 401
     assert chat(first, old).status_code == 401
     assert chat(second, new).status_code == 200
+
+
+@pytest.mark.parametrize("field", [{"auto_rotate": True}, {"rotation_interval": "30d"}])
+def test_scheduled_rotation_is_refused_not_ignored(api: Api, field: dict[str, Any]) -> None:
+    """Scheduled rotation is not served (a rotated secret would have to reach its user): a key asking
+    for it is a 400 naming the field, never a key that silently does not rotate."""
+    name = next(iter(field))
+    for path, body in (("/key/generate", field), ("/key/update", {"key": api.new_key()["key"], **field})):
+        refused = api.post(path, body)
+        assert refused.status_code == 400 and error_of(refused)["param"] == name, refused.text
+    assert api.new_key(auto_rotate=False)["key"]  # the empty value LiteLLM clients send is accepted
