@@ -2,6 +2,7 @@
 on one database, with and without Redis: the old secret keeps working on every process until its
 grace period ends, then is refused there with ``expired_key``; the key keeps its id, alias,
 metadata and models; a regenerate without a grace period refuses the old secret at once everywhere.
+Scheduled rotation (``auto_rotate``, ``rotation_interval``) is not served: refused, never ignored.
 """
 
 from __future__ import annotations
