@@ -63,7 +63,7 @@ from gateway._router import (
     UNAVAILABLE,
 )
 from gateway._types import Attempt, ResponseBody, StreamResponseBody, Usage
-from gateway._usage_estimate import fill_answer, usage_chunk
+from gateway._usage_estimate import COUNTED, fill_answer, usage_chunk
 from gateway.routing import AttemptResult, RoutePlan
 
 if TYPE_CHECKING:
@@ -420,7 +420,7 @@ class RetryLoop:
         ctx.upstream_answered = time.perf_counter()
         usage = response.data.get("usage") if response.status == 200 else None
         ctx.usage = Usage.from_openai(usage) if isinstance(usage, dict) else None
-        if ctx.usage is None and response.status == 200:  # a local server that counts nothing: the gateway counts
+        if ctx.usage is None and response.status == 200 and ctx.endpoint in COUNTED:  # a server that counts nothing
             await fill_answer(ctx, response)
         if router.wants_results:
             router.attempt_succeeded(ctx, deployment, AttemptResult(time.perf_counter() - started, usage=ctx.usage))
@@ -589,7 +589,7 @@ class StreamReport:
                 elif uncounted is not None:
                     uncounted.append(chunk)
                 yield chunk
-            if uncounted is not None:  # the upstream reported no usage (llama.cpp ...): count it here
+            if uncounted is not None and ctx.endpoint in COUNTED:  # no usage from the upstream (llama.cpp ...)
                 yield await usage_chunk(ctx, uncounted)
             ended = True
         except UpstreamError as exc:  # after the first chunk: never retried, the client sees an error event

@@ -22,6 +22,8 @@ from gateway.chat import openai_usage
 if TYPE_CHECKING:
     from gateway._types import JSONResponseBody, RequestContext
 
+#: the endpoints whose answers carry usage the gateway can count
+COUNTED = frozenset({"chat", "completions", "embeddings"})
 #: characters of a prompt counted exactly; past that, the rest is estimated from the counted part's
 #: tokens a character (a long prompt must not hold the event loop for long)
 PROMPT_MAX_CHARS = 200_000
