@@ -284,3 +284,38 @@ def test_a_clean_shutdown_during_a_ship_ships_every_record_appended_before_it(fr
         await store.close()
 
     asyncio.run(scenario())
+
+
+def test_a_ledger_of_its_own_made_before_organizations_gets_the_column_and_its_index(tmp_path: Path) -> None:
+    """``plugins.spend.database_url``: no Alembic there, so ``create_tables`` adds what later versions
+    added (spend0005's ``organization_id`` and its index with ``start_time``); reports by organization
+    then find the rows."""
+    import sqlalchemy as sa
+
+    async def scenario() -> None:
+        url = f"sqlite:///{tmp_path / 'own.db'}"
+        store = LedgerStore.from_url(url)
+        await store.create_tables()
+        async with store.engine.begin() as conn:  # the ledger as an earlier version made it
+            await conn.execute(sa.text("DROP INDEX ix_gateway_spend_logs_organization_start"))
+            await conn.execute(sa.text("ALTER TABLE gateway_spend_logs DROP COLUMN organization_id"))
+        await store.close()
+
+        upgraded = LedgerStore.from_url(url)
+        await upgraded.create_tables()
+        async with upgraded.engine.connect() as conn:
+            columns, indexes = await conn.run_sync(
+                lambda sync: (
+                    {c["name"] for c in sa.inspect(sync).get_columns("gateway_spend_logs")},
+                    {i["name"]: i["column_names"] for i in sa.inspect(sync).get_indexes("gateway_spend_logs")},
+                )
+            )
+        assert "organization_id" in columns
+        assert indexes["ix_gateway_spend_logs_organization_start"] == ["organization_id", "start_time"]
+        await upgraded.insert_batch([{**record("org-row"), "organization_id": "acme"}])
+        today = datetime.now(UTC).date()
+        rows = await upgraded.organization_rows(today, today, {"organization_id": "acme"})
+        assert [(r["organization_id"], r["api_requests"]) for r in rows] == [("acme", 1)]
+        await upgraded.close()
+
+    asyncio.run(scenario())

@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import Index, String, bindparam, func, inspect, or_, select, text
+from sqlalchemy import String, bindparam, func, inspect, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from .limits import STRING_COLUMNS, TAG_CHARS, storable
@@ -546,7 +546,7 @@ _ADDED_COLUMNS = {
     "client_request_id": ("VARCHAR(255)", "ix_gateway_spend_logs_client_request_id"),
     "response_id": ("VARCHAR(255)", "ix_gateway_spend_logs_response_id"),
     "cost_unknown": ("BOOLEAN NOT NULL DEFAULT FALSE", None),
-    "organization_id": ("VARCHAR(255)", None),
+    "organization_id": ("VARCHAR(255)", "ix_gateway_spend_logs_organization_start"),
     "request_tags": ("JSON", None),
 }
 
@@ -558,5 +558,5 @@ def _add_missing_columns(conn: Any) -> None:
         if name in present:
             continue
         conn.execute(text(f"ALTER TABLE gateway_spend_logs ADD COLUMN {name} {ddl}"))
-        if index is not None:
-            Index(index, getattr(spend_logs.c, name)).create(conn)
+        if index is not None:  # the index the table declares (it may span more columns than this one)
+            next(i for i in spend_logs.indexes if i.name == index).create(conn)
