@@ -21,9 +21,7 @@ destructive = False
 
 def upgrade() -> None:
     op.add_column("gateway_spend_logs", sa.Column("organization_id", sa.String(255)))
-    op.create_index(
-        "ix_gateway_spend_logs_organization_start", "gateway_spend_logs", ["organization_id", "start_time"]
-    )
+    op.create_index("ix_gateway_spend_logs_organization_start", "gateway_spend_logs", ["organization_id", "start_time"])
 
 
 def downgrade() -> None:

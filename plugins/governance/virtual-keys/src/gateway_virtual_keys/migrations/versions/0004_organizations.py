@@ -45,9 +45,7 @@ def upgrade() -> None:
             sa.ForeignKey("vk_organizations.organization_id", ondelete="CASCADE"),
             primary_key=True,
         ),
-        sa.Column(
-            "user_id", sa.String(255), sa.ForeignKey("vk_users.user_id", ondelete="CASCADE"), primary_key=True
-        ),
+        sa.Column("user_id", sa.String(255), sa.ForeignKey("vk_users.user_id", ondelete="CASCADE"), primary_key=True),
         sa.Column("user_role", sa.String(32), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
