@@ -94,20 +94,42 @@ def _check_optional(body: dict[str, Any]) -> None:
         _check_tools(body["tools"])
 
 
+class _Malformed(Exception):
+    """A malformed item of a list (a message, a part, a tool): ``message`` and ``param`` with ``{at}``
+    where the item's path goes.  The loop over the list fills it in, so a valid request formats no
+    path at all (a path per message and part cost more than checking them)."""
+
+    def __init__(self, message: str, param: str = "{at}", client_value: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        #: what the client sent, quoted after the message (never searched for ``{at}``)
+        self.client_value = client_value
+
+    def at(self, path: str) -> BadRequestError:
+        return _bad(self.message.replace("{at}", path) + self.client_value, self.param.replace("{at}", path))
+
+
 def _check_tools(tools: list[Any]) -> None:
     for i, tool in enumerate(tools):
-        where = f"tools[{i}]"
-        if not isinstance(tool, dict) or not isinstance(tool.get("type", "function"), str):
-            raise _bad(f'{where} must be an object like {{"type": "function", "function": {{...}}}}', where)
-        if tool.get("type", "function") != "function":
-            continue  # a provider's built-in tool: that provider checks it
-        fn = tool.get("function")
-        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
-            raise _bad(f"{where}.function must be an object with a 'name'", f"{where}.function")
-        if fn.get("description") is not None and not isinstance(fn["description"], str):
-            raise _bad(f"{where}.function.description must be a string", f"{where}.function.description")
-        if fn.get("parameters") is not None and not isinstance(fn["parameters"], dict):
-            raise _bad(f"{where}.function.parameters must be a JSON schema object", f"{where}.function.parameters")
+        try:
+            _check_tool(tool)
+        except _Malformed as exc:
+            raise exc.at(f"tools[{i}]") from None
+
+
+def _check_tool(tool: Any) -> None:
+    if not isinstance(tool, dict) or not isinstance(tool.get("type", "function"), str):
+        raise _Malformed('{at} must be an object like {"type": "function", "function": {...}}')
+    if tool.get("type", "function") != "function":
+        return  # a provider's built-in tool: that provider checks it
+    fn = tool.get("function")
+    if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
+        raise _Malformed("{at}.function must be an object with a 'name'", "{at}.function")
+    if fn.get("description") is not None and not isinstance(fn["description"], str):
+        raise _Malformed("{at}.function.description must be a string", "{at}.function.description")
+    if fn.get("parameters") is not None and not isinstance(fn["parameters"], dict):
+        raise _Malformed("{at}.function.parameters must be a JSON schema object", "{at}.function.parameters")
 
 
 def _check_model(body: dict[str, Any]) -> str:
@@ -130,62 +152,69 @@ _PART_MEMBERS: dict[str, tuple[str, tuple[type, ...], str]] = {
 
 
 def _check_parts(parts: list[Any], where: str) -> None:
+    """``where``: the list's path below the message, with ``{at}`` for the message's (``{at}.content``)."""
     for j, part in enumerate(parts):
-        at = f"{where}[{j}]"
         if isinstance(part, str):
             continue  # a bare string stands for a text part (LiteLLM and several servers accept it)
-        if not isinstance(part, dict) or not isinstance(part.get("type"), str):
-            raise _bad(f"{at} must be an object with a 'type' (text, image_url ...)", at)
-        spec = _PART_MEMBERS.get(part["type"])
-        if spec is None:
-            continue  # a part type the gateway does not read: the provider accepts or refuses it
-        member, types, expected = spec
-        value = part.get(member)
-        if not isinstance(value, types):
-            raise _bad(f"{at}.{member} must be {expected}, got {type(value).__name__}", f"{at}.{member}")
-        if isinstance(value, dict):
-            for name in ("url", "detail", "data", "format", "file_id", "file_data", "filename"):
-                if value.get(name) is not None and not isinstance(value[name], str):
-                    raise _bad(f"{at}.{member}.{name} must be a string", f"{at}.{member}.{name}")
-            if member == "image_url" and not isinstance(value.get("url"), str):
-                raise _bad(f"{at}.image_url.url is required: an https:// URL or a data: URL", f"{at}.image_url.url")
+        try:
+            _check_part(part)
+        except _Malformed as exc:
+            path = f"{where}[{j}]"
+            raise _Malformed(exc.message.replace("{at}", path), exc.param.replace("{at}", path)) from None
 
 
-def _check_tool_calls(calls: Any, where: str) -> None:
+def _check_part(part: Any) -> None:
+    if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+        raise _Malformed("{at} must be an object with a 'type' (text, image_url ...)")
+    spec = _PART_MEMBERS.get(part["type"])
+    if spec is None:
+        return  # a part type the gateway does not read: the provider accepts or refuses it
+    member, types, expected = spec
+    value = part.get(member)
+    if not isinstance(value, types):
+        raise _Malformed(f"{{at}}.{member} must be {expected}, got {type(value).__name__}", f"{{at}}.{member}")
+    if isinstance(value, dict):
+        for name in ("url", "detail", "data", "format", "file_id", "file_data", "filename"):
+            if value.get(name) is not None and not isinstance(value[name], str):
+                raise _Malformed(f"{{at}}.{member}.{name} must be a string", f"{{at}}.{member}.{name}")
+        if member == "image_url" and not isinstance(value.get("url"), str):
+            raise _Malformed("{at}.image_url.url is required: an https:// URL or a data: URL", "{at}.image_url.url")
+
+
+def _check_tool_calls(calls: Any) -> None:
     if not isinstance(calls, list):
-        raise _bad(f"{where} must be a list of tool calls", where)
+        raise _Malformed("{at}.tool_calls must be a list of tool calls", "{at}.tool_calls")
     for k, call in enumerate(calls):
-        at = f"{where}[{k}]"
         fn = call.get("function") if isinstance(call, dict) else None
         if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not isinstance(call.get("id"), str):
             shape = '{"id": ..., "type": "function", "function": {"name": ..., "arguments": "<JSON>"}}'
-            raise _bad(f"{at} must be {shape}", at)
+            raise _Malformed(f"{{at}}.tool_calls[{k}] must be {shape}", f"{{at}}.tool_calls[{k}]")
         if fn.get("arguments") is not None and not isinstance(fn["arguments"], str):
-            raise _bad(f"{at}.function.arguments must be a JSON string", f"{at}.function.arguments")
+            at = f"{{at}}.tool_calls[{k}].function.arguments"
+            raise _Malformed(f"{at} must be a JSON string", at)
 
 
-def _check_message(message: Any, i: int) -> None:
-    where = f"messages[{i}]"
+def _check_message(message: Any) -> None:
     if not isinstance(message, dict):
-        raise _bad(f"{where} must be an object with 'role' and 'content'", where)
+        raise _Malformed("{at} must be an object with 'role' and 'content'")
     role = message.get("role")
     if not isinstance(role, str) or role not in VALID_ROLES:
-        raise _bad(f"{where}.role must be one of {', '.join(sorted(VALID_ROLES))}, got {role!r}", f"{where}.role")
+        raise _Malformed(f"{{at}}.role must be one of {', '.join(sorted(VALID_ROLES))}, got ", "{at}.role", repr(role))
     content = message.get("content")
     if isinstance(content, list):
-        _check_parts(content, f"{where}.content")
+        _check_parts(content, "{at}.content")
     elif content is not None and not isinstance(content, str):
-        raise _bad(f"{where}.content must be a string or a list of content parts", f"{where}.content")
+        raise _Malformed("{at}.content must be a string or a list of content parts", "{at}.content")
     if _PLAIN_MESSAGE_KEYS.issuperset(message):
         return
     for name in ("name", "tool_call_id"):
         if message.get(name) is not None and not isinstance(message[name], str):
-            raise _bad(f"{where}.{name} must be a string", f"{where}.{name}")
+            raise _Malformed(f"{{at}}.{name} must be a string", f"{{at}}.{name}")
     if message.get("tool_calls") is not None:
-        _check_tool_calls(message["tool_calls"], f"{where}.tool_calls")
+        _check_tool_calls(message["tool_calls"])
     blocks = message.get("thinking_blocks")
     if blocks is not None and not (isinstance(blocks, list) and all(isinstance(b, dict) for b in blocks)):
-        raise _bad(f"{where}.thinking_blocks must be a list of thinking block objects", f"{where}.thinking_blocks")
+        raise _Malformed("{at}.thinking_blocks must be a list of thinking block objects", "{at}.thinking_blocks")
 
 
 def validate_chat(body: dict[str, Any]) -> str:
@@ -198,7 +227,10 @@ def validate_chat(body: dict[str, Any]) -> str:
     if not messages:
         raise _bad("'messages' is empty; send at least one message", "messages")
     for i, message in enumerate(messages):
-        _check_message(message, i)
+        try:
+            _check_message(message)
+        except _Malformed as exc:
+            raise exc.at(f"messages[{i}]") from None
     _check_optional(body)
     return model
 
