@@ -240,8 +240,8 @@ def access_line(ctx: RequestContext) -> None:
             "provider": deployment.provider if deployment else None,
             "status": ctx.status,
             "stream": ctx.stream,
-            "latency_ms": round((end - ctx.started) * 1000, 2),
-            "ttft_ms": round((ctx.first_token_at - ctx.started) * 1000, 2) if ctx.first_token_at else None,
+            "latency_ms": int((end - ctx.started) * 100_000 + 0.5) / 100,  # round(x, 2), without its string round trip
+            "ttft_ms": int((ctx.first_token_at - ctx.started) * 100_000 + 0.5) / 100 if ctx.first_token_at else None,
             "tokens_in": usage.prompt_tokens if usage else None,
             "tokens_out": usage.completion_tokens if usage else None,
             "cost": None if ctx.cost is None else str(ctx.cost),

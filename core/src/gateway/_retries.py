@@ -145,6 +145,10 @@ def _backoff(previous_tries: int, error: GatewayError | None, minimum: float) ->
     return max(minimum, delay * (0.75 + random.random() * 0.25))
 
 
+#: the attempted-retries and -fallbacks headers' usual values, formatted once (every answer carries both)
+_COUNT_TEXT = tuple(str(n) for n in range(16))
+
+
 async def call_with_retries(gateway: Gateway, ctx: RequestContext, plan: Sequence[Deployment]) -> ResponseBody:
     """Serve the request from ``plan`` (see the module docstring for the order)."""
     loop = RetryLoop(gateway, ctx)
@@ -167,8 +171,9 @@ async def call_with_retries(gateway: Gateway, ctx: RequestContext, plan: Sequenc
         raise
     finally:
         headers = ctx.response_headers
-        headers["x-litellm-attempted-retries"] = str(loop.retries)
-        headers["x-litellm-attempted-fallbacks"] = str(ctx.fallbacks_used)
+        retries, fallbacks = loop.retries, ctx.fallbacks_used
+        headers["x-litellm-attempted-retries"] = _COUNT_TEXT[retries] if retries < 16 else str(retries)
+        headers["x-litellm-attempted-fallbacks"] = _COUNT_TEXT[fallbacks] if fallbacks < 16 else str(fallbacks)
         if ctx.deployment is not None:
             headers["x-litellm-timeout"] = timeout_header(loop.flags, ctx.deployment, ctx.stream)
 
