@@ -40,10 +40,18 @@ PRICE_REFS = {
 OUTPUT_TOKENS = {"SIMPLE": 150, "MEDIUM": 500, "COMPLEX": 1200, "REASONING": 1500}
 
 
+#: splits kept in files of their own (issue 23): ``heldout`` is scored only, ``dev`` is for tuning
+SPLIT_FILES = {"heldout": "data/heldout_prompts.jsonl", "dev": "data/dev_prompts.jsonl"}
+
+
 def load_prompts(split: str = "held", path: Path | None = None) -> list[dict[str, Any]]:
-    source = path.read_text() if path else resources.files(__package__).joinpath("data/eval_prompts.jsonl").read_text()
+    if path is None:
+        name = SPLIT_FILES.get(split, "data/eval_prompts.jsonl")
+        source = resources.files(__package__).joinpath(name).read_text()
+    else:
+        source = path.read_text()
     rows = [json.loads(line) for line in source.splitlines() if line.strip()]
-    return rows if split == "all" else [r for r in rows if r["split"] == split]
+    return rows if split in ("all", *SPLIT_FILES) else [r for r in rows if r["split"] == split]
 
 
 def prices_per_million() -> dict[str, tuple[float, float]]:
@@ -71,6 +79,18 @@ def evaluate(rows: list[dict[str, Any]], config: ComplexityRouterConfig) -> dict
                 (row["id"], row["tier"], found.tier, round(found.score, 3), found.explain(), row["prompt"][:90])
             )
     correct = sum(n for (label, got), n in confusion.items() if label == got)
+    by_group: dict[str, list[int]] = {}
+    for row in rows:
+        hit = int(classifier.classify(row["prompt"]).tier == row["tier"])
+        groups = [f"category:{row.get('category', '-')}"]
+        if "lang" in row:
+            groups.append("language:english" if row["lang"] == "en" else "language:non-english")
+        for group in groups:
+            tally = by_group.setdefault(group, [0, 0])
+            tally[0] += hit
+            tally[1] += 1
+    rank = {tier: i for i, tier in enumerate(TIERS)}
+    gaps = [rank[label] - rank[got] for (label, got), n in confusion.items() for _ in range(n)]
     routed = sum(
         n
         for (label, got), n in confusion.items()
@@ -81,6 +101,16 @@ def evaluate(rows: list[dict[str, Any]], config: ComplexityRouterConfig) -> dict
         "accuracy": correct / len(rows),
         "routed_accuracy": routed / len(rows),
         "confusion": confusion,
+        "recall": {
+            tier: confusion[(tier, tier)] / total
+            for tier in TIERS
+            if (total := sum(n for (label, _), n in confusion.items() if label == tier))
+        },
+        #: routed to a cheaper tier than the label (by any number of tiers / by two or more)
+        "too_cheap": sum(1 for g in gaps if g > 0) / len(rows),
+        "too_cheap_2": sum(1 for g in gaps if g > 1) / len(rows),
+        "too_expensive": sum(1 for g in gaps if g < 0) / len(rows),
+        "groups": {name: hits / n for name, (hits, n) in sorted(by_group.items())},
         "wrong": wrong,
         "classifier": classifier,
     }
@@ -115,6 +145,12 @@ def print_report(
     print(f"{'':>10}" + "".join(f"{t:>11}" for t in TIERS))
     for label in TIERS:
         print(f"{label:>10}" + "".join(f"{confusion[(label, got)]:>11}" for got in TIERS))
+    print("recall per tier: " + ", ".join(f"{tier} {share:.1%}" for tier, share in result["recall"].items()))
+    print(
+        f"too cheap (under-served): {result['too_cheap']:.1%}, by 2+ tiers: {result['too_cheap_2']:.1%}; "
+        f"too expensive: {result['too_expensive']:.1%}"
+    )
+    print("accuracy by group: " + ", ".join(f"{name} {share:.0%}" for name, share in result["groups"].items()))
     under = sum(n for (label, got), n in confusion.items() if TIERS.index(got) < TIERS.index(label))
     print(
         f"\nunder-routed (a weaker tier than the label): {under}; over-routed: "
@@ -141,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m gateway_complexity_router.evaluate", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--split", choices=["held", "train", "all"], default="held")
+    parser.add_argument("--split", choices=["held", "train", "all", *SPLIT_FILES], default="held")
     parser.add_argument(
         "--config", type=Path, help="a YAML file with a complexity_router_config block (default: the seed's tiers)"
     )
