@@ -33,6 +33,10 @@ class RedisCounters:
     def __init__(self, url: str, prefix: str, *, window: float, buckets: int, timeout: float) -> None:
         # one hash tag: every key lands in one slot, so multi-key scripts stay legal on a cluster proxy
         self.prefix = f"{{{prefix}}}:"
+        #: the one key each script call declares: it names the slot, so a Redis Cluster node that does
+        #: not serve it answers MOVED (followed by the client) instead of running the script on keys it
+        #: does not hold; the scripts themselves read their key names from ARGV
+        self.slot_key = self.prefix + "slot"
         self.window = window
         self.bucket = window / buckets
         self.client = RespClient(url, timeout=timeout)
@@ -91,7 +95,7 @@ class RedisCounters:
 
     async def _call(self, script: _Script, args: list[Any]) -> Any:
         self.round_trips += 1
-        return await script.run(self.client, args)
+        return await script.run(self.client, self.slot_key, args)
 
     async def close(self) -> None:
         await self.client.close()
@@ -104,15 +108,15 @@ class _Script:
         self.source = source
         self.sha = hashlib.sha1(source.encode()).hexdigest()
 
-    async def run(self, client: RespClient, args: list[Any]) -> Any:
+    async def run(self, client: RespClient, slot_key: str, args: list[Any]) -> Any:
         try:
-            return await client.execute("EVALSHA", self.sha, 0, *args)
+            return await client.execute("EVALSHA", self.sha, 1, slot_key, *args)
         except RedisReplyError as exc:
             if not str(exc).startswith("NOSCRIPT"):
                 raise
             # first use, or Redis restarted: one extra round trip
             await client.execute("SCRIPT", "LOAD", self.source)
-            return await client.execute("EVALSHA", self.sha, 0, *args)
+            return await client.execute("EVALSHA", self.sha, 1, slot_key, *args)
 
 
 def _text(value: Any) -> str:

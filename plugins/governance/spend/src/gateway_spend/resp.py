@@ -6,6 +6,11 @@ bookkeeping: a round trip costs little more than the bytes on the socket, which 
 happens twice per request.  (redis-py's asyncio client spends more time in its pool than on the
 wire here: see the plugin README's benchmark.)  A reply that does not arrive in time closes the
 connection; the next command reconnects.
+
+Redis Cluster: give the URL of any node.  A command for a slot that node does not serve gets
+``-MOVED <slot> <host>:<port>``; the client then talks to that node from the next command on
+(every key of the spend plugin shares one hash tag, so one node serves them all) and sends the
+command again.  ``-ASK`` (a slot being migrated) is followed for that one command only.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ import ssl
 from collections import deque
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+#: redirections followed for one command before giving up (a cluster being resharded again and again)
+MAX_REDIRECTS = 5
 
 
 class RedisReplyError(Exception):
@@ -71,6 +79,8 @@ class _Protocol(asyncio.Protocol):
         self.waiting: deque[asyncio.Future[Any]] = deque()
         self.buffer = bytearray()
         self.closed = False
+        #: replaced after a MOVED: closed once the replies still owed on it have arrived
+        self.retiring = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -89,6 +99,8 @@ class _Protocol(asyncio.Protocol):
                 if not waiter.done():
                     waiter.set_result(reply)
         del self.buffer[:pos]
+        if self.retiring and not self.waiting and self.transport is not None:
+            self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -165,7 +177,43 @@ class RespClient:
 
     async def execute(self, *args: Any) -> Any:
         """Send one command and return its reply (bytes, int, list, str or None)."""
-        return await self._send(await self._connection(), args)
+        for _ in range(MAX_REDIRECTS):
+            try:
+                return await self._send(await self._connection(), args)
+            except RedisReplyError as exc:
+                kind, _, rest = str(exc).partition(" ")
+                if kind not in ("MOVED", "ASK"):
+                    raise
+                host, _, port = rest.rpartition(" ")[2].rpartition(":")
+                if kind == "ASK":
+                    return await self._ask(host, int(port), args)
+                self._moved(host, int(port))
+        raise RedisReplyError(f"Redis Cluster redirected the command more than {MAX_REDIRECTS} times")
+
+    def _moved(self, host: str, port: int) -> None:
+        """The slot lives on ``host:port`` now: the next commands go there."""
+        if (self.host, self.port) == (host, port):
+            return  # another caller already followed the same redirection
+        self.host, self.port = host, port
+        old, self._protocol = self._protocol, None
+        if old is not None:
+            old.retiring = True
+            if not old.waiting and old.transport is not None:
+                old.transport.close()
+
+    async def _ask(self, host: str, port: int, args: tuple[Any, ...]) -> Any:
+        """A slot in migration: ``ASKING`` then the command, on a connection of its own (rare)."""
+        other = RespClient(self._url_for(host, port), timeout=self.timeout)
+        other.username, other.password = self.username, self.password
+        try:
+            await other.execute("ASKING")
+            return await other._send(await other._connection(), args)
+        finally:
+            await other.close()
+
+    def _url_for(self, host: str, port: int) -> str:
+        scheme = "rediss" if self.ssl is not None else "redis"
+        return f"{scheme}://{host}:{port}"
 
     async def close(self) -> None:
         if self._protocol is not None and self._protocol.transport is not None:
