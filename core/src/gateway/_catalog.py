@@ -41,6 +41,7 @@ CATALOG: tuple[Distribution, ...] = (
     Distribution("gateway-mock", "mock", providers=("mock",)),
     Distribution("gateway-model-store", "model_store", config_keys=("general_settings.store_model_in_db",),
                  routes=("/model/new", "/model/update", "/model/delete")),
+    Distribution("gateway-admin-ui", "admin_ui", routes=("/ui", "/ui/")),
     Distribution("gateway-responses", "responses", routes=("/v1/responses", "/v1/responses/")),
     Distribution("gateway-complexity-router", "complexity_router", providers=("auto_router",)),
     Distribution("gateway-presidio", "presidio", guardrails=("presidio",)),
