@@ -2,7 +2,7 @@
 on one database, with and without Redis: the old secret keeps working on every process until its
 grace period ends, then is refused there with ``expired_key``; the key keeps its id, alias,
 metadata and models; a regenerate without a grace period refuses the old secret at once everywhere.
-Scheduled rotation (``auto_rotate``, ``rotation_interval``) is not served: refused, never ignored.
+Scheduled rotation (``auto_rotate``, ``rotation_interval``) is tested in test_scheduled_rotation.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_offboarding import GatewayProcess, two_gateways  # noqa: F401 - the fixture is used by name
-from vk_testkit import MASTER, Api, error_of
+from vk_testkit import MASTER
 
 pytest.importorskip("gateway_openai", reason="the two processes serve the model through gateway-openai")
 
@@ -86,14 +86,3 @@ def test_a_regenerate_without_grace_refuses_the_old_secret_everywhere_at_once(
     assert chat(second, old).status_code == 401
     assert chat(first, old).status_code == 401
     assert chat(second, new).status_code == 200
-
-
-@pytest.mark.parametrize("field", [{"auto_rotate": True}, {"rotation_interval": "30d"}])
-def test_scheduled_rotation_is_refused_not_ignored(api: Api, field: dict[str, Any]) -> None:
-    """Scheduled rotation is not served (a rotated secret would have to reach its user): a key asking
-    for it is a 400 naming the field, never a key that silently does not rotate."""
-    name = next(iter(field))
-    for path, body in (("/key/generate", field), ("/key/update", {"key": api.new_key()["key"], **field})):
-        refused = api.post(path, body)
-        assert refused.status_code == 400 and error_of(refused)["param"] == name, refused.text
-    assert api.new_key(auto_rotate=False)["key"]  # the empty value LiteLLM clients send is accepted

@@ -20,6 +20,7 @@ from gateway.storage import get_engine, open_storage
 from .auth import authenticate
 from .customers import check_request, end_user_scope
 from .policy import ENFORCER
+from .rotation import Rotator
 from .routes import admin_routes
 from .runtime_models import follow_deployments
 from .settings import VirtualKeysSettings
@@ -80,9 +81,14 @@ async def _lifespan(gateway: Gateway) -> AsyncIterator[None]:
         state.store = Store(get_engine(gateway))
         sync = state.sync = Synchroniser(state)
         await sync.start()
+        rotator = Rotator(state) if state.rotation.enabled else None
+        if rotator is not None:
+            rotator.start()
         try:
             yield
         finally:
+            if rotator is not None:
+                await rotator.stop()
             await sync.stop()
             state.sync = None
             state.store = None  # type: ignore[assignment]

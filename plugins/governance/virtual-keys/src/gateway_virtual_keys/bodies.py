@@ -48,8 +48,6 @@ UNSUPPORTED = frozenset(
         # keys take LiteLLM's tags (KeyFields); teams, users and customers only when empty
         "tags",
         "key_type",
-        "auto_rotate",
-        "rotation_interval",
         "access_group_ids",
         "config",
         "router_settings",
@@ -188,6 +186,9 @@ class KeyFields(Limits):
     guardrails: list[str] | None = None
     #: its budget tier (``/budget/new``)
     budget_id: Id | None = None
+    #: scheduled rotation (LiteLLM's fields; the job is ``plugins.virtual_keys.key_rotation``)
+    auto_rotate: bool | None = None
+    rotation_interval: Duration = None
 
     @field_validator("metadata")
     @classmethod

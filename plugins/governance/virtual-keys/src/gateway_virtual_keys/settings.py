@@ -5,6 +5,29 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class KeyRotationSettings(BaseModel):
+    """Scheduled rotation of keys with ``auto_rotate`` (``plugins.virtual_keys.key_rotation``).
+
+    Unset fields fall back to LiteLLM's environment variables, so a LiteLLM deployment's settings
+    keep their meaning."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: run the rotation job; default ``LITELLM_KEY_ROTATION_ENABLED`` (false when unset)
+    enabled: bool | None = None
+    #: seconds between scans for due keys; default ``LITELLM_KEY_ROTATION_CHECK_INTERVAL_SECONDS``, else 86400
+    check_interval: float | None = Field(default=None, gt=0, le=7 * 86400)
+    #: how long a rotated key's old secret keeps working (``24h``); default
+    #: ``LITELLM_KEY_ROTATION_GRACE_PERIOD``, else none: it stops at once
+    grace_period: str | None = None
+    #: where each new secret is POSTed (required when rotation is on: it is how the secret reaches its owner)
+    webhook_url: str | None = None
+    #: headers of that POST (e.g. ``Authorization`` for the receiving secret store)
+    webhook_headers: dict[str, str] = Field(default_factory=dict)
+    #: seconds one delivery attempt may take (3 attempts per rotation)
+    webhook_timeout: float = Field(default=10.0, gt=0, le=120)
+
+
 class VirtualKeysSettings(BaseModel):
     """Every field is optional; the defaults suit one gateway on SQLite as well as a PostgreSQL fleet."""
 
@@ -38,3 +61,5 @@ class VirtualKeysSettings(BaseModel):
     key_length: int = Field(default=43, ge=32, le=128)
     #: changes older than this are pruned from the change log
     changelog_retention_seconds: float = Field(default=3600.0, gt=60)
+    #: scheduled key rotation (``auto_rotate`` / ``rotation_interval`` on keys)
+    key_rotation: KeyRotationSettings = Field(default_factory=KeyRotationSettings)

@@ -12,6 +12,7 @@ from .customers import Customers
 from .hashing import KeyHasher, salt_from_environment
 from .models import ModelCatalog
 from .policy import KeyPolicy
+from .rotation import RotationConfig, rotation_config
 from .settings import VirtualKeysSettings
 from .tags import Tags
 
@@ -54,6 +55,8 @@ class PluginState:
         self.customers = Customers()
         #: every tag with a budget or limits (``/tag/*``), for gateway-spend's ``gateway_tag_scopes``
         self.tags = Tags()
+        #: scheduled key rotation (``auto_rotate``), resolved once with LiteLLM's environment variables
+        self.rotation: RotationConfig = rotation_config(settings.key_rotation)
         self.store: Store = None  # type: ignore[assignment]  # opened in the lifespan
         self.sync: Synchroniser | None = None
         self._invalid_since_log = 0

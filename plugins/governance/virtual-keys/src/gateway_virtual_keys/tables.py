@@ -129,6 +129,12 @@ keys = sa.Table(
     *_stamps(),
     #: its budget tier (``vk_budgets``; migration vk0003)
     sa.Column("budget_id", sa.String(255), index=True),
+    #: scheduled rotation (LiteLLM's fields; migration vk0006): ``key_rotation_at`` is when it is next due
+    sa.Column("auto_rotate", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("rotation_interval", sa.String(16)),
+    sa.Column("key_rotation_at", UTCDateTime(), index=True),
+    sa.Column("last_rotation_at", UTCDateTime()),
+    sa.Column("rotation_count", sa.Integer, nullable=False, server_default="0"),
 )
 
 #: secrets replaced by /key/regenerate that keep working until ``expires_at`` (grace period)

@@ -23,6 +23,7 @@ from .. import tables as t
 from ..bodies import DeleteKeys, GenerateKey, KeyRef, RegenerateKey, UpdateKey, parse, sent
 from ..hashing import check_custom_key, custom_key_refused, display_name, generate_key
 from ..roles import Caller, standing_of
+from ..rotation import schedule
 from ..state import PluginState
 from ..store import Writer
 from .common import (
@@ -69,6 +70,8 @@ SETTABLE = (
     "guardrails",
     "blocked",
     "budget_id",
+    "auto_rotate",
+    "rotation_interval",
 )
 
 
@@ -210,9 +213,11 @@ async def generate(request: Request, caller: Caller, state: PluginState) -> dict
     hasher = state.require_hasher()
     secret = _secret(state, body.key, "key")
     token = hasher.hash(secret)
+    changes = _changes(fields)
+    schedule(state, changes, None, datetime.now(UTC))
     values = {
         **RESET_VALUES,
-        **_changes(fields),
+        **changes,
         "id": token,
         "token": token,
         "key_name": display_name(secret),
@@ -269,6 +274,7 @@ async def _update(
     require_enforced(state, fields, "key")
     await check_tier(state, caller, route, fields.get("budget_id"), w.conn)
     values = _changes(fields, row["metadata"])
+    schedule(state, values, row, datetime.now(UTC))
     team_id = values.get("team_id", row["team_id"])
     if not caller.is_admin:
         # a key outside its team's budget and models, an owner-less key outside its owner's budget,
