@@ -30,10 +30,12 @@ reasoning override (2+ reasoning markers and a score of at least ``reasoning_ove
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from . import keywords as kw
 from .config import TIERS, ComplexityRouterConfig, Tier
+from .instruction import split as split_instruction
 from .matching import KeywordIndex
 
 #: (name, a substring the text must contain for the pattern to be tried, pattern)
@@ -66,6 +68,51 @@ _ANY_GATE_CHAR = re.compile(
 )
 _GATE_SCAN_LIMIT = 512
 _RANK = {tier: rank for rank, tier in enumerate(TIERS)}
+#: clause boundaries, for the clause heads (imperative verbs stand there)
+_CLAUSE = re.compile(r"[,.;:!?\n()]| and | then | or ")
+#: words before the verb of a request: "can you please explain", "i need you to write"
+_LEAD_INS = frozenset(
+    [
+        "please",
+        "pls",
+        "kindly",
+        "can",
+        "could",
+        "would",
+        "will",
+        "you",
+        "help",
+        "me",
+        "i",
+        "we",
+        "need",
+        "want",
+        "to",
+        "now",
+        "also",
+        "then",
+        "and",
+        "first",
+        "finally",
+        "so",
+        "just",
+        "next",
+        "lastly",
+        "-",
+    ]
+)
+#: a clause that starts like this reviews what it is given
+_REVIEW_HEADS = frozenset({"review", "audit", "analyse", "analyze", "assess", "evaluate", "investigate", "check"})
+#: a look-up question about pasted material ("what's the tracking code?"), unless it asks why or what is wrong
+_LOOKUP = re.compile(
+    r"(?s)(?:here|what|who|when|where|which|how many|how much)\b(?!.*\b(?:why|wrong|does|mean|cause)\b)"
+)
+#: "100m users", "1m requests per second", "10k transactions"
+_SCALE = re.compile(r"\d(?:[.,]?\d)*\s?(?:k|m|b|bn|million|billion|thousand)\b|per second|a day\b|daily")
+#: "how many ... if ...", "if it takes ..., how long ...": a quantity under a condition
+_CONDITIONAL_QUANTITY = re.compile(r"(?s)(?:how many|how long)\b.*\bif\b|\bif\b.*\b(?:how many|how long)\b")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NUMBER_WORD = re.compile(r"\b(?:two|three|four|five|six|seven|eight|nine|ten|twelve|hundred)\b")
 
 
 def _syntax(text: str, markers: tuple[tuple[str, str], ...]) -> list[str]:
@@ -132,13 +179,31 @@ class Classifier:
             "simpleIndicators": listed(config.simple_keywords, kw.SIMPLE, "simpleIndicators"),
             "mathematics": listed(config.math_keywords, kw.MATH, "mathematics"),
             # instruction verbs match as written: "plans" in "any plans for the weekend?" asks for nothing
-            "taskVerbs": config.task_keywords if config.task_keywords is not None else kw.TASK,
+            "taskVerbs": [*(config.task_keywords if config.task_keywords is not None else kw.TASK), *kw.TASK_ML],
             "firstThen": ["first", "then"],
+            "mathExact": kw.MATH_EXACT,
+            "proof": kw.PROOF,
+            "design": kw.DESIGN,
+            "system": kw.SYSTEM,
+            "repo": kw.REPO,
+            "deep": kw.DEEP_REVIEW,
+            "deepPhrase": kw.DEEP_PHRASES,
+            "puzzle": kw.PUZZLE,
+            "op:trivial": kw.TRIVIAL_OPS,
+            "op:transform": kw.TRANSFORM_OPS,
+            "op:analyse": kw.ANALYSE_OPS,
         }
         # per-tier overrides, the most severe tier first
         self.rules = sorted(((TIERS.index(tier), tier) for tier in config.keyword_tier_rules), reverse=True)
         lists.update({f"rule:{tier}": words for tier, words in config.keyword_tier_rules.items()})
-        self.index = KeywordIndex(lists, exact=("taskVerbs", "firstThen"))
+        self.index = KeywordIndex(lists, exact=("taskVerbs", "firstThen", "mathExact", "repo", "op:trivial"))
+        #: English instruction verbs count only at the head of a clause ("review this" asks, "the
+        #: review meeting" does not); other languages' verbs count wherever they stand
+        self.head_only = frozenset(
+            word for word in [*lists["taskVerbs"], *kw.DESIGN] if word.isascii() and word.isalpha()
+        ) - {word for word in kw.TASK_ML + kw.DESIGN[5:] if word.isascii()}
+        self.agent_verbs = frozenset(kw.AGENT)
+        self.margin = config.escalation_margin
         bounds = config.tier_boundaries
         self.bounds = (bounds.simple_medium, bounds.medium_complex, bounds.complex_reasoning)
         self.override_min = (
@@ -166,41 +231,79 @@ class Classifier:
             lowered = lowered.replace("\u2019", "'")
         ascii_only = lowered.isascii()
         tokens_estimate = length // 4 if ascii_only else length // 2
-        scored = lowered
+        instruction, material = split_instruction(lowered)
+        scored = instruction
         if system and self.config.use_system_prompt:
-            scored = lowered + "\n" + self.window(system)[0].lower()
-        hits = self.index.match(self.index.tokens(scored), scored, ascii_only)
+            scored = instruction + "\n" + self.window(system)[0].lower()
+        index = self.index
+        hits = index.match(index.tokens(scored), scored, ascii_only)
+        heads = _clause_heads(scored) if scored else frozenset()
+        task = [k for k in hits.get("taskVerbs", ()) if k not in self.head_only or k in heads]
+        design = [k for k in hits.get("design", ()) if k not in self.head_only or k in heads]
+        if "build" in heads and not design:
+            design = ["build"]  # "build X" is a design ask only at scale
 
-        # each dimension that fires adds score * weight as it is found (one pass, no second loop)
+        # What the instruction does with its material decides how much the material counts:
+        # analysing it (review, find, prove ...) 1; a trivial edit, a look-up or a transformation
+        # (typo, "what's the tracking code?", summarise, translate) 0; anything else half.
+        factor, operation = 0.0, ""
+        if material:
+            if "op:analyse" in hits:
+                factor, operation = 1.0, "analyse"
+            elif "op:trivial" in hits:
+                operation = "trivial"
+            elif "op:transform" in hits:
+                operation = "transform"
+            elif _LOOKUP.match(instruction.lstrip()) and not task:
+                operation = "lookup"
+            else:
+                factor, operation = 0.5, "other"
+        elif "op:trivial" in hits and len(instruction) < 200:
+            operation = "trivial"
+        mhits: dict[str, list[str]] = {}
+        if factor:
+            mhits = index.match(index.tokens(material), material, material.isascii())
+
         weights = self.weights
         signals: dict[str, Signal] = {}
         score = 0.0
-        if tokens_estimate < self.simple_tokens:
+        if tokens_estimate < self.simple_tokens or (material and len(instruction) < 60 and not factor):
             signals["tokenCount"] = (-1.0, [])
             score -= weights["tokenCount"]
-        elif tokens_estimate > self.complex_tokens:
-            signals["tokenCount"] = (1.0, [])
-            score += weights["tokenCount"]
+        elif tokens_estimate > self.complex_tokens and (factor or not material):
+            signals["tokenCount"] = (factor or 1.0, [])
+            score += (factor or 1.0) * weights["tokenCount"]
+
+        def dimension(name: str, own: list[str], found: list[str], value: Callable[[int], float]) -> list[str]:
+            """Score one dimension from the instruction's hits plus ``factor`` of the material's."""
+            nonlocal score
+            total = mine = value(len(own))
+            shown = own
+            if factor and len(found) > len(own):
+                total, shown = mine + factor * (value(len(found)) - mine), found
+            if total:
+                signals[name] = (round(total, 3), shown)
+                score += total * weights[name]
+            return found if factor == 1.0 else own
+
         gated = len(scored) > _GATE_SCAN_LIMIT or "step" in scored or _ANY_GATE_CHAR.search(scored) is not None
-        code = hits.get("codePresence")
+        code = list(hits.get("codePresence", ()))
         if gated:
-            extra = _syntax(scored, _CODE_SYNTAX)
-            if extra:
-                code = (code or []) + extra
-        if code:
-            value = 1.0 if len(code) > 1 else 0.5
-            signals["codePresence"] = (value, code)
-            score += value * weights["codePresence"]
-        reasoning = hits.get("reasoningMarkers") or ()
-        if reasoning:
-            value = 1.0 if len(reasoning) > 1 else 0.7
-            signals["reasoningMarkers"] = (value, reasoning)  # type: ignore[assignment]
-            score += value * weights["reasoningMarkers"]
-        technical = hits.get("technicalTerms") or ()
-        if len(technical) > 1:
-            value = 1.0 if len(technical) > 3 else 0.5
-            signals["technicalTerms"] = (value, technical)  # type: ignore[assignment]
-            score += value * weights["technicalTerms"]
+            code += _syntax(scored, _CODE_SYNTAX)
+        mcode = _merge(code, mhits.get("codePresence"), _syntax(material, _CODE_SYNTAX) if factor else ())
+        code = dimension("codePresence", code, mcode, _code_value)
+        reasoning = dimension(
+            "reasoningMarkers",
+            hits.get("reasoningMarkers", []),
+            _merge(hits.get("reasoningMarkers", []), mhits.get("reasoningMarkers")),
+            _reasoning_value,
+        )
+        technical = dimension(
+            "technicalTerms",
+            hits.get("technicalTerms", []),
+            _merge(hits.get("technicalTerms", []), mhits.get("technicalTerms")),
+            _technical_value,
+        )
         simple = hits.get("simpleIndicators")
         if simple:
             signals["simpleIndicators"] = (-1.0, simple)
@@ -218,32 +321,63 @@ class Classifier:
         if questions > 3:
             signals["questionComplexity"] = (0.5, [f"{questions} questions"])
             score += 0.5 * weights["questionComplexity"]
-        maths = hits.get("mathematics")
+        maths = hits.get("mathematics", []) + hits.get("mathExact", [])
         if gated:
-            extra = _syntax(scored, _MATH_SYNTAX)
-            if extra:
-                maths = (maths or []) + extra
-        maths = maths or ()  # type: ignore[assignment]
-        if maths:
-            value = 1.0 if len(maths) > 1 else 0.5
-            signals["mathematics"] = (value, maths)  # type: ignore[arg-type]
-            score += value * weights["mathematics"]
-        task = hits.get("taskVerbs")
+            maths = maths + _syntax(scored, _MATH_SYNTAX)
+        maths = dimension("mathematics", maths, _merge(maths, mhits.get("mathematics")), _code_value)
         if task:
             signals["taskVerbs"] = (0.0, task)
+
+        # Floors: signals that decide a tier however short the prompt is (issue 23)
+        floors: list[tuple[Tier, str, str, list[str]]] = []
+        proof = hits.get("proof")
+        if proof:
+            floors.append(("REASONING", "proof", "proofMarkers", proof))
+        elif (
+            ("puzzle" in hits or _CONDITIONAL_QUANTITY.search(scored))
+            and len(technical) < 2
+            and not design
+            and len(scored) < 400
+            and _has_number(scored)
+        ):
+            floors.append(("REASONING", "puzzle", "puzzleConstraints", hits.get("puzzle", ["if ... how many"])))
+        if design and (("system" in hits and design != ["build"]) or _SCALE.search(scored)):
+            floors.append(("COMPLEX", "design_at_scale", "designAtScale", design + hits.get("system", [])))
+        agent = self.agent_verbs & heads
+        if len(agent) >= 4 or (len(agent) >= 3 and ("repo" in hits or code)):
+            floors.append(("COMPLEX", "agentic_steps", "agenticSteps", sorted(agent)))
+        if "deepPhrase" in hits or ("deep" in hits and heads & _REVIEW_HEADS):
+            floors.append(("COMPLEX", "deep_review", "deepReview", hits.get("deepPhrase", []) + hits.get("deep", [])))
+        for _, _, name, found in floors:
+            signals[name] = (1.0, found)
+        if operation:
+            signals["material"] = (factor, [operation])
+        asks_for_work = bool(task or maths) and operation not in ("trivial", "lookup")
+        if not asks_for_work and operation == "transform" and len(material) >= 200:
+            asks_for_work = True
+        if operation == "lookup" and len(material) > 1500:
+            asks_for_work = True  # a question about a long document needs it read, at least MEDIUM
+        if not asks_for_work and len(scored) > 60 and len(_NUMBER.findall(scored[:1000])) >= 2:
+            asks_for_work = True  # a word problem: several quantities in a question of some length
         rule = next((tier for _, tier in self.rules if f"rule:{tier}" in hits), None) if self.rules else None
-        tier, reason = self._tier(score, len(reasoning), len(maths), len(technical), bool(task or maths), rule)
+        tier, reason = self._tier(score, len(reasoning), len(maths), len(technical), asks_for_work, rule)
+        for floor, why, _, _ in floors:
+            if _RANK[floor] > _RANK[tier]:
+                tier, reason = floor, why
         return Classification(tier, score, signals, reason, tokens_estimate, truncated)
 
     def _tier(
         self, score: float, reasoning: int, maths: int, technical: int, asks_for_work: bool, rule: Tier | None
     ) -> tuple[Tier, str]:
         simple_medium, medium_complex, complex_reasoning = self.bounds
-        if score < simple_medium:
+        # under-serving costs more than over-serving: a score within ``escalation_margin`` below a
+        # boundary already takes the tier above it
+        margin = self.margin
+        if score < simple_medium - margin:
             tier: Tier = "SIMPLE"
-        elif score < medium_complex:
+        elif score < medium_complex - margin:
             tier = "MEDIUM"
-        elif score < complex_reasoning:
+        elif score < complex_reasoning - margin:
             tier = "COMPLEX"
         else:
             tier = "REASONING"
@@ -256,3 +390,39 @@ class Classifier:
         if rule is not None and _RANK[rule] > _RANK[tier]:
             return rule, "keyword_rule"
         return tier, reason
+
+
+def _code_value(hits: int) -> float:
+    return 1.0 if hits > 1 else 0.5 if hits else 0.0
+
+
+def _reasoning_value(hits: int) -> float:
+    return 1.0 if hits > 1 else 0.7 if hits else 0.0
+
+
+def _technical_value(hits: int) -> float:
+    return 1.0 if hits > 3 else 0.5 if hits > 1 else 0.0
+
+
+def _merge(own: list[str], *more: Iterable[str] | None) -> list[str]:
+    """The instruction's hits and the material's, once each."""
+    merged = list(own)
+    for extra in more:
+        if extra:
+            merged.extend(k for k in extra if k not in merged)
+    return merged
+
+
+def _has_number(text: str) -> bool:
+    return any(c.isdigit() for c in text) or _NUMBER_WORD.search(text) is not None
+
+
+def _clause_heads(text: str) -> frozenset[str]:
+    """The first word of each clause, past polite and auxiliary lead-ins ("can you", "please")."""
+    heads = set()
+    for clause in _CLAUSE.split(text[:2000]):
+        for word in clause.split():
+            if word not in _LEAD_INS:
+                heads.add(word)
+                break
+    return frozenset(heads)

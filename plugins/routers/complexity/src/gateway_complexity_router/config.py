@@ -78,6 +78,9 @@ class ComplexityRouterConfig(Strict):
     keyword_tier_rules: dict[Tier, list[str]] = Field(default_factory=dict)
     #: a chain of reasoning (2+ markers, or a marker and a maths term) with a score at least this: REASONING
     reasoning_override_min_score: float | None = None
+    #: under-serving costs more than over-serving: a score this close below a tier boundary already
+    #: takes the tier above it (0 switches the bias off)
+    escalation_margin: float = Field(default=0.02, ge=0, le=0.5)
     #: the tier for requests with no text to judge (images only, tool results only, empty)
     default_tier: Tier = "MEDIUM"
     #: LiteLLM's name: a model group for requests with no text (wins over default_tier)
