@@ -148,7 +148,23 @@ class GatewayProcess:
         assert self.proc is not None
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
         try:
-            return [int(pid) for pid in children.read_text().split()]
+            pids = [int(pid) for pid in children.read_text().split()]
+        except OSError:
+            return []
+        workers = []
+        for pid in pids:  # multiprocessing's resource tracker is a child too: workers are spawn_main ones
+            try:
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    workers.append(pid)
+            except OSError:
+                pass
+        return workers
+
+    def children(self) -> list[int]:
+        """Every child of the process (workers, multiprocessing's resource tracker)."""
+        assert self.proc is not None
+        try:
+            return [int(p) for p in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()]
         except OSError:
             return []
 
@@ -164,7 +180,7 @@ class GatewayProcess:
         """``kill -9`` of the process (and of its workers, which would otherwise keep serving)."""
         if self.proc is None:
             return
-        pids = self.worker_pids()
+        pids = self.children()
         if self.proc.poll() is None:
             self.proc.kill()
         for pid in pids:
@@ -208,6 +224,15 @@ class RedisServer:
                 return sock.recv(16).startswith(b"+PONG")
         except OSError:
             return False
+
+    def integer(self, *command: str) -> int:
+        """An integer reply of one inline command (``ZCARD key``), on a connection of its own."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
+            sock.sendall(" ".join(command).encode() + b"\r\n")
+            reply = sock.recv(64)
+        if not reply.startswith(b":"):
+            raise RuntimeError(f"redis answered {reply!r} to {command}")
+        return int(reply[1:].split(b"\r\n")[0])
 
     def kill(self) -> None:
         """``kill -9``: Redis is gone at once, its connections reset."""
@@ -390,7 +415,7 @@ class Load:
                         )
                     except httpx.HTTPError as exc:
                         self.answers.append(Answer(self.now(), 0, None, time.monotonic() - start, type(exc).__name__))
-                        await asyncio.sleep(0.05)
+                        await asyncio.sleep(0.2)  # a gateway that is down: retry, without spinning
                     if self.pause:
                         await asyncio.sleep(self.pause)
 
@@ -419,6 +444,21 @@ def ledger_ids(database_url: str) -> list[str]:
     return asyncio.run(run())
 
 
+def ledger_statuses(database_url: str) -> dict[str, tuple[str, str | None, int]]:
+    """request id -> (status, model group, spend in pico-dollars) of every ledger row."""
+    import asyncpg
+
+    async def run() -> dict[str, tuple[str, str | None, int]]:
+        conn = await asyncpg.connect(database_url)
+        try:
+            rows = await conn.fetch("SELECT request_id, status, model_group, spend_pico FROM gateway_spend_logs")
+            return {r["request_id"]: (r["status"], r["model_group"], r["spend_pico"]) for r in rows}
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
 def wait_for_ledger(database_url: str, expected: set[str], timeout: float = 60) -> list[str]:
     """The ledger's ids once every expected id arrived (shipping is asynchronous), or at the timeout."""
     rows: list[str] = []
@@ -436,3 +476,98 @@ def duplicates(ids: list[str | None]) -> int:
     """How many ids occur more than once (each extra occurrence counted)."""
     counts = Counter(i for i in ids if i is not None)
     return sum(n - 1 for n in counts.values() if n > 1)
+
+
+class BrokenUpstream:
+    """An OpenAI-compatible address whose server misbehaves at the TCP level, in a thread of its own.
+
+    ``hang``: reads the request and never answers.  ``reset``: reads the request and resets the
+    connection (RST, no HTTP answer).  ``half``: answers a streamed chat with its headers and half
+    of the stream (two content chunks), then closes the connection: no final chunk, no usage, no
+    ``data: [DONE]``.
+    """
+
+    def __init__(self, behaviour: str) -> None:
+        assert behaviour in {"hang", "reset", "half"}
+        self.behaviour = behaviour
+        self.port = free_port()
+        self.connections = 0
+        self._held: list[socket.socket] = []
+        self._listener = socket.socket()
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", self.port))
+        self._listener.listen(128)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> BrokenUpstream:
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._listener.close()
+        for held in self._held:
+            held.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _read_request(self, conn: socket.socket) -> bool:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return False
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = next(
+            (
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ),
+            0,
+        )
+        while len(body) < length:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return False
+            body += chunk
+        return True
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            if not self._read_request(conn):
+                conn.close()
+                return
+            if self.behaviour == "hang":
+                self._held.append(conn)  # kept open, never answered
+                return
+            if self.behaviour == "reset":
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                conn.close()  # linger 0: the peer gets a RST
+                return
+            chunk = (
+                b'data: {"id":"chatcmpl-half","object":"chat.completion.chunk","created":1,"model":"gpt-x",'
+                b'"choices":[{"index":0,"delta":{"role":"assistant","content":"Half "},"finish_reason":null}]}\n\n'
+            )
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+                + b"%x\r\n%s\r\n" % (len(chunk), chunk) * 2
+            )
+            time.sleep(0.2)
+            conn.close()  # mid-stream: no final chunk, no [DONE], no terminating 0-length chunk
+        except OSError:
+            conn.close()
