@@ -19,6 +19,14 @@ if ! up 6379; then
     --dir /var/lib/redis --logfile /var/log/redis/ci.log || true
   wait_for 6379 || exit 1
 fi
+# PgBouncer (tests/test_pgbouncer.py starts its own in transaction mode): the Debian package, when apt can install it;
+# without it that test is skipped, saying so
+if ! command -v pgbouncer >/dev/null && [ ! -x /usr/sbin/pgbouncer ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  echo "installing pgbouncer (Debian package)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null 2>&1; } \
+    || echo "could not install pgbouncer: tests/test_pgbouncer.py will be skipped"
+fi
 # the tests create their own databases; make sure the default one exists
 if command -v psql >/dev/null; then
   psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='test'" 2>/dev/null | grep -q 1 \

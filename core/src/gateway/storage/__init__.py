@@ -6,7 +6,9 @@ asyncpg).  Core never imports this package unless a plugin (or ``gateway db``) a
 Which database
     ``general_settings.database_url`` or, when unset, the ``DATABASE_URL`` environment variable.
     ``postgresql://`` and ``postgres://`` URLs (what LiteLLM users have) are served by asyncpg
-    (``sslmode=`` becomes asyncpg's ``ssl=``).  ``sqlite:///path`` URLs use aiosqlite.  With no
+    (``sslmode=`` becomes asyncpg's ``ssl=``).  Behind PgBouncer in transaction mode, add
+    ``?pgbouncer=true`` (Prisma's and so LiteLLM's spelling): no prepared statement is then reused
+    across transactions, which such a pooler cannot carry (docs/scaling.md).  ``sqlite:///path`` URLs use aiosqlite.  With no
     URL at all the store is the SQLite file ``gateway.db`` next to the config file (the current
     directory when the config is not a file).  SQLite runs in WAL mode with a busy timeout, so
     several worker processes can share the file.
@@ -32,6 +34,9 @@ Public API (everything else in the package is private)
         disposes the engine.  Entering it several times (one per plugin) is the intended use.
     ``database_url(config) -> str``
         The SQLAlchemy URL the gateway uses (for messages and tests; it may hold a password).
+    ``postgres_connect_args(raw_url) -> dict``
+        The asyncpg ``connect_args`` a PostgreSQL URL as the operator wrote it asks for: with
+        ``?pgbouncer=true`` no prepared statement is reused (for a plugin's own engine).
     ``is_postgres(gateway) -> bool``
         For the odd statement that differs between the two (``ON CONFLICT`` works on both).
     ``upgrade(gateway, *, allow_destructive=False) -> list[str]`` / ``current(gateway)``
@@ -59,7 +64,16 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError("gateway.storage needs the sql extra: pip install 'gateway[sql]'") from exc
 
-from gateway.storage._engine import database_url, get_engine, is_postgres, open_storage
+from gateway.storage._engine import database_url, get_engine, is_postgres, open_storage, postgres_connect_args
 from gateway.storage._migrations import MigrationError, current, upgrade
 
-__all__ = ["get_engine", "open_storage", "database_url", "is_postgres", "upgrade", "current", "MigrationError"]
+__all__ = [
+    "get_engine",
+    "open_storage",
+    "database_url",
+    "postgres_connect_args",
+    "is_postgres",
+    "upgrade",
+    "current",
+    "MigrationError",
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -33,7 +34,7 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 def database_url(config: GatewayConfig) -> str:
     """The SQLAlchemy async URL for this config (see the package docstring for the rules)."""
-    raw = config.general_settings.database_url or os.environ.get("DATABASE_URL") or ""
+    raw = _raw_database_url(config)
     if not raw:
         folder = config.path.resolve().parent if config.path is not None else Path.cwd()
         return f"sqlite+aiosqlite:///{folder / DEFAULT_SQLITE_FILE}"
@@ -60,7 +61,8 @@ def safe_url(url: str) -> str:
 
 
 def _asyncpg_url(url: str) -> str:
-    """asyncpg spells libpq's ``sslmode`` as ``ssl`` and rejects libpq-only query options."""
+    """asyncpg spells libpq's ``sslmode`` as ``ssl`` and rejects libpq-only query options (and
+    ``pgbouncer``, read by :func:`postgres_connect_args`)."""
     parts = urlsplit(url)
     if not parts.query:
         return url
@@ -68,9 +70,47 @@ def _asyncpg_url(url: str) -> str:
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if name == "sslmode":
             query.append(("ssl", value))
-        elif name not in ("connect_timeout", "application_name", "options"):
+        elif name not in ("connect_timeout", "application_name", "options", "pgbouncer"):
             query.append((name, value))
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def behind_pgbouncer(raw_url: str) -> bool:
+    """``?pgbouncer=true`` on the database URL: Prisma's spelling, so what LiteLLM users already have
+    when their PostgreSQL is behind PgBouncer (or another transaction-mode pooler)."""
+    query = dict(parse_qsl(urlsplit(raw_url).query, keep_blank_values=True))
+    value = query.get("pgbouncer", "").strip().lower()
+    if value in ("", "false", "0", "no", "off"):
+        return False
+    if value in ("true", "1", "yes", "on"):
+        return True
+    raise ConfigError(f"database URL: pgbouncer={value!r} is not a boolean; write ?pgbouncer=true or leave it out")
+
+
+def postgres_connect_args(raw_url: str) -> dict[str, Any]:
+    """asyncpg options for a PostgreSQL URL: with ``?pgbouncer=true``, no prepared statement is reused.
+
+    A transaction-mode pooler gives each transaction whichever server connection is free, so a
+    statement prepared in one transaction is missing in the next ("prepared statement
+    __asyncpg_stmt_N__ does not exist"), and two clients' statements of the same name collide on
+    one server connection.  asyncpg's cache and SQLAlchemy's are turned off, and the statements
+    SQLAlchemy still prepares within a transaction get unique names.  The cost is a parse per query
+    on the server, which is why it is not the default for a direct connection."""
+    if not behind_pgbouncer(raw_url):
+        return {}
+    return {
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": _unique_statement_name,
+    }
+
+
+def _unique_statement_name() -> str:
+    return f"__gateway_{uuid.uuid4().hex}__"
+
+
+def _raw_database_url(config: GatewayConfig) -> str:
+    return config.general_settings.database_url or os.environ.get("DATABASE_URL") or ""
 
 
 class Storage:
@@ -126,7 +166,10 @@ def _create_engine(storage: Storage, *, for_migrations: bool = False) -> AsyncEn
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     elif for_migrations:
         kwargs["poolclass"] = NullPool  # used once, at start-up
-        kwargs["connect_args"] = {"timeout": general.database_connection_timeout or deadline}
+        kwargs["connect_args"] = {
+            "timeout": general.database_connection_timeout or deadline,
+            **postgres_connect_args(_raw_database_url(storage.gateway.config)),
+        }
     else:
         kwargs["pool_size"] = general.database_connection_pool_limit or 10
         kwargs["max_overflow"] = 5
@@ -136,11 +179,35 @@ def _create_engine(storage: Storage, *, for_migrations: bool = False) -> AsyncEn
         kwargs["connect_args"] = {
             "timeout": general.database_connection_timeout or deadline,
             "command_timeout": deadline,
+            **postgres_connect_args(_raw_database_url(storage.gateway.config)),
         }
     engine = create_async_engine(storage.url, **kwargs)
     if storage.is_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    elif not behind_pgbouncer(_raw_database_url(storage.gateway.config)):
+        event.listen(engine.sync_engine, "handle_error", _pooler_hint)
     return engine
+
+
+#: PostgreSQL's answers when a prepared statement did not follow its client (a transaction-mode pooler)
+_POOLER_SIGNS = ('prepared statement "__asyncpg_', "InvalidSQLStatementNameError", "DuplicatePreparedStatementError")
+_hinted = False
+
+
+def _pooler_hint(context: Any) -> None:
+    """Say once what to change when the errors show a transaction-mode pooler the URL does not name."""
+    global _hinted
+    error = context.original_exception
+    text = f"{type(error).__name__} {type(error.__cause__).__name__} {error}"
+    if _hinted or not any(sign in text for sign in _POOLER_SIGNS):
+        return
+    _hinted = True
+    log.error(
+        "database_behind_transaction_pooler",
+        error=str(error).splitlines()[0][:200],
+        hint="PostgreSQL seems to be behind PgBouncer in transaction mode (prepared statements do not "
+        "survive between transactions); add ?pgbouncer=true to DATABASE_URL / general_settings.database_url",
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

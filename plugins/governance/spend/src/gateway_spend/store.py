@@ -23,6 +23,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 from sqlalchemy import String, bindparam, func, inspect, or_, select, text
@@ -147,6 +148,12 @@ def async_url(url: str) -> str:
     return url
 
 
+def _without_param(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != name]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 def utc(epoch: float) -> datetime:
     """Epoch seconds to the naive-UTC datetimes the tables store."""
     return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)
@@ -234,12 +241,17 @@ class LedgerStore:
         url = async_url(url)
         kwargs: dict[str, Any] = {}
         if url.startswith("postgresql"):
+            from gateway.storage import postgres_connect_args
+
+            # ?pgbouncer=true: no prepared statement reused (a transaction-mode pooler cannot carry them)
+            pooler = postgres_connect_args(url)
+            url = _without_param(url, "pgbouncer")
             kwargs.update(
                 pool_size=5,
                 max_overflow=5,
                 pool_pre_ping=True,
                 pool_timeout=5,
-                connect_args={"timeout": 5, "command_timeout": 30},
+                connect_args={"timeout": 5, "command_timeout": 30, **pooler},
             )
         return cls(create_async_engine(url, **kwargs), owns_engine=True)
 
