@@ -47,9 +47,7 @@ _MULTI_STEP = (
 #: (marker, a character it contains): the marker is searched only when the character, found with one
 #: fast memchr-style scan, is in the text at all
 _MATH_SYNTAX = (
-    ("^2", "^"),
-    ("^3", "^"),
-    ("^n", "^"),
+    ("^", "^"),
     ("∫", "∫"),
     ("√", "√"),
     ("≤", "≤"),
@@ -111,6 +109,13 @@ _LOOKUP = re.compile(
 _SCALE = re.compile(r"\d(?:[.,]?\d)*\s?(?:k|m|b|bn|million|billion|thousand)\b|per second|a day\b|daily")
 #: "how many ... if ...", "if it takes ..., how long ...": a quantity under a condition
 _CONDITIONAL_QUANTITY = re.compile(r"(?s)(?:how many|how long)\b.*\bif\b|\bif\b.*\b(?:how many|how long)\b")
+#: "is this argument valid?", "is the reasoning sound", "does the conclusion follow"
+_LOGIC = re.compile(
+    r"(?s)\b(?:argument|reasoning|inference|conclusion|deduction)\b.{0,40}\b(?:valid|sound|follows?)\b"
+    r"|\b(?:valid|sound)\b.{0,20}\b(?:argument|reasoning|inference)\b"
+)
+#: a definition or formula look-up about maths ("what is a prime number?"), not a problem to solve
+_MATH_LOOKUP = re.compile(r"^(?:what is|what's|what are|define|who)\b(?!.*\d)")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NUMBER_WORD = re.compile(r"\b(?:two|three|four|five|six|seven|eight|nine|ten|twelve|hundred)\b")
 
@@ -341,6 +346,10 @@ class Classifier:
             and _has_number(scored)
         ):
             floors.append(("REASONING", "puzzle", "puzzleConstraints", hits.get("puzzle", ["if ... how many"])))
+        elif maths and "?" in scored and len(scored) < 300 and not task and not simple_lookup(scored):
+            floors.append(("REASONING", "maths_question", "mathsQuestion", maths))
+        elif _LOGIC.search(scored) and len(scored) < 400:
+            floors.append(("REASONING", "logic", "logicQuestion", ["argument validity"]))
         if design and (("system" in hits and design != ["build"]) or _SCALE.search(scored)):
             floors.append(("COMPLEX", "design_at_scale", "designAtScale", design + hits.get("system", [])))
         agent = self.agent_verbs & heads
@@ -359,6 +368,10 @@ class Classifier:
             asks_for_work = True  # a question about a long document needs it read, at least MEDIUM
         if not asks_for_work and len(scored) > 60 and len(_NUMBER.findall(scored[:1000])) >= 2:
             asks_for_work = True  # a word problem: several quantities in a question of some length
+        if not signals and not asks_for_work and len(scored) >= 70 and "?" in scored and not material:
+            # nothing recognised in an ask of some length: not confident it is easy, so not SIMPLE
+            asks_for_work = True
+            signals["unrecognised"] = (1.0, [])
         rule = next((tier for _, tier in self.rules if f"rule:{tier}" in hits), None) if self.rules else None
         tier, reason = self._tier(score, len(reasoning), len(maths), len(technical), asks_for_work, rule)
         for floor, why, _, _ in floors:
@@ -411,6 +424,10 @@ def _merge(own: list[str], *more: Iterable[str] | None) -> list[str]:
         if extra:
             merged.extend(k for k in extra if k not in merged)
     return merged
+
+
+def simple_lookup(text: str) -> bool:
+    return _MATH_LOOKUP.match(text.lstrip()) is not None
 
 
 def _has_number(text: str) -> bool:
