@@ -869,6 +869,18 @@ ROUTES: list[Route] = [
             "/routes",
         )
     ),
+    # gateway-admin-ui: its page and assets; the session routes refuse a bearer key (401 without the
+    # UI's cookie, 403 for login and logout without the page's Origin) before reading anything
+    Route("GET", "/ui", lambda t: [{}], valid_status=308),
+    Route("GET", "/ui/", lambda t: [{}]),
+    Route("GET", "/ui/assets/{asset:path}", lambda t: [{}]),
+    Route("POST", "/ui/login", lambda t: [{"key": MASTER}], valid_status=403),
+    Route("POST", "/ui/logout", lambda t: [{}], valid_status=403),
+    Route("GET", "/ui/session", lambda t: [{}], valid_status=401),
+    *(
+        Route(method, "/ui/api/{path:path}", lambda t: [{}], valid_status=401)
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+    ),
 ]
 
 #: LiteLLM's provider pass-through routes (core).  /anthropic forwards to the module's Anthropic
@@ -1191,6 +1203,7 @@ PATH_PARAMETERS = {
     "{model_id:path}": "gpt-4o",
     "{deployment}": "gpt-4o",
     "{response_id}": "resp_fuzz_missing",
+    "{asset:path}": "app.css",
 }
 
 

@@ -44,7 +44,7 @@ from test_fuzz_routes import (  # noqa: F401 - fixtures used by name
     target,
 )
 
-Access = Literal["public", "key", "delegated", "admin"]
+Access = Literal["public", "key", "delegated", "admin", "session"]
 
 #: (method, path) -> who may call it
 MATRIX: dict[tuple[str, str], Access] = {
@@ -162,6 +162,15 @@ MATRIX: dict[tuple[str, str], Access] = {
     # gateway-cache
     ("GET", "/cache/ping"): "admin",
     ("POST", "/cache/delete"): "admin",
+    # gateway-admin-ui: the page and its assets are public; its other routes take the UI's session
+    # cookie (login: the page's own Origin), never a bearer key, the master key's included
+    ("GET", "/ui"): "public",
+    ("GET", "/ui/"): "public",
+    ("GET", "/ui/assets/{asset:path}"): "public",
+    ("POST", "/ui/login"): "session",
+    ("POST", "/ui/logout"): "session",
+    ("GET", "/ui/session"): "session",
+    **{(method, "/ui/api/{path:path}"): "session" for method in ("GET", "POST", "PUT", "PATCH", "DELETE")},
 }
 
 
@@ -205,6 +214,10 @@ def test_who_may_call_each_route(gateway: GatewayProcess, target: Target, route:
     anonymous = call(gateway, route, target, None)
     plain = call(gateway, route, target, target.virtual_key)
     master = call(gateway, route, target, MASTER)
+    if access == "session":  # a bearer key is not a session: every caller here is refused
+        for reply in (anonymous, plain, master):
+            assert reply.status_code in (401, 403), reply.text
+        return
     if access == "public":
         assert anonymous.status_code not in (401, 403), anonymous.text
     else:

@@ -221,9 +221,9 @@ def ui_routes(gateway: Gateway, store: Callable[[], SessionStore | None]) -> lis
         return _answer(RedirectResponse("/ui/", status_code=308))
 
     async def asset(request: Request) -> Response:
-        found = assets.get(request.path_params["name"])
+        found = assets.get(request.path_params["asset"])
         if found is None or found[1] == TYPES[".html"]:
-            return _error(NotFoundError(f"no UI asset {request.path_params['name']!r}", code="404"))
+            return _error(NotFoundError(f"no UI asset {request.path_params['asset']!r}", code="404"))
         response = Response(found[0], media_type=found[1])
         _answer(response)
         response.headers["cache-control"] = "no-cache"
@@ -283,6 +283,8 @@ def ui_routes(gateway: Gateway, store: Callable[[], SessionStore | None]) -> lis
         return response
 
     async def logout(request: Request) -> Response:
+        if not _same_origin(request):  # another site may not log the user out either
+            return _csrf_refused("log out from the UI's own page (/ui/): the Origin header must name this host")
         session = await current(request)
         if session is not None:
             refused = _check_csrf(request, session)
@@ -332,7 +334,7 @@ def ui_routes(gateway: Gateway, store: Callable[[], SessionStore | None]) -> lis
     return [
         Route("/ui", bare, methods=["GET"]),
         Route("/ui/", index, methods=["GET"]),
-        Route("/ui/assets/{name:path}", asset, methods=["GET"]),
+        Route("/ui/assets/{asset:path}", asset, methods=["GET"]),
         Route("/ui/login", login, methods=["POST"]),
         Route("/ui/logout", logout, methods=["POST"]),
         Route("/ui/session", whoami, methods=["GET"]),
