@@ -64,7 +64,7 @@ CATALOG: tuple[Distribution, ...] = (
                  config_keys=("general_settings.alert_to_webhook_url",)),
     Distribution("gateway-virtual-keys", "virtual_keys", config_keys=(
         "litellm_settings.max_internal_user_budget", "litellm_settings.default_key_generate_params",
-        "litellm_settings.upperbound_key_generate_params"),
+        "litellm_settings.upperbound_key_generate_params", "litellm_settings.max_end_user_budget_id"),
         routes=("/key/", "/team/", "/user/", "/customer/", "/end_user/", "/budget/", "/organization/", "/tag/")),
     Distribution("gateway-spend", "spend", config_keys=(
         "general_settings.disable_spend_logs", "general_settings.disable_budget_reservation",

@@ -245,6 +245,8 @@ class LitellmSettings(Strict):
     budget_duration: str | None = None
     max_internal_user_budget: float | None = Field(default=None, ge=0)
     max_end_user_budget: float | None = Field(default=None, ge=0)
+    #: the budget tier (``/budget/new``) of end users without a budget of their own (gateway-virtual-keys)
+    max_end_user_budget_id: str | None = Field(default=None, min_length=1)
     default_internal_user_params: dict[str, Any] | None = None
     default_team_settings: list[dict[str, Any]] | None = None
     upperbound_key_generate_params: dict[str, Any] | None = None

@@ -101,11 +101,12 @@ async def gateway_auth(api_key: str | None, gateway: Gateway) -> Principal | Non
 
 @hookimpl
 def gateway_config_keys() -> list[str]:
-    """The LiteLLM config keys this plugin implements (LiteLLM's defaults and caps for keys and internal users)."""
+    """The LiteLLM config keys this plugin implements (LiteLLM's defaults and caps for keys, internal users and end users)."""
     return [
         "litellm_settings.max_internal_user_budget",
         "litellm_settings.default_key_generate_params",
         "litellm_settings.upperbound_key_generate_params",
+        "litellm_settings.max_end_user_budget_id",
     ]
 
 

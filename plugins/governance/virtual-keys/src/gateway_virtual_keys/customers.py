@@ -7,7 +7,10 @@ like keys): a request costs one dict look-up, no database read.
 * ``gateway_pre_call``: a blocked customer is refused (403); a customer with ``models`` may use
   only those (401, as a key's model refusal).
 * ``gateway_end_user_scope`` (declared by gateway-spend): the customer's budget and limits, which
-  gateway-spend enforces with its exact reservations, as for keys.
+  gateway-spend enforces with its exact reservations, as for keys.  An end user with no budget of
+  its own (no customer row, or one that sets no limit) gets the tier named by
+  ``litellm_settings.max_end_user_budget_id``, on its own counters, as LiteLLM applies it; without
+  that tier gateway-spend applies ``max_end_user_budget``.
 """
 
 from __future__ import annotations
@@ -53,16 +56,23 @@ def customer_of(row: Mapping[str, Any], catalog: ModelCatalog, tiers: Tiers) -> 
 class Customers:
     """Every customer of the database, by id (one worker's copy)."""
 
-    def __init__(self) -> None:
+    def __init__(self, default_tier_id: str | None = None) -> None:
         self.by_id: dict[str, Customer] = {}
         #: every budget tier, by id (few rows; keys and teams read them too)
         self.tiers: dict[str, dict[str, Any]] = {}
+        #: ``litellm_settings.max_end_user_budget_id``: the tier of end users without a budget of their own
+        self.default_tier_id = default_tier_id
+        #: that tier's limits, when it exists and sets any (recomputed with the tiers)
+        self.default_limits: dict[str, Any] | None = None
 
     def replace_all(
         self, rows: Iterable[Mapping[str, Any]], tiers: Iterable[Mapping[str, Any]], catalog: ModelCatalog
     ) -> None:
         self.tiers = {tier["budget_id"]: dict(tier) for tier in tiers}
         self.by_id = {row["user_id"]: customer_of(row, catalog, self.tiers) for row in rows}
+        tier = self.tiers.get(self.default_tier_id or "")
+        limits = {name: tier[name] for name in LIMIT_FIELDS if tier and tier.get(name) is not None}
+        self.default_limits = limits or None
 
     def put(self, user_id: str, row: Mapping[str, Any] | None, catalog: ModelCatalog) -> None:
         if row is None:
@@ -96,5 +106,11 @@ def check_request(
 
 
 def end_user_scope(customers: Customers, end_user: str) -> BudgetScope | None:
+    """The end user's own budget and limits, else those of the default tier; None: neither (then
+    gateway-spend applies ``max_end_user_budget``)."""
     customer = customers.by_id.get(end_user)
-    return None if customer is None else customer.scope
+    if customer is not None and customer.scope is not None:
+        return customer.scope
+    if customers.default_limits is None:
+        return None
+    return scope("end_user", end_user, customers.default_limits, None)

@@ -52,7 +52,7 @@ class PluginState:
         self.metrics: dict[str, int] = dict.fromkeys(METRIC_NAMES, 0)
         gateway.state[METRICS_STATE_KEY] = self.metrics
         #: every customer (``/customer/*``), for the request path; filled by the synchroniser
-        self.customers = Customers()
+        self.customers = Customers(gateway.config.litellm_settings.max_end_user_budget_id)
         #: every tag with a budget or limits (``/tag/*``), for gateway-spend's ``gateway_tag_scopes``
         self.tags = Tags()
         #: scheduled key rotation (``auto_rotate``), resolved once with LiteLLM's environment variables

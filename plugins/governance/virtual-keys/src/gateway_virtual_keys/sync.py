@@ -103,6 +103,14 @@ class Synchroniser:
         self.state.customers.replace_all(await store.all_customers(), await store.all_tiers(), self.state.catalog)
         self.state.tags.replace_all(await all_tags(store), self.state.customers.tiers)
         self.state.count("cache_full_reloads_total")
+        customers = self.state.customers
+        if customers.default_tier_id and customers.default_tier_id not in customers.tiers:
+            # said at every reload until the tier exists: end users get max_end_user_budget meanwhile
+            log.warning(
+                "max_end_user_budget_id_unknown",
+                budget_id=customers.default_tier_id,
+                reason="litellm_settings.max_end_user_budget_id names no budget tier; create it with /budget/new",
+            )
 
     async def apply(self, changes: list[tuple[str, str]]) -> None:
         cache = self.state.cache

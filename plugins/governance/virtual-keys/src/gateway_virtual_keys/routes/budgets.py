@@ -132,6 +132,8 @@ async def delete(request: Request, caller: Caller, state: PluginState) -> dict[s
             if ids:
                 shown = ", ".join(repr(str(i)[:64]) for i in sorted(ids)[:10])
                 members.append(f"{what} {shown}" + (f" and {len(ids) - 10} more" if len(ids) > 10 else ""))
+        if body.id == state.customers.default_tier_id:
+            members.append("every end user without a budget of its own (litellm_settings.max_end_user_budget_id)")
         if members:
             raise BadRequestError(
                 f"'id': budget tier {body.id!r} still has members ({'; '.join(members)}); point them to another "
