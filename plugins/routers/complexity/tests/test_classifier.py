@@ -90,11 +90,11 @@ def test_config_mistakes_are_refused_with_the_fix() -> None:
         classifier(session_affinity=True)
 
 
-def test_held_out_accuracy_stays_at_least_80_percent() -> None:
+def test_held_out_accuracy_stays_at_least_90_percent() -> None:
     rows = evaluate.load_prompts("held")
     assert len(rows) >= 90 and len(evaluate.load_prompts("all")) >= 300
     result = evaluate.evaluate(rows, ComplexityRouterConfig(tiers=SEED_TIERS))
-    assert result["accuracy"] >= 0.80
+    assert result["accuracy"] >= 0.90  # 92.6% after issue 23 (86.2% before)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("genai_prices") is None, reason="needs the [eval] extra (genai-prices)")

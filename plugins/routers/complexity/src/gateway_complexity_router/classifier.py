@@ -116,6 +116,7 @@ _LOGIC = re.compile(
 )
 #: a definition or formula look-up about maths ("what is a prime number?"), not a problem to solve
 _MATH_LOOKUP = re.compile(r"^(?:what is|what's|what are|define|who)\b(?!.*\d)")
+_DIGIT = re.compile(r"\d")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NUMBER_WORD = re.compile(r"\b(?:two|three|four|five|six|seven|eight|nine|ten|twelve|hundred)\b")
 
@@ -197,11 +198,12 @@ class Classifier:
             "op:trivial": kw.TRIVIAL_OPS,
             "op:transform": kw.TRANSFORM_OPS,
             "op:analyse": kw.ANALYSE_OPS,
+            "agent": kw.AGENT,
         }
         # per-tier overrides, the most severe tier first
         self.rules = sorted(((TIERS.index(tier), tier) for tier in config.keyword_tier_rules), reverse=True)
         lists.update({f"rule:{tier}": words for tier, words in config.keyword_tier_rules.items()})
-        self.index = KeywordIndex(lists, exact=("taskVerbs", "firstThen", "mathExact", "repo", "op:trivial"))
+        self.index = KeywordIndex(lists, exact=("taskVerbs", "firstThen", "mathExact", "repo", "op:trivial", "agent"))
         #: English instruction verbs count only at the head of a clause ("review this" asks, "the
         #: review meeting" does not); other languages' verbs count wherever they stand
         self.head_only = frozenset(
@@ -242,7 +244,16 @@ class Classifier:
             scored = instruction + "\n" + self.window(system)[0].lower()
         index = self.index
         hits = index.match(index.tokens(scored), scored, ascii_only)
-        heads = _clause_heads(scored) if scored else frozenset()
+        # clause heads cost a split of the text: only when a verb that needs one was found at all
+        head_only = self.head_only
+        needs_heads = (
+            len(hits.get("agent", ())) >= 3
+            or "deep" in hits
+            or any(k in head_only for k in hits.get("taskVerbs", ()))
+            or any(k in head_only for k in hits.get("design", ()))
+            or "build" in hits.get("agent", ())
+        )
+        heads = _clause_heads(scored) if needs_heads else frozenset()
         task = [k for k in hits.get("taskVerbs", ()) if k not in self.head_only or k in heads]
         design = [k for k in hits.get("design", ()) if k not in self.head_only or k in heads]
         if "build" in heads and not design:
@@ -339,7 +350,10 @@ class Classifier:
         if proof:
             floors.append(("REASONING", "proof", "proofMarkers", proof))
         elif (
-            ("puzzle" in hits or _CONDITIONAL_QUANTITY.search(scored))
+            (
+                "puzzle" in hits
+                or (("how many" in scored or "how long" in scored) and _CONDITIONAL_QUANTITY.search(scored))
+            )
             and len(technical) < 2
             and not design
             and len(scored) < 400
@@ -348,7 +362,11 @@ class Classifier:
             floors.append(("REASONING", "puzzle", "puzzleConstraints", hits.get("puzzle", ["if ... how many"])))
         elif maths and "?" in scored and len(scored) < 300 and not task and not simple_lookup(scored):
             floors.append(("REASONING", "maths_question", "mathsQuestion", maths))
-        elif _LOGIC.search(scored) and len(scored) < 400:
+        elif (
+            len(scored) < 400
+            and ("valid" in scored or "sound" in scored or "follow" in scored)
+            and _LOGIC.search(scored)
+        ):
             floors.append(("REASONING", "logic", "logicQuestion", ["argument validity"]))
         if design and (("system" in hits and design != ["build"]) or _SCALE.search(scored)):
             floors.append(("COMPLEX", "design_at_scale", "designAtScale", design + hits.get("system", [])))
@@ -431,7 +449,7 @@ def simple_lookup(text: str) -> bool:
 
 
 def _has_number(text: str) -> bool:
-    return any(c.isdigit() for c in text) or _NUMBER_WORD.search(text) is not None
+    return _DIGIT.search(text) is not None or _NUMBER_WORD.search(text) is not None
 
 
 def _clause_heads(text: str) -> frozenset[str]:
