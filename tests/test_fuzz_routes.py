@@ -867,8 +867,11 @@ ROUTES: list[Route] = [
             "/models/{model_id:path}",
             "/guardrails/list",
             "/routes",
+            "/openapi.json",
+            "/docs",
         )
     ),
+    Route("GET", "/docs/{asset}", lambda t: [{}]),
     # gateway-admin-ui: its page and assets; the session routes refuse a bearer key (401 without the
     # UI's cookie, 403 for login and logout without the page's Origin) before reading anything
     Route("GET", "/ui", lambda t: [{}], valid_status=308),
@@ -1204,6 +1207,7 @@ PATH_PARAMETERS = {
     "{deployment}": "gpt-4o",
     "{response_id}": "resp_fuzz_missing",
     "{asset:path}": "app.css",
+    "{asset}": "swagger-ui.css",
 }
 
 

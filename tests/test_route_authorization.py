@@ -72,6 +72,10 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/health/liveliness"): "public",
     ("GET", "/health/liveness"): "public",
     ("GET", "/health/readiness"): "public",
+    # the API reference (core): public, as LiteLLM serves its /docs and /openapi.json; NO_DOCS=True removes them
+    ("GET", "/openapi.json"): "public",
+    ("GET", "/docs"): "public",
+    ("GET", "/docs/{asset}"): "public",
     ("GET", "/health"): "key",  # admin keys: a live check; other keys: the router's view of their models
     ("GET", "/routes"): "admin",
     ("GET", "/health/readiness/details"): "admin",

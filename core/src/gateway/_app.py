@@ -7,6 +7,7 @@ import os
 import signal
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from starlette.applications import Starlette
@@ -22,10 +23,13 @@ from gateway._hooks import PluginFailure, call_startup_hook
 from gateway._logs import bind_request_id, configure_logging, get_logger
 from gateway._unavailable import DependencyUnavailableError, is_unavailable
 from gateway.http._allowed_ips import AllowedIPsMiddleware
+from gateway.http._docs import STATE_KEY as OPENAPI_DOCUMENT
+from gateway.http._docs import docs_routes, encode_document
 from gateway.http._health import health_routes
 from gateway.http._missing_plugin import missing_plugin_error
 from gateway.http._models_admin import model_admin_routes
 from gateway.http._openai_routes import openai_routes
+from gateway.http._openapi import openapi_document
 from gateway.http._passthrough import encode_error, passthrough_routes
 from gateway.http._passthrough_targets import VENDORS
 from gateway.http._requests import client_request_id, new_request_id
@@ -104,6 +108,7 @@ def collect_routes(gateway: Gateway, reserved: list[Route]) -> list[BaseRoute]:
         *health_routes(gateway),
         *route_table_routes(gateway),
         *model_admin_routes(gateway),
+        *docs_routes(gateway),
     ]
     owners: dict[tuple[str, str], str] = {key: "core" for route in core for key in _route_keys(route)}
     # a model route is served by the lifecycle, for the plugin whose surface claims the path
@@ -132,7 +137,19 @@ def collect_routes(gateway: Gateway, reserved: list[Route]) -> list[BaseRoute]:
                 )
     app_routes = core + plugin_routes + passthrough
     gateway.state[ROUTE_TABLE] = _route_table(app_routes, owners)
+    # /openapi.json's answer, made once: the same routes, each with what it declared (gateway.http.describe)
+    surfaces = {path: surface for _, surface in gateway.surfaces.items() for path in surface.paths}
+    groups = sorted({deployment.model_group for deployment in gateway.deployments})
+    document = openapi_document(app_routes, owners, surfaces, version=_version(), model=groups[0] if groups else None)
+    gateway.state[OPENAPI_DOCUMENT] = encode_document(document)
     return app_routes
+
+
+def _version() -> str:
+    try:
+        return version("gateway")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "0.0.0"
 
 
 def _route_table(routes: list[BaseRoute], owners: dict[tuple[str, str], str]) -> list[dict[str, object]]:

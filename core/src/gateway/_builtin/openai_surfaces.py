@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING
 
+from gateway._builtin import openai_schemas as schemas
 from gateway._hookspecs import hookimpl
 from gateway.chat import JSON, ModelRequest, decode_openai_chat, decode_openai_prompt
 from gateway.surfaces import OnError, Surface, openai_events
@@ -42,6 +43,9 @@ class ChatCompletions(OpenAISurface):
     name = "openai.chat"
     endpoint = "chat"
     paths = _paths("chat/completions")
+    summary = "Chat completions (OpenAI's format), for any provider"
+    request_schema = schemas.CHAT_REQUEST
+    response_schema = schemas.CHAT_RESPONSE
 
     def decode(self, body: JSON) -> ModelRequest:
         return decode_openai_chat(body)
@@ -56,12 +60,18 @@ class Completions(PromptSurface):
     name = "openai.completions"
     endpoint = "completions"
     paths = _paths("completions")
+    summary = "Text completions (OpenAI's legacy format)"
+    request_schema = schemas.COMPLETION_REQUEST
+    response_schema = schemas.COMPLETION_RESPONSE
 
 
 class Embeddings(PromptSurface):
     name = "openai.embeddings"
     endpoint = "embeddings"
     paths = _paths("embeddings")
+    summary = "Embeddings (OpenAI's format)"
+    request_schema = schemas.EMBEDDINGS_REQUEST
+    response_schema = schemas.EMBEDDINGS_RESPONSE
 
 
 class AzureDeployment(Surface):

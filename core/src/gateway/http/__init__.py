@@ -11,6 +11,7 @@ from gateway.http._asgi import (
     send_bytes,
 )
 from gateway.http._models_admin import redacted_params
+from gateway.http._openapi import ANY_JSON, ERROR_SCHEMA, Operation, describe, model_schema
 from gateway.http._readiness import ReadinessCheck, add_readiness_check
 from gateway.http._requests import (
     client_request_id,
@@ -48,4 +49,9 @@ __all__ = [
     "add_readiness_check",
     "ReadinessCheck",
     "redacted_params",
+    "Operation",
+    "describe",
+    "ANY_JSON",
+    "ERROR_SCHEMA",
+    "model_schema",
 ]

@@ -19,11 +19,15 @@ from starlette.routing import Route
 from gateway._errors import GatewayError, NotFoundError
 from gateway.http._admin import authenticate_request
 from gateway.http._health_checks import health_checks
+from gateway.http._openapi import Operation, describe
 from gateway.http._readiness import BAD, readiness_report, readiness_routes, redis_readiness
 from gateway.http._responses import error_response, json_response
 
 if TYPE_CHECKING:
     from gateway._gateway import Gateway
+
+
+_PUBLIC_PROBE = Operation(summary="Liveness: the process answers", auth="public")
 
 
 def health_routes(gateway: Gateway) -> list[Route]:
@@ -133,9 +137,18 @@ def health_routes(gateway: Gateway) -> list[Route]:
         return answer(healthy, unhealthy, checks_reused_for_seconds=round(checks.fresh_for, 3))
 
     return [
-        Route("/health/liveliness", liveliness, methods=["GET"]),
-        Route("/health/liveness", liveliness, methods=["GET"]),
-        Route("/health/readiness", readiness, methods=["GET"]),
-        Route("/health", health, methods=["GET"]),
+        describe(Route("/health/liveliness", liveliness, methods=["GET"]), _PUBLIC_PROBE),
+        describe(Route("/health/liveness", liveliness, methods=["GET"]), _PUBLIC_PROBE),
+        describe(
+            Route("/health/readiness", readiness, methods=["GET"]),
+            Operation(summary="Readiness: whether this process can serve (its database, its cache)", auth="public"),
+        ),
+        describe(
+            Route("/health", health, methods=["GET"]),
+            Operation(
+                summary="The deployments' health: a live check for admin keys, the router's view for other keys",
+                query={"model": {"type": "string"}},
+            ),
+        ),
         *readiness_routes(gateway),
     ]

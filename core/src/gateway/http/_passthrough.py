@@ -55,6 +55,7 @@ from gateway.http._asgi import (
     model_request_context,
     receive_body,
 )
+from gateway.http._openapi import ANY_JSON, Operation, describe
 from gateway.http._passthrough_targets import (
     FREE_PATHS,
     MODEL_BODY_PATHS,
@@ -616,7 +617,18 @@ def passthrough_routes(gateway: Gateway) -> list[Route]:
         if vendor.prefix in configured:
             continue  # the operator's own endpoint for this prefix replaces LiteLLM's
         routes.append(Route(vendor.prefix + "/{path:path}", _vendor_route(gateway, vendor), methods=METHODS))
+    for route in routes:  # the vendor's API answers, in its own shapes: success and errors alike
+        describe(route, _FORWARDED)
     return routes
+
+
+_FORWARDED = Operation(
+    summary="Forwarded to the vendor's API with the gateway's credentials, governed like a model request",
+    description="The body and the answer are the vendor's own; errors the gateway answers itself use the "
+    "vendor's error envelope.",
+    error=ANY_JSON,
+    tags=("pass-through",),
+)
 
 
 __all__ = ["PassThrough", "passthrough_routes", "encode_error", "METHODS"]

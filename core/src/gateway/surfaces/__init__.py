@@ -16,7 +16,7 @@ embeddings; a plugin adds its own through ``gateway_register_surfaces`` (gateway
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from gateway._errors import GatewayError
 from gateway._sse import DONE, encode_data, encode_event
@@ -53,6 +53,14 @@ class Surface:
     #: ``general_settings.enforce_user_param`` refuses a request without one; ``None``: the format has
     #: no such field, and the setting does not apply to it
     user_field: ClassVar[str | None] = "user"
+    #: what ``GET /openapi.json`` says of its routes: a one-line summary, a description, and the JSON
+    #: Schemas (OpenAPI 3.0's dialect) of its request body, of a complete answer and of an error
+    #: answer; ``None``: any JSON object, any JSON, and the gateway's own error envelope
+    summary: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    request_schema: ClassVar[Mapping[str, Any] | None] = None
+    response_schema: ClassVar[Mapping[str, Any] | None] = None
+    error_schema: ClassVar[Mapping[str, Any] | None] = None
 
     def decode(self, body: JSON) -> ModelRequest:
         """The typed request for a JSON body (a ``BadRequestError`` naming the field when it is malformed)."""
