@@ -15,8 +15,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway import BadRequestError, GatewayError, ServiceUnavailableError
-from gateway.http import error_response, json_response, require_admin_request
+from gateway.http import describe, error_response, json_response, require_admin_request
 
+from . import openapi
 from .money import from_picos
 
 GROUPS = ("team", "customer", "api_key", "model", "organization", "tag")
@@ -303,8 +304,8 @@ def spend_routes(gateway: Any) -> list[Route]:
         return json_response(data)
 
     return [
-        Route("/spend/logs", logs_v1, methods=["GET"]),
-        Route("/spend/logs/v2", logs_v2, methods=["GET"]),
-        Route("/global/spend/report", report, methods=["GET"]),
-        Route("/spend/ledger/status", status, methods=["GET"]),
+        describe(Route("/spend/logs", logs_v1, methods=["GET"]), openapi.SPEND_LOGS),
+        describe(Route("/spend/logs/v2", logs_v2, methods=["GET"]), openapi.SPEND_LOGS_V2),
+        describe(Route("/global/spend/report", report, methods=["GET"]), openapi.SPEND_REPORT),
+        describe(Route("/spend/ledger/status", status, methods=["GET"]), openapi.LEDGER_STATUS),
     ]

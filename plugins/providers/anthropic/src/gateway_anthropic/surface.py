@@ -22,6 +22,7 @@ from gateway import GatewayError, JSONResponseBody, RequestContext, StreamRespon
 from gateway.chat import JSON, ChatRequest
 from gateway.surfaces import OnError, Surface
 
+from . import schemas
 from .decode import FORMAT, decode_messages_request
 from .messages_response import EventTranslator, error_event, message_from_completion
 from .wire import anthropic_error_type, error_body
@@ -33,6 +34,10 @@ class MessagesSurface(Surface):
     endpoint = "chat"
     paths = ("/v1/messages",)
     user_field = "metadata.user_id"
+    summary = "Messages (Anthropic's format), for any provider"
+    request_schema = schemas.MESSAGES_REQUEST
+    response_schema = schemas.MESSAGES_RESPONSE
+    error_schema = schemas.ERROR
 
     def decode(self, body: JSON) -> ChatRequest:
         return decode_messages_request(body)

@@ -6,8 +6,11 @@ from typing import TYPE_CHECKING
 
 from starlette.routing import Route
 
+from gateway.http import describe
+
 from . import budgets, customers, keys, organizations, tags, teams, users
 from .common import admin_route
+from .openapi import OPERATIONS
 
 if TYPE_CHECKING:
     from gateway import Gateway
@@ -74,4 +77,9 @@ ROUTES = (
 
 
 def admin_routes(gateway: Gateway) -> list[Route]:
-    return [admin_route(gateway, path, method, handler) for path, method, handler in ROUTES]
+    routes = [admin_route(gateway, path, method, handler) for path, method, handler in ROUTES]
+    for route, (path, method, _) in zip(routes, ROUTES, strict=True):
+        operation = OPERATIONS.get((path, method))
+        if operation is not None:
+            describe(route, operation)
+    return routes
