@@ -350,13 +350,13 @@ class Classifier:
         if proof:
             floors.append(("REASONING", "proof", "proofMarkers", proof))
         elif (
-            (
+            len(scored) < 400  # first: the patterns below then only ever see a short text
+            and len(technical) < 2
+            and not design
+            and (
                 "puzzle" in hits
                 or (("how many" in scored or "how long" in scored) and _CONDITIONAL_QUANTITY.search(scored))
             )
-            and len(technical) < 2
-            and not design
-            and len(scored) < 400
             and _has_number(scored)
         ):
             floors.append(("REASONING", "puzzle", "puzzleConstraints", hits.get("puzzle", ["if ... how many"])))
