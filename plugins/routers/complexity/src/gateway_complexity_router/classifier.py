@@ -25,6 +25,12 @@ dimension              score                                                    
 Then, in order: ``keyword_tier_rules`` (a hit makes the tier at least the rule's tier); the
 reasoning override (2+ reasoning markers and a score of at least ``reasoning_override_min_score``
 -> REASONING); otherwise the score through ``tier_boundaries``.
+
+Issue 23: the prompt is first cut into its instruction and the material it operates on
+(:mod:`gateway_complexity_router.instruction`); the material's hits count fully, half or not at all
+depending on what the instruction asks.  Floors (proof/puzzle -> REASONING; design at scale,
+multi-step agentic coding, security/performance review -> COMPLEX) only ever raise the tier, and
+``escalation_margin`` lowers every boundary a little: under-serving is the costlier mistake.
 """
 
 from __future__ import annotations
