@@ -20,11 +20,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from gateway._errors import NotFoundError
+from gateway._logs import get_logger
 from gateway.http._openapi import Operation, describe
 from gateway.http._responses import error_response
 
 if TYPE_CHECKING:
     from gateway._gateway import Gateway
+
+log = get_logger("gateway.docs")
 
 #: ``gateway.state`` key of the document's bytes (made by :func:`gateway._app.collect_routes`)
 STATE_KEY = "core.openapi"
@@ -85,6 +88,11 @@ def _load_assets() -> dict[str, tuple[bytes, str]]:
 def docs_routes(gateway: Gateway) -> list[BaseRoute]:
     if docs_disabled():
         return []
+    moved = os.environ.get("DOCS_URL")
+    if moved and moved.rstrip("/") != "/docs":  # LiteLLM's switch to move its UI: not silently ignored
+        log.warning(
+            "docs_url_not_read", DOCS_URL=moved, served_at="/docs", hint="unset DOCS_URL; NO_DOCS=True removes /docs"
+        )
     assets = _load_assets()
 
     async def openapi(request: Request) -> Response:
