@@ -4,6 +4,13 @@ A customer is an end user of the operator's own product, named by a request's ``
 no key.  Admin routes: an admin key writes, an admin or admin-viewer key reads.  Answers follow
 LiteLLM's (``user_id``, ``alias``, ``blocked``, ``spend``, ``default_model``,
 ``litellm_budget_table``); ``models`` is this gateway's addition (what the customer may use).
+
+End users LiteLLM creates on first sight (its spend writer upserts a row for every request's
+``user``) are not written here on the request path: every worker keeps every customer row in
+memory, and a ``user`` per session would grow that and the writes without bound.  The ledger
+already records each request's end user and spend, which is all such a row holds; so an end user
+with recorded spend answers ``/customer/info`` as that row would, ``/customer/update`` creates its
+row, and ``/customer/block`` creates it blocked, as LiteLLM's upsert does.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
-from gateway import BadRequestError
+from gateway import BadRequestError, NotFoundError
 
 from .. import tables as t
 from ..bodies import CustomerIds, NewCustomer, UpdateCustomer, parse, sent
@@ -69,10 +76,35 @@ async def _tiers_of(conn: AsyncConnection, rows: list[dict[str, Any]]) -> dict[s
 
 async def _answer(state: PluginState, user_id: str) -> dict[str, Any]:
     async with state.store.read() as conn:
-        row = await find_row(conn, state, t.customers, "user_id", user_id, "customer")
-        tiers = await _tiers_of(conn, [row])
-    spend = await spend_of(state, "end_user", [user_id])
-    return _out(row, spend[user_id], tiers)
+        row = await state.store.get(conn, t.customers, "user_id", user_id)
+        tiers = await _tiers_of(conn, [row]) if row is not None else {}
+    spend = (await spend_of(state, "end_user", [user_id]))[user_id]
+    if row is None:
+        if not spend:
+            raise _unknown(user_id)
+        # seen in the ledger, never created: what LiteLLM's auto-created row shows (the default
+        # tier, when configured, is what applies to it)
+        default = state.customers.default_tier_id
+        row = {"user_id": user_id, "blocked": False, "budget_id": default if default in state.customers.tiers else None}
+        tiers = state.customers.tiers
+    return _out(row, spend, tiers)
+
+
+def _unknown(user_id: str) -> NotFoundError:
+    return NotFoundError(
+        f"customer {user_id!r} not found: no /customer/new, and no recorded spend for this end user",
+        param="user_id",
+        code="404",
+    )
+
+
+async def _seen(state: PluginState, user_ids: list[str]) -> set[str]:
+    """The end users among ``user_ids`` with recorded spend (LiteLLM would have a row for them)."""
+    return {user_id for user_id, spend in (await spend_of(state, "end_user", user_ids)).items() if spend}
+
+
+def _baseline(user_id: str, caller: Caller, blocked: bool = False) -> dict[str, Any]:
+    return {"user_id": user_id, "blocked": blocked, "models": [], "metadata": {}, **stamps(caller, new=True)}
 
 
 def _check_models(state: PluginState, body: NewCustomer | UpdateCustomer) -> None:
@@ -128,8 +160,14 @@ async def update(request: Request, caller: Caller, state: PluginState) -> dict[s
     values = {k: (RESET_VALUES[k] if v is None and k in RESET_VALUES else v) for k, v in sent(body, "user_id").items()}
     require_enforced(state, values, "customer")
     await check_tier(state, caller, "/customer/update", values.get("budget_id"))
+    seen = await _seen(state, [body.user_id])
     async with state.store.write() as w:
-        row = await find_row(w.conn, state, t.customers, "user_id", body.user_id, "customer")
+        row = await state.store.get(w.conn, t.customers, "user_id", body.user_id)
+        if row is None:
+            if body.user_id not in seen:
+                raise _unknown(body.user_id)
+            row = _baseline(body.user_id, caller)
+            await state.store.insert(w.conn, t.customers, row)
         models = values.get("models", row.get("models"))
         default = values.get("default_model", row.get("default_model"))
         if default is not None and models and state.catalog.outside([default], models):
@@ -162,7 +200,11 @@ async def _set_blocked(request: Request, caller: Caller, state: PluginState, rou
     body = parse(CustomerIds, await body_of(request, state))
     async with state.store.write() as w:
         for user_id in body.user_ids:
-            await find_row(w.conn, state, t.customers, "user_id", user_id, "customer")
+            if await state.store.get(w.conn, t.customers, "user_id", user_id) is None:
+                if not blocked:
+                    raise _unknown(user_id)
+                # LiteLLM's /customer/block upserts: an end user can be blocked before its first request
+                await state.store.insert(w.conn, t.customers, _baseline(user_id, caller, blocked=True))
         await w.conn.execute(
             sa.update(t.customers)
             .where(t.customers.c.user_id.in_(body.user_ids))
