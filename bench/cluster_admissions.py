@@ -21,19 +21,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "plugins/governance/spend/tests"))  # the cluster helper of the tests
+from gateway_spend.admission import AdmissionPlan, Admitted, BudgetLine, NeedSeed, RateLine
+from gateway_spend.backend_redis import RedisCounters
+from gateway_spend.resp import RespClient
 
-from gateway_spend.admission import AdmissionPlan, Admitted, BudgetLine, NeedSeed, RateLine  # noqa: E402
-from gateway_spend.backend_redis import RedisCounters  # noqa: E402
-from gateway_spend.resp import RespClient  # noqa: E402
-from spend_cluster import local_cluster  # noqa: E402
+from gateway.testing import local_redis_cluster
 
 
 async def _drive(port: int, prefix: str, requests: int, concurrency: int) -> float:
@@ -124,7 +121,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=6000)
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight per client process")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder, local_cluster(Path(folder)) as ports:
+    with tempfile.TemporaryDirectory() as folder, local_redis_cluster(Path(folder)) as ports:
         hot = f"bench-{uuid.uuid4().hex[:6]}"
         spread: dict[int, str] = {}
         while len(spread) < len(ports):

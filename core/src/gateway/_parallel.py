@@ -163,12 +163,12 @@ class ParallelLimit:
         if self._redis is None:
             yield
             return
-        import redis.asyncio as aioredis
+        from gateway._redis_client import open_redis
 
         url, password = self._redis
         self._worker = uuid.uuid4().hex[:12]  # per process: forked workers must not share it
-        self._client = aioredis.Redis.from_url(
-            url, password=password, socket_timeout=2, socket_connect_timeout=2, decode_responses=True
+        self._client = await open_redis(
+            url, password, socket_timeout=2, socket_connect_timeout=2, decode_responses=True
         )
         renew = asyncio.create_task(self._renew_forever(), name="gateway-parallel-renew")
         try:

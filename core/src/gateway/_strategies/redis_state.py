@@ -145,11 +145,11 @@ class RedisRouterState(RouterState):
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        import redis.asyncio as aioredis
+        from gateway._redis_client import open_redis
 
         self.worker = uuid.uuid4().hex[:12]
-        self._client = aioredis.Redis.from_url(
-            self._url, password=self._password, socket_timeout=2, socket_connect_timeout=2, decode_responses=True
+        self._client = await open_redis(
+            self._url, self._password, socket_timeout=2, socket_connect_timeout=2, decode_responses=True
         )
         self._wake = asyncio.Event()
         self._sync_lock = asyncio.Lock()

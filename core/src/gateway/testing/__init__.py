@@ -7,6 +7,9 @@
 * :func:`in_process_client` builds a gateway and an ``httpx.AsyncClient`` that calls its ASGI app
   in-process (lifespan included: plugins' ``gateway_lifespan`` runs, the log queue drains at the
   end), for fast tests that need no socket on the gateway's side.
+* :func:`local_redis_cluster` starts a Redis Cluster (or Valkey cluster) of three masters on free
+  ports for the duration of a ``with`` block (``redis-server --cluster-enabled yes``, ``redis-cli
+  --cluster create``); it raises ``FileNotFoundError`` naming the missing binary.
 * :func:`postgres_database` creates an empty PostgreSQL database on the test server (127.0.0.1:5432,
   or ``GATEWAY_TEST_POSTGRES``) and drops it afterwards; :func:`run_sql` runs one statement there.
 * Fixtures: ``gateway_factory`` (start any number of gateways, all stopped at the end),
@@ -23,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, cast
 
+from gateway.testing._cluster import local_redis_cluster
 from gateway.testing._collectors import LogCollector, ServerLogs
 from gateway.testing._databases import postgres_database, run_sql
 from gateway.testing._servers import (
@@ -106,6 +110,7 @@ if pytest is not None:
 
 
 __all__ = [
+    "local_redis_cluster",
     "start_gateway",
     "in_process_client",
     "RunningGateway",

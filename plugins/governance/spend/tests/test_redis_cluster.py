@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 from gateway_spend.resp import RespClient
-from spend_cluster import local_cluster
 from spend_helpers import key, model_entry
 from test_two_processes import COST, MASTER, fire, ledger_rows
+
+from gateway.testing import local_redis_cluster
 
 ENGINES = {"redis": ("redis-server", "redis-cli"), "valkey": ("valkey-server", "valkey-cli")}
 
@@ -32,7 +33,7 @@ def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     if missing:
         hint = " (Debian 12 does not ship Valkey)" if request.param == "valkey" else " (apt-get install redis-server)"
         pytest.skip(f"{' and '.join(missing)} not installed: no {request.param} cluster to test{hint}")
-    with local_cluster(tmp_path / "cluster", server, cli) as ports:
+    with local_redis_cluster(tmp_path / "cluster", server, cli) as ports:
         yield ports
 
 

@@ -50,10 +50,10 @@ def _cli(cli: str, port: int, *args: str) -> str:
 
 
 @contextmanager
-def local_cluster(
+def local_redis_cluster(
     workdir: Path, server: str = "redis-server", cli: str = "redis-cli", masters: int = 3
 ) -> Iterator[list[int]]:
-    """Start a ``masters``-node cluster; yields the node ports."""
+    """Start a ``masters``-node cluster with its files under ``workdir``; yields the node ports."""
     server_path, cli_path = shutil.which(server), shutil.which(cli)
     if server_path is None or cli_path is None:
         raise FileNotFoundError(f"{server} / {cli} not installed")
