@@ -30,6 +30,7 @@ from gateway._log_payload import public_base
 from gateway._logs import get_logger
 from gateway.http._admin import authenticate_request, require_admin
 from gateway.http._health_checks import CheckResult, health_checks
+from gateway.http._openapi import Operation, describe
 from gateway.http._readiness import add_readiness_check
 from gateway.http._responses import error_response, json_response
 
@@ -154,6 +155,13 @@ def _reading_route(gateway: Gateway, answer: Callable[[Request, Principal], Any]
     return endpoint
 
 
+_MODEL_INFO = Operation(
+    summary="Each deployment the key may use: prices, limits, health and cooldown (never a credential)",
+    query={"litellm_model_id": {"type": "string"}},
+    tags=("models",),
+)
+
+
 def model_admin_routes(gateway: Gateway) -> list[Route]:
     async def model_info(request: Request, principal: Principal) -> dict[str, Any]:
         wanted = request.query_params.get("litellm_model_id")
@@ -193,10 +201,20 @@ def model_admin_routes(gateway: Gateway) -> list[Route]:
 
     add_readiness_check(gateway, "config", _config_check(gateway))
     return [
-        Route("/model/info", _reading_route(gateway, model_info), methods=["GET"]),
-        Route("/v1/model/info", _reading_route(gateway, model_info), methods=["GET"]),
-        Route("/model_group/info", _reading_route(gateway, group_info), methods=["GET"]),
-        Route("/config/reload", reload_config, methods=["POST"]),
+        describe(Route("/model/info", _reading_route(gateway, model_info), methods=["GET"]), _MODEL_INFO),
+        describe(Route("/v1/model/info", _reading_route(gateway, model_info), methods=["GET"]), _MODEL_INFO),
+        describe(
+            Route("/model_group/info", _reading_route(gateway, group_info), methods=["GET"]),
+            Operation(
+                summary="Each model group the key may use: its providers, prices and limits",
+                query={"model_group": {"type": "string"}},
+                tags=("models",),
+            ),
+        ),
+        describe(
+            Route("/config/reload", reload_config, methods=["POST"]),
+            Operation(summary="Re-read the config file's model_list on every worker", auth="admin", tags=("models",)),
+        ),
     ]
 
 

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from gateway._errors import GatewayError, NotFoundError
 from gateway.http._admin import authenticate_request
+from gateway.http._openapi import Operation, describe
 from gateway.http._responses import error_response, json_response
 
 if TYPE_CHECKING:
@@ -99,6 +100,23 @@ def model_endpoint(gateway: Gateway) -> Callable[[Request], Any]:
     return retrieve_model
 
 
+_MODEL = {
+    "type": "object",
+    "required": ["id", "object"],
+    "properties": {"id": {"type": "string"}, "object": {"type": "string"}},
+}
+_LIST = Operation(
+    summary="The model groups this key may use (OpenAI's list)",
+    response={
+        "type": "object",
+        "required": ["object", "data"],
+        "properties": {"data": {"type": "array", "items": _MODEL}},
+    },
+    tags=("models",),
+)
+_ONE = Operation(summary="One model group (404 for one the key may not use)", response=_MODEL, tags=("models",))
+
+
 def openai_routes(gateway: Gateway) -> list[Route]:
     """``GET /v1/models`` and ``/v1/models/{model_id}`` (and without ``/v1``); the POST model routes are
     surfaces (see :mod:`.serve`).  A model name may hold slashes (``openai/gpt-4o``)."""
@@ -107,7 +125,7 @@ def openai_routes(gateway: Gateway) -> list[Route]:
         route
         for prefix in ("/v1", "")
         for route in (
-            Route(f"{prefix}/models", models, methods=["GET"]),
-            Route(f"{prefix}/models/{{model_id:path}}", model, methods=["GET"]),
+            describe(Route(f"{prefix}/models", models, methods=["GET"]), _LIST),
+            describe(Route(f"{prefix}/models/{{model_id:path}}", model, methods=["GET"]), _ONE),
         )
     ]

@@ -177,6 +177,11 @@ def _surface_operation(surface: Surface, model: str | None) -> Operation:
 _PARAM = re.compile(r"{([^}:]+)(:[^}]+)?}")
 
 
+def _openapi_path(path: str) -> str:
+    """Starlette's ``{name:converter}`` segments as OpenAPI's ``{name}``."""
+    return _PARAM.sub(r"{\1}", path)
+
+
 def _content(schema: Schema | None, media_type: str = "application/json") -> dict[str, Any]:
     return {media_type: {"schema": dict(schema) if schema is not None else {}}}
 
@@ -199,7 +204,7 @@ def _openapi_operation(path: str, method: str, operation: Operation, plugin: str
         success["content"] = _content(operation.response or {"type": "string"}, operation.media_type)
     result: dict[str, Any] = {
         "operationId": f"{method.lower()}_{re.sub(r'[^A-Za-z0-9]+', '_', path).strip('_') or 'root'}",
-        "summary": operation.summary or f"{method} {path}",
+        "summary": operation.summary or f"{method} {_openapi_path(path)}",
         "tags": list(operation.tags or (plugin,)),
         "x-gateway-plugin": plugin,
         "parameters": parameters,
@@ -234,7 +239,7 @@ def openapi_document(
     for route in routes:
         if not isinstance(route, Route):
             continue
-        openapi_path = _PARAM.sub(r"{\1}", route.path)
+        openapi_path = _openapi_path(route.path)
         for method in sorted(route.methods or {"GET"}):
             if method == "HEAD":
                 continue

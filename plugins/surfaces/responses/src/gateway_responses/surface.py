@@ -34,6 +34,7 @@ class ResponsesSurface(Surface):
     format = "openai.responses"
     endpoint = "chat"
     paths = ("/v1/responses",)
+    summary = "Responses (OpenAI's Responses API), for any provider"
 
     def __init__(self, saver: Any) -> None:
         #: ``await saver(ctx, response)`` keeps a finished response when the request asked to store it
