@@ -125,22 +125,27 @@ def rotating_gateways(
         second.stop()
 
 
-def make_due(database: Database) -> None:
-    """Every auto-rotating key is due now: its ``key_rotation_at`` moves into the past."""
+def run_sql(database: Database, statement: str) -> list[tuple[Any, ...]]:
+    """One statement on the test's database, outside the gateways (rows it returns, if any)."""
     if database.kind == "sqlite":
         with sqlite3.connect(database.url.removeprefix("sqlite:///")) as conn:
-            conn.execute("UPDATE vk_keys SET key_rotation_at = '2000-01-01 00:00:00.000000' WHERE auto_rotate")
-        return
+            return list(conn.execute(statement).fetchall())
     import asyncpg
 
-    async def run() -> None:
+    async def run() -> list[tuple[Any, ...]]:
         conn = await asyncpg.connect(database.url)
         try:
-            await conn.execute("UPDATE vk_keys SET key_rotation_at = '2000-01-01T00:00:00Z' WHERE auto_rotate")
+            return [tuple(row) for row in await conn.fetch(statement)]
         finally:
             await conn.close()
 
-    asyncio.run(run())
+    return asyncio.run(run())
+
+
+def make_due(database: Database) -> None:
+    """Every auto-rotating key is due now: its ``key_rotation_at`` moves into the past."""
+    past = "2000-01-01 00:00:00.000000" if database.kind == "sqlite" else "2000-01-01T00:00:00Z"
+    run_sql(database, f"UPDATE vk_keys SET key_rotation_at = '{past}' WHERE auto_rotate")
 
 
 def info(gateway: GatewayProcess, key: str) -> dict[str, Any]:
@@ -254,6 +259,13 @@ def test_a_key_without_grace_period_loses_its_old_secret_at_rotation(
         gateway.wait_ready()
         made = gateway.admin("/key/generate", {"auto_rotate": True, "rotation_interval": "30d"})
         assert gateway.chat(made["key"]) == 200
+        # a secret replaced long ago, its grace period over for more than the 7 days it is kept
+        past = "2000-01-01 00:00:00.000000" if database.kind == "sqlite" else "2000-01-01T00:00:00Z"
+        run_sql(
+            database,
+            "INSERT INTO vk_old_tokens (token, key_id, expires_at) "
+            f"VALUES ('{'0' * 64}', '{made['token_id']}', '{past}')",
+        )
         make_due(database)
         [rotated] = wait_for_rotations(gateway, [made["token_id"]], 1)
         assert rotated["rotation_count"] == 1
@@ -261,6 +273,11 @@ def test_a_key_without_grace_period_loses_its_old_secret_at_rotation(
         assert delivered["old_key_valid_until"] is None
         assert gateway.chat(made["key"]) == 401
         assert gateway.chat(delivered["key"]) == 200
+        # the job deletes the long-expired secret (LiteLLM's clean-up of deprecated keys), after its rotations
+        deadline = time.monotonic() + WAIT
+        while run_sql(database, "SELECT token FROM vk_old_tokens") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert run_sql(database, "SELECT token FROM vk_old_tokens") == []
     finally:
         gateway.stop()
 

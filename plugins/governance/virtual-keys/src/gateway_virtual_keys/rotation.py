@@ -44,6 +44,9 @@ ROTATOR = "litellm_internal_jobs"
 log = get_logger("gateway.virtual_keys")
 #: due keys handled per scan (the next scan takes the rest)
 BATCH = 100
+#: replaced secrets are kept this long after their grace period ends, so that a client still using
+#: one is told when it ended (``expired_key``), then deleted (as LiteLLM's job cleans them up)
+OLD_SECRET_RETENTION = timedelta(days=7)
 ATTEMPTS = 3
 TRUE_WORDS = ("true", "1", "yes", "on")
 
@@ -173,6 +176,8 @@ class Rotator:
         rotated = 0
         for row in due:
             rotated += await self.rotate(row, now)
+        async with self.state.store.engine.begin() as conn:  # idempotent: any worker may do it
+            await conn.execute(sa.delete(t.old_tokens).where(t.old_tokens.c.expires_at < now - OLD_SECRET_RETENTION))
         return rotated
 
     async def _claim(self, key_id: str, now: datetime) -> datetime | None:
