@@ -1,7 +1,8 @@
 """Budgets and rate limits stay exact on a three-master Redis Cluster shared by two gateway processes.
 
 The cluster is started by the test (``redis-server --cluster-enabled yes`` on three ports,
-``redis-cli --cluster create``); the ledger is in PostgreSQL.  Each gateway is given the URL of a
+``redis-cli --cluster create``); virtual keys and the ledger are in PostgreSQL, the key is created
+through one gateway's ``/key/generate`` and used through both.  Each gateway is given the URL of a
 *different* node, and neither of them is the node serving the spend plugin's hash slot: both must
 follow ``MOVED`` to reach the counters, and every admission is then checked and reserved by one
 script on one node, as on a single Redis.  The same runs against Valkey when it is installed.
@@ -16,9 +17,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from gateway_spend.resp import RespClient
-from spend_helpers import key, model_entry
+from spend_helpers import model_entry
 from test_two_processes import COST, MASTER, fire, ledger_rows
 
 from gateway.testing import local_redis_cluster
@@ -57,44 +59,64 @@ def slot_owner(ports: list[int], prefix: str) -> int:
     raise AssertionError(f"no node serves slot {slot}")
 
 
-def two_gateways(ports: list[int], pg_url: str, keys: dict[str, Any], gateway_processes: Any) -> tuple[Any, str, int]:
+def two_gateways(ports: list[int], pg_url: str, gateway_processes: Any) -> tuple[Any, str, int]:
+    """Two gateway processes with virtual keys (in PostgreSQL) and spend, each on a non-owning node."""
     prefix = f"cluster-{uuid.uuid4().hex[:8]}"
     owner = slot_owner(ports, prefix)
     others = [p for p in ports if p != owner]
     assert len(others) == 2
 
     def config(port: int) -> dict[str, Any]:
+        node = f"redis://127.0.0.1:{port}"
         return {
             "model_list": [model_entry("m")],
             "general_settings": {"master_key": MASTER, "database_url": pg_url},
             "plugins": {
-                "spend": {
-                    "redis_url": f"redis://127.0.0.1:{port}",
-                    "redis_prefix": prefix,
-                    "ship_interval_seconds": 0.2,
-                },
-                "spend_testauth": {"keys": keys},
+                "spend": {"redis_url": node, "redis_prefix": prefix, "ship_interval_seconds": 0.2},
+                # key changes are published on the cluster too (PUBLISH reaches every node)
+                "virtual_keys": {"redis_url": node, "redis_channel": f"{prefix}:keys"},
             },
         }
 
-    gateways = [gateway_processes(config(port)) for port in others]
+    env = {"GATEWAY_LOAD_PLUGINS": "mock,spend,virtual_keys"}
+    gateways = [gateway_processes(config(port), env=env) for port in others]
     return gateways, prefix, owner
+
+
+def generate_key(gateway: Any, **limits: Any) -> str:
+    response = httpx.post(
+        gateway.url + "/key/generate",
+        json={"models": ["m"], **limits},
+        headers={"Authorization": f"Bearer {MASTER}"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["key"])
+
+
+def key_hash(gateway: Any, api_key: str) -> str:
+    info = httpx.get(
+        gateway.url + "/key/info", params={"key": api_key}, headers={"Authorization": f"Bearer {MASTER}"}, timeout=30
+    )
+    assert info.status_code == 200, info.text
+    return str(info.json()["key"])
 
 
 def test_budget_is_exact_across_two_gateways_on_a_three_node_cluster(
     cluster: list[int], pg_url: str, gateway_processes: Any
 ) -> None:
     k = 7
-    budget = str(COST * k)
-    keys = {"sk-one": key("hash-cl", {"scope": "key", "id": "hash-cl", "max_budget": budget, "alias": "one"})}
-    (first, second), prefix, owner = two_gateways(cluster, pg_url, keys, gateway_processes)
+    (first, second), prefix, owner = two_gateways(cluster, pg_url, gateway_processes)
+    api_key = generate_key(first, max_budget=float(COST * k))  # created on one, used on both
 
-    results = asyncio.run(fire([((first, second)[i % 2].url, "sk-one") for i in range(120)], max_tokens=7))
+    results = asyncio.run(fire([((first, second)[i % 2].url, api_key) for i in range(120)], max_tokens=7))
 
     ok = [r for r in results if r[0] == 200]
     assert len(ok) == k, sorted({(r[0], r[1][:120]) for r in results})
-    assert {r[0] for r in results if r[0] != 200} == {422}
-    rows = ledger_rows(first, 120, api_key="hash-cl")
+    refused = [r for r in results if r[0] != 200]
+    assert {r[0] for r in refused} == {422}  # LiteLLM's status for an exceeded budget
+    assert all("Budget has been exceeded" in r[1] for r in refused)
+    rows = ledger_rows(first, 120, api_key=key_hash(first, api_key))
     assert len(rows) == 120 and len({r["request_id"] for r in rows}) == 120
     assert sum(Decimal(r["spend_exact"]) for r in rows) == COST * k
     # every counter is on the node serving the prefix's slot, and no reservation is left behind
@@ -109,13 +131,14 @@ def test_rpm_limit_is_exact_across_two_gateways_on_a_three_node_cluster(
     cluster: list[int], pg_url: str, gateway_processes: Any
 ) -> None:
     limit = 30
-    keys = {"sk-rl": key("hash-cl-rl", {"scope": "key", "id": "hash-cl-rl", "rpm_limit": limit, "alias": "rl"})}
-    (first, second), _prefix, _owner = two_gateways(cluster, pg_url, keys, gateway_processes)
+    (first, second), _prefix, _owner = two_gateways(cluster, pg_url, gateway_processes)
+    api_key = generate_key(second, rpm_limit=limit)
 
-    results = asyncio.run(fire([((first, second)[i % 2].url, "sk-rl") for i in range(90)]))
+    results = asyncio.run(fire([((first, second)[i % 2].url, api_key) for i in range(90)]))
 
     ok = [r for r in results if r[0] == 200]
     limited = [r for r in results if r[0] == 429]
     assert len(ok) == limit and len(limited) == 90 - limit, sorted({(r[0], r[1][:120]) for r in results})
-    assert all("Rate limit exceeded for key 'rl'" in r[1] for r in limited)
+    assert all("Rate limit exceeded" in r[1] for r in limited)
     assert sorted(int(r[2]["x-ratelimit-remaining-requests"]) for r in ok) == list(range(limit))
+    print(f"\n{len(ok)} of 90 admitted for rpm_limit {limit}")
