@@ -30,13 +30,16 @@ export async function render(host, session) {
   if (session.role !== "proxy_admin") return ownOverview(host, session);
   const today = isoDay(new Date());
   const monthStart = today.slice(0, 8) + "01";
-  const [todayModels, monthModels, monthTeams, monthKeys, recent] = await Promise.all([
+  const [todayModels, monthModels, monthTeams, monthKeys, recent, keyList] = await Promise.all([
     api("global/spend/report", { query: { start_date: today, end_date: today, group_by: "model" } }),
     api("global/spend/report", { query: { start_date: monthStart, end_date: today, group_by: "model" } }),
     api("global/spend/report", { query: { start_date: monthStart, end_date: today, group_by: "team" } }),
     api("global/spend/report", { query: { start_date: monthStart, end_date: today, group_by: "api_key" } }),
     api("spend/logs/v2", { query: { start_date: today, end_date: today, page_size: 1000 } }).catch(() => ({ data: [] })),
+    api("key/list", { query: { return_full_object: "true", size: 100 } }).catch(() => ({ keys: [] })),
   ]);
+  // the report names keys by token id: show their alias where the key list has it
+  const aliases = Object.fromEntries((keyList.keys || []).map((k) => [k.token_id, k.key_alias || k.key_name]));
   const sum = (rows, k) => rows.reduce((s, r) => s + Number(r[k] || 0), 0);
   const rows = recent.data || [];
   const errors = rows.filter((r) => r.status && r.status !== "success").length;
@@ -61,7 +64,7 @@ export async function render(host, session) {
   const top = (entries) => entries.sort((a, b) => b.value - a.value).slice(0, 8);
   host.append(
     card("Top teams", barList(top(Object.entries(teams).map(([label, value]) => ({ label, value }))), { label: money })),
-    card("Top keys", barList(top(monthKeys.map((k) => ({ label: k.api_key || "—", value: Number(k.total_cost) }))), { label: money })),
+    card("Top keys", barList(top(monthKeys.map((k) => ({ label: aliases[k.api_key] || k.api_key || "—", value: Number(k.total_cost) }))), { label: money })),
     card("Top models", el("div", { id: "chart-models" }, barList(top(monthModels.map((m) => ({ label: m.model || "—", value: Number(m.total_cost) }))), { label: money }))),
   );
 }

@@ -10,6 +10,7 @@ function flatten(report, groupBy) {
     return report.map((r) => ({
       day: "", name: r.api_key || r.model, spend: r.total_cost_exact ?? r.total_cost,
       requests: r.api_requests, input: r.total_input_tokens, output: r.total_output_tokens,
+      tokens: Number(r.total_input_tokens || 0) + Number(r.total_output_tokens || 0),
     }));
   }
   const plural = { team: "teams", customer: "customers", organization: "organizations", tag: "tags" }[groupBy];
@@ -20,7 +21,8 @@ function flatten(report, groupBy) {
       rows.push({
         day: day.group_by_day.slice(0, 10),
         name: entity.team_name || entity.customer || entity.organization_id || entity.tag || "—",
-        spend: entity.total_spend_exact ?? entity.total_spend, requests: "", input: tokens, output: "",
+        // these reports count tokens per entity, not requests nor tokens in and out apart
+        spend: entity.total_spend_exact ?? entity.total_spend, requests: "", input: "", output: "", tokens,
       });
     }
   }
@@ -52,15 +54,15 @@ export async function render(host) {
     out.replaceChildren(table([
       { label: "Day", key: "day" }, { label: "Name", key: "name" },
       { label: "Spend", render: (r) => money(r.spend) }, { label: "Requests", key: "requests" },
-      { label: "Tokens in", key: "input" }, { label: "Tokens out", key: "output" },
+      { label: "Tokens in", key: "input" }, { label: "Tokens out", key: "output" }, { label: "Tokens", key: "tokens" },
     ], last));
   }
   form.addEventListener("submit", (event) => { event.preventDefault(); show(); });
   form.querySelector("#spend-csv").addEventListener("click", () => {
     const query = Object.fromEntries(new FormData(form).entries());
     csvDownload(`spend-${query.group_by}-${query.start_date}-${query.end_date}.csv`,
-      ["day", "name", "spend_usd", "requests", "input_tokens", "output_tokens"],
-      last.map((r) => [r.day, r.name, r.spend, r.requests, r.input, r.output]));
+      ["day", "name", "spend_usd", "requests", "input_tokens", "output_tokens", "total_tokens"],
+      last.map((r) => [r.day, r.name, r.spend, r.requests, r.input, r.output, r.tokens]));
   });
   host.append(card(null, form), card(null, out));
   await show();
