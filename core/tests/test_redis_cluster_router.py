@@ -77,3 +77,19 @@ def test_global_max_parallel_requests_on_a_cluster(cluster: list[int], upstreams
     assert len(a.requests) == 3
     health = httpx.get(gw.url + "/health/readiness", headers={"Authorization": f"Bearer {MASTER}"}, timeout=10)
     assert health.status_code == 200
+
+
+def test_litellm_redis_cluster_nodes_names_the_node_to_start_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway._config.schema import RouterSettings
+    from gateway._errors import ConfigError
+    from gateway._strategies.redis_state import redis_location
+
+    for name in ("REDIS_URL", "REDIS_HOST", "REDIS_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(
+        "REDIS_CLUSTER_NODES", '[{"host": "10.0.0.7", "port": "7001"}, {"host": "10.0.0.8", "port": 7002}]'
+    )
+    assert redis_location(RouterSettings()) == ("redis://10.0.0.7:7001", None)
+    monkeypatch.setenv("REDIS_CLUSTER_NODES", "10.0.0.7:7001")  # not LiteLLM's format: said, not ignored
+    with pytest.raises(ConfigError, match="REDIS_CLUSTER_NODES must be a JSON list of nodes"):
+        redis_location(RouterSettings())

@@ -20,6 +20,7 @@ are trimmed), and logs once when the link fails and once when it is back.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 import uuid
@@ -44,7 +45,8 @@ SAMPLES_TTL_SECONDS = 7200
 
 
 def redis_location(settings: RouterSettings) -> tuple[str, str | None] | None:
-    """``(url, password)`` from ``router_settings`` (``redis_url``, ``redis_host``...) or ``REDIS_URL``."""
+    """``(url, password)`` from ``router_settings`` (``redis_url``, ``redis_host``...), ``REDIS_URL``,
+    ``REDIS_HOST`` or LiteLLM's ``REDIS_CLUSTER_NODES``."""
     if settings.redis_url:
         return settings.redis_url, settings.redis_password
     if settings.redis_host:
@@ -54,7 +56,26 @@ def redis_location(settings: RouterSettings) -> tuple[str, str | None] | None:
     if os.environ.get("REDIS_HOST"):
         port = os.environ.get("REDIS_PORT") or "6379"
         return f"redis://{os.environ['REDIS_HOST']}:{port}", os.environ.get("REDIS_PASSWORD") or None
+    cluster = cluster_startup_node()
+    if cluster is not None:
+        return f"redis://{cluster[0]}:{cluster[1]}", os.environ.get("REDIS_PASSWORD") or None
     return None
+
+
+def cluster_startup_node() -> tuple[str, int] | None:
+    """The first node of LiteLLM's ``REDIS_CLUSTER_NODES`` (a JSON list of ``{"host", "port"}``): the
+    cluster client learns the other nodes from it (``gateway._redis_client``)."""
+    raw = os.environ.get("REDIS_CLUSTER_NODES", "").strip()
+    if not raw:
+        return None
+    try:
+        first = json.loads(raw)[0]
+        return str(first["host"]), int(first.get("port") or 6379)
+    except (ValueError, TypeError, LookupError, AttributeError):
+        raise ConfigError(
+            "REDIS_CLUSTER_NODES must be a JSON list of nodes, as LiteLLM reads it: "
+            """'[{"host": "10.0.0.1", "port": 7001}]' (or set REDIS_URL to one node of the cluster)"""
+        ) from None
 
 
 class RedisRouterState(RouterState):

@@ -11,6 +11,7 @@ script on one node, as on a single Redis.  The same runs against Valkey when it 
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import uuid
 from decimal import Decimal
@@ -59,8 +60,11 @@ def slot_owner(ports: list[int], prefix: str) -> int:
     raise AssertionError(f"no node serves slot {slot}")
 
 
-def two_gateways(ports: list[int], pg_url: str, gateway_processes: Any) -> tuple[Any, str, int]:
-    """Two gateway processes with virtual keys (in PostgreSQL) and spend, each on a non-owning node."""
+def two_gateways(
+    ports: list[int], pg_url: str, gateway_processes: Any, *, litellm_env: bool = False
+) -> tuple[Any, str, int]:
+    """Two gateway processes with virtual keys (in PostgreSQL) and spend, each on a non-owning node
+    (named by ``plugins.spend.redis_url``, or with ``litellm_env`` by LiteLLM's ``REDIS_CLUSTER_NODES``)."""
     prefix = f"cluster-{uuid.uuid4().hex[:8]}"
     owner = slot_owner(ports, prefix)
     others = [p for p in ports if p != owner]
@@ -68,18 +72,24 @@ def two_gateways(ports: list[int], pg_url: str, gateway_processes: Any) -> tuple
 
     def config(port: int) -> dict[str, Any]:
         node = f"redis://127.0.0.1:{port}"
+        spend = {"redis_prefix": prefix, "ship_interval_seconds": 0.2}
         return {
             "model_list": [model_entry("m")],
             "general_settings": {"master_key": MASTER, "database_url": pg_url},
             "plugins": {
-                "spend": {"redis_url": node, "redis_prefix": prefix, "ship_interval_seconds": 0.2},
+                "spend": spend if litellm_env else {"redis_url": node, **spend},
                 # key changes are published on the cluster too (PUBLISH reaches every node)
                 "virtual_keys": {"redis_url": node, "redis_channel": f"{prefix}:keys"},
             },
         }
 
-    env = {"GATEWAY_LOAD_PLUGINS": "mock,spend,virtual_keys"}
-    gateways = [gateway_processes(config(port), env=env) for port in others]
+    def env(port: int) -> dict[str, str]:
+        base = {"GATEWAY_LOAD_PLUGINS": "mock,spend,virtual_keys", "REDIS_URL": ""}
+        if litellm_env:
+            base["REDIS_CLUSTER_NODES"] = json.dumps([{"host": "127.0.0.1", "port": str(port)}])
+        return base
+
+    gateways = [gateway_processes(config(port), env=env(port)) for port in others]
     return gateways, prefix, owner
 
 
@@ -127,11 +137,12 @@ def test_budget_is_exact_across_two_gateways_on_a_three_node_cluster(
     print(f"\ncluster nodes {cluster}, counters on {owner}: {len(ok)} of 120 admitted for a budget of {k} requests")
 
 
+@pytest.mark.parametrize("litellm_env", [False, True], ids=["redis_url", "REDIS_CLUSTER_NODES"])
 def test_rpm_limit_is_exact_across_two_gateways_on_a_three_node_cluster(
-    cluster: list[int], pg_url: str, gateway_processes: Any
+    cluster: list[int], pg_url: str, gateway_processes: Any, litellm_env: bool
 ) -> None:
     limit = 30
-    (first, second), _prefix, _owner = two_gateways(cluster, pg_url, gateway_processes)
+    (first, second), prefix, owner = two_gateways(cluster, pg_url, gateway_processes, litellm_env=litellm_env)
     api_key = generate_key(second, rpm_limit=limit)
 
     results = asyncio.run(fire([((first, second)[i % 2].url, api_key) for i in range(90)]))
@@ -141,4 +152,5 @@ def test_rpm_limit_is_exact_across_two_gateways_on_a_three_node_cluster(
     assert len(ok) == limit and len(limited) == 90 - limit, sorted({(r[0], r[1][:120]) for r in results})
     assert all("Rate limit exceeded" in r[1] for r in limited)
     assert sorted(int(r[2]["x-ratelimit-remaining-requests"]) for r in ok) == list(range(limit))
+    assert run(owner, "KEYS", f"{{{prefix}}}:*")  # the counters are on the cluster, not in process memory
     print(f"\n{len(ok)} of 90 admitted for rpm_limit {limit}")

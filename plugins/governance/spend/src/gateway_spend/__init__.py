@@ -7,12 +7,14 @@ gateways).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from gateway import ConfigError, Deployment, LogEvent, RequestContext, StreamResponseBody, hookimpl
 from gateway.http import add_readiness_check
@@ -45,7 +47,26 @@ def _redis_url(config: SpendConfig, gateway: Any) -> str | None:
         or os.environ.get("REDIS_URL")
         or router.redis_url
         or (f"redis://{router.redis_host}:{router.redis_port or 6379}" if router.redis_host else None)
+        or _cluster_nodes_url()
     )
+
+
+def _cluster_nodes_url() -> str | None:
+    """LiteLLM's ``REDIS_CLUSTER_NODES`` (a JSON list of ``{"host", "port"}``): the first node; the
+    client follows ``MOVED`` to the node serving the counters' slot."""
+    raw = os.environ.get("REDIS_CLUSTER_NODES", "").strip()
+    if not raw:
+        return None
+    try:
+        first = json.loads(raw)[0]
+        host, port = str(first["host"]), int(first.get("port") or 6379)
+    except (ValueError, TypeError, LookupError, AttributeError):
+        raise ConfigError(
+            "REDIS_CLUSTER_NODES must be a JSON list of nodes, as LiteLLM reads it: "
+            """'[{"host": "10.0.0.1", "port": 7001}]' (or set REDIS_URL to one node of the cluster)"""
+        ) from None
+    password = os.environ.get("REDIS_PASSWORD")
+    return f"redis://:{quote(password, safe='')}@{host}:{port}" if password else f"redis://{host}:{port}"
 
 
 @hookimpl
