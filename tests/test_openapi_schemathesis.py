@@ -16,11 +16,13 @@ success answers meet their schemas.
 from __future__ import annotations
 
 import os
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -99,6 +101,19 @@ def send_examples(operation: Any, url: str, failures: list[str], statuses: list[
             )
 
     check()
+
+
+def test_the_document_lists_every_route_with_every_plugin_installed(served: RunningGateway) -> None:
+    document = httpx.get(served.url + "/openapi.json", timeout=30).json()
+    table = httpx.get(served.url + "/routes", headers={"Authorization": f"Bearer {MASTER}"}, timeout=30).json()
+    listed = {(path, method.upper()) for path, item in document["paths"].items() for method in item}
+    served_routes = {
+        (re.sub(r"{([^}:]+)(:[^}]+)?}", r"{\1}", row["path"]), method)
+        for row in table["routes"]
+        for method in row["methods"]
+        if method != "*"  # a Mount (a sub-application) has no operations to describe
+    }
+    assert listed == served_routes
 
 
 def test_no_server_error_and_answers_match_the_schema(served: RunningGateway) -> None:
