@@ -198,3 +198,79 @@ def test_a_session_made_on_one_instance_is_served_by_another_on_the_same_databas
         assert other.get("/ui/session").json()["csrf_token"] == token
         made = other.post("/ui/api/key/generate", json={"key_alias": "via-second"}, headers={"X-CSRF-Token": token})
         assert made.status_code == 200, made.text
+
+
+def test_a_team_admin_sees_their_teams_keys_and_no_other(ui_gateway: Any) -> None:
+    for team in ("red", "blue"):
+        assert admin(ui_gateway, "POST", "/team/new", json={"team_id": team}).status_code == 200
+        admin(ui_gateway, "POST", "/key/generate", json={"team_id": team, "key_alias": f"{team}-key"})
+    admin(ui_gateway, "POST", "/user/new", json={"user_id": "lead", "user_role": "internal_user"})
+    added = admin(
+        ui_gateway, "POST", "/team/member_add", json={"team_id": "red", "member": {"user_id": "lead", "role": "admin"}}
+    )
+    assert added.status_code == 200, added.text
+    lead = admin(ui_gateway, "POST", "/key/generate", json={"user_id": "lead", "key_alias": "lead-key"}).json()
+    with browser_like(ui_gateway) as ui:
+        login(ui, lead["key"])
+        listed = ui.get("/ui/api/key/list", params={"return_full_object": "true"})
+        assert listed.status_code == 200, listed.text
+        assert {k["team_id"] for k in listed.json()["keys"]} == {"red"}
+        assert "red-key" in listed.text and "blue-key" not in listed.text
+        assert ui.get("/ui/api/key/list", params={"team_id": "blue"}).status_code == 403
+
+
+def test_logout_from_another_site_is_refused(ui_gateway: Any) -> None:
+    with browser_like(ui_gateway) as ui:
+        token = login(ui, MASTER)["csrf_token"]
+        for origin in ("https://evil.example", ""):
+            refused = ui.post("/ui/logout", headers={"X-CSRF-Token": token, "Origin": origin})
+            assert refused.status_code == 403
+        assert ui.get("/ui/session").status_code == 200
+
+
+def test_a_key_regenerated_through_the_ui_is_shown_once_and_the_old_one_stops(ui_gateway: Any) -> None:
+    made = admin(ui_gateway, "POST", "/key/generate", json={"key_alias": "to-rotate"}).json()
+    with browser_like(ui_gateway) as ui:
+        token = login(ui, MASTER)["csrf_token"]
+        fresh = ui.post("/ui/api/key/regenerate", json={"key": made["token_id"]}, headers={"X-CSRF-Token": token})
+        assert fresh.status_code == 200, fresh.text
+        new_secret = fresh.json()["key"]
+        assert new_secret.startswith("sk-") and new_secret != made["key"]
+        assert new_secret not in ui.get("/ui/api/key/info", params={"key": made["token_id"]}).text
+    for secret, works in ((made["key"], False), (new_secret, True)):
+        client = openai.OpenAI(base_url=ui_gateway.base_url, api_key=secret, max_retries=0)
+        if works:
+            client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Hi"}])
+        else:
+            with pytest.raises(openai.AuthenticationError):
+                client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Hi"}])
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_session_ends_after_session_ttl(
+    database_url: str, tmp_path: Path, gateway_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    monkeypatch.setenv("GATEWAY_LOAD_PLUGINS", "mock,virtual_keys,spend,admin_ui")
+    config = ui_config(database_url, tmp_path)
+    config["plugins"]["admin_ui"] = {"session_ttl": "1s"}
+    gw = gateway_factory(config)
+    with browser_like(gw) as ui:
+        login(ui, MASTER)
+        assert ui.get("/ui/session").status_code == 200
+        time.sleep(1.5)  # past the session's end (no assertion on time: only that it has ended)
+        assert ui.get("/ui/session").status_code == 401
+
+
+def test_a_session_ttl_that_is_not_a_duration_stops_the_start_naming_it(tmp_path: Path) -> None:
+    from gateway import Gateway
+
+    config = ui_config(f"sqlite+aiosqlite:///{tmp_path / 'g.db'}", tmp_path)
+    config["plugins"]["admin_ui"] = {"session_ttl": "soon"}
+    import gateway_admin_ui
+
+    from gateway import ConfigError
+
+    with pytest.raises(ConfigError, match=r"plugins\.admin_ui\.session_ttl: 'soon' is not a duration"):
+        Gateway(config, plugins=[gateway_admin_ui], load_entrypoints=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from gateway.durations import parse_duration
+from gateway.durations import DurationError, parse_duration
 
 
 class AdminUISettings(BaseModel):
@@ -17,5 +17,8 @@ class AdminUISettings(BaseModel):
     @field_validator("session_ttl")
     @classmethod
     def _duration(cls, value: str) -> str:
-        parse_duration(value, "plugins.admin_ui.session_ttl")
+        try:
+            parse_duration(value, "session_ttl")
+        except DurationError as exc:  # pydantic names the field already
+            raise ValueError(exc.reason) from None
         return value
