@@ -129,6 +129,9 @@ def test_an_operator_manages_a_key_and_follows_its_spend_in_the_browser(ui_gatew
     ui.go("keys")
     ui.fill("#create-key", {"key_alias": "bad-budget", "max_budget": "-5"})
     ui.text_in('#create-key [data-error-for="max_budget"]', "max_budget")
+    ui.fill("#create-key", {"max_budget": "5", "duration": "soon"})
+    ui.text_in('#create-key [data-error-for="duration"]', "not a duration")
+    ui.find("#create-key [name=duration]").clear()
 
     # a key of that team with a budget, shown once
     ui.fill("#create-key", {"key_alias": "browser-key", "team_id": team_id, "models": MODEL, "max_budget": "10"})
