@@ -34,7 +34,14 @@ def database_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def browser() -> Iterator[Any]:
+def downloads(tmp_path: Path) -> Path:
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def browser(downloads: Path) -> Iterator[Any]:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -43,6 +50,9 @@ def browser() -> Iterator[Any]:
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.add_experimental_option(
+        "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+    )
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     try:
         yield driver
@@ -111,7 +121,9 @@ class UI:
         return [e["message"] for e in self.driver.get_log("browser") if "Content Security Policy" in e["message"]]
 
 
-def test_an_operator_manages_a_key_and_follows_its_spend_in_the_browser(ui_gateway: Any, browser: Any) -> None:
+def test_an_operator_manages_a_key_and_follows_its_spend_in_the_browser(
+    ui_gateway: Any, browser: Any, downloads: Path
+) -> None:
     ui = UI(browser, ui_gateway.url)
     ui.login(MASTER)
     ui.text_in("#who", "master key")
@@ -174,6 +186,12 @@ def test_an_operator_manages_a_key_and_follows_its_spend_in_the_browser(ui_gatew
     Select(select).select_by_value("model")
     ui.find("#spend-form button[type=submit]").click()
     ui.text_in("#spend-report", MODEL)
+    ui.find("#spend-csv").click()
+    exported = ui.eventually(lambda: None, lambda: [p for p in downloads.glob("*.csv")])
+    assert exported, "the CSV export downloaded nothing"
+    lines = exported[0].read_text().splitlines()
+    assert lines[0] == "day,name,spend_usd,requests,input_tokens,output_tokens,total_tokens"
+    assert any(line.split(",")[1] == MODEL and line.split(",")[3] == "1" for line in lines[1:]), lines
 
     # block the key: the next SDK call is refused
     ui.go("keys")
