@@ -206,6 +206,12 @@ def test_an_operator_manages_a_key_and_follows_its_spend_in_the_browser(
     # models page lists the deployments
     ui.go("models")
     ui.text_in("#page-models table", MODEL)
+    ui.find("#run-health").click()
+    ui.text_in("#health", "healthy")
+    ui.text_in("#health", MODEL)
+    assert "unhealthy" not in ui.find("#health").text
+    browser.refresh()  # the deployments table shows the check just made
+    ui.text_in("#page-models table", "healthy")
 
     assert ui.csp_violations() == []
 

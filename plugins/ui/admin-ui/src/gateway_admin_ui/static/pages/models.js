@@ -9,9 +9,19 @@ export async function render(host, session) {
   host.append(card("Deployments", table([
     { label: "Model", key: "model_name" },
     { label: "Upstream", render: (m) => m.litellm_params?.model || "—" },
-    { label: "Provider", render: (m) => m.model_info?.litellm_provider || m.litellm_params?.custom_llm_provider || "—" },
-    { label: "rpm / tpm", render: (m) => `${m.litellm_params?.rpm ?? "—"} / ${m.litellm_params?.tpm ?? "—"}` },
-    { label: "Last health check", render: (m) => when(m.model_info?.last_health_check?.checked_at || m.model_info?.health_checked_at) },
+    { label: "Provider", render: (m) => m.model_info?.provider || "—" },
+    { label: "rpm / tpm", render: (m) => `${m.model_info?.rpm ?? "—"} / ${m.model_info?.tpm ?? "—"}` },
+    {
+      label: "Last health check",
+      render: (m) => {
+        const health = m.model_info?.health;
+        if (!health) return "not checked yet";
+        const at = typeof health.checked_at === "number" && health.checked_at < 1e12 ? health.checked_at * 1000 : health.checked_at;
+        return el("span", {}, el("span", { class: health.healthy ? "badge good" : "badge bad" }, health.healthy ? "healthy" : "unhealthy"),
+          ` ${when(at)}${health.reason ? " · " + health.reason : ""}`);
+      },
+    },
+    { label: "Cooldown", render: (m) => (m.model_info?.cooldown_seconds_left ? `${m.model_info.cooldown_seconds_left} s left` : "—") },
   ], models)));
   const health = el("div", { id: "health" });
   const run = el("button", { type: "button", id: "run-health", onclick: async () => {
