@@ -48,15 +48,20 @@ class Receiver:
 
     def __init__(self) -> None:
         self.deliveries: list[dict[str, Any]] = []
+        #: deliveries answered with an error (``status`` other than 200)
+        self.refused: list[dict[str, Any]] = []
+        self.status = 200
         self.lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                status = receiver.status
                 with receiver.lock:
-                    receiver.deliveries.append({**orjson.loads(body), "_auth": self.headers.get("Authorization")})
-                self.send_response(200)
+                    delivery = {**orjson.loads(body), "_auth": self.headers.get("Authorization")}
+                    (receiver.deliveries if status == 200 else receiver.refused).append(delivery)
+                self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -280,6 +285,72 @@ def test_a_key_without_grace_period_loses_its_old_secret_at_rotation(
         assert run_sql(database, "SELECT token FROM vk_old_tokens") == []
     finally:
         gateway.stop()
+
+
+def test_a_failed_delivery_rotates_nothing_and_the_key_is_rotated_once_the_claim_lapses(
+    database: Database, fake_upstream: FakeUpstream, receiver: Receiver, tmp_path: Path
+) -> None:
+    """The receiver answers 500: the key keeps its secret (nobody is locked out by a secret that went
+    nowhere); once it answers again and the claim (``claim_ttl``: 8 s) lapses, the key is rotated, once."""
+    config = tmp_path / "config.yaml"
+    rotation = {
+        "enabled": True,
+        "check_interval": 0.2,
+        "webhook_url": receiver.url,
+        "webhook_timeout": 1,
+        "claim_ttl": 8,
+    }
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "model_list": [
+                    {
+                        "model_name": "gpt-4o",
+                        "litellm_params": {
+                            "model": "openai/gpt-4o",
+                            "api_base": fake_upstream.base_url,
+                            "api_key": "sk-upstream",
+                        },
+                    }
+                ],
+                "general_settings": {"master_key": MASTER, "database_url": database.url},
+                "plugins": {"virtual_keys": {"key_rotation": rotation}},
+            }
+        )
+    )
+    gateways = [GatewayProcess(config, tmp_path / f"gateway-{n}.log") for n in (1, 2)]
+    try:
+        for gateway in gateways:
+            gateway.wait_ready()
+        first, second = gateways
+        made = first.admin("/key/generate", {"auto_rotate": True, "rotation_interval": "30d"})
+        receiver.status = 500
+        make_due(database)
+        deadline = time.monotonic() + WAIT
+        while len(receiver.refused) < 3 and time.monotonic() < deadline:  # the three attempts of one claimant
+            time.sleep(0.1)
+        assert len(receiver.refused) == 3
+        assert info(second, made["token_id"])["rotation_count"] == 0
+        assert first.chat(made["key"]) == 200 and second.chat(made["key"]) == 200  # nothing changed
+        receiver.status = 200
+        [rotated] = wait_for_rotations(second, [made["token_id"]], 1)
+        assert rotated["rotation_count"] == 1
+        [delivered] = receiver.for_key(made["token_id"])  # once, after the claim lapsed
+        assert first.chat(delivered["key"]) == 200 and second.chat(delivered["key"]) == 200
+        # no grace period: the old secret is refused everywhere once each process has read the change
+        # log (without Redis within one poll_interval of the commit; the commit follows the delivery)
+        deadline = time.monotonic() + WAIT
+        while {first.chat(made["key"]), second.chat(made["key"])} != {401} and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert first.chat(made["key"]) == 401 and second.chat(made["key"]) == 401
+        # every refused delivery carried a secret that never became valid
+        assert all(first.chat(refused["key"]) == 401 for refused in receiver.refused)
+        text = "".join(Path(g.log.name).read_text() for g in gateways)
+        assert "key_rotation_not_delivered" in text
+        assert all(refused["key"] not in text for refused in receiver.refused)
+    finally:
+        for gateway in gateways:
+            gateway.stop()
 
 
 def test_auto_rotate_is_refused_where_no_rotation_job_runs(api: Api) -> None:

@@ -59,11 +59,17 @@ class RotationConfig:
     webhook_url: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     timeout: float = 10.0
+    #: how long a claim holds (LiteLLM's ``LITELLM_KEY_ROTATION_LOCK_TTL_SECONDS``, default 600)
+    claim_ttl: float = 600.0
 
     @property
     def lease(self) -> timedelta:
-        """How long a claim holds: longer than every delivery attempt together."""
-        return timedelta(seconds=max(60.0, ATTEMPTS * (self.timeout + 2)))
+        return timedelta(seconds=self.claim_ttl)
+
+
+def _delivery_seconds(timeout: float) -> float:
+    """The longest one rotation's delivery takes: every attempt plus the pauses between them."""
+    return ATTEMPTS * timeout + sum(range(1, ATTEMPTS))
 
 
 def rotation_config(settings: KeyRotationSettings, environ: dict[str, str] | None = None) -> RotationConfig:
@@ -90,6 +96,22 @@ def rotation_config(settings: KeyRotationSettings, environ: dict[str, str] | Non
         raise ConfigError(
             f"plugins.virtual_keys.key_rotation.grace_period / LITELLM_KEY_ROTATION_GRACE_PERIOD: {exc}"
         ) from None
+    ttl = settings.claim_ttl
+    if ttl is None:
+        raw = env.get("LITELLM_KEY_ROTATION_LOCK_TTL_SECONDS", "600")
+        try:
+            ttl = float(raw)
+        except ValueError:
+            raise ConfigError(
+                f"LITELLM_KEY_ROTATION_LOCK_TTL_SECONDS must be a number of seconds, not {raw!r}"
+            ) from None
+    if ttl <= _delivery_seconds(settings.webhook_timeout):
+        raise ConfigError(
+            f"the key rotation claim ({ttl:g} s, key_rotation.claim_ttl / LITELLM_KEY_ROTATION_LOCK_TTL_SECONDS) must "
+            f"outlast a delivery ({_delivery_seconds(settings.webhook_timeout):g} s: 3 attempts of "
+            "key_rotation.webhook_timeout and their pauses), or a second worker could rotate the key while the first "
+            "still delivers"
+        )
     if enabled and not settings.webhook_url:
         raise ConfigError(
             "key rotation is on (LITELLM_KEY_ROTATION_ENABLED or plugins.virtual_keys.key_rotation.enabled) but "
@@ -97,7 +119,7 @@ def rotation_config(settings: KeyRotationSettings, environ: dict[str, str] | Non
             "set the URL that receives it (a secret store or your own service)"
         )
     return RotationConfig(
-        enabled, interval, grace, settings.webhook_url, dict(settings.webhook_headers), settings.webhook_timeout
+        enabled, interval, grace, settings.webhook_url, dict(settings.webhook_headers), settings.webhook_timeout, ttl
     )
 
 

@@ -26,6 +26,9 @@ class KeyRotationSettings(BaseModel):
     webhook_headers: dict[str, str] = Field(default_factory=dict)
     #: seconds one delivery attempt may take (3 attempts per rotation)
     webhook_timeout: float = Field(default=10.0, gt=0, le=120)
+    #: seconds a worker's claim on a due key holds (it must outlast the delivery; a worker that dies
+    #: leaves the key to another one after it); default ``LITELLM_KEY_ROTATION_LOCK_TTL_SECONDS``, else 600
+    claim_ttl: float | None = Field(default=None, gt=0, le=86400)
 
 
 class VirtualKeysSettings(BaseModel):
