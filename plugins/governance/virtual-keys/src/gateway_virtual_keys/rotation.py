@@ -105,7 +105,7 @@ def rotation_config(settings: KeyRotationSettings, environ: dict[str, str] | Non
             raise ConfigError(
                 f"LITELLM_KEY_ROTATION_LOCK_TTL_SECONDS must be a number of seconds, not {raw!r}"
             ) from None
-    if ttl <= _delivery_seconds(settings.webhook_timeout):
+    if enabled and ttl <= _delivery_seconds(settings.webhook_timeout):
         raise ConfigError(
             f"the key rotation claim ({ttl:g} s, key_rotation.claim_ttl / LITELLM_KEY_ROTATION_LOCK_TTL_SECONDS) must "
             f"outlast a delivery ({_delivery_seconds(settings.webhook_timeout):g} s: 3 attempts of "
