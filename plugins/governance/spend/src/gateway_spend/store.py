@@ -412,44 +412,22 @@ class LedgerStore:
     async def organization_rows(self, start: date, end: date, filters: dict[str, str]) -> list[dict[str, Any]]:
         """Per day, organization, model group and key: the request rows summed (the roll-up has no
         organization dimension), in the roll-up's row shape so the report builds from either."""
-        day = func.date(spend_logs.c.start_time).label("day")
-        conditions = [
-            spend_logs.c.start_time >= datetime.combine(start, datetime.min.time()),
-            spend_logs.c.start_time < datetime.combine(end, datetime.min.time()) + _ONE_DAY,
-        ]
-        conditions += [
-            getattr(spend_logs.c, column) == storable(value, STRING_COLUMNS[column])
-            for column, value in filters.items()
-        ]
-        dims = (spend_logs.c.organization_id, spend_logs.c.model_group, spend_logs.c.api_key)
-        query = (
-            select(
-                day,
-                *dims,
-                func.sum(spend_logs.c.prompt_tokens).label("prompt_tokens"),
-                func.sum(spend_logs.c.completion_tokens).label("completion_tokens"),
-                func.sum(spend_logs.c.spend_pico).label("spend_pico"),
-                func.sum(spend_logs.c.saved_pico).label("saved_pico"),
-                func.count().label("api_requests"),
-            )
-            .where(*conditions)
-            .group_by(day, *dims)
-        )
-        async with self.engine.connect() as conn:
-            rows = [dict(r._mapping) for r in await conn.execute(query)]
+        rows = await self._request_rows_by(spend_logs.c.organization_id, spend_logs, start, end, filters)
         for row in rows:
-            if isinstance(row["day"], str):  # SQLite's date() is text
-                row["day"] = date.fromisoformat(row["day"])
-            for name in ("prompt_tokens", "completion_tokens", "spend_pico", "saved_pico", "api_requests"):
-                row[name] = int(row[name] or 0)
             row["organization_id"] = row["organization_id"] or ""
-            row["model_group"] = row["model_group"] or ""
-            row["api_key"] = row["api_key"] or ""
         return rows
 
     async def tag_rows(self, start: date, end: date, filters: dict[str, str]) -> list[dict[str, Any]]:
         """Per day, tag, model group and key: the request rows of each tag summed (a request with
         two tags counts for both), in the roll-up's row shape so the report builds from either."""
+        joined = spend_tags.join(spend_logs, spend_tags.c.request_id == spend_logs.c.request_id)
+        return await self._request_rows_by(spend_tags.c.tag, joined, start, end, filters)
+
+    async def _request_rows_by(
+        self, dimension: Any, source: Any, start: date, end: date, filters: dict[str, str]
+    ) -> list[dict[str, Any]]:
+        """The request rows of ``source`` from ``start`` to ``end`` (days, inclusive) matching
+        ``filters``, summed per day, ``dimension``, model group and key, as the roll-up's rows."""
         day = func.date(spend_logs.c.start_time).label("day")
         conditions = [
             spend_logs.c.start_time >= datetime.combine(start, datetime.min.time()),
@@ -459,7 +437,7 @@ class LedgerStore:
             getattr(spend_logs.c, column) == storable(value, STRING_COLUMNS[column])
             for column, value in filters.items()
         ]
-        dims = (spend_tags.c.tag, spend_logs.c.model_group, spend_logs.c.api_key)
+        dims = (dimension, spend_logs.c.model_group, spend_logs.c.api_key)
         query = (
             select(
                 day,
@@ -470,7 +448,7 @@ class LedgerStore:
                 func.sum(spend_logs.c.saved_pico).label("saved_pico"),
                 func.count().label("api_requests"),
             )
-            .select_from(spend_tags.join(spend_logs, spend_tags.c.request_id == spend_logs.c.request_id))
+            .select_from(source)
             .where(*conditions)
             .group_by(day, *dims)
         )
