@@ -199,9 +199,9 @@ class AsgiClient:
             raise RuntimeError(f"the gateway did not stop cleanly: {message}")
         await self._lifespan
 
-    async def request(self, method: str, path: str, body: bytes, key: str) -> tuple[int, dict[str, str], bytes]:
-        # the scope uvicorn's httptools protocol builds (uvicorn 0.54), headers as wrk sends them
-        scope = {
+    def scope(self, method: str, path: str, body: bytes, key: str) -> dict[str, Any]:
+        """The scope uvicorn's httptools protocol builds (uvicorn 0.54), headers as wrk sends them."""
+        return {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.3"},
             "http_version": "1.1",
@@ -221,6 +221,9 @@ class AsgiClient:
             ],
             "state": self.state.copy(),
         }
+
+    async def request(self, method: str, path: str, body: bytes, key: str) -> tuple[int, dict[str, str], bytes]:
+        scope = self.scope(method, path, body, key)
         done = asyncio.Event()
         body_sent = False
         status = 0
