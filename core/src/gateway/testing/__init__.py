@@ -97,6 +97,18 @@ if pytest is not None:
             finally:
                 access_log.listeners.remove(captured.append)
 
+    class _AsyncioOnly:
+        """Registered at configure time, after anyio's plugin, so that this fixture is the one used."""
+
+        @pytest.fixture(scope="module")
+        def anyio_backend(self) -> str:
+            """``@pytest.mark.anyio`` tests run on asyncio, the loop the gateway serves on: anyio's own
+            fixture also runs them on trio whenever trio is installed (selenium installs it)."""
+            return "asyncio"
+
+    def pytest_configure(config: pytest.Config) -> None:
+        config.pluginmanager.register(_AsyncioOnly(), "gateway-asyncio-only")
+
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_teardown(item: pytest.Item) -> None:
         """Write the access lines a test's gateways left queued while its output is still captured.
