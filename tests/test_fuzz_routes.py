@@ -773,7 +773,12 @@ ROUTES: list[Route] = [
                 valid_status=404,
             ),
             Route("POST", f"{prefix}/delete", lambda t: [{"user_ids": ["no-such-customer"]}], valid_status=404),
-            Route("POST", f"{prefix}/block", lambda t: [{"user_ids": ["no-such-customer"]}], valid_status=404),
+            # blocking an end user never created makes it, blocked (LiteLLM's block_user): one of the fuzz's own
+            Route(
+                "POST",
+                f"{prefix}/block",
+                lambda t, p=prefix: [{"user_ids": [f"fuzz-blocked{p.replace('/', '-')}-{UNIQUE}"]}],
+            ),
             Route("POST", f"{prefix}/unblock", lambda t: [{"user_ids": ["no-such-customer"]}], valid_status=404),
             Route("GET", f"{prefix}/list", lambda t: [{}]),
         )

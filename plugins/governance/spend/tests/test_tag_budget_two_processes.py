@@ -44,12 +44,12 @@ async def fire(targets: list[tuple[str, str, str]]) -> list[tuple[int, str]]:
 
 
 def test_a_tag_budget_shared_by_two_keys_admits_exactly_its_budget_under_200_concurrent_requests(
-    pg_url: str, redis_prefix: str, gateway_processes: Any
+    fresh_pg: str, redis_prefix: str, gateway_processes: Any
 ) -> None:
     k = 9
     config = {
         "model_list": [model_entry("m")],
-        "general_settings": {"master_key": MASTER, "database_url": pg_url},
+        "general_settings": {"master_key": MASTER, "database_url": fresh_pg},
         "plugins": {"spend": {"redis_url": REDIS_URL, "redis_prefix": redis_prefix, "ship_interval_seconds": 0.2}},
     }
     env = {"GATEWAY_LOAD_PLUGINS": "mock,spend,virtual_keys"}
